@@ -1,0 +1,29 @@
+# Two entry points (see README): `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PIP    := $(VENV)/bin/pip
+
+.PHONY: run test venv system-deps system-deps-test clean
+
+run: system-deps venv
+	infra/run-embedded.sh
+
+test: system-deps-test venv
+	infra/run-tests.sh
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --disable-pip-version-check -e ".[test]" 2>&1 | grep -v "is ignored: it is neither" || true
+	$(VENV)/bin/python -c "import django, celery, weasyprint, allauth, rest_framework" 
+	touch $@
+
+system-deps:
+	infra/system-deps.sh
+
+system-deps-test:
+	infra/system-deps.sh --test
+
+clean:
+	rm -rf $(VENV) var

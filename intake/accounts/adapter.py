@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from allauth.account.adapter import DefaultAccountAdapter
+
+from intake.audit import audit_append
+from intake.ratelimits import enforce
+
+
+class AssayAccountAdapter(DefaultAccountAdapter):
+    """The single customisation point for allauth: rate limits and audit of logins."""
+
+    def pre_login(self, request, user, **kwargs):  # noqa: ANN001, ANN003, ANN201
+        enforce(request, "login", account_key=f"user:{user.pk}")
+        return super().pre_login(request, user, **kwargs)
+
+    def login(self, request, user):  # noqa: ANN001, ANN201
+        super().login(request, user)
+        audit_append(actor=user, action="account.login", obj=user,
+                     data={"ip": request.META.get("REMOTE_ADDR", "")})
+
+    def save_user(self, request, user, form, commit=True):  # noqa: ANN001, ANN201
+        enforce(request, "signup")
+        user = super().save_user(request, user, form, commit=commit)
+        if commit:
+            audit_append(actor=user, action="account.signup", obj=user)
+        return user

@@ -1,0 +1,67 @@
+"""One error shape for the whole API: ``{"error": {"code", "message"}}``."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from django_ratelimit.exceptions import Ratelimited
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from intake.errors import DomainError
+from intake.states import IllegalTransition, StaleTransition
+
+
+def error_response(code: str, message: str, http_status: int, *, details=None, headers=None) -> Response:  # noqa: ANN001
+    body = {"error": {"code": code, "message": message}}
+    if details:
+        body["error"]["details"] = details
+    return Response(body, status=http_status, headers=headers)
+
+
+def _first_message(detail) -> str:  # noqa: ANN001
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            inner = _first_message(value)
+            return inner if key in ("non_field_errors", "detail") else f"{key}: {inner}"
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    return str(detail)
+
+
+def assay_exception_handler(exc, context):  # noqa: ANN001, ANN201
+    if isinstance(exc, Ratelimited):
+        from intake.ratelimits import retry_after_seconds
+
+        seconds = retry_after_seconds(context.get("request"))
+        return error_response("rate_limited", "Too many requests; try again later.", 429,
+                              headers={"Retry-After": str(seconds)})
+    if isinstance(exc, DomainError):
+        headers = {"Retry-After": str(exc.retry_after)} if getattr(exc, "retry_after", None) else None
+        return error_response(exc.code, str(exc), exc.http_status, details=exc.details, headers=headers)
+    if isinstance(exc, IllegalTransition | StaleTransition):
+        return error_response("conflict", str(exc), status.HTTP_409_CONFLICT)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        return error_response("invalid", _first_message(exc.detail), 400, details=exc.detail)
+    codes = {
+        exceptions.NotAuthenticated: "not_authenticated",
+        exceptions.AuthenticationFailed: "authentication_failed",
+        exceptions.PermissionDenied: "forbidden",
+        exceptions.NotFound: "not_found",
+        exceptions.MethodNotAllowed: "method_not_allowed",
+        exceptions.UnsupportedMediaType: "unsupported_media_type",
+        exceptions.ParseError: "malformed",
+        exceptions.Throttled: "rate_limited",
+    }
+    code = next((name for cls, name in codes.items() if isinstance(exc, cls)), "error")
+    message = _first_message(getattr(exc, "detail", str(exc)))
+    headers = {k: v for k, v in response.items() if k in ("Retry-After", "WWW-Authenticate", "Allow")}
+    return error_response(code, message, response.status_code, headers=headers)

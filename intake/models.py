@@ -1,0 +1,247 @@
+"""Intake domain: accounts, terms, submissions (claim + manifest), artifacts, audit chain."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.utils import timezone
+
+from intake.states import State
+
+
+class Role(models.TextChoices):
+    BUILDER = "builder", "Builder"
+    REVIEWER = "reviewer", "Reviewer"
+    COORDINATOR = "coordinator", "Coordinator"
+    INSTITUTION = "institution", "Institution"
+
+
+class AssayUserManager(UserManager):
+    def _create_user(self, username, email, password, **extra_fields):  # noqa: ANN001
+        email = self.normalize_email(email).lower()
+        username = username or email
+        return super()._create_user(username, email, password, **extra_fields)
+
+    def create_user(self, email=None, password=None, **extra_fields):  # noqa: ANN001
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(extra_fields.pop("username", None), email, password, **extra_fields)
+
+    def create_superuser(self, email=None, password=None, **extra_fields):  # noqa: ANN001
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        extra_fields.setdefault("role", Role.COORDINATOR)
+        return self._create_user(extra_fields.pop("username", None), email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    """An account. Email is the login; ``username`` mirrors it for Django's admin."""
+
+    email = models.EmailField(unique=True)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.BUILDER)
+    organisation = models.CharField(max_length=200, blank=True)
+    # Reviewers are shown builders (and vice versa) only by pseudonym.
+    pseudonym = models.CharField(max_length=32, unique=True, editable=False)
+
+    objects = AssayUserManager()
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    def save(self, *args, **kwargs):  # noqa: ANN002, ANN003
+        if not self.pseudonym:
+            self.pseudonym = f"{self.role[:3]}-{uuid.uuid4().hex[:10]}"
+        if not self.username:
+            self.username = self.email
+        super().save(*args, **kwargs)
+
+    @property
+    def email_domain(self) -> str:
+        return self.email.rsplit("@", 1)[-1].lower() if "@" in self.email else ""
+
+
+class OrganisationDomainVerification(models.Model):
+    """Proof that the account controls an address at an organisation's domain."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="domain_verifications")
+    domain = models.CharField(max_length=253)
+    address = models.EmailField()
+    token_hash = models.CharField(max_length=64, unique=True)
+    sent_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "verified_at"])]
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only a SHA-256 of the secret is stored; the secret is shown once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def is_active(self, now=None) -> bool:  # noqa: ANN001
+        now = now or timezone.now()
+        return self.revoked_at is None and self.expires_at > now
+
+
+class TermsVersion(models.Model):
+    """An immutable published version of the terms. Acceptances point at a version and its hash."""
+
+    version = models.CharField(max_length=32, unique=True)
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    text_sha256 = models.CharField(max_length=64, editable=False)
+    # Days kept per outcome, e.g. {"rejected": 30, "guidance": 90, "reviewed_after_report_expiry": 30}
+    retention = models.JSONField(default=dict)
+    published_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-published_at"]
+
+    def __str__(self) -> str:
+        return f"{self.title} v{self.version}"
+
+
+class PropertyKind(models.TextChoices):
+    NO_EXFILTRATION = "no-exfiltration", "No exfiltration"
+    BOUNDED_ACTIONS = "bounded-actions", "Bounded actions"
+    PROMPT_INJECTION_RESISTANCE = "prompt-injection-resistance", "Prompt-injection resistance"
+    LEAST_PRIVILEGE = "least-privilege", "Least privilege"
+    DATA_HANDLING = "data-handling", "Data handling"
+    OTHER = "other", "Other"
+
+
+class AccessTier(models.TextChoices):
+    BLACK = "black", "Black box: description and triage results"
+    GREY = "grey", "Grey box: redacted artifacts"
+    WHITE = "white", "White box: full artifacts"
+
+
+class Submission(models.Model):
+    """One case: a claim about a fixed configuration, its manifest and artifacts.
+
+    ``state`` only ever changes through :func:`intake.states.transition`.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    reference = models.CharField(max_length=16, unique=True, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="submissions")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.DRAFT, db_index=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, help_text="Redacted description of the system.")
+
+    claim_statement = models.TextField(blank=True)
+    claim_property = models.CharField(max_length=32, choices=PropertyKind.choices, blank=True)
+    claim_scope_in = models.JSONField(default=list, blank=True)
+    claim_scope_out = models.JSONField(default=list, blank=True)
+    claim_assumptions = models.JSONField(default=list, blank=True)
+    claim_access_tier = models.CharField(max_length=8, choices=AccessTier.choices, default=AccessTier.BLACK)
+
+    manifest = models.JSONField(null=True, blank=True)
+    named_competitors = models.JSONField(default=list, blank=True)
+    aggregate_opt_in = models.BooleanField(default=False)
+    retention_days = models.PositiveIntegerField(null=True, blank=True, help_text="Shorter than the terms, if chosen.")
+    # Redaction-lint findings the builder confirmed are placeholders, by fingerprint.
+    redaction_confirmed = models.JSONField(default=list, blank=True)
+
+    config_digest = models.CharField(max_length=71, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    state_changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["owner", "state"])]
+
+    def save(self, *args, **kwargs):  # noqa: ANN002, ANN003
+        if not self.reference:
+            self.reference = "AS-" + uuid.uuid4().hex[:10].upper()
+        super().save(*args, **kwargs)
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.state == State.DRAFT
+
+
+class TermsAcceptance(models.Model):
+    """Which terms text an account accepted for one submission. Never updated."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="terms_acceptances")
+    terms = models.ForeignKey(TermsVersion, on_delete=models.PROTECT, related_name="acceptances")
+    text_sha256 = models.CharField(max_length=64)
+    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    accepted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["submission", "terms"], name="one_acceptance_per_terms")]
+
+
+class ArtifactKind(models.TextChoices):
+    ARCHIVE = "archive", "Archive of the system (zip, tar, tar.gz)"
+    CONFIG = "config", "Single configuration file"
+    EVIDENCE = "evidence", "Evidence (logs, transcripts)"
+    OTHER = "other", "Other"
+
+
+class Artifact(models.Model):
+    """An uploaded file. Content lives in the artifact store under ``storage_key``."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="artifacts")
+    name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=16, choices=ArtifactKind.choices, default=ArtifactKind.ARCHIVE)
+    content_type = models.CharField(max_length=100, blank=True)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    storage_key = models.CharField(max_length=255, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["submission", "name"], name="artifact_name_unique_per_case")]
+
+
+class AuditEvent(models.Model):
+    """One link in the append-only, hash-chained audit log.
+
+    ``hash`` = SHA-256 over the previous hash and a canonical JSON body; see
+    :mod:`intake.audit`. Database triggers refuse UPDATE and DELETE.
+    """
+
+    seq = models.BigIntegerField(unique=True)
+    created_at = models.DateTimeField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+", db_constraint=False)
+    actor_label = models.CharField(max_length=254)
+    action = models.CharField(max_length=64, db_index=True)
+    object_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64, db_index=True)
+    data = models.JSONField(default=dict)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["seq"]
+
+
+class AuditChainHead(models.Model):
+    """Single row holding the chain's tip; locking it serialises appends (and exposes truncation)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default="0" * 64)

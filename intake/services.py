@@ -1,0 +1,252 @@
+"""Write paths for submissions. Views, API endpoints, tasks and commands call these.
+
+Each function is keyword-only, checks what it needs (state, ownership was
+already checked by the caller through ``intake.selectors``), writes, and
+audits in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import BinaryIO
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from intake.accounts.assurance import assurance_level
+from intake.audit import audit_append
+from intake.digest import config_digest
+from intake.errors import NotEditable, QuotaExceeded, RedactionRequired, ValidationFailed
+from intake.manifest import manifest_parse
+from intake.models import AccessTier, Artifact, ArtifactKind, PropertyKind, Submission, TermsAcceptance, TermsVersion
+from intake.redaction import RedactionFinding, scan_fields
+from intake.selectors import current_terms, open_case_count
+from intake.states import State, transition
+from intake.storage import artifact_store
+
+MAX_TEXT = 20_000
+MAX_LIST_ITEMS = 50
+EDITABLE_FIELDS = {
+    "title", "description", "claim_statement", "claim_property", "claim_scope_in", "claim_scope_out",
+    "claim_assumptions", "claim_access_tier", "manifest", "named_competitors", "aggregate_opt_in", "retention_days",
+}
+
+
+def _clean_list(name: str, value) -> list[str]:  # noqa: ANN001
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [line.strip() for line in value.splitlines()]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValidationFailed(f"{name} must be a list of strings")
+    items = [item.strip() for item in value if item.strip()]
+    if len(items) > MAX_LIST_ITEMS or any(len(item) > 500 for item in items):
+        raise ValidationFailed(f"{name} takes at most {MAX_LIST_ITEMS} items of 500 characters")
+    return items
+
+
+def _clean_fields(fields: dict) -> dict:
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise ValidationFailed(f"unknown field(s): {', '.join(sorted(unknown))}")
+    cleaned: dict = {}
+    for name, value in fields.items():
+        if name in ("title", "description", "claim_statement"):
+            value = (value or "").strip()
+            limit = 200 if name == "title" else MAX_TEXT
+            if len(value) > limit:
+                raise ValidationFailed(f"{name} is longer than {limit} characters")
+            if name == "title" and not value:
+                raise ValidationFailed("title may not be empty")
+        elif name == "claim_property":
+            if value not in PropertyKind.values:
+                raise ValidationFailed(f"claim_property must be one of {', '.join(PropertyKind.values)}")
+        elif name == "claim_access_tier":
+            if value not in AccessTier.values:
+                raise ValidationFailed(f"claim_access_tier must be one of {', '.join(AccessTier.values)}")
+        elif name in ("claim_scope_in", "claim_scope_out", "claim_assumptions", "named_competitors"):
+            value = _clean_list(name, value)
+        elif name == "manifest":
+            value = None if value in (None, "") else manifest_parse(value)
+        elif name == "aggregate_opt_in":
+            if not isinstance(value, bool):
+                raise ValidationFailed("aggregate_opt_in must be true or false")
+        elif name == "retention_days":
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 3650):
+                raise ValidationFailed("retention_days must be a whole number of days from 1 to 3650")
+        cleaned[name] = value
+    return cleaned
+
+
+def submission_create(*, owner, title: str, **fields) -> Submission:  # noqa: ANN001, ANN003
+    """Create a draft, within the builder's open-case quota for their assurance level."""
+    cleaned = _clean_fields({"title": title, **fields})
+    level = assurance_level(owner)
+    quota = settings.ASSAY_OPEN_CASE_QUOTA.get(level, 0)
+    with transaction.atomic():
+        if open_case_count(owner) >= quota:
+            raise QuotaExceeded(
+                f"you have reached the limit of {quota} open case(s) for assurance level {level}; "
+                "close or withdraw a case, or raise your assurance level (verify email, enable MFA, "
+                "verify your organisation's domain)", retry_after=3600)
+        submission = Submission.objects.create(owner=owner, **cleaned)
+        audit_append(actor=owner, action="submission.create", obj=submission, data={"title": submission.title})
+    return submission
+
+
+def submission_update(*, submission: Submission, actor, **fields) -> Submission:  # noqa: ANN001, ANN003
+    cleaned = _clean_fields(fields)
+    with transaction.atomic():
+        locked = Submission.objects.select_for_update().get(pk=submission.pk)
+        if locked.state != State.DRAFT:
+            raise NotEditable(f"case {locked.reference} is {locked.state} and can no longer be edited")
+        for name, value in cleaned.items():
+            setattr(locked, name, value)
+        locked.save(update_fields=[*cleaned, "updated_at"])
+        audit_append(actor=actor, action="submission.update", obj=locked, data={"fields": sorted(cleaned)})
+    return locked
+
+
+def terms_accept(*, submission: Submission, actor, terms: TermsVersion | None = None) -> TermsAcceptance:  # noqa: ANN001
+    terms = terms or current_terms()
+    if terms is None:
+        raise ValidationFailed("no terms are published yet")
+    if submission.state != State.DRAFT:
+        raise NotEditable("terms are accepted before submission")
+    text_sha = hashlib.sha256(terms.body.encode()).hexdigest()
+    if text_sha != terms.text_sha256:
+        raise ValidationFailed("terms text does not match its published hash")
+    with transaction.atomic():
+        acceptance, created = TermsAcceptance.objects.get_or_create(
+            submission=submission, terms=terms,
+            defaults={"text_sha256": text_sha, "account": actor, "accepted_at": timezone.now()})
+        if created:
+            audit_append(actor=actor, action="terms.accept", obj=submission,
+                         data={"terms": terms.version, "text_sha256": text_sha})
+    return acceptance
+
+
+def terms_publish(*, version: str, title: str, body: str, retention: dict, actor=None) -> TermsVersion:  # noqa: ANN001
+    """Publish a new immutable terms version (past acceptances keep pointing at theirs)."""
+    terms = TermsVersion.objects.create(version=version, title=title, body=body, retention=retention,
+                                        text_sha256=hashlib.sha256(body.encode()).hexdigest())
+    audit_append(actor=actor, action="terms.publish", obj=terms, data={"version": version})
+    return terms
+
+
+def artifact_add(*, submission: Submission, actor, name: str, stream: BinaryIO,  # noqa: ANN001
+                 kind: str = ArtifactKind.ARCHIVE, content_type: str = "") -> Artifact:
+    if submission.state != State.DRAFT:
+        raise NotEditable(f"case {submission.reference} is {submission.state}; artifacts can only be added to drafts")
+    clean_name = (name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if not clean_name or clean_name in (".", "..") or len(clean_name) > 255 or "\x00" in clean_name:
+        raise ValidationFailed("artifact name is empty or invalid")
+    if kind not in ArtifactKind.values:
+        raise ValidationFailed(f"artifact kind must be one of {', '.join(ArtifactKind.values)}")
+    if submission.artifacts.filter(name=clean_name).exists():
+        raise ValidationFailed(f"an artifact named {clean_name} is already attached")
+    store = artifact_store()
+    stored = store.put(stream, max_bytes=settings.ASSAY_MAX_ARTIFACT_BYTES, artifact_id=clean_name)
+    try:
+        with transaction.atomic():
+            artifact = Artifact.objects.create(submission=submission, name=clean_name, kind=kind,
+                                               content_type=content_type[:100], size=stored.size,
+                                               sha256=stored.sha256, storage_key=stored.key)
+            audit_append(actor=actor, action="artifact.add", obj=submission,
+                         data={"artifact": str(artifact.pk), "name": clean_name, "size": stored.size,
+                               "sha256": stored.sha256})
+    except IntegrityError as exc:
+        store.delete(stored.key)  # never leave an orphan behind a failed insert
+        raise ValidationFailed(f"an artifact named {clean_name} is already attached") from exc
+    except BaseException:
+        store.delete(stored.key)
+        raise
+    return artifact
+
+
+def artifact_remove(*, artifact: Artifact, actor) -> None:  # noqa: ANN001
+    submission = artifact.submission
+    if submission.state != State.DRAFT:
+        raise NotEditable("artifacts can only be removed from drafts")
+    with transaction.atomic():
+        artifact.delete()
+        audit_append(actor=actor, action="artifact.remove", obj=submission, data={"name": artifact.name})
+    artifact_store().delete(artifact.storage_key)
+
+
+def submission_redaction_findings(submission: Submission) -> list[RedactionFinding]:
+    """Open redaction findings: everything the lint finds minus what the builder confirmed."""
+    findings = scan_fields({
+        "title": submission.title, "description": submission.description,
+        "claim_statement": submission.claim_statement, "claim_scope_in": submission.claim_scope_in,
+        "claim_scope_out": submission.claim_scope_out, "claim_assumptions": submission.claim_assumptions,
+        "manifest": submission.manifest,
+    })
+    confirmed = set(submission.redaction_confirmed or [])
+    return [f for f in findings if f.fingerprint not in confirmed]
+
+
+def submission_confirm_placeholders(*, submission: Submission, actor, fingerprints: list[str]) -> Submission:  # noqa: ANN001
+    known = {f.fingerprint for f in submission_redaction_findings(submission)}
+    chosen = sorted(set(fingerprints) & known)
+    if not chosen:
+        raise ValidationFailed("none of those findings are open")
+    with transaction.atomic():
+        locked = Submission.objects.select_for_update().get(pk=submission.pk)
+        if locked.state != State.DRAFT:
+            raise NotEditable("only drafts can be changed")
+        locked.redaction_confirmed = sorted(set(locked.redaction_confirmed or []) | set(chosen))
+        locked.save(update_fields=["redaction_confirmed", "updated_at"])
+        audit_append(actor=actor, action="redaction.confirm_placeholder", obj=locked, data={"fingerprints": chosen})
+    return locked
+
+
+def submission_readiness(submission: Submission) -> list[str]:
+    """What still stops this draft from being submitted, in wizard order (empty = ready)."""
+    problems = []
+    if not submission.claim_statement:
+        problems.append("State the claim you want assessed.")
+    if not submission.claim_property:
+        problems.append("Choose the claim's property kind.")
+    if not submission.claim_scope_in:
+        problems.append("List at least one component in scope.")
+    if submission.manifest is None:
+        problems.append("Add the system manifest.")
+    terms = current_terms()
+    if terms is None or not submission.terms_acceptances.filter(terms=terms).exists():
+        problems.append("Accept the current terms.")
+    if submission_redaction_findings(submission):
+        problems.append("Redact the flagged secrets or personal data, or confirm they are placeholders.")
+    return problems
+
+
+def submission_compute_digest(submission: Submission) -> str:
+    return config_digest(files=[(a.name, a.sha256) for a in submission.artifacts.all()],
+                         manifest=submission.manifest)
+
+
+def submission_submit(*, submission: Submission, actor) -> Submission:  # noqa: ANN001
+    """Freeze the configuration (digest), move draft → submitted and queue triage after commit."""
+    problems = submission_readiness(submission)
+    if problems:
+        findings = submission_redaction_findings(submission)
+        error_cls = RedactionRequired if findings and len(problems) == 1 else ValidationFailed
+        raise error_cls(problems[0], details={"problems": problems,
+                                              "redaction": [f.as_dict() for f in findings]})
+    with transaction.atomic():
+        digest = submission_compute_digest(submission)
+        Submission.objects.filter(pk=submission.pk, state=State.DRAFT).update(config_digest=digest)
+        submission = transition(submission, State.SUBMITTED, actor=actor, data={"config_digest": digest})
+        transaction.on_commit(lambda pk=submission.pk: _queue_triage(pk))
+    return submission
+
+
+def _queue_triage(pk) -> None:  # noqa: ANN001
+    from triage.tasks import triage_submission
+
+    triage_submission.delay(str(pk))
+
+
+def submission_withdraw(*, submission: Submission, actor, reason: str = "") -> Submission:  # noqa: ANN001
+    return transition(submission, State.WITHDRAWN, actor=actor, reason=reason[:500] or "withdrawn by builder")

@@ -1,0 +1,56 @@
+"""One small function per object a test needs. No shared fixtures dumps."""
+
+from __future__ import annotations
+
+import io
+
+from allauth.account.models import EmailAddress
+
+from intake.models import Role, Submission, User
+from intake.services import artifact_add, submission_create, submission_update, terms_accept, terms_publish
+
+PASSWORD = "correct horse battery staple 42"
+
+VALID_MANIFEST = {
+    "schema_version": 1,
+    "name": "Ticket triage agent",
+    "models": [{"provider": "ExampleAI", "name": "example-large", "version": "2026-05", "source": "hosted-api"}],
+    "harness": {"name": "claude-code", "version": "2.1", "approval_mode": "on-risk"},
+    "tools": [{"name": "shell", "capabilities": ["shell"], "approval": "always"}],
+    "mcp_servers": [{"name": "tickets", "transport": "stdio", "command": "python -m tickets_mcp", "pinned": True}],
+    "data_sources": [{"name": "support tickets", "kind": "tickets", "trust": "untrusted", "writable_by_outsiders": True}],
+    "egress": {"policy": "allowlist", "allow": ["api.example.invalid"]},
+}
+
+
+def make_user(email: str, *, role: str = Role.BUILDER, verified: bool = True, password: str = PASSWORD,
+              organisation: str = "") -> User:
+    user = User.objects.create_user(email=email, password=password, role=role, organisation=organisation)
+    EmailAddress.objects.create(user=user, email=email, verified=verified, primary=True)
+    return user
+
+
+def make_terms(version: str = "2026.1"):  # noqa: ANN201
+    from intake.models import TermsVersion
+
+    existing = TermsVersion.objects.filter(version=version).first()
+    if existing:
+        return existing
+    return terms_publish(version=version, title="Assay submission terms",
+                         body=f"Terms {version}: retention, IP, conditional safe harbour. Reports certify nothing.",
+                         retention={"rejected": 30, "guidance": 90, "reviewed_after_report_expiry": 30})
+
+
+def make_draft(owner: User, *, title: str = "Ticket triage agent", complete: bool = True) -> Submission:
+    submission = submission_create(owner=owner, title=title)
+    if complete:
+        submission = submission_update(
+            submission=submission, actor=owner,
+            claim_statement="The agent cannot send ticket contents to any host outside the allowlist.",
+            claim_property="no-exfiltration", claim_scope_in=["agent harness", "tickets MCP server"],
+            claim_scope_out=["the model provider's infrastructure"], claim_assumptions=["egress proxy enforced"],
+            manifest=VALID_MANIFEST, description="A support agent that triages inbound tickets.")
+        terms_accept(submission=submission, actor=owner, terms=make_terms())
+        artifact_add(submission=submission, actor=owner, name="settings.json",
+                     stream=io.BytesIO(b'{"permissions": {"allow": ["Read"]}}'), kind="config")
+    return submission
