@@ -79,3 +79,66 @@ def coordinator(db):  # noqa: ANN001
     from tests.factories import make_user
 
     return make_user("coordinator@assay.example", role=Role.COORDINATOR, verified=True)
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):  # noqa: ANN001
+    """A real Celery worker process on the same broker and test database as this run.
+
+    Tests that use it must use ``transactional_db`` so their rows are committed
+    and visible to the worker. The broker is the run's own (embedded filesystem
+    transport under ASSAY_DATA_DIR unless CELERY_BROKER_URL says otherwise).
+    """
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from django.db import connection
+
+    from assay.celery import ensure_broker_folders
+
+    ensure_broker_folders()
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        database_url = f"sqlite:///{db['NAME']}"
+    else:
+        database_url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "assay.settings"}
+    log_path = Path(django_settings.DATA_DIR) / f"worker-{os.getpid()}.log"
+    celery = Path(sys.executable).with_name("celery")
+    proc = subprocess.Popen(
+        [str(celery), "-A", "assay", "worker", "--pool=solo", "--concurrency=1", "--without-gossip",
+         "--without-mingle", "--without-heartbeat", "--loglevel=INFO", f"--logfile={log_path}"],
+        env=env, cwd=str(django_settings.BASE_DIR), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"celery worker exited early; see {log_path}")
+        if log_path.exists() and "ready." in log_path.read_text(errors="replace"):
+            break
+        time.sleep(0.2)
+    else:
+        proc.kill()
+        raise RuntimeError(f"celery worker did not become ready; see {log_path}")
+    proc.log_path = log_path
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.2):  # noqa: ANN001, ANN201
+    """Poll ``predicate`` until it returns something truthy; fail the test on timeout."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"condition not met within {timeout}s")
