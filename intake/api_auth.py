@@ -1,14 +1,18 @@
+"""API authentication (personal Bearer tokens) and the permissions every API view shares."""
+
 from __future__ import annotations
 
-from rest_framework import authentication, exceptions
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions, permissions
 
+from intake.accounts.assurance import mfa_missing
 from intake.accounts.tokens import TokenRejected, api_token_authenticate
 from intake.audit import audit_append
 from intake.ratelimits import enforce
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
-    """``Authorization: Bearer asy_…`` personal tokens; scopes are on ``request.auth``."""
+    """``Authorization: Bearer asy_…`` personal tokens; the token (with its scopes) is ``request.auth``."""
 
     keyword = "Bearer"
 
@@ -19,14 +23,63 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         keyword, _, raw = header.partition(" ")
         if keyword != self.keyword or not raw.strip():
             raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token>'.")
+        # Count by address first, so guessing tokens is throttled before any lookup.
         enforce(request._request, "token")
         try:
             token = api_token_authenticate(raw.strip())
         except TokenRejected as exc:
             raise exceptions.AuthenticationFailed(f"Invalid token: {exc}.") from exc
+        enforce(request._request, "token", account_key=f"user:{token.user_id}", by_address=False)
         audit_append(actor=token.user, action="token.use", obj=token,
-                     data={"method": request.method, "path": request.path})
+                     data={"method": request.method, "path": request.path[:200]})
         return token.user, token
 
     def authenticate_header(self, request):  # noqa: ANN001, ANN201
         return self.keyword
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "intake.api_auth.BearerTokenAuthentication"
+    name = "personalToken"
+
+    def get_security_definition(self, auto_schema):  # noqa: ANN001, ANN201
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "asy_<prefix>_<secret>",
+                "description": "A personal API token from /account/tokens/ (shown once at creation)."}
+
+
+class TokenScopes(permissions.BasePermission):
+    """A token may only do what its scopes allow; a browser session (MFA-checked portal login) has every scope.
+
+    Views name what they need per action in ``required_scopes = {"list": "submissions:read", …}``;
+    an action a view forgot to name is refused (fail closed).
+    """
+
+    message = "This token lacks the scope needed here."
+
+    def has_permission(self, request, view) -> bool:  # noqa: ANN001
+        from intake.models import ApiToken
+
+        if not isinstance(request.auth, ApiToken):
+            return True
+        needed = _required_scope(request, view)
+        if needed is None:
+            return False
+        if needed not in request.auth.scopes:
+            self.message = f"This token lacks the '{needed}' scope."
+            return False
+        return True
+
+
+def _required_scope(request, view) -> str | None:  # noqa: ANN001
+    scopes = getattr(view, "required_scopes", {})
+    action = getattr(view, "action", None) or request.method.lower()
+    return scopes.get(action)
+
+
+class MfaSatisfied(permissions.BasePermission):
+    """Reviewers and coordinators must have TOTP on before the API serves them, as in the portal."""
+
+    message = "Your role requires two-factor authentication; enable it under /accounts/2fa/ first."
+
+    def has_permission(self, request, view) -> bool:  # noqa: ANN001
+        return not mfa_missing(request.user)

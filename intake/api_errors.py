@@ -43,9 +43,9 @@ def assay_exception_handler(exc, context):  # noqa: ANN001, ANN201
     if isinstance(exc, IllegalTransition | StaleTransition):
         return error_response("conflict", str(exc), status.HTTP_409_CONFLICT)
     if isinstance(exc, Http404):
-        exc = exceptions.NotFound()
+        exc = exceptions.NotFound(str(exc) or None)
     elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
+        exc = exceptions.PermissionDenied(str(exc) or None)
     response = exception_handler(exc, context)
     if response is None:
         return None

@@ -1,22 +1,35 @@
 from __future__ import annotations
 
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django_ratelimit.exceptions import Ratelimited
 
+from intake.accounts.assurance import mfa_missing, mfa_required
 from intake.ratelimits import retry_after_seconds
 
+RATE_LIMITED_MESSAGE = "Too many requests; try again later."
 
-def ratelimited_response(request):  # noqa: ANN001, ANN201
-    seconds = retry_after_seconds(request)
+
+def ratelimited_response(request, *, retry_after: int | None = None):  # noqa: ANN001, ANN201
+    seconds = retry_after if retry_after is not None else retry_after_seconds(request)
     if request.path.startswith("/api/"):
-        response = JsonResponse({"error": {"code": "rate_limited", "message": "Too many requests; try again later."}},
-                                status=429)
+        response = JsonResponse({"error": {"code": "rate_limited", "message": RATE_LIMITED_MESSAGE}}, status=429)
     else:
         response = TemplateResponse(request, "429.html", {"retry_after": seconds}, status=429)
         response.render()
     response["Retry-After"] = str(seconds)
     return response
+
+
+# allauth's own limits (ACCOUNT_RATE_LIMITS) do not say when their window ends;
+# five minutes is the longest window configured there for login attempts.
+ALLAUTH_RETRY_AFTER = 300
+
+
+def allauth_ratelimited(request: HttpRequest) -> HttpResponse:
+    """``handler429`` for allauth: the same friendly page, with Retry-After."""
+    return ratelimited_response(request, retry_after=ALLAUTH_RETRY_AFTER)
 
 
 class RateLimitedMiddleware:
@@ -32,3 +45,23 @@ class RateLimitedMiddleware:
         if isinstance(exception, Ratelimited):
             return ratelimited_response(request)
         return None
+
+
+# Paths a reviewer or coordinator without TOTP may still use: allauth's account and MFA
+# pages (to set it up, verify email, sign out), static files, health, and the API
+# (which refuses them itself with a JSON 403, see intake.api_auth.MfaSatisfied).
+MFA_SETUP_ALLOWED_PREFIXES = ("/accounts/", "/static/", "/healthz", "/api/")
+
+
+class MfaRequiredMiddleware:
+    """Reviewers and coordinators cannot use the portal beyond MFA set-up until TOTP is on."""
+
+    def __init__(self, get_response):  # noqa: ANN001
+        self.get_response = get_response
+
+    def __call__(self, request):  # noqa: ANN001, ANN204
+        user = getattr(request, "user", None)
+        if (user is not None and mfa_required(user) and not request.path.startswith(MFA_SETUP_ALLOWED_PREFIXES)
+                and mfa_missing(user)):
+            return redirect("mfa_activate_totp")
+        return self.get_response(request)

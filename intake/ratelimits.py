@@ -1,7 +1,8 @@
 """Rate limits for every abusable entry point, on django-ratelimit's counters.
 
 Each limit counts per account and per address; whichever trips first wins.
-The rates live here so the portal, the API and the token check agree.
+The rates live here so the portal, the API and the token check agree; an
+operator (or a test) can override single rates with ``ASSAY_RATE_LIMITS``.
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
-from django_ratelimit.core import is_ratelimited
+from django_ratelimit.core import get_usage
 from django_ratelimit.exceptions import Ratelimited
 
 RATES: dict[str, str] = {
     "signup": "10/h",
     "login": "20/h",
     "token": "600/m",
+    "token-create": "20/h",
     "submission-create": "20/h",
     "upload": "120/h",
     "domain-verify": "5/h",
@@ -32,21 +34,41 @@ def period_seconds(rate: str) -> int:
     return multiplier * _UNITS[match.group(3)]
 
 
-def enforce(request, group: str, *, account_key: str | None = None) -> None:  # noqa: ANN001
-    """Count one hit for ``group`` by address and by account; raise Ratelimited past either limit."""
+def rate_for(group: str) -> str:
+    overrides = getattr(settings, "ASSAY_RATE_LIMITS", None) or {}
+    return overrides.get(group, RATES[group])
+
+
+def _address(_group, request) -> str:  # noqa: ANN001
+    return "ip:" + (request.META.get("REMOTE_ADDR") or "unknown")
+
+
+def enforce(request, group: str, *, account_key: str | None = None, by_address: bool = True) -> None:  # noqa: ANN001
+    """Count one hit for ``group`` by address and by account; raise Ratelimited past either limit.
+
+    The account is ``account_key`` when given (e.g. before login completes),
+    otherwise the authenticated user of ``request``. ``by_address=False`` is
+    for a second, per-account count after an address was already counted.
+    Sets ``request.assay_retry_after`` to the seconds left in the tripped window.
+    """
     if not getattr(settings, "RATELIMIT_ENABLE", True):
         return
-    rate = RATES[group]
-    keys = ["ip"]
+    rate = rate_for(group)
+    keys = [_address] if by_address else []
+    if account_key is None and getattr(request, "user", None) is not None and request.user.is_authenticated:
+        account_key = f"user:{request.user.pk}"
     if account_key is not None:
         keys.append(lambda _group, _request: account_key)
-    elif getattr(request, "user", None) is not None and request.user.is_authenticated:
-        keys.append("user")
     for key in keys:
-        if is_ratelimited(request, group=f"assay:{group}", key=key, rate=rate, increment=True):
-            request.assay_retry_after = period_seconds(rate)
+        usage = get_usage(request, group=f"assay:{group}", key=key, rate=rate, increment=True)
+        if usage is not None and usage["should_limit"]:
+            request.assay_retry_after = max(1, int(usage["time_left"]))
             raise Ratelimited()
 
 
 def retry_after_seconds(request) -> int:  # noqa: ANN001
-    return int(getattr(request, "assay_retry_after", 60)) if request is not None else 60
+    """Seconds until the tripped window resets (the Retry-After header); 60 when unknown."""
+    if request is None:
+        return 60
+    django_request = getattr(request, "_request", request)  # DRF wraps the Django request
+    return int(getattr(django_request, "assay_retry_after", None) or getattr(request, "assay_retry_after", 60))

@@ -38,3 +38,23 @@ def open_case_count(user) -> int:  # noqa: ANN001
 
 def current_terms() -> TermsVersion | None:
     return TermsVersion.objects.order_by("-published_at", "-pk").first()
+
+
+def submission_get_owned(user, pk) -> Submission:  # noqa: ANN001
+    """Fetch a case for changing it: 404 if the user cannot see it, 403 if they see it but do not own it."""
+    from django.core.exceptions import PermissionDenied
+
+    submission = submission_get_for(user, pk)
+    if submission.owner_id != user.pk:
+        raise PermissionDenied("Only the case's builder can change it.")
+    return submission
+
+
+def submission_timeline(submission: Submission) -> list[dict]:
+    """The case's state changes, oldest first, from the audit log (the one record of transitions)."""
+    from intake.models import AuditEvent
+
+    events = AuditEvent.objects.filter(object_type="intake.submission", object_id=str(submission.pk),
+                                       action="submission.transition").order_by("seq")
+    return [{"from": e.data.get("from"), "to": e.data.get("to"), "at": e.created_at,
+             "reason": e.data.get("reason", "")} for e in events]

@@ -11,6 +11,7 @@ import hashlib
 from typing import BinaryIO
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -19,7 +20,8 @@ from intake.audit import audit_append
 from intake.digest import config_digest
 from intake.errors import NotEditable, QuotaExceeded, RedactionRequired, ValidationFailed
 from intake.manifest import manifest_parse
-from intake.models import AccessTier, Artifact, ArtifactKind, PropertyKind, Submission, TermsAcceptance, TermsVersion
+from intake.models import (AccessTier, Artifact, ArtifactKind, PropertyKind, Role, Submission, TermsAcceptance,
+                           TermsVersion)
 from intake.redaction import RedactionFinding, scan_fields
 from intake.selectors import current_terms, open_case_count
 from intake.states import State, transition
@@ -27,6 +29,14 @@ from intake.storage import artifact_store
 
 MAX_TEXT = 20_000
 MAX_LIST_ITEMS = 50
+
+
+class TermsOutdated(NotEditable):
+    """The builder accepted a terms version that is no longer the current one (409)."""
+
+    code = "terms_outdated"
+
+
 EDITABLE_FIELDS = {
     "title", "description", "claim_statement", "claim_property", "claim_scope_in", "claim_scope_out",
     "claim_assumptions", "claim_access_tier", "manifest", "named_competitors", "aggregate_opt_in", "retention_days",
@@ -81,6 +91,8 @@ def _clean_fields(fields: dict) -> dict:
 
 def submission_create(*, owner, title: str, **fields) -> Submission:  # noqa: ANN001, ANN003
     """Create a draft, within the builder's open-case quota for their assurance level."""
+    if owner.role != Role.BUILDER:
+        raise PermissionDenied("Only builder accounts can open cases.")
     cleaned = _clean_fields({"title": title, **fields})
     level = assurance_level(owner)
     quota = settings.ASSAY_OPEN_CASE_QUOTA.get(level, 0)
@@ -125,6 +137,17 @@ def terms_accept(*, submission: Submission, actor, terms: TermsVersion | None = 
             audit_append(actor=actor, action="terms.accept", obj=submission,
                          data={"terms": terms.version, "text_sha256": text_sha})
     return acceptance
+
+
+def terms_accept_version(*, submission: Submission, actor, version: str) -> TermsAcceptance:  # noqa: ANN001
+    """Accept the terms the builder says they read, which must be the current version (never an older one)."""
+    terms = current_terms()
+    if terms is None:
+        raise ValidationFailed("no terms are published yet")
+    if version != terms.version:
+        raise TermsOutdated(f"terms version {version} is not the current version ({terms.version}); "
+                            "read and accept the current terms")
+    return terms_accept(submission=submission, actor=actor, terms=terms)
 
 
 def terms_publish(*, version: str, title: str, body: str, retention: dict, actor=None) -> TermsVersion:  # noqa: ANN001
@@ -228,6 +251,8 @@ def submission_compute_digest(submission: Submission) -> str:
 
 def submission_submit(*, submission: Submission, actor) -> Submission:  # noqa: ANN001
     """Freeze the configuration (digest), move draft → submitted and queue triage after commit."""
+    if submission.state != State.DRAFT:
+        raise NotEditable(f"case {submission.reference} is already {submission.state}; only a draft can be submitted")
     problems = submission_readiness(submission)
     if problems:
         findings = submission_redaction_findings(submission)

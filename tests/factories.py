@@ -54,3 +54,21 @@ def make_draft(owner: User, *, title: str = "Ticket triage agent", complete: boo
         artifact_add(submission=submission, actor=owner, name="settings.json",
                      stream=io.BytesIO(b'{"permissions": {"allow": ["Read"]}}'), kind="config")
     return submission
+
+
+def make_token(user: User, *, scopes: tuple[str, ...] = ("submissions:read", "submissions:write"),
+               ttl_days: int = 30) -> str:
+    """A personal API token for ``user``; returns the raw secret (as shown once in the portal)."""
+    from intake.accounts.tokens import api_token_create
+
+    _token, raw = api_token_create(user=user, name="test token", scopes=list(scopes), ttl_days=ttl_days)
+    return raw
+
+
+def enable_totp(user: User):  # noqa: ANN201
+    """Turn TOTP on for ``user`` the way allauth's activation does; returns the secret."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret

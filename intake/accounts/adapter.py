@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.models import Authenticator
 
+from intake.accounts.assurance import mfa_required
 from intake.audit import audit_append
 from intake.ratelimits import enforce
 
@@ -24,3 +27,12 @@ class AssayAccountAdapter(DefaultAccountAdapter):
         if commit:
             audit_append(actor=user, action="account.signup", obj=user)
         return user
+
+
+class AssayMFAAdapter(DefaultMFAAdapter):
+    """Reviewers and coordinators may not switch their TOTP off; builders may."""
+
+    def can_delete_authenticator(self, authenticator) -> bool:  # noqa: ANN001
+        if authenticator.type == Authenticator.Type.TOTP and mfa_required(authenticator.user):
+            return False
+        return super().can_delete_authenticator(authenticator)

@@ -7,6 +7,7 @@ import hmac
 import secrets
 from datetime import timedelta
 
+from django.db import transaction
 from django.utils import timezone
 
 from intake.audit import audit_append
@@ -26,18 +27,23 @@ def _hash(secret: str) -> str:
 
 
 def api_token_create(*, user, name: str, scopes: list[str], ttl_days: int = 90) -> tuple[ApiToken, str]:  # noqa: ANN001
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationFailed("give the token a name of 1 to 100 characters")
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown or not scopes:
         raise ValidationFailed(f"unknown or empty scopes: {', '.join(unknown) or '(none given)'}")
-    if not 1 <= ttl_days <= MAX_TTL_DAYS:
+    if not isinstance(ttl_days, int) or isinstance(ttl_days, bool) or not 1 <= ttl_days <= MAX_TTL_DAYS:
         raise ValidationFailed(f"a token lives between 1 and {MAX_TTL_DAYS} days")
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     raw = f"asy_{prefix}_{secret}"
-    token = ApiToken.objects.create(user=user, name=name[:100], prefix=prefix, token_hash=_hash(raw),
-                                    scopes=sorted(set(scopes)),
-                                    expires_at=timezone.now() + timedelta(days=ttl_days))
-    audit_append(actor=user, action="token.create", obj=token, data={"name": token.name, "scopes": token.scopes})
+    with transaction.atomic():
+        token = ApiToken.objects.create(user=user, name=name, prefix=prefix, token_hash=_hash(raw),
+                                        scopes=sorted(set(scopes)),
+                                        expires_at=timezone.now() + timedelta(days=ttl_days))
+        audit_append(actor=user, action="token.create", obj=token,
+                     data={"name": token.name, "scopes": token.scopes, "expires_at": token.expires_at.isoformat()})
     return token, raw
 
 
@@ -60,6 +66,13 @@ def api_token_authenticate(raw: str) -> ApiToken:
 
 
 def api_token_revoke(*, token: ApiToken, actor) -> None:  # noqa: ANN001
-    if token.revoked_at is None:
-        ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-        audit_append(actor=actor, action="token.revoke", obj=token)
+    """Revoke at once (idempotent). The caller has checked the actor may revoke this token."""
+    with transaction.atomic():
+        rows = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        if rows:
+            audit_append(actor=actor, action="token.revoke", obj=token, data={"name": token.name})
+
+
+def api_tokens_of(user):  # noqa: ANN001, ANN201
+    """The account's tokens, newest first (revoked and expired ones included, for the record)."""
+    return ApiToken.objects.filter(user=user).order_by("-created_at")

@@ -1,0 +1,152 @@
+"""API shapes. Input serializers check JSON types only; every business rule lives in intake.services."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from intake.models import AccessTier, Artifact, ArtifactKind, PropertyKind, Submission, TermsVersion
+
+
+class StrictInput(serializers.Serializer):
+    """Refuses keys it does not know, so a typo never silently drops a field the builder meant to save."""
+
+    def to_internal_value(self, data):  # noqa: ANN001, ANN201
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+def _text_list() -> serializers.ListField:
+    return serializers.ListField(child=serializers.CharField(max_length=500, allow_blank=True), max_length=50,
+                                 required=False)
+
+
+class SubmissionFieldsInput(StrictInput):
+    """The fields of a draft. All optional here; PATCH sends only what changes."""
+
+    title = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
+    claim_statement = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
+    claim_property = serializers.ChoiceField(choices=PropertyKind.choices, required=False)
+    claim_scope_in = _text_list()
+    claim_scope_out = _text_list()
+    claim_assumptions = _text_list()
+    claim_access_tier = serializers.ChoiceField(choices=AccessTier.choices, required=False)
+    manifest = serializers.JSONField(required=False, allow_null=True,
+                                     help_text="System manifest; validated against /static/manifest.schema.json.")
+    named_competitors = _text_list()
+    aggregate_opt_in = serializers.BooleanField(required=False)
+    retention_days = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=3650)
+
+
+class SubmissionCreateInput(SubmissionFieldsInput):
+    title = serializers.CharField(max_length=200)
+
+
+class ArtifactOut(serializers.ModelSerializer):
+    class Meta:
+        model = Artifact
+        fields = ["id", "name", "kind", "content_type", "size", "sha256", "created_at"]
+        read_only_fields = fields
+
+
+class ArtifactUploadInput(serializers.Serializer):
+    file = serializers.FileField(help_text="The artifact; streamed to the store, never held in memory.")
+    kind = serializers.ChoiceField(choices=ArtifactKind.choices, default=ArtifactKind.ARCHIVE)
+
+
+class SubmissionOut(serializers.ModelSerializer):
+    artifacts = ArtifactOut(many=True, read_only=True)
+    terms_accepted = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Submission
+        fields = ["id", "reference", "state", "title", "description", "claim_statement", "claim_property",
+                  "claim_scope_in", "claim_scope_out", "claim_assumptions", "claim_access_tier", "manifest",
+                  "named_competitors", "aggregate_opt_in", "retention_days", "config_digest", "artifacts",
+                  "terms_accepted", "created_at", "updated_at", "submitted_at", "state_changed_at"]
+        read_only_fields = fields
+
+    def get_terms_accepted(self, obj: Submission) -> list[str]:
+        return [a.terms.version for a in obj.terms_acceptances.all()]
+
+
+class SubmissionSummaryOut(serializers.ModelSerializer):
+    class Meta:
+        model = Submission
+        fields = ["id", "reference", "state", "title", "claim_property", "config_digest", "created_at",
+                  "state_changed_at"]
+        read_only_fields = fields
+
+
+class TimelineEntryOut(serializers.Serializer):
+    to = serializers.CharField()
+    at = serializers.DateTimeField()
+    reason = serializers.CharField()
+
+    def get_fields(self):  # noqa: ANN201
+        # "from" is a Python keyword, so it cannot be a class attribute.
+        fields = super().get_fields()
+        fields["from"] = serializers.CharField()
+        return fields
+
+
+class SubmissionStatusOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    reference = serializers.CharField()
+    state = serializers.CharField()
+    state_changed_at = serializers.DateTimeField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    config_digest = serializers.CharField()
+    timeline = TimelineEntryOut(many=True)
+
+
+class WithdrawInput(StrictInput):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class TermsOut(serializers.ModelSerializer):
+    class Meta:
+        model = TermsVersion
+        fields = ["version", "title", "body", "text_sha256", "retention", "published_at"]
+        read_only_fields = fields
+
+
+class TermsAcceptInput(StrictInput):
+    version = serializers.CharField(max_length=32, help_text="The version you read; must be the current one.")
+
+
+class TermsAcceptanceOut(serializers.Serializer):
+    version = serializers.CharField(source="terms.version")
+    text_sha256 = serializers.CharField()
+    accepted_at = serializers.DateTimeField()
+
+
+class RedactionFindingOut(serializers.Serializer):
+    field = serializers.CharField()
+    kind = serializers.CharField(help_text="secret or personal")
+    label = serializers.CharField()
+    excerpt = serializers.CharField(help_text="Masked excerpt.")
+    fingerprint = serializers.CharField()
+
+
+class ReadinessOut(serializers.Serializer):
+    ready = serializers.BooleanField()
+    problems = serializers.ListField(child=serializers.CharField())
+    redaction = RedactionFindingOut(many=True)
+
+
+class ConfirmPlaceholdersInput(StrictInput):
+    fingerprints = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1, max_length=200)
+
+
+class ErrorBody(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.JSONField(required=False)
+
+
+class ErrorOut(serializers.Serializer):
+    error = ErrorBody()
