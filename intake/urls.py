@@ -1,0 +1,24 @@
+"""Portal routes (server-rendered pages and their htmx partials)."""
+
+from django.urls import path
+
+from intake import views
+
+urlpatterns = [
+    path("schemas/manifest.json", views.manifest_schema_view, name="manifest_schema"),
+    path("queue/", views.coordinator_queue, name="coordinator_queue"),
+    path("cases/new/", views.case_new, name="case_new"),
+    path("cases/<uuid:pk>/", views.case_detail, name="case_detail"),
+    path("cases/<uuid:pk>/withdraw/", views.case_withdraw, name="case_withdraw"),
+    path("cases/<uuid:pk>/edit/claim/", views.case_claim, name="case_claim"),
+    path("cases/<uuid:pk>/edit/manifest/", views.case_manifest, name="case_manifest"),
+    path("cases/<uuid:pk>/edit/manifest/check/", views.case_manifest_check, name="case_manifest_check"),
+    path("cases/<uuid:pk>/edit/terms/", views.case_terms, name="case_terms"),
+    path("cases/<uuid:pk>/edit/artifacts/", views.case_artifacts, name="case_artifacts"),
+    path("cases/<uuid:pk>/edit/artifacts/<uuid:artifact_pk>/remove/", views.case_artifact_remove,
+         name="case_artifact_remove"),
+    path("cases/<uuid:pk>/edit/review/", views.case_review, name="case_review"),
+    path("cases/<uuid:pk>/edit/review/confirm-placeholder/", views.case_confirm_placeholder,
+         name="case_confirm_placeholder"),
+    path("cases/<uuid:pk>/submit/", views.case_submit, name="case_submit"),
+]

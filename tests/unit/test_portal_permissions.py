@@ -1,0 +1,151 @@
+"""Who may open which portal page, through real HTTP.
+
+The bug class: a page or htmx partial that fetches a case by id without going
+through ``submissions_visible_to`` leaks other builders' cases. Every case-scoped
+route is listed here, and every role is asserted, so a new route that forgets
+the check fails.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+from intake.models import Role, Submission
+from tests.factories import make_draft, make_user
+
+pytestmark = pytest.mark.django_db
+
+CASE_GET_ROUTES = ["case_detail", "case_claim", "case_manifest", "case_terms", "case_artifacts", "case_review",
+                   "case_withdraw"]
+CASE_POST_ROUTES = ["case_claim", "case_manifest", "case_manifest_check", "case_terms", "case_artifacts",
+                    "case_confirm_placeholder", "case_submit", "case_withdraw"]
+
+
+@pytest.fixture
+def case(builder, terms):  # noqa: ANN001
+    return make_draft(builder)
+
+
+def _client_for(user) -> Client:  # noqa: ANN001
+    """A logged-in client; staff roles get TOTP first, since the portal requires it of them."""
+    if user.role in (Role.REVIEWER, Role.COORDINATOR):
+        TOTP.activate(user, generate_totp_secret())
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("route", CASE_GET_ROUTES)
+def test_stranger_gets_404_for_every_case_page(route, case, other_builder):  # noqa: ANN001
+    response = _client_for(other_builder).get(reverse(route, args=[case.pk]))
+    assert response.status_code == 404
+    assert case.title not in response.content.decode()
+
+
+@pytest.mark.parametrize("route", CASE_GET_ROUTES)
+def test_stranger_gets_404_for_every_htmx_partial(route, case, other_builder):  # noqa: ANN001
+    response = _client_for(other_builder).get(reverse(route, args=[case.pk]), HTTP_HX_REQUEST="true")
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("route", CASE_POST_ROUTES)
+def test_stranger_cannot_post_to_another_builders_case(route, case, other_builder):  # noqa: ANN001
+    before = Submission.objects.get(pk=case.pk)
+    response = _client_for(other_builder).post(
+        reverse(route, args=[case.pk]),
+        {"title": "hijacked", "manifest": "{}", "accept": "on", "confirm": "on", "fingerprint": "0" * 20},
+        HTTP_HX_REQUEST="true")
+    assert response.status_code == 404
+    after = Submission.objects.get(pk=case.pk)
+    assert (after.title, after.state, after.updated_at) == (before.title, before.state, before.updated_at)
+
+
+def test_stranger_gets_404_for_removing_another_builders_artifact(case, other_builder):  # noqa: ANN001
+    artifact = case.artifacts.get()
+    response = _client_for(other_builder).post(reverse("case_artifact_remove", args=[case.pk, artifact.pk]))
+    assert response.status_code == 404
+    assert case.artifacts.filter(pk=artifact.pk).exists()
+
+
+def test_artifact_of_another_case_cannot_be_removed_through_ones_own_case(case, builder, other_builder):  # noqa: ANN001
+    foreign = make_draft(other_builder).artifacts.get()
+    response = _client_for(builder).post(reverse("case_artifact_remove", args=[case.pk, foreign.pk]))
+    assert response.status_code == 404
+    assert foreign.__class__.objects.filter(pk=foreign.pk).exists()
+
+
+def test_unknown_case_id_is_404(builder):  # noqa: ANN001
+    response = _client_for(builder).get("/cases/00000000-0000-0000-0000-000000000000/")
+    assert response.status_code == 404
+    assert "Not found" in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/dashboard/", "/queue/", "/cases/new/"])
+def test_anonymous_is_sent_to_login(path):  # noqa: ANN001
+    response = Client().get(path)
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"{reverse('account_login')}?next=")
+
+
+@pytest.mark.parametrize("route", CASE_GET_ROUTES)
+def test_anonymous_is_sent_to_login_from_case_pages(route, case):  # noqa: ANN001
+    response = Client().get(reverse(route, args=[case.pk]))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_post_without_csrf_token_is_refused_and_changes_nothing(case, builder):  # noqa: ANN001
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(builder)
+    response = client.post(reverse("case_withdraw", args=[case.pk]), {"confirm": "on"})
+    assert response.status_code == 403
+    response = client.post(reverse("case_new"), {"title": "Sneaky", "claim_access_tier": "black"})
+    assert response.status_code == 403
+    assert Submission.objects.get(pk=case.pk).state == "draft"
+    assert not Submission.objects.filter(title="Sneaky").exists()
+
+
+def test_htmx_post_with_csrf_header_from_the_page_is_accepted(case, builder):  # noqa: ANN001
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(builder)
+    page = client.get(reverse("case_claim", args=[case.pk])).content.decode()
+    token = page.split('hx-headers=\'{"X-CSRFToken": "', 1)[1].split('"', 1)[0]
+    response = client.post(reverse("case_manifest_check", args=[case.pk]), {"manifest": "{}"},
+                           HTTP_HX_REQUEST="true", HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 200
+
+
+def test_coordinator_sees_a_case_but_cannot_edit_or_withdraw_it(case, coordinator):  # noqa: ANN001
+    client = _client_for(coordinator)
+    assert client.get(reverse("case_detail", args=[case.pk])).status_code == 200
+    for route in ("case_claim", "case_review", "case_withdraw"):
+        assert client.get(reverse(route, args=[case.pk])).status_code == 403
+    assert client.post(reverse("case_withdraw", args=[case.pk]), {"confirm": "on"}).status_code == 403
+    assert Submission.objects.get(pk=case.pk).state == "draft"
+
+
+@pytest.mark.parametrize("role", [Role.REVIEWER, Role.INSTITUTION])
+def test_reviewers_and_institutions_never_reach_a_case_through_the_portal(role, case):  # noqa: ANN001
+    client = _client_for(make_user(f"{role}@assay.example", role=role))
+    assert client.get(reverse("case_detail", args=[case.pk])).status_code == 404
+    assert case.reference not in client.get(reverse("dashboard")).content.decode()
+
+
+@pytest.mark.parametrize("role", [Role.BUILDER, Role.REVIEWER, Role.INSTITUTION])
+def test_queue_is_for_coordinators_only(role):  # noqa: ANN001
+    client = _client_for(make_user(f"q-{role}@assay.example", role=role))
+    response = client.get(reverse("coordinator_queue"))
+    assert response.status_code == 403
+    assert "The queue is for coordinators." in response.content.decode()
+
+
+@pytest.mark.parametrize("role", [Role.REVIEWER, Role.INSTITUTION, Role.COORDINATOR])
+def test_only_builders_start_cases(role):  # noqa: ANN001
+    client = _client_for(make_user(f"n-{role}@assay.example", role=role))
+    assert client.get(reverse("case_new")).status_code == 403
+    assert client.post(reverse("case_new"), {"title": "x", "claim_access_tier": "black"}).status_code == 403
+    assert not Submission.objects.exists()
