@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "intake",
+    "intake.vault",
     "triage",
     "reviews",
 ]

@@ -1,7 +1,12 @@
 """Artifact storage behind one interface.
 
-The plain private store here keeps bytes in a 0700 directory; the encrypted
-vault (intake.vault) implements the same interface and replaces it.
+``artifact_store()`` returns the encrypted vault (intake.vault.services.VaultStore):
+put(stream, *, max_bytes, artifact_id) -> StoredObject (sha256 of the plaintext),
+open(key) -> readable plaintext stream, delete(key). ``open`` also takes
+keyword-only ``actor=``, ``purpose=`` and ``reason=`` for the decrypt audit
+event; plain ``open(key)`` is audited as a system read. The plain
+PrivateFileStore below is kept only as the reference implementation of the
+interface; nothing in production uses it.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ class StoredObject:
 
 class ArtifactStore(Protocol):
     def put(self, stream: BinaryIO, *, max_bytes: int, artifact_id: str) -> StoredObject: ...
-    def open(self, key: str) -> BinaryIO: ...
+    def open(self, key: str, **audit) -> BinaryIO: ...  # audit: actor=, purpose=, reason=
     def delete(self, key: str) -> None: ...
 
 
@@ -70,4 +75,6 @@ class PrivateFileStore:
 
 
 def artifact_store() -> ArtifactStore:
-    return PrivateFileStore(Path(settings.DATA_DIR) / "artifacts")
+    from intake.vault.services import vault_store
+
+    return vault_store()

@@ -1,0 +1,196 @@
+"""Retention: when a case's content must go, and what suspends that.
+
+The accepted terms version says how many days each outcome is kept
+(``rejected``, ``guidance``, ``reviewed_after_report_expiry``, ``withdrawn``);
+the builder may choose fewer days (``Submission.retention_days``), never more.
+The clock starts when the case reaches its final state (or, for reviewed
+cases, when the report expires). Open IP disputes freeze the clock: the time
+they were open is added. Legal holds suspend shredding without moving the date.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from intake.audit import audit_append
+from intake.models import AuditEvent, Role, Submission, TermsAcceptance
+from intake.states import State
+from intake.vault.errors import NotAllowed, ShredBlocked
+from intake.vault.models import DisputeState, IpDispute, LegalHold
+
+log = logging.getLogger(__name__)
+
+# Used only for outcomes the accepted terms do not mention.
+DEFAULT_RETENTION_DAYS = {"rejected": 30, "guidance": 90, "reviewed_after_report_expiry": 30, "withdrawn": 0}
+PENDING_HOLD_GRACE = timedelta(hours=72)
+SHREDDABLE_STATES = (State.CLOSED, State.REJECTED, State.WITHDRAWN)
+
+
+def _was_reviewed(submission: Submission) -> bool:
+    return AuditEvent.objects.filter(object_id=str(submission.pk), action="submission.transition",
+                                     data__to=State.IN_REVIEW).exists()
+
+
+def retention_outcome(submission: Submission) -> str | None:
+    if submission.state == State.REJECTED:
+        return "rejected"
+    if submission.state == State.WITHDRAWN:
+        return "withdrawn"
+    if submission.state == State.CLOSED:
+        return "reviewed_after_report_expiry" if _was_reviewed(submission) else "guidance"
+    return None
+
+
+def _report_expiry(submission: Submission) -> datetime | None:
+    """The latest report expiry, if the reviews app records reports with ``expires_at`` for this case."""
+    reports = getattr(submission, "reports", None)
+    if reports is None:
+        return None
+    try:
+        return max((r.expires_at for r in reports.all() if getattr(r, "expires_at", None)), default=None)
+    except Exception:  # reports without an expiry field: fall back to the state change
+        return None
+
+
+def _accepted_retention(submission: Submission) -> dict:
+    acceptance = (TermsAcceptance.objects.filter(submission=submission).select_related("terms")
+                  .order_by("-accepted_at").first())
+    return dict(acceptance.terms.retention or {}) if acceptance else {}
+
+
+def _frozen_time(submission: Submission, now: datetime) -> timedelta:
+    total = timedelta()
+    for dispute in IpDispute.objects.filter(Q(claimant_case=submission) | Q(respondent_case=submission)):
+        total += (dispute.decided_at or now) - dispute.opened_at
+    return total
+
+
+def retention_ends_at(submission: Submission, *, now: datetime | None = None) -> datetime | None:
+    """When this case's content is due for shredding; None while the case is still open (or already gone)."""
+    now = now or timezone.now()
+    outcome = retention_outcome(submission)
+    if outcome is None:
+        return None
+    terms_days = _accepted_retention(submission).get(outcome, DEFAULT_RETENTION_DAYS[outcome])
+    days = int(terms_days)
+    if submission.retention_days is not None:
+        days = min(days, submission.retention_days)
+    start = submission.state_changed_at
+    if outcome == "reviewed_after_report_expiry":
+        start = max(start, _report_expiry(submission) or start)
+    return start + timedelta(days=days) + _frozen_time(submission, now)
+
+
+def _active_holds(submission: Submission, now: datetime):  # noqa: ANN202
+    return LegalHold.objects.filter(submission=submission, released_at__isnull=True).filter(
+        Q(approved_at__isnull=False) | Q(requested_at__gt=now - PENDING_HOLD_GRACE))
+
+
+def shredding_blocked_reason(submission: Submission, *, now: datetime | None = None) -> str | None:
+    now = now or timezone.now()
+    hold = _active_holds(submission, now).first()
+    if hold is not None:
+        status = "legal hold" if hold.approved_at else "legal hold awaiting a second coordinator"
+        return f"case {submission.reference} is under a {status}; shredding is suspended"
+    open_dispute = IpDispute.objects.filter(Q(claimant_case=submission) | Q(respondent_case=submission),
+                                            state=DisputeState.OPEN).exists()
+    if open_dispute:
+        return f"case {submission.reference} is party to an open IP dispute; shredding is suspended"
+    return None
+
+
+def cases_due_for_shredding(*, now: datetime | None = None) -> list[Submission]:
+    now = now or timezone.now()
+    return [case for case in Submission.objects.filter(state__in=SHREDDABLE_STATES).order_by("state_changed_at")
+            if (ends := retention_ends_at(case, now=now)) is not None and ends <= now]
+
+
+@dataclass
+class SweepResult:
+    shredded: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    ciphertext_purged: int = 0
+    abandoned_uploads: int = 0
+
+    def summary(self) -> str:
+        return (f"shredded {len(self.shredded)}, suspended {len(self.blocked)}, failed {len(self.failed)}, "
+                f"ciphertext purged {self.ciphertext_purged}, abandoned uploads removed {self.abandoned_uploads}")
+
+
+def retention_enforce(*, now: datetime | None = None) -> SweepResult:
+    """Shred every case past its retention date that is not held; idempotent, so beat may run it often."""
+    from intake.vault.services import vault_purge_ciphertext, vault_sweep_abandoned
+    from intake.vault.shredding import case_shred
+
+    result = SweepResult()
+    for case in cases_due_for_shredding(now=now):
+        try:
+            case_shred(submission=case, actor=None, trigger="retention_expired", reason="retention period ended")
+            result.shredded.append(case.reference)
+        except ShredBlocked:
+            result.blocked.append(case.reference)
+        except Exception:  # one bad case must not stop the sweep; it stays intact and is retried next run
+            log.exception("shredding %s failed; will retry", case.reference)
+            result.failed.append(case.reference)
+    result.ciphertext_purged = vault_purge_ciphertext()
+    result.abandoned_uploads = vault_sweep_abandoned()
+    return result
+
+
+# --- legal holds -------------------------------------------------------------------------------------------
+
+def _require_coordinator(actor) -> None:  # noqa: ANN001
+    if actor is None or not getattr(actor, "is_authenticated", False) or actor.role != Role.COORDINATOR:
+        raise NotAllowed("only a coordinator can do this")
+
+
+def legal_hold_request(*, submission: Submission, actor, reason: str) -> LegalHold:  # noqa: ANN001
+    _require_coordinator(actor)
+    reason = (reason or "").strip()
+    if len(reason) < 10:
+        from intake.errors import ValidationFailed
+
+        raise ValidationFailed("a legal hold needs a written reason (at least 10 characters)")
+    with transaction.atomic():
+        hold = LegalHold.objects.create(submission=submission, reason=reason[:5000], requested_by=actor)
+        audit_append(action="vault.legal_hold.request", actor=actor, obj=submission,
+                     data={"hold": hold.pk, "reason": hold.reason})
+    return hold
+
+
+def legal_hold_approve(*, hold: LegalHold, actor) -> LegalHold:  # noqa: ANN001
+    _require_coordinator(actor)
+    if actor.pk == hold.requested_by_id:
+        raise NotAllowed("a legal hold must be approved by a second coordinator, not the one who requested it")
+    with transaction.atomic():
+        rows = LegalHold.objects.filter(pk=hold.pk, approved_at__isnull=True, released_at__isnull=True).update(
+            approved_by=actor, approved_at=timezone.now())
+        if rows != 1:
+            from intake.errors import NotEditable
+
+            raise NotEditable("this legal hold was already approved or released")
+        audit_append(action="vault.legal_hold.approve", actor=actor, obj=hold.submission, data={"hold": hold.pk})
+    hold.refresh_from_db()
+    return hold
+
+
+def legal_hold_release(*, hold: LegalHold, actor, reason: str) -> LegalHold:  # noqa: ANN001
+    _require_coordinator(actor)
+    with transaction.atomic():
+        rows = LegalHold.objects.filter(pk=hold.pk, released_at__isnull=True).update(
+            released_by=actor, released_at=timezone.now(), release_reason=(reason or "").strip()[:5000])
+        if rows != 1:
+            from intake.errors import NotEditable
+
+            raise NotEditable("this legal hold was already released")
+        audit_append(action="vault.legal_hold.release", actor=actor, obj=hold.submission,
+                     data={"hold": hold.pk, "reason": (reason or "").strip()[:500]})
+    hold.refresh_from_db()
+    return hold

@@ -1,0 +1,116 @@
+"""Crypto-shredding of a case, with a signed deletion receipt.
+
+Order matters. The receipt is signed first (nothing changes if signing
+fails); then, in one transaction, the data keys are destroyed, the case moves
+to ``shredded`` and the receipt is stored and audited, so any failure leaves
+the case exactly as it was and the shred can simply be retried. Ciphertext is
+deleted after the commit; if that fails the content is already noise and the
+periodic sweep retries the delete.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.db import transaction
+from django.utils import timezone
+
+from intake.audit import audit_append
+from intake.models import Submission
+from intake.signing import _iso
+from intake.states import IllegalTransition, State, can_transition, transition
+from intake.vault.errors import ShredBlocked
+from intake.vault.models import DeletionReceipt, VaultObject, VaultObjectState
+from intake.vault.receipts import RECEIPT_TYPE, receipt_sign
+from intake.vault.retention import shredding_blocked_reason
+from intake.vault.services import vault_destroy_keys, vault_purge_ciphertext
+
+log = logging.getLogger(__name__)
+
+METHOD = ("crypto-shred: each artifact's AES-256-GCM data key destroyed, making its ciphertext and every "
+          "copy of it unrecoverable; ciphertext deleted from storage")
+TRIGGERS = ("retention_expired", "builder_request", "coordinator")
+
+
+def _receipt_body(*, submission: Submission, receipt_id: uuid.UUID, issued_at, trigger: str,  # noqa: ANN001
+                  artifacts: list, records: dict[str, VaultObject]) -> dict:
+    listed = []
+    for artifact in artifacts:
+        record = records.get(artifact.storage_key)
+        listed.append({"sha256": artifact.sha256, "size": artifact.size,
+                       "data_key_id": record.data_key_id if record else None})
+    return {
+        "type": RECEIPT_TYPE,
+        "receipt_id": str(receipt_id),
+        "case_reference": submission.reference,
+        "config_digest": submission.config_digest or None,
+        "issued_at": _iso(issued_at),
+        "method": METHOD,
+        "trigger": trigger,
+        "artifacts": sorted(listed, key=lambda item: (item["sha256"], item["data_key_id"] or "")),
+        "data_keys_destroyed": sorted(record.data_key_id for record in records.values()),
+    }
+
+
+def case_shred(*, submission: Submission, actor, trigger: str, reason: str = "") -> DeletionReceipt:  # noqa: ANN001
+    """Destroy a case's data keys, move it to ``shredded`` and return the signed receipt.
+
+    The caller has checked that ``actor`` may do this (the builder for their
+    own case, a coordinator, or the retention sweep with ``actor=None``).
+    Raises ShredBlocked under a legal hold or open dispute, IllegalTransition
+    when the case is not in a state that may be shredded (close or withdraw it
+    first).
+    """
+    if trigger not in TRIGGERS:
+        raise ValueError(f"unknown shred trigger {trigger!r}")
+    submission.refresh_from_db()
+    if not can_transition(submission.state, State.SHREDDED):
+        raise IllegalTransition(submission.state, State.SHREDDED)
+    blocked = shredding_blocked_reason(submission)
+    if blocked:
+        raise ShredBlocked(blocked)
+    artifacts = list(submission.artifacts.all())
+    keys = [artifact.storage_key for artifact in artifacts]
+    records = {record.storage_key: record for record in VaultObject.objects.filter(
+        id__in=[_uuid(key) for key in keys if _uuid(key)], state=VaultObjectState.STORED)}
+    receipt_id = uuid.uuid4()
+    issued_at = timezone.now().replace(microsecond=0)
+    document = receipt_sign(_receipt_body(submission=submission, receipt_id=receipt_id, issued_at=issued_at,
+                                          trigger=trigger, artifacts=artifacts, records=records))
+    with transaction.atomic():
+        locked = Submission.objects.select_for_update().get(pk=submission.pk)
+        blocked = shredding_blocked_reason(locked)  # a hold placed since the first check still wins
+        if blocked:
+            raise ShredBlocked(blocked)
+        vault_destroy_keys(records=records.values())
+        transition(locked, State.SHREDDED, actor=actor, reason=reason[:500] or trigger,
+                   data={"receipt": str(receipt_id), "trigger": trigger})
+        receipt = DeletionReceipt.objects.create(
+            id=receipt_id, submission=locked, case_reference=locked.reference, issued_at=issued_at,
+            signing_key_id=document["signature"]["key_id"], document=document)
+        audit_append(action="vault.shred", actor=actor, obj=locked,
+                     data={"receipt": str(receipt_id), "trigger": trigger,
+                           "data_keys_destroyed": document["receipt"]["data_keys_destroyed"],
+                           "signing_key_id": receipt.signing_key_id})
+    try:
+        vault_purge_ciphertext()
+    except Exception:  # the keys are gone already; the periodic sweep retries the deletes
+        log.exception("ciphertext purge after shredding %s deferred", submission.reference)
+    submission.refresh_from_db()
+    return receipt
+
+
+def case_delete_by_builder(*, submission: Submission, actor, reason: str = "") -> DeletionReceipt:  # noqa: ANN001
+    """The builder's "withdraw and delete": withdraw if still open, then shred through the same path."""
+    submission.refresh_from_db()
+    if submission.state != State.SHREDDED and can_transition(submission.state, State.WITHDRAWN):
+        transition(submission, State.WITHDRAWN, actor=actor, reason=reason[:500] or "withdrawn for deletion")
+    return case_shred(submission=submission, actor=actor, trigger="builder_request", reason=reason)
+
+
+def _uuid(key: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(hex=key)
+    except (ValueError, TypeError):
+        return None

@@ -1,0 +1,13 @@
+"""Each vault test gets its own vault directory, KEK file and signing key."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def private_vault(tmp_path, settings):  # noqa: ANN001, ANN201
+    settings.ASSAY_VAULT = f"file://{tmp_path / 'vault'}"
+    settings.ASSAY_KEY_PROVIDER = f"local:{tmp_path / 'keys' / 'kek'}"
+    settings.ASSAY_SIGNING_KEY = str(tmp_path / "keys" / "signing-ed25519.pem")
+    return tmp_path
