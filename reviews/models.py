@@ -1,0 +1,166 @@
+"""Human review: reviewer registry, declarations, assignments, consent, grants, reviews, decisions."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from intake.models import AccessTier, Submission
+
+TIER_RANK = {AccessTier.BLACK: 0, AccessTier.GREY: 1, AccessTier.WHITE: 2}
+
+
+class ReviewerProfile(models.Model):
+    """A vetted reviewer's declarations. Every change is audited by the services that make it."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviewer_profile")
+    verified_domains = models.JSONField(default=list, blank=True)
+    expertise = models.JSONField(default=list, blank=True)
+    capacity = models.PositiveSmallIntegerField(default=2)
+    available = models.BooleanField(default=True)
+    vetted_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class VendorTie(models.Model):
+    class Kind(models.TextChoices):
+        PROVIDER = "provider", "Model provider"
+        TOOL_VENDOR = "tool_vendor", "Tool or MCP vendor"
+        INVESTOR = "investor", "Investor"
+        EMPLOYER = "employer", "Employer"
+        CUSTOMER = "customer", "Customer"
+
+    reviewer = models.ForeignKey(ReviewerProfile, on_delete=models.CASCADE, related_name="vendor_ties")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    start = models.DateField(null=True, blank=True)
+    end = models.DateField(null=True, blank=True)
+
+
+class ConflictDeclaration(models.Model):
+    """A conflict declared by a reviewer (about a party) or by a builder (about a reviewer or party) on a case."""
+
+    reviewer = models.ForeignKey(ReviewerProfile, null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="declarations")
+    submission = models.ForeignKey(Submission, null=True, blank=True, on_delete=models.CASCADE,
+                                   related_name="builder_conflict_declarations")
+    party = models.CharField(max_length=254, help_text="organisation, domain, email, reviewer pseudonym or case ref")
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.CheckConstraint(
+            condition=Q(reviewer__isnull=False, submission__isnull=True) | Q(reviewer__isnull=True, submission__isnull=False),
+            name="declaration_has_exactly_one_side")]
+
+
+class CaseCoordination(models.Model):
+    """The coordinator of record, who may never review the case."""
+
+    submission = models.OneToOneField(Submission, on_delete=models.CASCADE, related_name="coordination")
+    coordinator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    assigned_at = models.DateTimeField(default=timezone.now)
+
+
+class ConflictOverride(models.Model):
+    """Dismissal of one computed conflict rule for one pair: a written reason and two different coordinators."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="conflict_overrides")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    rule = models.CharField(max_length=64)
+    reason = models.TextField()
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "reviewer", "rule"], name="one_override_per_rule"),
+            models.CheckConstraint(condition=~Q(approved_by=models.F("requested_by")), name="override_needs_two_people"),
+        ]
+
+
+class Consent(models.Model):
+    """The builder's answer to an escalation: which tier, for how long."""
+
+    submission = models.OneToOneField(Submission, on_delete=models.CASCADE, related_name="consent")
+    tier_required = models.CharField(max_length=8, choices=AccessTier.choices)
+    duration_days = models.PositiveSmallIntegerField(default=30)
+    requested_at = models.DateTimeField(default=timezone.now)
+    granted_tier = models.CharField(max_length=8, choices=AccessTier.choices, blank=True)
+    extra_consent = models.BooleanField(default=False, help_text="consented above the tier the claim offered")
+    answered_at = models.DateTimeField(null=True, blank=True)
+    declined = models.BooleanField(default=False)
+    reveal_identity = models.BooleanField(default=False)
+
+
+class Assignment(models.Model):
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="assignments")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROPOSED)
+    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["submission", "reviewer"], name="one_assignment_per_pair")]
+
+
+class AccessGrant(models.Model):
+    """Time-boxed access of one reviewer to one case at one tier. Checked on every request."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="grants")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="grants")
+    tier = models.CharField(max_length=8, choices=AccessTier.choices)
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    granted_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["reviewer", "expires_at"])]
+
+    def is_active(self, now=None) -> bool:  # noqa: ANN001
+        now = now or timezone.now()
+        return self.revoked_at is None and self.expires_at > now
+
+
+class Verdict(models.TextChoices):
+    SUPPORTED = "supported", "Supported within scope"
+    NOT_SUPPORTED = "not_supported", "Not supported within scope"
+    INCONCLUSIVE = "inconclusive", "Inconclusive within scope"
+
+
+class Review(models.Model):
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews")
+    verdict = models.CharField(max_length=16, choices=Verdict.choices)
+    confidence = models.PositiveSmallIntegerField(help_text="0-100")
+    findings = models.JSONField(default=list)
+    limitations = models.TextField(blank=True)
+    summary = models.TextField(blank=True)
+    submitted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["submission", "reviewer"], name="one_review_per_reviewer")]
+
+
+class Decision(models.Model):
+    submission = models.OneToOneField(Submission, on_delete=models.CASCADE, related_name="decision")
+    coordinator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    verdict = models.CharField(max_length=16, choices=Verdict.choices)
+    rationale = models.TextField()
+    disagreement = models.BooleanField(default=False)
+    agreement_kappa = models.FloatField(null=True, blank=True)
+    decided_at = models.DateTimeField(default=timezone.now)

@@ -1,0 +1,391 @@
+"""Write paths of human review. Every function audits what it does in the same transaction.
+
+Conflicts are recomputed at every step that widens access (assign, grant,
+view), never cached: a declaration added after assignment cuts access at once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.utils import timezone
+
+from intake.audit import audit_append
+from intake.errors import DomainError, ValidationFailed
+from intake.models import AccessTier, Role, Submission, User
+from intake.states import State, transition
+from reviews import conflicts as rules
+from reviews.models import (
+    TIER_RANK, AccessGrant, Assignment, CaseCoordination, ConflictDeclaration, ConflictOverride, Consent, Decision,
+    Review, ReviewerProfile, Verdict,
+)
+
+MAX_GRANT_DAYS = 90
+
+
+class Conflicted(DomainError):
+    code = "conflict_of_interest"
+    http_status = 403
+
+
+class NotPermitted(DomainError):
+    code = "forbidden"
+    http_status = 403
+
+
+class WrongState(DomainError):
+    code = "conflict"
+    http_status = 409
+
+
+# --- profiles for the conflict rules ----------------------------------------------------------
+
+def reviewer_profile_for(user: User, *, for_submission: Submission | None = None) -> rules.ReviewerProfile:
+    """The reviewer as the conflict rules see them. Reviews of ``for_submission`` itself are not prior work."""
+    profile = ReviewerProfile.objects.filter(user=user).prefetch_related("vendor_ties", "declarations").first()
+    earlier_reviews = Review.objects.filter(reviewer=user)
+    if for_submission is not None:
+        earlier_reviews = earlier_reviews.exclude(submission=for_submission)
+    prior = tuple(
+        (builder_email, reviewed.date())
+        for builder_email, reviewed in earlier_reviews.values_list("submission__owner__email", "submitted_at")
+    )
+    if profile is None:
+        return rules.ReviewerProfile(id=str(user.pk), organisation=user.organisation, email=user.email,
+                                     capacity=0, prior_builders=prior)
+    return rules.ReviewerProfile(
+        id=str(user.pk), organisation=user.organisation, email=user.email,
+        verified_domains=tuple(profile.verified_domains),
+        vendor_ties=tuple(rules.VendorTie(name=t.name, kind=t.kind, start=t.start, end=t.end)
+                          for t in profile.vendor_ties.all()),
+        expertise=frozenset(profile.expertise), declared_conflicts=tuple(d.party for d in profile.declarations.all()),
+        capacity=profile.capacity if profile.available else 0, prior_builders=prior)
+
+
+def _manifest_components(manifest: dict | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    manifest = manifest or {}
+    models = tuple(f"{m.get('provider', '')} {m.get('name', '')}".strip() for m in manifest.get("models", []))
+    tools = tuple(f"{t.get('vendor', '')} {t.get('name', '')}".strip()
+                  for t in [*manifest.get("tools", []), *manifest.get("mcp_servers", [])])
+    return models, tools
+
+
+def case_profile_for(submission: Submission) -> rules.CaseProfile:
+    models, tools = _manifest_components(submission.manifest)
+    coordination = CaseCoordination.objects.filter(submission=submission).first()
+    return rules.CaseProfile(
+        id=str(submission.pk), builder_organisation=submission.owner.organisation,
+        builder_email=submission.owner.email, models=models, tools=tools,
+        competitors=tuple(submission.named_competitors or ()),
+        builder_declared_conflicts=tuple(d.party for d in submission.builder_conflict_declarations.all()),
+        coordinator_id=str(coordination.coordinator_id) if coordination else None)
+
+
+def _dismissed_rules(submission: Submission, reviewer: User) -> frozenset[str]:
+    return frozenset(ConflictOverride.objects.filter(submission=submission, reviewer=reviewer,
+                                                     approved_by__isnull=False).values_list("rule", flat=True))
+
+
+def case_conflicts(submission: Submission, reviewer: User) -> list[rules.Conflict]:
+    return rules.conflicts_for(reviewer_profile_for(reviewer, for_submission=submission), case_profile_for(submission),
+                               now=timezone.now(),
+                               dismissed=_dismissed_rules(submission, reviewer))
+
+
+def _require_coordinator(actor: User) -> None:
+    if actor.role != Role.COORDINATOR:
+        raise NotPermitted("only coordinators may do this")
+
+
+def _require_not_conflicted(submission: Submission, reviewer: User) -> None:
+    found = case_conflicts(submission, reviewer)
+    if found:
+        raise Conflicted(f"reviewer is conflicted: {found[0].reason} ({found[0].rule})",
+                         details={"rules": sorted({c.rule for c in found})})
+
+
+# --- coordination and declarations ----------------------------------------------------------
+
+def coordination_take(*, submission: Submission, actor: User) -> CaseCoordination:
+    _require_coordinator(actor)
+    with transaction.atomic():
+        coordination, _ = CaseCoordination.objects.update_or_create(submission=submission,
+                                                                    defaults={"coordinator": actor})
+        audit_append(actor=actor, action="case.coordinate", obj=submission)
+    return coordination
+
+
+def declaration_add(*, actor: User, party: str, submission: Submission | None = None, note: str = "") -> ConflictDeclaration:
+    party = party.strip()
+    if not party or len(party) > 254:
+        raise ValidationFailed("name the organisation, domain, email or reviewer the conflict is with")
+    with transaction.atomic():
+        if submission is not None:
+            if submission.owner_id != actor.pk:
+                raise NotPermitted("only the builder declares conflicts on their case")
+            declaration = ConflictDeclaration.objects.create(submission=submission, party=party, note=note[:500])
+            audit_append(actor=actor, action="conflict.declare.builder", obj=submission, data={"party": party})
+        else:
+            profile = ReviewerProfile.objects.get(user=actor)
+            declaration = ConflictDeclaration.objects.create(reviewer=profile, party=party, note=note[:500])
+            audit_append(actor=actor, action="conflict.declare.reviewer", obj=actor, data={"party": party})
+    return declaration
+
+
+def override_request(*, submission: Submission, reviewer: User, rule: str, reason: str, actor: User) -> ConflictOverride:
+    _require_coordinator(actor)
+    if rule not in rules.RULES:
+        raise ValidationFailed(f"unknown conflict rule {rule}")
+    if len(reason.strip()) < 20:
+        raise ValidationFailed("write a reason of at least 20 characters for dismissing a conflict")
+    if rule in {"declared_by_reviewer", "declared_by_builder"}:
+        raise NotPermitted("declared conflicts cannot be dismissed; ask the declaring side to withdraw it")
+    with transaction.atomic():
+        override = ConflictOverride.objects.create(submission=submission, reviewer=reviewer, rule=rule,
+                                                   reason=reason.strip(), requested_by=actor)
+        audit_append(actor=actor, action="conflict.override.request", obj=submission,
+                     data={"reviewer": reviewer.pseudonym, "rule": rule, "reason": reason.strip()})
+    return override
+
+
+def override_approve(*, override: ConflictOverride, actor: User) -> ConflictOverride:
+    _require_coordinator(actor)
+    if override.requested_by_id == actor.pk:
+        raise NotPermitted("a second coordinator must approve a conflict override")
+    with transaction.atomic():
+        rows = ConflictOverride.objects.filter(pk=override.pk, approved_by__isnull=True).update(
+            approved_by=actor, approved_at=timezone.now())
+        if rows != 1:
+            raise WrongState("this override was already approved")
+        audit_append(actor=actor, action="conflict.override.approve", obj=override.submission,
+                     data={"override": override.pk, "rule": override.rule})
+    override.refresh_from_db()
+    return override
+
+
+# --- consent --------------------------------------------------------------------------------
+
+def consent_request(*, submission: Submission, tier_required: str, duration_days: int = 30) -> Consent:
+    """Called when triage escalates: the case waits for the builder's answer."""
+    consent, _ = Consent.objects.update_or_create(
+        submission=submission, defaults={"tier_required": tier_required, "duration_days": duration_days,
+                                         "requested_at": timezone.now(), "answered_at": None, "declined": False})
+    audit_append(actor=None, action="consent.request", obj=submission,
+                 data={"tier_required": tier_required, "duration_days": duration_days})
+    return consent
+
+
+def consent_answer(*, submission: Submission, actor: User, accept: bool, tier: str | None = None,
+                   confirm_above_offer: bool = False, reveal_identity: bool = False) -> Submission:
+    if submission.owner_id != actor.pk:
+        raise NotPermitted("only the builder answers a consent request")
+    consent = Consent.objects.filter(submission=submission, answered_at__isnull=True).first()
+    if consent is None or submission.state != State.AWAITING_CONSENT:
+        raise WrongState("this case is not waiting for consent")
+    with transaction.atomic():
+        if not accept:
+            Consent.objects.filter(pk=consent.pk).update(declined=True, answered_at=timezone.now())
+            return transition(submission, State.CLOSED, actor=actor, reason="builder declined human review; "
+                                                                           "closed with guidance")
+        tier = tier or consent.tier_required
+        if tier not in TIER_RANK:
+            raise ValidationFailed("choose black, grey or white box access")
+        if TIER_RANK[tier] < TIER_RANK[consent.tier_required]:
+            raise ValidationFailed(f"this claim needs at least {consent.tier_required} box access")
+        above_offer = TIER_RANK[tier] > TIER_RANK[submission.claim_access_tier]
+        if above_offer and not confirm_above_offer:
+            raise ValidationFailed(f"{tier} box access is more than your claim offered "
+                                   f"({submission.claim_access_tier} box); confirm it explicitly")
+        Consent.objects.filter(pk=consent.pk).update(granted_tier=tier, extra_consent=above_offer,
+                                                     answered_at=timezone.now(), reveal_identity=reveal_identity)
+        audit_append(actor=actor, action="consent.give", obj=submission,
+                     data={"tier": tier, "above_offer": above_offer, "days": consent.duration_days})
+        return transition(submission, State.IN_REVIEW, actor=actor, reason="builder consented to human review")
+
+
+# --- assignment and grants ------------------------------------------------------------------
+
+def assignment_propose(*, submission: Submission, reviewer: User, actor: User) -> Assignment:
+    _require_coordinator(actor)
+    if reviewer.role != Role.REVIEWER:
+        raise ValidationFailed("only reviewers can be assigned")
+    if submission.state not in (State.AWAITING_CONSENT, State.IN_REVIEW):
+        raise WrongState(f"case is {submission.state}; reviewers are assigned to escalated cases")
+    _require_not_conflicted(submission, reviewer)
+    try:
+        with transaction.atomic():
+            assignment = Assignment.objects.create(submission=submission, reviewer=reviewer, assigned_by=actor)
+            audit_append(actor=actor, action="assignment.propose", obj=submission,
+                         data={"reviewer": reviewer.pseudonym})
+    except IntegrityError as exc:
+        raise WrongState("this reviewer is already assigned to the case") from exc
+    return assignment
+
+
+def assignment_respond(*, assignment: Assignment, actor: User, accept: bool) -> Assignment:
+    if assignment.reviewer_id != actor.pk:
+        raise Http404("No such assignment.")
+    if accept:
+        _require_not_conflicted(assignment.submission, actor)
+    status = Assignment.Status.ACCEPTED if accept else Assignment.Status.DECLINED
+    with transaction.atomic():
+        rows = Assignment.objects.filter(pk=assignment.pk, status=Assignment.Status.PROPOSED).update(
+            status=status, responded_at=timezone.now())
+        if rows != 1:
+            raise WrongState("this assignment was already answered")
+        audit_append(actor=actor, action=f"assignment.{status}", obj=assignment.submission,
+                     data={"reviewer": actor.pseudonym})
+    assignment.refresh_from_db()
+    return assignment
+
+
+def grant_issue(*, submission: Submission, reviewer: User, tier: str, days: int, actor: User) -> AccessGrant:
+    """Least access: within the builder's consent, to an accepted, unconflicted reviewer, for a bounded time."""
+    _require_coordinator(actor)
+    if submission.state != State.IN_REVIEW:
+        raise WrongState("grants are issued only while a case is in review")
+    if not Assignment.objects.filter(submission=submission, reviewer=reviewer,
+                                     status=Assignment.Status.ACCEPTED).exists():
+        raise NotPermitted("the reviewer has not accepted an assignment to this case")
+    _require_not_conflicted(submission, reviewer)
+    consent = Consent.objects.filter(submission=submission, declined=False, answered_at__isnull=False).first()
+    if consent is None or TIER_RANK[tier] > TIER_RANK[consent.granted_tier]:
+        raise NotPermitted(f"the builder has not consented to {tier} box access")
+    if not 1 <= days <= min(MAX_GRANT_DAYS, consent.duration_days):
+        raise ValidationFailed(f"a grant lasts 1 to {min(MAX_GRANT_DAYS, consent.duration_days)} days")
+    with transaction.atomic():
+        grant = AccessGrant.objects.create(submission=submission, reviewer=reviewer, tier=tier, granted_by=actor,
+                                           expires_at=timezone.now() + timedelta(days=days))
+        audit_append(actor=actor, action="grant.issue", obj=submission,
+                     data={"reviewer": reviewer.pseudonym, "tier": tier, "expires_at": grant.expires_at.isoformat()})
+    return grant
+
+
+def grant_revoke(*, grant: AccessGrant, actor: User, reason: str) -> None:
+    _require_coordinator(actor)
+    with transaction.atomic():
+        rows = AccessGrant.objects.filter(pk=grant.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now(), revoke_reason=reason[:500])
+        if rows:
+            audit_append(actor=actor, action="grant.revoke", obj=grant.submission,
+                         data={"reviewer": grant.reviewer.pseudonym, "reason": reason[:500]})
+
+
+def active_grant(submission_pk, reviewer: User, *, minimum_tier: str = AccessTier.BLACK) -> AccessGrant | None:  # noqa: ANN001
+    now = timezone.now()
+    grants = AccessGrant.objects.filter(submission_id=submission_pk, reviewer=reviewer, revoked_at__isnull=True,
+                                        expires_at__gt=now)
+    best = max(grants, key=lambda g: TIER_RANK[g.tier], default=None)
+    if best is None or TIER_RANK[best.tier] < TIER_RANK[minimum_tier]:
+        return None
+    return best
+
+
+def access_case_as_reviewer(*, reviewer: User, submission_pk, minimum_tier: str = AccessTier.BLACK,  # noqa: ANN001
+                            purpose: str = "view") -> tuple[Submission, AccessGrant]:
+    """The only way a reviewer reaches a case: an active grant at the tier, and no conflict now. 404 otherwise."""
+    if reviewer.role != Role.REVIEWER:
+        raise Http404("No such case.")
+    grant = active_grant(submission_pk, reviewer, minimum_tier=minimum_tier)
+    if grant is None:
+        raise Http404("No such case.")
+    submission = grant.submission
+    if case_conflicts(submission, reviewer):
+        raise Http404("No such case.")
+    audit_append(actor=reviewer, action=f"reviewer.{purpose}", obj=submission,
+                 data={"tier": grant.tier, "grant": grant.pk})
+    return submission, grant
+
+
+# --- reviews and decisions ------------------------------------------------------------------
+
+def review_submit(*, submission: Submission, reviewer: User, verdict: str, confidence: int,
+                  findings: list[dict], limitations: str, summary: str = "") -> Review:
+    access_case_as_reviewer(reviewer=reviewer, submission_pk=submission.pk, purpose="review")
+    if verdict not in Verdict.values:
+        raise ValidationFailed(f"verdict must be one of {', '.join(Verdict.values)}")
+    if not 0 <= confidence <= 100:
+        raise ValidationFailed("confidence is a percentage from 0 to 100")
+    try:
+        with transaction.atomic():
+            review = Review.objects.create(submission=submission, reviewer=reviewer, verdict=verdict,
+                                           confidence=confidence, findings=findings, limitations=limitations,
+                                           summary=summary)
+            audit_append(actor=reviewer, action="review.submit", obj=submission,
+                         data={"verdict": verdict, "confidence": confidence})
+    except IntegrityError as exc:
+        raise WrongState("you have already reviewed this case") from exc
+    return review
+
+
+def reviews_visible_to(*, submission: Submission, user: User) -> list[Review]:
+    """Independence: a reviewer sees others' reviews only after submitting their own."""
+    reviews = list(submission.reviews.select_related("reviewer").order_by("submitted_at"))
+    if user.role == Role.COORDINATOR:
+        return reviews
+    if user.role == Role.REVIEWER and any(r.reviewer_id == user.pk for r in reviews):
+        return reviews
+    if user.role == Role.REVIEWER:
+        return []
+    return []
+
+
+def fleiss_kappa(ratings: list[list[str]], categories: list[str]) -> float | None:
+    """Fleiss' kappa for items each rated by the same number (>= 2) of raters; None if undefined."""
+    items = [r for r in ratings if len(r) >= 2]
+    if not items or len({len(r) for r in items}) != 1:
+        return None
+    n = len(items[0])
+    counts = [Counter(r) for r in items]
+    p_j = [sum(c[cat] for c in counts) / (len(items) * n) for cat in categories]
+    p_i = [(sum(v * v for v in c.values()) - n) / (n * (n - 1)) for c in counts]
+    p_bar = sum(p_i) / len(items)
+    p_e = sum(p * p for p in p_j)
+    if p_e == 1:
+        return 1.0 if p_bar == 1 else None
+    return (p_bar - p_e) / (1 - p_e)
+
+
+def decision_record(*, submission: Submission, actor: User, verdict: str, rationale: str) -> Decision:
+    _require_coordinator(actor)
+    if Review.objects.filter(submission=submission, reviewer=actor).exists():
+        raise NotPermitted("a coordinator who reviewed the case cannot decide it")
+    if verdict not in Verdict.values:
+        raise ValidationFailed(f"verdict must be one of {', '.join(Verdict.values)}")
+    if len(rationale.strip()) < 20:
+        raise ValidationFailed("write a rationale of at least 20 characters")
+    verdicts = list(submission.reviews.values_list("verdict", flat=True))
+    if not verdicts:
+        raise WrongState("no reviews have been submitted yet")
+    disagreement = len(set(verdicts)) > 1 or verdict not in verdicts
+    kappa = fleiss_kappa([verdicts], list(Verdict.values)) if len(verdicts) >= 2 else None
+    with transaction.atomic():
+        decision = Decision.objects.create(submission=submission, coordinator=actor, verdict=verdict,
+                                           rationale=rationale.strip(), disagreement=disagreement,
+                                           agreement_kappa=kappa)
+        transition(submission, State.DECIDED, actor=actor, reason="coordinator decision",
+                   data={"verdict": verdict, "disagreement": disagreement})
+    return decision
+
+
+def reviewer_calibration(*, since: date | None = None) -> dict:
+    """Fleiss' kappa over all cases with the same number of reviews, and each reviewer's agreement with decisions."""
+    decided = Decision.objects.select_related("submission")
+    if since:
+        decided = decided.filter(decided_at__date__gte=since)
+    by_case: dict[str, list[str]] = {}
+    agreement: dict[str, list[bool]] = {}
+    for decision in decided:
+        reviews = list(decision.submission.reviews.select_related("reviewer"))
+        by_case[str(decision.submission_id)] = [r.verdict for r in reviews]
+        for r in reviews:
+            agreement.setdefault(r.reviewer.pseudonym, []).append(r.verdict == decision.verdict)
+    groups: dict[int, list[list[str]]] = {}
+    for verdicts in by_case.values():
+        groups.setdefault(len(verdicts), []).append(verdicts)
+    kappas = {size: fleiss_kappa(items, list(Verdict.values)) for size, items in groups.items() if size >= 2}
+    return {"kappa_by_panel_size": kappas,
+            "reviewer_agreement": {p: sum(v) / len(v) for p, v in sorted(agreement.items())}}

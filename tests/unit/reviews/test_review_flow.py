@@ -1,0 +1,220 @@
+"""Escalated cases: consent, conflict-checked assignment, time-boxed least-access grants, reviews, decisions.
+
+Fail-closed: every path that widens access re-checks conflicts and grants; anything unknown is a 404.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.http import Http404
+from django.utils import timezone
+
+from intake.models import AuditEvent, Role
+from intake.states import State, transition
+from reviews.models import AccessGrant, CaseCoordination, ReviewerProfile, VendorTie
+from reviews.services import (
+    Conflicted, NotPermitted, WrongState, access_case_as_reviewer, assignment_propose, assignment_respond,
+    consent_answer, consent_request, coordination_take, decision_record, declaration_add, fleiss_kappa, grant_issue,
+    override_approve, override_request, review_submit, reviews_visible_to,
+)
+from intake.errors import ValidationFailed
+from tests.factories import make_draft, make_user
+
+
+def make_reviewer(email: str, *, organisation: str = "Northwind Security", ties: tuple[str, ...] = ()):  # noqa: ANN201
+    user = make_user(email, role=Role.REVIEWER, organisation=organisation)
+    profile = ReviewerProfile.objects.create(user=user, expertise=["mcp"], capacity=3)
+    for tie in ties:
+        VendorTie.objects.create(reviewer=profile, name=tie, kind="employer")
+    return user
+
+
+def escalated_case(builder, *, tier: str = "grey"):  # noqa: ANN001, ANN201
+    submission = make_draft(builder)
+    for state in (State.SUBMITTED, State.TRIAGING, State.TRIAGED, State.AWAITING_CONSENT):
+        submission = transition(submission, state, actor=None)
+    consent_request(submission=submission, tier_required=tier)
+    return submission
+
+
+@pytest.fixture
+def case_in_review(builder, coordinator):  # noqa: ANN001, ANN201
+    submission = escalated_case(builder)
+    submission.claim_access_tier = "grey"
+    submission.save(update_fields=["claim_access_tier"])
+    return consent_answer(submission=submission, actor=builder, accept=True, tier="grey")
+
+
+@pytest.mark.django_db
+def test_declining_consent_closes_the_case_with_guidance(builder):  # noqa: ANN001
+    submission = escalated_case(builder)
+    submission = consent_answer(submission=submission, actor=builder, accept=False)
+    assert submission.state == State.CLOSED
+
+
+@pytest.mark.django_db
+def test_access_above_the_offered_tier_needs_explicit_extra_consent(builder):  # noqa: ANN001
+    submission = escalated_case(builder, tier="white")
+    with pytest.raises(ValidationFailed, match="more than your claim offered"):
+        consent_answer(submission=submission, actor=builder, accept=True, tier="white")
+    submission = consent_answer(submission=submission, actor=builder, accept=True, tier="white",
+                                confirm_above_offer=True)
+    assert submission.state == State.IN_REVIEW
+    assert submission.consent.extra_consent is True
+
+
+@pytest.mark.django_db
+def test_only_the_builder_answers_consent(builder, other_builder):  # noqa: ANN001
+    submission = escalated_case(builder)
+    with pytest.raises(NotPermitted):
+        consent_answer(submission=submission, actor=other_builder, accept=True)
+
+
+@pytest.mark.django_db
+def test_vendor_conflicted_reviewer_cannot_be_assigned(case_in_review, coordinator):  # noqa: ANN001
+    # The manifest's model provider is "ExampleAI".
+    conflicted = make_reviewer("r1@northwind.example", ties=("ExampleAI",))
+    with pytest.raises(Conflicted, match="vendor_interest"):
+        assignment_propose(submission=case_in_review, reviewer=conflicted, actor=coordinator)
+
+
+@pytest.mark.django_db
+def test_same_domain_reviewer_cannot_be_assigned(case_in_review, coordinator):  # noqa: ANN001
+    colleague = make_reviewer("reviewer@acme-agents.example", organisation="Other name")
+    with pytest.raises(Conflicted, match="same_email_domain"):
+        assignment_propose(submission=case_in_review, reviewer=colleague, actor=coordinator)
+
+
+@pytest.mark.django_db
+def test_conflict_override_needs_a_second_coordinator(case_in_review, coordinator):  # noqa: ANN001
+    second = make_user("second@assay.example", role=Role.COORDINATOR)
+    reviewer = make_reviewer("r1@northwind.example", ties=("ExampleAI",))
+    override = override_request(submission=case_in_review, reviewer=reviewer, rule="vendor_interest",
+                                reason="Tie is to an unrelated ExampleAI subsidiary, verified by contract.",
+                                actor=coordinator)
+    with pytest.raises(NotPermitted, match="second coordinator"):
+        override_approve(override=override, actor=coordinator)
+    with pytest.raises(Conflicted):
+        assignment_propose(submission=case_in_review, reviewer=reviewer, actor=coordinator)
+    override_approve(override=override, actor=second)
+    assert assignment_propose(submission=case_in_review, reviewer=reviewer, actor=coordinator).pk
+    actions = set(AuditEvent.objects.filter(object_id=str(case_in_review.pk)).values_list("action", flat=True))
+    assert {"conflict.override.request", "conflict.override.approve", "assignment.propose"} <= actions
+
+
+@pytest.mark.django_db
+def test_declared_conflicts_cannot_be_overridden(case_in_review, coordinator):  # noqa: ANN001
+    reviewer = make_reviewer("r1@northwind.example")
+    with pytest.raises(NotPermitted, match="cannot be dismissed"):
+        override_request(submission=case_in_review, reviewer=reviewer, rule="declared_by_builder",
+                         reason="This reason is long enough to pass validation.", actor=coordinator)
+
+
+@pytest.mark.django_db
+def test_coordinator_of_record_cannot_review_the_case(case_in_review, coordinator):  # noqa: ANN001
+    coordination_take(submission=case_in_review, actor=coordinator)
+    with pytest.raises(NotPermitted, match="only coordinators"):
+        coordination_take(submission=case_in_review, actor=make_reviewer("r9@northwind.example"))
+    # A person who coordinated the case and later acts as a reviewer stays conflicted on it.
+    former = make_reviewer("r1@northwind.example")
+    CaseCoordination.objects.filter(submission=case_in_review).update(coordinator=former)
+    with pytest.raises(Conflicted, match="coordinator_of_record"):
+        assignment_propose(submission=case_in_review, reviewer=former, actor=coordinator)
+
+
+def _accepted(case, coordinator, reviewer):  # noqa: ANN001, ANN202
+    assignment = assignment_propose(submission=case, reviewer=reviewer, actor=coordinator)
+    return assignment_respond(assignment=assignment, actor=reviewer, accept=True)
+
+
+@pytest.mark.django_db
+def test_grant_is_limited_to_the_consented_tier(case_in_review, coordinator):  # noqa: ANN001
+    reviewer = make_reviewer("r1@northwind.example")
+    _accepted(case_in_review, coordinator, reviewer)
+    with pytest.raises(NotPermitted, match="not consented to white box"):
+        grant_issue(submission=case_in_review, reviewer=reviewer, tier="white", days=7, actor=coordinator)
+    grant = grant_issue(submission=case_in_review, reviewer=reviewer, tier="grey", days=7, actor=coordinator)
+    assert grant.is_active()
+
+
+@pytest.mark.django_db
+def test_no_grant_without_accepted_assignment(case_in_review, coordinator):  # noqa: ANN001
+    reviewer = make_reviewer("r1@northwind.example")
+    with pytest.raises(NotPermitted, match="has not accepted"):
+        grant_issue(submission=case_in_review, reviewer=reviewer, tier="black", days=7, actor=coordinator)
+
+
+@pytest.mark.django_db
+def test_reviewer_access_is_cut_by_expiry_revocation_tier_and_new_conflicts(case_in_review, coordinator, builder):  # noqa: ANN001
+    reviewer = make_reviewer("r1@northwind.example")
+    stranger = make_reviewer("r2@southwind.example", organisation="Southwind")
+    _accepted(case_in_review, coordinator, reviewer)
+    grant = grant_issue(submission=case_in_review, reviewer=reviewer, tier="black", days=7, actor=coordinator)
+
+    submission, _ = access_case_as_reviewer(reviewer=reviewer, submission_pk=case_in_review.pk)
+    assert submission.pk == case_in_review.pk
+    assert AuditEvent.objects.filter(action="reviewer.view", actor=reviewer).exists()
+    with pytest.raises(Http404):  # no grant at all
+        access_case_as_reviewer(reviewer=stranger, submission_pk=case_in_review.pk)
+    with pytest.raises(Http404):  # tier too low
+        access_case_as_reviewer(reviewer=reviewer, submission_pk=case_in_review.pk, minimum_tier="grey")
+    with pytest.raises(Http404):  # the builder is not a reviewer
+        access_case_as_reviewer(reviewer=builder, submission_pk=case_in_review.pk)
+
+    declaration_add(actor=builder, submission=case_in_review, party="Northwind Security")
+    with pytest.raises(Http404):  # a conflict declared after the grant cuts access at once
+        access_case_as_reviewer(reviewer=reviewer, submission_pk=case_in_review.pk)
+    case_in_review.builder_conflict_declarations.all().delete()
+
+    AccessGrant.objects.filter(pk=grant.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    with pytest.raises(Http404):  # expired
+        access_case_as_reviewer(reviewer=reviewer, submission_pk=case_in_review.pk)
+
+
+@pytest.mark.django_db
+def test_reviews_are_independent_until_submitted_and_decision_records_agreement(case_in_review, coordinator):  # noqa: ANN001
+    first = make_reviewer("r1@northwind.example")
+    second = make_reviewer("r2@southwind.example", organisation="Southwind")
+    for reviewer in (first, second):
+        _accepted(case_in_review, coordinator, reviewer)
+        grant_issue(submission=case_in_review, reviewer=reviewer, tier="grey", days=7, actor=coordinator)
+    review_submit(submission=case_in_review, reviewer=first, verdict="not_supported", confidence=80,
+                  findings=[{"title": "ticket text reaches shell", "severity": "high"}], limitations="no runtime")
+    assert reviews_visible_to(submission=case_in_review, user=second) == []
+    review_submit(submission=case_in_review, reviewer=second, verdict="inconclusive", confidence=60, findings=[],
+                  limitations="grey box only")
+    assert len(reviews_visible_to(submission=case_in_review, user=second)) == 2
+    with pytest.raises(WrongState, match="already reviewed"):
+        review_submit(submission=case_in_review, reviewer=second, verdict="supported", confidence=1, findings=[],
+                      limitations="")
+    decision = decision_record(submission=case_in_review, actor=coordinator, verdict="not_supported",
+                               rationale="Untrusted ticket text can reach the shell tool without approval.")
+    case_in_review.refresh_from_db()
+    assert case_in_review.state == State.DECIDED
+    assert decision.disagreement is True
+    assert decision.agreement_kappa is not None
+
+
+def test_fleiss_kappa_known_values():
+    verdicts = ["supported", "not_supported", "inconclusive"]
+    assert fleiss_kappa([["supported", "supported"], ["not_supported", "not_supported"]], verdicts) == 1.0
+    assert fleiss_kappa([["supported"]], verdicts) is None
+    # Wikipedia-style check: complete disagreement on two raters and two items gives a negative kappa.
+    assert fleiss_kappa([["supported", "not_supported"], ["not_supported", "supported"]], verdicts) < 0
+
+
+@pytest.mark.django_db
+def test_an_earlier_review_of_the_same_builder_is_a_prior_work_conflict(builder, coordinator, case_in_review):  # noqa: ANN001
+    reviewer = make_reviewer("r1@northwind.example")
+    _accepted(case_in_review, coordinator, reviewer)
+    grant_issue(submission=case_in_review, reviewer=reviewer, tier="grey", days=7, actor=coordinator)
+    review_submit(submission=case_in_review, reviewer=reviewer, verdict="supported", confidence=70, findings=[],
+                  limitations="")
+    # Their own case stays reachable; the builder's next case is conflicted.
+    access_case_as_reviewer(reviewer=reviewer, submission_pk=case_in_review.pk)
+    builder.submissions.exclude(pk=case_in_review.pk).delete()
+    next_case = escalated_case(builder)
+    with pytest.raises(Conflicted, match="prior_work"):
+        assignment_propose(submission=next_case, reviewer=reviewer, actor=coordinator)
