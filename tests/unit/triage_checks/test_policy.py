@@ -1,0 +1,120 @@
+"""The decision policy: every branch, determinism, and version selection."""
+
+from __future__ import annotations
+
+import pytest
+
+from triage.findings import Finding
+from triage.policy import POLICY_VERSION, PolicyContext, available_policies, decide, risk_score
+
+
+def finding(check: str, severity: str, categories: tuple[str, ...], path: str = "x.json", **extra) -> Finding:
+    return Finding(check, "title", severity, categories, path, 1, "evidence", "fix it", extra)
+
+
+TRIFECTA = finding("trifecta.lethal-trifecta", "critical", ("private_data", "untrusted_input", "exfiltration"),
+                   ".mcp.json", agent="claude-code")
+ROOT_CONTAINER = finding("privilege.container-root", "low", ("privilege_scope",), "Dockerfile")
+SECRET = finding("secrets.hardcoded-credential", "high", ("secrets",), "config/app.py")
+FORCE_PUSH = finding("irreversible.force-push", "high", ("irreversible_action",), ".claude/settings.json")
+
+
+def test_it_rejects_an_empty_submission():
+    decision = decide([], context=PolicyContext(empty_submission=True))
+    assert decision.decision == "reject"
+    assert decision.reasons == ["empty submission: no agent-system files or manifest to assess"]
+
+
+def test_it_rejects_an_exact_duplicate_of_the_builders_own_case_even_with_critical_findings():
+    decision = decide([TRIFECTA], context=PolicyContext(builder_history={"exact_duplicate_of_own_case": True}))
+    assert decision.decision == "reject"
+    assert decision.reasons[0].startswith("exact duplicate of one of your earlier cases")
+
+
+def test_it_rejects_suspected_extraction_without_revealing_the_other_case():
+    decision = decide([TRIFECTA], context=PolicyContext(builder_history={"suspected_extraction": True}))
+    assert decision.decision == "reject"
+    assert "similar" not in decision.reasons[0] and "abuse-prevention" in decision.reasons[0]
+
+
+def test_it_rejects_a_claim_kind_out_of_scope():
+    decision = decide([SECRET], context=PolicyContext(claim_property="model-accuracy"))
+    assert decision.decision == "reject"
+    assert decision.reasons == ["out of scope: claim kind 'model-accuracy' is not one Assay assesses"]
+
+
+def test_it_rejects_spam_like_repeat_submissions_with_nothing_substantive():
+    decision = decide([ROOT_CONTAINER], context=PolicyContext(builder_history={"rejected_recently": 3}))
+    assert decision.decision == "reject"
+    assert decision.reasons[0].startswith("spam-like: 3 recent rejection(s)")
+
+
+def test_low_assurance_builders_reach_the_spam_threshold_sooner():
+    context = PolicyContext(assurance_level=0, builder_history={"rejected_recently": 1})
+    assert decide([], context=context).decision == "reject"
+    verified = PolicyContext(assurance_level=2, builder_history={"rejected_recently": 1})
+    assert decide([], context=verified).decision == "guidance"
+
+
+def test_it_escalates_high_findings_relevant_to_the_claim():
+    decision = decide([TRIFECTA, ROOT_CONTAINER], context=PolicyContext(claim_property="no-exfiltration"))
+    assert decision.decision == "escalate"
+    assert decision.reasons[0] == "1 high or critical finding(s) relevant to no-exfiltration: trifecta.lethal-trifecta"
+    assert decision.reasons[1] == "1 critical: trifecta.lethal-trifecta at .mcp.json"
+
+
+def test_it_gives_guidance_when_high_findings_do_not_bear_on_the_claim():
+    decision = decide([FORCE_PUSH, ROOT_CONTAINER], context=PolicyContext(claim_property="data-handling"))
+    assert decision.decision == "guidance"
+    assert decision.reasons == [
+        "no high or critical findings relevant to data-handling (no findings); remediation attached",
+        "2 finding(s) outside the claim's property or scope reported as guidance only",
+    ]
+
+
+def test_findings_outside_the_claimed_scope_do_not_escalate():
+    context = PolicyContext(claim_property="no-exfiltration", claim_scope_in=["agents/support"])
+    assert decide([SECRET], context=context).decision == "guidance"
+    in_scope = finding("secrets.hardcoded-credential", "high", ("secrets",), "agents/support/settings.py")
+    assert decide([in_scope], context=context).decision == "escalate"
+    by_agent = PolicyContext(claim_property="no-exfiltration", claim_scope_in=["claude-code"])
+    assert decide([TRIFECTA], context=by_agent).decision == "escalate"
+
+
+def test_a_claim_that_static_checks_cannot_settle_escalates_for_deeper_access():
+    reader = finding("agentjacking.ci-untrusted-trigger", "medium", ("untrusted_input",))
+    decision = decide([reader], context=PolicyContext(claim_property="prompt-injection-resistance"))
+    assert decision.decision == "escalate"
+    assert "cannot be judged by static checks alone" in decision.reasons[0]
+
+
+def test_a_clean_system_gets_guidance_and_a_zero_score():
+    decision = decide([], context=PolicyContext(claim_property="least-privilege", assurance_level=2))
+    assert (decision.decision, decision.score) == ("guidance", 0)
+
+
+def test_the_score_grows_with_severity_and_stays_within_bounds():
+    assert risk_score([ROOT_CONTAINER]) < risk_score([SECRET]) < risk_score([TRIFECTA]) < risk_score([TRIFECTA, SECRET])
+    assert risk_score([TRIFECTA] * 50) == 100
+    assert risk_score([]) == 0
+
+
+def test_the_decision_is_deterministic_whatever_the_finding_order():
+    findings = [TRIFECTA, SECRET, FORCE_PUSH, ROOT_CONTAINER]
+    context = PolicyContext(claim_property="bounded-actions")
+    first = decide(findings, context=context)
+    assert all(decide(list(reversed(findings)), context=context) == first for _ in range(3))
+
+
+def test_old_policy_versions_stay_selectable_and_behave_as_they_did():
+    assert available_policies() == ["2026.10.1", "2026.11.1"]
+    assert POLICY_VERSION == "2026.11.1"
+    context = PolicyContext(claim_property="data-handling")
+    old = decide([FORCE_PUSH], context=context, version="2026.10.1")
+    assert (old.decision, old.policy_version) == ("escalate", "2026.10.1")
+    assert decide([FORCE_PUSH], context=context).decision == "guidance"
+
+
+def test_an_unknown_policy_version_is_refused():
+    with pytest.raises(ValueError, match="unknown policy version '1999.1.1'"):
+        decide([], context=PolicyContext(), version="1999.1.1")

@@ -1,0 +1,29 @@
+"""Static analysis of an agent system: parse every file, build the capability graph, run the check catalogue.
+
+Pure Python and deterministic: nothing under ``root`` is executed or imported, links are never followed, and
+the findings come back sorted by ``Finding.sort_key()``. Runs inside the sandbox (see triage/sandbox.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from triage.checks import AnalysisContext, all_checks
+from triage.findings import Finding
+from triage.graph import CapabilityGraph, build_graph
+from triage.parsers import ParsedSystem, parse_root
+
+__all__ = ["analyse", "analyse_system"]
+
+
+def analyse_system(system: ParsedSystem) -> tuple[list[Finding], CapabilityGraph]:
+    graph = build_graph(system)
+    context = AnalysisContext(system, graph)
+    findings = [finding for check in all_checks() for finding in check.findings(context)]
+    return sorted(findings, key=Finding.sort_key), graph
+
+
+def analyse(root: Path, *, manifest: dict | None = None) -> list[Finding]:
+    """Every finding for the tree at ``root`` (already safely unpacked) and the submitted manifest, if any."""
+    findings, _graph = analyse_system(parse_root(Path(root), manifest=manifest))
+    return findings

@@ -1,0 +1,136 @@
+"""Secrets in plain text: detect-secrets' maintained detectors plus our own rules. Evidence is always masked."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from detect_secrets.core.scan import scan_line
+from detect_secrets.settings import transient_settings
+
+from triage.checks.registry import AnalysisContext, Hit, check, mask
+
+# The same detector set as intake's redaction lint, minus the entropy heuristics that flag ordinary prose.
+_DETECTORS = [
+    "ArtifactoryDetector", "AWSKeyDetector", "AzureStorageKeyDetector", "BasicAuthDetector", "CloudantDetector",
+    "DiscordBotTokenDetector", "GitHubTokenDetector", "GitLabTokenDetector", "IbmCloudIamDetector",
+    "IbmCosHmacDetector", "JwtTokenDetector", "KeywordDetector", "MailchimpDetector", "NpmDetector",
+    "OpenAIDetector", "PrivateKeyDetector", "PypiTokenDetector", "SendGridDetector", "SlackDetector",
+    "SoftlayerDetector", "SquareOAuthDetector", "StripeDetector", "TelegramBotTokenDetector", "TwilioKeyDetector",
+]
+_SETTINGS = {"plugins_used": [{"name": name} for name in _DETECTORS]}
+_OWN_RULES = [
+    ("Anthropic API key", re.compile(r"sk-ant-[A-Za-z0-9_-]{20,}")),
+    ("Google API key", re.compile(r"AIza[0-9A-Za-z_-]{35}")),
+    ("Hugging Face token", re.compile(r"\bhf_[A-Za-z0-9]{30,}")),
+    ("OpenAI project key", re.compile(r"\bsk-proj-[A-Za-z0-9_-]{20,}")),
+    ("Stripe live key", re.compile(r"\b[rs]k_live_[A-Za-z0-9]{16,}")),
+]
+# Only lines that could hold a credential reach the (slower) detect-secrets scan.
+_CANDIDATE = re.compile(r"[A-Za-z0-9_\-+/=.]{20,}|(pass|secret|token|key|auth|pwd|credential)\w*[\"']?\s*[:=]|"
+                        r"BEGIN [A-Z ]*PRIVATE|://[^/\s:@]+:[^/\s@]+@", re.I)
+_PLACEHOLDER = re.compile(r"(example|redacted|placeholder|changeme|your[_-]|dummy|x{4,}|\*{4,}|<[^>]+>|\$\{|\{\{|"
+                          r"^\$[A-Z_]+$|^env:|^\$env)", re.I)
+_SECRET_KEY_NAME = re.compile(r"(token|secret|password|passwd|api[_-]?key|apikey|auth|credential|private[_-]?key|"
+                              r"access[_-]?key)", re.I)
+_SKIP_SUFFIXES = (".lock", ".sum", ".svg", ".min.js", ".map")
+
+
+def _is_placeholder(value: str) -> bool:
+    return not value or len(value) < 8 or bool(_PLACEHOLDER.search(value))
+
+
+def _scan(context: AnalysisContext) -> list[tuple[str, int, str, str]]:
+    """(path, line, label, value) for every credential found in any file, cached per analysis."""
+    if "secret_hits" in context.cache:
+        return context.cache["secret_hits"]
+    hits: list[tuple[str, int, str, str]] = []
+    with transient_settings(_SETTINGS):
+        for path in sorted(context.system.files):
+            if path.endswith(_SKIP_SUFFIXES):
+                continue
+            for number, line in enumerate(context.system.files[path].lines, start=1):
+                if len(line) > 4000 or not _CANDIDATE.search(line):
+                    continue
+                seen = set()
+                for label, pattern in _OWN_RULES:
+                    for match in pattern.finditer(line):
+                        seen.add(match.group(0))
+                        hits.append((path, number, label, match.group(0)))
+                for secret in scan_line(line):
+                    value = secret.secret_value or ""
+                    if value in seen or _is_placeholder(value):
+                        continue
+                    seen.add(value)
+                    hits.append((path, number, secret.type, value))
+    context.cache["secret_hits"] = hits
+    return hits
+
+
+def _reported_elsewhere(context: AnalysisContext) -> set[tuple[str, int | None]]:
+    places = {(f.path, None) for f in context.system.env_files}
+    for server in context.system.mcp_servers:
+        for key, value in {**server.env, **server.headers}.items():
+            if _SECRET_KEY_NAME.search(key) and not _is_placeholder(value):
+                places.add((server.path, context.system.files[server.path].line_of(value[:40])))
+    return places
+
+
+@check("secrets.hardcoded-credential", title="A credential is written in plain text",
+       severity="high", categories=("secrets",),
+       remediation="Revoke and rotate the credential now, remove it from the files (and history), and load it from "
+                   "a secret manager or environment variable at run time.",
+       rationale="Anything the agent can read it can leak; a submitted credential must be assumed exposed.")
+def hardcoded_credential(context: AnalysisContext) -> Iterator[Hit]:
+    elsewhere = _reported_elsewhere(context)
+    env_paths = {path for path, line in elsewhere if line is None}
+    for path, line, label, value in _scan(context):
+        if path in env_paths or (path, line) in elsewhere or "PRIVATE KEY" in value or label == "Private Key":
+            continue
+        yield Hit(path, line, f"{label}: {mask(value)}")
+
+
+@check("secrets.inline-mcp-credential", title="An MCP server's credential is inlined in its config",
+       severity="high", categories=("secrets",),
+       remediation='Reference an environment variable instead ("${GITHUB_TOKEN}", bearer_token_env_var) and keep the '
+                   "config file free of values.",
+       rationale="MCP config files are committed and shared; inline tokens spread with them.")
+def inline_mcp_credential(context: AnalysisContext) -> Iterator[Hit]:
+    for server in context.system.mcp_servers:
+        for key, value in sorted({**server.env, **server.headers}.items()):
+            shown = value.removeprefix("Bearer ").strip()
+            if _SECRET_KEY_NAME.search(key) and not _is_placeholder(shown):
+                line = context.system.files[server.path].line_of(value[:40])
+                yield Hit(server.path, line, f"{server.name}: {key}={mask(shown)}")
+
+
+@check("secrets.env-file", title="A .env file with credentials is part of the system",
+       severity="high", categories=("secrets",),
+       remediation="Remove the .env file from what you ship or submit, rotate its values, and commit a .env.example "
+                   "with placeholders instead.",
+       rationale=".env files are the first thing an injected agent is told to read.")
+def env_file(context: AnalysisContext) -> Iterator[Hit]:
+    for file in context.system.env_files:
+        for number, line in enumerate(file.lines, start=1):
+            key, sep, value = line.partition("=")
+            value = value.strip().strip("\"'")
+            key = key.strip().removeprefix("export ").strip()
+            if sep and _SECRET_KEY_NAME.search(key) and not _is_placeholder(value):
+                yield Hit(file.path, number, f"{key}={mask(value)}")
+
+
+@check("secrets.private-key", title="A private key is included",
+       severity="critical", categories=("secrets",),
+       remediation="Revoke the key pair, remove the file, and mount keys at run time from a secret store.",
+       rationale="A private key grants whatever it signs for, with no expiry.")
+def private_key(context: AnalysisContext) -> Iterator[Hit]:
+    pattern = re.compile(r"-----BEGIN ((RSA|EC|DSA|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY( BLOCK)?-----")
+    for path in sorted(context.system.files):
+        file = context.system.files[path]
+        if "PRIVATE KEY" not in file.text:
+            continue
+        for number, line in enumerate(file.lines, start=1):
+            match = pattern.search(line)
+            body = "".join(file.lines[number:number + 3]).strip()
+            if match and len(body) > 40 and not _PLACEHOLDER.search(body):
+                yield Hit(path, number, f"{match.group(0)} {mask(body[:24])}")

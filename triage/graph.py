@@ -1,0 +1,389 @@
+"""The capability graph: which agent can reach which data sources and sinks, and what stands in the way.
+
+Built from every parsed file together: a Claude Code agent is its settings, its hooks, ``.mcp.json`` and the
+scripts that launch it; a Python agent is its constructor plus tool functions defined in any module. Composition
+checks (trifecta, agentjacking) read flows from here rather than single lines.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from triage.parsers import ParsedSystem
+from triage.parsers.base import as_dict, as_list, as_str
+from triage.parsers.ci import UNTRUSTED_EVENTS
+from triage.parsers.mcp import McpServer
+
+SOURCE, SINK = "source", "sink"
+PRIVATE = "private"
+UNTRUSTED_KINDS = ("issue", "pr-text", "ticket", "error-report", "email", "chat", "web", "memory", "untrusted")
+EXFIL_SINKS = frozenset({"network", "git-push", "messaging", "email-send", "shell"})
+ACTION_SINKS = frozenset({"shell", "write-files", "git-push", "deploy", "payments", "database-write",
+                          "database-drop", "delete"})
+
+# Keyword rules for what a named connector (MCP server, tool, data source) reads and can do.
+_RULES: list[tuple[re.Pattern[str], tuple[tuple[str, str], ...]]] = [(re.compile(p, re.I), caps) for p, caps in [
+    (r"sentry|bugsnag|rollbar|honeybadger|crashlytics|error[-_ ]?report|exception[-_ ]?track",
+     ((SOURCE, "error-report"), (SOURCE, PRIVATE))),
+    (r"github|gitlab|bitbucket|gitea", ((SOURCE, "issue"), (SOURCE, PRIVATE), (SINK, "git-push"))),
+    (r"jira|linear|zendesk|intercom|freshdesk|servicenow|helpscout|ticket|helpdesk|support[-_ ]?inbox",
+     ((SOURCE, "ticket"), (SOURCE, PRIVATE))),
+    (r"gmail|imap|outlook|e-?mail|mailbox|inbox", ((SOURCE, "email"), (SOURCE, PRIVATE), (SINK, "email-send"))),
+    (r"slack|discord|msteams|teams-|telegram|whatsapp|mattermost", ((SOURCE, "chat"), (SOURCE, PRIVATE),
+                                                                    (SINK, "messaging"))),
+    (r"fetch|browser|puppeteer|playwright|brave|tavily|\bexa\b|firecrawl|serper|duckduckgo|scrape|crawl|"
+     r"web[-_ ]?search|websearch|web[-_ ]?page|url[-_ ]?reader", ((SOURCE, "web"), (SINK, "network"))),
+    (r"server-filesystem|filesystem|file[-_]?system", ((SOURCE, PRIVATE), (SINK, "write-files"))),
+    (r"postgres|mysql|sqlite|mongo|supabase|database|\bdb\b|bigquery|snowflake|redshift|dynamo|mssql",
+     ((SOURCE, PRIVATE), (SINK, "database-write"))),
+    (r"stripe|paypal|payment|billing|braintree|adyen|plaid|payout|wire[-_ ]?transfer|refund",
+     ((SOURCE, PRIVATE), (SINK, "payments"))),
+    (r"\baws\b|aws-|gcloud|\bgcp\b|azure|kubernetes|\bk8s\b|kubectl|terraform|vercel|netlify|heroku|flyctl|"
+     r"cloudflare|deploy|helm\b|argocd|pulumi", ((SINK, "deploy"),)),
+    (r"shell|terminal|desktop-commander|\bbash\b|run[-_]?command|execute[-_]?command|\bexec\b|python[-_]?repl|"
+     r"code[-_ ]?interpreter|run[-_]?code", ((SINK, "shell"),)),
+    (r"notion|confluence|gdrive|google[-_ ]?drive|dropbox|sharepoint|hubspot|salesforce|\bcrm\b|customer|payroll|"
+     r"vault|1password|secrets?[-_ ]?manager|medical|patient", ((SOURCE, PRIVATE),)),
+    (r"webhook|http[-_]?post|send[-_]?request|upload", ((SINK, "network"),)),
+]]
+# Commands an allow rule or a script may pre-approve, and the sink each reaches.
+COMMAND_SINKS: list[tuple[re.Pattern[str], str]] = [(re.compile(p, re.I), s) for p, s in [
+    (r"\b(curl|wget|nc|ncat|netcat|scp|rsync|ssh|ftp|http)\b", "network"),
+    (r"\bgit\s+push\b|\bgh\s+(pr|issue)\s+(create|comment)", "git-push"),
+    (r"\brm\b|\bshred\b|\bfind\b.*-delete", "delete"),
+    (r"\b(terraform|kubectl|helm|vercel|flyctl|fly|pulumi|gcloud|aws|az)\b", "deploy"),
+    (r"\b(psql|mysql|sqlite3|mongo|redis-cli)\b", "database-write"),
+]]
+CLAUDE_BLANKET_BASH = re.compile(r"^Bash(\((\*|:\*|\*\*|\s*)\))?$")
+
+
+@dataclass(frozen=True)
+class Capability:
+    direction: str  # source | sink
+    kind: str  # private, one of UNTRUSTED_KINDS, or a sink kind
+    via: str  # the tool, server or setting that grants it
+    path: str
+    line: int | None
+    gated: bool = False  # a human approves each use
+    contained: bool = False  # a sandbox stops its effect reaching the network or host
+
+    @property
+    def is_untrusted(self) -> bool:
+        return self.direction == SOURCE and self.kind in UNTRUSTED_KINDS
+
+
+@dataclass
+class Agent:
+    id: str
+    harness: str
+    path: str
+    line: int | None
+    capabilities: list[Capability] = field(default_factory=list)
+    links: set[str] = field(default_factory=set)  # agents this one hands work to or shares a crew with
+    budget: bool = True  # a turn, iteration or spend limit is set (or irrelevant for interactive use)
+
+    def add(self, direction: str, kind: str, via: str, path: str, line: int | None, *, gated: bool = False,
+            contained: bool = False) -> None:
+        cap = Capability(direction, kind, via, path, line, gated, contained)
+        if cap not in self.capabilities:
+            self.capabilities.append(cap)
+
+    def untrusted(self) -> list[Capability]:
+        return [c for c in self.capabilities if c.is_untrusted]
+
+    def private(self) -> list[Capability]:
+        return [c for c in self.capabilities if c.direction == SOURCE and c.kind == PRIVATE]
+
+    def sinks(self, kinds: frozenset[str] | set[str], *, ungated: bool = True, uncontained: bool = True) -> list[Capability]:
+        return [c for c in self.capabilities if c.direction == SINK and c.kind in kinds
+                and (not ungated or not c.gated) and (not uncontained or not c.contained)]
+
+    def exfil(self) -> list[Capability]:
+        return self.sinks(EXFIL_SINKS)
+
+
+@dataclass
+class CapabilityGraph:
+    agents: dict[str, Agent] = field(default_factory=dict)
+
+    def agent(self, agent_id: str, harness: str, path: str, line: int | None) -> Agent:
+        if agent_id not in self.agents:
+            self.agents[agent_id] = Agent(agent_id, harness, path, line)
+        return self.agents[agent_id]
+
+    def sorted_agents(self) -> list[Agent]:
+        return [self.agents[k] for k in sorted(self.agents)]
+
+    def groups(self) -> list[list[Agent]]:
+        """Connected groups of agents (hand-offs, shared crews): data read by one reaches the others."""
+        seen: set[str] = set()
+        groups = []
+        for agent_id in sorted(self.agents):
+            if agent_id in seen:
+                continue
+            stack, group = [agent_id], []
+            while stack:
+                current = stack.pop()
+                if current in seen or current not in self.agents:
+                    continue
+                seen.add(current)
+                group.append(self.agents[current])
+                neighbours = set(self.agents[current].links) | {a.id for a in self.agents.values() if current in a.links}
+                stack.extend(sorted(neighbours - seen))
+            groups.append(sorted(group, key=lambda a: a.id))
+        return groups
+
+
+def classify(text: str, *, sinks: bool = True) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for pattern, caps in _RULES:
+        if pattern.search(text):
+            for cap in caps:
+                if (sinks or cap[0] == SOURCE) and cap not in found:
+                    found.append(cap)
+    return found
+
+
+def command_sinks(command: str) -> list[str]:
+    return [sink for pattern, sink in COMMAND_SINKS if pattern.search(command)]
+
+
+def _add_server(agent: Agent, server: McpServer, *, gated: bool) -> None:
+    text = server.descriptor
+    caps = classify(text)
+    if server.is_remote and not caps:
+        caps = [(SOURCE, "web")]  # an unknown remote server returns content we do not control
+    for direction, kind in caps:
+        agent.add(direction, kind, f"mcp:{server.name}", server.path, server.line, gated=gated)
+
+
+# -- builders per harness ---------------------------------------------------------------------------------------
+
+def _launch_flags(system: ParsedSystem) -> str:
+    """Every command line that launches an agent, concatenated, to spot permission-bypass flags."""
+    return "\n".join(text for _p, _l, text, _c in system.command_sources())
+
+
+def _claude_agent(system: ParsedSystem, graph: CapabilityGraph) -> None:
+    servers = [s for s in system.mcp_servers if s.client == "claude-code" and not s.disabled]
+    has_md = any(f.name in ("CLAUDE.md", "CLAUDE.local.md") for f in system.instructions)
+    if not (system.claude_settings or servers or has_md):
+        return
+    first = system.claude_settings[0].file if system.claude_settings else None
+    agent = graph.agent("claude-code", "claude-code", first.path if first else (servers[0].path if servers else "CLAUDE.md"),
+                        None)
+    allow = [r for s in system.claude_settings for r in s.rules("allow")]
+    modes = {s.default_mode for s in system.claude_settings}
+    bypass = "bypassPermissions" in modes or "--dangerously-skip-permissions" in _launch_flags(system)
+    sandboxed = any(as_dict(s.data.get("sandbox")).get("enabled") is True for s in system.claude_settings)
+    disabled = {str(n) for s in system.claude_settings for n in as_list(s.data.get("disabledMcpjsonServers"))}
+    path = first.path if first else agent.path
+    agent.add(SOURCE, PRIVATE, "workspace files", path, None)
+    blanket = any(CLAUDE_BLANKET_BASH.match(r.strip()) for r in allow)
+    agent.add(SINK, "shell", "Bash", path, first.line_of("Bash") if first else None,
+              gated=not (bypass or blanket), contained=sandboxed)
+    agent.add(SINK, "write-files", "Edit/Write", path, None,
+              gated=not (bypass or "acceptEdits" in modes or any(r.startswith(("Edit", "Write")) for r in allow)))
+    web_allowed = bypass or any(re.match(r"^(WebFetch|WebSearch)(\((\*|domain:\*)\))?$", r) for r in allow)
+    if web_allowed:
+        agent.add(SOURCE, "web", "WebFetch", path, first.line_of("WebFetch") if first else None)
+        agent.add(SINK, "network", "WebFetch", path, first.line_of("WebFetch") if first else None)
+    for rule in allow:
+        match = re.match(r"^Bash\((.+)\)$", rule.strip())
+        if match and not blanket:
+            for sink in command_sinks(match.group(1)):
+                agent.add(SINK, sink, rule, path, first.line_of(rule) if first else None, contained=sandboxed)
+    for server in servers:
+        if server.name in disabled:
+            continue
+        pre_approved = any(r in ("mcp__*", f"mcp__{server.name}", f"mcp__{server.name}__*") for r in allow)
+        _add_server(agent, server, gated=not (bypass or pre_approved or "*" in server.auto_approve))
+
+
+def _codex_agent(system: ParsedSystem, graph: CapabilityGraph) -> None:
+    servers = [s for s in system.mcp_servers if s.client == "codex" and not s.disabled]
+    has_md = any(f.name == "AGENTS.md" for f in system.instructions)
+    if not (system.codex_configs or has_md):
+        return
+    config = system.codex_configs[0] if system.codex_configs else None
+    path = config.file.path if config else "AGENTS.md"
+    agent = graph.agent("codex", "codex", path, None)
+    flags = _launch_flags(system)
+    policies = {str(v) for c in system.codex_configs for _w, v in c.effective("approval_policy")}
+    modes = {str(v) for c in system.codex_configs for _w, v in c.effective("sandbox_mode")}
+    yolo = re.search(r"--dangerously-bypass-approvals-and-sandbox|--yolo\b", flags) is not None
+    never = "never" in policies or yolo or "--full-auto" in flags or re.search(r"-a\s+never|--ask-for-approval\s+never", flags)
+    full_access = "danger-full-access" in modes or yolo or "--sandbox danger-full-access" in flags
+    network = full_access or any(
+        as_dict(c.data.get("sandbox_workspace_write")).get("network_access") is True for c in system.codex_configs)
+    agent.add(SOURCE, PRIVATE, "workspace files", path, None)
+    agent.add(SINK, "shell", "shell", path, config.file.line_of("approval_policy") if config else None,
+              gated=not never, contained=not full_access)
+    agent.add(SINK, "write-files", "apply_patch", path, None, gated=not never, contained=not full_access)
+    if network:
+        agent.add(SINK, "network", "sandbox network", path, config.file.line_of("network_access") if config else None,
+                  gated=not never)
+    if any(as_dict(c.data.get("tools")).get("web_search") is True for c in system.codex_configs):
+        agent.add(SOURCE, "web", "web_search", path, config.file.line_of("web_search") if config else None)
+    for server in servers:
+        _add_server(agent, server, gated=not never)
+
+
+def _mcp_client_agents(system: ParsedSystem, graph: CapabilityGraph) -> None:
+    auto_vscode = any(s.get("chat.tools.autoApprove") is True or s.get("chat.tools.global.autoApprove") is True
+                      for _f, s in system.vscode_settings)
+    by_client: dict[str, list[McpServer]] = {}
+    for server in system.mcp_servers:
+        if server.client not in ("claude-code", "codex") and not server.disabled:
+            by_client.setdefault(server.client, []).append(server)
+    for client, servers in sorted(by_client.items()):
+        agent = graph.agent(client, client, servers[0].path, None)
+        agent.add(SOURCE, PRIVATE, "workspace files", servers[0].path, None)
+        for server in servers:
+            _add_server(agent, server, gated=not ("*" in server.auto_approve or (client == "vscode" and auto_vscode)))
+
+
+def _workflow_agents(system: ParsedSystem, graph: CapabilityGraph) -> None:
+    for workflow in system.workflows:
+        for step in workflow.agent_steps:
+            agent = graph.agent(f"workflow:{step.path}#{step.job}", "github-actions", step.path, step.line)
+            config_text = " ".join(str(v) for v in step.with_.values()) + " " + step.run
+            trusted_only = re.search(r"author_association|github\.actor\s*==|github\.event\.sender\.login\s*==",
+                                     step.condition) is not None
+            for trigger in workflow.untrusted_triggers:
+                if not trusted_only:
+                    agent.add(SOURCE, UNTRUSTED_EVENTS[trigger], f"on: {trigger}", step.path,
+                              workflow.file.line_of(trigger))
+            agent.add(SOURCE, PRIVATE, "repository checkout", step.path, step.line)
+            if "secrets." in config_text or any("secrets." in str(v) for v in step.env.values()):
+                agent.add(SOURCE, PRIVATE, "workflow secrets", step.path, step.line)
+            bypass = re.search(r"--dangerously-skip-permissions|--dangerously-bypass-approvals-and-sandbox|--yolo|"
+                               r"danger-full-access|--full-auto|bypassPermissions", config_text) is not None
+            tools = " ".join(as_str(step.with_.get(k)) for k in ("allowed_tools", "allowed-tools")) + " " + config_text
+            shell = bypass or re.search(r"(allowed[-_]?tools[\"'=:\s]*[^\n]*\bBash\b(?!\())|\bBash(\(\*\))?(,|\s|$)",
+                                        tools) is not None
+            agent.add(SINK, "shell", "agent step", step.path, step.line, gated=not shell)
+            agent.add(SINK, "network", "runner egress", step.path, step.line,
+                      gated=not (shell or re.search(r"\bWebFetch\b", tools)))
+            permissions = workflow.job_permissions(step.job)
+            scopes = as_dict(permissions)
+            write_all = permissions == "write-all"
+            if write_all or scopes.get("contents") == "write":
+                agent.add(SINK, "git-push", "contents: write", step.path, workflow.file.line_of("contents") or step.line)
+            if write_all or scopes.get("issues") == "write" or scopes.get("pull-requests") == "write":
+                agent.add(SINK, "messaging", "public comments", step.path, workflow.file.line_of("write") or step.line)
+            budget = bool(re.search(r"max[-_]turns|--max-turns", config_text)) or workflow.job_timeout(step.job)
+            agent.budget = budget
+
+
+_EFFECT_CAPS = {
+    "shell": [(SINK, "shell")], "code-exec": [(SINK, "shell")], "network": [(SINK, "network")],
+    "web-fetch": [(SOURCE, "web"), (SINK, "network")], "email-send": [(SINK, "email-send")],
+    "email-read": [(SOURCE, "email"), (SOURCE, PRIVATE)], "messaging": [(SINK, "messaging")],
+    "payments": [(SINK, "payments")], "database-read": [(SOURCE, PRIVATE)], "database-write": [(SINK, "database-write")],
+    "database-drop": [(SINK, "database-drop")], "delete": [(SINK, "delete")], "write-files": [(SINK, "write-files")],
+}
+
+
+def _python_agents(system: ParsedSystem, graph: CapabilityGraph) -> None:
+    tools = {}
+    for module in system.python_modules:
+        for tool in module.tools:
+            tools.setdefault(tool.name, tool)
+    aliases = {k: v for module in system.python_modules for k, v in module.tool_aliases.items()}
+    used: set[str] = set()
+    all_agents = [a for m in system.python_modules for a in m.agents]
+    names = {a.name for a in all_agents}
+    for module in system.python_modules:
+        for py_agent in module.agents:
+            agent = graph.agent(f"python:{py_agent.path}:{py_agent.name}", py_agent.framework, py_agent.path, py_agent.line)
+            agent.budget = py_agent.budget or module.has_budget
+            gated_all = py_agent.gated
+            for name in py_agent.tool_names:
+                resolved = tools.get(aliases.get(name, name))
+                if resolved is None:  # a library tool (ShellTool, TavilySearchResults, GmailToolkit...)
+                    for direction, kind in classify(name):
+                        agent.add(direction, kind, name, py_agent.path, py_agent.line, gated=gated_all)
+                    continue
+                used.add(resolved.name)
+                _add_tool(agent, resolved, gated=gated_all or resolved.gated)
+            for other in py_agent.handoffs:
+                if other in names:
+                    agent.links.add(next(f"python:{a.path}:{a.name}" for a in all_agents if a.name == other))
+    for name, tool in sorted(tools.items()):
+        if name not in used:
+            agent = graph.agent(f"python-tools:{tool.path}", "python-tools", tool.path, tool.line)
+            _add_tool(agent, tool, gated=tool.gated)
+            agent.budget = any(m.has_budget for m in system.python_modules if m.path == tool.path)
+
+
+def _add_tool(agent: Agent, tool, *, gated: bool) -> None:  # noqa: ANN001 - PyTool
+    for effect in tool.effects:
+        for direction, kind in _EFFECT_CAPS.get(effect.kind, []):
+            agent.add(direction, kind, tool.name, tool.path, effect.line, gated=gated)
+    for direction, kind in classify(tool.descriptor, sinks=False):
+        agent.add(direction, kind, tool.name, tool.path, tool.line, gated=gated)
+
+
+_MANIFEST_CAPS = {
+    "read-files": [(SOURCE, PRIVATE)], "write-files": [(SINK, "write-files")], "shell": [(SINK, "shell")],
+    "code-exec": [(SINK, "shell")], "network": [(SINK, "network")],
+    "email": [(SOURCE, "email"), (SOURCE, PRIVATE), (SINK, "email-send")],
+    "messaging": [(SOURCE, "chat"), (SINK, "messaging")], "git-push": [(SINK, "git-push")],
+    "payments": [(SINK, "payments")], "database-read": [(SOURCE, PRIVATE)],
+    "database-write": [(SINK, "database-write")], "deploy": [(SINK, "deploy")],
+    "browser": [(SOURCE, "web"), (SINK, "network")], "delete": [(SINK, "delete")],
+}
+
+
+def _manifest_agent(system: ParsedSystem, graph: CapabilityGraph) -> None:
+    manifest = system.manifest
+    if not manifest:
+        return
+    path = system.manifest_path
+    harness = as_dict(manifest.get("harness"))
+    agent = graph.agent("manifest", as_str(harness.get("name")) or "manifest", path, None)
+    default_gated = harness.get("approval_mode") != "never"
+    egress = as_dict(manifest.get("egress"))
+    contained_network = egress.get("policy") in ("none", "allowlist") and "*" not in as_list(egress.get("allow"))
+    for tool in as_list(manifest.get("tools")):
+        tool = as_dict(tool)
+        name = as_str(tool.get("name"))
+        approval = tool.get("approval")
+        gated = approval in ("always", "on-risk") if approval else default_gated
+        caps = [c for cap in as_list(tool.get("capabilities")) for c in _MANIFEST_CAPS.get(str(cap), [])]
+        caps += classify(name + " " + as_str(tool.get("description")), sinks=not caps)
+        for direction, kind in caps:
+            contained = contained_network and kind in ("network", "email-send", "messaging")
+            agent.add(direction, kind, name, path, None, gated=gated, contained=contained)
+    for server in as_list(manifest.get("mcp_servers")):
+        server = as_dict(server)
+        text = " ".join([as_str(server.get("name")), as_str(server.get("command")), as_str(server.get("url")),
+                         " ".join(str(t) for t in as_list(server.get("tools")))])
+        gated = server.get("auto_approve") is not True and default_gated
+        for direction, kind in classify(text):
+            agent.add(direction, kind, f"mcp:{as_str(server.get('name'))}", path, None, gated=gated,
+                      contained=contained_network and kind == "network")
+    for source in as_list(manifest.get("data_sources")):
+        source = as_dict(source)
+        name = as_str(source.get("name"))
+        if source.get("trust") in ("untrusted", "public") or source.get("writable_by_outsiders") is True:
+            kinds = [k for d, k in classify(name + " " + as_str(source.get("kind")), sinks=False) if k != PRIVATE]
+            agent.add(SOURCE, kinds[0] if kinds else "untrusted", name, path, None)
+        else:
+            agent.add(SOURCE, PRIVATE, name, path, None)
+    memory = as_dict(manifest.get("memory"))
+    if memory.get("writable_by_untrusted") is True:
+        agent.add(SOURCE, "memory", as_str(memory.get("store")) or "memory", path, None)
+
+
+def build_graph(system: ParsedSystem) -> CapabilityGraph:
+    graph = CapabilityGraph()
+    _claude_agent(system, graph)
+    _codex_agent(system, graph)
+    _mcp_client_agents(system, graph)
+    _workflow_agents(system, graph)
+    _python_agents(system, graph)
+    _manifest_agent(system, graph)
+    return graph

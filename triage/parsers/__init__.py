@@ -1,0 +1,152 @@
+"""Format parsers: turn an untrusted tree into structured, normalised facts for the capability graph and checks.
+
+A malformed file never raises: it is recorded in ``ParsedSystem.problems`` and skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from triage.parsers import agent_configs, ci, containers, mcp, packages, python_code
+from triage.parsers import manifest as manifest_format
+from triage.parsers.base import MalformedFile, SourceFile, Tree, load_json, load_toml, load_tree, load_yaml
+
+__all__ = ["ParsedSystem", "parse_tree", "parse_root", "SourceFile"]
+
+SCRIPT_SUFFIXES = (".sh", ".bash", ".zsh", ".ps1")
+SCRIPT_NAMES = frozenset({"Makefile", "Justfile", "justfile", "Procfile"})
+
+
+@dataclass
+class ParsedSystem:
+    tree: Tree
+    claude_settings: list[agent_configs.ClaudeSettings] = field(default_factory=list)
+    codex_configs: list[agent_configs.CodexConfig] = field(default_factory=list)
+    vscode_settings: list[tuple[SourceFile, dict]] = field(default_factory=list)
+    mcp_servers: list[mcp.McpServer] = field(default_factory=list)
+    mcp_config_files: list[tuple[SourceFile, str]] = field(default_factory=list)  # (file, client)
+    hooks: list[agent_configs.Hook] = field(default_factory=list)
+    instructions: list[SourceFile] = field(default_factory=list)
+    workflows: list[ci.Workflow] = field(default_factory=list)
+    dockerfiles: list[tuple[SourceFile, list[containers.DockerInstruction]]] = field(default_factory=list)
+    compose_files: list[tuple[SourceFile, dict]] = field(default_factory=list)
+    python_modules: list[python_code.PyModule] = field(default_factory=list)
+    package_jsons: list[tuple[SourceFile, dict]] = field(default_factory=list)
+    pyprojects: list[tuple[SourceFile, dict]] = field(default_factory=list)
+    requirements: list[SourceFile] = field(default_factory=list)
+    env_files: list[SourceFile] = field(default_factory=list)
+    scripts: list[SourceFile] = field(default_factory=list)
+    manifest: dict | None = None
+    manifest_path: str = manifest_format.SUBMITTED_MANIFEST_PATH
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def files(self) -> dict[str, SourceFile]:
+        return self.tree.files
+
+    def command_sources(self) -> list[tuple[str, int | None, str, str]]:
+        """(path, line, command text, context) for every command the system runs or pre-approves."""
+        found: list[tuple[str, int | None, str, str]] = []
+        for hook in self.hooks:
+            found.append((hook.path, hook.line, hook.command, "hook"))
+        for server in self.mcp_servers:
+            if server.command:
+                found.append((server.path, server.line, server.command, "mcp-command"))
+        for workflow in self.workflows:
+            for step in workflow.steps:
+                if step.run:
+                    found.append((step.path, step.line, step.run, "workflow-run"))
+        for file, instructions in self.dockerfiles:
+            for instruction in instructions:
+                if instruction.keyword in ("RUN", "CMD", "ENTRYPOINT"):
+                    found.append((file.path, instruction.line, instruction.args, "dockerfile"))
+        for file, data in self.package_jsons:
+            for name, script in packages.package_scripts(data).items():
+                found.append((file.path, file.line_of(f'"{name}"'), script, "package-script"))
+        for file in self.scripts:
+            for number, line in enumerate(file.lines, start=1):
+                if line.strip() and not line.lstrip().startswith("#"):
+                    found.append((file.path, number, line.strip(), "script"))
+        for hook in (self.manifest or {}).get("hooks") or []:
+            if isinstance(hook, dict) and isinstance(hook.get("command"), str):
+                found.append((self.manifest_path, None, hook["command"], "hook"))
+        return found
+
+
+def _parse_file(system: ParsedSystem, file: SourceFile) -> None:
+    path = file.path
+    name = file.name
+    client = mcp.mcp_client_for(path)
+    if agent_configs.is_claude_settings(path):
+        settings = agent_configs.ClaudeSettings(file, _dict(load_json(file.text)))
+        system.claude_settings.append(settings)
+        system.hooks.extend(agent_configs.claude_hooks(settings))
+        # Claude Code also reads MCP servers declared inline in settings
+        system.mcp_servers.extend(mcp.servers_from_config(settings.data, client="claude-code", file=file))
+    elif client:
+        data = load_json(file.text)
+        system.mcp_config_files.append((file, client))
+        system.mcp_servers.extend(mcp.servers_from_config(data, client=client, file=file))
+    elif agent_configs.is_codex_config(path):
+        config = agent_configs.CodexConfig(file, load_toml(file.text))
+        system.codex_configs.append(config)
+        system.mcp_servers.extend(mcp.servers_from_codex(config.data, file=file))
+        system.hooks.extend(agent_configs.codex_hooks(config))
+    elif agent_configs.is_vscode_settings(path):
+        system.vscode_settings.append((file, _dict(load_json(file.text))))
+    elif agent_configs.is_instructions(path):
+        system.instructions.append(file)
+    elif ci.is_workflow(path):
+        workflow = ci.parse_workflow(load_yaml(file.text), file)
+        if workflow:
+            system.workflows.append(workflow)
+    elif containers.is_dockerfile(path):
+        system.dockerfiles.append((file, containers.parse_dockerfile(file)))
+    elif containers.is_compose(path):
+        system.compose_files.append((file, _dict(load_yaml(file.text))))
+    elif manifest_format.is_manifest_file(path):
+        found = manifest_format.normalise_manifest(load_json(file.text))
+        if found and system.manifest is None:
+            system.manifest, system.manifest_path = found, path
+    elif packages.is_package_json(path):
+        system.package_jsons.append((file, _dict(load_json(file.text))))
+    elif packages.is_pyproject(path):
+        system.pyprojects.append((file, load_toml(file.text)))
+    elif packages.is_requirements(path):
+        system.requirements.append(file)
+    elif name == ".env" or name.startswith(".env.") and not name.endswith((".example", ".sample", ".template")):
+        system.env_files.append(file)
+    elif name.endswith(SCRIPT_SUFFIXES) or name in SCRIPT_NAMES or path.startswith((".githooks/", ".husky/")):
+        system.scripts.append(file)
+    elif name.endswith(".py"):
+        module = python_code.parse_python(file.text, path)
+        if module is None:
+            system.problems.append((path, "not valid Python; skipped"))
+        else:
+            system.python_modules.append(module)
+
+
+def _dict(value: object) -> dict:
+    if not isinstance(value, dict):
+        raise MalformedFile("expected an object at the top level")
+    return value
+
+
+def parse_tree(tree: Tree, *, manifest: dict | None = None) -> ParsedSystem:
+    system = ParsedSystem(tree)
+    if manifest is not None:
+        system.manifest = manifest_format.normalise_manifest(manifest)
+    for path in sorted(tree.files):
+        file = tree.files[path]
+        if file.truncated:
+            system.problems.append((path, "larger than the per-file limit; only the start was read"))
+        try:
+            _parse_file(system, file)
+        except MalformedFile as exc:
+            system.problems.append((path, str(exc)))
+    return system
+
+
+def parse_root(root: Path, *, manifest: dict | None = None) -> ParsedSystem:
+    return parse_tree(load_tree(root), manifest=manifest)

@@ -1,0 +1,93 @@
+"""Harness configuration: Claude Code settings and hooks, OpenAI Codex config, VS Code settings, instruction files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from triage.parsers.base import SourceFile, as_dict, as_list, as_str
+
+INSTRUCTION_NAMES = frozenset({"CLAUDE.md", "CLAUDE.local.md", "AGENTS.md", "AGENT.md", "GEMINI.md", ".cursorrules",
+                               ".windsurfrules", "copilot-instructions.md"})
+
+
+@dataclass(frozen=True)
+class Hook:
+    harness: str  # claude-code | codex | manifest | git
+    event: str
+    command: str
+    path: str
+    line: int | None
+    matcher: str = ""
+
+
+@dataclass
+class ClaudeSettings:
+    file: SourceFile
+    data: dict
+
+    @property
+    def permissions(self) -> dict:
+        return as_dict(self.data.get("permissions"))
+
+    @property
+    def default_mode(self) -> str:
+        return as_str(self.permissions.get("defaultMode"))
+
+    def rules(self, kind: str) -> list[str]:
+        return [r for r in as_list(self.permissions.get(kind)) if isinstance(r, str)]
+
+
+@dataclass
+class CodexConfig:
+    file: SourceFile
+    data: dict
+
+    def effective(self, key: str) -> list[tuple[str, object]]:
+        """(where, value) for ``key`` at top level and in every profile: any profile may be the one used."""
+        found = []
+        if key in self.data:
+            found.append(("", self.data[key]))
+        for name, profile in sorted(as_dict(self.data.get("profiles")).items()):
+            if isinstance(profile, dict) and key in profile:
+                found.append((f"profiles.{name}", profile[key]))
+        return found
+
+
+def is_claude_settings(path: str) -> bool:
+    return path.endswith((".claude/settings.json", ".claude/settings.local.json")) or path in (
+        ".claude/settings.json", ".claude/settings.local.json")
+
+
+def is_codex_config(path: str) -> bool:
+    return path == ".codex/config.toml" or path.endswith("/.codex/config.toml") or path.endswith("codex/config.toml")
+
+
+def is_vscode_settings(path: str) -> bool:
+    return path == ".vscode/settings.json" or path.endswith("/.vscode/settings.json")
+
+
+def is_instructions(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return name in INSTRUCTION_NAMES or (path.startswith(".cursor/rules/") and name.endswith((".md", ".mdc")))
+
+
+def claude_hooks(settings: ClaudeSettings) -> list[Hook]:
+    hooks = []
+    for event, groups in sorted(as_dict(settings.data.get("hooks")).items()):
+        for group in as_list(groups):
+            group = as_dict(group)
+            for hook in as_list(group.get("hooks")):
+                command = as_str(as_dict(hook).get("command"))
+                if command:
+                    hooks.append(Hook("claude-code", str(event), command, settings.file.path,
+                                      settings.file.line_of(command[:60]), as_str(group.get("matcher"))))
+    return hooks
+
+
+def codex_hooks(config: CodexConfig) -> list[Hook]:
+    notify = config.data.get("notify")
+    parts = [p for p in as_list(notify) if isinstance(p, str)]
+    if not parts:
+        return []
+    command = " ".join(parts)
+    return [Hook("codex", "notify", command, config.file.path, config.file.line_of("notify"))]

@@ -1,0 +1,87 @@
+"""GitHub Actions workflows, and which of their steps run an AI agent."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from triage.parsers.base import SourceFile, as_dict, as_list, as_str
+
+AGENT_ACTIONS = re.compile(
+    r"^(anthropics/claude-code(-base)?-action|openai/codex-action|google-github-actions/run-gemini-cli|"
+    r"[\w.-]+/(aider|opencode|goose|cline|openhands)[\w.-]*-action)(@|$)", re.I)
+AGENT_CLI = re.compile(r"(^|[\s;&|(])(claude\s+(-p|--print)\b|codex\s+exec\b|gemini\s+(-p|--prompt)\b|aider\b.*--yes|"
+                       r"opencode\s+run\b|goose\s+run\b|openhands\b)", re.I | re.M)
+UNTRUSTED_EVENTS = {"issues": "issue", "issue_comment": "issue", "pull_request_target": "pr-text",
+                    "pull_request": "pr-text", "pull_request_review_comment": "pr-text",
+                    "pull_request_review": "pr-text", "discussion": "issue", "discussion_comment": "issue"}
+
+
+def is_workflow(path: str) -> bool:
+    return ".github/workflows/" in path and path.endswith((".yml", ".yaml"))
+
+
+@dataclass
+class WorkflowStep:
+    path: str
+    line: int | None
+    job: str
+    uses: str
+    run: str
+    with_: dict
+    env: dict
+    condition: str  # job `if` and step `if`, joined
+
+
+@dataclass
+class Workflow:
+    file: SourceFile
+    triggers: tuple[str, ...]
+    workflow_permissions: object
+    jobs: dict[str, dict]
+    steps: list[WorkflowStep] = field(default_factory=list)
+
+    def job_permissions(self, job: str) -> object:
+        job_data = as_dict(self.jobs.get(job))
+        return job_data["permissions"] if "permissions" in job_data else self.workflow_permissions
+
+    def job_timeout(self, job: str) -> bool:
+        return "timeout-minutes" in as_dict(self.jobs.get(job))
+
+    @property
+    def agent_steps(self) -> list[WorkflowStep]:
+        return [s for s in self.steps if is_agent_step(s)]
+
+    @property
+    def untrusted_triggers(self) -> list[str]:
+        return [t for t in self.triggers if t in UNTRUSTED_EVENTS]
+
+
+def is_agent_step(step: WorkflowStep) -> bool:
+    return bool(AGENT_ACTIONS.search(step.uses) or (step.run and AGENT_CLI.search(step.run)))
+
+
+def parse_workflow(data: object, file: SourceFile) -> Workflow | None:
+    data = as_dict(data)
+    if not data:
+        return None
+    on = data.get("on", data.get(True))  # YAML 1.1 reads a bare `on` key as True
+    if isinstance(on, str):
+        triggers = (on,)
+    elif isinstance(on, list):
+        triggers = tuple(str(t) for t in on)
+    else:
+        triggers = tuple(str(t) for t in as_dict(on))
+    jobs = {str(k): as_dict(v) for k, v in as_dict(data.get("jobs")).items()}
+    workflow = Workflow(file, tuple(sorted(triggers)), data.get("permissions"), jobs)
+    for job_name, job in sorted(jobs.items()):
+        for step in as_list(job.get("steps")):
+            step = as_dict(step)
+            uses, run = as_str(step.get("uses")), as_str(step.get("run"))
+            anchor = uses or (run.strip().splitlines() or [""])[0][:60] or as_str(step.get("name"))
+            condition = " && ".join(c for c in (as_str(job.get("if")), as_str(step.get("if"))) if c)
+            workflow.steps.append(WorkflowStep(
+                file.path, file.line_of(anchor), job_name, uses, run,
+                {str(k): v for k, v in as_dict(step.get("with")).items()},
+                {str(k): v for k, v in as_dict(step.get("env")).items()} | as_dict(job.get("env")), condition))
+    return workflow

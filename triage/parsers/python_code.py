@@ -1,0 +1,334 @@
+"""Python agent code, read with ``ast`` only (never imported): tool definitions, agents, and risky calls.
+
+Recognises tools of LangChain (``@tool``, ``Tool(...)``, ``StructuredTool.from_function``, ``BaseTool``
+subclasses), CrewAI (``@tool``, ``BaseTool``), the OpenAI Agents SDK (``@function_tool``) and MCP server SDKs
+(``@mcp.tool()``, ``@server.tool()``), and agents built by those frameworks.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+
+MAX_PYTHON_BYTES = 512 * 1024
+
+TOOL_DECORATORS = {"tool": "langchain/crewai", "function_tool": "openai-agents", "mcp_tool": "mcp"}
+TOOL_FACTORIES = {"Tool", "StructuredTool", "FunctionTool", "from_function"}
+TOOL_BASES = {"BaseTool", "Tool", "StructuredTool"}
+AGENT_FACTORIES = {
+    "Agent": "agent", "create_react_agent": "langgraph", "AgentExecutor": "langchain", "initialize_agent": "langchain",
+    "create_tool_calling_agent": "langchain", "create_openai_tools_agent": "langchain", "CodeAgent": "smolagents",
+    "ToolCallingAgent": "smolagents", "AssistantAgent": "autogen", "ConversableAgent": "autogen",
+    "ReActAgent": "llama-index", "FunctionAgent": "llama-index", "Crew": "crewai", "create_agent": "langchain",
+}
+BUDGET_KWARGS = {"max_iterations", "max_iter", "max_turns", "max_rpm", "max_execution_time", "recursion_limit",
+                 "max_steps", "max_consecutive_auto_reply", "max_budget_usd", "max_tokens_budget"}
+GATE_KWARGS = {"needs_approval", "requires_approval", "require_approval", "human_input", "interrupt_before",
+               "interrupt_after", "approval_required"}
+GATE_CALL = re.compile(r"(approv|confirm|human_review|ask_user|request_permission|interrupt)", re.I)
+LIMIT_NAME = re.compile(r"(max|limit|cap\b|budget|threshold|allowance)", re.I)
+SQL_DESTRUCTIVE = re.compile(r"\b(DROP\s+(TABLE|DATABASE|SCHEMA)|TRUNCATE)\b", re.I)
+SQL_WRITE = re.compile(r"\b(DELETE\s+FROM|UPDATE\s+\w+\s+SET|INSERT\s+INTO|ALTER\s+TABLE)\b", re.I)
+
+
+@dataclass(frozen=True)
+class PyEffect:
+    kind: str  # shell | code-exec | network | web-fetch | email-send | email-read | messaging | payments |
+    #            database-read | database-write | database-drop | delete | write-files
+    line: int
+    detail: str
+
+
+@dataclass
+class PyTool:
+    name: str
+    path: str
+    line: int
+    framework: str
+    effects: list[PyEffect] = field(default_factory=list)
+    descriptor: str = ""  # name, docstring and string constants: what the tool is about
+    gated: bool = False
+    bounded: bool = False  # compares against a max/limit/budget somewhere in its body
+
+
+@dataclass
+class PyAgent:
+    name: str
+    path: str
+    line: int
+    framework: str
+    tool_names: list[str] = field(default_factory=list)
+    handoffs: list[str] = field(default_factory=list)
+    gated: bool = False
+    budget: bool = False
+
+
+@dataclass(frozen=True)
+class PyRisk:
+    kind: str  # eval-dynamic | shell-dynamic | sql-built | trust-remote-code | unpinned-model | unsafe-deserialise
+    line: int
+    detail: str
+
+
+@dataclass
+class PyModule:
+    path: str
+    tools: list[PyTool] = field(default_factory=list)
+    agents: list[PyAgent] = field(default_factory=list)
+    risks: list[PyRisk] = field(default_factory=list)
+    tool_aliases: dict[str, str] = field(default_factory=dict)  # variable -> function registered as a tool
+    has_budget: bool = False
+    has_human_gate: bool = False
+
+
+def dotted(node: ast.AST) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = dotted(node.value)
+        return f"{base}.{node.attr}" if base else node.attr
+    if isinstance(node, ast.Call):
+        return dotted(node.func)
+    return ""
+
+
+def _const_text(node: ast.AST) -> str:
+    """Constant strings in an expression (lists of args joined), for matching commands and SQL."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return " ".join(_const_text(e) for e in node.elts)
+    if isinstance(node, ast.JoinedStr):
+        return "".join(v.value if isinstance(v, ast.Constant) and isinstance(v.value, str) else "{}" for v in node.values)
+    if isinstance(node, ast.BinOp):
+        return _const_text(node.left) + _const_text(node.right)
+    return ""
+
+
+def _is_literal(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return all(_is_literal(e) for e in node.elts)
+    return False
+
+
+def _kwarg(call: ast.Call, name: str) -> ast.AST | None:
+    for keyword in call.keywords:
+        if keyword.arg == name:
+            return keyword.value
+    return None
+
+
+def _truthy(node: ast.AST | None) -> bool:
+    if node is None:
+        return False
+    if isinstance(node, ast.Constant):
+        return bool(node.value)
+    return True  # a non-literal value (list of node names, variable): assume set
+
+
+def _names_in(node: ast.AST | None) -> list[str]:
+    if not isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        return []
+    names = []
+    for element in node.elts:
+        name = dotted(element).rsplit(".", 1)[-1]
+        if name:
+            names.append(name)
+    return names
+
+
+def call_effects(call: ast.Call) -> list[PyEffect]:
+    """What one call does, by the library function it reaches."""
+    name = dotted(call.func)
+    last = name.rsplit(".", 1)[-1]
+    first = name.split(".", 1)[0]
+    args_text = " ".join(_const_text(a) for a in call.args)[:160]
+    line = call.lineno
+    effects = []
+    if first == "subprocess" or name in ("os.system", "os.popen", "pty.spawn", "asyncio.create_subprocess_shell",
+                                         "asyncio.create_subprocess_exec") or name.startswith("os.exec"):
+        effects.append(PyEffect("shell", line, f"{name}({args_text})"))
+    elif name in ("eval", "exec"):
+        effects.append(PyEffect("code-exec", line, f"{name}(...)"))
+    elif first in ("requests", "httpx", "aiohttp", "urllib3") or name.startswith("urllib.request"):
+        kind = "web-fetch" if last in ("get", "urlopen", "request", "stream", "head") else "network"
+        effects.append(PyEffect(kind, line, f"{name}({args_text})"))
+    elif first == "smtplib" or last in ("sendmail", "send_message") and "smtp" in name.lower():
+        effects.append(PyEffect("email-send", line, name))
+    elif first == "imaplib" or first == "poplib":
+        effects.append(PyEffect("email-read", line, name))
+    elif last in ("execute", "executemany", "executescript", "read_sql", "read_sql_query", "run_query"):
+        sql = args_text
+        if SQL_DESTRUCTIVE.search(sql):
+            effects.append(PyEffect("database-drop", line, sql[:120]))
+        elif SQL_WRITE.search(sql):
+            effects.append(PyEffect("database-write", line, sql[:120]))
+        else:
+            effects.append(PyEffect("database-read", line, sql[:120] or name))
+    elif first == "stripe" or (last == "create" and re.search(r"(charge|payment|transfer|payout|refund)", name, re.I)):
+        effects.append(PyEffect("payments", line, name))
+    elif last in ("chat_postMessage", "send_message", "post_message", "send_webhook") or "webhook" in name.lower():
+        effects.append(PyEffect("messaging", line, name))
+    elif name in ("shutil.rmtree", "os.remove", "os.unlink", "os.rmdir", "os.removedirs") or last in ("rmtree", "unlink"):
+        effects.append(PyEffect("delete", line, f"{name}({args_text})"))
+    elif name == "open" and len(call.args) > 1 and re.search(r"[wax+]", _const_text(call.args[1])):
+        effects.append(PyEffect("write-files", line, "open(..., write)"))
+    elif last in ("write_text", "write_bytes"):
+        effects.append(PyEffect("write-files", line, name))
+    return effects
+
+
+class _ModuleVisitor(ast.NodeVisitor):
+    def __init__(self, path: str) -> None:
+        self.module = PyModule(path)
+        self._assign_target: str | None = None
+
+    # -- tools -------------------------------------------------------------------------------------------------
+    def _decorator_framework(self, decorator: ast.AST) -> str | None:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        name = dotted(target)
+        last = name.rsplit(".", 1)[-1]
+        if last in TOOL_DECORATORS:
+            if last == "tool" and "." in name:
+                return "mcp"  # @mcp.tool(), @server.tool(), @app.tool()
+            return TOOL_DECORATORS[last]
+        return None
+
+    def _tool_from_body(self, name: str, node: ast.AST, framework: str, line: int, gated: bool) -> PyTool:
+        effects: list[PyEffect] = []
+        bounded = False
+        strings = [name]
+        docstring = ast.get_docstring(node) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else None
+        if docstring:
+            strings.append(docstring[:300])
+        for child in ast.walk(node):
+            if isinstance(child, ast.Call):
+                effects.extend(call_effects(child))
+                called = dotted(child.func)
+                strings.append(called)
+                if called == "input" or GATE_CALL.search(called.rsplit(".", 1)[-1]):
+                    gated = True
+            elif isinstance(child, ast.Constant) and isinstance(child.value, str) and len(child.value) < 200:
+                strings.append(child.value)
+            elif isinstance(child, ast.Compare) and any(
+                    LIMIT_NAME.search(dotted(part)) for part in [child.left, *child.comparators]):
+                bounded = True
+        return PyTool(name, self.module.path, line, framework, effects, " ".join(strings)[:2000], gated, bounded)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        for decorator in node.decorator_list:
+            framework = self._decorator_framework(decorator)
+            if framework:
+                gated = isinstance(decorator, ast.Call) and any(
+                    k.arg in GATE_KWARGS and _truthy(k.value) for k in decorator.keywords)
+                tool_name = node.name
+                if isinstance(decorator, ast.Call) and decorator.args and isinstance(decorator.args[0], ast.Constant):
+                    tool_name = str(decorator.args[0].value)
+                tool = self._tool_from_body(tool_name, node, framework, node.lineno, gated)
+                self.module.tools.append(tool)
+                if tool_name != node.name:
+                    self.module.tool_aliases[node.name] = tool_name
+                break
+        self.generic_visit(node)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        bases = {dotted(b).rsplit(".", 1)[-1] for b in node.bases}
+        if bases & TOOL_BASES:
+            tool_name = node.name
+            for statement in node.body:
+                if (isinstance(statement, (ast.Assign, ast.AnnAssign)) and isinstance(statement.value, ast.Constant)
+                        and any(isinstance(t, ast.Name) and t.id == "name" for t in
+                                (statement.targets if isinstance(statement, ast.Assign) else [statement.target]))):
+                    tool_name = str(statement.value.value)
+            tool = self._tool_from_body(tool_name, node, "langchain/crewai", node.lineno, False)
+            self.module.tools.append(tool)
+            self.module.tool_aliases[node.name] = tool_name
+        self.generic_visit(node)
+
+    # -- agents and module-wide risks -----------------------------------------------------------------------------
+    def visit_Assign(self, node: ast.Assign) -> None:
+        target = node.targets[0] if node.targets else None
+        previous = self._assign_target
+        self._assign_target = dotted(target) if isinstance(target, (ast.Name, ast.Attribute)) else None
+        self.generic_visit(node)
+        self._assign_target = previous
+
+    def visit_Call(self, node: ast.Call) -> None:
+        name = dotted(node.func)
+        last = name.rsplit(".", 1)[-1]
+        line = node.lineno
+        keywords = {k.arg for k in node.keywords if k.arg}
+        if keywords & BUDGET_KWARGS:
+            self.module.has_budget = True
+        if any(k.arg in GATE_KWARGS and _truthy(k.value) for k in node.keywords) or "HumanApproval" in name:
+            self.module.has_human_gate = True
+        if last in AGENT_FACTORIES:
+            label = _const_text(_kwarg(node, "name") or ast.Constant("")) or self._assign_target or last
+            tools = _names_in(_kwarg(node, "tools"))
+            if not tools:
+                for arg in node.args:
+                    tools.extend(_names_in(arg))
+            agents_kw = _names_in(_kwarg(node, "agents"))
+            self.module.agents.append(PyAgent(
+                label, self.module.path, line, AGENT_FACTORIES[last], tools,
+                _names_in(_kwarg(node, "handoffs")) + agents_kw,
+                gated=any(k.arg in GATE_KWARGS and _truthy(k.value) for k in node.keywords),
+                budget=bool(keywords & BUDGET_KWARGS)))
+        if last in TOOL_FACTORIES:
+            func = _kwarg(node, "func") or (node.args[0] if node.args else None)
+            label = _const_text(_kwarg(node, "name") or ast.Constant(""))
+            if func is not None and dotted(func) and self._assign_target:
+                self.module.tool_aliases[self._assign_target] = label or dotted(func).rsplit(".", 1)[-1]
+                if label:
+                    self.module.tool_aliases.setdefault(dotted(func), label)
+        self._risks(node, name, last, line)
+        self.generic_visit(node)
+
+    def _risks(self, node: ast.Call, name: str, last: str, line: int) -> None:
+        risks = self.module.risks
+        if name in ("eval", "exec") and node.args and not _is_literal(node.args[0]):
+            risks.append(PyRisk("eval-dynamic", line, f"{name}() on a computed value"))
+        shell_kw = _kwarg(node, "shell")
+        if name.startswith("subprocess.") and shell_kw is not None and _truthy(shell_kw) and node.args \
+                and not _is_literal(node.args[0]):
+            risks.append(PyRisk("shell-dynamic", line, f"{name}(..., shell=True) on a computed command"))
+        if name in ("os.system", "os.popen") and node.args and not _is_literal(node.args[0]):
+            risks.append(PyRisk("shell-dynamic", line, f"{name}() on a computed command"))
+        if last in ("execute", "executemany", "executescript") and node.args and isinstance(
+                node.args[0], (ast.JoinedStr, ast.BinOp)) or (
+                last == "execute" and node.args and isinstance(node.args[0], ast.Call)
+                and dotted(node.args[0].func).endswith("format")):
+            risks.append(PyRisk("sql-built", line, f"{name}() with SQL built from strings"))
+        trust = _kwarg(node, "trust_remote_code")
+        if isinstance(trust, ast.Constant) and trust.value is True:
+            risks.append(PyRisk("trust-remote-code", line, f"{name}(..., trust_remote_code=True)"))
+        if last in ("from_pretrained", "hf_hub_download", "snapshot_download", "pipeline") and _kwarg(node, "revision") is None:
+            model = _kwarg(node, "model") or _kwarg(node, "repo_id") or (
+                node.args[1] if last == "pipeline" and len(node.args) > 1 else node.args[0] if node.args and last != "pipeline" else None)
+            text = _const_text(model) if model is not None else ""
+            if "/" in text and not text.startswith((".", "/")):
+                risks.append(PyRisk("unpinned-model", line, f"{name}('{text[:80]}') without revision="))
+        if name in ("pickle.load", "pickle.loads", "joblib.load", "dill.load", "cloudpickle.load") or (
+                name == "torch.load" and not _truthy(_kwarg(node, "weights_only"))):
+            risks.append(PyRisk("unsafe-deserialise", line, f"{name}(...)"))
+
+
+def parse_python(text: str, path: str) -> PyModule | None:
+    """None when the file is not valid Python (a finding-free skip)."""
+    if len(text) > MAX_PYTHON_BYTES:
+        return None
+    try:
+        tree = ast.parse(text, filename=path)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    visitor = _ModuleVisitor(path)
+    try:
+        visitor.visit(tree)
+    except RecursionError:
+        return None
+    return visitor.module

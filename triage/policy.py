@@ -1,0 +1,167 @@
+"""The decision policy: findings + claim + builder context -> reject / guidance / escalate, with reasons.
+
+Deterministic and versioned. A change of behaviour is a new version registered in ``_POLICIES``; old versions
+stay selectable so stored results can be reproduced with the version they carry. The model-assisted note is never
+an input here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from triage.findings import SEVERITY_RANK, Finding
+
+POLICY_VERSION = "2026.11.1"
+
+DECISIONS = ("reject", "guidance", "escalate")
+# Which finding categories bear on each claim kind (intake.models.PropertyKind).
+CLAIM_CATEGORIES: dict[str, frozenset[str]] = {
+    "no-exfiltration": frozenset({"private_data", "untrusted_input", "exfiltration", "secrets"}),
+    "bounded-actions": frozenset({"irreversible_action", "privilege_scope"}),
+    "prompt-injection-resistance": frozenset({"untrusted_input", "privilege_scope", "exfiltration",
+                                              "irreversible_action"}),
+    "least-privilege": frozenset({"privilege_scope", "secrets", "provenance"}),
+    "data-handling": frozenset({"private_data", "secrets", "exfiltration"}),
+    "other": frozenset({"private_data", "untrusted_input", "exfiltration", "irreversible_action", "privilege_scope",
+                        "provenance", "secrets"}),
+}
+# Claims static triage cannot settle either way: whether the system resists injection, or an open-ended property.
+NEEDS_DEEPER_ACCESS = frozenset({"prompt-injection-resistance", "other"})
+SEVERITY_WEIGHT = {"critical": 45, "high": 22, "medium": 8, "low": 2, "info": 0}
+SPAM_REJECTIONS = 3
+
+
+@dataclass(frozen=True)
+class PolicyContext:
+    claim_property: str | None = None
+    claim_scope_in: list[str] = field(default_factory=list)
+    assurance_level: int | None = None
+    builder_history: dict = field(default_factory=dict)  # exact_duplicate_of_own_case, suspected_extraction,
+    #                                                      rejected_recently
+    empty_submission: bool = False
+
+
+@dataclass(frozen=True)
+class Decision:
+    decision: str
+    score: int
+    reasons: list[str]
+    policy_version: str = POLICY_VERSION
+
+    def as_dict(self) -> dict:
+        return {"decision": self.decision, "score": self.score, "reasons": list(self.reasons),
+                "policy_version": self.policy_version}
+
+
+def risk_score(findings: Sequence[Finding]) -> int:
+    """0-100, higher is riskier: each finding removes a share of the remaining headroom (order-independent)."""
+    remaining = 1.0
+    for finding in sorted(findings, key=Finding.sort_key):
+        remaining *= 1 - SEVERITY_WEIGHT[finding.severity] / 100
+    return max(0, min(100, round(100 * (1 - remaining))))
+
+
+def _in_scope(finding: Finding, scope: Sequence[str]) -> bool:
+    """A finding is in scope when no scope is given, or its path or agent falls under a scope entry."""
+    if not scope:
+        return True
+    agents = [finding.extra.get("agent", "")] + list(finding.extra.get("agents", []))
+    for entry in scope:
+        entry = entry.strip().rstrip("/")
+        if not entry:
+            continue
+        if finding.path == entry or finding.path.startswith(entry + "/") or any(a and entry in a for a in agents):
+            return True
+        if finding.path == "" and not agents:
+            return True  # whole-system findings apply to any scope
+    return False
+
+
+def _counts(findings: Sequence[Finding]) -> str:
+    by = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITY_RANK}
+    return ", ".join(f"{n} {s}" for s, n in by.items() if n) or "no findings"
+
+
+def _gatekeeping(findings: Sequence[Finding], context: PolicyContext) -> Decision | None:
+    """The reject branches shared by every version: empty, duplicate, extraction, out of scope, spam."""
+    score = risk_score(findings)
+    history = context.builder_history or {}
+    if context.empty_submission:
+        return Decision("reject", score, ["empty submission: no agent-system files or manifest to assess"])
+    if history.get("exact_duplicate_of_own_case"):
+        return Decision("reject", score, ["exact duplicate of one of your earlier cases; follow up on that case"])
+    if history.get("suspected_extraction"):
+        # Deliberately vague: the submitter must not learn what it resembled.
+        return Decision("reject", score, ["not accepted under the platform's abuse-prevention rules; a coordinator "
+                                          "will review"])
+    if context.claim_property and context.claim_property not in CLAIM_CATEGORIES:
+        return Decision("reject", score, [f"out of scope: claim kind {context.claim_property!r} is not one Assay "
+                                          "assesses"])
+    return None
+
+
+def _decide_2026_10_1(findings: Sequence[Finding], context: PolicyContext) -> Decision:
+    """First policy: escalate on any high or critical finding, whatever the claim."""
+    gate = _gatekeeping(findings, context)
+    if gate:
+        return Decision(gate.decision, gate.score, gate.reasons, "2026.10.1")
+    score = risk_score(findings)
+    serious = [f for f in findings if SEVERITY_RANK[f.severity] <= SEVERITY_RANK["high"]]
+    if serious:
+        return Decision("escalate", score, [f"{len(serious)} high or critical finding(s): {serious[0].check}"],
+                        "2026.10.1")
+    return Decision("guidance", score, [f"no high or critical findings ({_counts(findings)}); remediation attached"],
+                    "2026.10.1")
+
+
+def _decide_2026_11_1(findings: Sequence[Finding], context: PolicyContext) -> Decision:
+    """Claim-aware: only findings relevant to the claim's property and scope escalate; spam and extraction reject."""
+    gate = _gatekeeping(findings, context)
+    if gate:
+        return gate
+    history = context.builder_history or {}
+    rejected = int(history.get("rejected_recently") or 0)
+    score = risk_score(findings)
+    substantive = [f for f in findings if SEVERITY_RANK[f.severity] <= SEVERITY_RANK["medium"]]
+    spam_threshold = 1 if context.assurance_level == 0 else SPAM_REJECTIONS
+    if rejected >= spam_threshold and not substantive:
+        return Decision("reject", score, [f"spam-like: {rejected} recent rejection(s) and nothing substantive to "
+                                          "assess"])
+    categories = CLAIM_CATEGORIES.get(context.claim_property or "other", CLAIM_CATEGORIES["other"])
+    relevant = [f for f in findings if set(f.categories) & categories and _in_scope(f, context.claim_scope_in)]
+    serious = [f for f in relevant if SEVERITY_RANK[f.severity] <= SEVERITY_RANK["high"]]
+    claim = context.claim_property or "unspecified claim"
+    if serious:
+        checks = ", ".join(sorted({f.check for f in serious})[:4])
+        reasons = [f"{len(serious)} high or critical finding(s) relevant to {claim}: {checks}"]
+        critical = [f for f in serious if f.severity == "critical"]
+        if critical:
+            reasons.append(f"{len(critical)} critical: {critical[0].check} at {critical[0].path or 'system'}")
+        return Decision("escalate", score, reasons)
+    if context.claim_property in NEEDS_DEEPER_ACCESS and (
+            context.claim_property == "other" or any("untrusted_input" in f.categories for f in relevant)):
+        return Decision("escalate", score, [f"claim {claim} cannot be judged by static checks alone; needs a "
+                                            "reviewer with deeper access"])
+    reasons = [f"no high or critical findings relevant to {claim} ({_counts(relevant)}); remediation attached"]
+    ignored = len(findings) - len(relevant)
+    if ignored:
+        reasons.append(f"{ignored} finding(s) outside the claim's property or scope reported as guidance only")
+    return Decision("guidance", score, reasons)
+
+
+_POLICIES: dict[str, Callable[[Sequence[Finding], PolicyContext], Decision]] = {
+    "2026.10.1": _decide_2026_10_1,
+    "2026.11.1": _decide_2026_11_1,
+}
+
+
+def available_policies() -> list[str]:
+    return sorted(_POLICIES)
+
+
+def decide(findings: Sequence[Finding], *, context: PolicyContext, version: str | None = None) -> Decision:
+    version = version or POLICY_VERSION
+    if version not in _POLICIES:
+        raise ValueError(f"unknown policy version {version!r}; available: {', '.join(available_policies())}")
+    return _POLICIES[version](list(findings), context)
