@@ -1,0 +1,83 @@
+"""Triage results and fingerprints."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from intake.models import Submission
+
+
+class Decision(models.TextChoices):
+    REJECT = "reject", "Reject"
+    GUIDANCE = "guidance", "Guidance"
+    ESCALATE = "escalate", "Escalate"
+
+
+class TriageResult(models.Model):
+    """The outcome of triaging one submission under one policy version.
+
+    A new policy version gives a new row; old rows keep the version they were
+    decided under. ``findings`` is the CONTRACT's ``findings[]`` list.
+    """
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="triage_results")
+    policy_version = models.CharField(max_length=32)
+    sandbox = models.CharField(max_length=16)
+    config_digest = models.CharField(max_length=71)
+    findings = models.JSONField(default=list)
+    score = models.PositiveSmallIntegerField()
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    reasons = models.JSONField(default=list)
+    file_count = models.PositiveIntegerField(default=0)
+    duration_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["submission", "policy_version"],
+                                               name="one_triage_result_per_policy_version")]
+
+    def __str__(self) -> str:
+        return f"{self.submission_id} {self.decision} ({self.policy_version})"
+
+
+class SubmissionFingerprint(models.Model):
+    submission = models.OneToOneField(Submission, on_delete=models.CASCADE, related_name="fingerprint")
+    owner_id = models.BigIntegerField(db_index=True)  # denormalised: similarity is judged per builder
+    scheme = models.CharField(max_length=32)
+    signature = models.BinaryField()
+    content_sha256 = models.CharField(max_length=64, db_index=True)
+    file_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class FingerprintBand(models.Model):
+    """One LSH band key of a fingerprint; lookups go through the index on ``key``."""
+
+    fingerprint = models.ForeignKey(SubmissionFingerprint, on_delete=models.CASCADE, related_name="bands")
+    key = models.BigIntegerField(db_index=True)
+
+
+class FileHash(models.Model):
+    fingerprint = models.ForeignKey(SubmissionFingerprint, on_delete=models.CASCADE, related_name="file_hashes")
+    sha256 = models.CharField(max_length=64, db_index=True)
+
+
+class LinkKind(models.TextChoices):
+    OWN_EXACT = "own_exact", "Exact duplicate of the builder's own case"
+    OWN_NEAR_DUPLICATE = "own_near_duplicate", "Near-duplicate of the builder's own case"
+    POSSIBLE_EXTRACTION = "possible_extraction", "Similar to another builder's case (coordinators only)"
+
+
+class FingerprintLink(models.Model):
+    """A similarity link found at triage. POSSIBLE_EXTRACTION links are for coordinators only."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="fingerprint_links")
+    other = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=24, choices=LinkKind.choices)
+    similarity = models.FloatField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["submission", "kind"])]
