@@ -38,10 +38,11 @@ def api_token_create(*, user, name: str, scopes: list[str], ttl_days: int = 90) 
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     raw = f"asy_{prefix}_{secret}"
+    now = timezone.now()
     with transaction.atomic():
         token = ApiToken.objects.create(user=user, name=name, prefix=prefix, token_hash=_hash(raw),
-                                        scopes=sorted(set(scopes)),
-                                        expires_at=timezone.now() + timedelta(days=ttl_days))
+                                        scopes=sorted(set(scopes)), created_at=now,
+                                        expires_at=now + timedelta(days=ttl_days))
         audit_append(actor=user, action="token.create", obj=token,
                      data={"name": token.name, "scopes": token.scopes, "expires_at": token.expires_at.isoformat()})
     return token, raw
