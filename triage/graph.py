@@ -30,9 +30,9 @@ _RULES: list[tuple[re.Pattern[str], tuple[tuple[str, str], ...]]] = [(re.compile
     (r"jira|linear|zendesk|intercom|freshdesk|servicenow|helpscout|ticket|helpdesk|support[-_ ]?inbox",
      ((SOURCE, "ticket"), (SOURCE, PRIVATE))),
     (r"gmail|imap|outlook|e-?mail|mailbox|inbox", ((SOURCE, "email"), (SOURCE, PRIVATE), (SINK, "email-send"))),
-    (r"slack|discord|msteams|teams-|telegram|whatsapp|mattermost", ((SOURCE, "chat"), (SOURCE, PRIVATE),
+    (r"slack|discord|msteams|teams-|telegram|whatsapp|mattermost|\bchat\b|live[-_ ]?chat", ((SOURCE, "chat"), (SOURCE, PRIVATE),
                                                                     (SINK, "messaging"))),
-    (r"fetch|browser|puppeteer|playwright|brave|tavily|\bexa\b|firecrawl|serper|duckduckgo|scrape|crawl|"
+    (r"^fetch|server-fetch|fetch[-_]?(url|page|web)|browser|puppeteer|playwright|brave|tavily|\bexa\b|firecrawl|serper|duckduckgo|scrape|crawl|"
      r"web[-_ ]?search|websearch|web[-_ ]?page|url[-_ ]?reader", ((SOURCE, "web"), (SINK, "network"))),
     (r"server-filesystem|filesystem|file[-_]?system", ((SOURCE, PRIVATE), (SINK, "write-files"))),
     (r"postgres|mysql|sqlite|mongo|supabase|database|\bdb\b|bigquery|snowflake|redshift|dynamo|mssql",
@@ -279,7 +279,7 @@ def _workflow_agents(system: ParsedSystem, graph: CapabilityGraph) -> None:
 
 _EFFECT_CAPS = {
     "shell": [(SINK, "shell")], "code-exec": [(SINK, "shell")], "network": [(SINK, "network")],
-    "web-fetch": [(SOURCE, "web"), (SINK, "network")], "email-send": [(SINK, "email-send")],
+    "web-fetch": [(SOURCE, "web"), (SINK, "network")], "api-write": [(SINK, "api-write")], "email-send": [(SINK, "email-send")],
     "email-read": [(SOURCE, "email"), (SOURCE, PRIVATE)], "messaging": [(SINK, "messaging")],
     "payments": [(SINK, "payments")], "database-read": [(SOURCE, PRIVATE)], "database-write": [(SINK, "database-write")],
     "database-drop": [(SINK, "database-drop")], "delete": [(SINK, "delete")], "write-files": [(SINK, "write-files")],
@@ -320,10 +320,16 @@ def _python_agents(system: ParsedSystem, graph: CapabilityGraph) -> None:
 
 def _add_tool(agent: Agent, tool, *, gated: bool) -> None:  # noqa: ANN001 - PyTool
     for effect in tool.effects:
+        if effect.kind == "command":
+            for sink in command_sinks(effect.detail):
+                agent.add(SINK, sink, tool.name, tool.path, effect.line, gated=gated)
         for direction, kind in _EFFECT_CAPS.get(effect.kind, []):
             agent.add(direction, kind, tool.name, tool.path, effect.line, gated=gated)
-    for direction, kind in classify(tool.descriptor, sinks=False):
-        agent.add(direction, kind, tool.name, tool.path, tool.line, gated=gated)
+    reads = {e.kind for e in tool.effects} & {"api-read", "web-fetch", "database-read", "email-read"}
+    if reads or not tool.effects:
+        # what the tool reads is named in its name, docstring and URLs; a pure writer (send_email) reads nothing
+        for direction, kind in classify(tool.descriptor, sinks=False):
+            agent.add(direction, kind, tool.name, tool.path, tool.line, gated=gated)
 
 
 _MANIFEST_CAPS = {

@@ -56,7 +56,7 @@ def codex_approval_never(context: AnalysisContext) -> Iterator[Hit]:
     for config in context.system.codex_configs:
         for where, value in config.effective("approval_policy"):
             if value == "never":
-                yield Hit(config.file.path, config.file.line_of("approval_policy", "never"),
+                yield Hit(config.file.path, config.line_for(where, "approval_policy", "never"),
                           f"{where + '.' if where else ''}approval_policy = \"never\"")
     for path, line, text, _context in context.system.command_sources():
         if re.search(r"\bcodex\b.*(--full-auto|-a\s+never|--ask-for-approval\s+never)", text):
@@ -72,7 +72,7 @@ def codex_full_access(context: AnalysisContext) -> Iterator[Hit]:
     for config in context.system.codex_configs:
         for where, value in config.effective("sandbox_mode"):
             if value == "danger-full-access":
-                yield Hit(config.file.path, config.file.line_of("sandbox_mode", "danger-full-access"),
+                yield Hit(config.file.path, config.line_for(where, "sandbox_mode", "danger-full-access"),
                           f"{where + '.' if where else ''}sandbox_mode = \"danger-full-access\"")
     for path, line, text, _context in context.system.command_sources():
         if re.search(r"--dangerously-bypass-approvals-and-sandbox|\bcodex\b.*--yolo\b|--sandbox[ =]danger-full-access", text):

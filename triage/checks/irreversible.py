@@ -28,7 +28,7 @@ def auto_commands(context: AnalysisContext) -> Iterator[tuple[str, int | None, s
             if tool.gated or module.has_human_gate:
                 continue
             for effect in tool.effects:
-                if effect.kind in ("shell", "delete", "database-drop", "database-write"):
+                if effect.kind in ("shell", "command", "delete", "database-drop", "database-write"):
                     yield tool.path, effect.line, effect.detail, f"tool {tool.name}"
 
 

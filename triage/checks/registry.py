@@ -30,8 +30,12 @@ def mask(value: str) -> str:
     return value[:3] + "*" * min(len(value) - 5, 20) + value[-2:]
 
 
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0000-\U000e007f]")
+
+
 def mask_evidence(text: str) -> str:
-    text = " ".join(text.split())
+    """One line, credentials masked, invisible characters made visible, at most MAX_EVIDENCE characters."""
+    text = _INVISIBLE.sub(lambda m: f"[U+{ord(m.group(0)):04X}]", " ".join(text.split()))
     text = _SECRET_SHAPES.sub(lambda m: mask(m.group(0)), text)
     text = _ASSIGNED_SECRET.sub(
         lambda m: m.group(1) + (m.group(2) if m.group(2).startswith(("${", "$", "<", "{{")) else mask(m.group(2))), text)

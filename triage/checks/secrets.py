@@ -40,6 +40,14 @@ def _is_placeholder(value: str) -> bool:
     return not value or len(value) < 8 or bool(_PLACEHOLDER.search(value))
 
 
+def _whole_token(value: str, line: str) -> str:
+    """Some detectors report only a captured prefix (GitHub's gives "ghp"); recover the whole token from the line."""
+    if not value or len(value) >= 12:
+        return value
+    match = re.search(re.escape(value) + r"[A-Za-z0-9_\-./+=]*", line)
+    return match.group(0) if match else value
+
+
 def _scan(context: AnalysisContext) -> list[tuple[str, int, str, str]]:
     """(path, line, label, value) for every credential found in any file, cached per analysis."""
     if "secret_hits" in context.cache:
@@ -58,7 +66,7 @@ def _scan(context: AnalysisContext) -> list[tuple[str, int, str, str]]:
                         seen.add(match.group(0))
                         hits.append((path, number, label, match.group(0)))
                 for secret in scan_line(line):
-                    value = secret.secret_value or ""
+                    value = _whole_token(secret.secret_value or "", line)
                     if value in seen or _is_placeholder(value):
                         continue
                     seen.add(value)

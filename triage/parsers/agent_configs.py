@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from triage.parsers.base import SourceFile, as_dict, as_list, as_str
@@ -42,6 +43,21 @@ class CodexConfig:
     file: SourceFile
     data: dict
 
+    def line_for(self, where: str, *needles: str) -> int | None:
+        """Line of ``needles`` inside the ``[where]`` table (top level when ``where`` is empty)."""
+        start = 0
+        if where:
+            header = self.file.line_of(f"[{where}]")
+            if header is None:
+                return self.file.line_of(*needles)
+            start = header
+        for number, line in enumerate(self.file.lines[start:], start=start + 1):
+            if not where and line.lstrip().startswith("["):
+                break
+            if all(n in line for n in needles):
+                return number
+        return self.file.line_of(*needles)
+
     def effective(self, key: str) -> list[tuple[str, object]]:
         """(where, value) for ``key`` at top level and in every profile: any profile may be the one used."""
         found = []
@@ -79,8 +95,10 @@ def claude_hooks(settings: ClaudeSettings) -> list[Hook]:
             for hook in as_list(group.get("hooks")):
                 command = as_str(as_dict(hook).get("command"))
                 if command:
-                    hooks.append(Hook("claude-code", str(event), command, settings.file.path,
-                                      settings.file.line_of(command[:60]), as_str(group.get("matcher"))))
+                    # JSON files hold the command escaped ("\"" for quotes); look for both spellings
+                    line = settings.file.line_of(command[:60]) or settings.file.line_of(json.dumps(command)[1:61])
+                    hooks.append(Hook("claude-code", str(event), command, settings.file.path, line,
+                                      as_str(group.get("matcher"))))
     return hooks
 
 

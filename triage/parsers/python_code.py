@@ -34,7 +34,7 @@ SQL_WRITE = re.compile(r"\b(DELETE\s+FROM|UPDATE\s+\w+\s+SET|INSERT\s+INTO|ALTER
 
 @dataclass(frozen=True)
 class PyEffect:
-    kind: str  # shell | code-exec | network | web-fetch | email-send | email-read | messaging | payments |
+    kind: str  # shell | command | code-exec | network | web-fetch | api-read | api-write | email-send | email-read | messaging | payments |
     #            database-read | database-write | database-drop | delete | write-files
     line: int
     detail: str
@@ -140,6 +140,29 @@ def _names_in(node: ast.AST | None) -> list[str]:
     return names
 
 
+SHELLS = frozenset({"sh", "bash", "zsh", "dash", "fish", "python", "python3", "node", "perl", "ruby", "pwsh",
+                    "powershell", "cmd", "env", "xargs", "eval", "sudo"})
+
+
+def _fixed_program(node: ast.AST) -> bool:
+    if isinstance(node, (ast.List, ast.Tuple)) and node.elts:
+        first = node.elts[0]
+        return isinstance(first, ast.Constant) and isinstance(first.value, str) and \
+            first.value.rsplit("/", 1)[-1] not in SHELLS
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.strip():
+        return node.value.split()[0].rsplit("/", 1)[-1] not in SHELLS and not re.search(r"[;&|`$]", node.value)
+    return False
+
+
+def _fixed_host(node: ast.AST | None) -> bool:
+    """True when a URL expression starts with a literal scheme://host/ (the model cannot choose the host)."""
+    if isinstance(node, ast.JoinedStr) and node.values:
+        node = node.values[0]
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return re.match(r"^https?://[^/{}]+/", node.value) is not None
+    return False
+
+
 def call_effects(call: ast.Call) -> list[PyEffect]:
     """What one call does, by the library function it reaches."""
     name = dotted(call.func)
@@ -150,11 +173,20 @@ def call_effects(call: ast.Call) -> list[PyEffect]:
     effects = []
     if first == "subprocess" or name in ("os.system", "os.popen", "pty.spawn", "asyncio.create_subprocess_shell",
                                          "asyncio.create_subprocess_exec") or name.startswith("os.exec"):
-        effects.append(PyEffect("shell", line, f"{name}({args_text})"))
+        # A fixed program with fixed or validated arguments is one command, not a general shell.
+        kind = "command" if call.args and _fixed_program(call.args[0]) else "shell"
+        effects.append(PyEffect(kind, line, f"{name}({args_text})"))
     elif name in ("eval", "exec"):
         effects.append(PyEffect("code-exec", line, f"{name}(...)"))
     elif first in ("requests", "httpx", "aiohttp", "urllib3") or name.startswith("urllib.request"):
-        kind = "web-fetch" if last in ("get", "urlopen", "request", "stream", "head") else "network"
+        reads = last in ("get", "urlopen", "request", "stream", "head")
+        url = _kwarg(call, "url") or (call.args[0] if call.args else None)
+        if _fixed_host(url):
+            # a call to one known API: what it reads is decided by which service it is (keywords), and data it
+            # sends can only reach that service
+            kind = "api-read" if reads else "api-write"
+        else:
+            kind = "web-fetch" if reads else "network"
         effects.append(PyEffect(kind, line, f"{name}({args_text})"))
     elif first == "smtplib" or last in ("sendmail", "send_message") and "smtp" in name.lower():
         effects.append(PyEffect("email-send", line, name))
