@@ -27,8 +27,21 @@ _OWN_RULES = [
     ("Stripe live key", re.compile(r"\b[rs]k_live_[A-Za-z0-9]{16,}")),
 ]
 # Only lines that could hold a credential reach the (slower) detect-secrets scan.
-_CANDIDATE = re.compile(r"[A-Za-z0-9_\-+/=.]{20,}|(pass|secret|token|key|auth|pwd|credential)\w*[\"']?\s*[:=]|"
-                        r"BEGIN [A-Z ]*PRIVATE|://[^/\s:@]+:[^/\s@]+@", re.I)
+_CANDIDATE_SHAPE = re.compile(r"(password|passwd|pwd|secret|token|api_?key|apikey|auth|credential|private_?key|"
+                              r"access_?key|client_?key|_key\b)\w*[\"']?\s*[:=]|BEGIN [A-Z ]*PRIVATE|"
+                              r"://[^/\s:@]+:[^/\s@]+@|\beyJ", re.I)
+_LONG_TOKEN = re.compile(r"[A-Za-z0-9_\-+/=]{20,}")
+
+
+def _candidate(line: str) -> bool:
+    """Cheap pre-filter: a secret-ish assignment, a URL with credentials, a key block, or a long mixed token."""
+    if _CANDIDATE_SHAPE.search(line):
+        return True
+    for match in _LONG_TOKEN.finditer(line):
+        token = match.group(0)
+        if any(c.isdigit() for c in token) and any(c.isupper() for c in token) and any(c.islower() for c in token):
+            return True
+    return False
 _PLACEHOLDER = re.compile(r"(example|redacted|placeholder|changeme|your[_-]|dummy|x{4,}|\*{4,}|<[^>]+>|\$\{|\{\{|"
                           r"^\$[A-Z_]+$|^env:|^\$env)", re.I)
 _SECRET_KEY_NAME = re.compile(r"(token|secret|password|passwd|api[_-]?key|apikey|auth|credential|private[_-]?key|"
@@ -58,7 +71,7 @@ def _scan(context: AnalysisContext) -> list[tuple[str, int, str, str]]:
             if path.endswith(_SKIP_SUFFIXES):
                 continue
             for number, line in enumerate(context.system.files[path].lines, start=1):
-                if len(line) > 4000 or not _CANDIDATE.search(line):
+                if len(line) > 4000 or not _candidate(line):
                     continue
                 seen = set()
                 for label, pattern in _OWN_RULES:

@@ -213,10 +213,26 @@ def call_effects(call: ast.Call) -> list[PyEffect]:
     return effects
 
 
-class _ModuleVisitor(ast.NodeVisitor):
+class _ModuleVisitor:
+    """One breadth-first pass over the tree (parents before children), cheaper than NodeVisitor's dispatch."""
+
     def __init__(self, path: str) -> None:
         self.module = PyModule(path)
-        self._assign_target: str | None = None
+
+    def visit(self, tree: ast.AST) -> None:
+        assigned: dict[int, str] = {}  # id(call) -> the name its result is assigned to
+        for node in ast.walk(tree):
+            kind = type(node)
+            if kind is ast.Assign:
+                target = node.targets[0] if node.targets else None
+                if isinstance(node.value, ast.Call) and isinstance(target, (ast.Name, ast.Attribute)):
+                    assigned[id(node.value)] = dotted(target)
+            elif kind is ast.Call:
+                self._call(node, assigned.get(id(node)))
+            elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+                self._function(node)
+            elif kind is ast.ClassDef:
+                self._class(node)
 
     # -- tools -------------------------------------------------------------------------------------------------
     def _decorator_framework(self, decorator: ast.AST) -> str | None:
@@ -250,7 +266,7 @@ class _ModuleVisitor(ast.NodeVisitor):
                 bounded = True
         return PyTool(name, self.module.path, line, framework, effects, " ".join(strings)[:2000], gated, bounded)
 
-    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         for decorator in node.decorator_list:
             framework = self._decorator_framework(decorator)
             if framework:
@@ -264,11 +280,8 @@ class _ModuleVisitor(ast.NodeVisitor):
                 if tool_name != node.name:
                     self.module.tool_aliases[node.name] = tool_name
                 break
-        self.generic_visit(node)
 
-    visit_AsyncFunctionDef = visit_FunctionDef
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+    def _class(self, node: ast.ClassDef) -> None:
         bases = {dotted(b).rsplit(".", 1)[-1] for b in node.bases}
         if bases & TOOL_BASES:
             tool_name = node.name
@@ -280,17 +293,9 @@ class _ModuleVisitor(ast.NodeVisitor):
             tool = self._tool_from_body(tool_name, node, "langchain/crewai", node.lineno, False)
             self.module.tools.append(tool)
             self.module.tool_aliases[node.name] = tool_name
-        self.generic_visit(node)
 
     # -- agents and module-wide risks -----------------------------------------------------------------------------
-    def visit_Assign(self, node: ast.Assign) -> None:
-        target = node.targets[0] if node.targets else None
-        previous = self._assign_target
-        self._assign_target = dotted(target) if isinstance(target, (ast.Name, ast.Attribute)) else None
-        self.generic_visit(node)
-        self._assign_target = previous
-
-    def visit_Call(self, node: ast.Call) -> None:
+    def _call(self, node: ast.Call, assigned_to: str | None) -> None:
         name = dotted(node.func)
         last = name.rsplit(".", 1)[-1]
         line = node.lineno
@@ -300,7 +305,7 @@ class _ModuleVisitor(ast.NodeVisitor):
         if any(k.arg in GATE_KWARGS and _truthy(k.value) for k in node.keywords) or "HumanApproval" in name:
             self.module.has_human_gate = True
         if last in AGENT_FACTORIES:
-            label = _const_text(_kwarg(node, "name") or ast.Constant("")) or self._assign_target or last
+            label = _const_text(_kwarg(node, "name") or ast.Constant("")) or assigned_to or last
             tools = _names_in(_kwarg(node, "tools"))
             if not tools:
                 for arg in node.args:
@@ -314,12 +319,11 @@ class _ModuleVisitor(ast.NodeVisitor):
         if last in TOOL_FACTORIES:
             func = _kwarg(node, "func") or (node.args[0] if node.args else None)
             label = _const_text(_kwarg(node, "name") or ast.Constant(""))
-            if func is not None and dotted(func) and self._assign_target:
-                self.module.tool_aliases[self._assign_target] = label or dotted(func).rsplit(".", 1)[-1]
+            if func is not None and dotted(func) and assigned_to:
+                self.module.tool_aliases[assigned_to] = label or dotted(func).rsplit(".", 1)[-1]
                 if label:
                     self.module.tool_aliases.setdefault(dotted(func), label)
         self._risks(node, name, last, line)
-        self.generic_visit(node)
 
     def _risks(self, node: ast.Call, name: str, last: str, line: int) -> None:
         risks = self.module.risks
