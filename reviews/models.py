@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -164,3 +166,65 @@ class Decision(models.Model):
     disagreement = models.BooleanField(default=False)
     agreement_kappa = models.FloatField(null=True, blank=True)
     decided_at = models.DateTimeField(default=timezone.now)
+
+
+class TransparencyEntry(models.Model):
+    """One leaf of the append-only Merkle log: a digest of something the platform issued. No content, no identities."""
+
+    class Kind(models.TextChoices):
+        REPORT = "report", "Report issued"
+        REVOCATION = "revocation", "Report revoked"
+        DELETION_RECEIPT = "deletion_receipt", "Deletion receipt"
+        AGGREGATE_RELEASE = "aggregate_release", "Aggregate release"
+
+    index = models.BigIntegerField(unique=True)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    subject_sha256 = models.CharField(max_length=64)
+    leaf_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["index"]
+
+
+class TransparencyHead(models.Model):
+    """Single row locked while appending, so leaf indexes are gap-free under concurrency."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    size = models.BigIntegerField(default=0)
+
+
+class SignedTreeHead(models.Model):
+    tree_size = models.BigIntegerField()
+    root_hash = models.CharField(max_length=64)
+    timestamp = models.DateTimeField()
+    key_id = models.CharField(max_length=64)
+    signature = models.TextField()
+
+    class Meta:
+        ordering = ["tree_size", "timestamp"]
+
+
+class Report(models.Model):
+    class Kind(models.TextChoices):
+        GUIDANCE = "guidance", "Guidance report"
+        ASSESSMENT = "assessment", "Assessment report"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="reports")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    config_digest = models.CharField(max_length=71)
+    statement = models.JSONField()
+    statement_sha256 = models.CharField(max_length=64, unique=True)
+    key_id = models.CharField(max_length=64)
+    pdf_sha256 = models.CharField(max_length=64)
+    pdf = models.BinaryField()
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.CharField(max_length=500, blank=True)
+    log_index = models.BigIntegerField(null=True, blank=True)
+    supersedes = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-issued_at"]

@@ -1,0 +1,128 @@
+"""Signed PDF containers for reports.
+
+Issue: render the PDF (WeasyPrint, tagged PDF/UA), put the SHA-256 and length
+of those exact bytes into the statement, sign the statement, then append the
+statement and signature as attachments in one PDF incremental update. The
+original bytes stay a byte-exact prefix of the file.
+
+Verify: read the attachments, check the signature over the statement, check
+the prefix against the statement's hash, and check that the appended update
+changed nothing but the attachment names (no page, font or content object of
+the signed prefix was redefined).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+
+from pypdf import PdfReader, PdfWriter
+from pypdf.errors import PdfReadError
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+STATEMENT_NAME = "assay-statement.json"
+SIGNATURE_NAME = "assay-signature.json"
+MAX_REPORT_BYTES = 20 * 1024 * 1024
+
+
+class ContainerInvalid(Exception):
+    """The file is not an intact Assay report container; the message says why."""
+
+
+def canonical(value: dict) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def embed(*, pdf: bytes, statement_bytes: bytes, key_id: str, signature: bytes) -> bytes:
+    writer = PdfWriter(io.BytesIO(pdf), incremental=True)
+    writer.add_attachment(STATEMENT_NAME, statement_bytes)
+    writer.add_attachment(SIGNATURE_NAME, canonical({"alg": "Ed25519", "key_id": key_id,
+                                                     "signature": base64.b64encode(signature).decode()}))
+    out = io.BytesIO()
+    writer.write(out)
+    signed = out.getvalue()
+    if not signed.startswith(pdf):
+        raise RuntimeError("incremental update did not preserve the signed bytes")
+    return signed
+
+
+@dataclass(frozen=True)
+class Extracted:
+    statement_bytes: bytes
+    statement: dict
+    key_id: str
+    signature: bytes
+    prefix: bytes
+
+
+def _attachment(reader: PdfReader, name: str) -> bytes:
+    found = reader.attachments.get(name)
+    if not found or len(found) != 1:
+        raise ContainerInvalid(f"the report has no single {name} attachment")
+    return found[0]
+
+
+def extract(data: bytes) -> Extracted:
+    if len(data) > MAX_REPORT_BYTES or not data.startswith(b"%PDF-"):
+        raise ContainerInvalid("not a PDF report")
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        statement_bytes = _attachment(reader, STATEMENT_NAME)
+        signature_doc = json.loads(_attachment(reader, SIGNATURE_NAME))
+        statement = json.loads(statement_bytes)
+        key_id = signature_doc["key_id"]
+        signature = base64.b64decode(signature_doc["signature"], validate=True)
+        pdf_info = statement["predicate"]["pdf"]
+        length, digest = int(pdf_info["length"]), pdf_info["sha256"]
+    except ContainerInvalid:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+        raise ContainerInvalid("the report's embedded statement or signature is unreadable") from exc
+    if not 0 < length < len(data):
+        raise ContainerInvalid("the signed document length does not fit the file")
+    prefix = data[:length]
+    if hashlib.sha256(prefix).hexdigest() != digest:
+        raise ContainerInvalid("the PDF content was modified after signing")
+    _check_update_only_adds_attachments(prefix, data)
+    return Extracted(statement_bytes, statement, key_id, signature, prefix)
+
+
+def _stable(value) -> str:  # noqa: ANN001
+    """A serialisation of a PDF object that names references by number instead of resolving them."""
+    if isinstance(value, IndirectObject):
+        return f"R{value.idnum}.{value.generation}"
+    if isinstance(value, DictionaryObject):
+        return "{" + ",".join(f"{k}:{_stable(value.raw_get(k))}" for k in sorted(value.keys())) + "}"
+    if isinstance(value, ArrayObject):
+        return "[" + ",".join(_stable(item) for item in value) + "]"
+    return repr(value)
+
+
+def _check_update_only_adds_attachments(prefix: bytes, full: bytes) -> None:
+    try:
+        before = PdfReader(io.BytesIO(prefix), strict=False)
+        after = PdfReader(io.BytesIO(full), strict=False)
+        if full[len(prefix):].count(b"%%EOF") != 1:
+            raise ContainerInvalid("the PDF was changed after signing (extra update sections)")
+        root_before = before.trailer["/Root"].get_object()
+        root_after = after.trailer["/Root"].get_object()
+        if set(root_after.keys()) - {"/Names"} != set(root_before.keys()) - {"/Names"}:
+            raise ContainerInvalid("the PDF catalog was changed after signing")
+        for key in root_before.keys():
+            if key != "/Names" and _stable(root_before.raw_get(key)) != _stable(root_after.raw_get(key)):
+                raise ContainerInvalid("the PDF catalog was changed after signing")
+        catalog_id = before.trailer.raw_get("/Root").idnum
+        idnums = {idnum for table in before.xref.values() for idnum in table} | set(before.xref_objStm)
+        for idnum in sorted(idnums):
+            if idnum == catalog_id or idnum == 0:
+                continue
+            old, new = before.get_object(idnum), after.get_object(idnum)
+            if _stable(old) != _stable(new) or (hasattr(old, "get_data") and old.get_data() != new.get_data()):
+                raise ContainerInvalid(f"PDF object {idnum} was changed after signing")
+    except ContainerInvalid:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ContainerInvalid("the PDF structure is damaged") from exc

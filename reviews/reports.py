@@ -1,0 +1,241 @@
+"""Claim-scoped reports: compose, render (HTML and tagged PDF), sign, log, verify, revoke.
+
+A report speaks only to one claim at one configuration digest, carries its
+limitations and an expiry, and says plainly that it certifies nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone as dt_timezone
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from intake.audit import audit_append
+from intake.errors import ValidationFailed
+from intake.models import Submission, User
+from intake.states import State, transition
+from reviews.models import Report, TransparencyEntry
+from reviews.report_pdf import ContainerInvalid, canonical, embed, extract
+from reviews.transparency import inclusion_for, keyring, log_append, sth_sign
+
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+PREDICATE_TYPE = "https://assay.invalid/attestations/claim-assessment/v1"
+DISCLAIMER = ("This report assesses one stated claim about one fixed configuration, identified by its "
+              "configuration digest. It certifies nothing: it is not a statement that the system is safe. "
+              "Responsibility for releasing and operating the system stays with the builder.")
+VALID_DAYS = {Report.Kind.GUIDANCE: 180, Report.Kind.ASSESSMENT: 365}
+NOT_CHECKED_BY_TRIAGE = [
+    "Behaviour of the models themselves (triage reads configuration and code; it does not query models).",
+    "Components outside the stated scope, and infrastructure the configuration does not describe.",
+    "Runtime behaviour of MCP servers and tools, unless a dynamic stage result is listed.",
+]
+CSS_PATH = Path(__file__).resolve().parent.parent / "static" / "assay" / "report.css"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _latest_triage(submission: Submission):  # noqa: ANN202
+    from triage.models import TriageResult
+
+    return TriageResult.objects.filter(submission=submission).order_by("-created_at").first()
+
+
+def report_compose(*, submission: Submission, kind: str, report_id: str, issued_at: datetime) -> dict:
+    """The predicate: everything the report says, as data (the HTML and PDF are views of it)."""
+    triage = _latest_triage(submission)
+    findings = sorted(triage.findings if triage else [], key=lambda f: (
+        ["critical", "high", "medium", "low", "info"].index(f["severity"]), f["check"], f["path"]))
+    predicate = {
+        "report_id": report_id,
+        "kind": kind,
+        "case_reference": submission.reference,
+        "claim": {
+            "statement": submission.claim_statement, "property": submission.claim_property,
+            "scope_in": submission.claim_scope_in, "scope_out": submission.claim_scope_out,
+            "assumptions": submission.claim_assumptions, "access_tier_offered": submission.claim_access_tier,
+        },
+        "config_digest": submission.config_digest,
+        "triage": {
+            "policy_version": triage.policy_version if triage else None,
+            "sandbox": triage.sandbox if triage else None,
+            "score": triage.score if triage else None,
+            "decision": triage.decision if triage else None,
+            "reasons": triage.reasons if triage else [],
+        },
+        "findings": [{k: f.get(k) for k in ("check", "title", "severity", "categories", "path", "line",
+                                              "remediation")} for f in findings],
+        "not_checked": NOT_CHECKED_BY_TRIAGE,
+        "issued_at": _iso(issued_at),
+        "expires_at": _iso(issued_at + timedelta(days=VALID_DAYS[kind])),
+        "disclaimer": DISCLAIMER,
+    }
+    if kind == Report.Kind.ASSESSMENT:
+        decision = submission.decision
+        reviews = list(submission.reviews.select_related("reviewer"))
+        consent = getattr(submission, "consent", None)
+        predicate["assessment"] = {
+            "verdict": decision.verdict,
+            "rationale": decision.rationale,
+            "access_tier_used": consent.granted_tier if consent else None,
+            "reviewers": {"count": len(reviews), "pseudonyms": sorted(r.reviewer.pseudonym for r in reviews)},
+            "agreement_kappa": decision.agreement_kappa,
+            "disagreement": decision.disagreement,
+            "reviewer_findings": [f for r in reviews for f in r.findings],
+            "limitations": [r.limitations for r in reviews if r.limitations],
+        }
+    previous = Report.objects.filter(submission__owner=submission.owner, submission__title=submission.title,
+                                     ).exclude(submission=submission).order_by("-issued_at").first()
+    predicate["supersedes"] = str(previous.pk) if previous else None
+    return predicate
+
+
+def report_html(predicate: dict, *, for_pdf: bool) -> str:
+    return render_to_string("reviews/report.html", {"r": predicate, "for_pdf": for_pdf})
+
+
+def _no_network_fetcher(url: str, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    raise ValueError(f"report rendering fetches nothing ({url})")
+
+
+def report_render_pdf(predicate: dict) -> bytes:
+    import weasyprint
+
+    html = weasyprint.HTML(string=report_html(predicate, for_pdf=True), url_fetcher=_no_network_fetcher)
+    return html.write_pdf(stylesheets=[weasyprint.CSS(filename=str(CSS_PATH))], pdf_variant="pdf/ua-1")
+
+
+def statement_for(predicate: dict, *, pdf: bytes) -> dict:
+    digest = predicate["config_digest"].removeprefix("sha256:")
+    return {
+        "_type": STATEMENT_TYPE,
+        "subject": [{"name": "assay-configuration", "digest": {"sha256": digest}}],
+        "predicateType": PREDICATE_TYPE,
+        "predicate": {**predicate, "pdf": {"sha256": hashlib.sha256(pdf).hexdigest(), "length": len(pdf)}},
+    }
+
+
+def report_issue(*, submission: Submission, kind: str, actor: User | None) -> Report:
+    """Render, sign, store and log a report; move the case on (decided → reported, or guidance close)."""
+    if kind == Report.Kind.ASSESSMENT and submission.state != State.DECIDED:
+        raise ValidationFailed("an assessment report needs a coordinator decision first")
+    if kind == Report.Kind.GUIDANCE and submission.state not in (State.TRIAGED, State.CLOSED):
+        raise ValidationFailed("a guidance report is issued when triage closes a case")
+    if not submission.config_digest:
+        raise ValidationFailed("the case has no configuration digest")
+    report_id = str(uuid.uuid4())
+    keyring().current_key_id()  # creates and publishes the first key before the issue time is taken
+    issued_at = timezone.now().replace(microsecond=0)
+    predicate = report_compose(submission=submission, kind=kind, report_id=report_id, issued_at=issued_at)
+    pdf = report_render_pdf(predicate)
+    statement = statement_for(predicate, pdf=pdf)
+    statement_bytes = canonical(statement)
+    key_id, signature = keyring().sign(statement_bytes)
+    signed_pdf = embed(pdf=pdf, statement_bytes=statement_bytes, key_id=key_id, signature=signature)
+    statement_sha = hashlib.sha256(statement_bytes).hexdigest()
+    with transaction.atomic():
+        entry = log_append(kind=TransparencyEntry.Kind.REPORT, subject_sha256=statement_sha)
+        report = Report.objects.create(
+            id=report_id, submission=submission, kind=kind, config_digest=submission.config_digest,
+            statement=statement, statement_sha256=statement_sha, key_id=key_id,
+            pdf_sha256=hashlib.sha256(signed_pdf).hexdigest(), pdf=signed_pdf, issued_at=issued_at,
+            expires_at=issued_at + timedelta(days=VALID_DAYS[kind]), log_index=entry.index,
+            supersedes_id=predicate["supersedes"])
+        audit_append(actor=actor, action="report.issue", obj=submission,
+                     data={"report": report_id, "kind": kind, "statement_sha256": statement_sha})
+        if kind == Report.Kind.ASSESSMENT:
+            transition(submission, State.REPORTED, actor=actor, reason="assessment report issued")
+    sth_sign()
+    return report
+
+
+def report_revoke(*, report: Report, actor: User, reason: str) -> Report:
+    if len(reason.strip()) < 10:
+        raise ValidationFailed("give a reason for revoking the report")
+    with transaction.atomic():
+        rows = Report.objects.filter(pk=report.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now(), revoke_reason=reason.strip()[:500])
+        if rows != 1:
+            raise ValidationFailed("this report is already revoked")
+        revocation = canonical({"revokes": report.statement_sha256, "reason": reason.strip()[:500]})
+        log_append(kind=TransparencyEntry.Kind.REVOCATION, subject_sha256=hashlib.sha256(revocation).hexdigest())
+        audit_append(actor=actor, action="report.revoke", obj=report.submission,
+                     data={"report": str(report.pk), "reason": reason.strip()[:500]})
+    sth_sign()
+    report.refresh_from_db()
+    return report
+
+
+@dataclass(frozen=True)
+class Verification:
+    status: str  # valid | expired | revoked | tampered | bad_signature | unknown_key
+    message: str
+    statement: dict | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "valid"
+
+
+def report_verify(data: bytes, *, now: datetime | None = None, check_database: bool = True) -> Verification:
+    now = now or timezone.now()
+    try:
+        extracted = extract(data)
+    except ContainerInvalid as exc:
+        return Verification("tampered", str(exc))
+    keys = {k.key_id: k for k in keyring().published_keys()}
+    key = keys.get(extracted.key_id)
+    if key is None:
+        return Verification("unknown_key", f"signed with unknown key {extracted.key_id}")
+    try:
+        key.public_key.verify(extracted.signature, extracted.statement_bytes)
+    except Exception:  # noqa: BLE001 - cryptography raises InvalidSignature
+        return Verification("bad_signature", "the signature does not match the report's statement")
+    statement = extracted.statement
+    predicate = statement.get("predicate", {})
+    try:
+        issued = datetime.strptime(predicate["issued_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt_timezone.utc)
+        expires = datetime.strptime(predicate["expires_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt_timezone.utc)
+        subject = statement["subject"][0]["digest"]["sha256"]
+    except (KeyError, IndexError, ValueError, TypeError):
+        return Verification("tampered", "the statement is incomplete")
+    if not key.valid_at(issued):
+        return Verification("unknown_key", f"key {key.key_id} was not valid when the report says it was issued")
+    if f"sha256:{subject}" != predicate.get("config_digest"):
+        return Verification("tampered", "the statement's subject does not match its configuration digest")
+    if check_database:
+        statement_sha = hashlib.sha256(extracted.statement_bytes).hexdigest()
+        report = Report.objects.filter(statement_sha256=statement_sha).first()
+        if report is None:
+            return Verification("unknown_key", "this report was not issued by this platform", statement)
+        if report.revoked_at is not None:
+            return Verification("revoked", f"revoked on {report.revoked_at:%Y-%m-%d}: {report.revoke_reason}",
+                                statement)
+        if report.log_index is not None and not _included(report):
+            return Verification("tampered", "the report is not in the transparency log", statement)
+    if now >= expires:
+        return Verification("expired", f"expired on {expires:%Y-%m-%d}", statement)
+    claim = predicate.get("claim", {})
+    return Verification("valid", f"valid: {predicate.get('kind')} report {predicate.get('report_id')} on claim "
+                                 f"'{claim.get('property')}' for {predicate.get('config_digest')}, "
+                                 f"expires {expires:%Y-%m-%d}", statement)
+
+
+def _included(report: Report) -> bool:
+    from reviews.merkle import leaf_hash, verify_inclusion
+    from reviews.transparency import leaf_bytes
+
+    sth = sth_sign()
+    proof = [bytes.fromhex(h) for h in inclusion_for(report.log_index, sth.tree_size)]
+    leaf = leaf_hash(leaf_bytes(index=report.log_index, kind=TransparencyEntry.Kind.REPORT,
+                                subject_sha256=report.statement_sha256))
+    return verify_inclusion(index=report.log_index, tree_size=sth.tree_size, leaf=leaf, proof=proof,
+                            root=bytes.fromhex(sth.root_hash))
