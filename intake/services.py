@@ -268,9 +268,16 @@ def submission_submit(*, submission: Submission, actor) -> Submission:  # noqa: 
 
 
 def _queue_triage(pk) -> None:  # noqa: ANN001
+    """Runs after commit. A broker outage must not undo or hide a submission that was accepted: the case
+    stays ``submitted`` and the periodic sweep (triage.tasks.requeue_stalled) queues it again."""
+    import logging
+
     from triage.tasks import triage_submission
 
-    triage_submission.delay(str(pk))
+    try:
+        triage_submission.delay(str(pk))
+    except Exception:  # noqa: BLE001 - any broker failure
+        logging.getLogger(__name__).exception("could not queue triage for case %s; the sweep will retry", pk)
 
 
 def submission_withdraw(*, submission: Submission, actor, reason: str = "") -> Submission:  # noqa: ANN001
