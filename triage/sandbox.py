@@ -155,14 +155,55 @@ _PROBED: dict[str, bool] = {}
 _PROBE_LOCK = threading.Lock()
 
 
-def backend_works(name: str) -> bool:
-    """Probe once per process: can this backend run a trivial Python program here?"""
+def backend_works(name: str, *, cache_dir: Path | None = None) -> bool:
+    """Probe once: can this backend run a trivial Python program here?
+
+    Remembered per process, and in ``cache_dir`` (the platform's private data
+    directory) keyed by the binary, its mtime, our uid and interpreter, so a
+    command-line run does not pay for the probe every time.
+    """
     if name == "none":
         return True
     with _PROBE_LOCK:
         if name not in _PROBED:
-            _PROBED[name] = _probe(name)
+            key = _probe_key(name)
+            cached = _probe_cache_read(cache_dir).get(key) if key else None
+            if cached is None:
+                cached = _probe(name)
+                if key:
+                    _probe_cache_write(cache_dir, key, cached)
+            _PROBED[name] = cached
         return _PROBED[name]
+
+
+def _probe_key(name: str) -> str | None:
+    binary = shutil.which({"gvisor": "runsc", "bubblewrap": "bwrap"}[name])
+    if binary is None:
+        return None
+    return f"{name}:{binary}:{os.stat(binary).st_mtime_ns}:{os.geteuid()}:{sys.executable}"
+
+
+def _probe_cache_read(cache_dir: Path | None) -> dict:
+    if cache_dir is None:
+        return {}
+    try:
+        data = json.loads((cache_dir / "sandbox-probe.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, bool)} if isinstance(data, dict) else {}
+
+
+def _probe_cache_write(cache_dir: Path | None, key: str, works: bool) -> None:
+    if cache_dir is None:
+        return
+    data = _probe_cache_read(cache_dir)
+    data[key] = works
+    partial = cache_dir / f".sandbox-probe.{os.getpid()}.json"
+    try:
+        partial.write_text(json.dumps(data))
+        os.replace(partial, cache_dir / "sandbox-probe.json")
+    except OSError:
+        partial.unlink(missing_ok=True)
 
 
 def _probe(name: str) -> bool:
@@ -183,17 +224,17 @@ def _probe(name: str) -> bool:
     return result.returncode == 0 and result.stdout.strip() == b"ok"
 
 
-def backend_resolve(requested: str) -> str:
+def backend_resolve(requested: str, *, cache_dir: Path | None = None) -> str:
     """Turn ``auto``/a backend name into the backend that will run, or raise SandboxUnavailable."""
     if requested not in ("auto", *BACKENDS):
         raise SandboxUnavailable(f"unknown sandbox backend {requested!r}")
     if requested == "auto":
         for name in STRONGEST_FIRST:
-            if backend_works(name):
+            if backend_works(name, cache_dir=cache_dir):
                 return name
         raise SandboxUnavailable("no sandbox works here (tried gvisor, bubblewrap); "
                                  "set ASSAY_SANDBOX=none only for local development")
-    if not backend_works(requested):
+    if not backend_works(requested, cache_dir=cache_dir):
         raise SandboxUnavailable(f"sandbox backend {requested} does not work on this machine")
     return requested
 
@@ -201,7 +242,7 @@ def backend_resolve(requested: str) -> str:
 def configured_backend() -> str:
     from django.conf import settings
 
-    return backend_resolve(getattr(settings, "ASSAY_SANDBOX", "auto"))
+    return backend_resolve(getattr(settings, "ASSAY_SANDBOX", "auto"), cache_dir=Path(settings.DATA_DIR))
 
 
 # --- running --------------------------------------------------------------------------------------
