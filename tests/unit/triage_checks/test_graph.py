@@ -1,0 +1,72 @@
+"""The capability graph composes capabilities across files, and approval gates and sandboxes break flows."""
+
+from __future__ import annotations
+
+from tests.unit.triage_checks.helpers import checks_of, lay_out
+from triage.analysis import analyse
+from triage.graph import build_graph
+from triage.parsers import parse_root
+
+SENTRY = {"mcpServers": {"sentry": {"command": "npx", "args": ["-y", "@sentry/mcp-server@0.17.1"]}}}
+BASH_ALLOWED = {"permissions": {"allow": ["Bash"], "deny": ["Read(./.env)"]}}
+
+
+def test_a_reader_in_one_file_and_a_shell_in_another_make_one_flow(tmp_path):
+    only_reader = lay_out(tmp_path / "a", {".mcp.json": SENTRY})
+    only_shell = lay_out(tmp_path / "b", {".claude/settings.json": BASH_ALLOWED})
+    both = lay_out(tmp_path / "c", {".mcp.json": SENTRY, ".claude/settings.json": BASH_ALLOWED})
+    assert "trifecta.mcp-untrusted-to-shell" not in checks_of(analyse(only_reader))
+    assert "trifecta.mcp-untrusted-to-shell" not in checks_of(analyse(only_shell))
+    findings = [f for f in analyse(both) if f.check == "trifecta.mcp-untrusted-to-shell"]
+    assert [(f.path, f.line, f.evidence) for f in findings] == [
+        (".mcp.json", 3, "agent claude-code: error-report from mcp:sentry with unapproved shell via Bash")]
+
+
+def test_an_approval_gate_on_the_shell_breaks_the_flow(tmp_path):
+    gated = {"permissions": {"allow": ["Bash(npm run test:*)"], "deny": ["Read(./.env)"]}}
+    lay_out(tmp_path, {".mcp.json": SENTRY, ".claude/settings.json": gated})
+    agent = build_graph(parse_root(tmp_path)).agents["claude-code"]
+    shell = [c for c in agent.capabilities if c.kind == "shell"]
+    assert [c.gated for c in shell] == [True]
+    assert checks_of(analyse(tmp_path)).isdisjoint({"trifecta.mcp-untrusted-to-shell", "trifecta.lethal-trifecta",
+                                                    "agentjacking.error-report-to-action"})
+
+
+def test_a_codex_sandbox_without_network_contains_an_unapproved_shell(tmp_path):
+    base = '[mcp_servers.sentry]\ncommand = "npx"\nargs = ["-y", "@sentry/mcp-server@0.17.1"]\n'
+    contained = lay_out(tmp_path / "a", {".codex/config.toml": 'approval_policy = "never"\nsandbox_mode = '
+                                                               '"workspace-write"\n' + base})
+    open_host = lay_out(tmp_path / "b", {".codex/config.toml": 'approval_policy = "never"\nsandbox_mode = '
+                                                               '"danger-full-access"\n' + base})
+    assert "trifecta.mcp-untrusted-to-shell" not in checks_of(analyse(contained))
+    assert "trifecta.mcp-untrusted-to-shell" in checks_of(analyse(open_host))
+
+
+def test_python_tools_bound_to_an_agent_in_another_module_belong_to_that_agent(tmp_path):
+    lay_out(tmp_path, {
+        "app/tools.py": "import subprocess\nfrom agents import function_tool\n\n@function_tool\n"
+                        "def run(cmd: str) -> str:\n    return subprocess.run(cmd, shell=True).stdout\n",
+        "app/agent.py": "from agents import Agent\nfrom app.tools import run\nops = Agent(name='ops', tools=[run])\n",
+    })
+    graph = build_graph(parse_root(tmp_path))
+    assert sorted(graph.agents) == ["python:app/agent.py:ops"]
+    kinds = {(c.direction, c.kind, c.via, c.path) for c in graph.agents["python:app/agent.py:ops"].capabilities}
+    assert kinds == {("sink", "shell", "run", "app/tools.py")}
+
+
+def test_agents_linked_by_handoffs_form_one_group(tmp_path):
+    lay_out(tmp_path, {"a.py": "from agents import Agent\nb = Agent(name='b')\na = Agent(name='a', handoffs=[b])\n"
+                                "c = Agent(name='c')\n"})
+    groups = build_graph(parse_root(tmp_path)).groups()
+    assert [[agent.id for agent in group] for group in groups] == [
+        ["python:a.py:a", "python:a.py:b"], ["python:a.py:c"]]
+
+
+def test_a_ci_agent_restricted_to_trusted_authors_reads_no_untrusted_input(tmp_path):
+    workflow = ("on:\n  issue_comment:\n    types: [created]\npermissions:\n  contents: read\njobs:\n  run:\n"
+                "    if: github.event.comment.author_association == 'OWNER'\n    runs-on: ubuntu-latest\n"
+                "    timeout-minutes: 5\n    steps:\n      - uses: anthropics/claude-code-action@v1\n")
+    lay_out(tmp_path, {".github/workflows/a.yml": workflow})
+    agent = build_graph(parse_root(tmp_path)).agents["workflow:.github/workflows/a.yml#run"]
+    assert agent.untrusted() == []
+    assert "agentjacking.ci-untrusted-trigger" not in checks_of(analyse(tmp_path))
