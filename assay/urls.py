@@ -11,6 +11,7 @@ urlpatterns = [
     path("dashboard/", intake_views.dashboard, name="dashboard"),
     path("healthz", intake_views.healthz, name="healthz"),
     path("", include("intake.urls")),
+    path("", include("reviews.urls")),
     path("accounts/", include("allauth.urls")),
     path("account/", include("intake.accounts.urls")),
     path("api/v1/", include("intake.api_urls")),

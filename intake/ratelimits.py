@@ -14,6 +14,7 @@ from django_ratelimit.core import get_usage
 from django_ratelimit.exceptions import Ratelimited
 
 RATES: dict[str, str] = {
+    "verify": "60/h",
     "signup": "10/h",
     "login": "20/h",
     "token": "600/m",

@@ -1,0 +1,112 @@
+"""Public verification, published keys and the transparency log; report downloads for those who may see the case."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from intake.ratelimits import enforce
+from intake.selectors import submission_get_for
+from reviews.models import Report, SignedTreeHead
+from reviews.report_pdf import MAX_REPORT_BYTES
+from reviews.reports import report_html, report_verify
+from reviews.transparency import consistency_for, inclusion_for, keyring, sth_as_dict, sth_sign
+
+STATUS_TEXT = {
+    "valid": "Valid and current",
+    "expired": "Expired",
+    "revoked": "Revoked",
+    "tampered": "Tampered or damaged",
+    "bad_signature": "Signature does not match",
+    "unknown_key": "Not signed by this platform's published keys",
+}
+
+
+def published_keys(request: HttpRequest) -> JsonResponse:
+    response = JsonResponse(keyring().published_json())
+    response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def verify(request: HttpRequest) -> HttpResponse:
+    result = None
+    error = None
+    if request.method == "POST":
+        enforce(request, "verify")
+        upload = request.FILES.get("report")
+        if upload is None:
+            error = "Choose a report PDF to verify."
+        elif upload.size > MAX_REPORT_BYTES:
+            error = "That file is larger than any Assay report."
+        else:
+            result = report_verify(upload.read())
+    elif request.GET.get("id"):
+        enforce(request, "verify")
+        report = Report.objects.filter(pk__iexact=request.GET["id"].strip()).first() if _is_uuid(
+            request.GET["id"].strip()) else None
+        if report is None:
+            error = "No report with that id was issued here."
+        else:
+            result = report_verify(bytes(report.pdf))
+    status = 200 if error is None else 400
+    return render(request, "reviews/verify.html",
+                  {"result": result, "error": error, "status_text": STATUS_TEXT.get(result.status) if result else None},
+                  status=status)
+
+
+def _is_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def transparency_head(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(sth_as_dict(sth_sign()))
+
+
+def transparency_proof(request: HttpRequest) -> JsonResponse:
+    """Inclusion proof (?index=&size=) or consistency proof (?old=&size=) against a signed head."""
+    try:
+        size = int(request.GET["size"])
+        if not SignedTreeHead.objects.filter(tree_size=size).exists():
+            return JsonResponse({"error": {"code": "not_found", "message": "no signed head of that size"}}, status=404)
+        if "index" in request.GET:
+            index = int(request.GET["index"])
+            return JsonResponse({"index": index, "tree_size": size, "proof": inclusion_for(index, size)})
+        old = int(request.GET["old"])
+        return JsonResponse({"old_size": old, "tree_size": size, "proof": consistency_for(old, size)})
+    except (KeyError, ValueError):
+        return JsonResponse({"error": {"code": "invalid", "message": "give size and either index or old"}},
+                            status=400)
+
+
+def _report_for(request: HttpRequest, case_pk, report_pk) -> Report:  # noqa: ANN001
+    submission = submission_get_for(request.user, case_pk)
+    report = Report.objects.filter(pk=report_pk, submission=submission).first()
+    if report is None:
+        raise Http404("No such report.")
+    return report
+
+
+@login_required
+def report_pdf(request: HttpRequest, case_pk, report_pk) -> FileResponse:  # noqa: ANN001
+    import io
+
+    report = _report_for(request, case_pk, report_pk)
+    response = FileResponse(io.BytesIO(bytes(report.pdf)), content_type="application/pdf", as_attachment=True,
+                            filename=f"assay-{report.submission.reference}-{report.kind}.pdf")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def report_page(request: HttpRequest, case_pk, report_pk) -> HttpResponse:  # noqa: ANN001
+    report = _report_for(request, case_pk, report_pk)
+    return HttpResponse(report_html(report.statement["predicate"], for_pdf=False))
