@@ -193,6 +193,7 @@ class KmsKeyProvider:
         self.key_id = key_id
         self.uri = f"kms:{key_id}"
         self._client = None
+        self._arn: str | None = None
 
     @property
     def client(self):  # noqa: ANN201
@@ -223,7 +224,10 @@ class KmsKeyProvider:
             raise KeyProviderUnavailable(f"KMS is unavailable ({exc.__class__.__name__}); retry later") from None
 
     def current_kek_id(self) -> str:
-        return self.key_id
+        """The key's ARN: KMS names the wrapping key by ARN, whatever alias or id we were configured with."""
+        if self._arn is None:
+            self._arn = self._call("describe_key", KeyId=self.key_id)["KeyMetadata"]["Arn"]
+        return self._arn
 
     def generate_data_key(self, *, context: dict[str, str]) -> DataKey:
         response = self._call("generate_data_key", KeyId=self.key_id, KeySpec="AES_256", EncryptionContext=context)
@@ -249,7 +253,7 @@ class KmsKeyProvider:
     def rotate(self) -> str:
         # KMS rotates its own key material (EnableKeyRotation); rotating here means re-wrapping
         # every data key under the configured key id, which rewrap() does.
-        return self.key_id
+        return self.current_kek_id()
 
 
 _providers: dict[str, KeyProvider] = {}

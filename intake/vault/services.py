@@ -28,7 +28,7 @@ from intake.storage import StoredObject
 from intake.vault.backends import StorageBackend, backend_from_uri
 from intake.vault.crypto import DEFAULT_CHUNK_BYTES, encrypt_stream, open_decrypting
 from intake.vault.errors import KeyDestroyed, ObjectMissing, VaultError
-from intake.vault.keys import KeyProvider, key_provider_from_uri
+from intake.vault.keys import KeyProvider, KmsKeyProvider, key_provider_from_uri
 from intake.vault.models import VaultObject, VaultObjectState
 
 log = logging.getLogger(__name__)
@@ -233,7 +233,8 @@ def vault_rewrap_keys(*, provider_uri: str | None = None, batch: int = 200) -> i
     live = VaultObject.objects.filter(wrapped_key__isnull=False).exclude(key_provider=target.uri, kek_id=current)
     for record in live.order_by("created_at").iterator(chunk_size=batch):
         source = key_provider_from_uri(record.key_provider)
-        if source.uri == target.uri:
+        # Same provider, or KMS to KMS (ReEncrypt): the plaintext data key never reaches this process.
+        if source.uri == target.uri or (isinstance(source, KmsKeyProvider) and isinstance(target, KmsKeyProvider)):
             wrapped, kek_id = target.rewrap(wrapped=bytes(record.wrapped_key), kek_id=record.kek_id,
                                             context=key_context(record.id))
         else:  # moving between providers (e.g. local → KMS): unwrap with the old, wrap with the new
