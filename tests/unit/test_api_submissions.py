@@ -16,6 +16,12 @@ from tests.factories import VALID_MANIFEST, make_draft, make_terms, make_token
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):  # noqa: ANN001
+    # Accounts here are throwaway; the production hasher's cost is not what these tests measure.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def client_for(user, scopes=("submissions:read", "submissions:write")) -> APIClient:  # noqa: ANN001
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_token(user, scopes=scopes)}")
