@@ -199,3 +199,30 @@ def test_a_second_builder_is_unaffected_by_the_firsts_account_limit(builder, rat
     assert api_for(builder, "10.0.1.1").post(LIST, {"title": "a"}, format="json").status_code == 201
     other = make_user("third@lab-three.example")
     assert api_for(other, "10.0.1.2").post(LIST, {"title": "b"}, format="json").status_code == 201
+
+
+def test_case_creation_in_the_portal_is_limited_with_a_friendly_page(builder, rates):  # noqa: ANN001
+    rates(submission_create="1/h")
+    client = Client()
+    client.force_login(builder)
+    form = {"title": "portal case", "claim_property": "no-exfiltration", "claim_access_tier": "black"}
+    first = client.post("/cases/new/", form)
+    assert first.status_code in (200, 302), first.content[:500]
+    assert Submission.objects.filter(owner=builder).count() == 1
+    assert_portal_429(client.post("/cases/new/", {**form, "title": "second"}), period=3600)
+    assert Submission.objects.filter(owner=builder).count() == 1
+
+
+def test_uploads_in_the_portal_are_limited_with_a_friendly_page(builder, rates):  # noqa: ANN001
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    rates(upload="1/h")
+    submission = make_draft(builder, complete=False)
+    client = Client()
+    client.force_login(builder)
+    page = f"/cases/{submission.pk}/edit/artifacts/"
+    client.post(page, {"file": SimpleUploadedFile("a.json", b"{}"), "kind": "config"})
+    assert submission.artifacts.count() == 1
+    assert_portal_429(client.post(page, {"file": SimpleUploadedFile("b.json", b"{}"), "kind": "config"}),
+                      period=3600)
+    assert submission.artifacts.count() == 1
