@@ -362,26 +362,28 @@ def _manifest_agent(system: ParsedSystem, graph: CapabilityGraph) -> None:
         caps += classify(name + " " + as_str(tool.get("description")), sinks=not caps)
         for direction, kind in caps:
             contained = contained_network and kind in ("network", "email-send", "messaging")
-            agent.add(direction, kind, name, path, None, gated=gated, contained=contained)
+            agent.add(direction, kind, name, path, system.manifest_line(f'"{name}"'), gated=gated, contained=contained)
     for server in as_list(manifest.get("mcp_servers")):
         server = as_dict(server)
         text = " ".join([as_str(server.get("name")), as_str(server.get("command")), as_str(server.get("url")),
                          " ".join(str(t) for t in as_list(server.get("tools")))])
         gated = server.get("auto_approve") is not True and default_gated
         for direction, kind in classify(text):
-            agent.add(direction, kind, f"mcp:{as_str(server.get('name'))}", path, None, gated=gated,
+            agent.add(direction, kind, f"mcp:{as_str(server.get('name'))}", path,
+                      system.manifest_line(f'"{as_str(server.get("name"))}"'), gated=gated,
                       contained=contained_network and kind == "network")
     for source in as_list(manifest.get("data_sources")):
         source = as_dict(source)
         name = as_str(source.get("name"))
         if source.get("trust") in ("untrusted", "public") or source.get("writable_by_outsiders") is True:
             kinds = [k for d, k in classify(name + " " + as_str(source.get("kind")), sinks=False) if k != PRIVATE]
-            agent.add(SOURCE, kinds[0] if kinds else "untrusted", name, path, None)
+            agent.add(SOURCE, kinds[0] if kinds else "untrusted", name, path, system.manifest_line(f'"{name}"'))
         else:
-            agent.add(SOURCE, PRIVATE, name, path, None)
+            agent.add(SOURCE, PRIVATE, name, path, system.manifest_line(f'"{name}"'))
     memory = as_dict(manifest.get("memory"))
     if memory.get("writable_by_untrusted") is True:
-        agent.add(SOURCE, "memory", as_str(memory.get("store")) or "memory", path, None)
+        agent.add(SOURCE, "memory", as_str(memory.get("store")) or "memory", path,
+                  system.manifest_line('"writable_by_untrusted"'))
 
 
 def build_graph(system: ParsedSystem) -> CapabilityGraph:

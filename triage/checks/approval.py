@@ -28,7 +28,7 @@ def bypass_permissions(context: AnalysisContext) -> Iterator[Hit]:
             yield Hit(settings.file.path, settings.file.line_of("defaultMode"), '"defaultMode": "bypassPermissions"')
     mode = _manifest_permissions(context).get("mode")
     if mode == "bypassPermissions":
-        yield Hit(context.system.manifest_path, None, "permissions.mode: bypassPermissions")
+        yield Hit(context.system.manifest_path, context.system.manifest_line('"bypassPermissions"'), "permissions.mode: bypassPermissions")
 
 
 @check("approval.skip-permissions-flag", title="An agent is launched with --dangerously-skip-permissions",
@@ -90,7 +90,7 @@ def blanket_shell_allow(context: AnalysisContext) -> Iterator[Hit]:
                 yield Hit(settings.file.path, settings.file.line_of(f'"{rule}"'), f'allow: "{rule}"')
     for rule in as_list(_manifest_permissions(context).get("allow")):
         if isinstance(rule, str) and CLAUDE_BLANKET_BASH.match(rule.strip()):
-            yield Hit(context.system.manifest_path, None, f"permissions.allow: {rule}")
+            yield Hit(context.system.manifest_path, context.system.manifest_line(rule), f"permissions.allow: {rule}")
     for workflow in context.system.workflows:
         for step in workflow.agent_steps:
             tools = " ".join(str(step.with_.get(k, "")) for k in ("allowed_tools", "allowed-tools", "claude_args"))
@@ -125,7 +125,7 @@ def mcp_auto_approve(context: AnalysisContext) -> Iterator[Hit]:
                 yield Hit(settings.file.path, settings.file.line_of(f'"{rule}"'), f'allow: "{rule}" (every tool)')
     for server in as_list((context.system.manifest or {}).get("mcp_servers")):
         if as_dict(server).get("auto_approve") is True:
-            yield Hit(context.system.manifest_path, None, f"mcp_servers[{as_dict(server).get('name')}].auto_approve")
+            yield Hit(context.system.manifest_path, context.system.manifest_line("auto_approve"), f"mcp_servers[{as_dict(server).get('name')}].auto_approve")
 
 
 @check("approval.vscode-auto-approve", title="VS Code agent mode auto-approves every tool",
@@ -165,5 +165,5 @@ def manifest_no_approval(context: AnalysisContext) -> Iterator[Hit]:
         caps = {str(c) for c in as_list(tool.get("capabilities"))} & _DANGEROUS_CAPS
         approval = tool.get("approval") or ("never" if harness_never else None)
         if caps and approval == "never":
-            yield Hit(context.system.manifest_path, None,
+            yield Hit(context.system.manifest_path, context.system.manifest_line(f'"{tool.get("name")}"'),
                       f"tool {tool.get('name')}: {', '.join(sorted(caps))} with approval never")

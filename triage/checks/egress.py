@@ -17,9 +17,9 @@ from triage.parsers.base import as_dict, as_list
 def unrestricted_policy(context: AnalysisContext) -> Iterator[Hit]:
     egress = as_dict((context.system.manifest or {}).get("egress"))
     if egress.get("policy") == "unrestricted":
-        yield Hit(context.system.manifest_path, None, "egress.policy: unrestricted")
+        yield Hit(context.system.manifest_path, context.system.manifest_line("unrestricted"), "egress.policy: unrestricted")
     elif any(str(a).strip() in ("*", "*.*", "0.0.0.0/0", "::/0") for a in as_list(egress.get("allow"))):
-        yield Hit(context.system.manifest_path, None, f"egress.allow: {as_list(egress.get('allow'))}")
+        yield Hit(context.system.manifest_path, context.system.manifest_line('"egress"'), f"egress.allow: {as_list(egress.get('allow'))}")
 
 
 @check("egress.webfetch-any-domain", title="Web fetches to any domain are pre-approved",

@@ -20,7 +20,7 @@ def auto_commands(context: AnalysisContext) -> Iterator[tuple[str, int | None, s
     for rule in as_list(as_dict((system.manifest or {}).get("permissions")).get("allow")):
         match = re.match(r"^Bash\((.+)\)$", rule.strip()) if isinstance(rule, str) else None
         if match:
-            yield system.manifest_path, None, match.group(1), "pre-approved"
+            yield system.manifest_path, system.manifest_line(rule), match.group(1), "pre-approved"
     for hook in system.hooks:
         yield hook.path, hook.line, hook.command, f"{hook.event} hook"
     for module in system.python_modules:

@@ -127,7 +127,7 @@ def broad_write_scope(context: AnalysisContext) -> Iterator[Hit]:
             yield Hit(server.path, server.line, f"{server.name}: {server.command}")
     for path in as_list(as_dict((context.system.manifest or {}).get("permissions")).get("write_paths")):
         if isinstance(path, str) and _BROAD.match(path.strip()):
-            yield Hit(context.system.manifest_path, None, f"permissions.write_paths: {path}")
+            yield Hit(context.system.manifest_path, context.system.manifest_line("write_paths"), f"permissions.write_paths: {path}")
 
 
 _SECRET_DENY = re.compile(r"\.env|secret|\.pem|\.key|id_rsa|id_ed25519|credential|\.ssh|\.aws", re.I)

@@ -51,7 +51,7 @@ def unpinned_mcp_package(context: AnalysisContext) -> Iterator[Hit]:
     for server in as_list((context.system.manifest or {}).get("mcp_servers")):
         server = as_dict(server)
         if server.get("pinned") is False or unpinned_package(as_str(server.get("command"))):
-            yield Hit(context.system.manifest_path, None,
+            yield Hit(context.system.manifest_path, context.system.manifest_line(f'"{server.get("name")}"'),
                       f"mcp_servers[{server.get('name')}]: {as_str(server.get('command')) or 'pinned: false'}")
 
 
@@ -140,7 +140,7 @@ def plain_http_remote_mcp(context: AnalysisContext) -> Iterator[Hit]:
     for server in as_list((context.system.manifest or {}).get("mcp_servers")):
         url = as_str(as_dict(server).get("url"))
         if url and _plain_http_remote(url):
-            yield Hit(context.system.manifest_path, None, f"mcp_servers[{as_dict(server).get('name')}]: {url}")
+            yield Hit(context.system.manifest_path, context.system.manifest_line(url), f"mcp_servers[{as_dict(server).get('name')}]: {url}")
 
 
 @check("provenance.unverified-model", title="A model comes from an unpinned or unverified source",
@@ -156,7 +156,7 @@ def unverified_model(context: AnalysisContext) -> Iterator[Hit]:
     for model in as_list((context.system.manifest or {}).get("models")):
         model = as_dict(model)
         if model.get("source") in ("unknown", "local-weights") and model.get("pinned") is not True:
-            yield Hit(context.system.manifest_path, None,
+            yield Hit(context.system.manifest_path, context.system.manifest_line(f'"{model.get("name")}"'),
                       f"model {model.get('provider')}/{model.get('name')}: source {model.get('source')}, not pinned")
 
 

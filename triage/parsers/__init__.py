@@ -5,6 +5,7 @@ A malformed file never raises: it is recorded in ``ParsedSystem.problems`` and s
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,11 @@ class ParsedSystem:
     def files(self) -> dict[str, SourceFile]:
         return self.tree.files
 
+    def manifest_line(self, needle: str) -> int | None:
+        """Line of ``needle`` in the manifest when it is a file in the tree; None for a submitted manifest."""
+        file = self.tree.files.get(self.manifest_path)
+        return file.line_of(needle) if file and needle else None
+
     def command_sources(self) -> list[tuple[str, int | None, str, str]]:
         """(path, line, command text, context) for every command the system runs or pre-approves."""
         found: list[tuple[str, int | None, str, str]] = []
@@ -68,9 +74,6 @@ class ParsedSystem:
             for number, line in enumerate(file.lines, start=1):
                 if line.strip() and not line.lstrip().startswith("#"):
                     found.append((file.path, number, line.strip(), "script"))
-        for hook in (self.manifest or {}).get("hooks") or []:
-            if isinstance(hook, dict) and isinstance(hook.get("command"), str):
-                found.append((self.manifest_path, None, hook["command"], "hook"))
         return found
 
 
@@ -133,6 +136,34 @@ def _dict(value: object) -> dict:
     return value
 
 
+def _manifest_hooks(system: ParsedSystem) -> list[agent_configs.Hook]:
+    hooks = []
+    for hook in (system.manifest or {}).get("hooks") or []:
+        if isinstance(hook, dict) and isinstance(hook.get("command"), str) and isinstance(hook.get("event"), str):
+            hooks.append(agent_configs.Hook("manifest", hook["event"], hook["command"], system.manifest_path,
+                                            system.manifest_line(hook["command"][:60])))
+    return hooks
+
+
+_SCRIPT_REFERENCE = re.compile(r"[\w.${}/\"'-]+\.(?:sh|bash|py|js|mjs|ts|ps1)\b")
+
+
+def _hook_script_lines(system: ParsedSystem, hook: agent_configs.Hook) -> list[agent_configs.Hook]:
+    """A hook that runs a script in the tree is that script: each of its command lines, at its own path and line."""
+    found = []
+    for reference in _SCRIPT_REFERENCE.findall(hook.command):
+        relative = reference.replace('"', "").replace("'", "")
+        relative = re.sub(r"^(\$\{?(CLAUDE_PROJECT_DIR|PWD)\}?/|\./)", "", relative)
+        file = system.files.get(relative)
+        if file is None:
+            continue
+        for number, line in enumerate(file.lines, start=1):
+            stripped = line.strip()
+            if stripped and not stripped.startswith(("#", "//")):
+                found.append(agent_configs.Hook(hook.harness, hook.event, stripped, file.path, number, hook.matcher))
+    return found
+
+
 def parse_tree(tree: Tree, *, manifest: dict | None = None) -> ParsedSystem:
     system = ParsedSystem(tree)
     if manifest is not None:
@@ -145,6 +176,8 @@ def parse_tree(tree: Tree, *, manifest: dict | None = None) -> ParsedSystem:
             _parse_file(system, file)
         except MalformedFile as exc:
             system.problems.append((path, str(exc)))
+    system.hooks.extend(_manifest_hooks(system))
+    system.hooks.extend([line for hook in list(system.hooks) for line in _hook_script_lines(system, hook)])
     return system
 
 
