@@ -1,24 +1,200 @@
-"""The triage pipeline a submission goes through. (Checks, sandbox and policy arrive with issue 4.)"""
+"""The triage pipeline a submission goes through: submitted → triaging → triaged → rejected | closed | awaiting_consent.
+
+The analysis is :func:`triage.runner.triage_sources`, the same service
+``manage.py triage_path`` uses. This module adds what only a submission has:
+artifacts from the vault, the claim, the builder's assurance level and
+history, fingerprints against earlier cases, a stored result, and the moves
+of the state machine.
+
+Idempotent and recoverable: a run re-reads the case and continues from its
+state. A worker that dies mid-triage leaves the case in ``triaging`` with no
+result (the result and the move to ``triaged`` commit together), and the next
+delivery or :func:`triage_requeue_stale` runs it again from the start.
+"""
 
 from __future__ import annotations
 
+import logging
+import shutil
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
 from django.db import transaction
+from django.utils import timezone
 
 from intake.models import Submission
 from intake.states import State, StaleTransition, transition
+from triage.fingerprints import FingerprintVerdict, content_digest, fingerprint_link, fingerprint_similar, \
+    fingerprint_store, fingerprint_verdict
+from triage.models import Decision, TriageResult
+from triage.runner import SandboxedAnalysis, TriageInputError, TriageOutcome, TriageSource, triage_sources
+from triage.unpack import UnsafeInput, detect_kind
+
+logger = logging.getLogger(__name__)
+
+NEXT_STATE = {Decision.REJECT: State.REJECTED, Decision.GUIDANCE: State.CLOSED,
+              Decision.ESCALATE: State.AWAITING_CONSENT}
+REJECTED_RECENTLY_DAYS = 30
+STALE_AFTER = timedelta(minutes=30)
+COPY_CHUNK = 1024 * 1024
 
 
 def triage_submission_run(submission_id: str) -> str:
-    """Idempotent: re-running on a case already past triage does nothing."""
+    """Run (or finish) triage of one case; returns the case's state afterwards."""
     submission = Submission.objects.filter(pk=submission_id).first()
     if submission is None:
         return "missing"
     try:
         if submission.state == State.SUBMITTED:
             submission = transition(submission, State.TRIAGING, actor=None, reason="triage started")
-        if submission.state == State.TRIAGING:
-            with transaction.atomic():
-                submission = transition(submission, State.TRIAGED, actor=None, reason="triage finished")
     except StaleTransition:
         submission.refresh_from_db()
+    if submission.state == State.TRIAGING:
+        submission_triage(submission=submission)
+        submission.refresh_from_db()
+    if submission.state == State.TRIAGED:
+        submission_apply_triage_decision(submission=submission)
+        submission.refresh_from_db()
     return submission.state
+
+
+def submission_triage(*, submission: Submission) -> TriageResult | None:
+    """Analyse the case's artifacts in the sandbox, decide, store the result and move it to ``triaged``.
+
+    Returns None when another run finished first. Raises TriagePlatformError
+    (retryable) when the platform, not the submission, failed.
+    """
+    started = time.monotonic()
+    staging = Path(tempfile.mkdtemp(prefix="assay-stage-"))
+    verdict_box: dict[str, FingerprintVerdict] = {}
+    try:
+        try:
+            sources = _stage_artifacts(submission, staging)
+            outcome = triage_sources(
+                sources=sources, manifest=submission.manifest,
+                context_for=lambda analysis: _policy_context(submission, analysis, verdict_box))
+        except TriageInputError as exc:
+            outcome = None
+            failure = str(exc)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    duration_ms = int((time.monotonic() - started) * 1000)
+    with transaction.atomic():
+        locked = Submission.objects.select_for_update().get(pk=submission.pk)
+        if locked.state != State.TRIAGING:
+            return None  # a concurrent delivery of the same task got here first
+        if outcome is None:
+            result = _store_unprocessable(locked, failure, duration_ms)
+        else:
+            result = _store_outcome(locked, outcome, verdict_box.get("verdict"), duration_ms)
+        transition(locked, State.TRIAGED, actor=None, reason="triage finished",
+                   data={"decision": result.decision, "score": result.score,
+                         "policy_version": result.policy_version, "sandbox": result.sandbox})
+    return result
+
+
+def submission_apply_triage_decision(*, submission: Submission) -> Submission:
+    """Move a ``triaged`` case on according to its latest result."""
+    result = submission.triage_results.order_by("-created_at", "-pk").first()
+    if result is None:
+        # Cannot happen through submission_triage (result and move commit together); never guess.
+        raise RuntimeError(f"case {submission.pk} is triaged but has no triage result")
+    try:
+        return transition(submission, NEXT_STATE[result.decision], actor=None,
+                          reason=f"triage decision: {result.decision}",
+                          data={"triage_result": result.pk, "policy_version": result.policy_version})
+    except StaleTransition:
+        submission.refresh_from_db()
+        return submission
+
+
+def triage_stale_cases(*, older_than: timedelta = STALE_AFTER) -> list[str]:
+    """Cases stuck in submitted/triaging (a worker died, the broker lost the message) for re-queueing."""
+    cutoff = timezone.now() - older_than
+    return [str(pk) for pk in Submission.objects.filter(
+        state__in=[State.SUBMITTED, State.TRIAGING, State.TRIAGED], state_changed_at__lt=cutoff,
+    ).values_list("pk", flat=True)]
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+def _stage_artifacts(submission: Submission, staging: Path) -> list[TriageSource]:
+    """Copy each artifact's plaintext out of the store into a private staging dir (removed afterwards)."""
+    from intake.storage import artifact_store
+
+    store = artifact_store()
+    staging.chmod(0o700)
+    sources = []
+    for index, artifact in enumerate(submission.artifacts.order_by("name", "pk")):
+        path = staging / f"{index:04d}"
+        with store.open(artifact.storage_key, purpose="triage_run", reason=f"triage of {submission.reference}") \
+                as stream, path.open("xb") as out:
+            shutil.copyfileobj(stream, out, COPY_CHUNK)
+        try:
+            kind = detect_kind(path)
+        except UnsafeInput as exc:
+            raise TriageInputError(str(exc)) from None
+        if artifact.kind == "archive" and kind in ("zip", "tar"):
+            sources.append(TriageSource(path=path, kind=kind))
+        else:
+            sources.append(TriageSource(path=path, kind="file", name=artifact.name))
+    return sources
+
+
+def _policy_context(submission: Submission, analysis: SandboxedAnalysis, verdict_box: dict):  # noqa: ANN202
+    from intake.accounts.assurance import assurance_level
+    from triage.policy import PolicyContext
+
+    verdict = FingerprintVerdict(False, False, [], [])
+    if analysis.fingerprint.get("signature"):
+        similar = fingerprint_similar(signature=analysis.fingerprint["signature"],
+                                      content_sha256=content_digest(analysis.files),
+                                      exclude_submission_id=submission.pk)
+        verdict = fingerprint_verdict(owner_id=submission.owner_id, similar=similar)
+    verdict_box["verdict"] = verdict
+    since = timezone.now() - timedelta(days=REJECTED_RECENTLY_DAYS)
+    rejected_recently = (Submission.objects.filter(owner_id=submission.owner_id, state=State.REJECTED,
+                                                   state_changed_at__gte=since)
+                         .exclude(pk=submission.pk).count())
+    return PolicyContext(
+        claim_property=submission.claim_property or None,
+        claim_scope_in=list(submission.claim_scope_in or []),
+        assurance_level=assurance_level(submission.owner),
+        builder_history={"exact_duplicate_of_own_case": verdict.exact_duplicate_of_own_case,
+                         "suspected_extraction": verdict.suspected_extraction,
+                         "rejected_recently": rejected_recently},
+        empty_submission=not analysis.files,
+    )
+
+
+def _store_outcome(submission: Submission, outcome: TriageOutcome, verdict: FingerprintVerdict | None,
+                   duration_ms: int) -> TriageResult:
+    analysis = outcome.analysis
+    result, _ = TriageResult.objects.update_or_create(
+        submission=submission, policy_version=outcome.policy_version,
+        defaults={"sandbox": analysis.sandbox, "config_digest": analysis.config_digest,
+                  "findings": outcome.contract()["findings"], "score": outcome.score,
+                  "decision": outcome.decision, "reasons": outcome.reasons, "file_count": len(analysis.files),
+                  "duration_ms": duration_ms, "created_at": timezone.now()})
+    if analysis.fingerprint.get("signature"):
+        fingerprint_store(submission=submission, fingerprint=analysis.fingerprint, files=analysis.files)
+    if verdict is not None:
+        fingerprint_link(submission=submission, verdict=verdict)
+    return result
+
+
+def _store_unprocessable(submission: Submission, failure: str, duration_ms: int) -> TriageResult:
+    """The artifacts could not be unpacked safely: reject, saying why (the builder can fix and resubmit)."""
+    from triage.policy import POLICY_VERSION
+    from triage.sandbox import configured_backend
+
+    logger.info("triage rejected unprocessable input for case %s", submission.reference)
+    result, _ = TriageResult.objects.update_or_create(
+        submission=submission, policy_version=POLICY_VERSION,
+        defaults={"sandbox": configured_backend(), "config_digest": submission.config_digest, "findings": [],
+                  "score": 0, "decision": Decision.REJECT,
+                  "reasons": [f"The uploaded artifacts could not be unpacked safely: {failure}"],
+                  "file_count": 0, "duration_ms": duration_ms, "created_at": timezone.now()})
+    return result

@@ -1,4 +1,4 @@
-"""Submitting a case queues triage on a real Celery worker, which moves the case on."""
+"""Submitting a case queues triage on a real Celery worker, which triages it in the sandbox and moves it on."""
 
 from __future__ import annotations
 
@@ -9,15 +9,28 @@ from intake.services import submission_submit
 from intake.states import State
 from tests.conftest import wait_for
 from tests.factories import make_draft
+from tests.integration.test_triage_pipeline import agent_zip
+from triage.models import TriageResult
 
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_submitted_case_is_triaged_by_a_real_worker(builder, celery_worker_process):  # noqa: ANN001
+def test_submitted_case_is_triaged_by_a_real_worker(builder, celery_worker_process) -> None:  # noqa: ANN001
+    import io
+
+    from intake.services import artifact_add, submission_update
+
     submission = make_draft(builder)
+    submission_update(submission=submission, actor=builder, claim_scope_in=[".claude", ".mcp.json", "agent"])
+    artifact_add(submission=submission, actor=builder, name="system.zip", stream=io.BytesIO(agent_zip()),
+                 kind="archive")
     submission_submit(submission=submission, actor=builder)
     final = wait_for(lambda: Submission.objects.filter(pk=submission.pk).exclude(
-        state__in=[State.SUBMITTED, State.TRIAGING]).first())
-    assert final.state != State.DRAFT
+        state__in=[State.SUBMITTED, State.TRIAGING, State.TRIAGED]).first(), timeout=60)
+    assert final.state == State.AWAITING_CONSENT
+    result = TriageResult.objects.get(submission=submission)
+    assert result.decision == "escalate"
+    assert result.sandbox in ("gvisor", "bubblewrap")
     assert final.config_digest.startswith("sha256:")
-    assert "triage_submission" in celery_worker_process.log_path.read_text()
+    log = celery_worker_process.log_path.read_text()
+    assert "triage_submission" in log and "succeeded" in log
