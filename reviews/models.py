@@ -228,3 +228,35 @@ class Report(models.Model):
 
     class Meta:
         ordering = ["-issued_at"]
+
+
+class PrivacyBudget(models.Model):
+    """Total epsilon that may ever be spent on releases from one dataset; releases are refused once spent."""
+
+    dataset = models.CharField(max_length=64, unique=True)
+    epsilon_total = models.FloatField()
+    epsilon_spent = models.FloatField(default=0.0)
+
+
+class AggregateRelease(models.Model):
+    """An immutable, signed, logged release of noisy, thresholded counts."""
+
+    dataset = models.CharField(max_length=64)
+    version = models.PositiveIntegerField()
+    period_start = models.DateField()
+    period_end = models.DateField()
+    epsilon = models.FloatField()
+    threshold = models.PositiveSmallIntegerField()
+    sensitivity = models.PositiveSmallIntegerField()
+    cells = models.JSONField()
+    statement = models.JSONField()
+    statement_sha256 = models.CharField(max_length=64, unique=True)
+    key_id = models.CharField(max_length=64)
+    signature = models.TextField()
+    log_index = models.BigIntegerField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["dataset", "version"], name="one_release_per_version")]

@@ -110,3 +110,33 @@ def report_pdf(request: HttpRequest, case_pk, report_pk) -> FileResponse:  # noq
 def report_page(request: HttpRequest, case_pk, report_pk) -> HttpResponse:  # noqa: ANN001
     report = _report_for(request, case_pk, report_pk)
     return HttpResponse(report_html(report.statement["predicate"], for_pdf=False))
+
+
+# --- aggregates (public) -----------------------------------------------------------------------
+
+def aggregates_index(request: HttpRequest) -> HttpResponse:
+    from reviews.aggregates import release_chart
+    from reviews.models import AggregateRelease
+
+    releases = list(AggregateRelease.objects.order_by("-created_at")[:50])
+    latest = releases[0] if releases else None
+    charts = []
+    if latest is not None:
+        dimensions = list(dict.fromkeys(c["dimension"] for c in latest.cells))
+        charts = [release_chart(latest, d) for d in dimensions]
+    return render(request, "reviews/aggregates.html", {"releases": releases, "latest": latest, "charts": charts})
+
+
+def aggregate_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    from reviews.aggregates import release_csv
+    from reviews.models import AggregateRelease
+
+    release = AggregateRelease.objects.filter(pk=pk).first()
+    if release is None:
+        raise Http404("No such release.")
+    if fmt == "csv":
+        response = HttpResponse(release_csv(release), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="assay-{release.dataset}-v{release.version}.csv"'
+        return response
+    return JsonResponse({"statement": release.statement, "key_id": release.key_id, "signature": release.signature,
+                         "log_index": release.log_index})
