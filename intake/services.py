@@ -269,7 +269,7 @@ def submission_submit(*, submission: Submission, actor) -> Submission:  # noqa: 
 
 def _queue_triage(pk) -> None:  # noqa: ANN001
     """Runs after commit. A broker outage must not undo or hide a submission that was accepted: the case
-    stays ``submitted`` and the periodic sweep (triage.tasks.requeue_stalled) queues it again."""
+    stays ``submitted`` and the periodic sweep (triage.tasks.triage_requeue_stale) queues it again."""
     import logging
 
     from triage.tasks import triage_submission
