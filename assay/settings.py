@@ -157,6 +157,11 @@ if CELERY_BROKER_URL.startswith("filesystem"):
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = env_str("ASSAY_CELERY_QUEUE", "assay")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# Safety nets that make tasks recoverable; apps add their own entries (the vault adds its retention sweep).
+CELERY_BEAT_SCHEDULE = {
+    "triage-requeue-stale": {"task": "triage.tasks.triage_requeue_stale", "schedule": 600.0},
+}
 
 # --- Auth and accounts ------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

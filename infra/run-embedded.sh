@@ -8,8 +8,10 @@ export ASSAY_DATA_DIR="${ASSAY_DATA_DIR:-$PWD/var}"
 $PY manage.py migrate --noinput -v0
 $PY manage.py createcachetable
 $PY manage.py load_demo
-$PY -c "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE','assay.settings'); django.setup(); from assay.celery import ensure_broker_folders; ensure_broker_folders()"
-.venv/bin/celery -A assay worker --loglevel=INFO --concurrency=2 --without-gossip --without-mingle \
+# A signed sample report (checks fonts, keys and the transparency log on this machine).
+$PY manage.py demo_report "$ASSAY_DATA_DIR/demo-report.pdf"
+$PY manage.py verify_report "$ASSAY_DATA_DIR/demo-report.pdf"
+.venv/bin/celery -A assay worker -B --loglevel=INFO --concurrency=2 --without-gossip --without-mingle \
   --logfile "$ASSAY_DATA_DIR/worker.log" &
 WORKER=$!
 trap 'kill $WORKER 2>/dev/null; wait $WORKER 2>/dev/null' EXIT INT TERM
