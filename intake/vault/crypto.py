@@ -180,12 +180,14 @@ def ciphertext_size_for(plaintext_size: int, chunk_size: int) -> int:
     return HEADER.size + plaintext_size + records * TAG_BYTES
 
 
-class DecryptingReader(io.RawIOBase):
+class DecryptingReader(io.BufferedIOBase):
     """A readable stream of authenticated plaintext over a vault object's ciphertext.
 
     ``expected_object_id`` comes from our database, never from the ciphertext,
     so an object copied over another one is refused even before its tags are
-    checked.
+    checked. ``read(n)`` returns exactly ``n`` bytes until the end (buffered
+    semantics, so tarfile and friends are happy) and hands out whole
+    decrypted chunks without copying them when the caller reads chunk-sized.
     """
 
     def __init__(self, source: BinaryIO, *, key: bytes, expected_object_id: uuid.UUID,
@@ -202,11 +204,16 @@ class DecryptingReader(io.RawIOBase):
         self._header_bytes = header_bytes
         self._record_size = self._header.chunk_size + TAG_BYTES
         self._index = 0
-        self._buffer = memoryview(b"")
+        self._plain = b""
+        self._offset = 0
         self._pending = read_exactly(source, self._record_size)
         self._finished = False
         if not self._pending:
             raise IntegrityFailure("vault object is truncated: it has no chunks")
+
+    @property
+    def chunk_size(self) -> int:
+        return self._header.chunk_size
 
     def readable(self) -> bool:
         return True
@@ -217,7 +224,10 @@ class DecryptingReader(io.RawIOBase):
         except InvalidTag:
             return None
 
-    def _advance(self) -> None:
+    def _advance(self) -> bool:
+        """Authenticate the next chunk into the buffer; False at the (verified) end."""
+        if self._finished:
+            return False
         record = self._pending
         if len(record) < TAG_BYTES:
             raise IntegrityFailure(f"vault object is truncated inside chunk {self._index}")
@@ -226,10 +236,11 @@ class DecryptingReader(io.RawIOBase):
         plaintext = self._open_record(record, self._index, final)
         if plaintext is None:
             raise IntegrityFailure(self._diagnose(record, final))
-        self._buffer = memoryview(plaintext)
+        self._plain, self._offset = plaintext, 0
         self._pending = following
         self._finished = final
         self._index += 1
+        return True
 
     def _diagnose(self, record: bytes, tried_final: bool) -> str:
         """Name the failure precisely; only runs after authentication already failed."""
@@ -240,30 +251,53 @@ class DecryptingReader(io.RawIOBase):
         return (f"vault object chunk {self._index} failed authentication "
                 "(tampered, reordered, from another object, or the wrong key)")
 
+    def _take(self, size: int) -> bytes:
+        available = len(self._plain) - self._offset
+        if self._offset == 0 and size >= available:
+            data = self._plain  # the whole chunk: no copy
+        else:
+            data = self._plain[self._offset:self._offset + size]
+        self._offset += len(data)
+        return data
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.closed:
+            raise ValueError("read from a closed vault reader")
+        unlimited = size is None or size < 0
+        parts = []
+        wanted = size if not unlimited else 0
+        while unlimited or wanted > 0:
+            if self._offset >= len(self._plain) and not self._advance():
+                break
+            data = self._take(len(self._plain) if unlimited else wanted)
+            parts.append(data)
+            wanted -= len(data)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def read1(self, size: int = -1) -> bytes:
+        if self._offset >= len(self._plain) and not self._advance():
+            return b""
+        return self._take(len(self._plain) if size is None or size < 0 else size)
+
     def readinto(self, target) -> int:  # noqa: ANN001
-        while not self._buffer:
-            if self._finished:
-                return 0
-            self._advance()
-        count = min(len(target), len(self._buffer))
-        target[:count] = self._buffer[:count]
-        self._buffer = self._buffer[count:]
-        return count
+        data = self.read(len(target))
+        target[:len(data)] = data
+        return len(data)
 
     def close(self) -> None:
         if not self.closed:
             try:
                 self._source.close()
             finally:
+                self._plain = b""
                 super().close()
 
 
 def open_decrypting(source: BinaryIO, *, key: bytes, expected_object_id: uuid.UUID,
-                    expected_chunk_size: int | None = None) -> io.BufferedReader:
+                    expected_chunk_size: int | None = None) -> DecryptingReader:
     try:
-        raw = DecryptingReader(source, key=key, expected_object_id=expected_object_id,
-                               expected_chunk_size=expected_chunk_size)
+        return DecryptingReader(source, key=key, expected_object_id=expected_object_id,
+                                expected_chunk_size=expected_chunk_size)
     except BaseException:
         source.close()
         raise
-    return io.BufferedReader(raw, buffer_size=min(raw._header.chunk_size, 1024 * 1024))
