@@ -2,7 +2,8 @@
 
 Order matters. The receipt is signed first (nothing changes if signing
 fails); then, in one transaction, the data keys are destroyed, the case moves
-to ``shredded`` and the receipt is stored and audited, so any failure leaves
+to ``shredded`` and the receipt is stored, appended (by digest) to the
+transparency log and audited, so any failure leaves
 the case exactly as it was and the shred can simply be retried. Ciphertext is
 deleted after the commit; if that fails the content is already noise and the
 periodic sweep retries the delete.
@@ -10,13 +11,14 @@ periodic sweep retries the delete.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 
 from django.db import transaction
 from django.utils import timezone
 
-from intake.audit import audit_append
+from intake.audit import audit_append, canonical_json
 from intake.models import Submission
 from intake.signing import _iso
 from intake.states import IllegalTransition, State, can_transition, transition
@@ -89,16 +91,29 @@ def case_shred(*, submission: Submission, actor, trigger: str, reason: str = "")
         receipt = DeletionReceipt.objects.create(
             id=receipt_id, submission=locked, case_reference=locked.reference, issued_at=issued_at,
             signing_key_id=document["signature"]["key_id"], document=document)
+        log_entry = _log_receipt(document)
         audit_append(action="vault.shred", actor=actor, obj=locked,
                      data={"receipt": str(receipt_id), "trigger": trigger,
                            "data_keys_destroyed": document["receipt"]["data_keys_destroyed"],
-                           "signing_key_id": receipt.signing_key_id})
+                           "signing_key_id": receipt.signing_key_id, "transparency_index": log_entry.index,
+                           "receipt_sha256": log_entry.subject_sha256})
     try:
         vault_purge_ciphertext()
     except Exception:  # the keys are gone already; the periodic sweep retries the deletes
         log.exception("ciphertext purge after shredding %s deferred", submission.reference)
     submission.refresh_from_db()
     return receipt
+
+
+def receipt_digest(document: dict) -> str:
+    """What the transparency log records for a receipt: SHA-256 of the whole signed file, canonical JSON."""
+    return hashlib.sha256(canonical_json(document)).hexdigest()
+
+
+def _log_receipt(document: dict):  # noqa: ANN202
+    from reviews.transparency import log_append
+
+    return log_append(kind="deletion_receipt", subject_sha256=receipt_digest(document))
 
 
 def case_delete_by_builder(*, submission: Submission, actor, reason: str = "") -> DeletionReceipt:  # noqa: ANN001

@@ -16,7 +16,7 @@ from intake.storage import artifact_store
 from intake.vault.errors import KeyDestroyed, ShredBlocked
 from intake.vault.models import DeletionReceipt, VaultObject, VaultObjectState
 from intake.vault.retention import legal_hold_approve, legal_hold_request
-from intake.vault.shredding import case_delete_by_builder, case_shred
+from intake.vault.shredding import case_delete_by_builder, case_shred, receipt_digest
 from intake.services import artifact_add
 from tests.factories import make_draft
 
@@ -67,6 +67,15 @@ def test_shredded_content_is_unrecoverable_even_with_the_ciphertext_still_presen
     assert event.data["receipt"] == str(receipt.pk)
 
 
+def test_each_receipt_is_appended_to_the_transparency_log_by_digest(builder, terms):
+    from reviews.models import TransparencyEntry
+
+    receipt = case_shred(submission=rejected_case(builder), actor=builder, trigger="builder_request")
+    entry = TransparencyEntry.objects.get(kind="deletion_receipt")
+    assert entry.subject_sha256 == receipt_digest(receipt.document)
+    assert AuditEvent.objects.get(action="vault.shred").data["transparency_index"] == entry.index
+
+
 def test_the_receipt_names_case_digests_time_method_and_destroyed_keys(builder, terms):
     case = rejected_case(builder)
     receipt = case_shred(submission=case, actor=None, trigger="retention_expired").document["receipt"]
@@ -81,6 +90,7 @@ def test_the_receipt_names_case_digests_time_method_and_destroyed_keys(builder, 
 
 def test_a_receipt_verifies_offline_and_fails_when_edited(builder, terms, tmp_path):
     receipt = case_shred(submission=rejected_case(builder), actor=builder, trigger="builder_request")
+    receipt = DeletionReceipt.objects.get(pk=receipt.pk)  # as stored (and served for download)
     path = tmp_path / "receipt.json"
     path.write_text(json.dumps(receipt.document, indent=2))
     code, out, err = run_verify(path)
