@@ -101,6 +101,17 @@ def _stable(value) -> str:  # noqa: ANN001
     return repr(value)
 
 
+def _locations(reader: PdfReader) -> dict[int, tuple]:
+    """Where each object's current definition lives: a byte offset, or a slot in an object stream."""
+    places: dict[int, tuple] = {}
+    for generation, table in reader.xref.items():
+        for idnum, offset in table.items():
+            places[idnum] = ("offset", generation, offset)
+    for idnum, slot in reader.xref_objStm.items():
+        places[idnum] = ("stream", *slot)
+    return places
+
+
 def _check_update_only_adds_attachments(prefix: bytes, full: bytes) -> None:
     try:
         before = PdfReader(io.BytesIO(prefix), strict=False)
@@ -114,13 +125,13 @@ def _check_update_only_adds_attachments(prefix: bytes, full: bytes) -> None:
         for key in root_before.keys():
             if key != "/Names" and _stable(root_before.raw_get(key)) != _stable(root_after.raw_get(key)):
                 raise ContainerInvalid("the PDF catalog was changed after signing")
+        # Bytes of the prefix are authenticated, so an object can only change by being redefined in the
+        # appended section: every object of the signed prefix (but the catalog, checked above) must still
+        # resolve to the same place in the file.
         catalog_id = before.trailer.raw_get("/Root").idnum
-        idnums = {idnum for table in before.xref.values() for idnum in table} | set(before.xref_objStm)
-        for idnum in sorted(idnums):
-            if idnum == catalog_id or idnum == 0:
-                continue
-            old, new = before.get_object(idnum), after.get_object(idnum)
-            if _stable(old) != _stable(new) or (hasattr(old, "get_data") and old.get_data() != new.get_data()):
+        old_places, new_places = _locations(before), _locations(after)
+        for idnum, place in old_places.items():
+            if idnum not in (0, catalog_id) and new_places.get(idnum) != place:
                 raise ContainerInvalid(f"PDF object {idnum} was changed after signing")
     except ContainerInvalid:
         raise

@@ -167,3 +167,21 @@ def test_a_rebuilt_container_with_an_edited_statement_or_forged_signature_fails_
     forged = embed(pdf=extracted.prefix, statement_bytes=extracted.statement_bytes, key_id=extracted.key_id,
                    signature=bytes(64))
     assert report_verify(forged).status == "bad_signature"
+
+
+@pytest.mark.django_db
+def test_an_update_that_also_redefines_a_page_is_tampering(report):  # noqa: ANN001
+    """One appended section carrying the genuine attachments plus a changed page must still fail."""
+    from reviews.report_pdf import extract
+
+    extracted = extract(_pdf(report))
+    writer = PdfWriter(io.BytesIO(extracted.prefix), incremental=True)
+    writer.pages[0].mediabox.upper_right = (300, 300)
+    reader = PdfReader(io.BytesIO(_pdf(report)))
+    writer.add_attachment(STATEMENT_NAME, reader.attachments[STATEMENT_NAME][0])
+    writer.add_attachment(SIGNATURE_NAME, reader.attachments[SIGNATURE_NAME][0])
+    out = io.BytesIO()
+    writer.write(out)
+    result = report_verify(out.getvalue())
+    assert result.status == "tampered"
+    assert result.message.startswith("PDF object "), result.message
