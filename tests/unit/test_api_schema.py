@@ -34,7 +34,7 @@ def test_the_schema_lists_every_builder_endpoint():
     assert schema["openapi"].startswith("3.")
     operations = {(path, method) for path, item in schema["paths"].items() for method in item
                   if method in ("get", "post", "patch", "put", "delete")}
-    assert operations == EXPECTED_OPERATIONS
+    assert EXPECTED_OPERATIONS <= operations, sorted(EXPECTED_OPERATIONS - operations)  # later issues add more
     assert schema["components"]["securitySchemes"]["personalToken"]["scheme"] == "bearer"
     upload = schema["paths"]["/api/v1/submissions/{id}/artifacts/"]["post"]
     assert "multipart/form-data" in upload["requestBody"]["content"]
