@@ -21,6 +21,7 @@ RATES: dict[str, str] = {
     "token-create": "20/h",
     "submission-create": "20/h",
     "upload": "120/h",
+    "reviewer-view": "300/h",  # secure viewer: artifact views and downloads, against scraping
     "domain-verify": "5/h",
 }
 

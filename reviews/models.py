@@ -260,3 +260,20 @@ class AggregateRelease(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [models.UniqueConstraint(fields=["dataset", "version"], name="one_release_per_version")]
+
+
+class Message(models.Model):
+    """One message in a case's private thread between its builder and the coordinators.
+
+    Reviewers never post here: they speak through the coordinator, so the builder
+    never learns who reviews the case. Written only by reviews.messaging.message_post.
+    """
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["submission", "created_at"])]

@@ -389,3 +389,99 @@ def reviewer_calibration(*, since: date | None = None) -> dict:
     kappas = {size: fleiss_kappa(items, list(Verdict.values)) for size, items in groups.items() if size >= 2}
     return {"kappa_by_panel_size": kappas,
             "reviewer_agreement": {p: sum(v) / len(v) for p, v in sorted(agreement.items())}}
+
+
+# --- reviewer registry (the reviewer edits their own declarations; every change audited) ---------
+
+MAX_TAGS = 50
+
+
+def _clean_tags(values: list[str], *, what: str, max_length: int = 100) -> list[str]:
+    cleaned = sorted({v.strip().casefold() for v in values if v and v.strip()})
+    if len(cleaned) > MAX_TAGS or any(len(v) > max_length for v in cleaned):
+        raise ValidationFailed(f"list at most {MAX_TAGS} {what} of at most {max_length} characters each")
+    return cleaned
+
+
+def reviewer_profile_update(*, actor: User, verified_domains: list[str], expertise: list[str], capacity: int,
+                            available: bool) -> ReviewerProfile:
+    """A reviewer changes their own declarations; the audit event records what changed, old and new."""
+    if actor.role != Role.REVIEWER:
+        raise NotPermitted("only reviewers keep a reviewer profile")
+    domains = _clean_tags(verified_domains, what="domains", max_length=253)
+    if any("." not in d or "@" in d or " " in d for d in domains):
+        raise ValidationFailed("organisation domains look like example.org (no addresses, no spaces)")
+    tags = _clean_tags(expertise, what="expertise tags")
+    if not 0 <= capacity <= 20:
+        raise ValidationFailed("capacity is the number of open cases you can take, 0 to 20")
+    with transaction.atomic():
+        profile, _ = ReviewerProfile.objects.select_for_update().get_or_create(user=actor)
+        before = {"verified_domains": profile.verified_domains, "expertise": profile.expertise,
+                  "capacity": profile.capacity, "available": profile.available}
+        after = {"verified_domains": domains, "expertise": tags, "capacity": capacity, "available": available}
+        changed = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
+        if changed:
+            ReviewerProfile.objects.filter(pk=profile.pk).update(**after, updated_at=timezone.now())
+            audit_append(actor=actor, action="reviewer.profile.update", obj=actor, data={"changed": changed})
+    profile.refresh_from_db()
+    return profile
+
+
+def vendor_tie_add(*, actor: User, name: str, kind: str, start: date | None = None,
+                   end: date | None = None) -> VendorTie:
+    from reviews.models import VendorTie
+
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise ValidationFailed("name the company the tie is with (at most 200 characters)")
+    if kind not in VendorTie.Kind.values:
+        raise ValidationFailed(f"kind must be one of {', '.join(VendorTie.Kind.values)}")
+    if start and end and end < start:
+        raise ValidationFailed("a tie cannot end before it starts")
+    with transaction.atomic():
+        profile, _ = ReviewerProfile.objects.get_or_create(user=actor)
+        tie = VendorTie.objects.create(reviewer=profile, name=name, kind=kind, start=start, end=end)
+        audit_append(actor=actor, action="reviewer.tie.add", obj=actor,
+                     data={"tie": tie.pk, "name": name, "kind": kind, "start": start and start.isoformat(),
+                           "end": end and end.isoformat()})
+    return tie
+
+
+def vendor_tie_remove(*, actor: User, tie_pk: int) -> None:
+    """Removing a tie is audited with its content, so the history of declarations survives."""
+    from reviews.models import VendorTie
+
+    with transaction.atomic():
+        tie = VendorTie.objects.filter(pk=tie_pk, reviewer__user=actor).first()
+        if tie is None:
+            raise Http404("No such tie.")
+        audit_append(actor=actor, action="reviewer.tie.remove", obj=actor,
+                     data={"tie": tie.pk, "name": tie.name, "kind": tie.kind,
+                           "start": tie.start and tie.start.isoformat(), "end": tie.end and tie.end.isoformat()})
+        tie.delete()
+
+
+# --- re-planning after a decline ------------------------------------------------------------------
+
+def assignment_replan(*, submission: Submission, actor: User) -> list[Assignment]:
+    """Propose the solver's best reviewers for the case's open seats (after a decline, or on demand)."""
+    from reviews.selectors import case_plan, plan_reviewers
+
+    _require_coordinator(actor)
+    if submission.state not in (State.AWAITING_CONSENT, State.IN_REVIEW):
+        return []
+    plan = case_plan(submission)
+    proposed = [assignment_propose(submission=submission, reviewer=reviewer, actor=actor)
+                for reviewer in plan_reviewers(plan, submission)]
+    audit_append(actor=actor, action="assignment.replan", obj=submission,
+                 data={"proposed": [a.reviewer.pseudonym for a in proposed],
+                       "unassigned": plan.unassigned})
+    return proposed
+
+
+def assignment_answer(*, assignment: Assignment, actor: User, accept: bool) -> Assignment:
+    """The reviewer accepts or declines; a decline re-plans the case on behalf of the assigning coordinator."""
+    assignment = assignment_respond(assignment=assignment, actor=actor, accept=accept)
+    if not accept and assignment.assigned_by.role == Role.COORDINATOR:
+        assignment_replan(submission=assignment.submission, actor=assignment.assigned_by)
+    return assignment

@@ -1,0 +1,23 @@
+"""Human-review routes under /api/v1/ (mounted next to intake.api_urls)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from reviews import api
+
+app_name = "review_api"
+urlpatterns = [
+    path("review/assignments/", api.ReviewerAssignmentsView.as_view(), name="assignments"),
+    path("review/assignments/<int:pk>/respond/", api.ReviewerAssignmentRespondView.as_view(),
+         name="assignment-respond"),
+    path("review/grants/", api.ReviewerGrantsView.as_view(), name="grants"),
+    path("review/cases/<uuid:pk>/", api.ReviewerCaseView.as_view(), name="case"),
+    path("review/cases/<uuid:pk>/reviews/", api.CaseReviewsView.as_view(), name="case-reviews"),
+    path("coordinate/cases/<uuid:pk>/conflicts/", api.CaseConflictsView.as_view(), name="case-conflicts"),
+    path("coordinate/cases/<uuid:pk>/assignments/", api.CaseAssignmentsView.as_view(), name="case-assignments"),
+    path("coordinate/cases/<uuid:pk>/grants/", api.CaseGrantsView.as_view(), name="case-grants"),
+    path("coordinate/grants/<int:pk>/revoke/", api.GrantRevokeView.as_view(), name="grant-revoke"),
+    path("coordinate/cases/<uuid:pk>/decision/", api.CaseDecisionView.as_view(), name="case-decision"),
+    path("consent/<uuid:pk>/", api.ConsentView.as_view(), name="consent"),
+]

@@ -1,0 +1,119 @@
+"""Portal forms for human review. They parse and bound input; the services decide."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+
+from intake.models import AccessTier
+from reviews.conflicts import RULES
+from reviews.models import VendorTie, Verdict
+
+SEVERITIES = [("critical", "Critical"), ("high", "High"), ("medium", "Medium"), ("low", "Low"), ("info", "Info")]
+_LIST_SPLIT = re.compile(r"[\n,]+")
+
+
+def _split(value: str) -> list[str]:
+    return [v.strip() for v in _LIST_SPLIT.split(value or "") if v.strip()]
+
+
+class ReviewerProfileForm(forms.Form):
+    verified_domains = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=5000,
+                                       help_text="Organisation domains you hold addresses at, one per line.")
+    expertise = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=5000,
+                                help_text="Tags such as no-exfiltration, mcp, untrusted_input; one per line.")
+    capacity = forms.IntegerField(min_value=0, max_value=20, help_text="Open cases you can take at once.")
+    available = forms.BooleanField(required=False, help_text="Unticked: you are not proposed for new cases.")
+
+    def service_fields(self) -> dict:
+        data = self.cleaned_data
+        return {"verified_domains": _split(data["verified_domains"]), "expertise": _split(data["expertise"]),
+                "capacity": data["capacity"], "available": data["available"]}
+
+
+class VendorTieForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    kind = forms.ChoiceField(choices=VendorTie.Kind.choices)
+    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                          help_text="Leave empty while the tie continues.")
+
+
+class DeclarationForm(forms.Form):
+    party = forms.CharField(max_length=254, help_text="Organisation, domain, email address or case reference.")
+    note = forms.CharField(max_length=500, required=False)
+
+
+class ConsentForm(forms.Form):
+    answer = forms.ChoiceField(choices=[("accept", "I consent to human review"), ("decline", "I decline")],
+                               widget=forms.RadioSelect)
+    tier = forms.ChoiceField(choices=AccessTier.choices, required=False)
+    confirm_above_offer = forms.BooleanField(required=False,
+                                             label="I explicitly consent to more access than my claim offered")
+    reveal_identity = forms.BooleanField(required=False, label="Reviewers may see who I am")
+
+
+class AssignForm(forms.Form):
+    reviewer = forms.IntegerField(min_value=1)
+
+
+class OverrideRequestForm(forms.Form):
+    reviewer = forms.IntegerField(min_value=1)
+    rule = forms.ChoiceField(choices=[(name, name.replace("_", " ")) for name in RULES])
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+class GrantForm(forms.Form):
+    reviewer = forms.IntegerField(min_value=1)
+    tier = forms.ChoiceField(choices=AccessTier.choices)
+    days = forms.IntegerField(min_value=1, max_value=90)
+
+
+class RevokeForm(forms.Form):
+    reason = forms.CharField(max_length=500)
+
+
+class DecisionForm(forms.Form):
+    verdict = forms.ChoiceField(choices=Verdict.choices)
+    rationale = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), max_length=10000)
+
+
+class ReviewForm(forms.Form):
+    verdict = forms.ChoiceField(choices=Verdict.choices, widget=forms.RadioSelect,
+                                help_text="On the claim as stated, within its scope only.")
+    confidence = forms.IntegerField(min_value=0, max_value=100, help_text="0 to 100 %.")
+    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=10000, required=False)
+    limitations = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=5000,
+                                  help_text="What you could not check, and why.")
+
+
+class FindingForm(forms.Form):
+    title = forms.CharField(max_length=200, required=False)
+    severity = forms.ChoiceField(choices=SEVERITIES, required=False, initial="medium")
+    evidence = forms.CharField(max_length=300, required=False,
+                               help_text="A reference (artifact path:line, entry, or triage check id), not a copy.")
+    remediation = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean(self) -> dict:
+        data = super().clean()
+        filled = [k for k in ("title", "evidence", "remediation") if data.get(k)]
+        if filled and len(filled) < 3:
+            raise forms.ValidationError("A finding needs a title, an evidence reference and a remediation.")
+        if "\n" in (data.get("evidence") or "") or "\r" in (data.get("evidence") or ""):
+            raise forms.ValidationError("Evidence is one reference on one line, not pasted content.")
+        return data
+
+    def as_finding(self) -> dict | None:
+        data = self.cleaned_data
+        if not data.get("title"):
+            return None
+        return {"title": data["title"], "severity": data.get("severity") or "medium", "evidence": data["evidence"],
+                "remediation": data["remediation"]}
+
+
+FindingFormSet = forms.formset_factory(FindingForm, extra=3, max_num=20, validate_max=True, absolute_max=20)
+
+
+class MessageForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)

@@ -1,0 +1,241 @@
+"""Read paths of human review for the portal and the API.
+
+Every list a reviewer sees is filtered through the conflict rules *now*, not
+through stored flags: a declaration made a minute ago hides the case at once.
+Coordinators' views of conflicts and plans are built from the same rule
+profiles (``reviewer_profile_for`` / ``case_profile_for``) and the same solver
+(``reviews.assignment.solve``) as ``manage.py plan_assignment``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from intake.models import Role, Submission, User
+from intake.states import State
+from reviews import conflicts as rules
+from reviews.assignment import Plan, solve
+from reviews.models import (
+    AccessGrant, Assignment, ConflictOverride, Consent, Message, Review, ReviewerProfile, Verdict,
+)
+from reviews.services import (
+    _dismissed_rules, case_conflicts, case_profile_for, fleiss_kappa, reviewer_profile_for,
+)
+
+# Two independent reviews per case, so inter-reviewer agreement means something.
+REVIEWERS_NEEDED = 2
+OPEN_REVIEW_STATES = (State.AWAITING_CONSENT, State.IN_REVIEW)
+
+
+def reviewers_all() -> QuerySet[User]:
+    return User.objects.filter(role=Role.REVIEWER, is_active=True).order_by("pseudonym")
+
+
+def reviewer_profile_of(user: User) -> ReviewerProfile:
+    profile, _ = ReviewerProfile.objects.get_or_create(user=user)
+    return profile
+
+
+# --- coordinator: conflicts and the plan --------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReviewerStanding:
+    reviewer: User
+    conflicts: list[rules.Conflict]
+    assignment: Assignment | None
+    expertise: list[str]
+
+    @property
+    def assignable(self) -> bool:
+        return not self.conflicts and self.assignment is None
+
+
+def case_reviewer_standings(submission: Submission) -> list[ReviewerStanding]:
+    """Every reviewer with the conflicts that fire for this case right now (overridden rules excluded)."""
+    assignments = {a.reviewer_id: a for a in submission.assignments.all()}
+    profiles = {p.user_id: p for p in ReviewerProfile.objects.all()}
+    standings = []
+    for reviewer in reviewers_all():
+        profile = profiles.get(reviewer.pk)
+        standings.append(ReviewerStanding(
+            reviewer=reviewer, conflicts=case_conflicts(submission, reviewer),
+            assignment=assignments.get(reviewer.pk), expertise=list(profile.expertise) if profile else []))
+    return standings
+
+
+def case_expertise_needed(submission: Submission) -> frozenset[str]:
+    """What the case asks of a reviewer: the claim's property kind and triage's finding categories."""
+    needed = {submission.claim_property} if submission.claim_property else set()
+    from triage.models import TriageResult
+
+    latest = TriageResult.objects.filter(submission=submission).order_by("-created_at").first()
+    if latest is not None:
+        for finding in latest.findings or []:
+            needed.update(str(c) for c in finding.get("categories", []) if c)
+    return frozenset(needed)
+
+
+def _open_load() -> dict[int, int]:
+    load: dict[int, int] = {}
+    for reviewer_id in Assignment.objects.filter(
+            status__in=(Assignment.Status.PROPOSED, Assignment.Status.ACCEPTED),
+            submission__state__in=OPEN_REVIEW_STATES).values_list("reviewer_id", flat=True):
+        load[reviewer_id] = load.get(reviewer_id, 0) + 1
+    return load
+
+
+def case_plan(submission: Submission, *, reviewers_needed: int = REVIEWERS_NEEDED) -> Plan:
+    """The solver's proposal for this case's open seats, from the reviewers not yet asked.
+
+    Reviewers who already hold an assignment on the case (any status, so a
+    decline is final) are left out; capacity is what remains after open work.
+    """
+    taken = set(submission.assignments.values_list("reviewer_id", flat=True))
+    active = submission.assignments.filter(
+        status__in=(Assignment.Status.PROPOSED, Assignment.Status.ACCEPTED)).count()
+    load = _open_load()
+    profiles = []
+    dismissed = {}
+    for reviewer in reviewers_all().exclude(pk__in=taken):
+        profile = reviewer_profile_for(reviewer, for_submission=submission)
+        profiles.append(dataclasses.replace(profile, capacity=max(0, profile.capacity - load.get(reviewer.pk, 0))))
+        dismissed[(str(submission.pk), str(reviewer.pk))] = _dismissed_rules(submission, reviewer)
+    case = dataclasses.replace(case_profile_for(submission), expertise_needed=case_expertise_needed(submission),
+                               reviewers_needed=max(0, reviewers_needed - active))
+    return solve(profiles, [case], now=timezone.now(), dismissed=dismissed)
+
+
+def plan_reviewers(plan: Plan, submission: Submission) -> list[User]:
+    ids = [int(i) for i in plan.assignments.get(str(submission.pk), [])]
+    return list(User.objects.filter(pk__in=ids).order_by("pseudonym"))
+
+
+def case_overrides(submission: Submission) -> QuerySet[ConflictOverride]:
+    return submission.conflict_overrides.select_related("reviewer", "requested_by", "approved_by").order_by(
+        "requested_at")
+
+
+def case_grants(submission: Submission) -> QuerySet[AccessGrant]:
+    return submission.grants.select_related("reviewer").order_by("-granted_at")
+
+
+@dataclass(frozen=True)
+class Agreement:
+    verdicts: dict[str, int]
+    kappa: float | None
+    unanimous: bool
+    reviews: int
+
+
+def case_agreement(submission: Submission) -> Agreement:
+    """Inter-reviewer agreement on one case: Fleiss' kappa over its reviews' verdicts (None below two)."""
+    verdicts = list(submission.reviews.values_list("verdict", flat=True))
+    counts = {value: verdicts.count(value) for value in Verdict.values if value in verdicts}
+    kappa = fleiss_kappa([verdicts], list(Verdict.values)) if len(verdicts) >= 2 else None
+    return Agreement(verdicts=counts, kappa=kappa, unanimous=len(counts) == 1, reviews=len(verdicts))
+
+
+def coordinator_review_queue() -> QuerySet[Submission]:
+    return Submission.objects.filter(state__in=(*OPEN_REVIEW_STATES, State.DECIDED)).order_by("state_changed_at")
+
+
+# --- reviewer: inbox and cases ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class InboxCase:
+    reference: str
+    submission_id: object
+    tier: str
+    expires_at: object
+
+
+def reviewer_proposed_assignments(reviewer: User) -> list[Assignment]:
+    """Assignments waiting for the reviewer's answer, minus any case they are conflicted on now."""
+    if reviewer.role != Role.REVIEWER:
+        return []
+    proposed = Assignment.objects.filter(reviewer=reviewer, status=Assignment.Status.PROPOSED,
+                                         submission__state__in=OPEN_REVIEW_STATES).select_related("submission")
+    return [a for a in proposed if not case_conflicts(a.submission, reviewer)]
+
+
+def reviewer_granted_cases(reviewer: User) -> list[InboxCase]:
+    """Cases with an active grant and no conflict now: by case reference only, never the builder."""
+    if reviewer.role != Role.REVIEWER:
+        return []
+    now = timezone.now()
+    grants = (AccessGrant.objects.filter(reviewer=reviewer, revoked_at__isnull=True, expires_at__gt=now)
+              .select_related("submission", "submission__owner").order_by("expires_at"))
+    best: dict[object, AccessGrant] = {}
+    from reviews.models import TIER_RANK
+
+    for grant in grants:
+        current = best.get(grant.submission_id)
+        if current is None or TIER_RANK[grant.tier] > TIER_RANK[current.tier]:
+            best[grant.submission_id] = grant
+    return [InboxCase(reference=g.submission.reference, submission_id=g.submission_id, tier=g.tier,
+                      expires_at=g.expires_at)
+            for g in best.values() if not case_conflicts(g.submission, reviewer)]
+
+
+def reviewer_own_review(submission: Submission, reviewer: User) -> Review | None:
+    return Review.objects.filter(submission=submission, reviewer=reviewer).first()
+
+
+def manifest_summary(manifest: dict | None) -> dict:
+    """Components only: what the system is built from, not who built it."""
+    manifest = manifest if isinstance(manifest, dict) else {}
+
+    def names(key: str, *fields: str) -> list[str]:
+        items = manifest.get(key) or []
+        out = []
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict):
+                out.append(" ".join(str(item.get(f, "")) for f in fields if item.get(f)).strip())
+        return [n for n in out if n]
+
+    egress = manifest.get("egress") if isinstance(manifest.get("egress"), dict) else {}
+    harness = manifest.get("harness") if isinstance(manifest.get("harness"), dict) else {}
+    return {
+        "models": names("models", "provider", "name", "version"),
+        "harness": " ".join(str(harness.get(f, "")) for f in ("name", "version") if harness.get(f)),
+        "approval_mode": str(harness.get("approval_mode", "")),
+        "tools": names("tools", "name"),
+        "mcp_servers": names("mcp_servers", "name", "transport"),
+        "data_sources": names("data_sources", "name", "trust"),
+        "egress_policy": str(egress.get("policy", "")),
+    }
+
+
+def case_triage_results(submission: Submission):  # noqa: ANN201
+    from triage.models import TriageResult
+
+    return TriageResult.objects.filter(submission=submission).order_by("-created_at").first()
+
+
+def builder_identity_for_reviewer(submission: Submission) -> str | None:
+    """The builder's name and organisation only if the builder opted in at consent; otherwise None."""
+    consent = Consent.objects.filter(submission=submission, reveal_identity=True, declined=False).first()
+    if consent is None:
+        return None
+    owner = submission.owner
+    return f"{owner.get_full_name() or owner.email} ({owner.organisation or owner.email_domain})"
+
+
+# --- messaging ------------------------------------------------------------------------------------
+
+def thread_case_for(user: User, pk) -> Submission:  # noqa: ANN001
+    """The case whose thread ``user`` may read: its builder or a coordinator. Everyone else: 404."""
+    if user.role not in (Role.BUILDER, Role.COORDINATOR):
+        raise Http404("No such case.")
+    from intake.selectors import submission_get_for
+
+    return submission_get_for(user, pk)
+
+
+def thread_messages(submission: Submission) -> QuerySet[Message]:
+    return submission.messages.select_related("author").order_by("created_at", "pk")

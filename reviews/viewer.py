@@ -1,0 +1,197 @@
+"""The secure viewer: how a reviewer reads a case's artifacts.
+
+Every view goes through :func:`reviews.services.access_case_as_reviewer`
+(active grant at grey box or above, no conflict now; 404 otherwise; audited)
+and decrypts through the vault with purpose ``reviewer_grant`` (audited
+again, with the grant and what was opened). Nothing is cached: content is
+decrypted on demand into a private temporary directory that is removed
+before the response is rendered. Archives are read with triage's safe
+unpacker (every entry name validated, sizes and counts bounded). Grey box
+shows text with secrets and personal data masked; only white box may
+download an artifact whole.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from xml.sax.saxutils import escape as xml_escape
+
+from django.conf import settings
+from django.http import Http404
+
+from intake.models import AccessTier, Artifact, Submission, User
+from intake.storage import artifact_store
+from reviews.models import TIER_RANK, AccessGrant
+from reviews.services import access_case_as_reviewer
+from triage.unpack import UnpackLimits, UnsafeInput, detect_kind, safe_member_path, unpack
+
+MAX_VIEW_BYTES = 512 * 1024  # text shown per page; the rest is cut, and says so
+VIEW_LIMITS = UnpackLimits(max_entries=5_000, max_total_bytes=256 * 1024 * 1024, max_file_bytes=64 * 1024 * 1024)
+VAULT_PURPOSE = "reviewer_grant"
+
+
+@dataclass
+class ArtifactView:
+    submission: Submission
+    grant: AccessGrant
+    artifact: Artifact
+    entries: list[str] = field(default_factory=list)  # archive members, when the artifact is an archive
+    entry: str | None = None
+    text: str | None = None
+    binary: bool = False
+    truncated: bool = False
+    size: int = 0
+    problem: str | None = None
+
+    @property
+    def can_download(self) -> bool:
+        return self.grant.tier == AccessTier.WHITE
+
+
+def _reviewer_artifact(*, reviewer: User, submission_pk, artifact_pk, minimum_tier: str,  # noqa: ANN001
+                       purpose: str) -> tuple[Submission, AccessGrant, Artifact]:
+    submission, grant = access_case_as_reviewer(reviewer=reviewer, submission_pk=submission_pk,
+                                                minimum_tier=minimum_tier, purpose=purpose)
+    artifact = Artifact.objects.filter(submission=submission, pk=artifact_pk).first()
+    if artifact is None:
+        raise Http404("No such artifact.")
+    return submission, grant, artifact
+
+
+def case_artifacts_for_reviewer(*, reviewer: User, submission_pk) -> tuple[Submission, AccessGrant, list[Artifact]]:  # noqa: ANN001
+    submission, grant = access_case_as_reviewer(reviewer=reviewer, submission_pk=submission_pk,
+                                                minimum_tier=AccessTier.GREY, purpose="list_artifacts")
+    return submission, grant, list(submission.artifacts.order_by("name"))
+
+
+def _spool(artifact: Artifact, *, reviewer: User, grant: AccessGrant, reason: str, into: Path) -> Path:
+    """Decrypt the artifact into ``into`` (a private temp dir); the vault audits the decrypt."""
+    target = into / "artifact"
+    limit = settings.ASSAY_MAX_ARTIFACT_BYTES
+    written = 0
+    with artifact_store().open(artifact.storage_key, actor=reviewer, purpose=VAULT_PURPOSE,
+                               reason=f"grant {grant.pk} ({grant.tier}): {reason}"[:500]) as source, \
+            target.open("wb") as out:
+        while chunk := source.read(1024 * 1024):
+            written += len(chunk)
+            if written > limit:
+                raise UnsafeInput("artifact is larger than the viewer's limit")
+            out.write(chunk)
+    target.chmod(0o600)
+    return target
+
+
+def _read_text(path: Path) -> tuple[str | None, bool, bool, int]:
+    """(text or None if binary, binary?, truncated?, size)."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        raw = handle.read(MAX_VIEW_BYTES + 1)
+    truncated = len(raw) > MAX_VIEW_BYTES
+    raw = raw[:MAX_VIEW_BYTES]
+    if b"\x00" in raw[:8192]:
+        return None, True, truncated, size
+    return raw.decode("utf-8", errors="replace"), False, truncated, size
+
+
+_SECRET_PATTERNS = [
+    re.compile(r"sk-ant-[A-Za-z0-9_-]{20,}"), re.compile(r"sk-[A-Za-z0-9_-]{20,}"), re.compile(r"AIza[0-9A-Za-z_-]{35}"),
+    re.compile(r"hf_[A-Za-z0-9]{30,}"), re.compile(r"gh[pousr]_[A-Za-z0-9]{30,}"), re.compile(r"AKIA[0-9A-Z]{16}"),
+    re.compile(r"xox[abposr]-[A-Za-z0-9-]{10,}"),
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)"),
+    re.compile(r"(?i)((?:password|passwd|secret|token|api[_-]?key)[\"']?\s*[:=]\s*[\"']?)([^\s\"',;]{4,})"),
+]
+_PERSONAL_PATTERNS = [
+    ("email", re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")),
+    ("phone", re.compile(r"(?<![\w.])\+?\d[\d ().-]{8,}\d(?![\w.])")),
+    ("iban", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}\b")),
+]
+
+
+def redact_text(text: str) -> str:
+    """Grey box: secrets and personal data replaced by labelled placeholders, everything else as it is."""
+    for pattern in _SECRET_PATTERNS:
+        if pattern.groups >= 2:
+            text = pattern.sub(lambda m: m.group(1) + "[redacted secret]", text)
+        else:
+            text = pattern.sub("[redacted secret]", text)
+    for label, pattern in _PERSONAL_PATTERNS:
+        text = pattern.sub(f"[redacted {label}]", text)
+    return text
+
+
+def artifact_view(*, reviewer: User, submission_pk, artifact_pk, entry: str | None = None) -> ArtifactView:  # noqa: ANN001
+    """Decrypt and prepare one artifact (or one entry of an archive artifact) for display."""
+    submission, grant, artifact = _reviewer_artifact(reviewer=reviewer, submission_pk=submission_pk,
+                                                     artifact_pk=artifact_pk, minimum_tier=AccessTier.GREY,
+                                                     purpose="view_artifact")
+    view = ArtifactView(submission=submission, grant=grant, artifact=artifact, size=artifact.size)
+    if entry is not None:
+        try:
+            entry = safe_member_path(entry, VIEW_LIMITS)
+        except UnsafeInput:
+            raise Http404("No such entry.") from None
+    scratch = Path(tempfile.mkdtemp(prefix="assay-viewer-"))  # mode 0700
+    try:
+        path = _spool(artifact, reviewer=reviewer, grant=grant, into=scratch,
+                      reason=f"view {artifact.name}" + (f" entry {entry}" if entry else ""))
+        kind = detect_kind(path)
+        if kind in ("zip", "tar"):
+            try:
+                files = unpack(source=path, dest=scratch / "entries", limits=VIEW_LIMITS, kind=kind)
+            except UnsafeInput as exc:
+                view.problem = f"This archive cannot be shown safely: {exc}"
+                return view
+            view.entries = [f.path for f in files]
+            if entry is None:
+                return view
+            if entry not in view.entries:
+                raise Http404("No such entry.")
+            view.entry = entry
+            path = (scratch / "entries").joinpath(*entry.split("/"))
+        elif entry is not None:
+            raise Http404("No such entry.")
+        view.text, view.binary, view.truncated, view.size = _read_text(path)
+        if view.text is not None and TIER_RANK[grant.tier] < TIER_RANK[AccessTier.WHITE]:
+            view.text = redact_text(view.text)
+        return view
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def artifact_download(*, reviewer: User, submission_pk, artifact_pk) -> tuple[Artifact, Iterator[bytes]]:  # noqa: ANN001
+    """White box only: the whole artifact, streamed as it is decrypted (audited twice, like a view)."""
+    submission, grant, artifact = _reviewer_artifact(reviewer=reviewer, submission_pk=submission_pk,
+                                                     artifact_pk=artifact_pk, minimum_tier=AccessTier.WHITE,
+                                                     purpose="download_artifact")
+    source = artifact_store().open(artifact.storage_key, actor=reviewer, purpose=VAULT_PURPOSE,
+                                   reason=f"grant {grant.pk} ({grant.tier}): download {artifact.name}"[:500])
+
+    def chunks() -> Iterator[bytes]:
+        with source:
+            while chunk := source.read(256 * 1024):
+                yield chunk
+
+    return artifact, chunks()
+
+
+def watermark_label(reviewer: User, at: datetime) -> str:
+    return f"{reviewer.pseudonym} · {at.strftime('%Y-%m-%d %H:%M:%S')} UTC"
+
+
+def watermark_data_uri(label: str) -> str:
+    """A tiled, rotated SVG of ``label`` as a data: URI (the CSP allows data: images, not inline styles)."""
+    text = xml_escape(label)
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="100%" height="100%">'
+           '<defs><pattern id="w" width="460" height="170" patternUnits="userSpaceOnUse" '
+           'patternTransform="rotate(-24)">'
+           f'<text x="12" y="60" font-family="sans-serif" font-size="17" fill="#a4262c" fill-opacity="0.30">{text}</text>'
+           f'<text x="242" y="145" font-family="sans-serif" font-size="17" fill="#1f5f8b" fill-opacity="0.30">{text}</text>'
+           '</pattern></defs><rect width="100%" height="100%" fill="url(#w)"/></svg>')
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
