@@ -67,6 +67,7 @@ class SubmissionViewSet(viewsets.GenericViewSet):
     """A builder's own cases. Drafts are edited, then submitted (which freezes the configuration digest)."""
 
     permission_classes = PERMISSIONS
+    parser_classes = [JSONParser]
     queryset = Submission.objects.none()  # for the schema; real reads go through the selectors
     lookup_value_regex = r"[0-9a-fA-F-]{32,36}"
     pagination_class = SubmissionPagination

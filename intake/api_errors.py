@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions, status
@@ -11,6 +15,8 @@ from rest_framework.views import exception_handler
 
 from intake.errors import DomainError
 from intake.states import IllegalTransition, StaleTransition
+
+logger = logging.getLogger(__name__)
 
 
 def error_response(code: str, message: str, http_status: int, *, details=None, headers=None) -> Response:  # noqa: ANN001
@@ -37,6 +43,10 @@ def assay_exception_handler(exc, context):  # noqa: ANN001, ANN201
         seconds = retry_after_seconds(context.get("request"))
         return error_response("rate_limited", "Too many requests; try again later.", 429,
                               headers={"Retry-After": str(seconds)})
+    if isinstance(exc, RequestDataTooBig):
+        # Django refuses bodies over DATA_UPLOAD_MAX_MEMORY_SIZE before anything is parsed or saved.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return error_response("too_large", f"request body is larger than the {limit} byte limit", 413)
     if isinstance(exc, DomainError):
         headers = {"Retry-After": str(exc.retry_after)} if getattr(exc, "retry_after", None) else None
         return error_response(exc.code, str(exc), exc.http_status, details=exc.details, headers=headers)
@@ -48,7 +58,11 @@ def assay_exception_handler(exc, context):  # noqa: ANN001, ANN201
         exc = exceptions.PermissionDenied(str(exc) or None)
     response = exception_handler(exc, context)
     if response is None:
-        return None
+        if settings.DEBUG:
+            return None  # let Django's debug page show the traceback
+        # Anything unexpected: log it server-side, answer in the contract's shape, reveal nothing.
+        logger.exception("unhandled API error", exc_info=exc)
+        return error_response("server_error", "Something went wrong on our side; the error was logged.", 500)
     if isinstance(exc, exceptions.ValidationError):
         return error_response("invalid", _first_message(exc.detail), 400, details=exc.detail)
     codes = {

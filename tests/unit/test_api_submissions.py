@@ -356,3 +356,15 @@ def test_readiness_reports_redaction_findings_until_confirmed_as_placeholders(ap
     assert confirmed.status_code == 200
     assert confirmed.json() == {"ready": True, "problems": [], "redaction": []}
     assert api.post(url(submission.pk, "submit")).status_code == 200
+
+
+def test_an_oversized_json_body_is_a_413_and_loses_nothing(api, builder, settings):  # noqa: ANN001
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    submission = make_draft(builder)
+    response = api.patch(url(submission.pk), {"description": "x" * 20_000}, format="json")
+    assert response.status_code == 413
+    assert response.json()["error"] == {"code": "too_large",
+                                        "message": "request body is larger than the 10000 byte limit"}
+    submission.refresh_from_db()
+    assert submission.description == "A support agent that triages inbound tickets."
+
