@@ -51,7 +51,7 @@ from intake.services import (
     submission_withdraw,
     terms_accept,
 )
-from intake.states import TERMINAL_STATES, IllegalTransition, StaleTransition, State
+from intake.states import TERMINAL_STATES, IllegalTransition, StaleTransition, State, can_transition
 
 WIZARD_STEPS = [("claim", "Claim"), ("manifest", "Manifest"), ("terms", "Terms"), ("artifacts", "Artifacts"),
                 ("review", "Review & submit")]
@@ -467,7 +467,7 @@ def case_detail(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
         "is_owner": submission.owner_id == request.user.pk,
         "artifacts": list(submission.artifacts.all()),
         "acceptances": list(submission.terms_acceptances.select_related("terms").order_by("accepted_at")),
-        "can_withdraw": submission.owner_id == request.user.pk and submission.state not in TERMINAL_STATES,
+        "can_withdraw": submission.owner_id == request.user.pk and can_transition(submission.state, State.WITHDRAWN),
         "triage": None,  # filled in by the triage app once it stores results
     }
     return render(request, "intake/case_detail.html", context)
@@ -477,8 +477,9 @@ def case_detail(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
 @require_http_methods(["GET", "POST"])
 def case_withdraw(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
     submission = _owned_case(request, pk)
-    if submission.state in TERMINAL_STATES:
-        messages.info(request, f"Case {submission.reference} is already {submission.get_state_display().lower()}.")
+    if not can_transition(submission.state, State.WITHDRAWN):
+        messages.info(request, f"Case {submission.reference} is {submission.get_state_display().lower()} "
+                               "and can no longer be withdrawn.")
         return _redirect(request, reverse("case_detail", args=[submission.pk]))
     form = WithdrawForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -77,6 +77,8 @@ def test_builder_never_learns_which_staff_member_acted(builder, coordinator, sub
     assert "Assay staff" in builder_view and "out of scope" in builder_view
     coordinator_view = _client_for(coordinator).get(reverse("case_detail", args=[submitted.pk])).content.decode()
     assert coordinator.email in coordinator_view and builder.pseudonym in coordinator_view
+    assert f'href="{reverse("coordinator_case", args=[submitted.pk])}"' in coordinator_view
+    assert "coordinate/cases" not in builder_view
 
 
 def test_withdraw_asks_for_confirmation_first(builder, submitted):  # noqa: ANN001
@@ -101,14 +103,25 @@ def test_confirmed_withdrawal_withdraws_and_audits_the_reason(builder, submitted
     assert (event.action, event.data["to"], event.data["reason"]) == \
         ("submission.transition", "withdrawn", "found a bug myself")
     page = client.get(reverse("case_detail", args=[submitted.pk])).content.decode()
-    assert "Withdraw…" not in page and "is withdrawn." in page
+    assert "Withdraw…" not in page and "Case {} is withdrawn.".format(submitted.reference) in page
 
 
 def test_withdrawing_a_case_that_can_no_longer_be_withdrawn_is_explained(builder, submitted):  # noqa: ANN001
     transition(submitted, State.WITHDRAWN, actor=builder)
     response = _client_for(builder).post(reverse("case_withdraw", args=[submitted.pk]), {"confirm": "on"},
                                          follow=True)
-    assert "is already withdrawn." in response.content.decode()
+    assert "is withdrawn and can no longer be withdrawn." in response.content.decode()
+
+
+def test_a_decided_case_offers_no_withdrawal(builder, submitted):  # noqa: ANN001
+    for state in (State.TRIAGING, State.TRIAGED, State.AWAITING_CONSENT, State.IN_REVIEW, State.DECIDED):
+        submitted = transition(submitted, state, actor=None)
+    client = _client_for(builder)
+    assert "Withdraw…" not in client.get(reverse("case_detail", args=[submitted.pk])).content.decode()
+    response = client.post(reverse("case_withdraw", args=[submitted.pk]), {"confirm": "on"}, follow=True)
+    assert "is decided and can no longer be withdrawn." in response.content.decode()
+    submitted.refresh_from_db()
+    assert submitted.state == State.DECIDED
 
 
 def test_dashboard_lists_own_cases_with_state_and_quota(builder, other_builder, submitted, terms):  # noqa: ANN001
