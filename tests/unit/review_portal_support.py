@@ -49,9 +49,10 @@ def _zip_bytes() -> bytes:
     return buffer.getvalue()
 
 
-def escalated_case(builder: User, *, tier_required: str = "grey", offered: str = "grey") -> Submission:
+def escalated_case(builder: User, *, tier_required: str = "grey", offered: str = "grey",
+                   archive: bytes | None = None) -> Submission:
     submission = make_draft(builder)
-    artifact_add(submission=submission, actor=builder, name="agent.zip", stream=io.BytesIO(_zip_bytes()),
+    artifact_add(submission=submission, actor=builder, name="agent.zip", stream=io.BytesIO(archive or _zip_bytes()),
                  kind="archive")
     artifact_add(submission=submission, actor=builder, name="notes.txt", stream=io.BytesIO(CONFIG_TEXT.encode()),
                  kind="config")
@@ -71,8 +72,8 @@ def escalated_case(builder: User, *, tier_required: str = "grey", offered: str =
     return submission
 
 
-def case_in_review(builder: User, *, tier: str = "grey") -> Submission:
-    submission = escalated_case(builder, tier_required=tier, offered=tier)
+def case_in_review(builder: User, *, tier: str = "grey", archive: bytes | None = None) -> Submission:
+    submission = escalated_case(builder, tier_required=tier, offered=tier, archive=archive)
     return consent_answer(submission=submission, actor=builder, accept=True, tier=tier)
 
 
@@ -83,8 +84,9 @@ class Granted:
     grant: AccessGrant
 
 
-def granted(builder: User, coordinator: User, reviewer: User, *, tier: str = "grey", days: int = 7) -> Granted:
-    submission = case_in_review(builder, tier="white" if tier == "white" else "grey")
+def granted(builder: User, coordinator: User, reviewer: User, *, tier: str = "grey", days: int = 7,
+            archive: bytes | None = None) -> Granted:
+    submission = case_in_review(builder, tier="white" if tier == "white" else "grey", archive=archive)
     assignment = assignment_propose(submission=submission, reviewer=reviewer, actor=coordinator)
     assignment_respond(assignment=assignment, actor=reviewer, accept=True)
     grant = grant_issue(submission=submission, reviewer=reviewer, tier=tier, days=days, actor=coordinator)

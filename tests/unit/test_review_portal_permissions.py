@@ -1,0 +1,259 @@
+"""Fail-closed authorisation of every review page and API endpoint, over real HTTP.
+
+The bug class: an endpoint that checks *that* someone is signed in, or checks
+a role, but forgets to check *this* person's right to *this* case right now —
+a grant that expired an hour ago, a grant at a lower tier than the page
+needs, a conflict declared after the grant, a builder opening another
+builder's consent page, or an institution reaching reviewer pages. Each is a
+confidentiality breach of the builder's IP. So every route is listed here
+with every role, and the expected answer is asserted for each: 404 where the
+case must not even be confirmed to exist, 403 where the role is simply wrong,
+and a login redirect / 401 for anonymous callers. A new route that is not
+added to the matrix fails ``test_every_review_route_is_in_the_matrix``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import get_resolver
+from django.utils import timezone
+
+from intake.models import Role
+from reviews.models import AccessGrant, Assignment, ConflictDeclaration, ConflictOverride
+from reviews.services import assignment_propose, override_request
+from tests.factories import make_token, make_user
+from tests.unit.review_portal_support import client_for, granted, make_coordinator, make_reviewer
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):  # noqa: ANN001
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def world(builder, other_builder):  # noqa: ANN001, ANN201
+    """One case granted at grey box to ``reviewer``, and one person for every way access can be wrong."""
+    coordinator = make_coordinator()
+    reviewer = make_reviewer("granted@southwind.example", organisation="Southwind")
+    setup = granted(builder, coordinator, reviewer, tier="grey")
+    case = setup.case
+
+    no_grant = make_reviewer("nogrant@eastwind.example", organisation="Eastwind")
+    expired = make_reviewer("expired@westwind.example", organisation="Westwind")
+    lower = make_reviewer("lower@northpole.example", organisation="North Pole")
+    conflicted = make_reviewer("conflicted@southpole.example", organisation="South Pole")
+    for person, tier in ((expired, "grey"), (lower, "black"), (conflicted, "grey")):
+        assignment = assignment_propose(submission=case, reviewer=person, actor=coordinator)
+        Assignment.objects.filter(pk=assignment.pk).update(status=Assignment.Status.ACCEPTED)
+        AccessGrant.objects.create(submission=case, reviewer=person, tier=tier, granted_by=coordinator,
+                                   expires_at=timezone.now() + timedelta(days=3))
+    AccessGrant.objects.filter(reviewer=expired).update(expires_at=timezone.now() - timedelta(minutes=1))
+    ConflictDeclaration.objects.create(submission=case, party="South Pole")  # declared after the grant
+    institution = make_user("data@institute.example", role=Role.INSTITUTION)
+    override = override_request(submission=case, reviewer=no_grant, rule="same_organisation",
+                                reason="Only for the matrix: this override exists to be approved.",
+                                actor=coordinator)
+    artifact = case.artifacts.get(name="notes.txt")
+    assignment = Assignment.objects.get(submission=case, reviewer=reviewer)
+    # A fresh proposal for the conflicted reviewer, whom the conflict must hide.
+    return {
+        "case": case, "artifact": artifact, "grant": setup.grant, "assignment": assignment, "override": override,
+        "conflicted_assignment": Assignment.objects.get(submission=case, reviewer=conflicted),
+        "people": {"builder": builder, "other_builder": other_builder, "institution": institution,
+                   "coordinator": coordinator, "reviewer": reviewer, "no_grant": no_grant, "expired": expired,
+                   "lower_tier": lower, "conflicted": conflicted},
+    }
+
+
+# Reviewer case routes: only "reviewer" gets in (artifacts need grey; "lower_tier" holds black).
+REVIEWER_CASE_ROUTES = [
+    ("get", "/review/cases/{case}/", "black"),
+    ("get", "/review/cases/{case}/artifacts/", "grey"),
+    ("get", "/review/cases/{case}/artifacts/{artifact}/", "grey"),
+    ("get", "/review/cases/{case}/review/", "black"),
+]
+COORDINATOR_ROUTES = [
+    ("get", "/coordinate/"), ("get", "/coordinate/calibration/"), ("get", "/coordinate/cases/{case}/"),
+    ("post", "/coordinate/cases/{case}/take/"), ("post", "/coordinate/cases/{case}/assign/"),
+    ("post", "/coordinate/cases/{case}/assign-plan/"), ("post", "/coordinate/cases/{case}/overrides/"),
+    ("post", "/coordinate/overrides/{override}/approve/"), ("post", "/coordinate/cases/{case}/grants/"),
+    ("post", "/coordinate/grants/{grant}/revoke/"), ("post", "/coordinate/cases/{case}/decision/"),
+]
+REVIEWER_ONLY_ROUTES = [
+    ("get", "/review/"), ("get", "/review/profile/"), ("post", "/review/profile/ties/"),
+    ("post", "/review/profile/declarations/"),
+]
+NOT_REVIEWERS = ["builder", "other_builder", "institution", "coordinator"]
+WRONG_REVIEWERS = ["no_grant", "expired", "conflicted"]
+
+
+def _url(template: str, world: dict) -> str:
+    return template.format(case=world["case"].pk, artifact=world["artifact"].pk, grant=world["grant"].pk,
+                           override=world["override"].pk, assignment=world["assignment"].pk)
+
+
+def _call(client, method: str, url: str):  # noqa: ANN001, ANN202
+    return getattr(client, method)(url)
+
+
+@pytest.mark.django_db
+def test_reviewer_case_routes_are_404_for_every_wrong_reviewer_and_403_for_other_roles(world):  # noqa: ANN001
+    for method, template, tier in REVIEWER_CASE_ROUTES:
+        url = _url(template, world)
+        wrong = WRONG_REVIEWERS + (["lower_tier"] if tier == "grey" else [])
+        for name in wrong:
+            assert _call(client_for(world["people"][name]), method, url).status_code == 404, (name, url)
+        for name in NOT_REVIEWERS:
+            assert _call(client_for(world["people"][name]), method, url).status_code == 403, (name, url)
+        assert _call(client_for(world["people"]["reviewer"]), method, url).status_code == 200, url
+        anonymous = _call(client_for(None), method, url)
+        assert anonymous.status_code == 302 and "/accounts/login/" in anonymous["Location"]
+
+
+@pytest.mark.django_db
+def test_download_is_404_for_everyone_below_white_box(world):  # noqa: ANN001
+    url = _url("/review/cases/{case}/artifacts/{artifact}/download/", world)
+    for name in ["reviewer", "lower_tier", *WRONG_REVIEWERS]:
+        assert client_for(world["people"][name]).get(url).status_code == 404, name
+    for name in NOT_REVIEWERS:
+        assert client_for(world["people"][name]).get(url).status_code == 403, name
+
+
+@pytest.mark.django_db
+def test_coordinator_routes_are_403_for_every_other_role(world):  # noqa: ANN001
+    for method, template in COORDINATOR_ROUTES:
+        url = _url(template, world)
+        for name in ["builder", "other_builder", "institution", "reviewer", "no_grant", "conflicted"]:
+            response = _call(client_for(world["people"][name]), method, url)
+            assert response.status_code == 403, (name, url, response.status_code)
+
+
+@pytest.mark.django_db
+def test_reviewer_pages_are_403_for_builders_institutions_and_coordinators(world):  # noqa: ANN001
+    for method, template in REVIEWER_ONLY_ROUTES:
+        for name in NOT_REVIEWERS:
+            assert _call(client_for(world["people"][name]), method, template).status_code == 403, (name, template)
+
+
+@pytest.mark.django_db
+def test_assignment_answers_are_404_for_anyone_but_the_unconflicted_assignee(world):  # noqa: ANN001
+    url = f"/review/assignments/{world['assignment'].pk}/respond/"
+    for name in ["no_grant", "expired", "lower_tier", "conflicted"]:
+        assert client_for(world["people"][name]).post(url, {"answer": "accept"}).status_code == 404, name
+    # The conflicted reviewer's own proposal is hidden too: the conflict came after it.
+    own = f"/review/assignments/{world['conflicted_assignment'].pk}/respond/"
+    assert client_for(world["people"]["conflicted"]).post(own, {"answer": "decline"}).status_code == 404
+
+
+@pytest.mark.django_db
+def test_consent_and_conflict_naming_are_the_builders_alone(world):  # noqa: ANN001
+    for template in ("/cases/{case}/consent/", "/cases/{case}/conflicts/"):
+        url = _url(template, world)
+        for name in ["other_builder", "institution", "reviewer", "no_grant"]:
+            assert client_for(world["people"][name]).post(url, {"answer": "accept"}).status_code == 404, name
+        assert client_for(world["people"]["coordinator"]).post(url, {"answer": "accept"}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_thread_is_only_for_the_builder_and_coordinators(world):  # noqa: ANN001
+    url = _url("/cases/{case}/messages/", world)
+    for name in ["other_builder", "institution", "reviewer", "no_grant", "conflicted"]:
+        assert client_for(world["people"][name]).get(url).status_code == 404, name
+        assert client_for(world["people"][name]).post(url, {"body": "hi"}).status_code == 404, name
+    for name in ["builder", "coordinator"]:
+        assert client_for(world["people"][name]).get(url).status_code == 200
+
+
+@pytest.mark.django_db
+def test_conflicted_and_expired_reviewers_never_see_the_case_in_any_list(world):  # noqa: ANN001
+    case = world["case"]
+    for name in ["no_grant", "expired", "conflicted"]:
+        inbox = client_for(world["people"][name]).get("/review/").content.decode()
+        assert case.reference not in inbox, name
+    assert case.reference in client_for(world["people"]["reviewer"]).get("/review/").content.decode()
+
+
+# --- API ---------------------------------------------------------------------------------------------
+
+API_REVIEWER_CASE = [("get", "/api/v1/review/cases/{case}/"), ("get", "/api/v1/review/cases/{case}/reviews/"),
+                     ("post", "/api/v1/review/cases/{case}/reviews/")]
+API_COORDINATOR = [("get", "/api/v1/coordinate/cases/{case}/conflicts/"),
+                   ("post", "/api/v1/coordinate/cases/{case}/assignments/"),
+                   ("get", "/api/v1/coordinate/cases/{case}/grants/"),
+                   ("post", "/api/v1/coordinate/cases/{case}/grants/"),
+                   ("post", "/api/v1/coordinate/grants/{grant}/revoke/"),
+                   ("post", "/api/v1/coordinate/cases/{case}/decision/")]
+
+
+def _api(world: dict, name: str, method: str, url: str, scopes=("reviews", "submissions:read",  # noqa: ANN001, ANN202
+                                                                 "submissions:write")):
+    token = make_token(world["people"][name], scopes=scopes)
+    client = client_for(None)
+    return getattr(client, method)(url, {}, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+@pytest.mark.django_db
+def test_api_reviewer_case_endpoints_fail_closed_with_the_error_shape(world):  # noqa: ANN001
+    for method, template in API_REVIEWER_CASE:
+        url = _url(template, world)
+        for name in ["no_grant", "expired", "conflicted"]:
+            response = _api(world, name, method, url)
+            assert response.status_code == 404, (name, url)
+            assert response.json() == {"error": {"code": "not_found", "message": "No such case."}}
+        for name in ["builder", "institution"]:
+            response = _api(world, name, method, url)
+            assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden", (name, url)
+    assert client_for(None).get(_url("/api/v1/review/cases/{case}/", world)).status_code == 401
+
+
+@pytest.mark.django_db
+def test_api_coordinator_endpoints_are_403_for_everyone_else(world):  # noqa: ANN001
+    for method, template in API_COORDINATOR:
+        url = _url(template, world)
+        for name in ["builder", "institution", "reviewer", "conflicted"]:
+            response = _api(world, name, method, url)
+            assert response.status_code == 403, (name, url)
+            assert response.json()["error"]["code"] == "forbidden"
+
+
+@pytest.mark.django_db
+def test_api_consent_is_404_for_strangers_and_403_for_coordinators(world):  # noqa: ANN001
+    url = _url("/api/v1/consent/{case}/", world)
+    for name in ["other_builder", "institution", "reviewer"]:
+        assert _api(world, name, "get", url).status_code == 404, name
+    assert _api(world, "coordinator", "get", url).status_code == 403
+
+
+@pytest.mark.django_db
+def test_api_token_without_the_reviews_scope_is_refused(world):  # noqa: ANN001
+    response = _api(world, "reviewer", "get", _url("/api/v1/review/cases/{case}/", world),
+                    scopes=("submissions:read",))
+    assert response.status_code == 403
+    assert response.json()["error"]["message"] == "This token lacks the 'reviews' scope."
+
+
+def test_every_review_route_is_in_the_matrix():
+    """A new route must be added above, or this fails: fail closed on forgetting."""
+    covered = {t for _m, t, _tier in REVIEWER_CASE_ROUTES} | {t for _m, t in COORDINATOR_ROUTES} | {
+        t for _m, t in REVIEWER_ONLY_ROUTES} | {t for _m, t in API_REVIEWER_CASE} | {t for _m, t in API_COORDINATOR} | {
+        "/review/cases/{case}/artifacts/{artifact}/download/", "/review/assignments/{assignment}/respond/",
+        "/cases/{case}/consent/", "/cases/{case}/conflicts/", "/cases/{case}/messages/",
+        "/review/profile/ties/{tie}/remove/", "/api/v1/consent/{case}/", "/api/v1/review/assignments/",
+        "/api/v1/review/assignments/{assignment}/respond/", "/api/v1/review/grants/"}
+    from reviews import api_urls, portal_urls
+
+    def shape(pattern: str) -> str:
+        for name, label in (("pk", "{case}"), ("artifact_pk", "{artifact}"), ("grant_pk", "{grant}"),
+                            ("override_pk", "{override}"), ("assignment_pk", "{assignment}"), ("tie_pk", "{tie}")):
+            pattern = pattern.replace(f"<uuid:{name}>", label).replace(f"<int:{name}>", label)
+        return "/" + pattern
+
+    routes = {shape(str(p.pattern)) for p in portal_urls.urlpatterns}
+    routes |= {"/api/v1" + shape(str(p.pattern)).replace("{case}", "{case}") for p in api_urls.urlpatterns}
+    # API integer pks are named pk: map them by route.
+    routes = {r.replace("grants/{case}/revoke", "grants/{grant}/revoke").replace(
+        "assignments/{case}/respond", "assignments/{assignment}/respond") for r in routes}
+    assert routes - covered == set()
+    assert get_resolver()  # the project URLconf loads with them mounted
