@@ -20,6 +20,8 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.template.defaultfilters import filesizeformat
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from intake.accounts.assurance import assurance_level
@@ -282,6 +284,11 @@ def case_terms(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
     return _wizard(request, submission, "terms", {**context, "form": form}, status=400)
 
 
+# Room for the multipart framing and the other fields around one file.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+
+
+@csrf_exempt  # CSRF is checked below, after ownership and size: an oversized body is refused before it is read
 @login_required
 @require_http_methods(["GET", "POST"])
 def case_artifacts(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
@@ -291,6 +298,22 @@ def case_artifacts(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
     max_bytes = settings.ASSAY_MAX_ARTIFACT_BYTES
     if request.method == "GET":
         return _wizard(request, submission, "artifacts", {"form": ArtifactForm(), "max_bytes": max_bytes})
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > max_bytes + MULTIPART_OVERHEAD_BYTES:
+        # Django would otherwise spool the whole body to disk before any form could object.
+        form = ArtifactForm()
+        form.errors["file"] = form.error_class([
+            f"This upload is {filesizeformat(declared)}; the limit is {filesizeformat(max_bytes)} per file."])
+        return _wizard(request, submission, "artifacts", {"form": form, "max_bytes": max_bytes},
+                       status=TooLarge.http_status)
+    return _artifact_upload(request, submission, max_bytes)
+
+
+@csrf_protect
+def _artifact_upload(request: HttpRequest, submission: Submission, max_bytes: int) -> HttpResponse:
     enforce(request, "upload")
     form = ArtifactForm(request.POST, request.FILES)
     status = 200

@@ -225,6 +225,31 @@ def test_oversized_upload_is_a_clear_413_and_stores_nothing(client, builder, ter
     assert not case.artifacts.exists()
 
 
+def test_body_far_over_the_limit_is_refused_before_it_is_read(client, builder, terms, settings):  # noqa: ANN001
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.ASSAY_MAX_ARTIFACT_BYTES = 1024
+    case = make_draft(builder, complete=False)
+    upload = SimpleUploadedFile("huge.tar", b"x" * (200 * 1024))
+    response = client.post(reverse("case_artifacts", args=[case.pk]), {"file": upload, "kind": "archive"})
+    body = response.content.decode()
+    assert response.status_code == 413
+    assert "This upload is 200.2\xa0KB; the limit is 1.0\xa0KB per file." in body
+    assert not case.artifacts.exists()
+
+
+def test_upload_still_needs_a_csrf_token(builder, terms):  # noqa: ANN001
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    case = make_draft(builder, complete=False)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(builder)
+    response = client.post(reverse("case_artifacts", args=[case.pk]),
+                           {"file": SimpleUploadedFile("a.json", b"{}"), "kind": "config"})
+    assert response.status_code == 403
+    assert not case.artifacts.exists()
+
+
 def test_duplicate_upload_name_is_refused_by_the_service(client, builder, terms):  # noqa: ANN001
     from django.core.files.uploadedfile import SimpleUploadedFile
 
