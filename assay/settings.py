@@ -221,6 +221,8 @@ SPECTACULAR_SETTINGS = {
 # --- Rate limits and quotas -------------------------------------------------
 RATELIMIT_VIEW = "intake.views.ratelimited"
 RATELIMIT_ENABLE = env_bool("ASSAY_RATELIMIT", default=True)
+# Reverse proxies in front of the app; per-address limits read the client from X-Forwarded-For.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("ASSAY_TRUSTED_PROXY_COUNT", 0, minimum=0)
 ASSAY_OPEN_CASE_QUOTA = {0: 1, 1: 3, 2: 10, 3: 25}  # by identity assurance level
 
 # --- Uploads ----------------------------------------------------------------

@@ -7,6 +7,7 @@ operator (or a test) can override single rates with ``ASSAY_RATE_LIMITS``.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from django.conf import settings
@@ -41,8 +42,27 @@ def rate_for(group: str) -> str:
     return overrides.get(group, RATES[group])
 
 
+def client_address(request) -> str:  # noqa: ANN001
+    """The client's address as allauth sees it, so our limits and allauth's agree behind a proxy
+    (``ALLAUTH_TRUSTED_PROXY_COUNT``, from ``ASSAY_TRUSTED_PROXY_COUNT``). IPv6 counts per /64,
+    because one host is usually given a whole /64 and could otherwise rotate addresses freely."""
+    from allauth.account.adapter import get_adapter
+
+    try:
+        raw = get_adapter(request).get_client_ip(request)
+    except Exception:  # a forwarded header that contradicts the configured proxy count
+        raw = request.META.get("REMOTE_ADDR") or ""
+    try:
+        address = ipaddress.ip_address(raw)
+    except ValueError:
+        return "unknown"
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 def _address(_group, request) -> str:  # noqa: ANN001
-    return "ip:" + (request.META.get("REMOTE_ADDR") or "unknown")
+    return "ip:" + client_address(request)
 
 
 def enforce(request, group: str, *, account_key: str | None = None, by_address: bool = True) -> None:  # noqa: ANN001

@@ -44,7 +44,7 @@ class ArtifactSizeLimitHandler(FileUploadHandler):
 
 
 def install_artifact_upload_handlers(request, *, limit: int | None = None) -> None:  # noqa: ANN001
-    """Put the size limit in front of Django's own handlers; call before reading ``request.FILES``."""
-    from django.core.files.uploadhandler import TemporaryFileUploadHandler
-
-    request.upload_handlers = [ArtifactSizeLimitHandler(request, limit=limit), TemporaryFileUploadHandler(request)]
+    """Put the size limit in front of the configured handlers (FILE_UPLOAD_HANDLERS, which decide
+    how a large upload is spooled); call before anything reads ``request.FILES``."""
+    configured = [h for h in request.upload_handlers if not isinstance(h, ArtifactSizeLimitHandler)]
+    request.upload_handlers = [ArtifactSizeLimitHandler(request, limit=limit), *configured]

@@ -6,7 +6,7 @@ from allauth.mfa.models import Authenticator
 
 from intake.accounts.assurance import mfa_required
 from intake.audit import audit_append
-from intake.ratelimits import enforce
+from intake.ratelimits import client_address, enforce
 
 
 class AssayAccountAdapter(DefaultAccountAdapter):
@@ -18,8 +18,17 @@ class AssayAccountAdapter(DefaultAccountAdapter):
 
     def login(self, request, user):  # noqa: ANN001, ANN201
         super().login(request, user)
-        audit_append(actor=user, action="account.login", obj=user,
-                     data={"ip": request.META.get("REMOTE_ADDR", "")})
+        audit_append(actor=user, action="account.login", obj=user, data={"ip": client_address(request)})
+
+    def authentication_failed(self, request, **credentials):  # noqa: ANN001, ANN003, ANN201
+        # The attempted login is recorded against the account it names (if any), never the password.
+        from intake.models import User
+
+        attempted = (credentials.get("email") or credentials.get("username") or "").strip().lower()
+        account = User.objects.filter(email=attempted).first() if attempted else None
+        audit_append(actor=None, action="account.login_failed", obj=account,
+                     data={"ip": client_address(request), "known_account": account is not None})
+        return super().authentication_failed(request, **credentials)
 
     def save_user(self, request, user, form, commit=True):  # noqa: ANN001, ANN201
         enforce(request, "signup")

@@ -119,3 +119,11 @@ def test_allauth_pages_use_our_layout_without_inline_scripts_or_styles(path):  #
 def test_the_totp_setup_page_uses_our_layout(builder):  # noqa: ANN001
     html = logged_in(builder).get("/accounts/2fa/totp/activate/").content.decode()
     assert 'class="brand"' in html and "<style" not in html
+
+
+def test_a_failed_login_is_audited_without_the_password(builder):  # noqa: ANN001
+    Client(REMOTE_ADDR="10.1.2.3").post("/accounts/login/", {"login": builder.email, "password": "not it at all"})
+    event = AuditEvent.objects.get(action="account.login_failed")
+    assert (event.actor_id, event.object_id) == (None, str(builder.pk))
+    assert event.data == {"ip": "10.1.2.3", "known_account": True}
+    assert "not it at all" not in str(AuditEvent.objects.values_list("data", flat=True))

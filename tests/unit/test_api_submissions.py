@@ -368,3 +368,13 @@ def test_an_oversized_json_body_is_a_413_and_loses_nothing(api, builder, setting
     submission.refresh_from_db()
     assert submission.description == "A support agent that triages inbound tickets."
 
+
+
+def test_an_unexpected_error_is_answered_as_json_500_without_details(caplog):  # noqa: ANN001
+    from intake.api_errors import assay_exception_handler
+
+    response = assay_exception_handler(RuntimeError("database password is hunter2"), {})
+    assert response.status_code == 500
+    assert response.data == {"error": {"code": "server_error",
+                                       "message": "Something went wrong on our side; the error was logged."}}
+    assert "unhandled API error" in caplog.text

@@ -226,3 +226,31 @@ def test_uploads_in_the_portal_are_limited_with_a_friendly_page(builder, rates):
     assert_portal_429(client.post(page, {"file": SimpleUploadedFile("b.json", b"{}"), "kind": "config"}),
                       period=3600)
     assert submission.artifacts.count() == 1
+
+
+def test_behind_a_trusted_proxy_the_forwarded_client_is_counted(builder, other_builder, rates, settings):  # noqa: ANN001
+    """Without this, every user behind the proxy would share one bucket (and one could lock out all)."""
+    rates(submission_create="1/h")
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    first = api_for(builder, "10.0.0.254")
+    second = api_for(other_builder, "10.0.0.254")
+    assert first.post(LIST, {"title": "a"}, format="json", HTTP_X_FORWARDED_FOR="198.51.100.1").status_code == 201
+    assert second.post(LIST, {"title": "b"}, format="json", HTTP_X_FORWARDED_FOR="198.51.100.2").status_code == 201
+    again = second.post(LIST, {"title": "c"}, format="json", HTTP_X_FORWARDED_FOR="198.51.100.2")
+    assert_api_429(again, period=3600)
+
+
+def test_a_forged_forwarded_header_is_ignored_without_a_trusted_proxy(builder, other_builder, rates):  # noqa: ANN001
+    rates(submission_create="1/h")
+    assert api_for(builder, "10.0.0.9").post(LIST, {"title": "a"}, format="json",
+                                             HTTP_X_FORWARDED_FOR="198.51.100.7").status_code == 201
+    spoofed = api_for(other_builder, "10.0.0.9").post(LIST, {"title": "b"}, format="json",
+                                                      HTTP_X_FORWARDED_FOR="203.0.113.8")
+    assert_api_429(spoofed, period=3600)
+
+
+def test_ipv6_clients_are_counted_per_64(builder, other_builder, rates):  # noqa: ANN001
+    rates(submission_create="1/h")
+    assert api_for(builder, "2001:db8:1:2::1").post(LIST, {"title": "a"}, format="json").status_code == 201
+    rotated = api_for(other_builder, "2001:db8:1:2::ffff").post(LIST, {"title": "b"}, format="json")
+    assert_api_429(rotated, period=3600)
