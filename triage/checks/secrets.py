@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
+from bisect import bisect_right
+from collections import Counter
 from collections.abc import Iterator
+from itertools import accumulate
 
 from detect_secrets.core.scan import scan_line
 from detect_secrets.settings import transient_settings
@@ -33,17 +37,25 @@ _CANDIDATE_SHAPE = re.compile(r"(password|passwd|pwd|secret|token|api_?key|apike
 _LONG_TOKEN = re.compile(r"[A-Za-z0-9_\-+/=]{20,}")
 
 
-def _candidate(line: str) -> bool:
-    """Cheap pre-filter: a secret-ish assignment, a URL with credentials, a key block, or a long mixed token."""
-    if _CANDIDATE_SHAPE.search(line):
-        return True
-    for match in _LONG_TOKEN.finditer(line):
-        token = match.group(0)
-        if any(c.isdigit() for c in token) and any(c.isupper() for c in token) and any(c.islower() for c in token):
-            return True
-    return False
+def _mixed(token: str) -> bool:
+    return any(c.isdigit() for c in token) and any(c.isupper() for c in token) and any(c.islower() for c in token)
+
+
+def candidate_lines(lines: list[str]) -> list[int]:
+    """1-based numbers of lines that could hold a credential: a secret-ish assignment, a URL with credentials, a key
+    block, or a long token mixing digits and both cases. One regex pass over the whole file, not one per line."""
+    text = "\n".join(lines)
+    offsets = list(accumulate((len(line) + 1 for line in lines), initial=0))
+    positions = [m.start() for m in _CANDIDATE_SHAPE.finditer(text)]
+    positions += [m.start() for m in _LONG_TOKEN.finditer(text) if _mixed(m.group(0))]
+    return sorted({bisect_right(offsets, position) for position in positions})
+
+
 _PLACEHOLDER = re.compile(r"(example|redacted|placeholder|changeme|your[_-]|dummy|x{4,}|\*{4,}|<[^>]+>|\$\{|\{\{|"
-                          r"^\$[A-Z_]+$|^env:|^\$env)", re.I)
+                          r"^\$[A-Z_]+$|^env:|^\$env|\.\.\.|…|0123456789|1234567890|abcdefghij|(.)\2{5,})", re.I)
+# Credentials in tests, docs and examples are usually fixtures: still reported, but not as an escalation by themselves.
+_FIXTURE_PATH = re.compile(r"(^|/)(tests?|__tests__|spec|fixtures?|docs?|examples?)/|\.(test|spec)\.[jt]sx?$|"
+                           r"(^|/)test_[^/]*\.py$|_test\.(py|go)$|\.md$")
 _SECRET_KEY_NAME = re.compile(r"(token|secret|password|passwd|api[_-]?key|apikey|auth|credential|private[_-]?key|"
                               r"access[_-]?key)", re.I)
 _SKIP_SUFFIXES = (".lock", ".sum", ".svg", ".min.js", ".map")
@@ -51,6 +63,26 @@ _SKIP_SUFFIXES = (".lock", ".sum", ".svg", ".min.js", ".map")
 
 def _is_placeholder(value: str) -> bool:
     return not value or len(value) < 8 or bool(_PLACEHOLDER.search(value))
+
+
+# Generic detectors (a secret-ish key name, user:pass@ in a URL) flag any value; keep only values that look random.
+_GENERIC_LABELS = frozenset({"Secret Keyword", "Basic Auth Credentials"})
+_ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
+_SLUG = re.compile(r"[a-z0-9]+([-_.][a-z0-9]+)+")
+
+
+def _entropy(value: str) -> float:
+    counts = Counter(value)
+    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+
+
+def looks_random(value: str) -> bool:
+    """True for values shaped like generated credentials, false for names, slugs and words ("sk-test-123")."""
+    if len(value) < 12 or _ENV_NAME.fullmatch(value) or _SLUG.fullmatch(value):
+        return False
+    if not (re.search(r"\d", value) and re.search(r"[A-Za-z]", value)):
+        return False
+    return _entropy(value) >= 3.0
 
 
 def _whole_token(value: str, line: str) -> str:
@@ -70,8 +102,10 @@ def _scan(context: AnalysisContext) -> list[tuple[str, int, str, str]]:
         for path in sorted(context.system.files):
             if path.endswith(_SKIP_SUFFIXES):
                 continue
-            for number, line in enumerate(context.system.files[path].lines, start=1):
-                if len(line) > 4000 or not _candidate(line):
+            lines = context.system.files[path].lines
+            for number in candidate_lines(lines):
+                line = lines[number - 1]
+                if len(line) > 4000:
                     continue
                 seen = set()
                 for label, pattern in _OWN_RULES:
@@ -81,6 +115,8 @@ def _scan(context: AnalysisContext) -> list[tuple[str, int, str, str]]:
                 for secret in scan_line(line):
                     value = _whole_token(secret.secret_value or "", line)
                     if value in seen or _is_placeholder(value):
+                        continue
+                    if secret.type in _GENERIC_LABELS and not looks_random(value):
                         continue
                     seen.add(value)
                     hits.append((path, number, secret.type, value))
@@ -108,7 +144,10 @@ def hardcoded_credential(context: AnalysisContext) -> Iterator[Hit]:
     for path, line, label, value in _scan(context):
         if path in env_paths or (path, line) in elsewhere or "PRIVATE KEY" in value or label == "Private Key":
             continue
-        yield Hit(path, line, f"{label}: {mask(value)}")
+        if _FIXTURE_PATH.search(path):
+            yield Hit(path, line, f"{label}: {mask(value)} (in test, docs or example code)", severity="medium")
+        else:
+            yield Hit(path, line, f"{label}: {mask(value)}")
 
 
 @check("secrets.inline-mcp-credential", title="An MCP server's credential is inlined in its config",
@@ -140,6 +179,10 @@ def env_file(context: AnalysisContext) -> Iterator[Hit]:
                 yield Hit(file.path, number, f"{key}={mask(value)}")
 
 
+_KEY_BODY = re.compile(r"[A-Za-z0-9+/=]{40,}")
+_KEY_PLACEHOLDER = re.compile(r"(example|redacted|placeholder|dummy|x{8,})", re.I)  # real keys have runs of "A"
+
+
 @check("secrets.private-key", title="A private key is included",
        severity="critical", categories=("secrets",),
        remediation="Revoke the key pair, remove the file, and mount keys at run time from a secret store.",
@@ -152,6 +195,10 @@ def private_key(context: AnalysisContext) -> Iterator[Hit]:
             continue
         for number, line in enumerate(file.lines, start=1):
             match = pattern.search(line)
-            body = "".join(file.lines[number:number + 3]).strip()
-            if match and len(body) > 40 and not _PLACEHOLDER.search(body):
+            if not match:
+                continue
+            # key material follows the marker, on the next lines or (in code) after escaped newlines
+            after = line[match.end():].replace("\\n", "\n") + "\n" + "\n".join(file.lines[number:number + 3])
+            body = max((m.group(0) for m in _KEY_BODY.finditer(after)), key=len, default="")
+            if len(body) >= 40 and not _KEY_PLACEHOLDER.search(body):
                 yield Hit(path, number, f"{match.group(0)} {mask(body[:24])}")

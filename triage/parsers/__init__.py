@@ -11,7 +11,8 @@ from pathlib import Path
 
 from triage.parsers import agent_configs, ci, containers, mcp, packages, python_code
 from triage.parsers import manifest as manifest_format
-from triage.parsers.base import MalformedFile, SourceFile, Tree, load_json, load_toml, load_tree, load_yaml
+from triage.parsers.base import (MalformedFile, SourceFile, Tree, as_list, load_json, load_toml, load_tree,
+                                 load_yaml)
 
 __all__ = ["ParsedSystem", "parse_tree", "parse_root", "SourceFile"]
 
@@ -138,7 +139,7 @@ def _dict(value: object) -> dict:
 
 def _manifest_hooks(system: ParsedSystem) -> list[agent_configs.Hook]:
     hooks = []
-    for hook in (system.manifest or {}).get("hooks") or []:
+    for hook in as_list((system.manifest or {}).get("hooks")):
         if isinstance(hook, dict) and isinstance(hook.get("command"), str) and isinstance(hook.get("event"), str):
             hooks.append(agent_configs.Hook("manifest", hook["event"], hook["command"], system.manifest_path,
                                             system.manifest_line(hook["command"][:60])))

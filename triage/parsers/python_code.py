@@ -213,6 +213,21 @@ def call_effects(call: ast.Call) -> list[PyEffect]:
     return effects
 
 
+def _nodes(tree: ast.AST):  # noqa: ANN202 - Iterator[ast.AST]
+    """Every node, each parent before its children; a leaner ast.walk for large modules."""
+    stack = [tree]
+    ast_type = ast.AST
+    while stack:
+        node = stack.pop()
+        yield node
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                stack.extend(item for item in value if isinstance(item, ast_type))
+            elif isinstance(value, ast_type):
+                stack.append(value)
+
+
 class _ModuleVisitor:
     """One breadth-first pass over the tree (parents before children), cheaper than NodeVisitor's dispatch."""
 
@@ -221,7 +236,7 @@ class _ModuleVisitor:
 
     def visit(self, tree: ast.AST) -> None:
         assigned: dict[int, str] = {}  # id(call) -> the name its result is assigned to
-        for node in ast.walk(tree):
+        for node in _nodes(tree):
             kind = type(node)
             if kind is ast.Assign:
                 target = node.targets[0] if node.targets else None
@@ -354,10 +369,24 @@ class _ModuleVisitor:
             risks.append(PyRisk("unsafe-deserialise", line, f"{name}(...)"))
 
 
+# A module none of whose text matches can define no tool or agent and hold no risky call we report: skip parsing.
+RELEVANT = re.compile(
+    r"subprocess|os\.(system|popen|exec)|pty\.spawn|\beval\(|\bexec\(|\.execute(many|script)?\(|trust_remote_code|"
+    r"from_pretrained|hf_hub_download|snapshot_download|pipeline\(|pickle|joblib|dill\.|torch\.load|\btool\b|"
+    r"function_tool|Tool\b|Agent|agent\(|Crew\(|max_turns|max_iter")
+TEST_PATH = re.compile(r"(^|/)(tests?|testing|__tests__)/|(^|/)(test_[^/]*|[^/]*_test|conftest)\.py$")
+
+
 def parse_python(text: str, path: str) -> PyModule | None:
-    """None when the file is not valid Python (a finding-free skip)."""
+    """None when the file is not valid Python (a finding-free skip).
+
+    Test modules are not part of the running agent system, so they are not parsed (their text is still scanned
+    for secrets); nor are modules that mention nothing we look for.
+    """
     if len(text) > MAX_PYTHON_BYTES:
         return None
+    if TEST_PATH.search(path) or not RELEVANT.search(text):
+        return PyModule(path)
     try:
         tree = ast.parse(text, filename=path)
     except (SyntaxError, ValueError, RecursionError, MemoryError):

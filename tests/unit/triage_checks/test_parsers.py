@@ -36,7 +36,7 @@ def test_malformed_files_are_skipped_with_an_info_finding_not_a_crash(tmp_path):
         ".mcp.json": "{not json at all",
         ".codex/config.toml": "approval_policy = = never",
         ".github/workflows/agent.yml": "on: [issues\njobs: {",
-        "agent.py": "def broken(:\n",
+        "agent.py": "from agents import Agent\ndef broken(:\n",
         ".claude/settings.json": "[1, 2, 3]",
         "blob.bin": b"\x00\x01\x02binary",
     })

@@ -1,0 +1,50 @@
+"""Secret detection: real-looking credentials are found and masked; names, slugs and placeholders are not."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.triage_checks.helpers import lay_out
+from triage.analysis import analyse
+from triage.checks.secrets import looks_random
+
+GITHUB_TOKEN = "ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8d"
+
+
+@pytest.mark.parametrize("value", ["OPENAI_GATEWAY_SECRET", "provider-key", "sk-tracing-123", "untrusted",
+                                   "s3-secret-key-for-tests"])
+def test_names_slugs_and_words_do_not_look_random(value):
+    assert not looks_random(value)
+
+
+@pytest.mark.parametrize("value", ["Zt8qL2vN0xR4pW7sK1mC9bD3", "9f2c4e7a1b8d0f3e6a5c2b9d"])
+def test_generated_values_look_random(value):
+    assert looks_random(value)
+
+
+def _secret_findings(tmp_path, files):  # noqa: ANN001, ANN202
+    return [(f.severity, f.path, f.line, f.evidence) for f in analyse(lay_out(tmp_path, files))
+            if f.check == "secrets.hardcoded-credential"]
+
+
+def test_a_token_in_agent_code_is_high_and_masked(tmp_path):
+    assert _secret_findings(tmp_path, {"agent/config.py": f'TOKEN = "{GITHUB_TOKEN}"\n'}) == [
+        ("high", "agent/config.py", 1, "GitHub Token: ghp********************8d")]
+
+
+def test_a_token_in_test_code_is_reported_without_escalating(tmp_path):
+    assert _secret_findings(tmp_path, {"tests/test_client.py": f'TOKEN = "{GITHUB_TOKEN}"\n'}) == [
+        ("medium", "tests/test_client.py", 1, "GitHub Token: ghp********************8d (in test, docs or example code)")]
+
+
+def test_placeholders_and_environment_references_are_not_credentials(tmp_path):
+    files = {"config.py": 'API_KEY = "sk-ant-api03-..."\nPASSWORD = os.environ["DB_PASSWORD"]\n'
+                          'SECRET = "${APP_SECRET}"\nTOKEN = "ghp_1234567890abcdefghij1234567890abcdef"\n'
+                          'client_secret = "OPENAI_GATEWAY_SECRET"\n'}
+    assert _secret_findings(tmp_path, files) == []
+
+
+def test_a_private_key_marker_in_code_without_key_material_is_not_a_key(tmp_path):
+    files = {"sign.ts": 'const key = "-----BEGIN OPENSSH PRIVATE KEY-----\\ntest-key-content\\n-----END OPENSSH '
+                        'PRIVATE KEY-----";\n'}
+    assert [f for f in analyse(lay_out(tmp_path, files)) if f.check == "secrets.private-key"] == []
