@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -189,7 +190,8 @@ class ReviewerCaseView(APIView):
     permission_classes = PERMISSIONS
     required_scopes = {"get": REVIEWS}
 
-    @extend_schema(summary="A granted case at black box: claim, manifest summary, triage results")
+    @extend_schema(summary="A granted case at black box: claim, manifest summary, triage results",
+                   responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, pk: str) -> Response:
         _require_role(request, Role.REVIEWER)
         submission, grant = services.access_case_as_reviewer(reviewer=request.user, submission_pk=pk,
@@ -266,7 +268,8 @@ class _CoordinatorView(APIView):
 
 
 class CaseConflictsView(_CoordinatorView):
-    @extend_schema(summary="Conflicts per reviewer, and the solver's plan for the open seats")
+    @extend_schema(summary="Conflicts per reviewer, and the solver's plan for the open seats",
+                   responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, pk: str) -> Response:
         submission = self.case(request, pk)
         plan = selectors.case_plan(submission) if submission.state in selectors.OPEN_REVIEW_STATES else None
