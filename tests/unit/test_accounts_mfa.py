@@ -127,3 +127,10 @@ def test_a_failed_login_is_audited_without_the_password(builder):  # noqa: ANN00
     assert (event.actor_id, event.object_id) == (None, str(builder.pk))
     assert event.data == {"ip": "10.1.2.3", "known_account": True}
     assert "not it at all" not in str(AuditEvent.objects.values_list("data", flat=True))
+
+
+def test_the_security_overview_links_our_account_pages(builder):  # noqa: ANN001
+    html = logged_in(builder).get("/accounts/2fa/").content.decode()
+    assert 'class="brand"' in html
+    for href in ("/account/security/", "/account/domain/", "/account/tokens/", "/accounts/2fa/totp/activate/"):
+        assert f'href="{href}"' in html, href
