@@ -38,8 +38,40 @@ class AssayAccountAdapter(DefaultAccountAdapter):
         return user
 
 
+_SEALED = "fernet:"
+
+
+def _fernet_keys() -> list[bytes]:
+    """Keys derived from SECRET_KEY (then its fallbacks), so rotating the key keeps old seeds readable."""
+    import base64
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+    from django.conf import settings
+
+    keys = []
+    for secret in [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]:
+        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"assay-mfa-secrets",
+                       info=b"allauth totp seed").derive(secret.encode())
+        keys.append(base64.urlsafe_b64encode(derived))
+    return keys
+
+
 class AssayMFAAdapter(DefaultMFAAdapter):
-    """Reviewers and coordinators may not switch their TOTP off; builders may."""
+    """TOTP seeds are sealed at rest; reviewers and coordinators may not switch TOTP off."""
+
+    def encrypt(self, text: str) -> str:
+        from cryptography.fernet import Fernet
+
+        return _SEALED + Fernet(_fernet_keys()[0]).encrypt(text.encode()).decode()
+
+    def decrypt(self, encrypted_text: str) -> str:
+        from cryptography.fernet import Fernet, MultiFernet
+
+        if not encrypted_text.startswith(_SEALED):
+            return encrypted_text  # written before sealing was introduced
+        token = encrypted_text[len(_SEALED):].encode()
+        return MultiFernet([Fernet(key) for key in _fernet_keys()]).decrypt(token).decode()
 
     def can_delete_authenticator(self, authenticator) -> bool:  # noqa: ANN001
         if authenticator.type == Authenticator.Type.TOTP and mfa_required(authenticator.user):

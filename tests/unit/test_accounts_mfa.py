@@ -134,3 +134,16 @@ def test_the_security_overview_links_our_account_pages(builder):  # noqa: ANN001
     assert 'class="brand"' in html
     for href in ("/account/security/", "/account/domain/", "/account/tokens/", "/accounts/2fa/totp/activate/"):
         assert f'href="{href}"' in html, href
+
+
+def test_totp_seeds_are_sealed_at_rest_and_still_verify(builder):  # noqa: ANN001
+    secret = enable_totp(builder)
+    stored = Authenticator.objects.get(user=builder, type="totp").data["secret"]
+    assert stored.startswith("fernet:") and secret not in stored
+    client = Client()
+    client.post("/accounts/login/", {"login": builder.email, "password": PASSWORD})
+    wrong = str((int(totp_code(secret)) + 1) % 1_000_000).zfill(6)
+    assert client.post("/accounts/2fa/authenticate/", {"code": wrong}).status_code == 200
+    assert "_auth_user_id" not in client.session
+    assert client.post("/accounts/2fa/authenticate/", {"code": totp_code(secret)}).status_code == 302
+    assert client.session["_auth_user_id"] == str(builder.pk)
