@@ -63,10 +63,11 @@ class TriageOutcome:
     score: int
     decision: str
     reasons: list[str] = field(default_factory=list)
+    not_run: list[dict] | None = None  # set by the dynamic stage (triage.dynamic.stage): [{"target", "reason"}]
 
     def contract(self) -> dict:
         """Exactly CONTRACT.md's document, keys in its order."""
-        return {
+        document = {
             "config_digest": self.analysis.config_digest,
             "policy_version": self.policy_version,
             "sandbox": self.analysis.sandbox,
@@ -75,6 +76,9 @@ class TriageOutcome:
             "decision": self.decision,
             "reasons": list(self.reasons),
         }
+        if self.not_run is not None:
+            document["not_run"] = [dict(item) for item in self.not_run]
+        return document
 
 
 def contract_json(document: dict) -> str:
@@ -246,7 +250,8 @@ def offline_context(analysis: SandboxedAnalysis):  # noqa: ANN201
                          empty_submission=not analysis.files)
 
 
-def triage_path_run(*, path: Path, policy_version: str | None = None) -> TriageOutcome:
+def triage_path_run(*, path: Path, policy_version: str | None = None, dynamic: bool = False,
+                    pin_file: Path | None = None) -> TriageOutcome:
     if policy_version is not None:
         from triage.policy import available_policies
 
@@ -254,7 +259,19 @@ def triage_path_run(*, path: Path, policy_version: str | None = None) -> TriageO
             raise TriageInputError(f"unknown policy version {printable(policy_version)}; "
                                    f"available: {', '.join(sorted(available_policies()))}")
     started = time.monotonic()
-    outcome = triage_sources(sources=[source_for_path(path)], context_for=offline_context,
-                             policy_version=policy_version)
+    if dynamic:
+        from triage.dynamic.stage import dynamic_triage_sources, pins_read, pins_write
+
+        try:
+            previous = pins_read(pin_file) if pin_file else {}
+        except ValueError as exc:
+            raise TriageInputError(str(exc)) from None
+        outcome, stage = dynamic_triage_sources(sources=[source_for_path(path)], context_for=offline_context,
+                                                policy_version=policy_version, previous_pins=previous)
+        if pin_file:
+            pins_write(pin_file, stage.pins)
+    else:
+        outcome = triage_sources(sources=[source_for_path(path)], context_for=offline_context,
+                                 policy_version=policy_version)
     outcome.analysis.duration_s = time.monotonic() - started
     return outcome

@@ -21,10 +21,16 @@ class Command(BaseCommand):
         parser.add_argument("path")
         parser.add_argument("--format", choices=("json", "sarif"), default="json")
         parser.add_argument("--policy", dest="policy_version", default=None)
+        parser.add_argument("--dynamic", action="store_true",
+                            help="also run the dynamic stage: start the MCP servers in the sandbox, canary flows")
+        parser.add_argument("--pin-file", default=None,
+                            help="with --dynamic: compare tool-set pins against this file, then update it")
 
-    def handle(self, *args, path: str, format: str, policy_version: str | None, **options) -> None:  # noqa: A002, ANN002, ANN003
+    def handle(self, *args, path: str, format: str, policy_version: str | None, dynamic: bool = False,  # noqa: A002, ANN002
+               pin_file: str | None = None, **options) -> None:  # noqa: ANN003
         try:
-            outcome = triage_path_run(path=Path(path), policy_version=policy_version)
+            outcome = triage_path_run(path=Path(path), policy_version=policy_version, dynamic=dynamic,
+                                      pin_file=Path(pin_file) if pin_file and dynamic else None)
         except TriageInputError as exc:
             self.fail(2, str(exc))
         except TriagePlatformError as exc:

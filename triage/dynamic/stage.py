@@ -1,0 +1,315 @@
+"""The dynamic stage, host side: discover servers, run each in its own sandbox, judge the records.
+
+Everything the sandbox prints is untrusted (it came from code the submitter wrote): it is parsed strictly,
+bounded and re-typed into :class:`ServerRun` before any check reads it. Submitted code runs only under a real
+sandbox (gVisor or bubblewrap: no network namespace route out, private filesystem); with ``none`` nothing is
+started and every server is reported as not run. Nothing here is ever "safe" by default: a server or flow that
+could not be exercised is listed under ``not_run`` with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from triage.dynamic.checks import DynamicContext, ServerRun, dynamic_findings
+from triage.findings import Finding
+from triage.sandbox import Mount, SandboxLimits, SandboxRequest, sandbox_run
+from triage.unpack import printable
+
+MAX_SERVERS = 8
+RUNNABLE_BACKENDS = ("gvisor", "bubblewrap")
+FLOW_FAMILIES = ("trifecta.", "agentjacking.")
+HARNESS_VERSION = "1"
+
+
+class DynamicStageError(Exception):
+    """The stage itself could not run (the sandbox crashed or answered nonsense). Not the submitter's fault."""
+
+
+@dataclass(frozen=True)
+class DynamicBudget:
+    """Limits for one server: the harness enforces the inner ones, the sandbox the outer wall clock."""
+
+    step_seconds: float = 8.0
+    call_seconds: float = 5.0
+    session_seconds: float = 30.0
+    server_memory_bytes: int = 512 * 1024 * 1024
+    server_cpu_seconds: int = 20
+    server_processes: int = 48  # RLIMIT_NPROC for the server (bites only for non-root sandboxes)
+    process_threshold: int = 24  # more live processes than this is a fork storm: the watchdog stops it
+    sandbox_wall_seconds: float = 60.0
+
+    def harness(self) -> dict:
+        return {"step_seconds": self.step_seconds, "call_seconds": self.call_seconds,
+                "session_seconds": self.session_seconds, "memory_bytes": self.server_memory_bytes,
+                "cpu_seconds": self.server_cpu_seconds, "processes": self.server_processes,
+                "process_threshold": self.process_threshold}
+
+    def sandbox(self) -> SandboxLimits:
+        return SandboxLimits(wall_seconds=self.sandbox_wall_seconds, cpu_seconds=int(self.sandbox_wall_seconds),
+                             output_bytes=8 * 1024 * 1024, processes=self.server_processes + 80)
+
+
+@dataclass
+class DynamicOutcome:
+    sandbox: str
+    findings: list[Finding]
+    not_run: list[dict]
+    servers: list[ServerRun]
+    records: list[dict] = field(default_factory=list)  # full per-server records (transcripts), for the vault
+    duration_s: float = 0.0
+
+    @property
+    def pins(self) -> dict[str, dict]:
+        """server -> {"pin", "tools"}: what a later run compares against."""
+        from triage.dynamic.pins import tool_digests
+
+        return {s.name: {"pin": s.pin, "tools": tool_digests(s.tools)} for s in self.servers if s.started}
+
+
+def _bootstrap() -> str:
+    from triage.sandbox import PROJECT_ROOT
+
+    return ("import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
+            f"sys.path.insert(0, {str(PROJECT_ROOT)!r}); from triage.dynamic.harness import main; main()")
+
+
+def _harness_run(*, backend: str, plan: dict, mounts: list[Mount], limits: SandboxLimits):  # noqa: ANN202
+    scratch = Path(tempfile.mkdtemp(prefix="assay-dynamic-"))
+    try:
+        return sandbox_run(backend=backend, request=SandboxRequest(
+            argv=[sys.executable, "-s", "-B", "-c", _bootstrap()], scratch=scratch, mounts=mounts, limits=limits,
+            stdin=json.dumps(plan).encode()))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _payload(result) -> dict:  # noqa: ANN001
+    try:
+        payload = json.loads(result.stdout)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def _str(value, limit: int = 4000) -> str:  # noqa: ANN001
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _dicts(value, limit: int = 200) -> list[dict]:  # noqa: ANN001
+    return [v for v in value[:limit] if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _tools(value) -> list[dict]:  # noqa: ANN001
+    return [{"name": _str(t.get("name"), 200), "description": _str(t.get("description"), 8000),
+             "input_schema": t.get("input_schema") if isinstance(t.get("input_schema"), dict) else {}}
+            for t in _dicts(value) if _str(t.get("name"), 200)]
+
+
+def _server_run(declared: dict, payload: dict) -> ServerRun:
+    effects = payload.get("effects") if isinstance(payload.get("effects"), dict) else {}
+    clean_effects = {
+        "network": [{"destination": _str(n.get("destination"), 300), "canary_seen": n.get("canary_seen") is True,
+                     "request_line": _str(n.get("request_line"), 300)} for n in _dicts(effects.get("network"), 50)],
+        "subprocesses": [{"executable": _str(p.get("executable"), 300), "canary_seen": p.get("canary_seen") is True}
+                         for p in _dicts(effects.get("subprocesses"), 50)],
+        **{key: [_str(p, 500) for p in (effects.get(key) or [])[:100] if isinstance(p, str)]
+           for key in ("files_written", "files_deleted", "canary_files", "private_reads")},
+    }
+    tools_after = payload.get("tools_after")
+    return ServerRun(
+        name=declared["name"], path=declared["path"], line=declared["line"],
+        declared_tools=declared.get("declared_tools"), started=payload.get("started") is True,
+        stopped=_str(payload.get("stopped"), 300) or None, instructions=_str(payload.get("instructions")),
+        tools=_tools(payload.get("tools")), tools_after=_tools(tools_after) if isinstance(tools_after, list) else None,
+        prompts=[{"name": _str(p.get("name"), 200), "description": _str(p.get("description"))}
+                 for p in _dicts(payload.get("prompts"))],
+        resources=[{"name": _str(r.get("name"), 200), "description": _str(r.get("description"))}
+                   for r in _dicts(payload.get("resources"))],
+        calls=[{"tool": _str(c.get("tool"), 200), "is_error": c.get("is_error") is True,
+                "result": _str(c.get("result"), 500)} for c in _dicts(payload.get("calls"), 20)],
+        effects=clean_effects, observation=_str(payload.get("observation"), 40),
+        leftover_processes=payload.get("leftover_processes") if isinstance(payload.get("leftover_processes"), int)
+        else 0)
+
+
+def _declared(raw: dict) -> dict | None:
+    name = _str(raw.get("name"), 200)
+    if not name:
+        return None
+    line = raw.get("line") if isinstance(raw.get("line"), int) and not isinstance(raw.get("line"), bool) else None
+    tools = raw.get("declared_tools")
+    argv = raw.get("argv")
+    return {"name": name, "path": _str(raw.get("path"), 1000), "line": line,
+            "declared_tools": [t for t in tools if isinstance(t, str)] if isinstance(tools, list) else None,
+            "argv": [a for a in argv if isinstance(a, str)] if isinstance(argv, list) else None,
+            "runtime": _str(raw.get("runtime"), 10), "reason": _str(raw.get("reason"), 300),
+            "env": {str(k)[:100]: str(v)[:1000] for k, v in (raw.get("env") or {}).items()}
+            if isinstance(raw.get("env"), dict) else {}}
+
+
+def _not_run_reason(result, payload: dict) -> str:  # noqa: ANN001
+    if result.timed_out:
+        return "stopped: the sandbox wall-time limit was reached"
+    stderr = result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
+    return f"the dynamic harness failed ({printable(stderr[0])[:200] or f'exit {result.returncode}'})"
+
+
+def dynamic_stage_run(*, sources: list, backend: str, manifest: dict | None = None,  # noqa: ANN001
+                      static_findings: list[Finding] = (), previous_pins: dict[str, dict] | None = None,
+                      budget: DynamicBudget | None = None, unpack_limits: dict | None = None) -> DynamicOutcome:
+    """Discover, run and judge every MCP server in ``sources`` (``triage.runner.TriageSource`` objects)."""
+    started_at = time.monotonic()
+    budget = budget or DynamicBudget()
+    mounts, plan_sources = [], []
+    for index, source in enumerate(sources):
+        target = f"/input/{index}"
+        mounts.append(Mount(source=source.path, target=target))
+        plan_sources.append({"path": target, "kind": source.kind, "name": source.name})
+    base_plan = {"sources": plan_sources, "manifest": manifest, "limits": unpack_limits or {}}
+    # Discovery parses the tree and executes nothing, so it runs under any backend, like static triage.
+    result = _harness_run(backend=backend, plan={**base_plan, "mode": "discover"}, mounts=mounts,
+                          limits=SandboxLimits(wall_seconds=60))
+    payload = _payload(result)
+    if result.returncode != 0 or not payload.get("ok"):
+        raise DynamicStageError(printable(str(payload.get("error") or _not_run_reason(result, payload)))[:300])
+    declared = [d for d in (_declared(raw) for raw in _dicts(payload.get("servers"))) if d is not None]
+    manifest_tools = [t for t in payload.get("manifest_tools") or [] if isinstance(t, str)][:500]
+
+    not_run: list[dict] = []
+    servers: list[ServerRun] = []
+    records: list[dict] = []
+    for index, server in enumerate(declared):
+        target = f"mcp:{server['name']}"
+        if server["argv"] is None:
+            not_run.append({"target": target, "reason": server["reason"] or "cannot be started offline"})
+            continue
+        if backend not in RUNNABLE_BACKENDS:
+            not_run.append({"target": target, "reason": f"submitted code runs only under gvisor or bubblewrap; "
+                                                        f"the sandbox here is {backend}"})
+            continue
+        if index >= MAX_SERVERS:
+            not_run.append({"target": target, "reason": f"more than {MAX_SERVERS} servers; only the first ran"})
+            continue
+        canary = "assay-canary-" + secrets.token_hex(16)
+        plan = {**base_plan, "mode": "run", "canary": canary, "budget": budget.harness(),
+                "server": {"argv": server["argv"], "runtime": server["runtime"], "env": server["env"]}}
+        result = _harness_run(backend=backend, plan=plan, mounts=mounts, limits=budget.sandbox())
+        run_payload = _payload(result)
+        if result.returncode != 0 or not run_payload.get("ok"):
+            run = ServerRun(name=server["name"], path=server["path"], line=server["line"],
+                            stopped=_not_run_reason(result, run_payload))
+        else:
+            run = _server_run(server, run_payload)
+        servers.append(run)
+        records.append(_record(server, run_payload, backend=backend, budget=budget, duration_s=result.duration_s))
+        if not run.started:
+            reason = run.stopped or _start_failure(run_payload)
+            not_run.append({"target": target, "reason": reason})
+        elif run.stopped:
+            not_run.append({"target": target, "reason": f"introspection incomplete: {run.stopped}"})
+
+    context = DynamicContext(servers=servers, manifest_tools=manifest_tools, previous_pins=previous_pins or {})
+    findings = dynamic_findings(context)
+    not_run += _unconfirmed_flows(static_findings, servers=servers, declared=declared, findings=findings)
+    not_run.sort(key=lambda item: (item["target"], item["reason"]))
+    return DynamicOutcome(sandbox=backend, findings=findings, not_run=not_run, servers=servers, records=records,
+                          duration_s=time.monotonic() - started_at)
+
+
+def _start_failure(payload: dict) -> str:
+    tail = [line for line in _str(payload.get("stderr_tail"), 2000).splitlines() if line.strip()][-1:]
+    if payload.get("reason"):
+        return _str(payload.get("reason"), 300)
+    return f"failed to start{': ' + printable(tail[0])[:200] if tail else ''}"
+
+
+def _unconfirmed_flows(static_findings, *, servers: list[ServerRun], declared: list[dict],  # noqa: ANN001
+                       findings: list[Finding]) -> list[dict]:
+    """Statically found flows through a server that the canary did not confirm: never 'safe', 'unconfirmed'."""
+    confirmed = {f.extra.get("server") for f in findings if f.check == "dynamic.canary-exfiltration"}
+    ran = {s.name: s for s in servers}
+    entries = []
+    for finding in static_findings:
+        if not finding.check.startswith(FLOW_FAMILIES):
+            continue
+        for server in declared:
+            if f"mcp:{server['name']}" not in finding.evidence or server["name"] in confirmed:
+                continue
+            run = ran.get(server["name"])
+            if run is None or not run.started:
+                reason = "unconfirmed: the server did not run"
+            elif run.observation != "python-audit-hooks":
+                reason = "unconfirmed: network sinks are observed only for Python servers; no canary reached a file"
+            else:
+                reason = "unconfirmed: direct tool calls with a planted canary reached no sink (a model may still)"
+            entries.append({"target": f"flow {finding.check} via mcp:{server['name']}", "reason": reason})
+    return entries
+
+
+def _record(server: dict, payload: dict, *, backend: str, budget: DynamicBudget, duration_s: float) -> dict:
+    """What the run leaves for reviewers: inputs, limits, runtime, transcript and effects (canary masked)."""
+    from triage.dynamic.runtime import runtime_versions
+
+    return {"server": server["name"], "harness_version": HARNESS_VERSION, "sandbox": backend,
+            "runtime": runtime_versions(backend), "limits": asdict(budget),
+            "argv": server["argv"], "duration_s": round(duration_s, 3),
+            "transcript": _dicts(payload.get("transcript"), 200), "calls": _dicts(payload.get("calls"), 20),
+            "effects": payload.get("effects") if isinstance(payload.get("effects"), dict) else {},
+            "planted": payload.get("planted") if isinstance(payload.get("planted"), list) else [],
+            "stopped": _str(payload.get("stopped"), 300) or None,
+            "stderr_tail": _str(payload.get("stderr_tail"), 2000)}
+
+
+# --- the triage service with the dynamic stage ----------------------------------------------------
+
+def dynamic_triage_sources(*, sources: list, context_for, manifest: dict | None = None,  # noqa: ANN001
+                           policy_version: str | None = None, previous_pins: dict[str, dict] | None = None,
+                           budget: DynamicBudget | None = None):  # noqa: ANN201 - TriageOutcome
+    """Static triage, then the dynamic stage on the same sources and sandbox, then the policy over both.
+
+    Returns ``(TriageOutcome, DynamicOutcome)``; the outcome's ``not_run`` lists what could not be exercised.
+    """
+    from triage.runner import TriagePlatformError, triage_analyse, triage_decide
+
+    analysis = triage_analyse(sources=sources, manifest=manifest)
+    try:
+        dynamic = dynamic_stage_run(sources=sources, backend=analysis.sandbox, manifest=manifest,
+                                    static_findings=analysis.findings, previous_pins=previous_pins, budget=budget)
+    except DynamicStageError as exc:
+        raise TriagePlatformError(f"dynamic stage: {exc}") from None
+    analysis.findings = sorted([*analysis.findings, *dynamic.findings], key=Finding.sort_key)
+    outcome = triage_decide(analysis=analysis, context=context_for(analysis), policy_version=policy_version)
+    outcome.not_run = list(dynamic.not_run)
+    return outcome, dynamic
+
+
+def pins_read(path: Path) -> dict[str, dict]:
+    """Pins saved by an earlier run (``--pin-file``); a missing file means no earlier run."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{printable(str(path))}: not a pin file ({exc.__class__.__name__})") from None
+    servers = data.get("servers") if isinstance(data, dict) else None
+    if not isinstance(servers, dict):
+        raise ValueError(f"{printable(str(path))}: not a pin file (no servers)")
+    return {str(name): {"pin": str(entry.get("pin", "")),
+                        "tools": {str(k): str(v) for k, v in (entry.get("tools") or {}).items()}}
+            for name, entry in servers.items() if isinstance(entry, dict)}
+
+
+def pins_write(path: Path, pins: dict[str, dict]) -> None:
+    """Record the pins of this run, keeping earlier servers that did not run this time."""
+    merged = {**pins_read(path), **pins}
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps({"version": 1, "servers": merged}, indent=2, sort_keys=True) + "\n")
+    partial.replace(path)
