@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from triage.parsers import ParsedSystem
 from triage.parsers.base import as_dict, as_list, as_str
-from triage.parsers.ci import UNTRUSTED_EVENTS
+from triage.parsers.ci import TRUSTED_ONLY_CONDITION, UNTRUSTED_EVENTS
 from triage.parsers.mcp import McpServer
 
 SOURCE, SINK = "source", "sink"
@@ -37,7 +37,7 @@ _RULES: list[tuple[re.Pattern[str], tuple[tuple[str, str], ...]]] = [(re.compile
     (r"server-filesystem|filesystem|file[-_]?system", ((SOURCE, PRIVATE), (SINK, "write-files"))),
     (r"postgres|mysql|sqlite|mongo|supabase|database|\bdb\b|bigquery|snowflake|redshift|dynamo|mssql",
      ((SOURCE, PRIVATE), (SINK, "database-write"))),
-    (r"stripe|paypal|payment|billing|braintree|adyen|plaid|payout|wire[-_ ]?transfer|refund",
+    (r"stripe|paypal|payment|braintree|adyen|plaid|payout|wire[-_ ]?transfer|refund|charge[-_ ]?card",
      ((SOURCE, PRIVATE), (SINK, "payments"))),
     (r"\baws\b|aws-|gcloud|\bgcp\b|azure|kubernetes|\bk8s\b|kubectl|terraform|vercel|netlify|heroku|flyctl|"
      r"cloudflare|deploy|helm\b|argocd|pulumi", ((SINK, "deploy"),)),
@@ -81,7 +81,7 @@ class Agent:
     line: int | None
     capabilities: list[Capability] = field(default_factory=list)
     links: set[str] = field(default_factory=set)  # agents this one hands work to or shares a crew with
-    budget: bool = True  # a turn, iteration or spend limit is set (or irrelevant for interactive use)
+    budget: bool = True  # a turn, iteration or time limit applies (framework defaults count)
 
     def add(self, direction: str, kind: str, via: str, path: str, line: int | None, *, gated: bool = False,
             contained: bool = False) -> None:
@@ -249,8 +249,7 @@ def _workflow_agents(system: ParsedSystem, graph: CapabilityGraph) -> None:
         for step in workflow.agent_steps:
             agent = graph.agent(f"workflow:{step.path}#{step.job}", "github-actions", step.path, step.line)
             config_text = " ".join(str(v) for v in step.with_.values()) + " " + step.run
-            trusted_only = re.search(r"author_association|github\.actor\s*==|github\.event\.sender\.login\s*==",
-                                     step.condition) is not None
+            trusted_only = TRUSTED_ONLY_CONDITION.search(step.condition) is not None
             for trigger in workflow.untrusted_triggers:
                 if not trusted_only:
                     agent.add(SOURCE, UNTRUSTED_EVENTS[trigger], f"on: {trigger}", step.path,
@@ -294,11 +293,13 @@ def _python_agents(system: ParsedSystem, graph: CapabilityGraph) -> None:
     aliases = {k: v for module in system.python_modules for k, v in module.tool_aliases.items()}
     used: set[str] = set()
     all_agents = [a for m in system.python_modules for a in m.agents]
+    unbounded_targets = {t for m in system.python_modules for t in m.unbounded_targets}
     names = {a.name for a in all_agents}
     for module in system.python_modules:
         for py_agent in module.agents:
             agent = graph.agent(f"python:{py_agent.path}:{py_agent.name}", py_agent.framework, py_agent.path, py_agent.line)
-            agent.budget = py_agent.budget or module.has_budget
+            agent.budget = not (py_agent.unbounded or module.has_unbounded_run or
+                                (py_agent.variable and py_agent.variable in unbounded_targets))
             gated_all = py_agent.gated
             for name in py_agent.tool_names:
                 resolved = tools.get(aliases.get(name, name))
@@ -315,7 +316,7 @@ def _python_agents(system: ParsedSystem, graph: CapabilityGraph) -> None:
         if name not in used:
             agent = graph.agent(f"python-tools:{tool.path}", "python-tools", tool.path, tool.line)
             _add_tool(agent, tool, gated=tool.gated)
-            agent.budget = any(m.has_budget for m in system.python_modules if m.path == tool.path)
+            agent.budget = True  # tools nobody in the tree runs: the runner's limits are unknown
 
 
 def _add_tool(agent: Agent, tool, *, gated: bool) -> None:  # noqa: ANN001 - PyTool

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from triage.checks.registry import AnalysisContext, Hit, check
 from triage.graph import ACTION_SINKS, Agent
+from triage.parsers.ci import TRUSTED_ONLY_CONDITION
 
 _REMEDIATION = ("Put a human approval between reading {what} and any shell, write, push or deploy tool, or split the "
                 "work: a read-only agent summarises, a separate agent with write access acts only on the summary "
@@ -66,8 +66,6 @@ def web_to_action(context: AnalysisContext) -> Iterator[Hit]:
                      frozenset({"shell", "deploy", "payments", "database-drop", "delete", "git-push"}))
 
 
-_TRUSTED_ONLY = re.compile(r"author_association|github\.actor\s*==|github\.event\.sender\.login\s*==|"
-                           r"github\.triggering_actor\s*==")
 
 
 @check("agentjacking.ci-untrusted-trigger", title="A CI agent runs on events any outsider can trigger",
@@ -82,7 +80,7 @@ def ci_untrusted_trigger(context: AnalysisContext) -> Iterator[Hit]:
         if not triggers:
             continue
         for step in workflow.agent_steps:
-            if _TRUSTED_ONLY.search(step.condition):
+            if TRUSTED_ONLY_CONDITION.search(step.condition):
                 continue
             yield Hit(step.path, step.line, f"job {step.job} runs {step.uses or 'an agent CLI'} on "
                       f"{', '.join(triggers)} with no author check")

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from triage.checks.registry import AnalysisContext, Hit, check
 
 _SKIP_CONFIRMATION = re.compile(
-    r"(never|don'?t|do not|no need to)\s+(ask|wait)\s+(for\s+)?(confirmation|permission|approval|the user)|"
+    r"(never|don'?t|do not|no need to)\s+(ask|wait)\s+(the user\s+)?(for\s+)?(confirmation|permission|approval)|"
     r"without\s+(asking|confirmation|approval|permission)|skip\s+(all\s+)?(confirmations?|approvals?|reviews?)|"
     r"auto[- ]?approve|--dangerously-skip-permissions|--no-verify|always\s+(approve|say yes|answer yes)", re.I)
 # Zero-width, bidirectional-override and Unicode tag characters: invisible to a reviewer, read by the model.

@@ -129,5 +129,7 @@ def no_run_budget(context: AnalysisContext) -> Iterator[Hit]:
             continue  # interactive harnesses: a human is at the keyboard
         if not agent.budget and agent.sinks({"shell", "network", "payments", "deploy", "write-files", "git-push",
                                              "messaging", "email-send", "database-write", "delete"}, uncontained=False):
-            yield Hit(agent.path, agent.line, f"agent {agent.id} ({agent.harness}) has no max turns/iterations or timeout",
+            limit = "no --max-turns and no timeout-minutes" if agent.harness == "github-actions" else \
+                "its turn/iteration limit switched off"
+            yield Hit(agent.path, agent.line, f"agent {agent.id} ({agent.harness}): {limit}",
                       extra={"agent": agent.id})

@@ -12,6 +12,11 @@ AGENT_ACTIONS = re.compile(
     r"[\w.-]+/(aider|opencode|goose|cline|openhands)[\w.-]*-action)(@|$)", re.I)
 AGENT_CLI = re.compile(r"(^|[\s;&|(])(claude\s+(-p|--print)\b|codex\s+exec\b|gemini\s+(-p|--prompt)\b|aider\b.*--yes|"
                        r"opencode\s+run\b|goose\s+run\b|openhands\b)", re.I | re.M)
+# Conditions that limit a job to trusted people or same-repository branches (forks cannot reach it).
+TRUSTED_ONLY_CONDITION = re.compile(
+    r"author_association|github\.actor\s*==|github\.event\.sender\.login\s*==|github\.triggering_actor\s*==|"
+    r"head\.repo\.full_name\s*==\s*github\.repository|head\.repo\.fork\s*==\s*false|!\s*github\.event\."
+    r"pull_request\.head\.repo\.fork")
 UNTRUSTED_EVENTS = {"issues": "issue", "issue_comment": "issue", "pull_request_target": "pr-text",
                     "pull_request": "pr-text", "pull_request_review_comment": "pr-text",
                     "pull_request_review": "pr-text", "discussion": "issue", "discussion_comment": "issue"}

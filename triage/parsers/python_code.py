@@ -61,7 +61,8 @@ class PyAgent:
     tool_names: list[str] = field(default_factory=list)
     handoffs: list[str] = field(default_factory=list)
     gated: bool = False
-    budget: bool = False
+    unbounded: bool = False  # a turn/iteration/time limit explicitly switched off (None) or set absurdly high
+    variable: str = ""  # the name the agent is assigned to, if any
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,8 @@ class PyModule:
     agents: list[PyAgent] = field(default_factory=list)
     risks: list[PyRisk] = field(default_factory=list)
     tool_aliases: dict[str, str] = field(default_factory=dict)  # variable -> function registered as a tool
-    has_budget: bool = False
+    has_unbounded_run: bool = False  # some call switches a run limit off for an agent we cannot tell
+    unbounded_targets: set[str] = field(default_factory=set)  # agents run with their limit switched off
     has_human_gate: bool = False
 
 
@@ -127,6 +129,24 @@ def _truthy(node: ast.AST | None) -> bool:
     if isinstance(node, ast.Constant):
         return bool(node.value)
     return True  # a non-literal value (list of node names, variable): assume set
+
+
+def _sql_built(call: ast.Call) -> bool:
+    last = dotted(call.func).rsplit(".", 1)[-1]
+    if last not in ("execute", "executemany", "executescript") or not call.args:
+        return False
+    query = call.args[0]
+    return isinstance(query, (ast.JoinedStr, ast.BinOp)) or (
+        isinstance(query, ast.Call) and dotted(query.func).endswith("format"))
+
+
+def _unbounded(node: ast.AST) -> bool:
+    """Frameworks default to a limit (Agents SDK 10 turns, AgentExecutor 15 iterations, LangGraph 25 steps); only an
+    explicit None or an absurd number removes it."""
+    if isinstance(node, ast.Constant):
+        return node.value is None or (isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
+                                      and node.value > 200)
+    return False
 
 
 def _names_in(node: ast.AST | None) -> list[str]:
@@ -270,6 +290,9 @@ class _ModuleVisitor:
         for child in ast.walk(node):
             if isinstance(child, ast.Call):
                 effects.extend(call_effects(child))
+                if _sql_built(child):
+                    self.module.risks.append(PyRisk("sql-built", child.lineno,
+                                                    f"{dotted(child.func)}() in tool {name} with SQL built from strings"))
                 called = dotted(child.func)
                 strings.append(called)
                 if called == "input" or GATE_CALL.search(called.rsplit(".", 1)[-1]):
@@ -315,8 +338,20 @@ class _ModuleVisitor:
         last = name.rsplit(".", 1)[-1]
         line = node.lineno
         keywords = {k.arg for k in node.keywords if k.arg}
-        if keywords & BUDGET_KWARGS:
-            self.module.has_budget = True
+        unbounded = any(k.arg in BUDGET_KWARGS and _unbounded(k.value) for k in node.keywords) or any(
+            isinstance(k.value, ast.Dict) and any(  # LangGraph: invoke(..., config={"recursion_limit": N})
+                isinstance(key, ast.Constant) and key.value in BUDGET_KWARGS and _unbounded(value)
+                for key, value in zip(k.value.keys, k.value.values)) for k in node.keywords if k.arg == "config")
+        if unbounded and last not in AGENT_FACTORIES:
+            # agent.invoke(..., config=...) or Runner.run(agent, ..., max_turns=None): whose limit is off?
+            target = name.rsplit(".", 1)[0] if "." in name and last in ("invoke", "ainvoke", "stream", "astream",
+                                                                         "run", "arun", "kickoff") else ""
+            if target in ("Runner", "runner") and node.args:
+                target = dotted(node.args[0])
+            if target and target not in ("Runner", "runner"):
+                self.module.unbounded_targets.add(target)
+            else:
+                self.module.has_unbounded_run = True
         if any(k.arg in GATE_KWARGS and _truthy(k.value) for k in node.keywords) or "HumanApproval" in name:
             self.module.has_human_gate = True
         if last in AGENT_FACTORIES:
@@ -330,7 +365,7 @@ class _ModuleVisitor:
                 label, self.module.path, line, AGENT_FACTORIES[last], tools,
                 _names_in(_kwarg(node, "handoffs")) + agents_kw,
                 gated=any(k.arg in GATE_KWARGS and _truthy(k.value) for k in node.keywords),
-                budget=bool(keywords & BUDGET_KWARGS)))
+                unbounded=unbounded, variable=assigned_to or ""))
         if last in TOOL_FACTORIES:
             func = _kwarg(node, "func") or (node.args[0] if node.args else None)
             label = _const_text(_kwarg(node, "name") or ast.Constant(""))
@@ -350,11 +385,6 @@ class _ModuleVisitor:
             risks.append(PyRisk("shell-dynamic", line, f"{name}(..., shell=True) on a computed command"))
         if name in ("os.system", "os.popen") and node.args and not _is_literal(node.args[0]):
             risks.append(PyRisk("shell-dynamic", line, f"{name}() on a computed command"))
-        if last in ("execute", "executemany", "executescript") and node.args and isinstance(
-                node.args[0], (ast.JoinedStr, ast.BinOp)) or (
-                last == "execute" and node.args and isinstance(node.args[0], ast.Call)
-                and dotted(node.args[0].func).endswith("format")):
-            risks.append(PyRisk("sql-built", line, f"{name}() with SQL built from strings"))
         trust = _kwarg(node, "trust_remote_code")
         if isinstance(trust, ast.Constant) and trust.value is True:
             risks.append(PyRisk("trust-remote-code", line, f"{name}(..., trust_remote_code=True)"))

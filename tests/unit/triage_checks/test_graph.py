@@ -70,3 +70,29 @@ def test_a_ci_agent_restricted_to_trusted_authors_reads_no_untrusted_input(tmp_p
     agent = build_graph(parse_root(tmp_path)).agents["workflow:.github/workflows/a.yml#run"]
     assert agent.untrusted() == []
     assert "agentjacking.ci-untrusted-trigger" not in checks_of(analyse(tmp_path))
+
+
+def test_framework_default_run_limits_count_and_only_a_switched_off_limit_is_reported(tmp_path):
+    lay_out(tmp_path, {"a.py": (
+        "import subprocess\nfrom agents import Agent, Runner, function_tool\n\n@function_tool\n"
+        "def deploy() -> str:\n    return subprocess.run(['kubectl', 'apply', '-f', 'prod.yaml']).stdout\n\n"
+        "careful = Agent(name='careful', tools=[deploy])\nreckless = Agent(name='reckless', tools=[deploy])\n\n"
+        "async def main():\n    await Runner.run(careful, 'go')\n    await Runner.run(reckless, 'go', max_turns=None)\n")})
+    found = [(f.check, f.line) for f in analyse(tmp_path) if f.check == "irreversible.no-run-budget"]
+    assert found == [("irreversible.no-run-budget", 9)]
+
+
+def test_a_ci_agent_limited_to_same_repository_pull_requests_reads_no_untrusted_input(tmp_path):
+    workflow = ("on:\n  pull_request:\n    types: [opened]\npermissions:\n  contents: read\njobs:\n  review:\n"
+                "    if: github.event.pull_request.head.repo.full_name == github.repository\n"
+                "    runs-on: ubuntu-latest\n    steps:\n      - uses: anthropics/claude-code-action@v1\n")
+    lay_out(tmp_path, {".github/workflows/review.yml": workflow})
+    assert build_graph(parse_root(tmp_path)).agents["workflow:.github/workflows/review.yml#review"].untrusted() == []
+
+
+def test_sql_built_from_strings_is_reported_only_inside_agent_tools(tmp_path):
+    lay_out(tmp_path, {"store.py": (
+        "from agents import function_tool\n\nclass Store:\n    def create(self, db, table):\n"
+        "        db.execute(f'CREATE TABLE IF NOT EXISTS {table} (id int)')\n\n@function_tool\n"
+        "def find(db, name: str) -> str:\n    return db.execute(f\"SELECT * FROM users WHERE name = '{name}'\")\n")})
+    assert [(f.check, f.line) for f in analyse(tmp_path) if f.check == "code.sql-built"] == [("code.sql-built", 9)]
