@@ -91,6 +91,7 @@ def test_builder_signs_up_enables_mfa_submits_and_sees_triage_move_the_case(
     page.wait_for_load_state()
     page.goto(f"{base}/dashboard/")
     assert "allowed at identity assurance level 2" in page.inner_text("#quota")
+    page.screenshot(path=str(SCREENSHOTS / "assay-dashboard.png"), full_page=True)
 
     # Wizard step 1, tripping inline validation first: the typed claim survives the error.
     page.click("text=New case")
@@ -99,6 +100,7 @@ def test_builder_signs_up_enables_mfa_submits_and_sees_triage_move_the_case(
     page.fill("textarea[name=claim_scope_in]", "agent harness\ntickets MCP server")
     page.click("button:has-text('Save and continue')")
     page.wait_for_selector("#wizard-step .errorlist")
+    page.screenshot(path=str(SCREENSHOTS / "assay-wizard-claim-error.png"), full_page=True)
     assert page.input_value("textarea[name=claim_statement]").startswith("The agent cannot send")
     page.fill("input[name=title]", "Ticket triage agent")
     page.click("button:has-text('Save and continue')")

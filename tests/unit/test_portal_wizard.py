@@ -71,6 +71,7 @@ def test_invalid_claim_returns_the_form_partial_with_everything_typed(client, bu
     body = response.content.decode()
     assert response.status_code == 400
     assert body.startswith('<div id="wizard-step"') and "<html" not in body
+    assert "Your changes are not saved yet: check the fields marked below." in body
     assert "This field is required." in body
     assert "Ensure this value is less than or equal to 3650." in body
     assert "The agent cannot send ticket contents outside the allowlist." in body
