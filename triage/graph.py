@@ -55,6 +55,13 @@ COMMAND_SINKS: list[tuple[re.Pattern[str], str]] = [(re.compile(p, re.I), s) for
     (r"\b(terraform|kubectl|helm|vercel|flyctl|fly|pulumi|gcloud|aws|az)\b", "deploy"),
     (r"\b(psql|mysql|sqlite3|mongo|redis-cli)\b", "database-write"),
 ]]
+# Hosts where anyone can publish content an agent may fetch.
+USER_CONTENT_HOSTS = re.compile(r"(^|\.)(github\.com|githubusercontent\.com|github\.io|gitlab\.com|pastebin\.com|"
+                                r"reddit\.com|stackoverflow\.com|medium\.com|x\.com|twitter\.com|huggingface\.co|"
+                                r"npmjs\.com|pypi\.org|notion\.site|substack\.com)$|^\*", re.I)
+READ_TOOL = re.compile(r"^(get|list|search|read|fetch|query|view|find|describe|download)", re.I)
+WRITE_TOOL = re.compile(r"(create|update|delete|remove|push|send|post|merge|write|comment|publish|upload|deploy|"
+                        r"execute|run|transfer|refund|charge|pay)", re.I)
 CLAUDE_BLANKET_BASH = re.compile(r"^Bash(\((\*|:\*|\*\*|\s*)\))?$")
 
 
@@ -190,10 +197,21 @@ def _claude_agent(system: ParsedSystem, graph: CapabilityGraph) -> None:
         agent.add(SOURCE, "web", "WebFetch", path, first.line_of("WebFetch") if first else None)
         agent.add(SINK, "network", "WebFetch", path, first.line_of("WebFetch") if first else None)
     for rule in allow:
+        line = first.line_of(f'"{rule}"') if first else None
         match = re.match(r"^Bash\((.+)\)$", rule.strip())
         if match and not blanket:
             for sink in command_sinks(match.group(1)):
-                agent.add(SINK, sink, rule, path, first.line_of(rule) if first else None, contained=sandboxed)
+                agent.add(SINK, sink, rule, path, line, contained=sandboxed)
+        domain = re.match(r"^WebFetch\(domain:([^)]+)\)$", rule.strip())
+        if domain and USER_CONTENT_HOSTS.search(domain.group(1)):
+            agent.add(SOURCE, "web", rule, path, line)  # anyone can publish a page on these hosts
+        tool = re.match(r"^mcp__([^_]+(?:_[^_]+)*?)__([A-Za-z0-9_-]+)$", rule.strip())
+        if tool:
+            # a pre-approved tool of a server configured elsewhere (user scope): it still runs unprompted
+            for direction, kind in classify(tool.group(1)):
+                if (direction == SOURCE and READ_TOOL.search(tool.group(2))) or (
+                        direction == SINK and WRITE_TOOL.search(tool.group(2))):
+                    agent.add(direction, kind, rule, path, line)
     for server in servers:
         if server.name in disabled:
             continue

@@ -96,3 +96,18 @@ def test_sql_built_from_strings_is_reported_only_inside_agent_tools(tmp_path):
         "        db.execute(f'CREATE TABLE IF NOT EXISTS {table} (id int)')\n\n@function_tool\n"
         "def find(db, name: str) -> str:\n    return db.execute(f\"SELECT * FROM users WHERE name = '{name}'\")\n")})
     assert [(f.check, f.line) for f in analyse(tmp_path) if f.check == "code.sql-built"] == [("code.sql-built", 9)]
+
+
+def test_pre_approved_tools_of_user_scope_servers_and_user_content_domains_count(tmp_path):
+    settings = {"permissions": {"allow": ["Bash(curl:*)", "mcp__github__get_issue", "WebFetch(domain:github.com)",
+                                          "WebFetch(domain:docs.python.org)"], "deny": ["Read(./.env)"]}}
+    lay_out(tmp_path, {".claude/settings.json": settings})
+    agent = build_graph(parse_root(tmp_path)).agents["claude-code"]
+    assert sorted((c.direction, c.kind, c.via) for c in agent.capabilities if not c.gated) == [
+        ("sink", "network", "Bash(curl:*)"),
+        ("source", "issue", "mcp__github__get_issue"),
+        ("source", "private", "mcp__github__get_issue"),
+        ("source", "private", "workspace files"),
+        ("source", "web", "WebFetch(domain:github.com)"),
+    ]
+    assert "trifecta.lethal-trifecta" in checks_of(analyse(tmp_path))
