@@ -242,7 +242,8 @@ def _codex_agent(system: ParsedSystem, graph: CapabilityGraph) -> None:
     if network:
         agent.add(SINK, "network", "sandbox network", path, config.file.line_of("network_access") if config else None,
                   gated=not never)
-    if any(as_dict(c.data.get("tools")).get("web_search") is True for c in system.codex_configs):
+    if any(as_dict(c.data.get("tools")).get("web_search") is True or c.data.get("web_search") in (True, "live")
+           for c in system.codex_configs):
         agent.add(SOURCE, "web", "web_search", path, config.file.line_of("web_search") if config else None)
     for server in servers:
         _add_server(agent, server, gated=not never)

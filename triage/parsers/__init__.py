@@ -71,8 +71,11 @@ class ParsedSystem:
         for file, data in self.package_jsons:
             for name, script in packages.package_scripts(data).items():
                 found.append((file.path, file.line_of(f'"{name}"'), script, "package-script"))
+        run_by_hooks = {(hook.path, hook.line) for hook in self.hooks}  # reported once, as the hook it is
         for file in self.scripts:
             for number, line in enumerate(file.lines, start=1):
+                if (file.path, number) in run_by_hooks:
+                    continue
                 if line.strip() and not line.lstrip().startswith("#"):
                     found.append((file.path, number, line.strip(), "script"))
         return found
@@ -154,7 +157,7 @@ def _hook_script_lines(system: ParsedSystem, hook: agent_configs.Hook) -> list[a
     found = []
     for reference in _SCRIPT_REFERENCE.findall(hook.command):
         relative = reference.replace('"', "").replace("'", "")
-        relative = re.sub(r"^(\$\{?(CLAUDE_PROJECT_DIR|PWD)\}?/|\./)", "", relative)
+        relative = re.sub(r"^(\$\{?(CLAUDE_PROJECT_DIR|PWD)\}?|\.)?/+", "", relative)
         file = system.files.get(relative)
         if file is None:
             continue

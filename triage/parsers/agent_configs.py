@@ -88,24 +88,27 @@ def is_instructions(path: str) -> bool:
 
 
 def claude_hooks(settings: ClaudeSettings) -> list[Hook]:
+    return _hook_groups("claude-code", settings.data.get("hooks"), settings.file)
+
+
+def _hook_groups(harness: str, hooks_table: object, file: SourceFile) -> list[Hook]:
+    """Claude Code and Codex share one shape: {event: [{matcher, hooks: [{type: command, command}]}]}."""
     hooks = []
-    for event, groups in sorted(as_dict(settings.data.get("hooks")).items()):
+    for event, groups in sorted(as_dict(hooks_table).items()):
         for group in as_list(groups):
             group = as_dict(group)
             for hook in as_list(group.get("hooks")):
                 command = as_str(as_dict(hook).get("command"))
                 if command:
                     # JSON files hold the command escaped ("\"" for quotes); look for both spellings
-                    line = settings.file.line_of(command[:60]) or settings.file.line_of(json.dumps(command)[1:61])
-                    hooks.append(Hook("claude-code", str(event), command, settings.file.path, line,
-                                      as_str(group.get("matcher"))))
+                    line = file.line_of(command[:60]) or file.line_of(json.dumps(command)[1:61])
+                    hooks.append(Hook(harness, str(event), command, file.path, line, as_str(group.get("matcher"))))
     return hooks
 
 
 def codex_hooks(config: CodexConfig) -> list[Hook]:
-    notify = config.data.get("notify")
-    parts = [p for p in as_list(notify) if isinstance(p, str)]
-    if not parts:
-        return []
-    command = " ".join(parts)
-    return [Hook("codex", "notify", command, config.file.path, config.file.line_of("notify"))]
+    hooks = _hook_groups("codex", config.data.get("hooks"), config.file)
+    parts = [p for p in as_list(config.data.get("notify")) if isinstance(p, str)]
+    if parts:
+        hooks.append(Hook("codex", "notify", " ".join(parts), config.file.path, config.file.line_of("notify")))
+    return hooks
