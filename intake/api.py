@@ -8,8 +8,11 @@ intake.api_errors.
 
 from __future__ import annotations
 
+import uuid
+
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -69,7 +72,6 @@ class SubmissionViewSet(viewsets.GenericViewSet):
     permission_classes = PERMISSIONS
     parser_classes = [JSONParser]
     queryset = Submission.objects.none()  # for the schema; real reads go through the selectors
-    lookup_value_regex = r"[0-9a-fA-F-]{32,36}"
     pagination_class = SubmissionPagination
     serializer_class = SubmissionOut
     required_scopes = {
@@ -204,11 +206,15 @@ class SubmissionViewSet(viewsets.GenericViewSet):
         return Response(ArtifactOut(artifact).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Remove an artifact from a draft", request=None,
+                   parameters=[OpenApiParameter("artifact_id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
                    responses={204: None, **_errors(*COMMON, 409)})
-    @action(detail=True, methods=["delete"], url_path=r"artifacts/(?P<artifact_id>[0-9a-fA-F-]{32,36})")
+    @action(detail=True, methods=["delete"], url_path=r"artifacts/(?P<artifact_id>[^/.]+)")
     def remove_artifact(self, request: Request, pk: str, artifact_id: str) -> Response:
         submission = self._owned(pk)
-        artifact = submission.artifacts.filter(pk=artifact_id).first()
+        try:
+            artifact = submission.artifacts.filter(pk=uuid.UUID(artifact_id)).first()
+        except ValueError:
+            artifact = None
         if artifact is None:
             raise Http404("No such artifact.")
         services.artifact_remove(artifact=artifact, actor=request.user)

@@ -116,9 +116,18 @@ def test_a_builder_cannot_upload_to_or_delete_from_another_builders_case(api, ot
     assert list(victim.artifacts.values_list("name", flat=True)) == ["settings.json"]
 
 
-def test_a_malformed_case_id_is_a_404_not_a_500(api):  # noqa: ANN001
-    response = api.get("/api/v1/submissions/not-a-uuid/")
+@pytest.mark.parametrize("bad_id", ["not-a-uuid", "1", "%27%20OR%201%3D1"])
+def test_a_malformed_case_id_is_a_json_404_not_a_500(api, bad_id):  # noqa: ANN001
+    response = api.get(f"/api/v1/submissions/{bad_id}/")
     assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "No such case."}}
+
+
+def test_a_malformed_artifact_id_is_a_json_404(api, builder):  # noqa: ANN001
+    submission = make_draft(builder, complete=False)
+    response = api.delete(f"{url(submission.pk)}artifacts/not-a-uuid/")
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "No such artifact."}}
 
 
 def test_a_coordinator_can_read_but_not_change_a_builders_case(coordinator, builder):  # noqa: ANN001
