@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from triage.parsers import ParsedSystem
 from triage.parsers.base import as_dict, as_list, as_str
-from triage.parsers.ci import TRUSTED_ONLY_CONDITION, UNTRUSTED_EVENTS
+from triage.parsers.ci import BLANKET_SHELL, TRUSTED_ONLY_CONDITION, UNTRUSTED_EVENTS, allowed_tools
 from triage.parsers.mcp import McpServer
 
 SOURCE, SINK = "source", "sink"
@@ -278,9 +278,8 @@ def _workflow_agents(system: ParsedSystem, graph: CapabilityGraph) -> None:
                 agent.add(SOURCE, PRIVATE, "workflow secrets", step.path, step.line)
             bypass = re.search(r"--dangerously-skip-permissions|--dangerously-bypass-approvals-and-sandbox|--yolo|"
                                r"danger-full-access|--full-auto|bypassPermissions", config_text) is not None
-            tools = " ".join(as_str(step.with_.get(k)) for k in ("allowed_tools", "allowed-tools")) + " " + config_text
-            shell = bypass or re.search(r"(allowed[-_]?tools[\"'=:\s]*[^\n]*\bBash\b(?!\())|\bBash(\(\*\))?(,|\s|$)",
-                                        tools) is not None
+            tools = allowed_tools(step)
+            shell = bypass or BLANKET_SHELL.search(tools) is not None
             agent.add(SINK, "shell", "agent step", step.path, step.line, gated=not shell)
             agent.add(SINK, "network", "runner egress", step.path, step.line,
                       gated=not (shell or re.search(r"\bWebFetch\b", tools)))

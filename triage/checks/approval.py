@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from triage.checks.registry import AnalysisContext, Hit, check
 from triage.graph import CLAUDE_BLANKET_BASH
+from triage.parsers.ci import BLANKET_SHELL, allowed_tools
 from triage.parsers.base import as_dict, as_list
 
 _DANGEROUS_CAPS = {"shell", "code-exec", "write-files", "git-push", "payments", "deploy", "delete", "database-write",
@@ -93,9 +94,9 @@ def blanket_shell_allow(context: AnalysisContext) -> Iterator[Hit]:
             yield Hit(context.system.manifest_path, context.system.manifest_line(rule), f"permissions.allow: {rule}")
     for workflow in context.system.workflows:
         for step in workflow.agent_steps:
-            tools = " ".join(str(step.with_.get(k, "")) for k in ("allowed_tools", "allowed-tools", "claude_args"))
-            if re.search(r"(^|[\s,\"'])Bash(\(\*\))?($|[\s,\"'])", tools):
-                yield Hit(step.path, workflow.file.line_of("Bash") or step.line, f"allowed tools: {tools.strip()}")
+            tools = allowed_tools(step)
+            if BLANKET_SHELL.search(tools):
+                yield Hit(step.path, workflow.file.line_of("Bash") or step.line, f"allowed tools: {tools}")
 
 
 @check("approval.auto-enable-project-mcp", title="Every MCP server in the project is enabled without review",

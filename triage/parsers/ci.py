@@ -62,6 +62,19 @@ class Workflow:
         return [t for t in self.triggers if t in UNTRUSTED_EVENTS]
 
 
+_ALLOWED_FLAG = re.compile(r"--allowed-?[tT]ools[= ]+(\"[^\"]*\"|'[^']*'|\S+)")
+BLANKET_SHELL = re.compile(r"(^|[\s,\"'])Bash(\(\*\))?($|[\s,\"'])")
+
+
+def allowed_tools(step: WorkflowStep) -> str:
+    """The tools a CI agent step pre-approves: the action's allowed_tools input and --allowedTools flags (never the
+    --disallowedTools list)."""
+    parts = [as_str(step.with_.get(key)) for key in ("allowed_tools", "allowed-tools")]
+    text = " ".join(str(v) for v in step.with_.values()) + " " + step.run
+    parts += _ALLOWED_FLAG.findall(text)
+    return " ".join(p for p in parts if p).strip()
+
+
 def is_agent_step(step: WorkflowStep) -> bool:
     return bool(AGENT_ACTIONS.search(step.uses) or (step.run and AGENT_CLI.search(step.run)))
 

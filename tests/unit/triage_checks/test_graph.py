@@ -111,3 +111,18 @@ def test_pre_approved_tools_of_user_scope_servers_and_user_content_domains_count
         ("source", "web", "WebFetch(domain:github.com)"),
     ]
     assert "trifecta.lethal-trifecta" in checks_of(analyse(tmp_path))
+
+
+def test_a_ci_agents_disallowed_tools_are_not_mistaken_for_allowed_ones(tmp_path):
+    def workflow(args: str) -> str:
+        return ("on:\n  issues:\n    types: [opened]\npermissions:\n  contents: read\njobs:\n  fix:\n"
+                "    runs-on: ubuntu-latest\n    timeout-minutes: 5\n    steps:\n"
+                f"      - uses: anthropics/claude-code-action@v1\n        with:\n          claude_args: \"{args}\"\n")
+    lay_out(tmp_path / "a", {".github/workflows/a.yml": workflow("--disallowedTools Bash,WebFetch --max-turns 5")})
+    lay_out(tmp_path / "b", {".github/workflows/a.yml": workflow("--allowedTools Bash,WebFetch --max-turns 5")})
+    graph_a = build_graph(parse_root(tmp_path / "a")).agents["workflow:.github/workflows/a.yml#fix"]
+    graph_b = build_graph(parse_root(tmp_path / "b")).agents["workflow:.github/workflows/a.yml#fix"]
+    assert graph_a.sinks({"shell", "network"}) == []
+    assert sorted(c.kind for c in graph_b.sinks({"shell", "network"})) == ["network", "shell"]
+    assert "approval.blanket-shell-allow" not in checks_of(analyse(tmp_path / "a"))
+    assert "approval.blanket-shell-allow" in checks_of(analyse(tmp_path / "b"))
