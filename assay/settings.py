@@ -232,6 +232,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "upload-tmp")
 Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True, mode=0o700)
 FILE_UPLOAD_PERMISSIONS = 0o600
+# Large uploads spool to disk encrypted under a per-upload in-memory key, never in clear (intake.vault.uploads).
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "intake.vault.uploads.EncryptedTemporaryFileUploadHandler",
+]
 
 # --- Vault, keys, signing, sandbox -----------------------------------------
 ASSAY_VAULT = env_str("ASSAY_VAULT", f"file://{DATA_DIR / 'vault'}")

@@ -175,6 +175,43 @@ def encrypt_stream(source: BinaryIO, write: Callable[[bytes], object], *, key: b
         sha.close()
 
 
+class ChunkSealer:
+    """Push-style encryption into the same format, for data that arrives in pieces (upload handlers).
+
+    A full chunk is sealed only once a byte beyond it has arrived, so the
+    final flag is always right; ``finish()`` seals the last (possibly empty)
+    chunk. Memory: at most one chunk plus one incoming piece.
+    """
+
+    def __init__(self, write: Callable[[bytes], object], *, key: bytes, object_id: uuid.UUID,
+                 chunk_size: int = DEFAULT_CHUNK_BYTES):
+        self._write = write
+        self._aead = AESGCM(key)
+        self.header = Header(chunk_size=chunk_size, object_id=object_id, nonce_prefix=os.urandom(4))
+        self._header_bytes = self.header.pack()
+        self._chunk_size = chunk_size
+        self._buffer = bytearray()
+        self._index = 0
+        self.size = 0
+        write(self._header_bytes)
+
+    def _seal(self, plaintext: bytes, final: bool) -> None:
+        aad = _aad(self._header_bytes, self._index, final)
+        self._write(self._aead.encrypt(_nonce(self.header, self._index), plaintext, aad))
+        self._index += 1
+
+    def feed(self, data: bytes) -> None:
+        self._buffer += data
+        self.size += len(data)
+        while len(self._buffer) > self._chunk_size:
+            self._seal(bytes(self._buffer[:self._chunk_size]), final=False)
+            del self._buffer[:self._chunk_size]
+
+    def finish(self) -> None:
+        self._seal(bytes(self._buffer), final=True)
+        self._buffer.clear()
+
+
 def ciphertext_size_for(plaintext_size: int, chunk_size: int) -> int:
     records = max(1, -(-plaintext_size // chunk_size))  # an empty object is still one (final) record
     return HEADER.size + plaintext_size + records * TAG_BYTES
