@@ -154,3 +154,31 @@ def test_error_pages_are_friendly(builder):  # noqa: ANN001
     response = _client_for(reviewer).get(reverse("coordinator_queue"))
     assert response.status_code == 403
     assert "<h1>Not allowed</h1>" in response.content.decode()
+
+
+def _queries_for(client, url) -> int:  # noqa: ANN001
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_queue_and_dashboard_queries_do_not_grow_with_the_number_of_cases(builder, coordinator, terms):  # noqa: ANN001
+    coordinator_client, builder_client = _client_for(coordinator), _client_for(builder)
+    make_draft(builder, complete=False)
+    few = (_queries_for(coordinator_client, "/queue/"), _queries_for(builder_client, "/dashboard/"))
+    for n in range(2):  # quota at assurance level 1 is 3 open cases
+        make_draft(builder, title=f"Agent {n}", complete=False)
+    many = (_queries_for(coordinator_client, "/queue/"), _queries_for(builder_client, "/dashboard/"))
+    assert few == many
+
+
+def test_case_page_queries_do_not_grow_with_the_timeline(builder, submitted):  # noqa: ANN001
+    client = _client_for(builder)
+    url = reverse("case_detail", args=[submitted.pk])
+    before = _queries_for(client, url)
+    for state in (State.TRIAGING, State.TRIAGED, State.AWAITING_CONSENT, State.IN_REVIEW):
+        submitted = transition(submitted, state, actor=None)
+    assert _queries_for(client, url) == before
