@@ -175,47 +175,49 @@ def _launch_flags(system: ParsedSystem) -> str:
 def _claude_agent(system: ParsedSystem, graph: CapabilityGraph) -> None:
     servers = [s for s in system.mcp_servers if s.client == "claude-code" and not s.disabled]
     has_md = any(f.name in ("CLAUDE.md", "CLAUDE.local.md") for f in system.instructions)
-    if not (system.claude_settings or servers or has_md):
+    if not (system.claude_settings or servers or has_md or system.claude_allow):
         return
     first = system.claude_settings[0].file if system.claude_settings else None
-    agent = graph.agent("claude-code", "claude-code", first.path if first else (servers[0].path if servers else "CLAUDE.md"),
-                        None)
-    allow = [r for s in system.claude_settings for r in s.rules("allow")]
+    path = first.path if first else (servers[0].path if servers else (
+        system.claude_allow[0].path if system.claude_allow else "CLAUDE.md"))
+    agent = graph.agent("claude-code", "claude-code", path, None)
+    allow = system.claude_allow
+    rules = [a.rule.strip() for a in allow]
     modes = {s.default_mode for s in system.claude_settings}
     bypass = "bypassPermissions" in modes or "--dangerously-skip-permissions" in _launch_flags(system)
     sandboxed = any(as_dict(s.data.get("sandbox")).get("enabled") is True for s in system.claude_settings)
     disabled = {str(n) for s in system.claude_settings for n in as_list(s.data.get("disabledMcpjsonServers"))}
-    path = first.path if first else agent.path
     agent.add(SOURCE, PRIVATE, "workspace files", path, None)
-    blanket = any(CLAUDE_BLANKET_BASH.match(r.strip()) for r in allow)
-    agent.add(SINK, "shell", "Bash", path, first.line_of("Bash") if first else None,
-              gated=not (bypass or blanket), contained=sandboxed)
+    blanket = [a for a in allow if CLAUDE_BLANKET_BASH.match(a.rule.strip())]
+    agent.add(SINK, "shell", blanket[0].rule if blanket else "Bash", blanket[0].path if blanket else path,
+              blanket[0].line if blanket else None, gated=not (bypass or blanket), contained=sandboxed)
     agent.add(SINK, "write-files", "Edit/Write", path, None,
-              gated=not (bypass or "acceptEdits" in modes or any(r.startswith(("Edit", "Write")) for r in allow)))
-    web_allowed = bypass or any(re.match(r"^(WebFetch|WebSearch)(\((\*|domain:\*)\))?$", r) for r in allow)
-    if web_allowed:
-        agent.add(SOURCE, "web", "WebFetch", path, first.line_of("WebFetch") if first else None)
-        agent.add(SINK, "network", "WebFetch", path, first.line_of("WebFetch") if first else None)
-    for rule in allow:
-        line = first.line_of(f'"{rule}"') if first else None
-        match = re.match(r"^Bash\((.+)\)$", rule.strip())
+              gated=not (bypass or "acceptEdits" in modes or any(r.startswith(("Edit", "Write")) for r in rules)))
+    web = [a for a in allow if re.match(r"^(WebFetch|WebSearch)(\((\*|domain:\*)\))?$", a.rule.strip())]
+    if bypass or web:
+        where = (web[0].path, web[0].line) if web else (path, None)
+        agent.add(SOURCE, "web", "WebFetch", *where)
+        agent.add(SINK, "network", "WebFetch", *where)
+    for item in allow:
+        rule, line = item.rule.strip(), item.line
+        match = re.match(r"^Bash\((.+)\)$", rule)
         if match and not blanket:
             for sink in command_sinks(match.group(1)):
-                agent.add(SINK, sink, rule, path, line, contained=sandboxed)
-        domain = re.match(r"^WebFetch\(domain:([^)]+)\)$", rule.strip())
+                agent.add(SINK, sink, rule, item.path, line, contained=sandboxed)
+        domain = re.match(r"^WebFetch\(domain:([^)]+)\)$", rule)
         if domain and USER_CONTENT_HOSTS.search(domain.group(1)):
-            agent.add(SOURCE, "web", rule, path, line)  # anyone can publish a page on these hosts
-        tool = re.match(r"^mcp__([^_]+(?:_[^_]+)*?)__([A-Za-z0-9_-]+)$", rule.strip())
+            agent.add(SOURCE, "web", rule, item.path, line)  # anyone can publish a page on these hosts
+        tool = re.match(r"^mcp__([^_]+(?:_[^_]+)*?)__([A-Za-z0-9_-]+)$", rule)
         if tool:
             # a pre-approved tool of a server configured elsewhere (user scope): it still runs unprompted
             for direction, kind in classify(tool.group(1)):
                 if (direction == SOURCE and READ_TOOL.search(tool.group(2))) or (
                         direction == SINK and WRITE_TOOL.search(tool.group(2))):
-                    agent.add(direction, kind, rule, path, line)
+                    agent.add(direction, kind, rule, item.path, line)
     for server in servers:
         if server.name in disabled:
             continue
-        pre_approved = any(r in ("mcp__*", f"mcp__{server.name}", f"mcp__{server.name}__*") for r in allow)
+        pre_approved = any(r in ("mcp__*", f"mcp__{server.name}", f"mcp__{server.name}__*") for r in rules)
         _add_server(agent, server, gated=not (bypass or pre_approved or "*" in server.auto_approve))
 
 

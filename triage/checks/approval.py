@@ -85,10 +85,9 @@ def codex_full_access(context: AnalysisContext) -> Iterator[Hit]:
        remediation='Replace "Bash" / "Bash(*)" with the exact commands needed, e.g. "Bash(npm run test:*)".',
        rationale="A blanket Bash allow rule makes every command, including curl and rm, run unprompted.")
 def blanket_shell_allow(context: AnalysisContext) -> Iterator[Hit]:
-    for settings in context.system.claude_settings:
-        for rule in settings.rules("allow"):
-            if CLAUDE_BLANKET_BASH.match(rule.strip()):
-                yield Hit(settings.file.path, settings.file.line_of(f'"{rule}"'), f'allow: "{rule}"')
+    for allow in context.system.claude_allow:
+        if CLAUDE_BLANKET_BASH.match(allow.rule.strip()):
+            yield Hit(allow.path, allow.line, f'allow: "{allow.rule}"')
     for rule in as_list(_manifest_permissions(context).get("allow")):
         if isinstance(rule, str) and CLAUDE_BLANKET_BASH.match(rule.strip()):
             yield Hit(context.system.manifest_path, context.system.manifest_line(rule), f"permissions.allow: {rule}")
@@ -119,11 +118,11 @@ def mcp_auto_approve(context: AnalysisContext) -> Iterator[Hit]:
         if server.auto_approve:
             yield Hit(server.path, server.line, f"{server.name}: auto-approves {', '.join(server.auto_approve)[:80]}",
                       severity="high" if "*" in server.auto_approve else None)
-    for settings in context.system.claude_settings:
-        for rule in settings.rules("allow"):
-            rest = rule[5:] if rule.startswith("mcp__") else None
-            if rest is not None and (rest == "*" or "__" not in rest or rest.endswith("__*")):
-                yield Hit(settings.file.path, settings.file.line_of(f'"{rule}"'), f'allow: "{rule}" (every tool)')
+    for allow in context.system.claude_allow:
+        rule = allow.rule.strip()
+        rest = rule[5:] if rule.startswith("mcp__") else None
+        if rest is not None and (rest == "*" or "__" not in rest or rest.endswith("__*")):
+            yield Hit(allow.path, allow.line, f'allow: "{rule}" (every tool)')
     for server in as_list((context.system.manifest or {}).get("mcp_servers")):
         if as_dict(server).get("auto_approve") is True:
             yield Hit(context.system.manifest_path, context.system.manifest_line("auto_approve"), f"mcp_servers[{as_dict(server).get('name')}].auto_approve")

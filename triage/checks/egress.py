@@ -28,10 +28,9 @@ def unrestricted_policy(context: AnalysisContext) -> Iterator[Hit]:
        rationale="A fetch to an attacker's URL is both an injection source and an exfiltration channel (data in the "
                  "query string).")
 def webfetch_any_domain(context: AnalysisContext) -> Iterator[Hit]:
-    for settings in context.system.claude_settings:
-        for rule in settings.rules("allow"):
-            if re.match(r"^WebFetch(\((\*|domain:\*)\))?$", rule.strip()):
-                yield Hit(settings.file.path, settings.file.line_of(f'"{rule}"'), f'allow: "{rule}"')
+    for allow in context.system.claude_allow:
+        if re.match(r"^WebFetch(\((\*|domain:\*)\))?$", allow.rule.strip()):
+            yield Hit(allow.path, allow.line, f'allow: "{allow.rule}"')
 
 
 @check("egress.sandbox-network-enabled", title="The agent sandbox allows network access",

@@ -48,6 +48,6 @@ def silences_checks(context: AnalysisContext) -> Iterator[Hit]:
     for settings in context.system.claude_settings:
         if settings.data.get("disableAllHooks") is True:
             yield Hit(settings.file.path, settings.file.line_of("disableAllHooks"), '"disableAllHooks": true')
-        for rule in settings.rules("allow"):
-            if "--no-verify" in rule:
-                yield Hit(settings.file.path, settings.file.line_of(rule), f'allow: "{rule}"')
+    for allow in context.system.claude_allow:
+        if "--no-verify" in allow.rule:
+            yield Hit(allow.path, allow.line, f'allow: "{allow.rule}"')

@@ -12,11 +12,10 @@ from triage.parsers.base import as_dict, as_list
 def auto_commands(context: AnalysisContext) -> Iterator[tuple[str, int | None, str, str]]:
     """(path, line, command, how) for commands that run with no human seeing them first."""
     system = context.system
-    for settings in system.claude_settings:
-        for rule in settings.rules("allow"):
-            match = re.match(r"^Bash\((.+)\)$", rule.strip())
-            if match:
-                yield settings.file.path, settings.file.line_of(f'"{rule}"'), match.group(1), "pre-approved"
+    for allow in system.claude_allow:
+        match = re.match(r"^Bash\((.+)\)$", allow.rule.strip())
+        if match:
+            yield allow.path, allow.line, match.group(1), "pre-approved"
     for rule in as_list(as_dict((system.manifest or {}).get("permissions")).get("allow")):
         match = re.match(r"^Bash\((.+)\)$", rule.strip()) if isinstance(rule, str) else None
         if match:

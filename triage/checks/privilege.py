@@ -113,11 +113,11 @@ _BROAD = re.compile(r"^(/|~|~/|\$HOME|/home|/Users|/root|\*\*|/\*\*|//\*\*|~/\*\
        remediation="Limit writes to the project directory; give filesystem servers the project path only.",
        rationale="Writes to the home directory or / let an agent plant shell profiles, SSH keys or hooks.")
 def broad_write_scope(context: AnalysisContext) -> Iterator[Hit]:
+    for allow in context.system.claude_allow:
+        match = re.match(r"^(Edit|Write)\((.*)\)$", allow.rule.strip())
+        if match and _BROAD.match(match.group(2).strip()):
+            yield Hit(allow.path, allow.line, f'allow: "{allow.rule}"')
     for settings in context.system.claude_settings:
-        for rule in settings.rules("allow"):
-            match = re.match(r"^(Edit|Write)\((.*)\)$", rule.strip())
-            if match and _BROAD.match(match.group(2).strip()):
-                yield Hit(settings.file.path, settings.file.line_of(f'"{rule}"'), f'allow: "{rule}"')
         for directory in as_list(settings.permissions.get("additionalDirectories")):
             if isinstance(directory, str) and _BROAD.match(directory.strip()):
                 yield Hit(settings.file.path, settings.file.line_of("additionalDirectories"),

@@ -24,6 +24,7 @@ SCRIPT_NAMES = frozenset({"Makefile", "Justfile", "justfile", "Procfile"})
 class ParsedSystem:
     tree: Tree
     claude_settings: list[agent_configs.ClaudeSettings] = field(default_factory=list)
+    claude_allow: list[agent_configs.AllowRule] = field(default_factory=list)  # settings + command front matter
     codex_configs: list[agent_configs.CodexConfig] = field(default_factory=list)
     vscode_settings: list[tuple[SourceFile, dict]] = field(default_factory=list)
     mcp_servers: list[mcp.McpServer] = field(default_factory=list)
@@ -88,6 +89,7 @@ def _parse_file(system: ParsedSystem, file: SourceFile) -> None:
     if agent_configs.is_claude_settings(path):
         settings = agent_configs.ClaudeSettings(file, _dict(load_json(file.text)))
         system.claude_settings.append(settings)
+        system.claude_allow.extend(agent_configs.settings_allow_rules(settings))
         system.hooks.extend(agent_configs.claude_hooks(settings))
         # Claude Code also reads MCP servers declared inline in settings
         system.mcp_servers.extend(mcp.servers_from_config(settings.data, client="claude-code", file=file))
@@ -102,6 +104,8 @@ def _parse_file(system: ParsedSystem, file: SourceFile) -> None:
         system.hooks.extend(agent_configs.codex_hooks(config))
     elif agent_configs.is_vscode_settings(path):
         system.vscode_settings.append((file, _dict(load_json(file.text))))
+    elif agent_configs.is_claude_command(path):
+        system.claude_allow.extend(agent_configs.front_matter_allowed_tools(file))
     elif agent_configs.is_instructions(path):
         system.instructions.append(file)
     elif ci.is_workflow(path):

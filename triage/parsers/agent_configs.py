@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from triage.parsers.base import SourceFile, as_dict, as_list, as_str
@@ -67,6 +68,46 @@ class CodexConfig:
             if isinstance(profile, dict) and key in profile:
                 found.append((f"profiles.{name}", profile[key]))
         return found
+
+
+@dataclass(frozen=True)
+class AllowRule:
+    """A Claude Code permission rule that runs a tool without asking: from settings, or from the ``allowed-tools``
+    front matter of a slash command or skill (which pre-approves those tools whenever it is invoked)."""
+
+    rule: str
+    path: str
+    line: int | None
+
+
+def is_claude_command(path: str) -> bool:
+    return path.endswith(".md") and (".claude/commands/" in f"/{path}" or (
+        ".claude/skills/" in f"/{path}" and path.endswith("/SKILL.md")))
+
+
+def front_matter_allowed_tools(file: SourceFile) -> list[AllowRule]:
+    from triage.parsers.base import MalformedFile, load_yaml
+
+    text = file.text
+    if not text.startswith("---"):
+        return []
+    end = text.find("\n---", 3)
+    if end < 0:
+        return []
+    try:
+        meta = as_dict(load_yaml(text[3:end]))
+    except MalformedFile:
+        return []
+    value = meta.get("allowed-tools", meta.get("allowed_tools"))
+    if isinstance(value, str):
+        rules = re.findall(r"[^,(\s][^,(]*(?:\([^)]*\))?", value)
+    else:
+        rules = [r for r in as_list(value) if isinstance(r, str)]
+    return [AllowRule(r.strip(), file.path, file.line_of(r.strip())) for r in rules if r.strip()]
+
+
+def settings_allow_rules(settings: ClaudeSettings) -> list[AllowRule]:
+    return [AllowRule(rule, settings.file.path, settings.file.line_of(f'"{rule}"')) for rule in settings.rules("allow")]
 
 
 def is_claude_settings(path: str) -> bool:

@@ -180,3 +180,20 @@ def test_codex_hooks_in_config_toml_are_read_like_claude_hooks(tmp_path):
     })
     found = sorted((f.check, f.path, f.line) for f in analyse(tmp_path) if f.check.startswith(("hooks.", "provenance.")))
     assert found == [("hooks.network-call", ".codex/start.sh", 2), ("provenance.curl-pipe-shell", ".codex/start.sh", 2)]
+
+
+def test_slash_command_front_matter_pre_approves_tools_like_settings(tmp_path):
+    lay_out(tmp_path, {
+        ".claude/commands/ship.md": ("---\ndescription: Ship it\nallowed-tools: Bash(git add:*), "
+                                     "Bash(git push --force:*), Bash(rm -rf:*)\n---\nCommit and push the work.\n"),
+        ".claude/skills/cleanup/SKILL.md": "---\nname: cleanup\nallowed-tools:\n  - Bash\n---\nClean up.\n",
+        ".claude/commands/notes.md": "Just notes, no front matter. allowed-tools: Bash\n",
+    })
+    system = parse_root(tmp_path)
+    assert [(a.rule, a.path, a.line) for a in system.claude_allow] == [
+        ("Bash(git add:*)", ".claude/commands/ship.md", 3), ("Bash(git push --force:*)", ".claude/commands/ship.md", 3),
+        ("Bash(rm -rf:*)", ".claude/commands/ship.md", 3), ("Bash", ".claude/skills/cleanup/SKILL.md", 4)]
+    found = sorted((f.check, f.path) for f in analyse(tmp_path) if f.check.startswith(("irreversible.", "approval.")))
+    assert found == [("approval.blanket-shell-allow", ".claude/skills/cleanup/SKILL.md"),
+                     ("irreversible.force-push", ".claude/commands/ship.md"),
+                     ("irreversible.recursive-delete", ".claude/commands/ship.md")]
