@@ -297,10 +297,6 @@ def plant_canary(canary: str) -> list[str]:
 
 # --- a bounded stdio transport for mcp.ClientSession ----------------------------------------------
 
-class ServerStopped(Exception):
-    """The server was stopped by one of our limits; the message says which."""
-
-
 class BoundedStdio:
     """Spawn the server in its own session with tight limits; move newline-delimited JSON-RPC both ways.
 

@@ -174,7 +174,13 @@ def dynamic_stage_run(*, sources: list, backend: str, manifest: dict | None = No
         mounts.append(Mount(source=source.path, target=target))
         plan_sources.append({"path": target, "kind": source.kind, "name": source.name})
     base_plan = {"sources": plan_sources, "manifest": manifest, "limits": unpack_limits or {}}
-    # Discovery parses the tree and executes nothing, so it runs under any backend, like static triage.
+    if backend not in RUNNABLE_BACKENDS:
+        # Not even discovery: without a real sandbox the untrusted tree is not opened on this host.
+        return DynamicOutcome(sandbox=backend, findings=[], servers=[], duration_s=time.monotonic() - started_at,
+                              not_run=[{"target": "dynamic stage",
+                                        "reason": f"submitted code runs only under gvisor or bubblewrap; "
+                                                  f"the sandbox here is {backend}"}])
+    # Discovery parses the tree and executes nothing of it.
     result = _harness_run(backend=backend, plan={**base_plan, "mode": "discover"}, mounts=mounts,
                           limits=SandboxLimits(wall_seconds=60))
     payload = _payload(result)
@@ -190,10 +196,6 @@ def dynamic_stage_run(*, sources: list, backend: str, manifest: dict | None = No
         target = f"mcp:{server['name']}"
         if server["argv"] is None:
             not_run.append({"target": target, "reason": server["reason"] or "cannot be started offline"})
-            continue
-        if backend not in RUNNABLE_BACKENDS:
-            not_run.append({"target": target, "reason": f"submitted code runs only under gvisor or bubblewrap; "
-                                                        f"the sandbox here is {backend}"})
             continue
         if index >= MAX_SERVERS:
             not_run.append({"target": target, "reason": f"more than {MAX_SERVERS} servers; only the first ran"})

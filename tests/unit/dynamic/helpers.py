@@ -13,7 +13,8 @@ from triage.sandbox import backend_works
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mcp_servers"
 # Tight limits so a hostile fixture costs seconds, not the production minute.
-FAST_BUDGET = DynamicBudget(step_seconds=4.0, call_seconds=3.0, session_seconds=12.0, sandbox_wall_seconds=30.0)
+FAST_BUDGET = DynamicBudget(step_seconds=3.0, call_seconds=3.0, session_seconds=12.0, sandbox_wall_seconds=30.0,
+                            server_memory_bytes=256 * 1024 * 1024)
 
 
 def real_backend() -> str:
