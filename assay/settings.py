@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "intake.middleware.RateLimitedMiddleware",
     "intake.middleware.MfaRequiredMiddleware",
+    "intake.middleware.ApiJsonErrorsMiddleware",
 ]
 
 ROOT_URLCONF = "assay.urls"

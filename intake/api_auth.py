@@ -61,6 +61,8 @@ class TokenScopes(permissions.BasePermission):
 
         if not isinstance(request.auth, ApiToken):
             return True
+        if not _has_handler(request, view):
+            return True  # nothing would run; DRF answers 405 Method Not Allowed
         needed = _required_scope(request, view)
         if needed is None:
             return False
@@ -68,6 +70,12 @@ class TokenScopes(permissions.BasePermission):
             self.message = f"This token lacks the '{needed}' scope."
             return False
         return True
+
+
+def _has_handler(request, view) -> bool:  # noqa: ANN001
+    if hasattr(view, "action_map"):  # a viewset: the router mapped this method to an action, or not
+        return getattr(view, "action", None) is not None
+    return hasattr(view, request.method.lower())
 
 
 def _required_scope(request, view) -> str | None:  # noqa: ANN001

@@ -65,3 +65,25 @@ class MfaRequiredMiddleware:
                 and mfa_missing(user)):
             return redirect("mfa_activate_totp")
         return self.get_response(request)
+
+
+_API_ERROR_CODES = {400: ("invalid", "Bad request."), 403: ("forbidden", "Forbidden."),
+                    404: ("not_found", "No such endpoint."), 405: ("method_not_allowed", "Method not allowed."),
+                    413: ("too_large", "Request body too large."),
+                    500: ("server_error", "Something went wrong on our side; the error was logged.")}
+
+
+class ApiJsonErrorsMiddleware:
+    """Errors Django answers before DRF is reached (an unknown /api/ path, a body too large to read)
+    still take the contract's JSON shape instead of an HTML page."""
+
+    def __init__(self, get_response):  # noqa: ANN001
+        self.get_response = get_response
+
+    def __call__(self, request):  # noqa: ANN001, ANN204
+        response = self.get_response(request)
+        if (request.path.startswith("/api/") and response.status_code in _API_ERROR_CODES
+                and not response.get("Content-Type", "").startswith("application/json")):
+            code, message = _API_ERROR_CODES[response.status_code]
+            return JsonResponse({"error": {"code": code, "message": message}}, status=response.status_code)
+        return response

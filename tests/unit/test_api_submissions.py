@@ -387,3 +387,16 @@ def test_an_unexpected_error_is_answered_as_json_500_without_details(caplog):  #
     assert response.data == {"error": {"code": "server_error",
                                        "message": "Something went wrong on our side; the error was logged."}}
     assert "unhandled API error" in caplog.text
+
+
+def test_an_unknown_api_path_is_a_json_404(api):  # noqa: ANN001
+    response = api.get("/api/v1/no-such-resource/")
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "No such endpoint."}}
+
+
+def test_a_method_the_endpoint_lacks_is_a_json_405(api, builder):  # noqa: ANN001
+    submission = make_draft(builder, complete=False)
+    response = api.put(url(submission.pk), {"title": "x"}, format="json")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
