@@ -105,6 +105,21 @@ def shredding_blocked_reason(submission: Submission, *, now: datetime | None = N
     return None
 
 
+def retention_summary(submission: Submission, *, now: datetime | None = None) -> dict:
+    """What the portal and API show on a case: the outcome, when retention ends, and what suspends it."""
+    now = now or timezone.now()
+    ends_at = retention_ends_at(submission, now=now)
+    receipt = submission.deletion_receipts.first() if submission.state == State.SHREDDED else None
+    return {
+        "state": submission.state,
+        "outcome": retention_outcome(submission),
+        "ends_at": ends_at,
+        "builder_retention_days": submission.retention_days,
+        "suspended_because": shredding_blocked_reason(submission, now=now),
+        "deletion_receipt": str(receipt.pk) if receipt else None,
+    }
+
+
 def cases_due_for_shredding(*, now: datetime | None = None) -> list[Submission]:
     now = now or timezone.now()
     return [case for case in Submission.objects.filter(state__in=SHREDDABLE_STATES).order_by("state_changed_at")

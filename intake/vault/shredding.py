@@ -22,7 +22,7 @@ from intake.audit import audit_append, canonical_json
 from intake.models import Submission
 from intake.signing import _iso
 from intake.states import IllegalTransition, State, can_transition, transition
-from intake.vault.errors import ShredBlocked
+from intake.vault.errors import NotAllowed, ShredBlocked
 from intake.vault.models import DeletionReceipt, VaultObject, VaultObjectState
 from intake.vault.receipts import RECEIPT_TYPE, receipt_sign
 from intake.vault.retention import shredding_blocked_reason
@@ -117,7 +117,12 @@ def _log_receipt(document: dict):  # noqa: ANN202
 
 
 def case_delete_by_builder(*, submission: Submission, actor, reason: str = "") -> DeletionReceipt:  # noqa: ANN001
-    """The builder's "withdraw and delete": withdraw if still open, then shred through the same path."""
+    """The builder's "withdraw and delete": withdraw if still open, then shred through the same path.
+
+    Fails closed: only the case's owner may do this, whatever the caller checked.
+    """
+    if actor is None or actor.pk != submission.owner_id:
+        raise NotAllowed("only the builder who owns this case can delete it")
     submission.refresh_from_db()
     if submission.state != State.SHREDDED and can_transition(submission.state, State.WITHDRAWN):
         transition(submission, State.WITHDRAWN, actor=actor, reason=reason[:500] or "withdrawn for deletion")

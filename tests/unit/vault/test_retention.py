@@ -122,3 +122,16 @@ def test_an_open_dispute_freezes_both_cases_retention(builder, other_builder, te
     mine.refresh_from_db()
     # 10 frozen days are added to the 30 days of retention.
     assert retention_ends_at(mine) == mine.state_changed_at + timedelta(days=40)
+
+
+def test_the_retention_summary_shows_the_end_date_and_any_suspension(builder, terms, coordinator):
+    from intake.vault.retention import retention_summary
+
+    case = finished_case(builder, "guidance", retention_days=14)
+    summary = retention_summary(case)
+    assert summary["outcome"] == "guidance"
+    assert summary["ends_at"] == case.state_changed_at + timedelta(days=14)
+    assert summary["suspended_because"] is None
+    legal_hold_request(submission=case, actor=coordinator, reason="Preserve pending regulator letter")
+    assert retention_summary(case)["suspended_because"] == (
+        f"case {case.reference} is under a legal hold awaiting a second coordinator; shredding is suspended")

@@ -187,3 +187,14 @@ def test_a_legal_hold_blocks_shredding(builder, terms, coordinator):
     case.refresh_from_db()
     assert case.state == State.REJECTED
     assert VaultObject.objects.filter(wrapped_key__isnull=False).count() == 2
+
+
+def test_only_the_owner_can_delete_their_case(builder, other_builder, coordinator, terms):
+    from intake.vault.errors import NotAllowed
+
+    case = make_draft(builder)
+    for stranger in (other_builder, coordinator, None):
+        with pytest.raises(NotAllowed, match="only the builder who owns this case can delete it"):
+            case_delete_by_builder(submission=case, actor=stranger)
+    case.refresh_from_db()
+    assert case.state == State.DRAFT
