@@ -188,10 +188,14 @@ def watermark_label(reviewer: User, at: datetime) -> str:
 def watermark_data_uri(label: str) -> str:
     """A tiled, rotated SVG of ``label`` as a data: URI (the CSP allows data: images, not inline styles)."""
     text = xml_escape(label)
+    # One label per tile, with room to spare so no tile edge clips it; every other row is shifted.
     svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="100%" height="100%">'
-           '<defs><pattern id="w" width="460" height="170" patternUnits="userSpaceOnUse" '
+           '<defs><pattern id="w" width="440" height="220" patternUnits="userSpaceOnUse" '
            'patternTransform="rotate(-24)">'
-           f'<text x="12" y="60" font-family="sans-serif" font-size="17" fill="#a4262c" fill-opacity="0.30">{text}</text>'
-           f'<text x="242" y="145" font-family="sans-serif" font-size="17" fill="#1f5f8b" fill-opacity="0.30">{text}</text>'
-           '</pattern></defs><rect width="100%" height="100%" fill="url(#w)"/></svg>')
+           f'<text x="8" y="50" font-family="sans-serif" font-size="17" fill="#a4262c" fill-opacity="0.30">{text}</text>'
+           '</pattern><pattern id="v" width="440" height="220" patternUnits="userSpaceOnUse" '
+           'patternTransform="rotate(-24) translate(220 110)">'
+           f'<text x="8" y="50" font-family="sans-serif" font-size="17" fill="#1f5f8b" fill-opacity="0.30">{text}</text>'
+           '</pattern></defs><rect width="100%" height="100%" fill="url(#w)"/>'
+           '<rect width="100%" height="100%" fill="url(#v)"/></svg>')
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
