@@ -85,3 +85,19 @@ def test_a_500_file_repository_is_analysed_in_well_under_two_seconds(tmp_path):
     elapsed = time.process_time() - started
     assert elapsed < 2.0, f"analysis took {elapsed:.2f}s of CPU"
     assert sum(1 for f in findings if f.check == "code.eval-dynamic") == 100
+
+
+def test_findings_are_byte_identical_across_processes_with_different_hash_seeds():
+    import os
+    import subprocess
+    import sys
+
+    script = ("import json, sys; from pathlib import Path; from triage.analysis import analyse; "
+              "print(json.dumps([[f.as_contract_dict(), f.extra] for name in sys.argv[1:] "
+              "for f in analyse(Path(name))], sort_keys=True))")
+    systems = [str(SYSTEMS / name) for name in sorted(p.name for p in SYSTEMS.iterdir())]
+    root = Path(__file__).resolve().parents[3]
+    outputs = {subprocess.run([sys.executable, "-c", script, *systems], capture_output=True, text=True, check=True,
+                              cwd=root, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+               for seed in ("1", "2")}
+    assert len(outputs) == 1 and len(outputs.pop()) > 1000
