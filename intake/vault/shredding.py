@@ -99,10 +99,29 @@ def case_shred(*, submission: Submission, actor, trigger: str, reason: str = "")
                            "receipt_sha256": log_entry.subject_sha256})
     try:
         vault_purge_ciphertext()
+        _delete_legacy_plaintext([key for key in keys if key not in records])
     except Exception:  # the keys are gone already; the periodic sweep retries the deletes
         log.exception("ciphertext purge after shredding %s deferred", submission.reference)
     submission.refresh_from_db()
     return receipt
+
+
+def _delete_legacy_plaintext(keys: list[str]) -> None:
+    """Artifacts stored before the vault existed sit in the plain private store: delete them outright."""
+    if not keys:
+        return
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from intake.storage import PrivateFileStore
+
+    legacy = PrivateFileStore(Path(settings.DATA_DIR) / "artifacts")
+    for key in keys:
+        try:
+            legacy.delete(key)
+        except ValueError:  # not a key the plain store could ever have written
+            continue
 
 
 def receipt_digest(document: dict) -> str:

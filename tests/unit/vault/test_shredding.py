@@ -198,3 +198,18 @@ def test_only_the_owner_can_delete_their_case(builder, other_builder, coordinato
             case_delete_by_builder(submission=case, actor=stranger)
     case.refresh_from_db()
     assert case.state == State.DRAFT
+
+
+def test_artifacts_from_before_the_vault_are_deleted_in_clear_on_shred(builder, terms, settings):
+    from intake.models import Artifact
+    from intake.storage import PrivateFileStore
+
+    case = rejected_case(builder)
+    legacy_store = PrivateFileStore(Path(settings.DATA_DIR) / "artifacts")
+    legacy = legacy_store.put(io.BytesIO(b"old plaintext"), max_bytes=100, artifact_id="old")
+    Artifact.objects.create(submission=case, name="old.txt", size=legacy.size, sha256=legacy.sha256,
+                            storage_key=legacy.key)
+    receipt = case_shred(submission=case, actor=builder, trigger="builder_request")
+    assert not (Path(settings.DATA_DIR) / "artifacts" / legacy.key).exists()
+    listed = {a["sha256"]: a["data_key_id"] for a in receipt.document["receipt"]["artifacts"]}
+    assert listed[legacy.sha256] is None
