@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from triage.dynamic.harness import crafted_arguments, launch_plan
+from triage.dynamic.discovery import launch_plan
+from triage.dynamic.session import crafted_arguments
 
 CANARY = "assay-canary-0123456789abcdef"
 

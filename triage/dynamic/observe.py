@@ -1,0 +1,238 @@
+"""Inside the sandbox: what a running server did. Canary planting, a capturing listener on the sandbox's own
+loopback, filesystem snapshots, the audit-hook log, and a watchdog against fork storms.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from triage.dynamic.session import BoundedStdio
+
+ROOT = Path("/scratch/root")
+HOME = Path("/scratch/home")
+PRIVATE = Path("/scratch/private")
+TMP = Path("/scratch/tmp")
+EFFECTS_LOG = Path("/scratch/observe/effects.jsonl")
+OBSERVE_SITE = Path(__file__).resolve().parent / "observe_site"
+MAX_CAPTURE_BYTES = 64 * 1024
+
+
+# --- observation ----------------------------------------------------------------------------------
+
+class CaptureListener:
+    """A TCP listener on the sandbox's own loopback that records what a redirected connection sends.
+
+    It answers like a tolerant HTTP server (``200 OK``, empty JSON) so a client finishes its request and
+    we see the body. Nothing is forwarded; there is nowhere to forward to.
+    """
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.captures: list[dict] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, peer = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn, peer[1]), daemon=True).start()
+
+    def _handle(self, conn: socket.socket, peer_port: int) -> None:
+        data = bytearray()
+        conn.settimeout(1.0)
+        try:
+            while len(data) < MAX_CAPTURE_BYTES:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+                if _http_complete(bytes(data)):
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+                                 b"Connection: close\r\n\r\n{}")
+                    break
+        except OSError:
+            pass
+        finally:
+            conn.close()
+            with self._lock:
+                self.captures.append({"peer_port": peer_port, "bytes": bytes(data[:MAX_CAPTURE_BYTES])})
+
+
+def _http_complete(data: bytes) -> bool:
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    for line in head.split(b"\r\n")[1:]:
+        key, _, value = line.partition(b":")
+        if key.strip().lower() == b"content-length":
+            try:
+                return len(body) >= int(value.strip())
+            except ValueError:
+                return True
+    return True
+
+
+def snapshot(*roots: Path) -> dict[str, str]:
+    found = {}
+    for base in roots:
+        for dirpath, _dirs, names in os.walk(base):
+            for name in names:
+                path = Path(dirpath) / name
+                try:
+                    if path.is_symlink() or not path.is_file():
+                        continue
+                    digest = hashlib.sha256(path.read_bytes()[: 4 * 1024 * 1024]).hexdigest()
+                except OSError:
+                    continue
+                found[str(path)] = digest
+    return found
+
+
+def plant_canary(canary: str) -> list[str]:
+    """Private data a leaking tool could reach: credentials in HOME and a .env beside the submitted code."""
+    planted = {
+        HOME / ".aws" / "credentials": f"[default]\naws_access_key_id = AKIA{canary[-16:].upper()}\n"
+                                       f"aws_secret_access_key = {canary}\n",
+        HOME / ".config" / "assay-canary" / "token": canary + "\n",
+        PRIVATE / "customers.csv": f"id,email,api_token\n1,alice@example.com,{canary}\n",
+        ROOT / ".env.local": f"API_TOKEN={canary}\n",
+    }
+    for path, text in planted.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    decoy = ROOT / "notes" / "assay-decoy.txt"
+    decoy.parent.mkdir(parents=True, exist_ok=True)
+    decoy.write_text("Quarterly notes: nothing to see here.\n")
+    return sorted(str(p) for p in [*planted, decoy])
+
+
+
+def observed_effects(before: dict[str, str], canary: str, listener: CaptureListener) -> dict:
+    after = snapshot(ROOT, HOME, PRIVATE, TMP)
+    events = []
+    if EFFECTS_LOG.exists():
+        for line in EFFECTS_LOG.read_text(errors="replace").splitlines()[:4000]:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                events.append(event)
+    connects = {e.get("local_port"): e.get("destination") for e in events if e.get("event") == "connect"}
+    network = []
+    for capture in listener.captures:
+        data = capture["bytes"].decode("utf-8", "replace")
+        network.append({"destination": str(connects.get(capture["peer_port"]) or "unknown"),
+                        "canary_seen": canary in data, "request_line": data.split("\r\n", 1)[0][:300],
+                        "bytes": len(capture["bytes"])})
+    captured = {n["destination"] for n in network}
+    for event in events:
+        if event.get("event") == "connect" and event.get("destination") not in captured:
+            network.append({"destination": str(event.get("destination")), "canary_seen": False,
+                            "request_line": "", "bytes": 0})
+        elif event.get("event") == "http_send" and canary in str(event.get("data")):
+            for item in network:
+                item["canary_seen"] = True if item["destination"] != "unknown" else item["canary_seen"]
+        elif event.get("event") == "resolve" and not any(
+                n["destination"].startswith(str(event.get("host")) + ":") for n in network):
+            network.append({"destination": f"{event.get('host')}:{event.get('port')}", "canary_seen": False,
+                            "request_line": "(name lookup only)", "bytes": 0})
+    subprocesses = [{"executable": str(e.get("executable"))[:300], "argv": str(e.get("argv"))[:500],
+                     "canary_seen": canary in str(e.get("argv"))}
+                    for e in events if e.get("event") == "subprocess"][:50]
+    private_reads = sorted({str(e.get("path")) for e in events if e.get("event") == "read"
+                            and str(e.get("path")).startswith((str(HOME), str(PRIVATE), str(ROOT / ".env")))})
+    written = sorted(path for path, digest in after.items() if before.get(path) != digest and path in before
+                     or path not in before)
+    deleted = sorted(set(before) - set(after))
+    canary_files = sorted(path for path in written
+                          if not path.startswith(str(TMP)) and canary in _read_text(Path(path)))
+    return {"network": network[:50], "subprocesses": subprocesses, "forks": sum(1 for e in events
+                                                                               if e.get("event") == "fork"),
+            "files_written": [shown_path(p) for p in written][:100], "files_deleted": [shown_path(p) for p in deleted][:100],
+            "canary_files": [shown_path(p) for p in canary_files][:20],
+            "private_reads": [shown_path(p) for p in private_reads][:20], "observed_events": len(events)}
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_bytes()[: 1024 * 1024].decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def shown_path(path: str) -> str:
+    """Paths as a reviewer reads them: the submitted tree relative, everything else under its sandbox location."""
+    root = str(ROOT) + "/"
+    return path[len(root):] if path.startswith(root) else path
+
+
+def other_processes() -> int:
+    mine = {os.getpid(), os.getppid()}
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) not in mine and int(entry.name) != 1:
+            count += 1
+    return count
+
+
+def kill_strays() -> None:
+    """In the sandbox's own pid namespace: kill whatever the server left behind (setsid'd forks included)."""
+    mine = {os.getpid(), os.getppid(), 1}
+    for _round in range(50):
+        others = [int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit() and int(e.name) not in mine]
+        if not others:
+            return
+        for pid in others:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.02)
+
+
+class ForkWatchdog:
+    """Stops a server whose process count passes ``threshold`` (a fork storm), before it starves us.
+
+    RLIMIT_NPROC is not enough on its own: root inside gVisor is exempt from it, and under bubblewrap the
+    count is shared with the harness's own threads.
+    """
+
+    def __init__(self, transport: BoundedStdio, *, threshold: int) -> None:
+        self.transport, self.threshold = transport, threshold
+        self.peak = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+
+    def _watch(self) -> None:
+        while not self._done.wait(0.02):
+            try:
+                count = other_processes()
+            except OSError:
+                continue
+            self.peak = max(self.peak, count)
+            if count > self.threshold:
+                self.transport.kill(f"started more than {self.threshold} processes (fork storm); stopped")
+                kill_strays()
+                return
