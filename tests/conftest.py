@@ -44,6 +44,12 @@ def pytest_configure(config):  # noqa: ANN001
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):  # noqa: ANN001
+    """Password hashing costs ~0.65 s a user with the real hasher; tests create many users."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _isolated_cache(settings):  # noqa: ANN001
     """A fresh key prefix per test: rate-limit counters never leak between tests or runs."""
     caches = {alias: dict(conf) for alias, conf in django_settings.CACHES.items()}
