@@ -42,10 +42,35 @@ def normalised_tokens(data: bytes) -> list[str]:
     return _TOKEN.findall(data.decode("utf-8", "replace").lower())
 
 
-def shingles(tokens: list[str]) -> set[bytes]:
-    if len(tokens) < SHINGLE:
-        return {" ".join(tokens).encode()} if tokens else set()
-    return {" ".join(tokens[i:i + SHINGLE]).encode() for i in range(len(tokens) - SHINGLE + 1)}
+_MIX_P = 0x100000001B3  # FNV prime: combines five token hashes into one shingle hash
+_MIX_C1, _MIX_C2 = 0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53  # MurmurHash3 finaliser
+
+
+def shingle_hashes(tokens: list[str]):  # noqa: ANN201
+    """64-bit hashes of the word 5-shingles, unique and sorted (a numpy uint64 array).
+
+    Tokens are hashed once (CRC-32, in C); shingle hashes are combined from
+    them with vector arithmetic, so no shingle string is ever built.
+    """
+    import zlib
+
+    import numpy as np
+
+    if not tokens:
+        return np.zeros(0, dtype=np.uint64)
+    words = np.fromiter((zlib.crc32(token.encode()) for token in tokens), dtype=np.uint64, count=len(tokens))
+    width = min(SHINGLE, len(words))
+    count = len(words) - width + 1
+    with np.errstate(over="ignore"):
+        combined = np.zeros(count, dtype=np.uint64)
+        for offset in range(width):
+            combined = combined * np.uint64(_MIX_P) + words[offset:offset + count]
+        combined ^= combined >> np.uint64(33)
+        combined *= np.uint64(_MIX_C1)
+        combined ^= combined >> np.uint64(33)
+        combined *= np.uint64(_MIX_C2)
+        combined ^= combined >> np.uint64(33)
+    return np.unique(combined)
 
 
 def _permutations() -> tuple:
@@ -60,15 +85,14 @@ def _permutations() -> tuple:
     return a[:, None], b[:, None]
 
 
-def minhash_signature(items: set[bytes]) -> list[int]:
-    """128 minimum permuted 64-bit hashes (numpy-vectorised; deterministic across runs and machines)."""
+def minhash_signature(hashes) -> list[int]:  # noqa: ANN001
+    """128 minimum permuted 64-bit values over the shingle hashes (numpy-vectorised, deterministic)."""
     import numpy as np
 
-    if not items:
+    hashes = np.asarray(hashes, dtype=np.uint64)
+    if not len(hashes):
         return [2**64 - 1] * NUM_PERM
     a, b = _permutations()
-    hashes = np.fromiter((int.from_bytes(hashlib.blake2b(item, digest_size=8).digest(), "big")
-                          for item in sorted(items)), dtype=np.uint64, count=len(items))
     signature = np.full(NUM_PERM, np.iinfo(np.uint64).max, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for start in range(0, len(hashes), 8192):
@@ -79,11 +103,14 @@ def minhash_signature(items: set[bytes]) -> list[int]:
 
 def fingerprint_compute(*, root: Path, paths: list[str]) -> dict:
     """The submission's MinHash signature (JSON-ready). Deterministic for the same content."""
-    every: set[bytes] = set()
+    import numpy as np
+
+    parts = []
     for path in paths:
         with (root / path).open("rb") as handle:
-            every |= shingles(normalised_tokens(handle.read(MAX_TEXT_BYTES)))
-    return {"scheme": f"minhash-{NUM_PERM}-w{SHINGLE}", "shingles": len(every),
+            parts.append(shingle_hashes(normalised_tokens(handle.read(MAX_TEXT_BYTES))))
+    every = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.uint64)
+    return {"scheme": f"minhash-{NUM_PERM}-w{SHINGLE}", "shingles": int(len(every)),
             "signature": minhash_signature(every)}
 
 
@@ -201,3 +228,21 @@ def fingerprint_link(*, submission, verdict: FingerprintVerdict) -> None:  # noq
                               kind=LinkKind.POSSIBLE_EXTRACTION)
               for case in verdict.other_builders_similar]
     FingerprintLink.objects.bulk_create(links)
+
+
+def fingerprint_links_for(*, viewer, submission) -> list:  # noqa: ANN001
+    """The similarity links ``viewer`` may see on ``submission``.
+
+    Coordinators see everything. The builder sees only links to their own
+    cases; a possible-extraction link (another builder's confidential case) is
+    never shown to them, nor to anyone else. Unknown roles see nothing.
+    """
+    from intake.models import Role
+    from triage.models import FingerprintLink, LinkKind
+
+    links = FingerprintLink.objects.filter(submission=submission).order_by("-similarity", "pk")
+    if getattr(viewer, "role", None) == Role.COORDINATOR:
+        return list(links)
+    if getattr(viewer, "pk", None) is not None and viewer.pk == submission.owner_id:
+        return list(links.exclude(kind=LinkKind.POSSIBLE_EXTRACTION).filter(other__owner_id=viewer.pk))
+    return []

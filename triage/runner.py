@@ -27,6 +27,7 @@ from triage.unpack import UnpackLimits, UnsafeInput, detect_kind, printable
 
 ARCHIVE_HINT = "a directory or an archive (.zip, .tar, .tar.gz, .tgz)"
 MAX_FINDINGS = 5000
+SANDBOX_UNPACK_ROOT = "/tmp/assay-root"  # on the sandbox's private tmpfs
 MAX_FIELD = 4000
 
 
@@ -140,10 +141,12 @@ def triage_analyse(*, sources: list[TriageSource], manifest: dict | None = None,
     try:
         mounts, plan_sources = [], []
         for index, source in enumerate(sources):
-            target = f"/input/{index}"
+            # Without a sandbox there are no mounts: the program reads the host paths themselves.
+            target = str(source.path) if backend == "none" else f"/input/{index}"
             mounts.append(Mount(source=source.path, target=target))
             plan_sources.append({"path": target, "kind": source.kind, "name": source.name})
-        plan = {"sources": plan_sources, "manifest": manifest,
+        root = str(scratch / "root") if backend == "none" else SANDBOX_UNPACK_ROOT
+        plan = {"sources": plan_sources, "root": root, "manifest": manifest,
                 "limits": {name: getattr(unpack_limits, name) for name in unpack_limits.__dataclass_fields__}}
         result = sandbox_run(backend=backend, request=SandboxRequest(
             argv=[sys.executable, "-s", "-B", "-c", _bootstrap()], scratch=scratch, mounts=mounts, limits=limits,

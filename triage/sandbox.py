@@ -64,6 +64,7 @@ class SandboxLimits:
     open_files: int = 256
     wall_seconds: float = 120.0
     output_bytes: int = 32 * 1024 * 1024
+    tmpfs_bytes: int = 768 * 1024 * 1024  # the private /tmp (gVisor enforces it; bubblewrap 0.8 cannot size it)
 
     def rlimits(self) -> dict[int, int]:
         return {
@@ -447,7 +448,8 @@ _RLIMIT_NAMES = {
 def _gvisor_spec(request: SandboxRequest) -> dict:
     mounts = [
         {"destination": "/proc", "type": "proc", "source": "proc"},
-        {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "size=64m"]},
+        {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+         "options": ["nosuid", "nodev", "mode=1777", f"size={request.limits.tmpfs_bytes}"]},
     ]
     for mount in [*_runtime_mounts(), *request.mounts]:
         mounts.append({"destination": mount.target, "type": "bind", "source": str(mount.source),
@@ -488,7 +490,7 @@ def _run_gvisor(request: SandboxRequest) -> SandboxResult:
         (bundle / "config.json").write_text(json.dumps(_gvisor_spec(request)))
         container = f"assay-{uuid.uuid4().hex[:16]}"
         runsc = shutil.which("runsc") or "runsc"
-        base = [runsc, "--network=none", f"--root={state}", "--ignore-cgroups"]
+        base = [runsc, "--network=none", f"--root={state}", "--ignore-cgroups", "--file-access-mounts=exclusive"]
 
         def destroy() -> None:
             subprocess.run([*base, "kill", "--all", container, "KILL"], capture_output=True, timeout=15)

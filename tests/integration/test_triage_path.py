@@ -138,10 +138,14 @@ def test_an_explicit_policy_version_is_used_and_an_unknown_one_is_bad_input(caps
     assert err.count("\n") == 1 and err.startswith("unknown policy version 1999.1; available: ")
 
 
-def test_none_is_recorded_when_explicitly_chosen(settings, capsys) -> None:  # noqa: ANN001
+def test_none_is_recorded_when_explicitly_chosen_and_finds_the_same(settings, capsys, _fast_sandbox) -> None:  # noqa: ANN001
+    _, sandboxed, _ = triage(str(AGENT), capsys=capsys)
     settings.ASSAY_SANDBOX = "none"
     code, out, _ = triage(str(AGENT), capsys=capsys)
-    assert code == 0 and json.loads(out)["sandbox"] == "none"
+    document = json.loads(out)
+    assert code == 0 and document["sandbox"] == "none"
+    assert {**document, "sandbox": "x"} == {**json.loads(sandboxed), "sandbox": "x"}
+    assert list(_fast_sandbox.iterdir()) == []  # even unsandboxed, it unpacked only into its own scratch
 
 
 def _zip_slip(tmp_path: Path) -> Path:
