@@ -7,6 +7,7 @@ checks (trifecta, agentjacking) read flows from here rather than single lines.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass, field
 
@@ -59,9 +60,20 @@ COMMAND_SINKS: list[tuple[re.Pattern[str], str]] = [(re.compile(p, re.I), s) for
 USER_CONTENT_HOSTS = re.compile(r"(^|\.)(github\.com|githubusercontent\.com|github\.io|gitlab\.com|pastebin\.com|"
                                 r"reddit\.com|stackoverflow\.com|medium\.com|x\.com|twitter\.com|huggingface\.co|"
                                 r"npmjs\.com|pypi\.org|notion\.site|substack\.com)$|^\*", re.I)
-READ_TOOL = re.compile(r"^(get|list|search|read|fetch|query|view|find|describe|download)", re.I)
+READ_TOOL = re.compile(r"(get|list|search|read|fetch|query|view|find|describe|download|load|lookup|retrieve)", re.I)
 WRITE_TOOL = re.compile(r"(create|update|delete|remove|push|send|post|merge|write|comment|publish|upload|deploy|"
-                        r"execute|run|transfer|refund|charge|pay)", re.I)
+                        r"execute|transfer|refund|charge|pay|draft|reply|forward)", re.I)
+
+
+def directional(name: str, caps: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Narrow a connector's capabilities by what one of its tools is named for: GmailGetThread reads mail,
+    GmailSendMessage sends it. Names that say neither (or both) keep everything."""
+    reads, writes = READ_TOOL.search(name) is not None, WRITE_TOOL.search(name) is not None
+    if reads and not writes:
+        return [cap for cap in caps if cap[0] == SOURCE]
+    if writes and not reads:
+        return [cap for cap in caps if cap[0] == SINK]
+    return caps
 CLAUDE_BLANKET_BASH = re.compile(r"^Bash(\((\*|:\*|\*\*|\s*)\))?$")
 
 
@@ -210,9 +222,8 @@ def _claude_agent(system: ParsedSystem, graph: CapabilityGraph) -> None:
         tool = re.match(r"^mcp__([^_]+(?:_[^_]+)*?)__([A-Za-z0-9_-]+)$", rule)
         if tool:
             # a pre-approved tool of a server configured elsewhere (user scope): it still runs unprompted
-            for direction, kind in classify(tool.group(1)):
-                if (direction == SOURCE and READ_TOOL.search(tool.group(2))) or (
-                        direction == SINK and WRITE_TOOL.search(tool.group(2))):
+            if READ_TOOL.search(tool.group(2)) or WRITE_TOOL.search(tool.group(2)):
+                for direction, kind in directional(tool.group(2), classify(tool.group(1))):
                     agent.add(direction, kind, rule, item.path, line)
     for server in servers:
         if server.name in disabled:
@@ -305,38 +316,94 @@ _EFFECT_CAPS = {
 }
 
 
+def _import_candidates(module_path: str, imported: tuple[str, int, str]) -> list[str]:
+    """Paths (or path suffixes) of the files an import can refer to, most specific first."""
+    dotted_module, level, name = imported
+    base = dotted_module.replace(".", "/")
+    if level:
+        parent = posixpath.dirname(module_path)
+        for _ in range(level - 1):
+            parent = posixpath.dirname(parent)
+        base = posixpath.join(parent, base) if base else parent
+    bases = ([f"{base}/{name}" if base else name] if name else []) + ([base] if base else [])
+    return [candidate for b in bases for candidate in (f"{b}.py", f"{b}/__init__.py")]
+
+
+class _ToolIndex:
+    """Finds the tool an agent's ``tools=[...]`` entry refers to: same module, then what the module imports, then the
+    nearest module defining that name. Unrelated projects in one tree never lend each other tools."""
+
+    def __init__(self, system: ParsedSystem) -> None:
+        self.by_path: dict[str, dict[str, object]] = {}
+        for module in system.python_modules:
+            table: dict[str, object] = {tool.name: tool for tool in module.tools}
+            for alias, tool_name in module.tool_aliases.items():
+                if tool_name in table:
+                    table.setdefault(alias, table[tool_name])
+            self.by_path[module.path] = table
+
+    @staticmethod
+    def _nearest(module_path: str, found: list[tuple[str, object]]) -> tuple[object | None, int]:
+        """The one tool whose file shares the longest directory prefix with ``module_path`` (None on a tie)."""
+        nearest, best = [], -1
+        for path, tool in found:
+            shared = len(posixpath.commonpath([posixpath.dirname(path), posixpath.dirname(module_path)]))
+            if shared > best:
+                nearest, best = [tool], shared
+            elif shared == best:
+                nearest.append(tool)
+        return (nearest[0] if len(nearest) == 1 else None), best
+
+    def resolve(self, module, reference: str):  # noqa: ANN001, ANN201 - PyModule -> PyTool | None
+        head, _, last = reference.rpartition(".")
+        local = self.by_path.get(module.path, {})
+        if last in local:
+            return local[last]
+        defining = [(path, table[last]) for path, table in sorted(self.by_path.items()) if last in table]
+        imported = module.imports.get(head.split(".")[0] if head else last)
+        if imported:
+            candidates = _import_candidates(module.path, imported)
+            exact = imported[1] > 0  # relative imports name one file; absolute ones may sit under any source root
+            matching = [(path, tool) for path, tool in defining
+                        if any(path == c or (not exact and path.endswith("/" + c)) for c in candidates)]
+            tool, _shared = self._nearest(module.path, matching)
+            if tool is not None:
+                return tool
+        tool, shared = self._nearest(module.path, defining)
+        return tool if shared > 0 else None
+
+
 def _python_agents(system: ParsedSystem, graph: CapabilityGraph) -> None:
-    tools = {}
-    for module in system.python_modules:
-        for tool in module.tools:
-            tools.setdefault(tool.name, tool)
-    aliases = {k: v for module in system.python_modules for k, v in module.tool_aliases.items()}
-    used: set[str] = set()
+    index = _ToolIndex(system)
+    used: set[int] = set()
     all_agents = [a for m in system.python_modules for a in m.agents]
     unbounded_targets = {t for m in system.python_modules for t in m.unbounded_targets}
-    names = {a.name for a in all_agents}
     for module in system.python_modules:
         for py_agent in module.agents:
             agent = graph.agent(f"python:{py_agent.path}:{py_agent.name}", py_agent.framework, py_agent.path, py_agent.line)
             agent.budget = not (py_agent.unbounded or module.has_unbounded_run or
                                 (py_agent.variable and py_agent.variable in unbounded_targets))
             gated_all = py_agent.gated
-            for name in py_agent.tool_names:
-                resolved = tools.get(aliases.get(name, name))
+            for reference in py_agent.tool_names:
+                resolved = index.resolve(module, reference)
                 if resolved is None:  # a library tool (ShellTool, TavilySearchResults, GmailToolkit...)
-                    for direction, kind in classify(name):
+                    name = reference.rsplit(".", 1)[-1]
+                    for direction, kind in directional(name, classify(name)):
                         agent.add(direction, kind, name, py_agent.path, py_agent.line, gated=gated_all)
                     continue
-                used.add(resolved.name)
+                used.add(id(resolved))
                 _add_tool(agent, resolved, gated=gated_all or resolved.gated)
             for other in py_agent.handoffs:
-                if other in names:
-                    agent.links.add(next(f"python:{a.path}:{a.name}" for a in all_agents if a.name == other))
-    for name, tool in sorted(tools.items()):
-        if name not in used:
-            agent = graph.agent(f"python-tools:{tool.path}", "python-tools", tool.path, tool.line)
-            _add_tool(agent, tool, gated=tool.gated)
-            agent.budget = True  # tools nobody in the tree runs: the runner's limits are unknown
+                other_name = other.rsplit(".", 1)[-1]
+                targets = [a for a in all_agents if other_name in (a.name, a.variable)]
+                same_module = [a for a in targets if a.path == py_agent.path]
+                for target in (same_module or targets)[:1]:
+                    agent.links.add(f"python:{target.path}:{target.name}")
+    for module in system.python_modules:
+        for tool in module.tools:
+            if id(tool) not in used:
+                agent = graph.agent(f"python-tools:{tool.path}", "python-tools", tool.path, tool.line)
+                _add_tool(agent, tool, gated=tool.gated)
 
 
 def _add_tool(agent: Agent, tool, *, gated: bool) -> None:  # noqa: ANN001 - PyTool
@@ -347,7 +414,7 @@ def _add_tool(agent: Agent, tool, *, gated: bool) -> None:  # noqa: ANN001 - PyT
         for direction, kind in _EFFECT_CAPS.get(effect.kind, []):
             agent.add(direction, kind, tool.name, tool.path, effect.line, gated=gated)
     reads = {e.kind for e in tool.effects} & {"api-read", "web-fetch", "database-read", "email-read"}
-    if reads or not tool.effects:
+    if reads or (not tool.effects and not (WRITE_TOOL.search(tool.name) and not READ_TOOL.search(tool.name))):
         # what the tool reads is named in its name, docstring and URLs; a pure writer (send_email) reads nothing
         for direction, kind in classify(tool.descriptor, sinks=False):
             agent.add(direction, kind, tool.name, tool.path, tool.line, gated=gated)

@@ -28,6 +28,8 @@ GATE_KWARGS = {"needs_approval", "requires_approval", "require_approval", "human
                "interrupt_after", "approval_required"}
 GATE_CALL = re.compile(r"(approv|confirm|human_review|ask_user|request_permission|interrupt)", re.I)
 LIMIT_NAME = re.compile(r"(max|limit|cap\b|budget|threshold|allowance)", re.I)
+SQL_ANY = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|DROP|TRUNCATE|CREATE|ALTER|WITH|REPLACE|MERGE)\b", re.I)
+DB_RECEIVER = re.compile(r"(cursor|cur|conn|connection|db|database|session|engine|sqlite|pg|mysql)$", re.I)
 SQL_DESTRUCTIVE = re.compile(r"\b(DROP\s+(TABLE|DATABASE|SCHEMA)|TRUNCATE)\b", re.I)
 SQL_WRITE = re.compile(r"\b(DELETE\s+FROM|UPDATE\s+\w+\s+SET|INSERT\s+INTO|ALTER\s+TABLE)\b", re.I)
 
@@ -79,6 +81,7 @@ class PyModule:
     agents: list[PyAgent] = field(default_factory=list)
     risks: list[PyRisk] = field(default_factory=list)
     tool_aliases: dict[str, str] = field(default_factory=dict)  # variable -> function registered as a tool
+    imports: dict[str, tuple[str, int, str]] = field(default_factory=dict)  # local name -> (module, level, name)
     has_unbounded_run: bool = False  # some call switches a run limit off for an agent we cannot tell
     unbounded_targets: set[str] = field(default_factory=set)  # agents run with their limit switched off
     has_human_gate: bool = False
@@ -154,7 +157,7 @@ def _names_in(node: ast.AST | None) -> list[str]:
         return []
     names = []
     for element in node.elts:
-        name = dotted(element).rsplit(".", 1)[-1]
+        name = dotted(element)  # "search", "BrowserTools.scrape", "SerperDevTool" (for SerperDevTool())
         if name:
             names.append(name)
     return names
@@ -212,7 +215,9 @@ def call_effects(call: ast.Call) -> list[PyEffect]:
         effects.append(PyEffect("email-send", line, name))
     elif first == "imaplib" or first == "poplib":
         effects.append(PyEffect("email-read", line, name))
-    elif last in ("execute", "executemany", "executescript", "read_sql", "read_sql_query", "run_query"):
+    elif last in ("execute", "executemany", "executescript", "read_sql", "read_sql_query", "run_query") and (
+            SQL_ANY.search(args_text) or DB_RECEIVER.search(name.rsplit(".", 1)[0] if "." in name else "")):
+        # task.execute() and friends are not databases: need SQL text or a cursor/connection-like receiver
         sql = args_text
         if SQL_DESTRUCTIVE.search(sql):
             effects.append(PyEffect("database-drop", line, sql[:120]))
@@ -253,6 +258,8 @@ class _ModuleVisitor:
 
     def __init__(self, path: str) -> None:
         self.module = PyModule(path)
+        self._functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+        self._wrapped: dict[str, tuple[str, int]] = {}  # function name -> (tool name, line) from Tool(func=...)
 
     def visit(self, tree: ast.AST) -> None:
         assigned: dict[int, str] = {}  # id(call) -> the name its result is assigned to
@@ -265,9 +272,21 @@ class _ModuleVisitor:
             elif kind is ast.Call:
                 self._call(node, assigned.get(id(node)))
             elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+                self._functions.setdefault(node.name, node)
                 self._function(node)
             elif kind is ast.ClassDef:
                 self._class(node)
+            elif kind is ast.ImportFrom:
+                for alias in node.names:
+                    self.module.imports[alias.asname or alias.name] = (node.module or "", node.level, alias.name)
+            elif kind is ast.Import:
+                for alias in node.names:
+                    self.module.imports[alias.asname or alias.name.split(".")[0]] = (alias.name, 0, "")
+        known = {tool.name for tool in self.module.tools}
+        for function, (tool_name, line) in sorted(self._wrapped.items()):
+            node = self._functions.get(function)
+            if node is not None and tool_name not in known:
+                self.module.tools.append(self._tool_from_body(tool_name, node, "langchain", line, False))
 
     # -- tools -------------------------------------------------------------------------------------------------
     def _decorator_framework(self, decorator: ast.AST) -> str | None:
@@ -355,7 +374,8 @@ class _ModuleVisitor:
         if any(k.arg in GATE_KWARGS and _truthy(k.value) for k in node.keywords) or "HumanApproval" in name:
             self.module.has_human_gate = True
         if last in AGENT_FACTORIES:
-            label = _const_text(_kwarg(node, "name") or ast.Constant("")) or assigned_to or last
+            label = (_const_text(_kwarg(node, "name") or ast.Constant("")) or
+                     _const_text(_kwarg(node, "role") or ast.Constant(""))[:60] or assigned_to or f"{last}@{line}")
             tools = _names_in(_kwarg(node, "tools"))
             if not tools:
                 for arg in node.args:
@@ -369,10 +389,14 @@ class _ModuleVisitor:
         if last in TOOL_FACTORIES:
             func = _kwarg(node, "func") or (node.args[0] if node.args else None)
             label = _const_text(_kwarg(node, "name") or ast.Constant(""))
-            if func is not None and dotted(func) and assigned_to:
-                self.module.tool_aliases[assigned_to] = label or dotted(func).rsplit(".", 1)[-1]
-                if label:
-                    self.module.tool_aliases.setdefault(dotted(func), label)
+            if func is not None and dotted(func):
+                function = dotted(func).rsplit(".", 1)[-1]
+                tool_name = label or function
+                self._wrapped.setdefault(function, (tool_name, line))
+                if assigned_to:
+                    self.module.tool_aliases[assigned_to] = tool_name
+                if tool_name != function:
+                    self.module.tool_aliases.setdefault(function, tool_name)
         self._risks(node, name, last, line)
 
     def _risks(self, node: ast.Call, name: str, last: str, line: int) -> None:

@@ -126,3 +126,33 @@ def test_a_ci_agents_disallowed_tools_are_not_mistaken_for_allowed_ones(tmp_path
     assert sorted(c.kind for c in graph_b.sinks({"shell", "network"})) == ["network", "shell"]
     assert "approval.blanket-shell-allow" not in checks_of(analyse(tmp_path / "a"))
     assert "approval.blanket-shell-allow" in checks_of(analyse(tmp_path / "b"))
+
+
+def test_tools_resolve_through_imports_and_never_across_unrelated_projects(tmp_path):
+    shell_tool = ("import subprocess\nfrom crewai.tools import tool\n\nclass OpsTools:\n    @tool('Run command')\n"
+                  "    def run(command: str) -> str:\n        '''Run a command.'''\n"
+                  "        return subprocess.run(command, shell=True).stdout\n")
+    safe_tool = ("from crewai.tools import tool\n\nclass OpsTools:\n    @tool('Run command')\n"
+                 "    def run(command: str) -> str:\n        '''Pretend to run.'''\n        return 'ok'\n")
+    agents = ("from crewai import Agent\nfrom tools.ops_tools import OpsTools\n\n"
+              "def operator():\n    return Agent(role='Operator', tools=[OpsTools.run])\n")
+    lay_out(tmp_path, {
+        "projects/alpha/tools/ops_tools.py": shell_tool, "projects/alpha/agents.py": agents,
+        "projects/beta/tools/ops_tools.py": safe_tool, "projects/beta/agents.py": agents,
+    })
+    graph = build_graph(parse_root(tmp_path))
+    alpha = graph.agents["python:projects/alpha/agents.py:Operator"]
+    beta = graph.agents["python:projects/beta/agents.py:Operator"]
+    assert [(c.kind, c.path) for c in alpha.sinks({"shell"})] == [("shell", "projects/alpha/tools/ops_tools.py")]
+    assert beta.sinks({"shell"}) == []
+
+
+def test_a_function_wrapped_as_a_tool_brings_its_body_along(tmp_path):
+    lay_out(tmp_path, {"agent.py": (
+        "import shutil\nfrom langchain.agents import AgentExecutor\nfrom langchain_core.tools import Tool\n\n"
+        "def wipe(path):\n    shutil.rmtree(path)\n\n"
+        "cleaner = Tool(name='cleaner', func=wipe, description='Remove a directory')\n"
+        "executor = AgentExecutor(agent=None, tools=[cleaner])\n")})
+    agent = build_graph(parse_root(tmp_path)).agents["python:agent.py:executor"]
+    assert [(c.kind, c.via) for c in agent.sinks({"delete"})] == [("delete", "cleaner")]
+    assert "irreversible.recursive-delete" in checks_of(analyse(tmp_path))

@@ -145,7 +145,7 @@ wrapped = StructuredTool.from_function(plain, name="wrapped_plain")
     module = parse_root(tmp_path).python_modules[0]
     assert sorted((t.name, t.framework) for t in module.tools) == [
         ("crew_shell", "langchain/crewai"), ("lc_tool", "langchain/crewai"), ("mcp_tool", "mcp"),
-        ("sdk_tool", "openai-agents")]
+        ("sdk_tool", "openai-agents"), ("wrapped_plain", "langchain")]
     assert module.tool_aliases["wrapped"] == "wrapped_plain"
     crew_shell = next(t for t in module.tools if t.name == "crew_shell")
     assert [e.kind for e in crew_shell.effects] == ["shell"]
