@@ -12,6 +12,7 @@ urlpatterns = [
     path("healthz", intake_views.healthz, name="healthz"),
     path("", include("intake.urls")),
     path("", include("reviews.urls")),
+    path("", include("triage.urls")),
     path("", include("reviews.portal_urls")),
     path("accounts/", include("allauth.urls")),
     path("account/", include("intake.accounts.urls")),

@@ -491,9 +491,21 @@ def case_detail(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
         "artifacts": list(submission.artifacts.all()),
         "acceptances": list(submission.terms_acceptances.select_related("terms").order_by("accepted_at")),
         "can_withdraw": submission.owner_id == request.user.pk and can_transition(submission.state, State.WITHDRAWN),
-        "triage": None,  # filled in by the triage app once it stores results
     }
+    context.update(_triage_context(request.user, submission))
     return render(request, "intake/case_detail.html", context)
+
+
+def _triage_context(user, submission) -> dict:  # noqa: ANN001
+    from triage.selectors import findings_by_severity, latest_triage_result, similarity_links_for
+
+    result = latest_triage_result(submission)
+    return {
+        "triage": result,
+        "triage_groups": findings_by_severity(result) if result else [],
+        "similarity_links": similarity_links_for(user, submission) if result else [],
+        "reports": list(submission.reports.order_by("-issued_at")),
+    }
 
 
 @login_required

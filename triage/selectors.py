@@ -1,0 +1,30 @@
+"""Read paths for triage results. Callers have already checked the case is visible to the user."""
+
+from __future__ import annotations
+
+from intake.models import Role, Submission
+from triage.findings import SEVERITIES
+from triage.models import FingerprintLink, LinkKind, TriageResult
+
+
+def latest_triage_result(submission: Submission) -> TriageResult | None:
+    return submission.triage_results.order_by("-created_at", "-pk").first()
+
+
+def findings_by_severity(result: TriageResult) -> list[tuple[str, list[dict]]]:
+    groups = [(severity, [f for f in result.findings if f.get("severity") == severity]) for severity in SEVERITIES]
+    return [(severity, findings) for severity, findings in groups if findings]
+
+
+def similarity_links_for(user, submission: Submission) -> list[FingerprintLink]:  # noqa: ANN001
+    """Builders see links to their own earlier cases; possible-extraction links are for coordinators only."""
+    links = FingerprintLink.objects.filter(submission=submission).select_related("other")
+    if user.role == Role.COORDINATOR:
+        return list(links)
+    return list(links.exclude(kind=LinkKind.POSSIBLE_EXTRACTION).filter(other__owner=submission.owner))
+
+
+def contract_document(result: TriageResult) -> dict:
+    return {"config_digest": result.config_digest, "policy_version": result.policy_version,
+            "sandbox": result.sandbox, "findings": result.findings, "score": result.score,
+            "decision": result.decision, "reasons": result.reasons}

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from triage import views
+
+urlpatterns = [
+    path("cases/<uuid:pk>/triage.sarif", views.case_triage_sarif, name="case_triage_sarif"),
+]
