@@ -377,12 +377,11 @@ def _python_agents(system: ParsedSystem, graph: CapabilityGraph) -> None:
     index = _ToolIndex(system)
     used: set[int] = set()
     all_agents = [a for m in system.python_modules for a in m.agents]
-    unbounded_targets = {t for m in system.python_modules for t in m.unbounded_targets}
     for module in system.python_modules:
         for py_agent in module.agents:
             agent = graph.agent(f"python:{py_agent.path}:{py_agent.name}", py_agent.framework, py_agent.path, py_agent.line)
             agent.budget = not (py_agent.unbounded or module.has_unbounded_run or
-                                (py_agent.variable and py_agent.variable in unbounded_targets))
+                                (py_agent.variable and py_agent.variable in module.unbounded_targets))
             gated_all = py_agent.gated
             for reference in py_agent.tool_names:
                 resolved = index.resolve(module, reference)
