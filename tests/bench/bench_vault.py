@@ -107,6 +107,9 @@ def bare_encrypt(source: io.RawIOBase, path: Path, chunk: int) -> None:
         while block := source.read(chunk):
             out.write(aead.encrypt(prefix + struct.pack(">Q", index), block, None))
             index += 1
+        # Same durability as the vault's file backend, which fsyncs before the object counts as stored.
+        out.flush()
+        os.fsync(out.fileno())
     bare_encrypt.key = aead  # the decrypt baseline reads this file back
     bare_encrypt.prefix = prefix
 
