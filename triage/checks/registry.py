@@ -11,6 +11,7 @@ from triage.graph import CapabilityGraph
 from triage.parsers import ParsedSystem
 
 MAX_EVIDENCE = 200
+MAX_FINDINGS_PER_CHECK = 100
 ID_PATTERN = re.compile(r"^[a-z]+\.[a-z0-9]+(-[a-z0-9]+)*$")
 
 # Shapes of credentials that may appear in any evidence line; masked whatever check quotes them.
@@ -85,6 +86,14 @@ class Check:
             seen.add(key)
             found.append(Finding(self.id, self.title, hit.severity or self.severity, self.categories, hit.path,
                                  hit.line, evidence, self.remediation, dict(hit.extra)))
+        if len(found) > MAX_FINDINGS_PER_CHECK:
+            # A hostile tree can repeat one pattern a million times; report the first ones and count the rest.
+            found.sort(key=Finding.sort_key)
+            rest = len(found) - MAX_FINDINGS_PER_CHECK
+            lowest = max((f.severity for f in found[MAX_FINDINGS_PER_CHECK:]), key=SEVERITY_RANK.__getitem__)
+            found = found[:MAX_FINDINGS_PER_CHECK] + [Finding(
+                self.id, self.title, lowest, self.categories, "", None,
+                f"{rest} more finding(s) of this check not listed", self.remediation, {"omitted": rest})]
         return found
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 import shutil
 import time
 from pathlib import Path
@@ -101,3 +102,14 @@ def test_findings_are_byte_identical_across_processes_with_different_hash_seeds(
                               cwd=root, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
                for seed in ("1", "2")}
     assert len(outputs) == 1 and len(outputs.pop()) > 1000
+
+
+def test_a_pattern_repeated_thousands_of_times_is_listed_a_hundred_times_and_counted():
+    from triage.checks.registry import MAX_FINDINGS_PER_CHECK
+
+    with tempfile.TemporaryDirectory() as directory:
+        lay_out(Path(directory), {"requirements.txt": "\n".join(f"package{i}" for i in range(5000))})
+        findings = [f for f in analyse(Path(directory)) if f.check == "provenance.unpinned-dependencies"]
+    assert len(findings) == MAX_FINDINGS_PER_CHECK + 1
+    assert [(f.path, f.evidence) for f in findings if f.path == ""] == [
+        ("", "4900 more finding(s) of this check not listed")]
