@@ -244,6 +244,8 @@ ASSAY_VAULT = env_str("ASSAY_VAULT", f"file://{DATA_DIR / 'vault'}")
 ASSAY_KEY_PROVIDER = env_str("ASSAY_KEY_PROVIDER", f"local:{DATA_DIR / 'keys' / 'kek'}")
 ASSAY_SIGNING_KEY = env_str("ASSAY_SIGNING_KEY", str(DATA_DIR / "keys" / "signing-ed25519.pem"))
 ASSAY_SANDBOX = env_choice("ASSAY_SANDBOX", ("auto", "gvisor", "bubblewrap", "none"), "auto")
+# Run submitted MCP servers in the sandbox during triage (triage/dynamic); off unless the operator opts in.
+ASSAY_DYNAMIC_TRIAGE = env_bool("ASSAY_DYNAMIC_TRIAGE", default=False)
 
 # --- Static files, i18n -----------------------------------------------------
 STATIC_URL = "/static/"

@@ -81,3 +81,30 @@ class FingerprintLink(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["submission", "kind"])]
+
+
+class DynamicRun(models.Model):
+    """One run of the dynamic stage (triage/dynamic) on a case: pins, what did not run, and the vaulted record.
+
+    The full record (sandbox and runtime versions, limits, inputs, protocol transcript, observed effects) is
+    encrypted in the vault under ``record_key``; only the summary below is kept in the clear.
+    """
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="dynamic_runs")
+    sandbox = models.CharField(max_length=16)
+    config_digest = models.CharField(max_length=71)
+    pins = models.JSONField(default=dict)  # server -> {"pin": "sha256:…", "tools": {name: digest}}
+    servers = models.JSONField(default=list)  # [{"name", "started", "stopped", "tools": [names]}]
+    findings = models.JSONField(default=list)  # the dynamic.* findings, CONTRACT shape
+    not_run = models.JSONField(default=list)  # [{"target", "reason"}]
+    record_key = models.CharField(max_length=200, blank=True)
+    record_sha256 = models.CharField(max_length=64, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["submission", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"dynamic run of {self.submission_id} ({len(self.servers)} servers)"

@@ -26,6 +26,8 @@ from django.utils import timezone
 
 from intake.models import Submission
 from intake.states import State, StaleTransition, transition
+from triage.dynamic.services import (dynamic_record_put, dynamic_run_create, dynamic_triage_enabled,
+                                     submission_dynamic_triage)
 from triage.fingerprints import FingerprintVerdict, content_digest, fingerprint_link, fingerprint_similar, \
     fingerprint_store, fingerprint_verdict
 from triage.models import Decision, TriageResult
@@ -69,12 +71,19 @@ def submission_triage(*, submission: Submission) -> TriageResult | None:
     started = time.monotonic()
     staging = Path(tempfile.mkdtemp(prefix="assay-stage-"))
     verdict_box: dict[str, FingerprintVerdict] = {}
+    dynamic = dynamic_record = None
     try:
         try:
             sources = _stage_artifacts(submission, staging)
-            outcome = triage_sources(
-                sources=sources, manifest=submission.manifest,
-                context_for=lambda analysis: _policy_context(submission, analysis, verdict_box))
+            if dynamic_triage_enabled():
+                outcome, dynamic = submission_dynamic_triage(
+                    submission=submission, sources=sources,
+                    context_for=lambda analysis: _policy_context(submission, analysis, verdict_box))
+                dynamic_record = dynamic_record_put(submission=submission, dynamic=dynamic)
+            else:
+                outcome = triage_sources(
+                    sources=sources, manifest=submission.manifest,
+                    context_for=lambda analysis: _policy_context(submission, analysis, verdict_box))
         except TriageInputError as exc:
             outcome = None
             failure = str(exc)
@@ -89,6 +98,9 @@ def submission_triage(*, submission: Submission) -> TriageResult | None:
             result = _store_unprocessable(locked, failure, duration_ms)
         else:
             result = _store_outcome(locked, outcome, verdict_box.get("verdict"), duration_ms)
+            if dynamic is not None:
+                dynamic_run_create(submission=locked, dynamic=dynamic, stored=dynamic_record,
+                                   config_digest=outcome.analysis.config_digest)
         transition(locked, State.TRIAGED, actor=None, reason="triage finished",
                    data={"decision": result.decision, "score": result.score,
                          "policy_version": result.policy_version, "sandbox": result.sandbox})

@@ -1,0 +1,85 @@
+"""With the stage turned on, a submitted case's MCP servers run in the sandbox during triage: the findings
+reach the stored result, the run and its pins are kept, the full record is encrypted in the vault, and a
+re-submission by the same builder is compared against the earlier pins."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from intake.models import AuditEvent
+from intake.services import artifact_add, submission_submit, submission_update
+from intake.states import State
+from tests.factories import make_draft
+from tests.unit.dynamic.helpers import FIXTURES, real_backend
+from triage.dynamic.services import dynamic_record_read
+from triage.models import DynamicRun, TriageResult
+from triage.pipeline import triage_submission_run
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _dynamic_on(settings) -> None:  # noqa: ANN001
+    settings.ASSAY_SANDBOX = real_backend()
+    settings.ASSAY_DYNAMIC_TRIAGE = True
+
+
+def fixture_zip(name: str, extra: dict[str, str] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted((FIXTURES / name).rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(FIXTURES / name).as_posix())
+        for member, text in (extra or {}).items():
+            archive.writestr(member, text)
+    return buffer.getvalue()
+
+
+def submitted(owner, archive: bytes):  # noqa: ANN001, ANN201
+    # The factory's manifest also declares a 'tickets' server that is not vendored: it cannot run offline.
+    submission = submission_update(submission=make_draft(owner), actor=owner, claim_scope_in=[".mcp.json"])
+    artifact_add(submission=submission, actor=owner, name="system.zip", stream=io.BytesIO(archive), kind="archive")
+    return submission_submit(submission=submission, actor=owner)
+
+
+def test_the_stage_runs_in_triage_and_its_record_is_vaulted(builder) -> None:  # noqa: ANN001
+    submission = submitted(builder, fixture_zip("exfiltrating"))
+    assert triage_submission_run(str(submission.pk)) == State.AWAITING_CONSENT
+    result = TriageResult.objects.get(submission=submission)
+    assert "dynamic.canary-exfiltration" in {f["check"] for f in result.findings}
+    run = DynamicRun.objects.get(submission=submission)
+    assert run.sandbox == real_backend()
+    assert run.not_run == [{"target": "mcp:tickets", "reason": "module 'tickets_mcp' is not vendored in the submitted files"}]
+    assert [s["name"] for s in run.servers] == ["ticket-helper"] and run.pins["ticket-helper"]["pin"].startswith("sha256:")
+    assert run.record_key and len(run.record_sha256) == 64
+    record = dynamic_record_read(run=run, actor=builder, purpose="builder_download", reason="builder views own case")
+    (server,) = record["servers"]
+    assert server["sandbox"] == run.sandbox and server["limits"]["call_seconds"] > 0
+    assert any('"method":"tools/call"' in m["message"] for m in server["transcript"])
+    assert server["effects"]["network"][0]["destination"] == "collector.exfil-demo.net:80"
+    assert "assay-canary-" not in str(record)
+    audit = AuditEvent.objects.get(action="triage.dynamic_run", object_id=str(submission.pk))
+    assert audit.data == {"dynamic_run": run.pk, "sandbox": run.sandbox, "servers": 1, "not_run": 1,
+                          "findings": len(run.findings)}
+
+
+def test_a_re_submission_whose_tools_changed_is_reported_as_drift(builder) -> None:  # noqa: ANN001
+    first = submitted(builder, fixture_zip("rugpull"))
+    triage_submission_run(str(first.pk))
+    assert "dynamic.tool-set-drift" not in {f["check"] for f in TriageResult.objects.get(submission=first).findings}
+    second = submitted(builder, fixture_zip("rugpull", {"variant.txt": "v2\n"}))
+    triage_submission_run(str(second.pk))
+    drift = [f for f in TriageResult.objects.get(submission=second).findings if f["check"] == "dynamic.tool-set-drift"]
+    assert len(drift) == 1 and drift[0]["evidence"].endswith("added get_pollen; changed get_weather")
+
+
+def test_with_the_stage_off_no_server_is_started(builder, settings) -> None:  # noqa: ANN001
+    settings.ASSAY_DYNAMIC_TRIAGE = False
+    submission = submitted(builder, fixture_zip("exfiltrating"))
+    triage_submission_run(str(submission.pk))
+    assert not DynamicRun.objects.filter(submission=submission).exists()
+    assert not [f for f in TriageResult.objects.get(submission=submission).findings if f["check"].startswith("dynamic.")]
