@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
 
+from intake.errors import TooLarge
 from intake.vault.crypto import ChunkSealer, new_data_key, open_decrypting
 
 SPOOL_CHUNK_BYTES = 256 * 1024
@@ -95,6 +96,10 @@ class EncryptedTemporaryFileUploadHandler(FileUploadHandler):
                                    chunk_size=SPOOL_CHUNK_BYTES)
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
+        limit = settings.ASSAY_MAX_ARTIFACT_BYTES
+        if self._sealer.size + len(raw_data) > limit:
+            self.upload_interrupted()
+            raise TooLarge(f"artifact is larger than the {limit} byte limit")
         self._sealer.feed(raw_data)
 
     def file_complete(self, file_size: int) -> EncryptedUploadedFile:

@@ -77,3 +77,14 @@ def test_small_uploads_stay_in_memory():
     request = multipart_request(b"{}", "settings.json")
     assert request.FILES["file"].read() == b"{}"
     assert spool_files() == []
+
+
+@pytest.mark.django_db
+def test_an_upload_over_the_artifact_cap_is_refused_while_spooling(settings):
+    from intake.errors import TooLarge
+
+    settings.ASSAY_MAX_ARTIFACT_BYTES = 2 * 1024 * 1024 + 10
+    request = multipart_request(b"x" * (3 * 1024 * 1024), "big.bin")
+    with pytest.raises(TooLarge, match=f"larger than the {2 * 1024 * 1024 + 10} byte limit"):
+        request.FILES
+    assert spool_files() == []
