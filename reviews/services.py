@@ -393,6 +393,8 @@ def reviewer_calibration(*, since: date | None = None) -> dict:
 
 # --- reviewer registry (the reviewer edits their own declarations; every change audited) ---------
 
+from reviews.models import VendorTie  # noqa: E402  (kept with the registry services it serves)
+
 MAX_TAGS = 50
 
 
@@ -429,8 +431,6 @@ def reviewer_profile_update(*, actor: User, verified_domains: list[str], experti
 
 def vendor_tie_add(*, actor: User, name: str, kind: str, start: date | None = None,
                    end: date | None = None) -> VendorTie:
-    from reviews.models import VendorTie
-
     name = name.strip()
     if not name or len(name) > 200:
         raise ValidationFailed("name the company the tie is with (at most 200 characters)")
@@ -449,8 +449,6 @@ def vendor_tie_add(*, actor: User, name: str, kind: str, start: date | None = No
 
 def vendor_tie_remove(*, actor: User, tie_pk: int) -> None:
     """Removing a tie is audited with its content, so the history of declarations survives."""
-    from reviews.models import VendorTie
-
     with transaction.atomic():
         tie = VendorTie.objects.filter(pk=tie_pk, reviewer__user=actor).first()
         if tie is None:

@@ -87,6 +87,11 @@ def test_coordinator_page_lists_conflicts_with_reasons_and_plan_skips_conflicted
     plan_section = body.split('id="plan"')[1].split("</section>")[0]
     assert clean.pseudonym in plan_section and tied.pseudonym not in plan_section
     assert "1 seat(s) unfilled" in plan_section
+    rows = body.split('id="standings"')[1].split("</table>")[0].split("<tr>")
+    tied_row = next(r for r in rows if tied.pseudonym in r)
+    clean_row = next(r for r in rows if clean.pseudonym in r)
+    assert "not assignable" in tied_row and "Assign</button>" not in tied_row
+    assert "Assign</button>" in clean_row
 
 
 @pytest.mark.django_db

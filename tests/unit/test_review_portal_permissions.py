@@ -21,7 +21,7 @@ from django.urls import get_resolver
 from django.utils import timezone
 
 from intake.models import Role
-from reviews.models import AccessGrant, Assignment, ConflictDeclaration, ConflictOverride
+from reviews.models import AccessGrant, Assignment, ConflictDeclaration
 from reviews.services import assignment_propose, override_request
 from tests.factories import make_token, make_user
 from tests.unit.review_portal_support import client_for, granted, make_coordinator, make_reviewer
@@ -58,12 +58,15 @@ def world(builder, other_builder):  # noqa: ANN001, ANN201
     artifact = case.artifacts.get(name="notes.txt")
     assignment = Assignment.objects.get(submission=case, reviewer=reviewer)
     # A fresh proposal for the conflicted reviewer, whom the conflict must hide.
+    people = {"builder": builder, "other_builder": other_builder, "institution": institution,
+              "coordinator": coordinator, "reviewer": reviewer, "no_grant": no_grant, "expired": expired,
+              "lower_tier": lower, "conflicted": conflicted}
     return {
+        "clients": {name: client_for(person) for name, person in people.items()},
+        "tokens": {},
         "case": case, "artifact": artifact, "grant": setup.grant, "assignment": assignment, "override": override,
         "conflicted_assignment": Assignment.objects.get(submission=case, reviewer=conflicted),
-        "people": {"builder": builder, "other_builder": other_builder, "institution": institution,
-                   "coordinator": coordinator, "reviewer": reviewer, "no_grant": no_grant, "expired": expired,
-                   "lower_tier": lower, "conflicted": conflicted},
+        "people": people,
     }
 
 
@@ -104,10 +107,10 @@ def test_reviewer_case_routes_are_404_for_every_wrong_reviewer_and_403_for_other
         url = _url(template, world)
         wrong = WRONG_REVIEWERS + (["lower_tier"] if tier == "grey" else [])
         for name in wrong:
-            assert _call(client_for(world["people"][name]), method, url).status_code == 404, (name, url)
+            assert _call(world["clients"][name], method, url).status_code == 404, (name, url)
         for name in NOT_REVIEWERS:
-            assert _call(client_for(world["people"][name]), method, url).status_code == 403, (name, url)
-        assert _call(client_for(world["people"]["reviewer"]), method, url).status_code == 200, url
+            assert _call(world["clients"][name], method, url).status_code == 403, (name, url)
+        assert _call(world["clients"]["reviewer"], method, url).status_code == 200, url
         anonymous = _call(client_for(None), method, url)
         assert anonymous.status_code == 302 and "/accounts/login/" in anonymous["Location"]
 
@@ -116,9 +119,9 @@ def test_reviewer_case_routes_are_404_for_every_wrong_reviewer_and_403_for_other
 def test_download_is_404_for_everyone_below_white_box(world):  # noqa: ANN001
     url = _url("/review/cases/{case}/artifacts/{artifact}/download/", world)
     for name in ["reviewer", "lower_tier", *WRONG_REVIEWERS]:
-        assert client_for(world["people"][name]).get(url).status_code == 404, name
+        assert world["clients"][name].get(url).status_code == 404, name
     for name in NOT_REVIEWERS:
-        assert client_for(world["people"][name]).get(url).status_code == 403, name
+        assert world["clients"][name].get(url).status_code == 403, name
 
 
 @pytest.mark.django_db
@@ -126,7 +129,7 @@ def test_coordinator_routes_are_403_for_every_other_role(world):  # noqa: ANN001
     for method, template in COORDINATOR_ROUTES:
         url = _url(template, world)
         for name in ["builder", "other_builder", "institution", "reviewer", "no_grant", "conflicted"]:
-            response = _call(client_for(world["people"][name]), method, url)
+            response = _call(world["clients"][name], method, url)
             assert response.status_code == 403, (name, url, response.status_code)
 
 
@@ -134,17 +137,17 @@ def test_coordinator_routes_are_403_for_every_other_role(world):  # noqa: ANN001
 def test_reviewer_pages_are_403_for_builders_institutions_and_coordinators(world):  # noqa: ANN001
     for method, template in REVIEWER_ONLY_ROUTES:
         for name in NOT_REVIEWERS:
-            assert _call(client_for(world["people"][name]), method, template).status_code == 403, (name, template)
+            assert _call(world["clients"][name], method, template).status_code == 403, (name, template)
 
 
 @pytest.mark.django_db
 def test_assignment_answers_are_404_for_anyone_but_the_unconflicted_assignee(world):  # noqa: ANN001
     url = f"/review/assignments/{world['assignment'].pk}/respond/"
     for name in ["no_grant", "expired", "lower_tier", "conflicted"]:
-        assert client_for(world["people"][name]).post(url, {"answer": "accept"}).status_code == 404, name
+        assert world["clients"][name].post(url, {"answer": "accept"}).status_code == 404, name
     # The conflicted reviewer's own proposal is hidden too: the conflict came after it.
     own = f"/review/assignments/{world['conflicted_assignment'].pk}/respond/"
-    assert client_for(world["people"]["conflicted"]).post(own, {"answer": "decline"}).status_code == 404
+    assert world["clients"]["conflicted"].post(own, {"answer": "decline"}).status_code == 404
 
 
 @pytest.mark.django_db
@@ -152,27 +155,27 @@ def test_consent_and_conflict_naming_are_the_builders_alone(world):  # noqa: ANN
     for template in ("/cases/{case}/consent/", "/cases/{case}/conflicts/"):
         url = _url(template, world)
         for name in ["other_builder", "institution", "reviewer", "no_grant"]:
-            assert client_for(world["people"][name]).post(url, {"answer": "accept"}).status_code == 404, name
-        assert client_for(world["people"]["coordinator"]).post(url, {"answer": "accept"}).status_code == 403
+            assert world["clients"][name].post(url, {"answer": "accept"}).status_code == 404, name
+        assert world["clients"]["coordinator"].post(url, {"answer": "accept"}).status_code == 403
 
 
 @pytest.mark.django_db
 def test_the_thread_is_only_for_the_builder_and_coordinators(world):  # noqa: ANN001
     url = _url("/cases/{case}/messages/", world)
     for name in ["other_builder", "institution", "reviewer", "no_grant", "conflicted"]:
-        assert client_for(world["people"][name]).get(url).status_code == 404, name
-        assert client_for(world["people"][name]).post(url, {"body": "hi"}).status_code == 404, name
+        assert world["clients"][name].get(url).status_code == 404, name
+        assert world["clients"][name].post(url, {"body": "hi"}).status_code == 404, name
     for name in ["builder", "coordinator"]:
-        assert client_for(world["people"][name]).get(url).status_code == 200
+        assert world["clients"][name].get(url).status_code == 200
 
 
 @pytest.mark.django_db
 def test_conflicted_and_expired_reviewers_never_see_the_case_in_any_list(world):  # noqa: ANN001
     case = world["case"]
     for name in ["no_grant", "expired", "conflicted"]:
-        inbox = client_for(world["people"][name]).get("/review/").content.decode()
+        inbox = world["clients"][name].get("/review/").content.decode()
         assert case.reference not in inbox, name
-    assert case.reference in client_for(world["people"]["reviewer"]).get("/review/").content.decode()
+    assert case.reference in world["clients"]["reviewer"].get("/review/").content.decode()
 
 
 # --- API ---------------------------------------------------------------------------------------------
@@ -189,7 +192,10 @@ API_COORDINATOR = [("get", "/api/v1/coordinate/cases/{case}/conflicts/"),
 
 def _api(world: dict, name: str, method: str, url: str, scopes=("reviews", "submissions:read",  # noqa: ANN001, ANN202
                                                                  "submissions:write")):
-    token = make_token(world["people"][name], scopes=scopes)
+    key = (name, scopes)
+    if key not in world["tokens"]:
+        world["tokens"][key] = make_token(world["people"][name], scopes=scopes)
+    token = world["tokens"][key]
     client = client_for(None)
     return getattr(client, method)(url, {}, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
 
