@@ -8,13 +8,15 @@ from triage.checks.registry import AnalysisContext, Hit, check
 from triage.graph import EXFIL_SINKS, Agent, Capability
 
 
-def _legs(caps: list[Capability]) -> str:
-    return ", ".join(sorted({f"{c.kind} via {c.via}" for c in caps}))[:70]
+def _legs(caps: list[Capability], width: int = 48) -> str:
+    """"issue/pr-text via on: issues, on: pull_request" shortened to ``width`` characters."""
+    text = "/".join(sorted({c.kind for c in caps})) + " via " + ", ".join(sorted({c.via for c in caps}))
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _describe(agent: Agent, untrusted: list[Capability], private: list[Capability], out: list[Capability]) -> str:
-    return (f"agent {agent.id}: untrusted [{_legs(untrusted)}]; private [{_legs(private)}]; "
-            f"unapproved exfiltration [{_legs(out)}]")
+    return (f"{agent.id}: reads {_legs(untrusted)}; sees {_legs(private, 36)}; "
+            f"sends out unapproved {_legs(out)}")
 
 
 @check("trifecta.lethal-trifecta", title="One agent combines private data, untrusted input and unapproved exfiltration",
