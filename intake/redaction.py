@@ -60,6 +60,28 @@ def _fingerprint(field: str, value: str) -> str:
     return hashlib.sha256(f"{field}\0{value}".encode()).hexdigest()[:20]
 
 
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9_\-+/=.~]")
+
+
+def _whole_tokens(line: str, value: str) -> list[str]:
+    """Every occurrence of a detector's match, widened to the whole token around it.
+
+    Some detectors report only a prefix (GitHub's reports "ghp"); fingerprinting the prefix would make
+    every token of that kind one finding, and confirming one placeholder would wave the others through.
+    """
+    if not value:
+        return []
+    tokens = []
+    for match in re.finditer(re.escape(value), line):
+        start, end = match.start(), match.end()
+        while start > 0 and _TOKEN_CHARS.match(line[start - 1]):
+            start -= 1
+        while end < len(line) and _TOKEN_CHARS.match(line[end]):
+            end += 1
+        tokens.append(line[start:end])
+    return tokens or [value]
+
+
 def scan_text(field: str, text: str) -> list[RedactionFinding]:
     found: dict[str, RedactionFinding] = {}
 
@@ -72,7 +94,8 @@ def scan_text(field: str, text: str) -> list[RedactionFinding]:
     with transient_settings(_SETTINGS):
         for line in text.splitlines():
             for secret in scan_line(line):
-                add("secret", secret.type, secret.secret_value or "")
+                for value in _whole_tokens(line, secret.secret_value or ""):
+                    add("secret", secret.type, value)
     for kind, label, pattern in _PATTERNS:
         for match in pattern.finditer(text):
             add(kind, label, match.group(0))
