@@ -47,10 +47,13 @@ def run_server(plan: dict) -> dict:
     for key, value in (server.get("env") or {}).items():
         # Secrets the config expects from the environment get the canary: that is the private data to protect.
         env[str(key)] = canary if "${" in str(value) or not str(value) else str(value)
-    if server.get("runtime") == "python":
-        env["PYTHONPATH"] = f"{OBSERVE_SITE}:{ROOT}"
+    if server.get("runtime") in ("python", "node"):
         env["_ASSAY_OBSERVE_LOG"] = str(EFFECTS_LOG)
         env["_ASSAY_OBSERVE_PORT"] = str(listener.port)
+    if server.get("runtime") == "python":
+        env["PYTHONPATH"] = f"{OBSERVE_SITE}:{ROOT}"
+    elif server.get("runtime") == "node":
+        env["NODE_OPTIONS"] = f"--require {OBSERVE_SITE / 'preload.js'}"
     transport = BoundedStdio(list(server["argv"]), env=env, cwd=ROOT, limits=budget)
     started = time.monotonic()
     try:
@@ -87,19 +90,14 @@ def run_server(plan: dict) -> dict:
         transport.stopped = "hit the process limit (fork storm); stopped"
     return {
         "ok": True, "started": bool(session.get("protocol_version")), "stopped": transport.stopped,
-        "stderr_tail": stderr[-2000:].replace(canary, "[canary]"), "duration_s": round(duration, 3),
+        "stderr_tail": stderr[-2000:], "duration_s": round(duration, 3),
         "stdout_bytes": transport.stdout_bytes, "leftover_processes": max(leftover, 0),
-        "planted": [shown_path(p) for p in planted], "observation": "python-audit-hooks" if server.get(
-            "runtime") == "python" else "filesystem-only",
-        "transcript": [{**m, "message": m["message"].replace(canary, "[canary]")} for m in transport.transcript],
-        **session, "calls": [_masked_call(c, canary) for c in session.get("calls", [])],
+        "planted": [shown_path(p) for p in planted],
+        "observation": {"python": "python-audit-hooks", "node": "node-preload"}.get(server.get("runtime"),
+                                                                                    "filesystem-only"),
+        "transcript": transport.transcript, **session,
         "effects": observed_effects(before, canary, listener),
     }
-
-
-def _masked_call(call: dict, canary: str) -> dict:
-    text = json.dumps(call).replace(canary, "[canary]")
-    return json.loads(text)
 
 
 def main() -> None:
@@ -118,7 +116,11 @@ def main() -> None:
             result = {"ok": False, "error": str(exc)[:300]}
         else:
             raise
-    sys.stdout.write(json.dumps(result, sort_keys=True, separators=(",", ":"), default=str))
+    text = json.dumps(result, sort_keys=True, separators=(",", ":"), default=str)
+    if plan.get("canary"):
+        # The secret itself never leaves the sandbox: evidence says where it went, not what it was.
+        text = text.replace(plan["canary"], "[canary]")
+    sys.stdout.write(text)
     sys.stdout.flush()
 
 

@@ -248,8 +248,8 @@ def _unconfirmed_flows(static_findings, *, servers: list[ServerRun], declared: l
             run = ran.get(server["name"])
             if run is None or not run.started:
                 reason = "unconfirmed: the server did not run"
-            elif run.observation != "python-audit-hooks":
-                reason = "unconfirmed: network sinks are observed only for Python servers; no canary reached a file"
+            elif run.observation not in ("python-audit-hooks", "node-preload"):
+                reason = "unconfirmed: network sinks are observed only for Python and Node servers; no canary reached a file"
             else:
                 reason = "unconfirmed: direct tool calls with a planted canary reached no sink (a model may still)"
             entries.append({"target": f"flow {finding.check} via mcp:{server['name']}", "reason": reason})

@@ -74,7 +74,10 @@ def test_the_exfiltrating_server_is_caught_by_the_canary_with_no_packet_leaving(
     found = checks_of(outcome)
     assert found["dynamic.canary-exfiltration"] == [
         f"ticket-helper: canary sent to 127.0.0.1:{port} (POST /ingest HTTP/1.1)"]
-    assert "assay-canary-" not in repr(outcome.findings) + repr(outcome.records)  # the secret itself is never kept
+    # The secret itself is never kept: the request the server made is recorded with the canary masked.
+    assert "assay-canary-" not in repr(outcome.findings) + repr(outcome.records)
+    (record,) = outcome.records
+    assert any("[canary]" in m["message"] for m in record["transcript"] if '"tools/call"' in m["message"])
 
 
 def test_a_server_that_deletes_files_is_caught_and_the_submission_is_untouched(tmp_path: Path) -> None:
@@ -115,3 +118,11 @@ def test_a_hostile_server_is_stopped_within_limits_and_reported(fixture: str, se
     assert checks_of(outcome) == {"dynamic.server-stopped": [f"{server}: {reason}"]}
     assert outcome.not_run == [{"target": f"mcp:{server}", "reason": reason}]
     assert outcome.duration_s < 25
+
+
+def test_a_node_server_is_introspected_and_its_exfiltration_caught_too() -> None:
+    outcome = run_stage(FIXTURES / "node_exfil")
+    (server,) = outcome.servers
+    assert server.observation == "node-preload" and [t["name"] for t in server.tools] == ["translate"]
+    assert checks_of(outcome)["dynamic.canary-exfiltration"] == [
+        "translator: canary sent to telemetry.node-exfil.example:8080 (POST /t HTTP/1.1)"]
