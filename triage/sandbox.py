@@ -336,7 +336,8 @@ class _PidsCgroup:
     def kill_all(self) -> None:
         if self.path is None:
             return
-        for _ in range(50):
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
             pids = [int(p) for p in (self.path / "cgroup.procs").read_text().split()]
             if not pids:
                 return
@@ -345,15 +346,21 @@ class _PidsCgroup:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-            time.sleep(0.02)
+            time.sleep(0.001)
 
     def remove(self) -> None:
-        if self.path is not None:
-            self.kill_all()
+        if self.path is None:
+            return
+        self.kill_all()
+        deadline = time.monotonic() + 5
+        while True:
             try:
                 self.path.rmdir()
+                return
             except OSError:
-                pass
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(0.001)  # the last task is still being reaped
 
 
 def _run_process(name: str, argv: list[str], request: SandboxRequest, *, apply_rlimits: bool,
@@ -373,13 +380,25 @@ def _run_process(name: str, argv: list[str], request: SandboxRequest, *, apply_r
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             cwd=str(request.scratch), env=env if env is not None else {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin"},
             start_new_session=True, preexec_fn=preexec, close_fds=True)
-        stdout, stderr, truncated, timed_out = _collect(proc, request)
-        if timed_out:
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
             _kill_group(proc)
             if cgroup is not None:
                 cgroup.kill_all()
-            if on_timeout is not None:
-                on_timeout()
+
+        # A timer rather than wait(timeout=...): Popen's timed wait polls with sleeps of up to 50 ms.
+        timer = threading.Timer(request.limits.wall_seconds, expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            stdout, stderr, truncated = _collect(proc, request, expire)
+        finally:
+            timer.cancel()
+        timed_out = expired.is_set()
+        if timed_out and on_timeout is not None:
+            on_timeout()
         returncode = proc.wait()
     finally:
         if cgroup is not None:
@@ -392,8 +411,8 @@ def _run_process(name: str, argv: list[str], request: SandboxRequest, *, apply_r
                          output_truncated=truncated, duration_s=time.monotonic() - started, signal_name=signal_name)
 
 
-def _collect(proc: subprocess.Popen, request: SandboxRequest) -> tuple[bytes, bytes, bool, bool]:
-    """Read stdout/stderr up to the output limit until exit or the wall-clock limit."""
+def _collect(proc: subprocess.Popen, request: SandboxRequest, expire) -> tuple[bytes, bytes, bool]:  # noqa: ANN001
+    """Read stdout/stderr up to the output limit until the program and its pipes are done."""
     limit = request.limits.output_bytes
     buffers = {"out": bytearray(), "err": bytearray()}
     truncated = threading.Event()
@@ -417,16 +436,14 @@ def _collect(proc: subprocess.Popen, request: SandboxRequest) -> tuple[bytes, by
         proc.stdin.close()
     except BrokenPipeError:
         pass
-    timed_out = False
-    try:
-        proc.wait(timeout=request.limits.wall_seconds)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-    if timed_out:
-        return bytes(buffers["out"]), bytes(buffers["err"]), truncated.is_set(), True
+    proc.wait()  # the timer kills the group if the wall-clock limit passes first
     for thread in threads:
-        thread.join(timeout=5)
-    return bytes(buffers["out"]), bytes(buffers["err"]), truncated.is_set(), False
+        thread.join(timeout=2)
+    if any(thread.is_alive() for thread in threads):
+        expire()  # something left behind still holds the pipes open
+        for thread in threads:
+            thread.join(timeout=5)
+    return bytes(buffers["out"]), bytes(buffers["err"]), truncated.is_set()
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
