@@ -41,6 +41,12 @@ class TriageResult(models.Model):
     def __str__(self) -> str:
         return f"{self.submission_id} {self.decision} ({self.policy_version})"
 
+    def contract(self) -> dict:
+        """The stored result in CONTRACT.md's triage_path shape (what the SARIF download renders)."""
+        return {"config_digest": self.config_digest, "policy_version": self.policy_version, "sandbox": self.sandbox,
+                "findings": list(self.findings), "score": self.score, "decision": self.decision,
+                "reasons": list(self.reasons)}
+
 
 class SubmissionFingerprint(models.Model):
     submission = models.OneToOneField(Submission, on_delete=models.CASCADE, related_name="fingerprint")

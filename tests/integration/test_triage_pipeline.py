@@ -14,7 +14,10 @@ from intake.states import State, transition
 from triage.models import FingerprintLink, LinkKind, SubmissionFingerprint, TriageResult
 from triage.pipeline import submission_triage, triage_stale_cases, triage_submission_run
 from triage.policy import POLICY_VERSION
+from triage.runner import TriagePlatformError
 from triage.sandbox import backend_works
+from triage.sarif import sarif_document
+from triage.tasks import triage_submission
 from tests.factories import make_draft
 
 AGENT = Path(__file__).resolve().parent.parent / "fixtures" / "archives" / "agent_system"
@@ -154,3 +157,31 @@ def test_another_builders_copy_is_a_coordinator_only_extraction_signal(builder, 
     assert (link.kind, link.other_id) == (LinkKind.POSSIBLE_EXTRACTION, original.pk)
     assert not FingerprintLink.objects.filter(submission=original).exists()
     assert SubmissionFingerprint.objects.count() == 2
+
+
+def test_a_platform_failure_leaves_the_case_triaging_for_a_retry(builder, settings) -> None:  # noqa: ANN001
+    submission = submitted_case(builder, agent_zip())
+    working = settings.ASSAY_SANDBOX
+    settings.ASSAY_SANDBOX = "docker"  # a sandbox this machine does not have: the platform's fault, not the case's
+    with pytest.raises(TriagePlatformError, match="unknown sandbox backend 'docker'"):
+        triage_submission_run(str(submission.pk))
+    assert Submission.objects.get(pk=submission.pk).state == State.TRIAGING
+    assert not TriageResult.objects.filter(submission=submission).exists()
+    settings.ASSAY_SANDBOX = working
+    assert triage_submission_run(str(submission.pk)) == State.AWAITING_CONSENT
+
+
+def test_the_task_is_acknowledged_late_and_retries_platform_failures_with_backoff() -> None:
+    assert triage_submission.acks_late is True
+    assert TriagePlatformError in triage_submission.autoretry_for
+    assert triage_submission.retry_backoff is True and triage_submission.max_retries == 5
+
+
+def test_the_stored_result_renders_as_the_contract_document_and_sarif(builder) -> None:  # noqa: ANN001
+    submission = submitted_case(builder, agent_zip())
+    triage_submission_run(str(submission.pk))
+    document = TriageResult.objects.get(submission=submission).contract()
+    assert list(document) == ["config_digest", "policy_version", "sandbox", "findings", "score", "decision",
+                              "reasons"]
+    sarif = sarif_document(document)
+    assert [r["ruleId"] for r in sarif["runs"][0]["results"]] == [f["check"] for f in document["findings"]]
