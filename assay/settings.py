@@ -246,6 +246,10 @@ ASSAY_SIGNING_KEY = env_str("ASSAY_SIGNING_KEY", str(DATA_DIR / "keys" / "signin
 ASSAY_SANDBOX = env_choice("ASSAY_SANDBOX", ("auto", "gvisor", "bubblewrap", "none"), "auto")
 # Run submitted MCP servers in the sandbox during triage (triage/dynamic); off unless the operator opts in.
 ASSAY_DYNAMIC_TRIAGE = env_bool("ASSAY_DYNAMIC_TRIAGE", default=False)
+# Optional model-in-the-loop probes of the dynamic stage: an OpenAI-compatible base URL and model; unset = off.
+ASSAY_PROBE_MODEL_URL = env_str("ASSAY_PROBE_MODEL_URL", "")
+ASSAY_PROBE_MODEL = env_str("ASSAY_PROBE_MODEL", "")
+ASSAY_PROBE_MODEL_KEY = env_str("ASSAY_PROBE_MODEL_KEY", "")  # or ASSAY_PROBE_MODEL_KEY_FILE
 
 # --- Static files, i18n -----------------------------------------------------
 STATIC_URL = "/static/"

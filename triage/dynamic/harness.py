@@ -68,7 +68,7 @@ def run_server(plan: dict) -> dict:
     async def main() -> None:
         nonlocal session
         with anyio.move_on_after(float(budget.get("session_seconds", 30))) as scope:
-            session = await session_run(transport, canary=canary, budget=budget)
+            session = await session_run(transport, canary=canary, budget=budget, scripted=plan.get("calls"))
         if scope.cancelled_caught:
             transport.kill("exceeded the session time limit; stopped")
 

@@ -45,7 +45,7 @@ def dynamic_record_put(*, submission, dynamic: DynamicOutcome):  # noqa: ANN001,
     from intake.storage import artifact_store
 
     record = {"version": 1, "submission": str(submission.pk), "sandbox": dynamic.sandbox,
-              "servers": dynamic.records, "not_run": dynamic.not_run,
+              "servers": dynamic.records, "not_run": dynamic.not_run, "probes": dynamic.probes,
               "findings": [f.as_contract_dict() for f in dynamic.findings]}
     data = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str).encode()
     return artifact_store().put(io.BytesIO(data), max_bytes=MAX_RECORD_BYTES,

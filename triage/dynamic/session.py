@@ -103,7 +103,16 @@ class BoundedStdio:
         emit(None)
 
 
-async def session_run(transport: BoundedStdio, *, canary: str, budget: dict) -> dict:
+def _planned_calls(tools: list[dict], scripted: list | None, *, canary: str) -> list[tuple[str, dict]]:
+    """Each tool once with crafted input; or, for a model probe, exactly the calls the model asked for."""
+    if scripted is None:
+        return [(t["name"], crafted_arguments(t["input_schema"], canary=canary)) for t in tools[:MAX_CALLED_TOOLS]]
+    known = {t["name"] for t in tools}
+    return [(str(c["tool"]), c["arguments"]) for c in scripted[:MAX_CALLED_TOOLS]
+            if isinstance(c, dict) and c.get("tool") in known and isinstance(c.get("arguments"), dict)]
+
+
+async def session_run(transport: BoundedStdio, *, canary: str, budget: dict, scripted: list | None = None) -> dict:
     import anyio
     import mcp_types as types
     from mcp import ClientSession
@@ -173,13 +182,12 @@ async def session_run(transport: BoundedStdio, *, canary: str, budget: dict) -> 
                     out["resources"] = [{"uri": str(r.uri)[:500], "name": r.name[:200],
                                          "description": (r.description or "")[:4000]}
                                         for r in resources.resources[:MAX_TOOLS]]
-                for tool in out["tools"][:MAX_CALLED_TOOLS]:
-                    arguments = crafted_arguments(tool["input_schema"], canary=canary)
+                for name, arguments in _planned_calls(out["tools"], scripted, canary=canary):
                     started = time.monotonic()
-                    call = {"tool": tool["name"], "arguments": arguments}
+                    call = {"tool": name, "arguments": arguments}
                     try:
                         with anyio.fail_after(float(budget.get("call_seconds", 5))):
-                            result = await session.call_tool(tool["name"], arguments)
+                            result = await session.call_tool(name, arguments)
                         call["is_error"] = bool(result.is_error)
                         call["result"] = " ".join(getattr(c, "text", "") for c in result.content)[:2000]
                     except TimeoutError:

@@ -65,6 +65,12 @@ class DynamicOutcome:
     servers: list[ServerRun]
     records: list[dict] = field(default_factory=list)  # full per-server records (transcripts), for the vault
     duration_s: float = 0.0
+    # What a later step (model probes) needs to run a server again under the same plan and limits.
+    declared: list[dict] = field(default_factory=list, repr=False)
+    base_plan: dict = field(default_factory=dict, repr=False)
+    mounts: list = field(default_factory=list, repr=False)
+    budget: DynamicBudget | None = field(default=None, repr=False)
+    probes: list[dict] = field(default_factory=list)  # model-in-the-loop evidence; never findings
 
     @property
     def pins(self) -> dict[str, dict]:
@@ -200,11 +206,8 @@ def dynamic_stage_run(*, sources: list, backend: str, manifest: dict | None = No
         if index >= MAX_SERVERS:
             not_run.append({"target": target, "reason": f"more than {MAX_SERVERS} servers; only the first ran"})
             continue
-        canary = "assay-canary-" + secrets.token_hex(16)
-        plan = {**base_plan, "mode": "run", "canary": canary, "budget": budget.harness(),
-                "server": {"argv": server["argv"], "runtime": server["runtime"], "env": server["env"]}}
-        result = _harness_run(backend=backend, plan=plan, mounts=mounts, limits=budget.sandbox())
-        run_payload = _payload(result)
+        result, run_payload = server_run_once(server=server, base_plan=base_plan, mounts=mounts, backend=backend,
+                                              budget=budget, canary=new_canary())
         if result.returncode != 0 or not run_payload.get("ok"):
             run = ServerRun(name=server["name"], path=server["path"], line=server["line"],
                             stopped=_not_run_reason(result, run_payload))
@@ -223,7 +226,23 @@ def dynamic_stage_run(*, sources: list, backend: str, manifest: dict | None = No
     not_run += _unconfirmed_flows(static_findings, servers=servers, declared=declared, findings=findings)
     not_run.sort(key=lambda item: (item["target"], item["reason"]))
     return DynamicOutcome(sandbox=backend, findings=findings, not_run=not_run, servers=servers, records=records,
-                          duration_s=time.monotonic() - started_at)
+                          duration_s=time.monotonic() - started_at, declared=declared, base_plan=base_plan,
+                          mounts=mounts, budget=budget)
+
+
+def new_canary() -> str:
+    return "assay-canary-" + secrets.token_hex(16)
+
+
+def server_run_once(*, server: dict, base_plan: dict, mounts: list[Mount], backend: str, budget: DynamicBudget,
+                    canary: str, calls: list[dict] | None = None):  # noqa: ANN201 - (SandboxResult, payload)
+    """One sandbox run of one declared server: crafted calls, or exactly ``calls`` (a model probe's)."""
+    plan = {**base_plan, "mode": "run", "canary": canary, "budget": budget.harness(),
+            "server": {"argv": server["argv"], "runtime": server["runtime"], "env": server["env"]}}
+    if calls is not None:
+        plan["calls"] = calls
+    result = _harness_run(backend=backend, plan=plan, mounts=mounts, limits=budget.sandbox())
+    return result, _payload(result)
 
 
 def _start_failure(payload: dict) -> str:
@@ -287,6 +306,12 @@ def dynamic_triage_sources(*, sources: list, context_for, manifest: dict | None 
                                     static_findings=analysis.findings, previous_pins=previous_pins, budget=budget)
     except DynamicStageError as exc:
         raise TriagePlatformError(f"dynamic stage: {exc}") from None
+    from triage.dynamic.probes import dynamic_model_probes, probe_endpoint_from_settings
+
+    endpoint = probe_endpoint_from_settings()
+    if endpoint is not None:
+        # Evidence for reviewers, kept in the record; deliberately not findings, so never a policy input.
+        dynamic_model_probes(outcome=dynamic, endpoint=endpoint, canary_factory=new_canary)
     analysis.findings = sorted([*analysis.findings, *dynamic.findings], key=Finding.sort_key)
     outcome = triage_decide(analysis=analysis, context=context_for(analysis), policy_version=policy_version)
     outcome.not_run = list(dynamic.not_run)
