@@ -66,8 +66,13 @@ def _signed_in_page(browser, base: str, email: str, secret: str):  # noqa: ANN00
 
 @pytest.mark.django_db(transaction=True)
 def test_coordinator_assigns_reviewer_accepts_views_watermarked_artifact_reviews_and_coordinator_decides(
-        live_server, settings, browser):  # noqa: ANN001
+        live_server, settings, browser, request):  # noqa: ANN001
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    from django.db import connections
+
+    # With Playwright's event loop running in this thread, the ORM here gets its own connection
+    # (asgiref locals are per context); close it, or PostgreSQL cannot drop the test database.
+    request.addfinalizer(connections.close_all)
     from intake.models import Role
     from reviews.models import AccessGrant, Decision, Review, ReviewerProfile
     from tests.factories import enable_totp, make_user
