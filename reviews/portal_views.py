@@ -274,6 +274,7 @@ def _case_page(request: HttpRequest, submission: Submission, *, error: str | Non
     context = {
         "case": submission, "error": error, "standings": standings,
         "assignable": [s for s in standings if s.assignable],
+        "conflicted": [s for s in standings if s.conflicts],
         "plan": plan, "plan_reviewers": selectors.plan_reviewers(plan, submission) if plan else [],
         "overrides": selectors.case_overrides(submission),
         "grants": selectors.case_grants(submission),

@@ -223,6 +223,8 @@ def test_two_coordinator_override_through_the_pages(builder, coord):  # noqa: AN
     tied = make_reviewer("tied@eastwind.example", organisation="Eastwind")
     VendorTie.objects.create(reviewer=tied.reviewer_profile, name="ExampleAI", kind="investor")
     reason = "The tie is to an unrelated ExampleAI subsidiary, verified by contract."
+    form = client_for(coord).get(f"/coordinate/cases/{case.pk}/").content.decode().split('id="override-form"')[1]
+    assert f'<option value="{tied.pk}">{tied.pseudonym} (vendor_interest)</option>' in form.split("</form>")[0]
     client_for(coord).post(f"/coordinate/cases/{case.pk}/overrides/",
                            {"reviewer": tied.pk, "rule": "vendor_interest", "reason": reason})
     override = case.conflict_overrides.get()
