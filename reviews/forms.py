@@ -115,5 +115,10 @@ class FindingForm(forms.Form):
 FindingFormSet = forms.formset_factory(FindingForm, extra=3, max_num=20, validate_max=True, absolute_max=20)
 
 
+class CalibrationForm(forms.Form):
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                            help_text="Only decisions from this day on.")
+
+
 class MessageForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)

@@ -28,7 +28,7 @@ from intake.selectors import submission_get_for, submission_get_owned
 from intake.states import IllegalTransition, StaleTransition, State
 from reviews import selectors, services
 from reviews.forms import (
-    AssignForm, ConsentForm, DecisionForm, DeclarationForm, FindingFormSet, GrantForm, MessageForm,
+    AssignForm, CalibrationForm, ConsentForm, DecisionForm, DeclarationForm, FindingFormSet, GrantForm, MessageForm,
     OverrideRequestForm, ReviewerProfileForm, ReviewForm, RevokeForm, VendorTieForm,
 )
 from reviews.messaging import message_post
@@ -424,8 +424,11 @@ def coordinator_decide(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN00
 @require_GET
 def coordinator_calibration(request: HttpRequest) -> HttpResponse:
     _require_role(request, Role.COORDINATOR)
-    calibration = services.reviewer_calibration()
+    form = CalibrationForm(request.GET or None)
+    since = form.cleaned_data["since"] if form.is_bound and form.is_valid() else None
+    calibration = services.reviewer_calibration(since=since)
     return render(request, "reviews/portal/calibration.html", {
+        "form": form, "since": since,
         "kappas": sorted(calibration["kappa_by_panel_size"].items()),
         "agreement": sorted(calibration["reviewer_agreement"].items())})
 

@@ -203,6 +203,8 @@ def test_decision_shows_agreement_flags_disagreement_and_moves_case_to_decided(b
     assert "Reviewers disagreed; the rationale is on record." in response.content.decode()
     calibration = client.get("/coordinate/calibration/").content.decode()
     assert first.pseudonym in calibration and "0 %" in calibration
+    later = client.get("/coordinate/calibration/", {"since": "2999-01-01"}).content.decode()
+    assert first.pseudonym not in later and "No decided cases yet." in later
 
 
 @pytest.mark.django_db
