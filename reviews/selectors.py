@@ -23,9 +23,7 @@ from reviews.assignment import Plan, solve
 from reviews.models import (
     AccessGrant, Assignment, ConflictOverride, Consent, Message, Review, ReviewerProfile, Verdict,
 )
-from reviews.services import (
-    _dismissed_rules, case_conflicts, case_profile_for, fleiss_kappa, reviewer_profile_for,
-)
+from reviews.services import case_conflicts, case_profile_for, fleiss_kappa
 
 # Two independent reviews per case, so inter-reviewer agreement means something.
 REVIEWERS_NEEDED = 2
@@ -55,17 +53,62 @@ class ReviewerStanding:
         return not self.conflicts and self.assignment is None
 
 
+def rule_profiles_for_case(submission: Submission, reviewers: list[User]) -> dict[int, rules.ReviewerProfile]:
+    """``reviewer_profile_for(r, for_submission=submission)`` for many reviewers in a constant number of queries.
+
+    Must build exactly what ``reviews.services.reviewer_profile_for`` builds (a test pins the equivalence);
+    it exists so the coordinator's page does not cost a handful of queries per reviewer.
+    """
+    ids = [r.pk for r in reviewers]
+    stored = {p.user_id: p for p in ReviewerProfile.objects.filter(user_id__in=ids)
+              .prefetch_related("vendor_ties", "declarations")}
+    prior: dict[int, list[tuple[str, object]]] = {}
+    for reviewer_id, builder_email, reviewed in (Review.objects.filter(reviewer_id__in=ids)
+                                                 .exclude(submission=submission).order_by("submitted_at")
+                                                 .values_list("reviewer_id", "submission__owner__email",
+                                                              "submitted_at")):
+        prior.setdefault(reviewer_id, []).append((builder_email, reviewed.date()))
+    out = {}
+    for user in reviewers:
+        profile = stored.get(user.pk)
+        earlier = tuple(prior.get(user.pk, ()))
+        if profile is None:
+            out[user.pk] = rules.ReviewerProfile(id=str(user.pk), organisation=user.organisation, email=user.email,
+                                                 capacity=0, prior_builders=earlier)
+            continue
+        out[user.pk] = rules.ReviewerProfile(
+            id=str(user.pk), organisation=user.organisation, email=user.email,
+            verified_domains=tuple(profile.verified_domains),
+            vendor_ties=tuple(rules.VendorTie(name=t.name, kind=t.kind, start=t.start, end=t.end)
+                              for t in profile.vendor_ties.all()),
+            expertise=frozenset(profile.expertise),
+            declared_conflicts=tuple(d.party for d in profile.declarations.all()),
+            capacity=profile.capacity if profile.available else 0, prior_builders=earlier)
+    return out
+
+
+def _dismissed_by_reviewer(submission: Submission) -> dict[int, frozenset[str]]:
+    dismissed: dict[int, set[str]] = {}
+    for reviewer_id, rule in ConflictOverride.objects.filter(submission=submission, approved_by__isnull=False) \
+            .values_list("reviewer_id", "rule"):
+        dismissed.setdefault(reviewer_id, set()).add(rule)
+    return {k: frozenset(v) for k, v in dismissed.items()}
+
+
 def case_reviewer_standings(submission: Submission) -> list[ReviewerStanding]:
     """Every reviewer with the conflicts that fire for this case right now (overridden rules excluded)."""
     assignments = {a.reviewer_id: a for a in submission.assignments.all()}
-    profiles = {p.user_id: p for p in ReviewerProfile.objects.all()}
-    standings = []
-    for reviewer in reviewers_all():
-        profile = profiles.get(reviewer.pk)
-        standings.append(ReviewerStanding(
-            reviewer=reviewer, conflicts=case_conflicts(submission, reviewer),
-            assignment=assignments.get(reviewer.pk), expertise=list(profile.expertise) if profile else []))
-    return standings
+    reviewers = list(reviewers_all())
+    profiles = rule_profiles_for_case(submission, reviewers)
+    case = case_profile_for(submission)
+    dismissed = _dismissed_by_reviewer(submission)
+    now = timezone.now()
+    return [ReviewerStanding(
+        reviewer=reviewer,
+        conflicts=rules.conflicts_for(profiles[reviewer.pk], case, now=now,
+                                      dismissed=dismissed.get(reviewer.pk, frozenset())),
+        assignment=assignments.get(reviewer.pk), expertise=sorted(profiles[reviewer.pk].expertise))
+        for reviewer in reviewers]
 
 
 def case_expertise_needed(submission: Submission) -> frozenset[str]:
@@ -99,12 +142,15 @@ def case_plan(submission: Submission, *, reviewers_needed: int = REVIEWERS_NEEDE
     active = submission.assignments.filter(
         status__in=(Assignment.Status.PROPOSED, Assignment.Status.ACCEPTED)).count()
     load = _open_load()
+    reviewers = list(reviewers_all().exclude(pk__in=taken))
+    rule_profiles = rule_profiles_for_case(submission, reviewers)
+    dismissed_by_reviewer = _dismissed_by_reviewer(submission)
     profiles = []
     dismissed = {}
-    for reviewer in reviewers_all().exclude(pk__in=taken):
-        profile = reviewer_profile_for(reviewer, for_submission=submission)
+    for reviewer in reviewers:
+        profile = rule_profiles[reviewer.pk]
         profiles.append(dataclasses.replace(profile, capacity=max(0, profile.capacity - load.get(reviewer.pk, 0))))
-        dismissed[(str(submission.pk), str(reviewer.pk))] = _dismissed_rules(submission, reviewer)
+        dismissed[(str(submission.pk), str(reviewer.pk))] = dismissed_by_reviewer.get(reviewer.pk, frozenset())
     case = dataclasses.replace(case_profile_for(submission), expertise_needed=case_expertise_needed(submission),
                                reviewers_needed=max(0, reviewers_needed - active))
     return solve(profiles, [case], now=timezone.now(), dismissed=dismissed)
