@@ -71,14 +71,6 @@ def test_a_model_steered_by_untrusted_text_leaks_the_canary_and_it_is_evidence_n
     assert "dynamic.canary-exfiltration" in checks_of(outcome)
 
 
-def test_an_unreachable_model_is_recorded_as_a_probe_error() -> None:
-    outcome = run_stage(FIXTURES / "rugpull")
-    results = dynamic_model_probes(outcome=outcome, endpoint=ProbeEndpoint(url="http://127.0.0.1:9/v1", model="m"),
-                                   canary_factory=new_canary)
-    assert [r["probe"] for r in results] == [p["id"] for p in PROBES]
-    assert all(r["error"] == "model endpoint failed (URLError)" and r["turns"] == 0 for r in results)
-
-
 def test_model_tool_calls_are_schema_checked() -> None:
     message = {"tool_calls": [
         {"id": "a", "function": {"name": "add", "arguments": "{\"a\": 1}"}},
@@ -90,7 +82,7 @@ def test_model_tool_calls_are_schema_checked() -> None:
     assert _tool_calls(message, {"add"}) == [{"id": "a", "tool": "add", "arguments": {"a": 1}}]
 
 
-def test_configured_probes_run_with_triage_and_leave_the_decision_alone(settings) -> None:  # noqa: ANN001
+def test_configured_probes_run_with_triage_record_model_errors_and_leave_the_decision_alone(settings) -> None:  # noqa: ANN001
     from triage.dynamic.stage import dynamic_triage_sources
     from triage.runner import offline_context, source_for_path
     from tests.unit.dynamic.helpers import FAST_BUDGET, real_backend
@@ -100,5 +92,6 @@ def test_configured_probes_run_with_triage_and_leave_the_decision_alone(settings
     outcome, dynamic = dynamic_triage_sources(sources=[source_for_path(FIXTURES / "rugpull")],
                                               context_for=offline_context, budget=FAST_BUDGET)
     assert [p["probe"] for p in dynamic.probes] == [p["id"] for p in PROBES]
+    assert all(p["error"] == "model endpoint failed (URLError)" and p["turns"] == 0 for p in dynamic.probes)
     assert not [f for f in outcome.analysis.findings if "probe" in f.check]
     assert outcome.decision == "escalate"  # from the rug pull finding, as without probes

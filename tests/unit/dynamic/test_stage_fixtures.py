@@ -44,16 +44,6 @@ def test_a_server_that_changes_its_tools_after_a_call_is_a_rug_pull(tmp_path: Pa
     assert [t["name"] for t in outcome.servers[0].tools] == ["get_weather"]
 
 
-def test_a_re_submission_with_different_tools_drifts_from_the_earlier_pin(tmp_path: Path) -> None:
-    tree = fixture_copy("rugpull", tmp_path)
-    first = run_stage(tree)
-    (tree / "variant.txt").write_text("v2\n")
-    second = run_stage(tree, previous_pins=first.pins)
-    (drift,) = checks_of(second)["dynamic.tool-set-drift"]
-    assert drift.startswith(f"weather: pin {first.pins['weather']['pin']} -> sha256:")
-    assert drift.endswith("; added get_pollen; changed get_weather")
-
-
 def test_the_exfiltrating_server_is_caught_by_the_canary_with_no_packet_leaving(tmp_path: Path) -> None:
     # A real listener on the host, on every interface: the server is pointed straight at it.
     listener = socket.socket()
