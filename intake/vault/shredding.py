@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from collections.abc import Callable, Iterable
 
 from django.db import transaction
 from django.utils import timezone
@@ -35,13 +36,36 @@ METHOD = ("crypto-shred: each artifact's AES-256-GCM data key destroyed, making 
 TRIGGERS = ("retention_expired", "builder_request", "coordinator")
 
 
+# Other vault objects a case owns besides its artifacts (e.g. triage's dynamic-stage records).
+# Each source maps a case to the storage keys it holds in the vault; apps add theirs with
+# register_case_vault_keys so shredding a case can never miss them.
+CaseVaultKeys = Callable[[Submission], Iterable[str]]
+_case_key_sources: list[CaseVaultKeys] = []
+
+
+def register_case_vault_keys(source: CaseVaultKeys) -> CaseVaultKeys:
+    if source not in _case_key_sources:
+        _case_key_sources.append(source)
+    return source
+
+
+def _derived_keys(submission: Submission) -> list[str]:
+    keys: list[str] = []
+    for source in _case_key_sources:
+        keys.extend(key for key in source(submission) if key)
+    return keys
+
+
 def _receipt_body(*, submission: Submission, receipt_id: uuid.UUID, issued_at, trigger: str,  # noqa: ANN001
-                  artifacts: list, records: dict[str, VaultObject]) -> dict:
+                  artifacts: list, records: dict[str, VaultObject], derived: list[str]) -> dict:
     listed = []
     for artifact in artifacts:
         record = records.get(artifact.storage_key)
         listed.append({"sha256": artifact.sha256, "size": artifact.size,
                        "data_key_id": record.data_key_id if record else None})
+    derived_listed = sorted(({"sha256": records[key].sha256, "size": records[key].size,
+                              "data_key_id": records[key].data_key_id} for key in derived if key in records),
+                            key=lambda item: item["data_key_id"])
     return {
         "type": RECEIPT_TYPE,
         "receipt_id": str(receipt_id),
@@ -51,6 +75,7 @@ def _receipt_body(*, submission: Submission, receipt_id: uuid.UUID, issued_at, t
         "method": METHOD,
         "trigger": trigger,
         "artifacts": sorted(listed, key=lambda item: (item["sha256"], item["data_key_id"] or "")),
+        "derived_records": derived_listed,
         "data_keys_destroyed": sorted(record.data_key_id for record in records.values()),
     }
 
@@ -73,13 +98,15 @@ def case_shred(*, submission: Submission, actor, trigger: str, reason: str = "")
     if blocked:
         raise ShredBlocked(blocked)
     artifacts = list(submission.artifacts.all())
-    keys = [artifact.storage_key for artifact in artifacts]
+    derived = _derived_keys(submission)
+    keys = [artifact.storage_key for artifact in artifacts] + derived
     records = {record.storage_key: record for record in VaultObject.objects.filter(
         id__in=[_uuid(key) for key in keys if _uuid(key)], state=VaultObjectState.STORED)}
     receipt_id = uuid.uuid4()
     issued_at = timezone.now().replace(microsecond=0)
     document = receipt_sign(_receipt_body(submission=submission, receipt_id=receipt_id, issued_at=issued_at,
-                                          trigger=trigger, artifacts=artifacts, records=records))
+                                          trigger=trigger, artifacts=artifacts, records=records,
+                                          derived=derived))
     with transaction.atomic():
         locked = Submission.objects.select_for_update().get(pk=submission.pk)
         blocked = shredding_blocked_reason(locked)  # a hold placed since the first check still wins

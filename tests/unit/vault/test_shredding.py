@@ -213,3 +213,20 @@ def test_artifacts_from_before_the_vault_are_deleted_in_clear_on_shred(builder, 
     assert not (Path(settings.DATA_DIR) / "artifacts" / legacy.key).exists()
     listed = {a["sha256"]: a["data_key_id"] for a in receipt.document["receipt"]["artifacts"]}
     assert listed[legacy.sha256] is None
+
+
+def test_vault_records_derived_from_a_case_are_shredded_with_it(builder, terms):
+    from triage.models import DynamicRun
+
+    case = rejected_case(builder)
+    stored = artifact_store().put(io.BytesIO(b'{"probes": "raw dynamic transcript"}'), max_bytes=1000,
+                                  artifact_id="dynamic-record")
+    DynamicRun.objects.create(submission=case, sandbox="bubblewrap", config_digest=case.config_digest,
+                              record_key=stored.key, record_sha256=stored.sha256)
+    receipt = case_shred(submission=case, actor=builder, trigger="builder_request")
+    record = VaultObject.objects.get(pk=stored.key)
+    assert record.wrapped_key is None and record.state == VaultObjectState.SHREDDED
+    assert [d["data_key_id"] for d in receipt.document["receipt"]["derived_records"]] == [record.data_key_id]
+    assert record.data_key_id in receipt.document["receipt"]["data_keys_destroyed"]
+    with pytest.raises(KeyDestroyed):
+        artifact_store().open(stored.key)
