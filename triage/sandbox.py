@@ -338,7 +338,10 @@ class _PidsCgroup:
             return
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            pids = [int(p) for p in (self.path / "cgroup.procs").read_text().split()]
+            try:
+                pids = [int(p) for p in (self.path / "cgroup.procs").read_text().split()]
+            except OSError:
+                return  # already removed
             if not pids:
                 return
             for pid in pids:
@@ -384,7 +387,8 @@ def _run_process(name: str, argv: list[str], request: SandboxRequest, *, apply_r
 
         def expire() -> None:
             expired.set()
-            _kill_group(proc)
+            if proc.returncode is None:  # never signal a reaped (possibly reused) process group id
+                _kill_group(proc)
             if cgroup is not None:
                 cgroup.kill_all()
 
@@ -418,13 +422,17 @@ def _collect(proc: subprocess.Popen, request: SandboxRequest, expire) -> tuple[b
     truncated = threading.Event()
 
     def pump(stream, key: str) -> None:  # noqa: ANN001
-        while chunk := stream.read(65536):
-            room = limit - len(buffers[key])
-            if room > 0:
-                buffers[key] += chunk[:room]
-            if len(chunk) > room:
-                truncated.set()
-        stream.close()
+        try:
+            while chunk := stream.read(65536):
+                room = limit - len(buffers[key])
+                if room > 0:
+                    buffers[key] += chunk[:room]
+                if len(chunk) > room:
+                    truncated.set()
+        except (OSError, ValueError):
+            pass  # the pipe went away with a killed sandbox; what was read so far stands
+        finally:
+            stream.close()
 
     threads = [threading.Thread(target=pump, args=(proc.stdout, "out"), daemon=True),
                threading.Thread(target=pump, args=(proc.stderr, "err"), daemon=True)]
