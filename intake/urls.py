@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from intake import views
+from intake import views, views_retention
 
 urlpatterns = [
     path("schemas/manifest.json", views.manifest_schema_view, name="manifest_schema"),
@@ -10,6 +10,10 @@ urlpatterns = [
     path("cases/new/", views.case_new, name="case_new"),
     path("cases/<uuid:pk>/", views.case_detail, name="case_detail"),
     path("cases/<uuid:pk>/withdraw/", views.case_withdraw, name="case_withdraw"),
+    path("cases/<uuid:pk>/delete/", views_retention.case_delete, name="case_delete"),
+    path("cases/<uuid:pk>/receipts/<uuid:receipt_pk>.json", views_retention.receipt_download,
+         name="receipt_download"),
+    path("account/export.zip", views_retention.account_export, name="account_export"),
     path("cases/<uuid:pk>/edit/claim/", views.case_claim, name="case_claim"),
     path("cases/<uuid:pk>/edit/manifest/", views.case_manifest, name="case_manifest"),
     path("cases/<uuid:pk>/edit/manifest/check/", views.case_manifest_check, name="case_manifest_check"),

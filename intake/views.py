@@ -497,6 +497,7 @@ def case_detail(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
 
 
 def _triage_context(user, submission) -> dict:  # noqa: ANN001
+    from intake.vault.retention import retention_summary
     from triage.selectors import findings_by_severity, latest_triage_result, similarity_links_for
 
     result = latest_triage_result(submission)
@@ -505,6 +506,8 @@ def _triage_context(user, submission) -> dict:  # noqa: ANN001
         "triage_groups": findings_by_severity(result) if result else [],
         "similarity_links": similarity_links_for(user, submission) if result else [],
         "reports": list(submission.reports.order_by("-issued_at")),
+        "retention": retention_summary(submission),
+        "receipts": list(submission.deletion_receipts.all()),
     }
 
 
