@@ -160,7 +160,8 @@ def observed_effects(before: dict[str, str], canary: str, listener: CaptureListe
     written = sorted(path for path, digest in after.items() if before.get(path) != digest and path in before
                      or path not in before)
     deleted = sorted(set(before) - set(after))
-    canary_files = sorted(path for path in written
+    # Bounded: a server that writes thousands of files must not make us read them all.
+    canary_files = sorted(path for path in written[:200]
                           if not path.startswith(str(TMP)) and canary in _read_text(Path(path)))
     return {"network": network[:50], "subprocesses": subprocesses, "forks": sum(1 for e in events
                                                                                if e.get("event") == "fork"),
