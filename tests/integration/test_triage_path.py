@@ -189,6 +189,16 @@ def _text(tmp_path: Path) -> Path:
     return path
 
 
+def _bad_manifest(tmp_path: Path) -> Path:
+    path = tmp_path / "system.tgz"
+    with tarfile.open(path, "w:gz") as archive:
+        data = b'{"schema_version": 1,'
+        info = tarfile.TarInfo("assay-manifest.json")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    return path
+
+
 def _unreadable(tmp_path: Path) -> Path:
     path = tmp_path / "secret.zip"
     path.write_bytes(b"PK\x03\x04")
@@ -203,6 +213,7 @@ def _unreadable(tmp_path: Path) -> Path:
     (_tar_link_escape, "link leaves the root: config -> /etc"),
     (_device, "device or special file: null"),
     (_bomb, "compression ratio above 200:1 (possible archive bomb)"),
+    (_bad_manifest, "assay-manifest.json is not valid JSON (JSONDecodeError)"),
 ])
 def test_bad_input_exits_2_with_one_line_naming_the_problem(tmp_path: Path, capsys, make, expected,  # noqa: ANN001
                                                             _fast_sandbox) -> None:  # noqa: ANN001

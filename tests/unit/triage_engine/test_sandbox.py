@@ -135,11 +135,11 @@ def test_a_fork_bomb_is_held_to_the_process_limit_and_stopped(backend: str, tmp_
                 os.fork()
             except OSError:
                 pass
-    """, limits=SandboxLimits(processes=16, cpu_seconds=30, wall_seconds=3))
+    """, limits=SandboxLimits(processes=16, cpu_seconds=30, wall_seconds=2))
     elapsed = time.monotonic() - started
     assert bomb.returncode != 0
-    assert bomb.killed_by is not None
-    assert elapsed < 3 + 8  # the wall limit plus tearing the sandbox down
+    assert bomb.killed_by == "wall time"
+    assert elapsed < 2 + 8  # the wall limit plus tearing the sandbox down
 
 
 def test_a_memory_bomb_is_stopped_at_the_memory_limit(backend: str, tmp_path: Path) -> None:
@@ -157,11 +157,12 @@ def test_a_memory_bomb_is_stopped_at_the_memory_limit(backend: str, tmp_path: Pa
 
 def test_an_endless_loop_is_stopped_within_its_limit(backend: str, tmp_path: Path) -> None:
     started = time.monotonic()
-    result = run_inside(backend, tmp_path, "while True: pass", limits=SandboxLimits(cpu_seconds=2, wall_seconds=4))
+    result = run_inside(backend, tmp_path, "while True: pass", limits=SandboxLimits(cpu_seconds=1, wall_seconds=3))
     elapsed = time.monotonic() - started
     assert result.returncode != 0
-    assert result.killed_by in ("cpu time", "killed", "wall time")
-    assert elapsed < 4 + 8
+    # RLIMIT_CPU kills it under bubblewrap; gVisor does not enforce RLIMIT_CPU, so the wall clock does.
+    assert result.killed_by in ("killed", "cpu time", "wall time")
+    assert elapsed < 3 + 8
 
 
 def test_auto_picks_the_strongest_working_backend_and_never_none() -> None:
