@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from intake.models import Submission
 from intake.states import State, StaleTransition, transition
-from triage.dynamic.services import (dynamic_record_put, dynamic_run_create, dynamic_triage_enabled,
+from triage.dynamic.services import (dynamic_record_put, dynamic_run_create, dynamic_triage_applies,
                                      submission_dynamic_triage)
 from triage.fingerprints import FingerprintVerdict, content_digest, fingerprint_link, fingerprint_similar, \
     fingerprint_store, fingerprint_verdict
@@ -75,7 +75,7 @@ def submission_triage(*, submission: Submission) -> TriageResult | None:
     try:
         try:
             sources = _stage_artifacts(submission, staging)
-            if dynamic_triage_enabled():
+            if dynamic_triage_applies(submission=submission):
                 outcome, dynamic = submission_dynamic_triage(
                     submission=submission, sources=sources,
                     context_for=lambda analysis: _policy_context(submission, analysis, verdict_box))

@@ -23,6 +23,12 @@ def dynamic_triage_enabled() -> bool:
     return bool(getattr(settings, "ASSAY_DYNAMIC_TRIAGE", False))
 
 
+def dynamic_triage_applies(*, submission) -> bool:  # noqa: ANN001
+    """Run submitted code only when the operator turned the stage on and the builder accepted the terms
+    (which authorise testing of the submitted system) for this case."""
+    return dynamic_triage_enabled() and submission.terms_acceptances.exists()
+
+
 def dynamic_previous_pins(*, owner_id: int) -> dict[str, dict]:
     """The latest pin of each server name across the builder's earlier runs (re-runs and re-submissions)."""
     from triage.models import DynamicRun

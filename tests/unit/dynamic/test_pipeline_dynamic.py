@@ -82,3 +82,30 @@ def test_with_the_stage_off_no_server_is_started(builder, settings) -> None:  # 
     triage_submission_run(str(submission.pk))
     assert not DynamicRun.objects.filter(submission=submission).exists()
     assert not [f for f in TriageResult.objects.get(submission=submission).findings if f["check"].startswith("dynamic.")]
+
+
+def test_the_closing_note_says_what_ran_what_could_not_and_why(builder) -> None:  # noqa: ANN001
+    from triage.dynamic.selectors import dynamic_closing_note, dynamic_latest_run
+
+    submission = submitted(builder, fixture_zip("deleting"))
+    triage_submission_run(str(submission.pk))
+    run = dynamic_latest_run(submission=submission)
+    assert dynamic_closing_note(run=run) == [
+        f"Ran MCP server janitor in the {run.sandbox} sandbox (tools: tidy_workspace).",
+        "Not run: mcp:tickets (module 'tickets_mcp' is not vendored in the submitted files).",
+        "Dynamic findings: 1.",
+    ]
+    assert dynamic_closing_note(run=None) == ["Dynamic stage: not run for this case (static triage only)."]
+
+
+def test_without_accepted_terms_no_submitted_code_is_run(builder) -> None:  # noqa: ANN001
+    from intake.models import TermsAcceptance
+    from triage.dynamic.services import dynamic_triage_applies
+
+    submission = submitted(builder, fixture_zip("exfiltrating"))
+    assert dynamic_triage_applies(submission=submission)
+    TermsAcceptance.objects.filter(submission=submission).delete()
+    assert not dynamic_triage_applies(submission=submission)
+    triage_submission_run(str(submission.pk))
+    assert TriageResult.objects.filter(submission=submission).exists()
+    assert not DynamicRun.objects.filter(submission=submission).exists()
