@@ -498,6 +498,7 @@ def case_detail(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
 
 def _triage_context(user, submission) -> dict:  # noqa: ANN001
     from intake.vault.retention import retention_summary
+    from triage.dynamic.selectors import dynamic_latest_run
     from triage.selectors import findings_by_severity, latest_triage_result, similarity_links_for
 
     result = latest_triage_result(submission)
@@ -507,6 +508,7 @@ def _triage_context(user, submission) -> dict:  # noqa: ANN001
         "similarity_links": similarity_links_for(user, submission) if result else [],
         "reports": list(submission.reports.order_by("-issued_at")),
         "retention": retention_summary(submission),
+        "dynamic_run": dynamic_latest_run(submission=submission),
         "receipts": list(submission.deletion_receipts.all()),
     }
 

@@ -49,6 +49,15 @@ def _latest_triage(submission: Submission):  # noqa: ANN202
     return TriageResult.objects.filter(submission=submission).order_by("-created_at").first()
 
 
+def _dynamic_summary(submission: Submission) -> dict:
+    from triage.dynamic.selectors import dynamic_closing_note, dynamic_latest_run
+
+    run = dynamic_latest_run(submission=submission)
+    findings = [{k: f.get(k) for k in ("check", "title", "severity", "categories", "remediation")}
+                for f in (run.findings if run else [])]
+    return {"ran": run is not None, "summary": dynamic_closing_note(run=run), "findings": findings}
+
+
 def report_compose(*, submission: Submission, kind: str, report_id: str, issued_at: datetime) -> dict:
     """The predicate: everything the report says, as data (the HTML and PDF are views of it)."""
     triage = _latest_triage(submission)
@@ -74,6 +83,7 @@ def report_compose(*, submission: Submission, kind: str, report_id: str, issued_
         "findings": [{k: f.get(k) for k in ("check", "title", "severity", "categories", "path", "line",
                                               "remediation")} for f in findings],
         "not_checked": NOT_CHECKED_BY_TRIAGE,
+        "dynamic": _dynamic_summary(submission),
         "issued_at": _iso(issued_at),
         "expires_at": _iso(issued_at + timedelta(days=VALID_DAYS[kind])),
         "disclaimer": DISCLAIMER,

@@ -57,3 +57,20 @@ def test_possible_extraction_link_is_shown_to_coordinators_only(client, builder,
 
     assert [link.other_id for link in similarity_links_for(coordinator, triaged)] == [theirs.pk]
     assert similarity_links_for(builder, triaged) == []
+
+
+@pytest.mark.django_db
+def test_dynamic_stage_results_show_on_the_case_page(client, builder, triaged):  # noqa: ANN001
+    from triage.models import DynamicRun
+
+    DynamicRun.objects.create(
+        submission=triaged, sandbox="bubblewrap", config_digest="sha256:" + "b" * 64,
+        servers=[{"name": "tickets", "started": True, "stopped": "", "tools": ["read_ticket"]}],
+        not_run=[{"target": "search (npx)", "reason": "needs the network to fetch its package"}],
+        findings=[{"check": "dynamic.canary-exfiltration", "title": "Canary reached a network sink",
+                   "severity": "critical", "categories": ["exfiltration"], "path": "", "line": None,
+                   "evidence": "POST 127.0.0.1:8080", "remediation": "Remove the outbound post."}])
+    client.login(email=builder.email, password=PASSWORD)
+    page = client.get(f"/cases/{triaged.pk}/").content.decode()
+    assert "Not run: search (npx)" in page
+    assert "dynamic.canary-exfiltration" in page
