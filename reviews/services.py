@@ -178,6 +178,23 @@ def consent_request(*, submission: Submission, tier_required: str, duration_days
     return consent
 
 
+# Claims that static evidence alone cannot settle need a reviewer to read the (redacted) artifacts.
+_GREY_BOX_CLAIMS = frozenset({"prompt-injection-resistance", "no-exfiltration", "data-handling", "other"})
+
+
+def tier_required_for(*, claim_property: str, findings: list[dict]) -> str:
+    """Least access that lets a reviewer judge the claim: grey box when high or critical findings must be
+    confirmed in the artifacts, or when the claim is about behaviour; black box otherwise."""
+    serious = any(f.get("severity") in ("critical", "high") for f in findings)
+    return AccessTier.GREY if serious or claim_property in _GREY_BOX_CLAIMS else AccessTier.BLACK
+
+
+def consent_request_for_escalation(*, submission: Submission, findings: list[dict]) -> Consent:
+    return consent_request(submission=submission,
+                           tier_required=tier_required_for(claim_property=submission.claim_property,
+                                                           findings=findings))
+
+
 def consent_answer(*, submission: Submission, actor: User, accept: bool, tier: str | None = None,
                    confirm_above_offer: bool = False, reveal_identity: bool = False) -> Submission:
     if submission.owner_id != actor.pk:

@@ -114,9 +114,16 @@ def submission_apply_triage_decision(*, submission: Submission) -> Submission:
         # Cannot happen through submission_triage (result and move commit together); never guess.
         raise RuntimeError(f"case {submission.pk} is triaged but has no triage result")
     try:
-        return transition(submission, NEXT_STATE[result.decision], actor=None,
-                          reason=f"triage decision: {result.decision}",
-                          data={"triage_result": result.pk, "policy_version": result.policy_version})
+        with transaction.atomic():
+            moved = transition(submission, NEXT_STATE[result.decision], actor=None,
+                               reason=f"triage decision: {result.decision}",
+                               data={"triage_result": result.pk, "policy_version": result.policy_version})
+            if result.decision == Decision.ESCALATE:
+                # Escalation only asks: nobody sees the case until the builder consents.
+                from reviews.services import consent_request_for_escalation
+
+                consent_request_for_escalation(submission=moved, findings=result.findings)
+            return moved
     except StaleTransition:
         submission.refresh_from_db()
         return submission

@@ -218,3 +218,28 @@ def test_an_earlier_review_of_the_same_builder_is_a_prior_work_conflict(builder,
     next_case = escalated_case(builder)
     with pytest.raises(Conflicted, match="prior_work"):
         assignment_propose(submission=next_case, reviewer=reviewer, actor=coordinator)
+
+
+def test_tier_required_is_the_least_access_that_can_judge_the_claim():
+    from reviews.services import tier_required_for
+
+    assert tier_required_for(claim_property="least-privilege", findings=[{"severity": "low"}]) == "black"
+    assert tier_required_for(claim_property="least-privilege", findings=[{"severity": "high"}]) == "grey"
+    assert tier_required_for(claim_property="no-exfiltration", findings=[]) == "grey"
+
+
+@pytest.mark.django_db
+def test_an_escalated_triage_asks_the_builder_for_consent(builder):  # noqa: ANN001
+    from triage.models import TriageResult
+    from triage.pipeline import submission_apply_triage_decision
+
+    submission = make_draft(builder)
+    for state in (State.SUBMITTED, State.TRIAGING, State.TRIAGED):
+        submission = transition(submission, state, actor=None)
+    TriageResult.objects.create(submission=submission, policy_version="t", sandbox="bubblewrap",
+                                config_digest="sha256:" + "c" * 64, score=60, decision="escalate", reasons=[],
+                                findings=[{"severity": "critical"}])
+    submission = submission_apply_triage_decision(submission=submission)
+    assert submission.state == State.AWAITING_CONSENT
+    assert submission.consent.tier_required == "grey"
+    assert submission.consent.answered_at is None
