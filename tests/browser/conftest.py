@@ -8,3 +8,10 @@ def _close_orm_connections_after_browser_tests(request):  # noqa: ANN001
     from django.db import connections
 
     request.addfinalizer(connections.close_all)
+
+
+@pytest.fixture(autouse=True)
+def _allow_sync_orm_under_playwright(monkeypatch):  # noqa: ANN001
+    """Playwright's sync API runs an event loop in this thread; the test body's ORM calls are still synchronous.
+    Scoped to browser tests so the variable never leaks into other tests or subprocesses (check --deploy)."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

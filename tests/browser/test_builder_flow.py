@@ -9,7 +9,6 @@ The page must raise no Content-Security-Policy violation on the way.
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from pathlib import Path
@@ -39,7 +38,6 @@ def browser_page():
         pytest.skip("Debian's chromium is not installed (infra/system-deps.sh installs it)")
     # Playwright's sync API runs an event loop in this thread; Django's ORM calls
     # from the test body are still synchronous and safe here.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -10,7 +10,6 @@ secret. No page may raise a Content-Security-Policy violation.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from pathlib import Path
@@ -37,7 +36,6 @@ def _totp_now(secret: str) -> str:
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (infra/system-deps.sh installs it)")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run_deploy_check(tmp_path: Path, **extra: str) -> subprocess.CompletedProcess:
     env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("ASSAY_", "DATABASE_URL", "SECRET_KEY", "ALLOWED_HOSTS", "CELERY_", "REDIS_URL"))}
+           if not key.startswith(("ASSAY_", "DATABASE_URL", "SECRET_KEY", "ALLOWED_HOSTS", "CELERY_", "REDIS_URL",
+                                  "DJANGO_ALLOW_ASYNC_UNSAFE"))}
     env.update({
         "DJANGO_SETTINGS_MODULE": "assay.settings",
         "ASSAY_ENV": "production",
