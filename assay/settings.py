@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "intake.middleware.RateLimitedMiddleware",
     "intake.middleware.MfaRequiredMiddleware",
     "intake.middleware.ApiJsonErrorsMiddleware",
+    "intake.middleware.HtmxSessionExpiryMiddleware",
 ]
 
 ROOT_URLCONF = "assay.urls"

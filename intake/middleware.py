@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -15,6 +16,10 @@ def ratelimited_response(request, *, retry_after: int | None = None):  # noqa: A
     seconds = retry_after if retry_after is not None else retry_after_seconds(request)
     if request.path.startswith("/api/"):
         response = JsonResponse({"error": {"code": "rate_limited", "message": RATE_LIMITED_MESSAGE}}, status=429)
+    elif request.headers.get("HX-Request"):
+        # An htmx swap target gets a one-line notice, not a whole page inside the wizard.
+        response = TemplateResponse(request, "_ratelimited_fragment.html", {"retry_after": seconds}, status=429)
+        response.render()
     else:
         response = TemplateResponse(request, "429.html", {"retry_after": seconds}, status=429)
         response.render()
@@ -86,4 +91,21 @@ class ApiJsonErrorsMiddleware:
                 and not response.get("Content-Type", "").startswith("application/json")):
             code, message = _API_ERROR_CODES[response.status_code]
             return JsonResponse({"error": {"code": code, "message": message}}, status=response.status_code)
+        return response
+
+
+class HtmxSessionExpiryMiddleware:
+    """An htmx request whose session expired would follow the login redirect and swap the login page into a
+    status box. Tell htmx to navigate the whole page to the login form instead."""
+
+    def __init__(self, get_response):  # noqa: ANN001
+        self.get_response = get_response
+
+    def __call__(self, request):  # noqa: ANN001, ANN204
+        response = self.get_response(request)
+        if (request.headers.get("HX-Request") and response.status_code in (301, 302)
+                and response.get("Location", "").startswith(settings.LOGIN_URL)):
+            redirect_to = response["Location"]
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = redirect_to
         return response
