@@ -1,4 +1,49 @@
+"""Shared browser-test plumbing: Debian's chromium driven by Playwright (never a downloaded browser)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
 import pytest
+
+from tests.conftest import REQUIRE_SERVICES
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+SCREENSHOTS = Path("/tmp")
+
+
+def totp_now(secret: str) -> str:
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+
+
+def new_page(browser):  # noqa: ANN001, ANN201
+    """A fresh context and page that records Content-Security-Policy violations in ``page.csp_violations``."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.csp_violations = []
+    page.on("console", lambda msg: "Content Security Policy" in msg.text and page.csp_violations.append(msg.text))
+    return page
+
+
+@pytest.fixture
+def browser():  # noqa: ANN201
+    if not Path(CHROMIUM).exists():
+        message = "Debian's chromium is not installed (infra/system-deps.sh --test installs it)"
+        if REQUIRE_SERVICES:
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
 
 
 @pytest.fixture(autouse=True)

@@ -10,45 +10,20 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 
+from tests.browser.conftest import SCREENSHOTS, new_page, totp_now
 from tests.factories import PASSWORD, VALID_MANIFEST, make_terms
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-SCREENSHOTS = Path("/tmp")
-
-
-def _totp_now(secret: str) -> str:
-    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
-
-    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
-
 
 @pytest.fixture
-def browser_page():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (infra/system-deps.sh installs it)")
-    # Playwright's sync API runs an event loop in this thread; Django's ORM calls
-    # from the test body are still synchronous and safe here.
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(15_000)
-        page = context.new_page()
-        page.csp_violations = []
-        page.on("console", lambda msg: "Content Security Policy" in msg.text and page.csp_violations.append(msg.text))
-        yield page
-        browser.close()
+def browser_page(browser):  # noqa: ANN001, ANN201
+    return new_page(browser)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -84,7 +59,7 @@ def test_builder_signs_up_enables_mfa_submits_and_sees_triage_move_the_case(
         page.locator("main form button[type=submit]").last.click()
         page.wait_for_url(re.compile(r".*/2fa/totp/activate/$"))
     secret = page.input_value("#authenticator_secret")
-    page.fill("input[name=code]", _totp_now(secret))
+    page.fill("input[name=code]", totp_now(secret))
     page.locator("form button[type=submit]").last.click()
     page.wait_for_load_state()
     page.goto(f"{base}/dashboard/")

@@ -12,51 +12,24 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 
 import pytest
 
+from tests.browser.conftest import SCREENSHOTS, new_page, totp_now
 from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-SCREENSHOTS = Path("/tmp")
-
-
-def _totp_now(secret: str) -> str:
-    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
-
-    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
-
-
-@pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (infra/system-deps.sh installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
 
 def _signed_in_page(browser, base: str, email: str, secret: str):  # noqa: ANN001, ANN202
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.csp_violations = []
-    page.on("console", lambda msg: "Content Security Policy" in msg.text and page.csp_violations.append(msg.text))
+    page = new_page(browser)
     page.goto(f"{base}/accounts/login/")
     page.fill("input[name=login]", email)
     page.fill("input[name=password]", PASSWORD)
     page.locator("form button[type=submit]").last.click()
     page.wait_for_load_state()
     page.wait_for_url(re.compile(r".*/2fa/authenticate/$"))
-    page.fill("input[name=code]", _totp_now(secret))
+    page.fill("input[name=code]", totp_now(secret))
     page.locator("main form button[type=submit]").first.click()  # the last one cancels the sign-in
     page.wait_for_url(re.compile(r".*/dashboard/$"))
     return page
