@@ -18,3 +18,15 @@ def ensure_broker_folders() -> None:
     if app.conf.broker_url.startswith("filesystem"):
         for key in ("data_folder_in", "data_folder_out", "processed_folder"):
             os.makedirs(settings.CELERY_BROKER_TRANSPORT_OPTIONS[key], exist_ok=True)
+
+
+def _observability() -> None:
+    """Task ids in worker log lines; a metrics port for workers when ASSAY_WORKER_METRICS_PORT is set."""
+    from assay.metrics import worker_metrics_server
+    from assay.observability import celery_task_ids_in_logs
+
+    celery_task_ids_in_logs()
+    worker_metrics_server()
+
+
+_observability()

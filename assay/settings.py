@@ -17,6 +17,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from assay.env import env_bool, env_choice, env_int, env_list, env_str
+from assay.observability import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("ASSAY_DATA_DIR", str(BASE_DIR / "var"))).resolve()
@@ -73,6 +74,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "assay.observability.RequestObservabilityMiddleware",  # request id, access log, request metrics
+    "intake.health.OperationalEndpointsMiddleware",  # /healthz /readyz /metrics, ahead of host checks
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -305,11 +308,12 @@ if PRODUCTION:
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("ASSAY_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# --- Logging and metrics -----------------------------------------------------
+# JSON lines with request ids, secrets redacted (assay.observability); plain text in the embedded default.
+ASSAY_LOG_FORMAT = env_choice("ASSAY_LOG_FORMAT", ("json", "plain"), "json" if PRODUCTION else "plain")
+LOGGING = logging_config(
+    level=env_str("ASSAY_LOG_LEVEL", "INFO"), json_lines=ASSAY_LOG_FORMAT == "json")
+# Workers keep Django's handlers (JSON, redaction) instead of Celery's own when logs are JSON.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = ASSAY_LOG_FORMAT != "json"
+# /metrics needs "Authorization: Bearer <token>" when set; unset, only direct loopback clients are served.
+ASSAY_METRICS_TOKEN = env_str("ASSAY_METRICS_TOKEN", "")

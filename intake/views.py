@@ -68,10 +68,6 @@ def ratelimited(request: HttpRequest, exception=None) -> HttpResponse:  # noqa: 
     return ratelimited_response(request)
 
 
-def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
-
-
 def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("dashboard")

@@ -24,6 +24,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
+from assay.metrics import triage_stage
 from intake.models import Submission
 from intake.states import State, StaleTransition, transition
 from triage.dynamic.services import (dynamic_record_put, dynamic_run_create, dynamic_triage_applies,
@@ -57,7 +58,8 @@ def triage_submission_run(submission_id: str) -> str:
         submission_triage(submission=submission)
         submission.refresh_from_db()
     if submission.state == State.TRIAGED:
-        submission_apply_triage_decision(submission=submission)
+        with triage_stage("apply_decision"):
+            submission_apply_triage_decision(submission=submission)
         submission.refresh_from_db()
     return submission.state
 
@@ -74,23 +76,26 @@ def submission_triage(*, submission: Submission) -> TriageResult | None:
     dynamic = dynamic_record = None
     try:
         try:
-            sources = _stage_artifacts(submission, staging)
+            with triage_stage("stage_artifacts"):
+                sources = _stage_artifacts(submission, staging)
             if dynamic_triage_applies(submission=submission):
-                outcome, dynamic = submission_dynamic_triage(
-                    submission=submission, sources=sources,
-                    context_for=lambda analysis: _policy_context(submission, analysis, verdict_box))
-                dynamic_record = dynamic_record_put(submission=submission, dynamic=dynamic)
+                with triage_stage("analyse_dynamic"):
+                    outcome, dynamic = submission_dynamic_triage(
+                        submission=submission, sources=sources,
+                        context_for=lambda analysis: _policy_context(submission, analysis, verdict_box))
+                    dynamic_record = dynamic_record_put(submission=submission, dynamic=dynamic)
             else:
-                outcome = triage_sources(
-                    sources=sources, manifest=submission.manifest,
-                    context_for=lambda analysis: _policy_context(submission, analysis, verdict_box))
+                with triage_stage("analyse"):
+                    outcome = triage_sources(
+                        sources=sources, manifest=submission.manifest,
+                        context_for=lambda analysis: _policy_context(submission, analysis, verdict_box))
         except TriageInputError as exc:
             outcome = None
             failure = str(exc)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     duration_ms = int((time.monotonic() - started) * 1000)
-    with transaction.atomic():
+    with triage_stage("store"), transaction.atomic():
         locked = Submission.objects.select_for_update().get(pk=submission.pk)
         if locked.state != State.TRIAGING:
             return None  # a concurrent delivery of the same task got here first

@@ -1,0 +1,171 @@
+"""Prometheus metrics.
+
+Two kinds:
+
+* **Process metrics**, counted where they happen: request latency by view,
+  rate-limit refusals, triage stage durations. Under gunicorn or Celery's
+  prefork pool several processes count; set ``PROMETHEUS_MULTIPROC_DIR`` (the
+  compose file and the Kubernetes manifests do) and prometheus_client shares
+  them through files, aggregated at scrape time.
+* **State metrics**, read at scrape time from the source of truth, so every
+  replica reports the same numbers however many processes there are: cases by
+  state, triage decisions and review verdicts by outcome, and the depth of the
+  Celery queue on the broker.
+
+Labels are bounded: views are resolved view names (``unmatched`` otherwise),
+never raw paths, and no label ever carries a case id, a user or content.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import REGISTRY, Collector
+
+logger = logging.getLogger(__name__)
+
+REQUEST_SECONDS = Histogram(
+    "assay_http_request_duration_seconds", "Time to answer an HTTP request, by resolved view.",
+    ["method", "view", "status_class"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
+RATE_LIMITED = Counter("assay_http_rate_limited_total", "Requests refused with 429, by resolved view.", ["view"])
+TRIAGE_STAGE_SECONDS = Histogram(
+    "assay_triage_stage_duration_seconds", "Time spent in each stage of triaging one case.", ["stage"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0))
+TRIAGE_RUNS = Counter("assay_triage_runs_total", "Triage runs finished, by how they ended.", ["result"])
+
+_ALLOWED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def request_observe(*, method: str, view: str, status: int, seconds: float) -> None:
+    method = method if method in _ALLOWED_METHODS else "OTHER"  # methods are caller-chosen: bound them
+    REQUEST_SECONDS.labels(method=method, view=view, status_class=f"{status // 100}xx").observe(seconds)
+    if status == 429:
+        RATE_LIMITED.labels(view=view).inc()
+
+
+@contextmanager
+def triage_stage(stage: str) -> Iterator[None]:
+    """Time one stage of a triage run (stage names are fixed strings in triage.pipeline)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        TRIAGE_STAGE_SECONDS.labels(stage=stage).observe(time.perf_counter() - started)
+
+
+class StateCollector(Collector):
+    """Reads the platform's state at scrape time. A failing source is skipped and counted, never fatal."""
+
+    def collect(self):  # noqa: ANN201
+        scrape_errors = GaugeMetricFamily("assay_metrics_source_up", "1 if a state source answered this scrape.",
+                                          labels=["source"])
+        for source, method in (("database", self._database), ("broker", self._broker)):
+            try:
+                families = list(method())
+            except Exception as exc:  # the database or broker is down: report that, keep the rest
+                logger.warning("metrics source %s failed: %s", source, exc.__class__.__name__)
+                scrape_errors.add_metric([source], 0)
+                continue
+            scrape_errors.add_metric([source], 1)
+            yield from families
+        yield scrape_errors
+
+    @staticmethod
+    def _database():  # noqa: ANN205
+        from django.db.models import Count
+
+        from intake.models import Submission
+        from reviews.models import Decision as ReviewDecision
+        from triage.models import TriageResult
+
+        cases = GaugeMetricFamily("assay_cases", "Cases by state.", labels=["state"])
+        for row in Submission.objects.values("state").annotate(n=Count("pk")).order_by("state"):
+            cases.add_metric([row["state"]], row["n"])
+        decisions = GaugeMetricFamily("assay_decisions", "Decisions recorded, by kind and outcome.",
+                                      labels=["kind", "outcome"])
+        for row in TriageResult.objects.values("decision").annotate(n=Count("pk")).order_by("decision"):
+            decisions.add_metric(["triage", row["decision"]], row["n"])
+        for row in ReviewDecision.objects.values("verdict").annotate(n=Count("pk")).order_by("verdict"):
+            decisions.add_metric(["review", row["verdict"]], row["n"])
+        return [cases, decisions]
+
+    @staticmethod
+    def _broker():  # noqa: ANN205
+        from django.conf import settings
+
+        depth = GaugeMetricFamily("assay_queue_depth", "Messages waiting on the broker, by queue.",
+                                  labels=["queue"])
+        queue = settings.CELERY_TASK_DEFAULT_QUEUE
+        depth.add_metric([queue], broker_queue_depth(queue))
+        return [depth]
+
+
+def broker_queue_depth(queue: str) -> int:
+    """Messages waiting in ``queue`` (passive declare: never creates the queue)."""
+    from assay.celery import app, ensure_broker_folders
+
+    ensure_broker_folders()
+    with app.connection_for_read() as connection:
+        connection.ensure_connection(max_retries=1, timeout=3)
+        channel = connection.default_channel
+        try:
+            return int(channel.queue_declare(queue=queue, passive=True).message_count)
+        except Exception as exc:
+            # Redis and the filesystem transport have no "queue not found": an unknown queue is empty there.
+            # AMQP says NOT_FOUND (404) before anything was ever published.
+            if getattr(exc, "code", None) == 404:
+                return 0
+            raise
+
+
+class _Scrape:
+    """What one scrape sees: process metrics (all processes' under multiprocess mode) plus state."""
+
+    def __init__(self) -> None:
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            from prometheus_client import multiprocess
+
+            self.process = CollectorRegistry()
+            multiprocess.MultiProcessCollector(self.process)
+        else:
+            self.process = REGISTRY
+
+    def collect(self):  # noqa: ANN201
+        yield from self.process.collect()
+        yield from StateCollector().collect()
+
+
+def metrics_exposition() -> tuple[bytes, str]:
+    return generate_latest(_Scrape()), CONTENT_TYPE_LATEST
+
+
+def worker_metrics_server() -> None:
+    """Serve a Celery worker's metrics on ASSAY_WORKER_METRICS_PORT (connected from assay.celery).
+
+    Workers answer no HTTP otherwise; Prometheus scrapes this port in the pod
+    (the NetworkPolicy admits only the monitoring namespace to it).
+    """
+    from celery.signals import worker_ready
+
+    port = os.environ.get("ASSAY_WORKER_METRICS_PORT")
+    if not port:
+        return
+
+    @worker_ready.connect(weak=False)
+    def _serve(**_):  # noqa: ANN202
+        from prometheus_client import start_http_server
+        from prometheus_client import multiprocess
+
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+        else:
+            registry = REGISTRY
+        start_http_server(int(port), addr=os.environ.get("ASSAY_WORKER_METRICS_ADDR", "0.0.0.0"), registry=registry)
