@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTEST=.venv/bin/pytest
-export ASSAY_DATA_DIR="${ASSAY_TEST_DATA_DIR:-$(mktemp -d /tmp/assay-test.XXXXXX)}"
+# Each pass gets its own data dir (keys, vault, broker queue), as two fresh installations would.
+DATA_ROOT="${ASSAY_TEST_DATA_DIR:-$(mktemp -d /tmp/assay-test.XXXXXX)}"
 PG_URL="${ASSAY_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 REDIS="${ASSAY_TEST_REDIS_URL:-redis://127.0.0.1:6379/15}"
 pg_up() { .venv/bin/python - "$PG_URL" <<'PY'
@@ -18,7 +19,7 @@ PY
 }
 if pg_up; then
   echo "== pass 1: PostgreSQL + Redis =="
-  DATABASE_URL="$PG_URL" REDIS_URL="$REDIS" $PYTEST "$@"
+  ASSAY_DATA_DIR="$DATA_ROOT/postgresql" DATABASE_URL="$PG_URL" REDIS_URL="$REDIS" $PYTEST "$@"
 elif [[ "${ASSAY_REQUIRE_SERVICES:-0}" == "1" ]]; then
   echo "ASSAY_REQUIRE_SERVICES=1 but PostgreSQL is not reachable at $PG_URL" >&2
   exit 1
@@ -26,4 +27,4 @@ else
   echo "== PostgreSQL not reachable: skipping the PostgreSQL pass =="
 fi
 echo "== pass 2: embedded default (SQLite, database cache) =="
-env -u DATABASE_URL -u REDIS_URL $PYTEST -m "not browser and not postgres_only" "$@"
+ASSAY_DATA_DIR="$DATA_ROOT/sqlite" env -u DATABASE_URL -u REDIS_URL $PYTEST -m "not browser and not postgres_only" "$@"

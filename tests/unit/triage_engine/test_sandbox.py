@@ -86,12 +86,15 @@ def test_platform_secrets_are_unreadable(backend: str, tmp_path: Path) -> None:
     assert secret_key.exists()  # created by settings for the embedded default
     keys = data_dir / "keys"
     keys.mkdir(exist_ok=True)
-    (keys / "kek").write_bytes(b"K" * 32)
-    database = data_dir / "assay.sqlite3"
+    # Stand-ins beside the real key file and database, never over them: other tests in this run use those.
+    planted_key = keys / "planted-secret"
+    planted_key.write_bytes(b"K" * 32)
+    database = data_dir / "planted.sqlite3"
     database.write_bytes(b"SQLite format 3\0")
     project_var = Path(settings.BASE_DIR) / "var"
-    targets = [str(secret_key), str(keys / "kek"), str(database), str(data_dir), str(project_var / "secret_key"),
+    targets = [str(secret_key), str(planted_key), str(database), str(data_dir), str(project_var / "secret_key"),
                str(project_var / "keys"), "/etc/shadow", "/root/.ssh", str(Path.home() / ".pgpass")]
+    targets += [str(path) for path in (keys / "kek", data_dir / "assay.sqlite3") if path.exists()]
     result = run_inside(backend, tmp_path, f"""
         import os
         for target in {targets!r}:
