@@ -257,7 +257,8 @@ ASSAY_PROBE_MODEL_KEY = env_str("ASSAY_PROBE_MODEL_KEY", "")  # or ASSAY_PROBE_M
 
 # --- Static files, i18n -----------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
+# Images collect static files at build time outside the (writable, per-pod) data dir: ASSAY_STATIC_ROOT.
+STATIC_ROOT = Path(env_str("ASSAY_STATIC_ROOT", str(DATA_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
