@@ -176,7 +176,7 @@ class SubmissionViewSet(viewsets.GenericViewSet):
         return Response(TermsAcceptanceOut(acceptance).data)
 
     @extend_schema(summary="List a case's artifacts", responses={200: ArtifactOut(many=True), **_errors(*COMMON)})
-    @action(detail=True, methods=["get"], parser_classes=[MultiPartParser])
+    @action(detail=True, methods=["get"], parser_classes=[MultiPartParser], pagination_class=None)
     def artifacts(self, request: Request, pk: str) -> Response:
         submission = submission_get_for(request.user, pk)
         return Response(ArtifactOut(submission.artifacts.all(), many=True).data)

@@ -57,8 +57,13 @@ class ArtifactUploadInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ArtifactKind.choices, default=ArtifactKind.ARCHIVE)
 
 
+# A draft has no claim property yet: the schema must allow "" (read-only fields drop the model's blank=True).
+_CLAIM_PROPERTY_OUT = {"choices": PropertyKind.choices, "allow_blank": True, "read_only": True}
+
+
 class SubmissionOut(serializers.ModelSerializer):
     artifacts = ArtifactOut(many=True, read_only=True)
+    claim_property = serializers.ChoiceField(**_CLAIM_PROPERTY_OUT)
     terms_accepted = serializers.SerializerMethodField()
 
     class Meta:
@@ -74,6 +79,8 @@ class SubmissionOut(serializers.ModelSerializer):
 
 
 class SubmissionSummaryOut(serializers.ModelSerializer):
+    claim_property = serializers.ChoiceField(**_CLAIM_PROPERTY_OUT)
+
     class Meta:
         model = Submission
         fields = ["id", "reference", "state", "title", "claim_property", "config_digest", "created_at",

@@ -31,6 +31,9 @@ from reviews.reports import report_verify
 REPORTS = "reports:read"
 COMMON = (401, 403, 404, 429)
 
+# Some answers are JSON arrays of objects (not paginated); the schema must say so.
+LIST_OF_OBJECTS = {"type": "array", "items": {"type": "object"}}
+
 
 class TriageResultView(APIView):
     permission_classes = PERMISSIONS
@@ -60,7 +63,7 @@ class CaseReportsView(APIView):
     permission_classes = PERMISSIONS
     required_scopes = {"get": REPORTS}
 
-    @extend_schema(summary="Reports issued for a case", responses={200: OpenApiTypes.OBJECT, **_errors(*COMMON)})
+    @extend_schema(summary="Reports issued for a case", responses={200: LIST_OF_OBJECTS, **_errors(*COMMON)})
     def get(self, request: Request, pk: str) -> Response:
         submission = submission_get_for(request.user, pk)
         return Response([_report_summary(r) for r in submission.reports.order_by("-issued_at")])
@@ -160,7 +163,7 @@ class ReceiptsView(APIView):
     permission_classes = PERMISSIONS
     required_scopes = {"get": READ}
 
-    @extend_schema(summary="Signed deletion receipts of a case", responses={200: OpenApiTypes.OBJECT,
+    @extend_schema(summary="Signed deletion receipts of a case", responses={200: LIST_OF_OBJECTS,
                                                                             **_errors(*COMMON)})
     def get(self, request: Request, pk: str) -> Response:
         submission = submission_get_owned(request.user, pk)
