@@ -10,7 +10,7 @@ from intake.models import Role, Submission, User
 from intake.services import artifact_add, submission_create, submission_submit, submission_update, terms_accept
 from intake.states import State
 from reviews.models import Report, ReviewerProfile
-from reviews.reports import report_issue
+from reviews.reports import report_issue_when_due
 from reviews.services import (
     assignment_propose, assignment_respond, consent_answer, consent_request, coordination_take, decision_record,
     grant_issue, review_submit,
@@ -56,7 +56,7 @@ def demo_case_with_report() -> Report:
     triage_submission_run(str(submission.pk))
     submission.refresh_from_db()
     if submission.state in (State.CLOSED, State.TRIAGED):
-        return report_issue(submission=submission, kind=Report.Kind.GUIDANCE, actor=None)
+        return _issued(report_issue_when_due(submission_id=str(submission.pk), kind=Report.Kind.GUIDANCE))
     if submission.state == State.AWAITING_CONSENT:
         if not hasattr(submission, "consent"):
             consent_request(submission=submission, tier_required="grey")
@@ -73,5 +73,11 @@ def demo_case_with_report() -> Report:
                         rationale="The single reviewer's reasoning holds for the stated scope and assumptions.")
         submission.refresh_from_db()
     if submission.state == State.DECIDED:
-        return report_issue(submission=submission, kind=Report.Kind.ASSESSMENT, actor=coordinator)
+        return _issued(report_issue_when_due(submission_id=str(submission.pk), kind=Report.Kind.ASSESSMENT))
     raise RuntimeError(f"demo case ended in state {submission.state}; no report could be issued")
+
+
+def _issued(report: Report | None) -> Report:
+    if report is None:
+        raise RuntimeError("the demo case is not due a report")
+    return report

@@ -167,6 +167,22 @@ def report_issue(*, submission: Submission, kind: str, actor: User | None) -> Re
     return report
 
 
+def report_issue_when_due(*, submission_id: str, kind: str) -> Report | None:
+    """Issue the report a case is due, once: a guidance report when triage closed it, an assessment report
+    once a coordinator decided it. Returns the existing report if one was already issued for this digest."""
+    submission = Submission.objects.filter(pk=submission_id).first()
+    if submission is None:
+        return None
+    existing = Report.objects.filter(submission=submission, kind=kind, config_digest=submission.config_digest,
+                                     revoked_at__isnull=True).first()
+    if existing is not None:
+        return existing
+    due = {Report.Kind.GUIDANCE: (State.CLOSED,), Report.Kind.ASSESSMENT: (State.DECIDED,)}[kind]
+    if submission.state not in due:
+        return None
+    return report_issue(submission=submission, kind=kind, actor=None)
+
+
 def report_revoke(*, report: Report, actor: User, reason: str) -> Report:
     if len(reason.strip()) < 10:
         raise ValidationFailed("give a reason for revoking the report")

@@ -385,6 +385,9 @@ def decision_record(*, submission: Submission, actor: User, verdict: str, ration
                                            agreement_kappa=kappa)
         transition(submission, State.DECIDED, actor=actor, reason="coordinator decision",
                    data={"verdict": verdict, "disagreement": disagreement})
+        from reviews.tasks import queue_report
+
+        queue_report(submission.pk, "assessment")
     return decision
 
 

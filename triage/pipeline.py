@@ -123,6 +123,10 @@ def submission_apply_triage_decision(*, submission: Submission) -> Submission:
             moved = transition(submission, NEXT_STATE[result.decision], actor=None,
                                reason=f"triage decision: {result.decision}",
                                data={"triage_result": result.pk, "policy_version": result.policy_version})
+            if result.decision == Decision.GUIDANCE:
+                from reviews.tasks import queue_report
+
+                queue_report(moved.pk, "guidance")
             if result.decision == Decision.ESCALATE:
                 # Escalation only asks: nobody sees the case until the builder consents.
                 from reviews.services import consent_request_for_escalation

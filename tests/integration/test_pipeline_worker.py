@@ -34,3 +34,18 @@ def test_submitted_case_is_triaged_by_a_real_worker(builder, celery_worker_proce
     assert final.config_digest.startswith("sha256:")
     log = celery_worker_process.log_path.read_text()
     assert "triage_submission" in log and "succeeded" in log
+    assert final.consent.tier_required == "grey"  # escalation asks the builder before anyone sees the case
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_case_closed_with_guidance_gets_a_signed_guidance_report_from_the_worker(  # noqa: ANN001
+        builder, celery_worker_process) -> None:
+    from reviews.models import Report
+    from reviews.reports import report_verify
+
+    submission = submission_submit(submission=make_draft(builder), actor=builder)
+    report = wait_for(lambda: Report.objects.filter(submission=submission).first(), timeout=90)
+    assert Submission.objects.get(pk=submission.pk).state == State.CLOSED
+    assert report.kind == "guidance"
+    assert report_verify(bytes(report.pdf)).status == "valid"
