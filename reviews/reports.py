@@ -49,6 +49,14 @@ def _latest_triage(submission: Submission):  # noqa: ANN202
     return TriageResult.objects.filter(submission=submission).order_by("-created_at").first()
 
 
+def _taxonomy_ids(check: str) -> list[str]:
+    """OWASP LLM / agentic, MITRE ATLAS and CWE ids for a check, in that order."""
+    from triage.taxonomy import taxonomy_for
+
+    mapping = taxonomy_for(check)
+    return [ref["id"] for scheme in ("owasp_llm", "owasp_agentic", "atlas", "cwe") for ref in mapping[scheme]]
+
+
 def _dynamic_summary(submission: Submission) -> dict:
     from triage.dynamic.selectors import dynamic_closing_note, dynamic_latest_run
 
@@ -80,8 +88,9 @@ def report_compose(*, submission: Submission, kind: str, report_id: str, issued_
             "decision": triage.decision if triage else None,
             "reasons": triage.reasons if triage else [],
         },
-        "findings": [{k: f.get(k) for k in ("check", "title", "severity", "categories", "path", "line",
-                                              "remediation")} for f in findings],
+        "findings": [{**{k: f.get(k) for k in ("check", "title", "severity", "categories", "path", "line",
+                                                "remediation")}, "taxonomy": _taxonomy_ids(f.get("check", ""))}
+                     for f in findings],
         "not_checked": NOT_CHECKED_BY_TRIAGE,
         "dynamic": _dynamic_summary(submission),
         "issued_at": _iso(issued_at),

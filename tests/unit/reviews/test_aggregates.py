@@ -21,7 +21,7 @@ from tests.factories import make_draft, make_user
 from triage.models import TriageResult
 
 TODAY = date.today()
-FINDING = {"check": "provenance.npx-unpinned", "title": "t", "severity": "medium", "categories": ["provenance"],
+FINDING = {"check": "provenance.unpinned-mcp-package", "title": "t", "severity": "medium", "categories": ["provenance"],
            "path": "", "line": None, "evidence": "", "remediation": ""}
 
 

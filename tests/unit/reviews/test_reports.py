@@ -31,7 +31,7 @@ def closed_case(builder) -> Submission:  # noqa: ANN001
     TriageResult.objects.create(
         submission=submission, policy_version="test-1", sandbox="bubblewrap", config_digest=digest, score=35,
         decision="guidance", reasons=["no finding needs a human for this claim"], findings=[
-            {"check": "provenance.npx-unpinned", "title": "MCP server fetched unpinned at run time",
+            {"check": "provenance.unpinned-mcp-package", "title": "MCP server fetched unpinned at run time",
              "severity": "medium", "categories": ["provenance"], "path": ".mcp.json", "line": 3,
              "evidence": "npx -y pkg@latest", "remediation": "Pin the package version."}])
     return submission
@@ -55,9 +55,10 @@ def test_issued_report_verifies_and_names_claim_digest_and_limits(report):  # no
     assert result.statement["subject"][0]["digest"]["sha256"] == report.config_digest.removeprefix("sha256:")
     assert predicate["claim"]["property"] == "no-exfiltration"
     assert "certifies nothing" in predicate["disclaimer"]
-    assert predicate["findings"][0]["check"] == "provenance.npx-unpinned"
+    assert predicate["findings"][0]["check"] == "provenance.unpinned-mcp-package"
+    assert "LLM03:2025" in predicate["findings"][0]["taxonomy"]  # OWASP LLM supply chain
     assert TransparencyEntry.objects.filter(index=report.log_index, kind="report").exists()
-    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(_pdf(report))).pages)
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(_pdf(report))).pages).split())
     assert "certifies nothing" in text and "Pin the package version." in text
 
 
@@ -185,3 +186,26 @@ def test_an_update_that_also_redefines_a_page_is_tampering(report):  # noqa: ANN
     result = report_verify(out.getvalue())
     assert result.status == "tampered"
     assert result.message.startswith("PDF object "), result.message
+
+
+@pytest.mark.django_db
+def test_first_page_renders_to_png_and_is_the_summary(report, tmp_path):  # noqa: ANN001
+    import shutil
+    import subprocess
+
+    from tests.conftest import REQUIRE_SERVICES
+
+    if not shutil.which("pdftoppm"):
+        (pytest.fail if REQUIRE_SERVICES else pytest.skip)("poppler-utils is not installed")
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(_pdf(report))
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")],
+                   check=True, timeout=60)
+    png = next(tmp_path.glob("page*.png"))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+    first_page = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-layout", str(pdf), "-"], check=True,
+                                capture_output=True, text=True, timeout=60).stdout
+    assert "Automated triage guidance" in first_page
+    assert report.config_digest[:30] in first_page.replace("\n", "").replace(" ", "")
+    assert "certifies nothing" in first_page
+    assert "Pin the package version." not in first_page  # findings detail starts on page two
