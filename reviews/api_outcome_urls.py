@@ -16,5 +16,6 @@ urlpatterns = [
     path("submissions/<uuid:pk>/delete/", api_outcomes.CaseDeleteView.as_view(), name="case-delete"),
     path("submissions/<uuid:pk>/receipts/", api_outcomes.ReceiptsView.as_view(), name="receipts"),
     path("reports/verify/", api_outcomes.ReportVerifyView.as_view(), name="report-verify"),
+    path("reports/<uuid:report_pk>/revoke/", api_outcomes.ReportRevokeView.as_view(), name="report-revoke"),
     path("aggregates/", api_outcomes.AggregatesView.as_view(), name="aggregates"),
 ]

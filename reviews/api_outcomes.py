@@ -185,3 +185,30 @@ class AggregatesView(APIView):
                                                                         separators=(",", ":"),
                                                                         ensure_ascii=False).encode()).hexdigest()}
                          for r in releases])
+
+
+class RevokeInput(serializers.Serializer):
+    reason = serializers.CharField(min_length=10, max_length=500)
+
+
+class ReportRevokeView(APIView):
+    permission_classes = PERMISSIONS
+    required_scopes = {"post": "reviews"}
+
+    @extend_schema(summary="Revoke a report (coordinators)", request=RevokeInput,
+                   responses={200: OpenApiTypes.OBJECT, **_errors(400, *COMMON)})
+    def post(self, request: Request, report_pk: str) -> Response:
+        from django.core.exceptions import PermissionDenied
+
+        from intake.models import Role
+        from reviews.reports import report_revoke
+
+        if request.user.role != Role.COORDINATOR:
+            raise PermissionDenied("Only coordinators revoke reports.")
+        report = Report.objects.filter(pk=report_pk).first()
+        if report is None:
+            raise Http404("No such report.")
+        data = RevokeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(_report_summary(report_revoke(report=report, actor=request.user,
+                                                      reason=data.validated_data["reason"])))

@@ -11,4 +11,5 @@ urlpatterns = [
     path("aggregates/<int:pk>.<str:fmt>", views.aggregate_download, name="aggregate_download"),
     path("cases/<uuid:case_pk>/reports/<uuid:report_pk>.pdf", views.report_pdf, name="report_pdf"),
     path("cases/<uuid:case_pk>/reports/<uuid:report_pk>/", views.report_page, name="report_page"),
+    path("cases/<uuid:case_pk>/reports/<uuid:report_pk>/revoke/", views.report_revoke_view, name="report_revoke"),
 ]

@@ -140,3 +140,26 @@ def aggregate_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
         return response
     return JsonResponse({"statement": release.statement, "key_id": release.key_id, "signature": release.signature,
                          "log_index": release.log_index})
+
+
+@login_required
+@require_http_methods(["POST"])
+def report_revoke_view(request: HttpRequest, case_pk, report_pk) -> HttpResponse:  # noqa: ANN001
+    from django.contrib import messages
+    from django.core.exceptions import PermissionDenied
+    from django.shortcuts import redirect
+
+    from intake.errors import ValidationFailed
+    from intake.models import Role
+    from reviews.reports import report_revoke
+
+    if request.user.role != Role.COORDINATOR:
+        raise PermissionDenied("Only coordinators revoke reports.")
+    report = _report_for(request, case_pk, report_pk)
+    try:
+        report_revoke(report=report, actor=request.user, reason=request.POST.get("reason", ""))
+    except ValidationFailed as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Report revoked; the revocation is in the transparency log.")
+    return redirect("case_detail", pk=report.submission_id)

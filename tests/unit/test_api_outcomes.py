@@ -77,3 +77,25 @@ def test_retention_delete_and_receipts(builder, other_builder):  # noqa: ANN001
 @pytest.mark.django_db
 def test_aggregates_are_public(client):  # noqa: ANN001
     assert APIClient().get("/api/v1/aggregates/").json() == []
+
+
+@pytest.mark.django_db
+def test_only_coordinators_revoke_reports(builder, coordinator, client):  # noqa: ANN001
+    from tests.factories import enable_totp
+
+    report = report_issue(submission=closed_case(builder), kind=Report.Kind.GUIDANCE, actor=None)
+    denied = api(builder, scopes=("reviews",)).post(f"/api/v1/reports/{report.pk}/revoke/",
+                                                     {"reason": "not allowed to do this"}, format="json")
+    assert denied.status_code == 403
+    enable_totp(coordinator)
+    revoked = api(coordinator, scopes=("reviews",)).post(f"/api/v1/reports/{report.pk}/revoke/",
+                                                          {"reason": "digest computed on the wrong upload"},
+                                                          format="json")
+    assert revoked.status_code == 200 and revoked.json()["revoked_at"]
+    assert report_verify_status(report) == "revoked"
+
+
+def report_verify_status(report: Report) -> str:
+    from reviews.reports import report_verify
+
+    return report_verify(bytes(report.pdf)).status

@@ -71,3 +71,18 @@ def test_transparency_head_and_inclusion_proof(client, report):  # noqa: ANN001
     proof = client.get(f"/transparency/proof.json?index={report.log_index}&size={head['tree_size']}")
     assert proof.status_code == 200 and "proof" in proof.json()
     assert client.get("/transparency/proof.json?size=999").status_code == 404
+
+
+@pytest.mark.django_db
+def test_coordinator_revokes_from_the_case_page_builder_cannot(client, report, builder, coordinator):  # noqa: ANN001
+    from tests.factories import enable_totp
+
+    url = f"/cases/{report.submission_id}/reports/{report.pk}/revoke/"
+    client.login(email=builder.email, password=PASSWORD)
+    assert client.post(url, {"reason": "builder tries to revoke"}).status_code == 403
+    enable_totp(coordinator)
+    client.login(email=coordinator.email, password=PASSWORD)
+    assert "Revocation reason" in client.get(f"/cases/{report.submission_id}/").content.decode()
+    assert client.post(url, {"reason": "wrong artifacts were uploaded"}).status_code == 302
+    report.refresh_from_db()
+    assert report.revoked_at is not None and report.revoke_reason == "wrong artifacts were uploaded"
