@@ -237,9 +237,21 @@ def assignment_propose(*, submission: Submission, reviewer: User, actor: User) -
             assignment = Assignment.objects.create(submission=submission, reviewer=reviewer, assigned_by=actor)
             audit_append(actor=actor, action="assignment.propose", obj=submission,
                          data={"reviewer": reviewer.pseudonym})
+            transaction.on_commit(lambda: _notify_reviewer(reviewer, submission))
     except IntegrityError as exc:
         raise WrongState("this reviewer is already assigned to the case") from exc
     return assignment
+
+
+def _notify_reviewer(reviewer: User, submission: Submission) -> None:
+    """Tell a reviewer a case awaits their answer: the pseudonymous reference only, never content or builder."""
+    from django.conf import settings
+    from django.core.mail import send_mail
+
+    send_mail(subject=f"[Assay] Case {submission.reference} proposed for your review",
+              message=(f"A coordinator proposed case {submission.reference} for your review. Accept or decline it "
+                       "in your Assay review inbox. No case content is ever sent by email."),
+              from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=[reviewer.email], fail_silently=True)
 
 
 def assignment_respond(*, assignment: Assignment, actor: User, accept: bool) -> Assignment:

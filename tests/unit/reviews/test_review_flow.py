@@ -243,3 +243,16 @@ def test_an_escalated_triage_asks_the_builder_for_consent(builder):  # noqa: ANN
     assert submission.state == State.AWAITING_CONSENT
     assert submission.consent.tier_required == "grey"
     assert submission.consent.answered_at is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_proposed_reviewer_is_told_by_email_without_case_content(builder, coordinator, mailoutbox):  # noqa: ANN001
+    submission = escalated_case(builder)
+    submission.claim_access_tier = "grey"
+    submission.save(update_fields=["claim_access_tier"])
+    case = consent_answer(submission=submission, actor=builder, accept=True, tier="grey")
+    reviewer = make_reviewer("r1@northwind.example")
+    assignment_propose(submission=case, reviewer=reviewer, actor=coordinator)
+    assert [m.to for m in mailoutbox] == [[reviewer.email]]
+    body = mailoutbox[0].body
+    assert case.reference in body and builder.email not in body and case.claim_statement not in body
