@@ -114,7 +114,29 @@ def report_compose(*, submission: Submission, kind: str, report_id: str, issued_
     previous = Report.objects.filter(submission__owner=submission.owner, submission__title=submission.title,
                                      ).exclude(submission=submission).order_by("-issued_at").first()
     predicate["supersedes"] = str(previous.pk) if previous else None
+    predicate["changes"] = _changes_since(previous, submission, findings) if previous else None
     return predicate
+
+
+def _changes_since(previous: Report, submission: Submission, findings: list[dict]) -> dict:
+    """What changed since the earlier report on this system: configuration, artifacts, findings."""
+    before = previous.submission
+    old_files = dict(before.artifacts.values_list("name", "sha256"))
+    new_files = dict(submission.artifacts.values_list("name", "sha256"))
+    old_checks = {f["check"] for f in previous.statement["predicate"].get("findings", [])}
+    new_checks = {f["check"] for f in findings}
+    return {
+        "previous_report": str(previous.pk),
+        "previous_config_digest": previous.config_digest,
+        "artifacts_added": sorted(set(new_files) - set(old_files)),
+        "artifacts_removed": sorted(set(old_files) - set(new_files)),
+        "artifacts_changed": sorted(n for n in set(old_files) & set(new_files) if old_files[n] != new_files[n]),
+        "manifest_changed": (before.manifest or {}) != (submission.manifest or {}),
+        "claim_changed": (before.claim_statement, before.claim_property) != (submission.claim_statement,
+                                                                              submission.claim_property),
+        "findings_resolved": sorted(old_checks - new_checks),
+        "findings_new": sorted(new_checks - old_checks),
+    }
 
 
 def report_html(predicate: dict, *, for_pdf: bool) -> str:

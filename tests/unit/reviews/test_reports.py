@@ -209,3 +209,18 @@ def test_first_page_renders_to_png_and_is_the_summary(report, tmp_path):  # noqa
     assert report.config_digest[:30] in first_page.replace("\n", "").replace(" ", "")
     assert "certifies nothing" in first_page
     assert "Pin the package version." not in first_page  # findings detail starts on page two
+
+
+@pytest.mark.django_db
+def test_a_resubmission_links_to_the_earlier_report_and_says_what_changed(report, builder):  # noqa: ANN001
+    from intake.models import Artifact
+
+    second = closed_case(builder)  # same title, new configuration
+    Artifact.objects.filter(submission=second).update(sha256="f" * 64)
+    TriageResult.objects.filter(submission=second).update(findings=[])
+    later = report_issue(submission=second, kind=Report.Kind.GUIDANCE, actor=None)
+    changes = later.statement["predicate"]["changes"]
+    assert later.statement["predicate"]["supersedes"] == str(report.pk)
+    assert changes["artifacts_changed"] == ["settings.json"]
+    assert changes["findings_resolved"] == ["provenance.unpinned-mcp-package"]
+    assert changes["findings_new"] == []
