@@ -139,6 +139,8 @@ def _editable_case(request: HttpRequest, pk) -> tuple[Submission, HttpResponse |
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
+    if user.role == Role.INSTITUTION:
+        return redirect("aggregates")  # institutions see aggregates only, never case data
     cases = submissions_visible_to(user).only("id", "reference", "title", "state", "updated_at")
     context: dict = {"cases": cases[:200], "is_builder": user.role == Role.BUILDER}
     if user.role == Role.BUILDER:

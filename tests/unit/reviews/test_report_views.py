@@ -86,3 +86,15 @@ def test_coordinator_revokes_from_the_case_page_builder_cannot(client, report, b
     assert client.post(url, {"reason": "wrong artifacts were uploaded"}).status_code == 302
     report.refresh_from_db()
     assert report.revoked_at is not None and report.revoke_reason == "wrong artifacts were uploaded"
+
+
+@pytest.mark.django_db
+def test_institutions_land_on_aggregates_and_see_no_cases(client, builder):  # noqa: ANN001
+    from intake.models import Role
+    from tests.factories import make_draft, make_user
+
+    case = make_draft(builder)
+    institution = make_user("analyst@institute.example", role=Role.INSTITUTION)
+    client.login(email=institution.email, password=PASSWORD)
+    assert client.get("/dashboard/")["Location"] == "/aggregates/"
+    assert client.get(f"/cases/{case.pk}/").status_code == 404
