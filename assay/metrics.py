@@ -168,4 +168,6 @@ def worker_metrics_server() -> None:
             multiprocess.MultiProcessCollector(registry)
         else:
             registry = REGISTRY
-        start_http_server(int(port), addr=os.environ.get("ASSAY_WORKER_METRICS_ADDR", "0.0.0.0"), registry=registry)
+        # All interfaces of the worker pod: the NetworkPolicy admits only the monitoring namespace to this port.
+        address = os.environ.get("ASSAY_WORKER_METRICS_ADDR", "0.0.0.0")  # nosec B104
+        start_http_server(int(port), addr=address, registry=registry)

@@ -128,6 +128,8 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so a real Celery worker process can share it in tests.
     _db["TEST"] = {"NAME": str(DATA_DIR / f"test_assay_{os.getpid()}.sqlite3")}
 else:
+    # A pooled connection the server (or a failover, or a proxy) dropped is replaced before use, not failed on.
+    _db["CONN_HEALTH_CHECKS"] = True
     # Unique per test process so concurrent runs on one server never collide.
     _db["TEST"] = {"NAME": env_str("ASSAY_TEST_DB_NAME", f"test_assay_{os.getpid()}")}
 if PRODUCTION and _db["ENGINE"] != "django.db.backends.postgresql":
