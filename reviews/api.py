@@ -62,6 +62,17 @@ class FindingIn(serializers.Serializer):
     severity = serializers.ChoiceField(choices=["critical", "high", "medium", "low", "info"])
     evidence = serializers.CharField(max_length=300)
     remediation = serializers.CharField(max_length=2000)
+    taxonomy = serializers.ListField(child=serializers.CharField(max_length=32), required=False, max_length=20,
+                                     help_text="OWASP LLM / agentic, MITRE ATLAS or CWE ids")
+
+    def validate_taxonomy(self, value: list[str]) -> list[str]:
+        from triage.taxonomy import ATLAS, CWE, OWASP_AGENTIC, OWASP_LLM
+
+        known = {*OWASP_LLM, *OWASP_AGENTIC, *ATLAS, *CWE}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise serializers.ValidationError(f"unknown taxonomy ids: {', '.join(unknown)}")
+        return sorted(set(value))
 
     def validate_evidence(self, value: str) -> str:
         if "\n" in value or "\r" in value:

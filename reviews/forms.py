@@ -94,6 +94,15 @@ class FindingForm(forms.Form):
     evidence = forms.CharField(max_length=300, required=False,
                                help_text="A reference (artifact path:line, entry, or triage check id), not a copy.")
     remediation = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    taxonomy = forms.MultipleChoiceField(required=False, widget=forms.SelectMultiple(attrs={"size": 4}),
+                                         help_text="OWASP LLM / agentic, MITRE ATLAS or CWE entries that fit.")
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        from triage.taxonomy import ATLAS, CWE, OWASP_AGENTIC, OWASP_LLM
+
+        self.fields["taxonomy"].choices = [(ref, f"{ref} {name}") for table in (OWASP_LLM, OWASP_AGENTIC, ATLAS, CWE)
+                                           for ref, name in table.items()]
 
     def clean(self) -> dict:
         data = super().clean()
@@ -109,7 +118,7 @@ class FindingForm(forms.Form):
         if not data.get("title"):
             return None
         return {"title": data["title"], "severity": data.get("severity") or "medium", "evidence": data["evidence"],
-                "remediation": data["remediation"]}
+                "remediation": data["remediation"], "taxonomy": sorted(data.get("taxonomy") or [])}
 
 
 FindingFormSet = forms.formset_factory(FindingForm, extra=3, max_num=20, validate_max=True, absolute_max=20)

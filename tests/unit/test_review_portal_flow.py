@@ -173,12 +173,13 @@ def test_review_form_submits_structured_review_and_others_stay_hidden_until_then
         "verdict": "not_supported", "confidence": 80, "limitations": "no runtime access", "summary": "",
         "findings-TOTAL_FORMS": 2, "findings-INITIAL_FORMS": 0, "findings-0-title": "Shell reachable",
         "findings-0-severity": "high", "findings-0-evidence": "agent.zip:agent/config.py:1",
-        "findings-0-remediation": "Require approval for shell", "findings-1-title": ""})
+        "findings-0-remediation": "Require approval for shell", "findings-0-taxonomy": ["LLM06:2025", "CWE-78"],
+        "findings-1-title": ""})
     assert response.status_code == 302
     review = Review.objects.get(submission=setup.case, reviewer=first)
     assert review.verdict == "not_supported" and review.findings == [
         {"title": "Shell reachable", "severity": "high", "evidence": "agent.zip:agent/config.py:1",
-         "remediation": "Require approval for shell"}]
+         "remediation": "Require approval for shell", "taxonomy": ["CWE-78", "LLM06:2025"]}]
     after = client.get(f"/review/cases/{setup.case.pk}/").content.decode()
     assert second.pseudonym in after
 
