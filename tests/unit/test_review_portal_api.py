@@ -95,10 +95,15 @@ def test_coordinator_assigns_grants_and_decides_over_the_api(builder):  # noqa: 
         "verdict": "not_supported", "confidence": 70, "limitations": "x",
         "findings": [{"title": "t", "severity": "high", "evidence": "line1\nline2", "remediation": "r"}]})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid"
+    unknown_taxonomy = rev.post(f"/api/v1/review/cases/{case.pk}/reviews/", {
+        "verdict": "not_supported", "confidence": 70, "limitations": "x",
+        "findings": [{"title": "t", "severity": "high", "evidence": "e", "remediation": "r",
+                      "taxonomy": ["LLM99:2030"]}]})
+    assert unknown_taxonomy.status_code == 400 and "LLM99:2030" in unknown_taxonomy.json()["error"]["message"]
     submitted = rev.post(f"/api/v1/review/cases/{case.pk}/reviews/", {
         "verdict": "not_supported", "confidence": 70, "limitations": "grey box only",
         "findings": [{"title": "Shell reachable", "severity": "high", "evidence": "agent.zip:agent/config.py:1",
-                      "remediation": "approval"}]})
+                      "remediation": "approval", "taxonomy": ["LLM06:2025"]}]})
     assert submitted.status_code == 201
     twice = rev.post(f"/api/v1/review/cases/{case.pk}/reviews/", {
         "verdict": "supported", "confidence": 1, "limitations": "x"})
