@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PIP    := $(VENV)/bin/pip
 
-.PHONY: run test venv system-deps system-deps-test clean
+.PHONY: run test venv system-deps system-deps-test clean audit fault-test load-test bench-portal
 
 run: system-deps venv
 	infra/run-embedded.sh
@@ -24,6 +24,20 @@ system-deps:
 
 system-deps-test:
 	infra/system-deps.sh --test
+
+# Not part of `make test` (see docs/operations.md): slower, or needing the network.
+audit: venv
+	$(PIP) install -q --disable-pip-version-check -e ".[test,audit]" 2>&1 | grep -v "is ignored: it is neither" || true
+	infra/audit.sh
+
+fault-test: system-deps-test venv
+	infra/run-fault-tests.sh -q
+
+load-test: system-deps-test venv
+	infra/run-load-tests.sh -q
+
+bench-portal: venv
+	$(VENV)/bin/python tests/bench/bench_portal.py
 
 clean:
 	rm -rf $(VENV) var

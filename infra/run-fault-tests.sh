@@ -25,4 +25,4 @@ PG_URL="${ASSAY_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 if $PY -c "import psycopg,sys; psycopg.connect(sys.argv[1].replace('postgres://','postgresql://'), connect_timeout=3).close()" "$PG_URL" 2>/dev/null; then
   export DATABASE_URL="$PG_URL"
 fi
-.venv/bin/pytest -p no:cacheprovider tests/fault "$@"
+.venv/bin/pytest -p no:cacheprovider "${ASSAY_SUITE_PATH:-tests/fault}" "$@"

@@ -97,6 +97,8 @@ def submission_create(*, owner, title: str, **fields) -> Submission:  # noqa: AN
     level = assurance_level(owner)
     quota = settings.ASSAY_OPEN_CASE_QUOTA.get(level, 0)
     with transaction.atomic():
+        # Serialise one builder's concurrent creations on their row, or parallel requests all pass the count.
+        type(owner).objects.select_for_update().filter(pk=owner.pk).exists()
         if open_case_count(owner) >= quota:
             raise QuotaExceeded(
                 f"you have reached the limit of {quota} open case(s) for assurance level {level}; "

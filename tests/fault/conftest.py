@@ -43,7 +43,7 @@ def wait_port(port: int, *, timeout: float = 20.0, up: bool = True) -> None:
     raise TimeoutError(f"port {port} did not come {'up' if up else 'down'}")
 
 
-def test_database_url() -> str:
+def worker_database_url() -> str:
     from django.db import connection
 
     db = connection.settings_dict
@@ -58,7 +58,7 @@ class Worker:
     def __init__(self, *, concurrency: int = 1, name: str = "fault") -> None:
         self.log = Path(django_settings.DATA_DIR) / f"worker-{name}-{os.getpid()}-{time.monotonic_ns()}.log"
         celery = Path(sys.executable).with_name("celery")
-        env = {**os.environ, "DATABASE_URL": test_database_url(), "DJANGO_SETTINGS_MODULE": "assay.settings"}
+        env = {**os.environ, "DATABASE_URL": worker_database_url(), "DJANGO_SETTINGS_MODULE": "assay.settings"}
         self.proc = subprocess.Popen(
             [str(celery), "-A", "assay", "worker", "--pool=prefork", f"--concurrency={concurrency}",
              "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO",
