@@ -1,0 +1,183 @@
+"""Backup and restore (infra/backup.py) into fresh instances: reports still verify, kept artifacts decrypt,
+cases shredded before the backup stay shredded, and, restoring the database against a vault that outlived
+the disaster, a case shredded after the backup stays unreadable too (vault_reconcile)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+
+pytestmark = [pytest.mark.timeout(300)]
+
+ROOT = Path(django_settings.BASE_DIR)
+PY = sys.executable
+
+SEED = """
+import io, json
+from intake.services import artifact_add
+from intake.storage import artifact_store
+from intake.vault.services import vault_purge_ciphertext
+from intake.vault.shredding import case_delete_by_builder
+from tests.factories import make_draft, make_user
+owner = make_user("backup-builder@lab.example")
+cases = {}
+for name in ("keep", "shred_before", "shred_after"):
+    case = make_draft(owner, title=name, complete=False)
+    artifact = artifact_add(submission=case, actor=owner, name=f"{name}.txt", kind="config",
+                            stream=io.BytesIO(f"content of {name}".encode()))
+    cases[name] = {"case": str(case.pk), "key": artifact.storage_key}
+from intake.models import Submission
+case_delete_by_builder(submission=Submission.objects.get(pk=cases["shred_before"]["case"]), actor=owner)
+vault_purge_ciphertext()
+print("SEED " + json.dumps(cases))
+"""
+
+SHRED_AFTER = """
+from intake.models import Submission
+from intake.vault.services import vault_purge_ciphertext
+from intake.vault.shredding import case_delete_by_builder
+case = Submission.objects.get(pk="{case}")
+case_delete_by_builder(submission=case, actor=case.owner)
+vault_purge_ciphertext()
+"""
+
+INSPECT = """
+import json
+from intake.models import Submission
+from intake.storage import artifact_store
+from intake.vault.errors import VaultError
+seed = json.loads('{seed}')
+out = {{}}
+for name, entry in seed.items():
+    try:
+        with artifact_store().open(entry["key"]) as stream:
+            out[name] = stream.read().decode()
+    except VaultError as exc:
+        out[name] = exc.__class__.__name__
+    out[name + "_state"] = Submission.objects.get(pk=entry["case"]).state
+print("INSPECT " + json.dumps(out))
+"""
+
+
+class Instance:
+    """One Assay installation: its own data dir, database, vault and keys, driven through manage.py."""
+
+    def __init__(self, root: Path, name: str, *, vault: Path | None = None) -> None:
+        self.data = root / name
+        self.data.mkdir()
+        self.env = {**os.environ, "ASSAY_DATA_DIR": str(self.data), "DJANGO_SETTINGS_MODULE": "assay.settings",
+                    "ASSAY_SANDBOX": "bubblewrap", "ASSAY_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+        for variable in ("CELERY_BROKER_URL", "REDIS_URL", "DATABASE_URL"):
+            self.env.pop(variable, None)
+        if vault is not None:
+            self.env["ASSAY_VAULT"] = f"file://{vault}"
+        self.pg_name = None
+        if connection.vendor == "postgresql":
+            import psycopg
+
+            self.pg_name = f"assay_backup_{name}_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(self._pg("postgres"), autocommit=True) as admin:
+                admin.execute(f'CREATE DATABASE "{self.pg_name}"')
+            self.env["DATABASE_URL"] = self._pg(self.pg_name).replace("postgresql://", "postgres://")
+
+    @staticmethod
+    def _pg(database: str) -> str:
+        db = connection.settings_dict
+        return f"postgresql://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{database}"
+
+    def run(self, *args: str) -> str:
+        result = subprocess.run(args, env=self.env, cwd=str(ROOT), capture_output=True, text=True, timeout=240)
+        assert result.returncode == 0, f"{' '.join(args)}\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+        return result.stdout
+
+    def manage(self, *args: str) -> str:
+        return self.run(PY, "manage.py", *args)
+
+    def shell(self, code: str, marker: str) -> dict:
+        output = self.manage("shell", "-c", code)
+        line = next(line for line in output.splitlines() if line.startswith(marker + " "))
+        return json.loads(line[len(marker) + 1:])
+
+    def drop(self) -> None:
+        if self.pg_name:
+            import psycopg
+
+            with psycopg.connect(self._pg("postgres"), autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def instances(tmp_path):  # noqa: ANN001, ANN201
+    created: list[Instance] = []
+
+    def make(name: str, **kwargs) -> Instance:  # noqa: ANN003
+        instance = Instance(tmp_path, name, **kwargs)
+        created.append(instance)
+        return instance
+
+    yield make
+    for instance in created:
+        instance.drop()
+
+
+def test_restore_into_fresh_instances_keeps_reports_verifiable_and_shreds_shredded(instances, tmp_path) -> None:  # noqa: ANN001
+    origin = instances("origin")
+    origin.manage("migrate", "--noinput", "-v0")
+    origin.manage("createcachetable")
+    report = tmp_path / "report.pdf"
+    origin.manage("demo_report", str(report))
+    seed = origin.shell(SEED, "SEED")
+    backup_dir, keys_dir = tmp_path / "backup", tmp_path / "backup-keys"
+    origin.run(PY, "infra/backup.py", "backup", str(backup_dir), "--keys-dest", str(keys_dir))
+    assert not (backup_dir / "kek").exists() and (keys_dir / "kek").exists()  # keys kept apart from data
+    origin.shell(SHRED_AFTER.format(case=seed["shred_after"]["case"]) + "\nprint('DONE {}')", "DONE")
+
+    # 1. Full restore (database, file vault, keys) into a fresh instance.
+    restored = instances("restored")
+    restored.run(PY, "infra/backup.py", "restore", str(backup_dir), "--keys-src", str(keys_dir))
+    assert "valid" in restored.manage("verify_report", str(report)).lower()
+    state = restored.shell(INSPECT.format(seed=json.dumps(seed)), "INSPECT")
+    assert state["keep"] == "content of keep"
+    assert state["shred_before"] == "KeyDestroyed" and state["shred_before_state"] == "shredded"
+
+    # 2. The database restored against a vault that outlived the disaster (the S3 model): the case shredded
+    #    after the backup had its ciphertext deleted, so reconciliation destroys its restored key.
+    surviving_vault = tmp_path / "surviving-vault"
+    shutil.copytree(origin.data / "vault", surviving_vault)
+    survivor = instances("survivor", vault=surviving_vault)
+    output = survivor.run(PY, "infra/backup.py", "restore", str(backup_dir), "--keys-src", str(keys_dir),
+                          "--vault-survived")
+    assert "restored" in output
+    assert "valid" in survivor.manage("verify_report", str(report)).lower()
+    state = survivor.shell(INSPECT.format(seed=json.dumps(seed)), "INSPECT")
+    assert state["keep"] == "content of keep"
+    assert state["shred_before"] == "KeyDestroyed"
+    assert state["shred_after"] == "KeyDestroyed"  # not revived by the older backup
+
+
+def test_restore_refuses_a_tampered_backup_and_a_non_empty_target(instances, tmp_path) -> None:  # noqa: ANN001
+    origin = instances("origin2")
+    origin.manage("migrate", "--noinput", "-v0")
+    backup_dir = tmp_path / "backup"
+    origin.run(PY, "infra/backup.py", "backup", str(backup_dir))
+    tampered = tmp_path / "tampered"
+    shutil.copytree(backup_dir, tampered)
+    database = next(name for name in ("db.dump", "db.sqlite3") if (tampered / name).exists())
+    with (tampered / database).open("ab") as handle:
+        handle.write(b"tampered")
+    target = instances("target2")
+    result = subprocess.run([PY, "infra/backup.py", "restore", str(tampered)], env=target.env, cwd=str(ROOT),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "does not match the backup manifest" in result.stderr
+    result = subprocess.run([PY, "infra/backup.py", "restore", str(backup_dir)], env=origin.env, cwd=str(ROOT),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "restore only into a fresh instance" in result.stderr
