@@ -118,9 +118,8 @@ def broker_queue_depth(queue: str) -> int:
         try:
             return int(channel.queue_declare(queue=queue, passive=True).message_count)
         except Exception as exc:
-            # Redis and the filesystem transport have no "queue not found": an unknown queue is empty there.
-            # AMQP says NOT_FOUND (404) before anything was ever published.
-            if getattr(exc, "code", None) == 404:
+            # A queue nothing was ever published to (or, on Redis, an empty list) does not exist: NOT_FOUND (404).
+            if "404" in (str(getattr(exc, "reply_code", "")), str(getattr(exc, "code", ""))):  # kombu passes "404"
                 return 0
             raise
 

@@ -149,12 +149,10 @@ class RequestObservabilityMiddleware:
             view = _view_label(request)
             request_observe(method=request.method, view=view, status=status, seconds=elapsed)
             if not (request.path in QUIET_PATHS and status < 400):
-                user = getattr(request, "user", None)
                 access_logger.info(
                     "%s %s %s %.1fms", request.method, request.path, status, elapsed * 1000,
                     extra={"method": request.method, "path": request.path, "view": view, "status": status,
-                           "duration_ms": round(elapsed * 1000, 1),
-                           "user_id": user.pk if user is not None and user.is_authenticated else None})
+                           "duration_ms": round(elapsed * 1000, 1), "user_id": _resolved_user_id(request)})
 
 
 def _clear_request_id(**_) -> None:  # noqa: ANN003
@@ -162,6 +160,18 @@ def _clear_request_id(**_) -> None:  # noqa: ANN003
 
 
 request_finished.connect(_clear_request_id, dispatch_uid="assay.observability.clear_request_id")
+
+
+def _resolved_user_id(request) -> int | None:  # noqa: ANN001
+    """The user's id if the request already resolved it. Never resolves it here: that would query the
+    database, which may be exactly what just failed."""
+    from django.utils.functional import empty
+
+    user = request.__dict__.get("user")
+    user = getattr(user, "_wrapped", user)
+    if user is None or user is empty or not getattr(user, "is_authenticated", False):
+        return None
+    return user.pk
 
 
 def _view_label(request) -> str:  # noqa: ANN001

@@ -33,7 +33,9 @@ def test_readyz_reports_each_dependency_ready() -> None:
 
 def test_readyz_is_503_naming_the_broker_when_the_broker_is_unreachable(monkeypatch) -> None:  # noqa: ANN001
     # A real connection attempt to a port nothing listens on.
+    # In this order: Celery prefers the variable when set, and undoing must restore the configured URL.
     monkeypatch.setattr(celery_app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
     response = Client().get("/readyz")
     assert response.status_code == 503
     body = response.json()
