@@ -21,7 +21,7 @@ from intake.digest import config_digest
 from intake.errors import NotEditable, QuotaExceeded, RedactionRequired, ValidationFailed
 from intake.manifest import manifest_parse
 from intake.models import (AccessTier, Artifact, ArtifactKind, PropertyKind, Role, Submission, TermsAcceptance,
-                           TermsVersion)
+                           TermsVersion, User)
 from intake.redaction import RedactionFinding, scan_fields
 from intake.selectors import current_terms, open_case_count
 from intake.states import State, transition
@@ -98,7 +98,7 @@ def submission_create(*, owner, title: str, **fields) -> Submission:  # noqa: AN
     quota = settings.ASSAY_OPEN_CASE_QUOTA.get(level, 0)
     with transaction.atomic():
         # Serialise one builder's concurrent creations on their row, or parallel requests all pass the count.
-        type(owner).objects.select_for_update().filter(pk=owner.pk).exists()
+        User.objects.select_for_update().filter(pk=owner.pk).exists()
         if open_case_count(owner) >= quota:
             raise QuotaExceeded(
                 f"you have reached the limit of {quota} open case(s) for assurance level {level}; "
