@@ -253,6 +253,12 @@ ASSAY_SANDBOX = env_choice("ASSAY_SANDBOX", ("auto", "gvisor", "bubblewrap", "no
 # Run submitted MCP servers in the sandbox during triage (triage/dynamic); off unless the operator opts in.
 ASSAY_DYNAMIC_TRIAGE = env_bool("ASSAY_DYNAMIC_TRIAGE", default=False)
 # Optional model-in-the-loop probes of the dynamic stage: an OpenAI-compatible base URL and model; unset = off.
+# Optional model-assisted note on triage results (off unless a URL is set). It advises humans only.
+ASSAY_NOTE_MODEL_URL = env_str("ASSAY_NOTE_MODEL_URL", "")  # e.g. https://api.example/v1
+ASSAY_NOTE_MODEL_API = env_choice("ASSAY_NOTE_MODEL_API", ("openai", "anthropic"), "openai")
+ASSAY_NOTE_MODEL = env_str("ASSAY_NOTE_MODEL", "")
+ASSAY_NOTE_MODEL_KEY = env_str("ASSAY_NOTE_MODEL_KEY", "")  # or ASSAY_NOTE_MODEL_KEY_FILE
+ASSAY_NOTE_MODEL_TIMEOUT = env_int("ASSAY_NOTE_MODEL_TIMEOUT", 30, minimum=1)
 ASSAY_PROBE_MODEL_URL = env_str("ASSAY_PROBE_MODEL_URL", "")
 ASSAY_PROBE_MODEL = env_str("ASSAY_PROBE_MODEL", "")
 ASSAY_PROBE_MODEL_KEY = env_str("ASSAY_PROBE_MODEL_KEY", "")  # or ASSAY_PROBE_MODEL_KEY_FILE

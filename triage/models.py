@@ -114,3 +114,20 @@ class DynamicRun(models.Model):
 
     def __str__(self) -> str:
         return f"dynamic run of {self.submission_id} ({len(self.servers)} servers)"
+
+
+class ModelNote(models.Model):
+    """The optional model-assisted note on a triage result. Advice for humans; the policy never reads it."""
+
+    class Status(models.TextChoices):
+        OK = "ok", "Note written"
+        INVALID = "invalid", "Model answer was not schema-valid JSON"
+        FAILED = "failed", "Model endpoint failed or timed out"
+
+    triage_result = models.OneToOneField(TriageResult, on_delete=models.CASCADE, related_name="model_note")
+    status = models.CharField(max_length=8, choices=Status.choices)
+    note = models.JSONField(default=dict)
+    model = models.CharField(max_length=100)
+    api = models.CharField(max_length=16)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)

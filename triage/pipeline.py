@@ -61,7 +61,25 @@ def triage_submission_run(submission_id: str) -> str:
         with triage_stage("apply_decision"):
             submission_apply_triage_decision(submission=submission)
         submission.refresh_from_db()
+        _queue_model_note(submission)
     return submission.state
+
+
+def _queue_model_note(submission: Submission) -> None:
+    """Only after the decision is made and applied: the note advises humans and can never move it."""
+    from triage.model_note import note_endpoint_from_settings
+
+    if note_endpoint_from_settings() is None:
+        return
+    result = submission.triage_results.order_by("-created_at", "-pk").first()
+    if result is None:
+        return
+    from triage.tasks import triage_model_note
+
+    try:
+        triage_model_note.delay(result.pk)
+    except Exception:  # noqa: BLE001 - a broker outage costs the optional note, nothing else
+        logger.exception("could not queue the model note for triage result %s", result.pk)
 
 
 def submission_triage(*, submission: Submission) -> TriageResult | None:

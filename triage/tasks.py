@@ -27,3 +27,14 @@ def triage_requeue_stale() -> int:
     for submission_id in stale:
         triage_submission.delay(submission_id)
     return len(stale)
+
+
+@shared_task(acks_late=True)
+def triage_model_note(triage_result_id: int) -> str:
+    """Ask the configured model for its advisory note on a stored result (idempotent)."""
+    from triage.model_note import model_note_write
+    from triage.models import TriageResult
+
+    result = TriageResult.objects.filter(pk=triage_result_id).first()
+    note = model_note_write(result=result) if result is not None else None
+    return note.status if note is not None else "skipped"
