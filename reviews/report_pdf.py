@@ -17,11 +17,12 @@ import base64
 import hashlib
 import io
 import json
+import struct
 from dataclasses import dataclass
 
-from pypdf import PdfReader, PdfWriter
+from pypdf import PdfReader
 from pypdf.errors import PdfReadError
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 
 STATEMENT_NAME = "assay-statement.json"
 SIGNATURE_NAME = "assay-signature.json"
@@ -37,16 +38,71 @@ def canonical(value: dict) -> bytes:
 
 
 def embed(*, pdf: bytes, statement_bytes: bytes, key_id: str, signature: bytes) -> bytes:
-    writer = PdfWriter(io.BytesIO(pdf), incremental=True)
-    writer.add_attachment(STATEMENT_NAME, statement_bytes)
-    writer.add_attachment(SIGNATURE_NAME, canonical({"alg": "Ed25519", "key_id": key_id,
-                                                     "signature": base64.b64encode(signature).decode()}))
+    """Append the statement and signature as attachments in one incremental update (signed bytes untouched).
+
+    Written directly rather than through a PDF writer: only the catalog is re-issued (with /Names added) plus
+    six new objects and a cross-reference stream, so the cost does not grow with the report's size.
+    """
+    reader = PdfReader(io.BytesIO(pdf))
+    root_ref = reader.trailer.raw_get("/Root")
+    size = int(reader.trailer["/Size"])
+    prev = _startxref(pdf)
+    signature_doc = canonical({"alg": "Ed25519", "key_id": key_id, "signature": base64.b64encode(signature).decode()})
+    ids = {name: size + offset for offset, name in enumerate(
+        ["statement_file", "statement_spec", "signature_file", "signature_spec", "tree", "names", "xref"])}
     out = io.BytesIO()
-    writer.write(out)
+    out.write(pdf if pdf.endswith(b"\n") else pdf + b"\n")
+    offsets: dict[int, int] = {}
+
+    def obj(number: int, body: bytes) -> None:
+        offsets[number] = out.tell()
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+
+    def stream(number: int, data: bytes, extra: bytes = b"/Type /EmbeddedFile") -> None:
+        obj(number, b"<< " + extra + b" /Length %d >>\nstream\n" % len(data) + data + b"\nendstream")
+
+    def filespec(number: int, name: str, file_number: int) -> None:
+        literal = name.encode()  # our fixed ASCII names need no escaping
+        obj(number, b"<< /Type /Filespec /F (" + literal + b") /UF (" + literal + b") /AFRelationship /Data"
+                    b" /EF << /F %d 0 R >> >>" % file_number)
+
+    stream(ids["statement_file"], statement_bytes)
+    filespec(ids["statement_spec"], STATEMENT_NAME, ids["statement_file"])
+    stream(ids["signature_file"], signature_doc)
+    filespec(ids["signature_spec"], SIGNATURE_NAME, ids["signature_file"])
+    # Name trees are sorted: "assay-signature.json" < "assay-statement.json".
+    obj(ids["tree"], b"<< /Names [(" + SIGNATURE_NAME.encode() + b") %d 0 R (" % ids["signature_spec"]
+        + STATEMENT_NAME.encode() + b") %d 0 R] >>" % ids["statement_spec"])
+    obj(ids["names"], b"<< /EmbeddedFiles %d 0 R >>" % ids["tree"])
+    catalog = DictionaryObject(reader.trailer["/Root"].get_object())
+    catalog[NameObject("/Names")] = IndirectObject(ids["names"], 0, reader)
+    body = io.BytesIO()
+    catalog.write_to_stream(body)
+    obj(root_ref.idnum, body.getvalue())
+    offsets[ids["xref"]] = out.tell()
+    entries = sorted(offsets.items())
+    rows = b"".join(struct.pack(">BIH", 1, offset, 0) for _, offset in entries)
+    index = b" ".join(b"%d 1" % number for number, _ in entries)
+    trailer = b"/Type /XRef /Size %d /Root %d %d R /Prev %d /W [1 4 2] /Index [%s]" % (
+        ids["xref"] + 1, root_ref.idnum, root_ref.generation, prev, index)
+    for key in ("/Info", "/ID"):
+        if key in reader.trailer:
+            value = io.BytesIO()
+            reader.trailer.raw_get(key).write_to_stream(value)
+            trailer += b" " + key.encode() + b" " + value.getvalue()
+    out.write(b"%d 0 obj\n<< " % ids["xref"] + trailer + b" /Length %d >>\nstream\n" % len(rows) + rows
+              + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % offsets[ids["xref"]])
     signed = out.getvalue()
     if not signed.startswith(pdf):
         raise RuntimeError("incremental update did not preserve the signed bytes")
     return signed
+
+
+def _startxref(pdf: bytes) -> int:
+    marker = pdf.rfind(b"startxref")
+    if marker < 0:
+        raise ValueError("not a complete PDF: no startxref")
+    return int(pdf[marker + len(b"startxref"):].split()[0])
 
 
 @dataclass(frozen=True)
