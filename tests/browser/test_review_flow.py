@@ -11,7 +11,6 @@ secret. No page may raise a Content-Security-Policy violation.
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
@@ -37,8 +36,7 @@ def _signed_in_page(browser, base: str, email: str, secret: str):  # noqa: ANN00
 
 @pytest.mark.django_db(transaction=True)
 def test_coordinator_assigns_reviewer_accepts_views_watermarked_artifact_reviews_and_coordinator_decides(
-        live_server, settings, browser, request):  # noqa: ANN001
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+        live_server, browser, request):  # noqa: ANN001
     from django.db import connections
 
     # With Playwright's event loop running in this thread, the ORM here gets its own connection

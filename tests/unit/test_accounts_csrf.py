@@ -11,11 +11,6 @@ from tests.factories import PASSWORD
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):  # noqa: ANN001
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def csrf_checked(user=None) -> Client:  # noqa: ANN001
     client = Client(enforce_csrf_checks=True)
     if user is not None:

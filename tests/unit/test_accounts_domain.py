@@ -18,12 +18,6 @@ from tests.factories import enable_totp
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):  # noqa: ANN001
-    # Accounts here are throwaway; the production hasher's cost is not what these tests measure.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def portal(builder, settings):  # noqa: ANN001, ANN201
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

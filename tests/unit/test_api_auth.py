@@ -15,10 +15,6 @@ from tests.factories import enable_totp, make_draft, make_token, make_user
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):  # noqa: ANN001
-    # Accounts here are throwaway; the production hasher's cost is not what these tests measure.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LIST = "/api/v1/submissions/"
 
 

@@ -11,11 +11,6 @@ from django.test import Client
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):  # noqa: ANN001
-    # Accounts here are throwaway; the production hasher's cost is not what these tests measure.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 EXPECTED_OPERATIONS = {
     ("/api/v1/submissions/", "get"), ("/api/v1/submissions/", "post"),
     ("/api/v1/submissions/{id}/", "get"), ("/api/v1/submissions/{id}/", "patch"),

@@ -16,12 +16,6 @@ from tests.factories import VALID_MANIFEST, make_draft, make_terms, make_token
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):  # noqa: ANN001
-    # Accounts here are throwaway; the production hasher's cost is not what these tests measure.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def client_for(user, scopes=("submissions:read", "submissions:write")) -> APIClient:  # noqa: ANN001
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_token(user, scopes=scopes)}")
@@ -376,7 +370,6 @@ def test_an_oversized_json_body_is_a_413_and_loses_nothing(api, builder, setting
                                         "message": "request body is larger than the 10000 byte limit"}
     submission.refresh_from_db()
     assert submission.description == "A support agent that triages inbound tickets."
-
 
 
 def test_an_unexpected_error_is_answered_as_json_500_without_details(caplog):  # noqa: ANN001

@@ -15,12 +15,6 @@ from tests.factories import make_draft, make_user
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):  # noqa: ANN001
-    """Accounts here are made by factories, not by logging in with a password: skip PBKDF2's cost."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _client_for(user) -> Client:  # noqa: ANN001
     if user.role in (Role.REVIEWER, Role.COORDINATOR):
         TOTP.activate(user, generate_totp_secret())

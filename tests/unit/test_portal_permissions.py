@@ -20,11 +20,6 @@ from tests.factories import make_draft, make_user
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):  # noqa: ANN001
-    """Accounts here are made by factories, not by logging in with a password: skip PBKDF2's cost."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 CASE_GET_ROUTES = ["case_detail", "case_claim", "case_manifest", "case_terms", "case_artifacts", "case_review",
                    "case_withdraw"]
 CASE_POST_ROUTES = ["case_claim", "case_manifest", "case_manifest_check", "case_terms", "case_artifacts",

@@ -17,11 +17,6 @@ from tests.factories import VALID_MANIFEST, make_draft
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):  # noqa: ANN001
-    """Accounts here are made by factories, not by logging in with a password: skip PBKDF2's cost."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 CLAIM = {
     "title": "Ticket triage agent",
     "description": "A support agent that triages inbound tickets.",

@@ -12,11 +12,6 @@ from tests.factories import make_token
 from tests.unit.review_portal_support import case_in_review, escalated_case, granted, make_coordinator, make_reviewer
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):  # noqa: ANN001
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def api(user, scopes=("reviews",)):  # noqa: ANN001, ANN201
     token = make_token(user, scopes=scopes)
 

@@ -14,12 +14,6 @@ from tests.unit.review_portal_support import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):  # noqa: ANN001
-    # Accounts here are throwaway; the production hasher's cost is not what these tests measure.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def coord(db):  # noqa: ANN001, ANN201
     return make_coordinator()

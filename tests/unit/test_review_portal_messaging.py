@@ -11,11 +11,6 @@ from reviews.services import NotPermitted, coordination_take
 from tests.unit.review_portal_support import case_in_review, client_for, make_coordinator, make_reviewer
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):  # noqa: ANN001
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def locmem(settings):  # noqa: ANN001, ANN201
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

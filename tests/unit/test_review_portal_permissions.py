@@ -27,11 +27,6 @@ from tests.factories import make_token, make_user
 from tests.unit.review_portal_support import client_for, granted, make_coordinator, make_reviewer
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):  # noqa: ANN001
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def world(builder, other_builder):  # noqa: ANN001, ANN201
     """One case granted at grey box to ``reviewer``, and one person for every way access can be wrong."""

@@ -17,11 +17,6 @@ from tests.factories import make_user
 from tests.unit.review_portal_support import case_in_review, client_for, granted, make_coordinator, make_reviewer
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):  # noqa: ANN001
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _varied_reviewers(builder, coordinator):  # noqa: ANN001, ANN202
     """Reviewers that exercise every input of the rules: ties, domains, declarations, prior work, no profile."""
     tied = make_reviewer("tied@eastwind.example", organisation="Eastwind")

@@ -15,11 +15,6 @@ from reviews.viewer import redact_text, watermark_data_uri
 from tests.unit.review_portal_support import SECRET_LINE, client_for, granted, make_coordinator, make_reviewer
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):  # noqa: ANN001
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def grey(builder):  # noqa: ANN001, ANN201
     return granted(builder, make_coordinator(), make_reviewer("r1@southwind.example", organisation="Southwind"),

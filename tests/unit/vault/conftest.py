@@ -10,6 +10,4 @@ def private_vault(tmp_path, settings):  # noqa: ANN001, ANN201
     settings.ASSAY_VAULT = f"file://{tmp_path / 'vault'}"
     settings.ASSAY_KEY_PROVIDER = f"local:{tmp_path / 'keys' / 'kek'}"
     settings.ASSAY_SIGNING_KEY = str(tmp_path / "keys" / "signing-ed25519.pem")
-    # Accounts here are scaffolding; a slow password hash would only slow the suite down.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     return tmp_path
