@@ -11,17 +11,16 @@ import base64
 import json
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from intake.signing import SigningKeyring
+from intake.signing import platform_keyring
 from reviews.merkle import consistency_proof, inclusion_proof, leaf_hash, root_hash, verify_consistency
 from reviews.models import SignedTreeHead, TransparencyEntry, TransparencyHead
 
 
-def keyring() -> SigningKeyring:
-    return SigningKeyring(settings.ASSAY_SIGNING_KEY)
+# One cached keyring per key path (intake.signing): reports, receipts and tree heads share it.
+keyring = platform_keyring
 
 
 def leaf_bytes(*, index: int, kind: str, subject_sha256: str) -> bytes:

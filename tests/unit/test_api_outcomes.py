@@ -75,8 +75,19 @@ def test_retention_delete_and_receipts(builder, other_builder):  # noqa: ANN001
 
 
 @pytest.mark.django_db
-def test_aggregates_are_public(client):  # noqa: ANN001
+def test_aggregates_are_public(client, coordinator):  # noqa: ANN001
+    import hashlib
+    from datetime import date
+
+    from reviews.aggregates import release_create
+    from reviews.report_pdf import canonical
+
     assert APIClient().get("/api/v1/aggregates/").json() == []
+    release = release_create(dataset="findings", period_start=date.today(), period_end=date.today(), epsilon=1.0,
+                             actor=coordinator)
+    [published] = APIClient().get("/api/v1/aggregates/").json()
+    assert published["statement_sha256"] == hashlib.sha256(canonical(published["statement"])).hexdigest()
+    assert published["log_index"] == release.log_index
 
 
 @pytest.mark.django_db
