@@ -6,7 +6,6 @@ Report verification and aggregates are public, like their portal pages.
 
 from __future__ import annotations
 
-import io
 
 from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
@@ -24,7 +23,7 @@ from intake.ratelimits import enforce
 from intake.selectors import submission_get_for, submission_get_owned
 from reviews.models import AggregateRelease, Report
 from reviews.report_pdf import MAX_REPORT_BYTES
-from reviews.reports import report_verify
+from reviews.reports import report_pdf_response, report_verify
 
 REPORTS = "reports:read"
 COMMON = (401, 403, 404, 429)
@@ -78,10 +77,7 @@ class ReportPdfView(APIView):
         report = Report.objects.filter(pk=report_pk, submission=submission).first()
         if report is None:
             raise Http404("No such report.")
-        response = FileResponse(io.BytesIO(bytes(report.pdf)), content_type="application/pdf", as_attachment=True,
-                                filename=f"assay-{submission.reference}-{report.kind}.pdf")
-        response["Cache-Control"] = "no-store"
-        return response
+        return report_pdf_response(report)
 
 
 class VerifyInput(serializers.Serializer):

@@ -6,7 +6,7 @@ import io
 
 from django.core.management import call_command
 
-from intake.models import Role, Submission, User
+from intake.models import Submission, User
 from intake.services import artifact_add, submission_create, submission_submit, submission_update, terms_accept
 from intake.states import State
 from reviews.models import Report, ReviewerProfile

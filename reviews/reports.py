@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
 from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -296,3 +295,15 @@ def _included(report: Report) -> bool:
                                 subject_sha256=report.statement_sha256))
     return verify_inclusion(index=report.log_index, tree_size=sth.tree_size, leaf=leaf, proof=proof,
                             root=bytes.fromhex(sth.root_hash))
+
+
+def report_pdf_response(report: Report):  # noqa: ANN201
+    """The signed PDF as a download that no cache keeps (portal and API)."""
+    import io
+
+    from django.http import FileResponse
+
+    response = FileResponse(io.BytesIO(bytes(report.pdf)), content_type="application/pdf", as_attachment=True,
+                            filename=f"assay-{report.submission.reference}-{report.kind}.pdf")
+    response["Cache-Control"] = "no-store"
+    return response

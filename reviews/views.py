@@ -11,7 +11,7 @@ from intake.ratelimits import enforce
 from intake.selectors import submission_get_for
 from reviews.models import Report, SignedTreeHead
 from reviews.report_pdf import MAX_REPORT_BYTES
-from reviews.reports import report_html, report_verify
+from reviews.reports import report_html, report_pdf_response, report_verify
 from reviews.transparency import consistency_for, inclusion_for, keyring, sth_as_dict, sth_sign
 
 STATUS_TEXT = {
@@ -45,8 +45,8 @@ def verify(request: HttpRequest) -> HttpResponse:
             result = report_verify(upload.read())
     elif request.GET.get("id"):
         enforce(request, "verify")
-        report = Report.objects.filter(pk__iexact=request.GET["id"].strip()).first() if _is_uuid(
-            request.GET["id"].strip()) else None
+        report_id = _as_uuid(request.GET["id"].strip())
+        report = Report.objects.filter(pk=report_id).first() if report_id else None
         if report is None:
             error = "No report with that id was issued here."
         else:
@@ -57,14 +57,13 @@ def verify(request: HttpRequest) -> HttpResponse:
                   status=status)
 
 
-def _is_uuid(value: str) -> bool:
+def _as_uuid(value: str):  # noqa: ANN202
     import uuid
 
     try:
-        uuid.UUID(value)
+        return uuid.UUID(value)
     except ValueError:
-        return False
-    return True
+        return None
 
 
 def transparency_head(request: HttpRequest) -> JsonResponse:
@@ -97,13 +96,7 @@ def _report_for(request: HttpRequest, case_pk, report_pk) -> Report:  # noqa: AN
 
 @login_required
 def report_pdf(request: HttpRequest, case_pk, report_pk) -> FileResponse:  # noqa: ANN001
-    import io
-
-    report = _report_for(request, case_pk, report_pk)
-    response = FileResponse(io.BytesIO(bytes(report.pdf)), content_type="application/pdf", as_attachment=True,
-                            filename=f"assay-{report.submission.reference}-{report.kind}.pdf")
-    response["Cache-Control"] = "no-store"
-    return response
+    return report_pdf_response(_report_for(request, case_pk, report_pk))
 
 
 @login_required
