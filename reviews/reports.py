@@ -20,7 +20,7 @@ from intake.audit import audit_append
 from intake.errors import ValidationFailed
 from intake.models import Submission, User
 from intake.states import State, transition
-from reviews.models import Report, TransparencyEntry
+from reviews.models import Report, SignedTreeHead, TransparencyEntry
 from reviews.report_pdf import ContainerInvalid, canonical, embed, extract
 from reviews.transparency import inclusion_for, keyring, log_append, sth_sign
 
@@ -289,7 +289,11 @@ def _included(report: Report) -> bool:
     from reviews.merkle import leaf_hash, verify_inclusion
     from reviews.transparency import leaf_bytes
 
-    sth = sth_sign()
+    # Prove against the newest signed head that covers the entry; sign one only if none does yet. (Signing
+    # re-reads every leaf to compare roots, and the proof below reads them again: verification stays read-only.)
+    sth = SignedTreeHead.objects.filter(tree_size__gt=report.log_index).order_by("-tree_size", "-timestamp").first()
+    if sth is None:
+        sth = sth_sign()
     proof = [bytes.fromhex(h) for h in inclusion_for(report.log_index, sth.tree_size)]
     leaf = leaf_hash(leaf_bytes(index=report.log_index, kind=TransparencyEntry.Kind.REPORT,
                                 subject_sha256=report.statement_sha256))

@@ -224,3 +224,11 @@ def test_a_resubmission_links_to_the_earlier_report_and_says_what_changed(report
     assert changes["artifacts_changed"] == ["settings.json"]
     assert changes["findings_resolved"] == ["provenance.unpinned-mcp-package"]
     assert changes["findings_new"] == []
+
+
+@pytest.mark.django_db
+def test_a_report_whose_log_entry_was_replaced_is_not_in_the_log(report):  # noqa: ANN001
+    TransparencyEntry.objects.filter(index=report.log_index).update(leaf_hash="0" * 64)
+    result = report_verify(_pdf(report))
+    assert result.status == "tampered"
+    assert result.message == "the report is not in the transparency log"
