@@ -225,7 +225,9 @@ def consent_answer(*, submission: Submission, actor: User, accept: bool, tier: s
 
 # --- assignment and grants ------------------------------------------------------------------
 
-def assignment_propose(*, submission: Submission, reviewer: User, actor: User) -> Assignment:
+def assignment_propose(*, submission: Submission, reviewer: User, actor: User,
+                       trigger: dict | None = None) -> Assignment:
+    """``trigger`` marks an automatic proposal (no person acted): audited as the system, naming the cause."""
     _require_coordinator(actor)
     if reviewer.role != Role.REVIEWER:
         raise ValidationFailed("only reviewers can be assigned")
@@ -235,8 +237,8 @@ def assignment_propose(*, submission: Submission, reviewer: User, actor: User) -
     try:
         with transaction.atomic():
             assignment = Assignment.objects.create(submission=submission, reviewer=reviewer, assigned_by=actor)
-            audit_append(actor=actor, action="assignment.propose", obj=submission,
-                         data={"reviewer": reviewer.pseudonym})
+            audit_append(actor=None if trigger else actor, action="assignment.propose", obj=submission,
+                         data={"reviewer": reviewer.pseudonym, **(trigger or {})})
             transaction.on_commit(lambda: _notify_reviewer(reviewer, submission))
     except IntegrityError as exc:
         raise WrongState("this reviewer is already assigned to the case") from exc
@@ -493,25 +495,36 @@ def vendor_tie_remove(*, actor: User, tie_pk: int) -> None:
 
 # --- re-planning after a decline ------------------------------------------------------------------
 
-def assignment_replan(*, submission: Submission, actor: User) -> list[Assignment]:
-    """Propose the solver's best reviewers for the case's open seats (after a decline, or on demand)."""
+def assignment_replan(*, submission: Submission, actor: User, trigger: dict | None = None) -> list[Assignment]:
+    """Propose the solver's best reviewers for the case's open seats (after a decline, or on demand).
+
+    ``actor`` is the coordinator the proposals are made for; with ``trigger`` the re-plan was automatic and the
+    audit log records the system as the actor, so no coordinator appears to have done what they did not do.
+    """
     from reviews.selectors import case_plan, plan_reviewers
 
     _require_coordinator(actor)
     if submission.state not in (State.AWAITING_CONSENT, State.IN_REVIEW):
         return []
     plan = case_plan(submission)
-    proposed = [assignment_propose(submission=submission, reviewer=reviewer, actor=actor)
+    proposed = [assignment_propose(submission=submission, reviewer=reviewer, actor=actor, trigger=trigger)
                 for reviewer in plan_reviewers(plan, submission)]
-    audit_append(actor=actor, action="assignment.replan", obj=submission,
+    audit_append(actor=None if trigger else actor, action="assignment.replan", obj=submission,
                  data={"proposed": [a.reviewer.pseudonym for a in proposed],
-                       "unassigned": plan.unassigned})
+                       "unassigned": plan.unassigned, **(trigger or {})})
     return proposed
 
 
 def assignment_answer(*, assignment: Assignment, actor: User, accept: bool) -> Assignment:
-    """The reviewer accepts or declines; a decline re-plans the case on behalf of the assigning coordinator."""
+    """The reviewer accepts or declines; a decline re-plans the case automatically for its coordinator of record
+    (else the coordinator who proposed the declined assignment)."""
     assignment = assignment_respond(assignment=assignment, actor=actor, accept=accept)
-    if not accept and assignment.assigned_by.role == Role.COORDINATOR:
-        assignment_replan(submission=assignment.submission, actor=assignment.assigned_by)
+    if not accept:
+        coordination = CaseCoordination.objects.filter(submission=assignment.submission).select_related(
+            "coordinator").first()
+        on_behalf_of = coordination.coordinator if coordination else assignment.assigned_by
+        if on_behalf_of.role == Role.COORDINATOR:
+            assignment_replan(submission=assignment.submission, actor=on_behalf_of,
+                              trigger={"automatic": "decline", "declined_by": actor.pseudonym,
+                                       "on_behalf_of": on_behalf_of.pseudonym})
     return assignment

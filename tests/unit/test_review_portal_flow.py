@@ -102,7 +102,15 @@ def test_one_click_plan_proposes_and_a_decline_replans(builder, coord):  # noqa:
     assert response.status_code == 302
     assert Assignment.objects.get(pk=assignment.pk).status == Assignment.Status.DECLINED
     assert Assignment.objects.get(submission=case, reviewer=third).status == Assignment.Status.PROPOSED
-    assert AuditEvent.objects.filter(action="assignment.replan", object_id=str(case.pk)).count() == 2
+    replans = list(AuditEvent.objects.filter(action="assignment.replan", object_id=str(case.pk)).order_by("pk"))
+    assert len(replans) == 2
+    assert replans[0].actor_id == coord.pk and "automatic" not in replans[0].data
+    # The decline's re-plan was done by the system for the coordinator, not by the coordinator.
+    assert replans[1].actor_id is None
+    assert replans[1].data["automatic"] == "decline" and replans[1].data["declined_by"] == first.pseudonym
+    assert replans[1].data["on_behalf_of"] == coord.pseudonym
+    auto_proposal = AuditEvent.objects.filter(action="assignment.propose", object_id=str(case.pk)).order_by("pk").last()
+    assert auto_proposal.actor_id is None and auto_proposal.data["reviewer"] == third.pseudonym
 
 
 @pytest.mark.django_db
