@@ -30,11 +30,16 @@ def _tokens_page(request: HttpRequest, form: TokenCreateForm, *, new_secret: str
     return response
 
 
+# Post/Redirect/Get: the new secret waits server-side in the session (never in a URL or cookie) and is popped
+# by the next GET, so a refresh after creating a token neither re-posts nor shows the secret a second time.
+_NEW_SECRET_KEY = "account_tokens_new_secret"
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def tokens(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
-        return _tokens_page(request, TokenCreateForm())
+        return _tokens_page(request, TokenCreateForm(), new_secret=request.session.pop(_NEW_SECRET_KEY, None))
     enforce(request, "token-create")
     form = TokenCreateForm(request.POST)
     if not form.is_valid():
@@ -46,7 +51,8 @@ def tokens(request: HttpRequest) -> HttpResponse:
         form.add_error(None, str(exc))
         return _tokens_page(request, form, status=400)
     messages.success(request, f"Token “{token.name}” created. Copy it now: it will not be shown again.")
-    return _tokens_page(request, TokenCreateForm(), new_secret=secret, status=201)
+    request.session[_NEW_SECRET_KEY] = secret
+    return redirect("account-tokens")
 
 
 @login_required

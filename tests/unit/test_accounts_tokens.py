@@ -30,8 +30,8 @@ def create(portal, **overrides):  # noqa: ANN001, ANN003, ANN201
 
 
 def test_it_shows_a_new_token_once_and_it_works_with_its_scopes(portal, builder):  # noqa: ANN001
-    response = create(portal, scopes=["submissions:read", "submissions:write"])
-    assert response.status_code == 201
+    response = portal.get(create(portal, scopes=["submissions:read", "submissions:write"])["Location"])
+    assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
     raw = re.search(r'<code id="new-token">(asy_[^<]+)</code>', response.content.decode()).group(1)
     token = ApiToken.objects.get(user=builder)
@@ -43,6 +43,22 @@ def test_it_shows_a_new_token_once_and_it_works_with_its_scopes(portal, builder)
     listing = portal.get(PAGE).content.decode()
     assert raw not in listing
     assert f"asy_{token.prefix}_…" in listing
+
+
+def test_creation_redirects_so_a_refresh_neither_re_posts_nor_shows_the_secret_again(portal, builder):  # noqa: ANN001
+    """Post/Redirect/Get: the POST answers 302 to the page; the secret is shown on that one GET only."""
+    response = create(portal)
+    assert (response.status_code, response["Location"]) == (302, PAGE)
+    assert "asy_" not in response.content.decode()
+    shown = portal.get(PAGE)
+    raw = re.search(r'<code id="new-token">(asy_[^<]+)</code>', shown.content.decode()).group(1)
+    refreshed = portal.get(PAGE)  # what a browser's refresh of the redirected page sends
+    assert refreshed.status_code == 200
+    assert raw not in refreshed.content.decode()
+    assert 'id="new-token"' not in refreshed.content.decode()
+    assert "no-store" not in refreshed.get("Cache-Control", "")
+    assert ApiToken.objects.filter(user=builder).count() == 1
+    assert raw not in str(dict(portal.session))  # popped, not left in the session store
 
 
 def test_token_creation_is_audited(portal, builder):  # noqa: ANN001
