@@ -40,7 +40,8 @@ from intake.manifest import manifest_schema
 from intake.middleware import ratelimited_response
 from intake.models import AuditEvent, Role, Submission
 from intake.ratelimits import enforce
-from intake.selectors import current_terms, open_case_count, submission_get_for, submissions_visible_to
+from intake.selectors import (case_page_records, current_terms, open_case_count, submission_events, submission_get_for,
+                              submissions_visible_to)
 from intake.services import (
     artifact_add,
     artifact_remove,
@@ -464,51 +465,34 @@ def _timeline_entry(event: AuditEvent, viewer) -> TimelineEntry:  # noqa: ANN001
     return TimelineEntry(at=event.created_at, label=label, detail=str(detail)[:300], who=who)
 
 
-def case_timeline(submission: Submission, viewer) -> list[TimelineEntry]:  # noqa: ANN001
-    events = AuditEvent.objects.filter(object_type="intake.submission", object_id=str(submission.pk)).order_by("seq")
+def case_timeline(submission: Submission, viewer, events: list | None = None) -> list[TimelineEntry]:  # noqa: ANN001
+    events = submission_events(submission) if events is None else events
     return [_timeline_entry(event, viewer) for event in events]
 
 
-def _status_context(submission: Submission, viewer) -> dict:  # noqa: ANN001
+def _status_context(submission: Submission, viewer, events: list | None = None) -> dict:  # noqa: ANN001
     live = submission.state not in TERMINAL_STATES
     poll_seconds = FAST_POLL_SECONDS if submission.state in FAST_POLL_STATES else SLOW_POLL_SECONDS
-    return {"case": submission, "timeline": case_timeline(submission, viewer), "poll": live,
+    return {"case": submission, "timeline": case_timeline(submission, viewer, events), "poll": live,
             "poll_seconds": poll_seconds}
 
 
 @login_required
 @require_GET
 def case_detail(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
-    submission = submission_get_for(request.user, pk)
-    status_context = _status_context(submission, request.user)
+    # Rendered fresh on every request (the htmx status poll included): nothing per case or per user is cached.
     if request.htmx:
-        return render(request, "intake/_case_status.html", status_context)
+        submission = submission_get_for(request.user, pk)
+        return render(request, "intake/_case_status.html", _status_context(submission, request.user))
+    submission = submission_get_for(request.user, pk, with_owner=True)
+    events = submission_events(submission)
     context = {
-        **status_context,
+        **_status_context(submission, request.user, events),
+        **case_page_records(request.user, submission, events=events),
         "is_owner": submission.owner_id == request.user.pk,
-        "artifacts": list(submission.artifacts.all()),
-        "acceptances": list(submission.terms_acceptances.select_related("terms").order_by("accepted_at")),
         "can_withdraw": submission.owner_id == request.user.pk and can_transition(submission.state, State.WITHDRAWN),
     }
-    context.update(_triage_context(request.user, submission))
     return render(request, "intake/case_detail.html", context)
-
-
-def _triage_context(user, submission) -> dict:  # noqa: ANN001
-    from intake.vault.retention import retention_summary
-    from triage.dynamic.selectors import dynamic_latest_run
-    from triage.selectors import findings_by_severity, latest_triage_result, similarity_links_for
-
-    result = latest_triage_result(submission)
-    return {
-        "triage": result,
-        "triage_groups": findings_by_severity(result) if result else [],
-        "similarity_links": similarity_links_for(user, submission) if result else [],
-        "reports": list(submission.reports.order_by("-issued_at")),
-        "retention": retention_summary(submission),
-        "dynamic_run": dynamic_latest_run(submission=submission),
-        "receipts": list(submission.deletion_receipts.all()),
-    }
 
 
 @login_required

@@ -37,54 +37,72 @@ def _was_reviewed(submission: Submission) -> bool:
                                      data__to=State.IN_REVIEW).exists()
 
 
-def retention_outcome(submission: Submission) -> str | None:
+def retention_outcome(submission: Submission, *, reviewed: bool | None = None) -> str | None:
+    """``reviewed``: whether the case ever went to review, when the caller already knows (saves a query)."""
     if submission.state == State.REJECTED:
         return "rejected"
     if submission.state == State.WITHDRAWN:
         return "withdrawn"
     if submission.state == State.CLOSED:
-        return "reviewed_after_report_expiry" if _was_reviewed(submission) else "guidance"
+        if reviewed is None:
+            reviewed = _was_reviewed(submission)
+        return "reviewed_after_report_expiry" if reviewed else "guidance"
     return None
 
 
-def _report_expiry(submission: Submission) -> datetime | None:
+def _report_expiry(submission: Submission, reports=None) -> datetime | None:  # noqa: ANN001
     """The latest report expiry, if the reviews app records reports with ``expires_at`` for this case."""
-    reports = getattr(submission, "reports", None)
     if reports is None:
-        return None
+        reports = getattr(submission, "reports", None)
+        if reports is None:
+            return None
+        reports = reports.all()
     try:
-        return max((r.expires_at for r in reports.all() if getattr(r, "expires_at", None)), default=None)
+        return max((r.expires_at for r in reports if getattr(r, "expires_at", None)), default=None)
     except Exception:  # reports without an expiry field: fall back to the state change
         return None
 
 
-def _accepted_retention(submission: Submission) -> dict:
-    acceptance = (TermsAcceptance.objects.filter(submission=submission).select_related("terms")
-                  .order_by("-accepted_at").first())
+def _accepted_retention(submission: Submission, acceptances=None) -> dict:  # noqa: ANN001
+    if acceptances is None:
+        acceptance = (TermsAcceptance.objects.filter(submission=submission).select_related("terms")
+                      .order_by("-accepted_at").first())
+    else:
+        acceptance = max(acceptances, key=lambda a: a.accepted_at, default=None)
     return dict(acceptance.terms.retention or {}) if acceptance else {}
 
 
-def _frozen_time(submission: Submission, now: datetime) -> timedelta:
+def _disputes(submission: Submission) -> list[IpDispute]:
+    return list(IpDispute.objects.filter(Q(claimant_case=submission) | Q(respondent_case=submission)))
+
+
+def _frozen_time(submission: Submission, now: datetime, disputes: list[IpDispute] | None = None) -> timedelta:
     total = timedelta()
-    for dispute in IpDispute.objects.filter(Q(claimant_case=submission) | Q(respondent_case=submission)):
+    for dispute in _disputes(submission) if disputes is None else disputes:
         total += (dispute.decided_at or now) - dispute.opened_at
     return total
 
 
-def retention_ends_at(submission: Submission, *, now: datetime | None = None) -> datetime | None:
-    """When this case's content is due for shredding; None while the case is still open (or already gone)."""
+def retention_ends_at(submission: Submission, *, now: datetime | None = None, reviewed: bool | None = None,
+                      acceptances=None, reports=None, disputes: list[IpDispute] | None = None,  # noqa: ANN001
+                      ) -> datetime | None:
+    """When this case's content is due for shredding; None while the case is still open (or already gone).
+
+    The optional keywords are records the caller has already read (the case page has them at hand);
+    left out, they are read here.
+    """
     now = now or timezone.now()
-    outcome = retention_outcome(submission)
+    outcome = retention_outcome(submission, reviewed=reviewed)
     if outcome is None:
         return None
-    terms_days = _accepted_retention(submission).get(outcome, DEFAULT_RETENTION_DAYS[outcome])
+    terms_days = _accepted_retention(submission, acceptances).get(outcome, DEFAULT_RETENTION_DAYS[outcome])
     days = int(terms_days)
     if submission.retention_days is not None:
         days = min(days, submission.retention_days)
     start = submission.state_changed_at
     if outcome == "reviewed_after_report_expiry":
-        start = max(start, _report_expiry(submission) or start)
-    return start + timedelta(days=days) + _frozen_time(submission, now)
+        start = max(start, _report_expiry(submission, reports) or start)
+    return start + timedelta(days=days) + _frozen_time(submission, now, disputes)
 
 
 def _active_holds(submission: Submission, now: datetime):  # noqa: ANN202
@@ -92,30 +110,51 @@ def _active_holds(submission: Submission, now: datetime):  # noqa: ANN202
         Q(approved_at__isnull=False) | Q(requested_at__gt=now - PENDING_HOLD_GRACE))
 
 
-def shredding_blocked_reason(submission: Submission, *, now: datetime | None = None) -> str | None:
+def shredding_blocked_reason(submission: Submission, *, now: datetime | None = None,
+                             disputes: list[IpDispute] | None = None) -> str | None:
+    """``disputes``: every dispute the case is party to, when the caller has just read them."""
     now = now or timezone.now()
     hold = _active_holds(submission, now).first()
     if hold is not None:
         status = "legal hold" if hold.approved_at else "legal hold awaiting a second coordinator"
         return f"case {submission.reference} is under a {status}; shredding is suspended"
-    open_dispute = IpDispute.objects.filter(Q(claimant_case=submission) | Q(respondent_case=submission),
-                                            state=DisputeState.OPEN).exists()
+    if disputes is None:
+        open_dispute = IpDispute.objects.filter(Q(claimant_case=submission) | Q(respondent_case=submission),
+                                                state=DisputeState.OPEN).exists()
+    else:
+        open_dispute = any(dispute.state == DisputeState.OPEN for dispute in disputes)
     if open_dispute:
         return f"case {submission.reference} is party to an open IP dispute; shredding is suspended"
     return None
 
 
-def retention_summary(submission: Submission, *, now: datetime | None = None) -> dict:
-    """What the portal and API show on a case: the outcome, when retention ends, and what suspends it."""
+def retention_summary(submission: Submission, *, now: datetime | None = None, reviewed: bool | None = None,
+                      acceptances=None, reports=None, receipts=None) -> dict:  # noqa: ANN001
+    """What the portal and API show on a case: the outcome, when retention ends, and what suspends it.
+
+    The case page passes what it has already read (whether the case was reviewed, its terms acceptances
+    with their terms, its reports, its deletion receipts) so none of it is read twice; left out, each is
+    read here. Holds and disputes are always read fresh.
+    """
     now = now or timezone.now()
-    ends_at = retention_ends_at(submission, now=now)
-    receipt = submission.deletion_receipts.first() if submission.state == State.SHREDDED else None
+    disputes = _disputes(submission)  # read once for both the frozen time and the open-dispute check
+    outcome = retention_outcome(submission, reviewed=reviewed)
+    if outcome is not None and reviewed is None and submission.state == State.CLOSED:
+        reviewed = outcome == "reviewed_after_report_expiry"
+    ends_at = retention_ends_at(submission, now=now, reviewed=reviewed, acceptances=acceptances, reports=reports,
+                                disputes=disputes)
+    if submission.state != State.SHREDDED:
+        receipt = None
+    elif receipts is None:
+        receipt = submission.deletion_receipts.first()
+    else:
+        receipt = receipts[0] if receipts else None  # newest first, as the model orders them
     return {
         "state": submission.state,
-        "outcome": retention_outcome(submission),
+        "outcome": outcome,
         "ends_at": ends_at,
         "builder_retention_days": submission.retention_days,
-        "suspended_because": shredding_blocked_reason(submission, now=now),
+        "suspended_because": shredding_blocked_reason(submission, now=now, disputes=disputes),
         "deletion_receipt": str(receipt.pk) if receipt else None,
     }
 
