@@ -12,7 +12,7 @@ import uuid
 
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -25,11 +25,12 @@ from rest_framework.views import APIView
 
 from intake import services
 from intake.api_auth import MfaSatisfied, TokenScopes
+from intake.api_errors import documented_errors as _errors
 from intake.models import Submission
 from intake.ratelimits import enforce
 from intake.selectors import (current_terms, submission_get_for, submission_get_owned, submission_timeline,
                               submissions_visible_to)
-from intake.serializers import (ArtifactOut, ArtifactUploadInput, ConfirmPlaceholdersInput, ErrorOut, ReadinessOut,
+from intake.serializers import (ArtifactOut, ArtifactUploadInput, ConfirmPlaceholdersInput, ReadinessOut,
                                 SubmissionCreateInput, SubmissionFieldsInput, SubmissionOut, SubmissionStatusOut,
                                 SubmissionSummaryOut, TermsAcceptanceOut, TermsAcceptInput, TermsOut, WithdrawInput)
 from intake.uploads import install_artifact_upload_handlers
@@ -37,14 +38,6 @@ from intake.uploads import install_artifact_upload_handlers
 READ = "submissions:read"
 WRITE = "submissions:write"
 PERMISSIONS = [IsAuthenticated, MfaSatisfied, TokenScopes]
-
-
-def _errors(*codes: int) -> dict:
-    described = {400: "Malformed or invalid input", 401: "Missing, unknown, expired or revoked token",
-                 403: "Token lacks the scope, or the account may not do this", 404: "No such case (or not yours)",
-                 409: "The case's state does not allow this", 413: "Upload too large",
-                 429: "Rate limit or open-case quota reached (see Retry-After)"}
-    return {code: OpenApiResponse(ErrorOut, description=described[code]) for code in codes}
 
 
 COMMON = (401, 403, 404, 429)
@@ -92,14 +85,16 @@ class SubmissionViewSet(viewsets.GenericViewSet):
         return Response(SubmissionOut(fresh).data)
 
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset().order_by("-created_at"))
+        # Only the summary's columns: the manifest and description JSON/text are not read or decoded per row.
+        cases = self.get_queryset().only(*SubmissionSummaryOut.Meta.fields).order_by("-created_at")
+        page = self.paginate_queryset(cases)
         return self.get_paginated_response(SubmissionSummaryOut(page, many=True).data)
 
     def retrieve(self, request: Request, pk: str) -> Response:
         return self._full(submission_get_for(request.user, pk))
 
     @extend_schema(summary="Open a draft case", request=SubmissionCreateInput,
-                   responses={201: SubmissionOut, **_errors(400, 401, 403, 429)})
+                   responses={201: SubmissionOut, **_errors(400, 401, 403, 413, 429)})
     def create(self, request: Request) -> Response:
         enforce(request._request, "submission-create")
         fields = SubmissionCreateInput(data=request.data)
@@ -110,7 +105,7 @@ class SubmissionViewSet(viewsets.GenericViewSet):
         return response
 
     @extend_schema(summary="Change a draft (only the fields sent)", request=SubmissionFieldsInput,
-                   responses={200: SubmissionOut, **_errors(400, *COMMON, 409)})
+                   responses={200: SubmissionOut, **_errors(400, *COMMON, 409, 413)})
     def partial_update(self, request: Request, pk: str) -> Response:
         submission = self._owned(pk)
         fields = SubmissionFieldsInput(data=request.data)
@@ -128,7 +123,7 @@ class SubmissionViewSet(viewsets.GenericViewSet):
         return self._full(submission)
 
     @extend_schema(summary="Withdraw a case", request=WithdrawInput,
-                   responses={200: SubmissionOut, **_errors(400, *COMMON, 409)})
+                   responses={200: SubmissionOut, **_errors(400, *COMMON, 409, 413)})
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, pk: str) -> Response:
         submission = self._owned(pk)
@@ -154,7 +149,7 @@ class SubmissionViewSet(viewsets.GenericViewSet):
         return Response(ReadinessOut(_readiness(submission_get_for(request.user, pk))).data)
 
     @extend_schema(summary="Confirm redaction findings are placeholders", request=ConfirmPlaceholdersInput,
-                   responses={200: ReadinessOut, **_errors(400, *COMMON, 409)})
+                   responses={200: ReadinessOut, **_errors(400, *COMMON, 409, 413)})
     @action(detail=True, methods=["post"], url_path="redaction/confirm")
     def confirm_placeholders(self, request: Request, pk: str) -> Response:
         submission = self._owned(pk)
@@ -165,7 +160,7 @@ class SubmissionViewSet(viewsets.GenericViewSet):
         return Response(ReadinessOut(_readiness(submission)).data)
 
     @extend_schema(summary="Accept the current terms for this case", request=TermsAcceptInput,
-                   responses={200: TermsAcceptanceOut, **_errors(400, *COMMON, 409)})
+                   responses={200: TermsAcceptanceOut, **_errors(400, *COMMON, 409, 413)})
     @action(detail=True, methods=["post"], url_path="terms")
     def accept_terms(self, request: Request, pk: str) -> Response:
         submission = self._owned(pk)

@@ -18,6 +18,29 @@ from intake.states import IllegalTransition, StaleTransition
 
 logger = logging.getLogger(__name__)
 
+# What each contract status means on our API; the schema documents each endpoint's possible errors with these,
+# all in the one error shape (intake.serializers.ErrorOut), so clients and the schemathesis run can rely on it.
+ERROR_DESCRIPTIONS = {
+    400: "Malformed or invalid input",
+    401: "Missing, unknown, expired or revoked token",
+    403: "Token lacks the scope, or the account (its role, MFA, a conflict of interest) may not do this",
+    404: "No such object, or not one the caller may see",
+    409: "The object's state does not allow this",
+    413: "Request body or upload too large",
+    429: "Rate limit or open-case quota reached (see Retry-After)",
+}
+# Token-authenticated endpoints: a bad token (401), a missing scope, role or MFA (403), token rate limit (429).
+AUTHENTICATED = (401, 403, 429)
+
+
+def documented_errors(*codes: int) -> dict:
+    """``extend_schema(responses=...)`` entries for ``codes``, each in the contract's error shape."""
+    from drf_spectacular.utils import OpenApiResponse
+
+    from intake.serializers import ErrorOut
+
+    return {code: OpenApiResponse(ErrorOut, description=ERROR_DESCRIPTIONS[code]) for code in sorted(set(codes))}
+
 
 def error_response(code: str, message: str, http_status: int, *, details=None, headers=None) -> Response:  # noqa: ANN001
     body = {"error": {"code": code, "message": message}}

@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from intake.api_auth import MfaSatisfied, TokenScopes
+from intake.api_errors import AUTHENTICATED, documented_errors
 from intake.models import AccessTier, Role, User
 from intake.selectors import submission_get_for, submission_get_owned
 from reviews import selectors, services
@@ -29,6 +30,13 @@ from reviews.models import AccessGrant, Assignment, Consent, Verdict
 
 PERMISSIONS = [IsAuthenticated, MfaSatisfied, TokenScopes]
 REVIEWS = "reviews"
+
+# Documented errors, in the contract's shape: every endpoint here is token-authenticated (401, 403 for a wrong
+# role, scope or missing MFA, 429); one that names an object adds 404; one that reads a body adds 400 and 413;
+# one that changes state adds 409 (the case or assignment has moved on; revoking a grant is idempotent).
+LISTING = documented_errors(*AUTHENTICATED)
+READ_ONE = documented_errors(*AUTHENTICATED, 404)
+CHANGE = documented_errors(*AUTHENTICATED, 400, 404, 409, 413)
 
 
 def _require_role(request: Request, role: str) -> None:
@@ -161,7 +169,8 @@ class ReviewerAssignmentsView(APIView):
     permission_classes = PERMISSIONS
     required_scopes = {"get": REVIEWS}
 
-    @extend_schema(summary="Your assignments waiting for an answer", responses={200: AssignmentOut(many=True)})
+    @extend_schema(summary="Your assignments waiting for an answer",
+                   responses={200: AssignmentOut(many=True), **LISTING})
     def get(self, request: Request) -> Response:
         _require_role(request, Role.REVIEWER)
         return Response(AssignmentOut(selectors.reviewer_proposed_assignments(request.user), many=True).data)
@@ -172,7 +181,7 @@ class ReviewerAssignmentRespondView(APIView):
     required_scopes = {"post": REVIEWS}
 
     @extend_schema(summary="Accept or decline an assignment (a decline re-plans the case)", request=RespondIn,
-                   responses={200: AssignmentOut})
+                   responses={200: AssignmentOut, **CHANGE})
     def post(self, request: Request, pk: int) -> Response:
         _require_role(request, Role.REVIEWER)
         assignment = get_object_or_404(Assignment.objects.select_related("submission", "assigned_by"), pk=pk,
@@ -191,7 +200,7 @@ class ReviewerGrantsView(APIView):
     required_scopes = {"get": REVIEWS}
 
     @extend_schema(summary="Cases you hold an active grant for (by case reference only)",
-                   responses={200: GrantedCaseOut(many=True)})
+                   responses={200: GrantedCaseOut(many=True), **LISTING})
     def get(self, request: Request) -> Response:
         _require_role(request, Role.REVIEWER)
         return Response(GrantedCaseOut(selectors.reviewer_granted_cases(request.user), many=True).data)
@@ -202,7 +211,7 @@ class ReviewerCaseView(APIView):
     required_scopes = {"get": REVIEWS}
 
     @extend_schema(summary="A granted case at black box: claim, manifest summary, triage results",
-                   responses={200: OpenApiTypes.OBJECT})
+                   responses={200: OpenApiTypes.OBJECT, **READ_ONE})
     def get(self, request: Request, pk: str) -> Response:
         _require_role(request, Role.REVIEWER)
         submission, grant = services.access_case_as_reviewer(reviewer=request.user, submission_pk=pk,
@@ -244,13 +253,14 @@ class CaseReviewsView(APIView):
         return submission
 
     @extend_schema(summary="Reviews you may see (reviewers: only after submitting your own)",
-                   responses={200: ReviewOut(many=True)})
+                   responses={200: ReviewOut(many=True), **READ_ONE})
     def get(self, request: Request, pk: str) -> Response:
         submission = self._case(request, pk)
         return Response(ReviewOut(services.reviews_visible_to(submission=submission, user=request.user),
                                   many=True).data)
 
-    @extend_schema(summary="Submit your review of a granted case", request=ReviewIn, responses={201: ReviewOut})
+    @extend_schema(summary="Submit your review of a granted case", request=ReviewIn,
+                   responses={201: ReviewOut, **CHANGE})
     def post(self, request: Request, pk: str) -> Response:
         _require_role(request, Role.REVIEWER)
         submission = self._case(request, pk)
@@ -280,7 +290,7 @@ class _CoordinatorView(APIView):
 
 class CaseConflictsView(_CoordinatorView):
     @extend_schema(summary="Conflicts per reviewer, and the solver's plan for the open seats",
-                   responses={200: OpenApiTypes.OBJECT})
+                   responses={200: OpenApiTypes.OBJECT, **READ_ONE})
     def get(self, request: Request, pk: str) -> Response:
         submission = self.case(request, pk)
         plan = selectors.case_plan(submission) if submission.state in selectors.OPEN_REVIEW_STATES else None
@@ -297,7 +307,7 @@ class CaseConflictsView(_CoordinatorView):
 
 class CaseAssignmentsView(_CoordinatorView):
     @extend_schema(summary="Propose the case to a reviewer (refused when conflicted)", request=AssignIn,
-                   responses={201: AssignmentOut})
+                   responses={201: AssignmentOut, **CHANGE})
     def post(self, request: Request, pk: str) -> Response:
         submission = self.case(request, pk)
         body = AssignIn(data=request.data)
@@ -308,11 +318,12 @@ class CaseAssignmentsView(_CoordinatorView):
 
 
 class CaseGrantsView(_CoordinatorView):
-    @extend_schema(summary="Grants on a case", responses={200: GrantOut(many=True)})
+    @extend_schema(summary="Grants on a case", responses={200: GrantOut(many=True), **READ_ONE})
     def get(self, request: Request, pk: str) -> Response:
         return Response(GrantOut(selectors.case_grants(self.case(request, pk)), many=True).data)
 
-    @extend_schema(summary="Grant time-boxed access at a tier", request=GrantIn, responses={201: GrantOut})
+    @extend_schema(summary="Grant time-boxed access at a tier", request=GrantIn,
+                   responses={201: GrantOut, **CHANGE})
     def post(self, request: Request, pk: str) -> Response:
         submission = self.case(request, pk)
         body = GrantIn(data=request.data)
@@ -324,7 +335,8 @@ class CaseGrantsView(_CoordinatorView):
 
 
 class GrantRevokeView(_CoordinatorView):
-    @extend_schema(summary="Revoke a grant (access ends at once)", request=RevokeIn, responses={200: GrantOut})
+    @extend_schema(summary="Revoke a grant (access ends at once)", request=RevokeIn,
+                   responses={200: GrantOut, **documented_errors(*AUTHENTICATED, 400, 404, 413)})
     def post(self, request: Request, pk: int) -> Response:
         _require_role(request, Role.COORDINATOR)
         grant = get_object_or_404(AccessGrant.objects.select_related("reviewer", "submission"), pk=pk)
@@ -337,7 +349,7 @@ class GrantRevokeView(_CoordinatorView):
 
 class CaseDecisionView(_CoordinatorView):
     @extend_schema(summary="Record the decision (moves the case to decided)", request=DecisionIn,
-                   responses={201: DecisionOut})
+                   responses={201: DecisionOut, **CHANGE})
     def post(self, request: Request, pk: str) -> Response:
         submission = self.case(request, pk)
         body = DecisionIn(data=request.data)
@@ -356,12 +368,13 @@ class ConsentView(APIView):
         submission = submission_get_owned(request.user, pk)
         return get_object_or_404(Consent.objects.select_related("submission"), submission=submission)
 
-    @extend_schema(summary="What human review of your case needs: tier and duration", responses={200: ConsentOut})
+    @extend_schema(summary="What human review of your case needs: tier and duration",
+                   responses={200: ConsentOut, **READ_ONE})
     def get(self, request: Request, pk: str) -> Response:
         return Response(ConsentOut(self._consent(request, pk)).data)
 
     @extend_schema(summary="Consent to human review, or decline (the case closes with guidance)",
-                   request=ConsentIn, responses={200: ConsentOut})
+                   request=ConsentIn, responses={200: ConsentOut, **CHANGE})
     def post(self, request: Request, pk: str) -> Response:
         consent = self._consent(request, pk)
         body = ConsentIn(data=request.data)

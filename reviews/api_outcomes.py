@@ -17,7 +17,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from intake.api import PERMISSIONS, READ, WRITE, _errors
+from intake.api import PERMISSIONS, READ, WRITE
+from intake.api_errors import AUTHENTICATED, documented_errors
 from intake.errors import ValidationFailed
 from intake.ratelimits import enforce
 from intake.selectors import submission_get_for, submission_get_owned
@@ -26,7 +27,7 @@ from reviews.report_pdf import MAX_REPORT_BYTES
 from reviews.reports import report_pdf_response, report_verify
 
 REPORTS = "reports:read"
-COMMON = (401, 403, 404, 429)
+COMMON = (*AUTHENTICATED, 404)
 
 # Some answers are JSON arrays of objects (not paginated); the schema must say so.
 LIST_OF_OBJECTS = {"type": "array", "items": {"type": "object"}}
@@ -37,7 +38,7 @@ class TriageResultView(APIView):
     required_scopes = {"get": READ}
 
     @extend_schema(summary="Latest triage result of a case (the triage_path JSON shape; ?as=sarif for SARIF 2.1.0)",
-                   responses={200: OpenApiTypes.OBJECT, **_errors(*COMMON)})
+                   responses={200: OpenApiTypes.OBJECT, **documented_errors(*COMMON)})
     def get(self, request: Request, pk: str) -> Response:
         from triage.sarif import sarif_document
         from triage.selectors import contract_document, latest_triage_result
@@ -60,7 +61,7 @@ class CaseReportsView(APIView):
     permission_classes = PERMISSIONS
     required_scopes = {"get": REPORTS}
 
-    @extend_schema(summary="Reports issued for a case", responses={200: LIST_OF_OBJECTS, **_errors(*COMMON)})
+    @extend_schema(summary="Reports issued for a case", responses={200: LIST_OF_OBJECTS, **documented_errors(*COMMON)})
     def get(self, request: Request, pk: str) -> Response:
         submission = submission_get_for(request.user, pk)
         return Response([_report_summary(r) for r in submission.reports.order_by("-issued_at")])
@@ -71,7 +72,7 @@ class ReportPdfView(APIView):
     required_scopes = {"get": REPORTS}
 
     @extend_schema(summary="Download a report's signed PDF", responses={(200, "application/pdf"): OpenApiTypes.BINARY,
-                                                                       **_errors(*COMMON)})
+                                                                       **documented_errors(*COMMON)})
     def get(self, request: Request, pk: str, report_pk: str) -> FileResponse:
         submission = submission_get_for(request.user, pk)
         report = Report.objects.filter(pk=report_pk, submission=submission).first()
@@ -93,7 +94,7 @@ class ReportVerifyView(APIView):
     parser_classes = [MultiPartParser, JSONParser]
 
     @extend_schema(summary="Verify a report (upload the PDF or give its id)", request=VerifyInput,
-                   responses={200: OpenApiTypes.OBJECT, **_errors(400, 413, 429)})
+                   responses={200: OpenApiTypes.OBJECT, **documented_errors(400, 404, 413, 429)})
     def post(self, request: Request) -> Response:
         enforce(request._request, "verify")
         data = VerifyInput(data=request.data)
@@ -122,7 +123,7 @@ class RetentionView(APIView):
     required_scopes = {"get": READ}
 
     @extend_schema(summary="Retention of a case: when it ends, what suspends it, its deletion receipt",
-                   responses={200: OpenApiTypes.OBJECT, **_errors(*COMMON)})
+                   responses={200: OpenApiTypes.OBJECT, **documented_errors(*COMMON)})
     def get(self, request: Request, pk: str) -> Response:
         from intake.vault.retention import retention_summary
 
@@ -139,7 +140,8 @@ class CaseDeleteView(APIView):
     required_scopes = {"post": WRITE}
 
     @extend_schema(summary="Withdraw and crypto-shred a case now; returns the signed deletion receipt",
-                   request=DeleteInput, responses={200: OpenApiTypes.OBJECT, **_errors(400, *COMMON, 409)})
+                   request=DeleteInput,
+                   responses={200: OpenApiTypes.OBJECT, **documented_errors(400, *COMMON, 409, 413)})
     def post(self, request: Request, pk: str) -> Response:
         from intake.vault.shredding import case_delete_by_builder
 
@@ -158,7 +160,7 @@ class ReceiptsView(APIView):
     required_scopes = {"get": READ}
 
     @extend_schema(summary="Signed deletion receipts of a case", responses={200: LIST_OF_OBJECTS,
-                                                                            **_errors(*COMMON)})
+                                                                            **documented_errors(*COMMON)})
     def get(self, request: Request, pk: str) -> Response:
         submission = submission_get_owned(request.user, pk)
         return Response([r.document for r in submission.deletion_receipts.all()])
@@ -170,7 +172,7 @@ class AggregatesView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(summary="Published aggregate releases (signed statements)", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(summary="Published aggregate releases (signed statements)", responses={200: LIST_OF_OBJECTS})
     def get(self, request: Request) -> Response:
         releases = AggregateRelease.objects.order_by("-created_at")[:100]
         return Response([{"id": r.pk, "statement": r.statement, "key_id": r.key_id, "signature": r.signature,
@@ -187,7 +189,7 @@ class ReportRevokeView(APIView):
     required_scopes = {"post": "reviews"}
 
     @extend_schema(summary="Revoke a report (coordinators)", request=RevokeInput,
-                   responses={200: OpenApiTypes.OBJECT, **_errors(400, *COMMON)})
+                   responses={200: OpenApiTypes.OBJECT, **documented_errors(400, *COMMON, 413)})
     def post(self, request: Request, report_pk: str) -> Response:
         from django.core.exceptions import PermissionDenied
 
