@@ -25,16 +25,20 @@ ATLAS = {
 }
 CWE = {
     "CWE-77": "Command Injection", "CWE-78": "OS Command Injection", "CWE-89": "SQL Injection",
-    "CWE-95": "Eval Injection", "CWE-200": "Exposure of Sensitive Information", "CWE-250": "Execution with "
+    "CWE-95": "Eval Injection", "CWE-200": "Exposure of Sensitive Information",
+    "CWE-201": "Insertion of Sensitive Information Into Sent Data", "CWE-250": "Execution with "
     "Unnecessary Privileges", "CWE-269": "Improper Privilege Management", "CWE-284": "Improper Access Control",
     "CWE-306": "Missing Authentication for Critical Function", "CWE-319": "Cleartext Transmission of Sensitive "
     "Information", "CWE-321": "Use of Hard-coded Cryptographic Key", "CWE-441": "Unintended Proxy or Intermediary "
     "(Confused Deputy)", "CWE-451": "User Interface Misrepresentation of Critical Information",
     "CWE-494": "Download of Code Without Integrity Check", "CWE-502": "Deserialization of Untrusted Data",
+    "CWE-400": "Uncontrolled Resource Consumption",
     "CWE-732": "Incorrect Permission Assignment for Critical Resource", "CWE-770": "Allocation of Resources Without "
     "Limits or Throttling", "CWE-798": "Use of Hard-coded Credentials", "CWE-829": "Inclusion of Functionality from "
-    "Untrusted Control Sphere", "CWE-862": "Missing Authorization", "CWE-1357": "Reliance on Insufficiently "
+    "Untrusted Control Sphere", "CWE-862": "Missing Authorization", "CWE-912": "Hidden Functionality",
+    "CWE-918": "Server-Side Request Forgery (SSRF)", "CWE-1357": "Reliance on Insufficiently "
     "Trustworthy Component", "CWE-1390": "Weak Authentication",
+    "CWE-1427": "Improper Neutralization of Input Used for LLM Prompting",
 }
 
 _INJECTION = {"owasp_llm": ["LLM01:2025", "LLM06:2025"], "owasp_agentic": ["ASI01", "ASI02"],
@@ -121,6 +125,38 @@ MAPPINGS: dict[str, dict[str, list[str]]] = {
     "instructions.remote-import": {"owasp_llm": ["LLM01:2025", "LLM03:2025"], "owasp_agentic": ["ASI04"],
                                    "atlas": ["AML.T0010"], "cwe": ["CWE-829"]},
     "meta.unparsed-file": {"owasp_llm": [], "owasp_agentic": [], "atlas": [], "cwe": []},
+    # The dynamic stage (triage/dynamic/checks.py): what running servers exposed and did in the sandbox.
+    "dynamic.tool-poisoning": {"owasp_llm": ["LLM01:2025", "LLM03:2025"], "owasp_agentic": ["ASI01", "ASI04"],
+                               "atlas": ["AML.T0051.001", "AML.T0010.005"], "cwe": ["CWE-1427", "CWE-829"]},
+    "dynamic.hidden-text": {"owasp_llm": ["LLM01:2025"], "owasp_agentic": ["ASI01", "ASI04"],
+                            "atlas": ["AML.T0051.001"], "cwe": ["CWE-451", "CWE-1427"]},
+    "dynamic.tool-shadowing": {"owasp_llm": ["LLM01:2025", "LLM06:2025"], "owasp_agentic": ["ASI01", "ASI02"],
+                               "atlas": ["AML.T0051.001", "AML.T0053"], "cwe": ["CWE-441", "CWE-1427"]},
+    "dynamic.undeclared-tool": {"owasp_llm": ["LLM03:2025", "LLM06:2025"], "owasp_agentic": ["ASI04"],
+                                "atlas": ["AML.T0010.005"], "cwe": ["CWE-912"]},
+    "dynamic.arbitrary-command-schema": {"owasp_llm": ["LLM05:2025", "LLM06:2025"],
+                                         "owasp_agentic": ["ASI02", "ASI05"], "atlas": ["AML.T0053"],
+                                         "cwe": ["CWE-78"]},
+    "dynamic.arbitrary-url-schema": {"owasp_llm": ["LLM02:2025", "LLM06:2025"], "owasp_agentic": ["ASI02"],
+                                     "atlas": ["AML.T0053", "AML.T0057"], "cwe": ["CWE-918"]},
+    # A pin is a record kept for later comparison, not a weakness: no risk taxonomy (as meta.unparsed-file).
+    "dynamic.tool-set-pinned": {"owasp_llm": [], "owasp_agentic": [], "atlas": [], "cwe": []},
+    "dynamic.tool-set-changed-in-session": {"owasp_llm": ["LLM03:2025", "LLM01:2025"],
+                                            "owasp_agentic": ["ASI04", "ASI01"], "atlas": ["AML.T0010.005"],
+                                            "cwe": ["CWE-912", "CWE-829"]},
+    "dynamic.tool-set-drift": _SUPPLY,
+    "dynamic.canary-exfiltration": {"owasp_llm": ["LLM02:2025", "LLM06:2025"], "owasp_agentic": ["ASI02"],
+                                    "atlas": ["AML.T0053", "AML.T0057"], "cwe": ["CWE-200", "CWE-201"]},
+    "dynamic.network-egress-attempt": {"owasp_llm": ["LLM02:2025", "LLM06:2025"], "owasp_agentic": ["ASI02"],
+                                       "atlas": ["AML.T0053"], "cwe": ["CWE-200"]},
+    "dynamic.files-deleted": _IRREVERSIBLE,
+    "dynamic.files-written": {**_PRIVILEGE, "owasp_agentic": ["ASI02", "ASI03"], "atlas": ["AML.T0053"]},
+    "dynamic.subprocess-spawned": {"owasp_llm": ["LLM06:2025"], "owasp_agentic": ["ASI02", "ASI05"],
+                                   "atlas": ["AML.T0053"], "cwe": ["CWE-250"]},
+    "dynamic.private-data-read": {"owasp_llm": ["LLM02:2025", "LLM06:2025"], "owasp_agentic": ["ASI03"],
+                                  "atlas": ["AML.T0055"], "cwe": ["CWE-284"]},
+    "dynamic.server-stopped": {"owasp_llm": ["LLM10:2025"], "owasp_agentic": ["ASI08"], "atlas": [],
+                               "cwe": ["CWE-400", "CWE-770"]},
 }
 
 
