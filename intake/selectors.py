@@ -20,14 +20,7 @@ def submissions_visible_to(user) -> QuerySet[Submission]:  # noqa: ANN001
     return Submission.objects.none()
 
 
-def submission_get_for(user, pk, *, with_owner: bool = False) -> Submission:  # noqa: ANN001
-    """Fetch a case the user may see, or 404 (never 403: do not confirm that an id exists).
-
-    ``with_owner`` reads the owner in the same query, for pages that show or compare it.
-    """
-    cases = submissions_visible_to(user)
-    if with_owner:
-        cases = cases.select_related("owner")
+def _get_visible(cases: QuerySet[Submission], pk) -> Submission:  # noqa: ANN001
     try:
         return cases.get(pk=pk)
     except (Submission.DoesNotExist, ValueError, TypeError) as exc:  # ValueError: malformed UUID
@@ -36,6 +29,11 @@ def submission_get_for(user, pk, *, with_owner: bool = False) -> Submission:  # 
         if exc.__class__.__name__ == "ValidationError":
             raise Http404("No such case.") from exc
         raise
+
+
+def submission_get_for(user, pk) -> Submission:  # noqa: ANN001
+    """Fetch a case the user may see, or 404 (never 403: do not confirm that an id exists)."""
+    return _get_visible(submissions_visible_to(user), pk)
 
 
 def open_case_count(user) -> int:  # noqa: ANN001
@@ -74,37 +72,70 @@ def submission_events(submission: Submission) -> list:
                 .defer("prev_hash", "hash").order_by("seq"))
 
 
-def case_page_records(user, submission: Submission, *, events: list) -> dict:  # noqa: ANN001
-    """Everything the case page shows besides the case and its timeline, with each table read once.
+def _case_page_presence() -> dict:
+    """EXISTS flags for the case page's optional records: most cases have no report, dynamic run, similarity
+    link, legal hold or dispute yet, and a flag read with the case saves a query that would return nothing."""
+    from django.db.models import Exists, OuterRef, Q
 
-    The caller fetched ``submission`` through :func:`submission_get_for` (so ``user`` may see it) and
-    ``events`` through :func:`submission_events`; retention reuses both, the acceptances, the reports and
-    the receipts instead of reading them again. Nothing here is cached across requests: the page shows
-    the case as it is now.
+    from intake.vault.models import IpDispute, LegalHold
+    from reviews.models import Report
+    from triage.models import DynamicRun, FingerprintLink, TriageResult
+
+    case = OuterRef("pk")
+    return {
+        "page_has_triage": Exists(TriageResult.objects.filter(submission=case)),
+        "page_has_links": Exists(FingerprintLink.objects.filter(submission=case)),
+        "page_has_dynamic_runs": Exists(DynamicRun.objects.filter(submission=case)),
+        "page_has_reports": Exists(Report.objects.filter(submission=case)),
+        "page_has_holds": Exists(LegalHold.objects.filter(submission=case)),
+        "page_has_disputes": Exists(IpDispute.objects.filter(Q(claimant_case=case) | Q(respondent_case=case))),
+    }
+
+
+def case_page_submission(user, pk) -> Submission:  # noqa: ANN001
+    """The case for its page, or 404 exactly as :func:`submission_get_for`: with the owner joined (the page
+    shows the pseudonym to staff; similarity links compare owners) and the presence flags above."""
+    return _get_visible(submissions_visible_to(user).select_related("owner").annotate(**_case_page_presence()), pk)
+
+
+def case_page_records(user, submission: Submission, *, events: list) -> dict:  # noqa: ANN001
+    """Everything the case page shows besides the case and its timeline, with each table read at most once.
+
+    The caller fetched ``submission`` through :func:`case_page_submission` (so ``user`` may see it; without its
+    flags every table is read) and ``events`` through :func:`submission_events`; the retention summary reuses
+    them, the acceptances, the reports and the receipts instead of reading them again. Nothing here is cached
+    across requests: the page shows the case as it is now.
     """
     from intake.states import State
     from intake.vault.retention import retention_summary
     from triage.dynamic.selectors import dynamic_latest_run
     from triage.selectors import findings_by_severity, similarity_links_for
 
+    def present(flag: str) -> bool:
+        return getattr(submission, f"page_has_{flag}", True)
+
     acceptances = list(submission.terms_acceptances.select_related("terms").order_by("accepted_at"))
-    reports = list(submission.reports.order_by("-issued_at"))
+    # The page lists reports; their PDFs and signed statements stay in the database.
+    reports = (list(submission.reports.only("id", "submission_id", "kind", "issued_at", "expires_at", "revoked_at",
+                                            "revoke_reason").order_by("-issued_at")) if present("reports") else [])
     # A receipt is written in the same transaction that moves the case to shredded, a final state.
     receipts = list(submission.deletion_receipts.all()) if submission.state == State.SHREDDED else []
     # The same latest-first rule as triage.selectors.latest_triage_result, with the model note in one join.
-    triage = submission.triage_results.select_related("model_note").order_by("-created_at", "-pk").first()
+    triage = (submission.triage_results.select_related("model_note").order_by("-created_at", "-pk").first()
+              if present("triage") else None)
     reviewed = any(event.action == "submission.transition" and (event.data or {}).get("to") == State.IN_REVIEW
                    for event in events)
+    links = similarity_links_for(user, submission) if triage and present("links") else []
     return {
         "artifacts": list(submission.artifacts.all()),
         "acceptances": acceptances,
         "triage": triage,
         "triage_groups": findings_by_severity(triage) if triage else [],
-        # Needs submission.owner: fetch the case with with_owner=True, or this costs a query.
-        "similarity_links": similarity_links_for(user, submission) if triage else [],
+        "similarity_links": links,
         "reports": reports,
         "retention": retention_summary(submission, reviewed=reviewed, acceptances=acceptances, reports=reports,
-                                       receipts=receipts),
-        "dynamic_run": dynamic_latest_run(submission=submission),
+                                       receipts=receipts, disputes=None if present("disputes") else [],
+                                       may_have_holds=present("holds")),
+        "dynamic_run": dynamic_latest_run(submission=submission) if present("dynamic_runs") else None,
         "receipts": receipts,
     }

@@ -40,8 +40,8 @@ from intake.manifest import manifest_schema
 from intake.middleware import ratelimited_response
 from intake.models import AuditEvent, Role, Submission
 from intake.ratelimits import enforce
-from intake.selectors import (case_page_records, current_terms, open_case_count, submission_events, submission_get_for,
-                              submissions_visible_to)
+from intake.selectors import (case_page_records, case_page_submission, current_terms, open_case_count,
+                              submission_events, submission_get_for, submissions_visible_to)
 from intake.services import (
     artifact_add,
     artifact_remove,
@@ -484,7 +484,7 @@ def case_detail(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
     if request.htmx:
         submission = submission_get_for(request.user, pk)
         return render(request, "intake/_case_status.html", _status_context(submission, request.user))
-    submission = submission_get_for(request.user, pk, with_owner=True)
+    submission = case_page_submission(request.user, pk)
     events = submission_events(submission)
     context = {
         **_status_context(submission, request.user, events),

@@ -111,10 +111,11 @@ def _active_holds(submission: Submission, now: datetime):  # noqa: ANN202
 
 
 def shredding_blocked_reason(submission: Submission, *, now: datetime | None = None,
-                             disputes: list[IpDispute] | None = None) -> str | None:
-    """``disputes``: every dispute the case is party to, when the caller has just read them."""
+                             disputes: list[IpDispute] | None = None, may_have_holds: bool = True) -> str | None:
+    """``disputes``: every dispute the case is party to, when the caller has just read them;
+    ``may_have_holds=False``: the caller has just seen the case has no legal hold at all (for display only)."""
     now = now or timezone.now()
-    hold = _active_holds(submission, now).first()
+    hold = _active_holds(submission, now).first() if may_have_holds else None
     if hold is not None:
         status = "legal hold" if hold.approved_at else "legal hold awaiting a second coordinator"
         return f"case {submission.reference} is under a {status}; shredding is suspended"
@@ -129,15 +130,17 @@ def shredding_blocked_reason(submission: Submission, *, now: datetime | None = N
 
 
 def retention_summary(submission: Submission, *, now: datetime | None = None, reviewed: bool | None = None,
-                      acceptances=None, reports=None, receipts=None) -> dict:  # noqa: ANN001
+                      acceptances=None, reports=None, receipts=None, disputes: list[IpDispute] | None = None,
+                      may_have_holds: bool = True) -> dict:  # noqa: ANN001
     """What the portal and API show on a case: the outcome, when retention ends, and what suspends it.
 
-    The case page passes what it has already read (whether the case was reviewed, its terms acceptances
-    with their terms, its reports, its deletion receipts) so none of it is read twice; left out, each is
-    read here. Holds and disputes are always read fresh.
+    The case page passes what it has read in this request (whether the case was reviewed, its terms
+    acceptances with their terms, its reports, its deletion receipts, its disputes or whether it has any
+    legal hold) so nothing is read twice; left out, each is read here.
     """
     now = now or timezone.now()
-    disputes = _disputes(submission)  # read once for both the frozen time and the open-dispute check
+    if disputes is None:
+        disputes = _disputes(submission)  # read once for both the frozen time and the open-dispute check
     outcome = retention_outcome(submission, reviewed=reviewed)
     if outcome is not None and reviewed is None and submission.state == State.CLOSED:
         reviewed = outcome == "reviewed_after_report_expiry"
@@ -154,7 +157,8 @@ def retention_summary(submission: Submission, *, now: datetime | None = None, re
         "outcome": outcome,
         "ends_at": ends_at,
         "builder_retention_days": submission.retention_days,
-        "suspended_because": shredding_blocked_reason(submission, now=now, disputes=disputes),
+        "suspended_because": shredding_blocked_reason(submission, now=now, disputes=disputes,
+                                                      may_have_holds=may_have_holds),
         "deletion_receipt": str(receipt.pk) if receipt else None,
     }
 
