@@ -159,6 +159,29 @@ def login(port: int, email: str, password: str) -> str:
     return session
 
 
+def _cpu_seconds_of_group(pgid: int) -> float:
+    """User + system CPU seconds of the live processes in one process group (the gunicorn master and workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after "comm)": state ppid pgrp ... utime(11) stime(12)
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def _machine_busy_seconds() -> float:
+    """CPU seconds the whole machine spent busy (all processes, every helper's included), from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def run_load(port: int, targets: dict[str, tuple[str, dict[str, str]]], users: int, seconds: float,
              ) -> tuple[dict[str, list[float]], dict[str, int], float]:
     latencies: dict[str, list[float]] = {name: [] for name in targets}
@@ -243,7 +266,13 @@ def main() -> None:
             if name == "case_page" and b"Benchmarked agent" not in body:
                 raise RuntimeError("the case page does not show the case")
             conn.close()
+        load_before = os.getloadavg()[0]
+        cpu_before = (time.process_time(), _cpu_seconds_of_group(server.pid), _machine_busy_seconds())
         latencies, errors, elapsed = run_load(port, targets, args.users, seconds)
+        cpu_after = (time.process_time(), _cpu_seconds_of_group(server.pid), _machine_busy_seconds())
+        # Cores used during the run: this process (the load generator), the server, and the whole machine.
+        loadgen_cores, server_cores, machine_cores = (
+            (after - before) / elapsed for before, after in zip(cpu_before, cpu_after))
     finally:
         if server is not None:
             stop_server(server)
@@ -259,6 +288,9 @@ def main() -> None:
     db = "postgresql" if database.postgres else "sqlite"
     print(f"server: gunicorn gthread {args.workers} workers x {args.threads} threads on 127.0.0.1, {db}"
           f"{' + redis cache' if 'REDIS_URL' in env else ''}; {args.users} users, think 0.5-1.5 s, {elapsed:.0f} s")
+    print(f"cpu during the run (cores of {os.cpu_count()}): load generator {loadgen_cores:.2f}, server "
+          f"{server_cores:.2f}, whole machine {machine_cores:.2f} (the rest is other work on the machine); "
+          f"load average at start {load_before:.2f}")
     stats = {}
     for name, values in latencies.items():
         if not values:
@@ -270,7 +302,9 @@ def main() -> None:
     print(f"bench_portal: p95_ms={case['p95']:.1f} p95_ratio={case['p95'] / bare['p95']:.2f} "
           f"p50_ms={case['p50']:.1f} api_p95_ms={api['p95']:.1f} api_p95_ratio={api['p95'] / bare['p95']:.2f} "
           f"api_p50_ms={api['p50']:.1f} bare_p95_ms={bare['p95']:.1f} bare_p50_ms={bare['p50']:.1f} "
-          f"users={args.users} rps={total / elapsed:.1f} errors={sum(errors.values())} db={db}")
+          f"users={args.users} rps={total / elapsed:.1f} errors={sum(errors.values())} db={db} "
+          f"loadgen_cores={loadgen_cores:.2f} server_cores={server_cores:.2f} machine_cores={machine_cores:.2f} "
+          f"loadavg_start={load_before:.2f}")
 
 
 if __name__ == "__main__":
