@@ -90,10 +90,13 @@ class FingerprintLink(models.Model):
 
 
 class DynamicRun(models.Model):
-    """One run of the dynamic stage (triage/dynamic) on a case: pins, what did not run, and the vaulted record.
+    """The dynamic stage (triage/dynamic) on a case: the gate's decision and, when it ran, pins, what did not run,
+    and the vaulted record.
 
-    The full record (sandbox and runtime versions, limits, inputs, protocol transcript, observed effects) is
-    encrypted in the vault under ``record_key``; only the summary below is kept in the clear.
+    Every triage since the gate (triage.dynamic.gating) stores one row, also when the stage did not run, so the
+    case page and reports can say why; rows from before it have an empty ``gate`` and did run. The full record
+    (sandbox and runtime versions, limits, inputs, protocol transcript, observed effects) is encrypted in the
+    vault under ``record_key``; only the summary below is kept in the clear.
     """
 
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="dynamic_runs")
@@ -103,6 +106,7 @@ class DynamicRun(models.Model):
     servers = models.JSONField(default=list)  # [{"name", "started", "stopped", "tools": [names]}]
     findings = models.JSONField(default=list)  # the dynamic.* findings, CONTRACT shape
     not_run = models.JSONField(default=list)  # [{"target", "reason"}]
+    gate = models.JSONField(default=dict)  # GateDecision.as_dict(): version, run, reason, servers, flows, ...
     record_key = models.CharField(max_length=200, blank=True)
     record_sha256 = models.CharField(max_length=64, blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
@@ -114,6 +118,15 @@ class DynamicRun(models.Model):
 
     def __str__(self) -> str:
         return f"dynamic run of {self.submission_id} ({len(self.servers)} servers)"
+
+    @property
+    def ran(self) -> bool:
+        """Whether the gate let submitted code run (rows from before the gate always ran)."""
+        return bool((self.gate or {}).get("run", True))
+
+    @property
+    def gate_reason(self) -> str:
+        return str((self.gate or {}).get("reason") or "")
 
 
 class ModelNote(models.Model):

@@ -1,10 +1,12 @@
 """The triage pipeline a submission goes through: submitted → triaging → triaged → rejected | closed | awaiting_consent.
 
-The analysis is :func:`triage.runner.triage_sources`, the same service
-``manage.py triage_path`` uses. This module adds what only a submission has:
-artifacts from the vault, the claim, the builder's assurance level and
-history, fingerprints against earlier cases, a stored result, and the moves
-of the state machine.
+The analysis and decision are :func:`triage.runner.triage_analyse` and
+:func:`triage.runner.triage_decide`, the services ``manage.py triage_path``
+uses; after them the dynamic gate (:mod:`triage.dynamic.gating`) decides from
+the claim and the static outcome whether the dynamic stage runs. This module
+adds what only a submission has: artifacts from the vault, the claim, the
+builder's assurance level and history, fingerprints against earlier cases, a
+stored result, and the moves of the state machine.
 
 Idempotent and recoverable: a run re-reads the case and continues from its
 state. A worker that dies mid-triage leaves the case in ``triaging`` with no
@@ -27,12 +29,13 @@ from django.utils import timezone
 from assay.metrics import triage_stage
 from intake.models import Submission
 from intake.states import State, StaleTransition, transition
-from triage.dynamic.services import (dynamic_record_put, dynamic_run_create, dynamic_triage_applies,
+from triage.dynamic.services import (dynamic_not_run_unprocessable, dynamic_record_put, dynamic_run_create,
                                      submission_dynamic_triage)
 from triage.fingerprints import FingerprintVerdict, content_digest, fingerprint_link, fingerprint_similar, \
     fingerprint_store, fingerprint_verdict
 from triage.models import Decision, TriageResult
-from triage.runner import SandboxedAnalysis, TriageInputError, TriageOutcome, TriageSource, triage_sources
+from triage.runner import SandboxedAnalysis, TriageInputError, TriageOutcome, TriageSource, triage_analyse, \
+    triage_decide
 from triage.unpack import UnsafeInput, detect_kind
 
 logger = logging.getLogger(__name__)
@@ -83,7 +86,9 @@ def _queue_model_note(submission: Submission) -> None:
 
 
 def submission_triage(*, submission: Submission) -> TriageResult | None:
-    """Analyse the case's artifacts in the sandbox, decide, store the result and move it to ``triaged``.
+    """Analyse the case's artifacts in the sandbox and decide; then let the dynamic gate decide whether the
+    stage runs (a static reject never runs submitted code) and, if it does, decide again over both; store the
+    result and the gate's decision, and move the case to ``triaged``.
 
     Returns None when another run finished first. Raises TriagePlatformError
     (retryable) when the platform, not the submission, failed.
@@ -96,17 +101,15 @@ def submission_triage(*, submission: Submission) -> TriageResult | None:
         try:
             with triage_stage("stage_artifacts"):
                 sources = _stage_artifacts(submission, staging)
-            if dynamic_triage_applies(submission=submission):
-                with triage_stage("analyse_dynamic"):
-                    outcome, dynamic = submission_dynamic_triage(
-                        submission=submission, sources=sources,
-                        context_for=lambda analysis: _policy_context(submission, analysis, verdict_box))
+            with triage_stage("analyse"):
+                analysis = triage_analyse(sources=sources, manifest=submission.manifest)
+                context = _policy_context(submission, analysis, verdict_box)
+                static = triage_decide(analysis=analysis, context=context)
+            with triage_stage("analyse_dynamic"):
+                outcome, dynamic = submission_dynamic_triage(submission=submission, sources=sources, static=static,
+                                                             context=context)
+                if dynamic.ran:
                     dynamic_record = dynamic_record_put(submission=submission, dynamic=dynamic)
-            else:
-                with triage_stage("analyse"):
-                    outcome = triage_sources(
-                        sources=sources, manifest=submission.manifest,
-                        context_for=lambda analysis: _policy_context(submission, analysis, verdict_box))
         except TriageInputError as exc:
             outcome = None
             failure = str(exc)
@@ -119,14 +122,16 @@ def submission_triage(*, submission: Submission) -> TriageResult | None:
             return None  # a concurrent delivery of the same task got here first
         if outcome is None:
             result = _store_unprocessable(locked, failure, duration_ms)
+            dynamic = dynamic_not_run_unprocessable(submission=locked, sandbox=result.sandbox, failure=failure)
         else:
             result = _store_outcome(locked, outcome, verdict_box.get("verdict"), duration_ms)
-            if dynamic is not None:
-                dynamic_run_create(submission=locked, dynamic=dynamic, stored=dynamic_record,
-                                   config_digest=outcome.analysis.config_digest)
+        run = dynamic_run_create(submission=locked, dynamic=dynamic, stored=dynamic_record,
+                                 config_digest=result.config_digest)
         transition(locked, State.TRIAGED, actor=None, reason="triage finished",
                    data={"decision": result.decision, "score": result.score,
-                         "policy_version": result.policy_version, "sandbox": result.sandbox})
+                         "policy_version": result.policy_version, "sandbox": result.sandbox,
+                         "dynamic_stage": {"ran": run.ran, "reason": run.gate_reason,
+                                           "gate_version": run.gate.get("version")}})
     return result
 
 

@@ -105,14 +105,24 @@ def _python_plan(args: list[str], root: Path) -> dict:
             return {"reason": "python -m without a module"}
         module = args[1]
         module_path = root / module.replace(".", "/")
-        if not (module_path.with_suffix(".py").is_file() or (module_path / "__main__.py").is_file()
-                or _module_in_runtime(module)):
+        vendored = [p for p in (module_path.with_suffix(".py"), module_path / "__main__.py") if p.is_file()]
+        if not (vendored or _module_in_runtime(module)):
             return {"reason": f"module '{module}' is not vendored in the submitted files"}
-        return {"argv": [sys.executable, *flags, "-m", module, *args[2:]], "runtime": "python"}
+        return {"argv": [sys.executable, *flags, "-m", module, *args[2:]], "runtime": "python",
+                "entry": _entry(root, vendored[0]) if vendored else ""}
     script = _inside(root, args[0])
     if script is None or not script.is_file():
         return {"reason": f"script '{args[0]}' is not in the submitted files"}
-    return {"argv": [sys.executable, *flags, str(script), *args[1:]], "runtime": "python"}
+    return {"argv": [sys.executable, *flags, str(script), *args[1:]], "runtime": "python",
+            "entry": _entry(root, script)}
+
+
+def _entry(root: Path, path: Path) -> str:
+    """The entry point as a path inside the tree, so the gate can tie static flows in its code to the server."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return ""
 
 
 def _module_in_runtime(module: str) -> bool:
@@ -134,7 +144,8 @@ def _node_plan(args: list[str], root: Path) -> dict:
     script = _inside(root, args[0])
     if script is None or not script.is_file():
         return {"reason": f"script '{args[0]}' is not in the submitted files"}
-    return {"argv": [node, "--max-old-space-size=256", str(script), *args[1:]], "runtime": "node"}
+    return {"argv": [node, "--max-old-space-size=256", str(script), *args[1:]], "runtime": "node",
+            "entry": _entry(root, script)}
 
 
 def discover(plan: dict, root: Path = ROOT) -> dict:

@@ -11,7 +11,13 @@ def dynamic_closing_note(*, run) -> list[str]:  # noqa: ANN001
     """What ran, what could not and why, one line each, for the closing note and the report's limitations."""
     if run is None:
         return ["Dynamic stage: not run for this case (static triage only)."]
-    lines = []
+    if not run.ran:
+        lines = [f"Dynamic stage not run: {run.gate_reason}."]
+        lines += [f"Not run: {item['target']} ({item['reason']})." for item in run.not_run
+                  if item.get("target") != "dynamic stage"]
+        lines.append("No runtime evidence was gathered for this case; this says nothing about whether it is safe.")
+        return lines
+    lines = [f"Dynamic stage ran: {run.gate_reason}."] if run.gate_reason else []
     for server in run.servers:
         if server.get("started"):
             tools = ", ".join(server.get("tools") or []) or "no tools"

@@ -1,8 +1,10 @@
-"""The dynamic stage for a submission: run it with the case's earlier pins, vault the record, store the run.
+"""The dynamic stage for a submission: the gate, the run with the case's earlier pins, the vaulted record.
 
-Called from :func:`triage.pipeline.submission_triage` when the operator has turned the stage on
-(``ASSAY_DYNAMIC_TRIAGE``). Records go into the encrypted vault; only a summary (pins, servers, findings,
-what did not run) is kept in the clear on :class:`triage.models.DynamicRun`.
+Called from :func:`triage.pipeline.submission_triage` after static triage, for every case. Whether submitted
+code runs is decided by :mod:`triage.dynamic.gating` from the operator switch (``ASSAY_DYNAMIC_TRIAGE``), the
+builder's accepted terms, the static decision, the claim and what discovery found; the decision and its reason
+are stored on :class:`triage.models.DynamicRun` either way. Records go into the encrypted vault; only a summary
+(gate, pins, servers, findings, what did not run) is kept in the clear.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import uuid
 from django.conf import settings
 
 from intake.audit import audit_append
-from triage.dynamic.stage import DynamicOutcome, dynamic_triage_sources
+from triage.dynamic.gating import GateClaim, gate_preconditions
+from triage.dynamic.stage import DynamicOutcome, dynamic_after_static
 
 MAX_RECORD_BYTES = 64 * 1024 * 1024
 
@@ -23,10 +26,11 @@ def dynamic_triage_enabled() -> bool:
     return bool(getattr(settings, "ASSAY_DYNAMIC_TRIAGE", False))
 
 
-def dynamic_triage_applies(*, submission) -> bool:  # noqa: ANN001
-    """Run submitted code only when the operator turned the stage on and the builder accepted the terms
-    (which authorise testing of the submitted system) for this case."""
-    return dynamic_triage_enabled() and submission.terms_acceptances.exists()
+def dynamic_gate_claim(*, submission) -> GateClaim:  # noqa: ANN001
+    return GateClaim(property_kind=submission.claim_property or None,
+                     scope_in=tuple(str(e) for e in submission.claim_scope_in or []),
+                     scope_out=tuple(str(e) for e in submission.claim_scope_out or []),
+                     access_tier=submission.claim_access_tier or None)
 
 
 def dynamic_previous_pins(*, owner_id: int) -> dict[str, dict]:
@@ -40,10 +44,25 @@ def dynamic_previous_pins(*, owner_id: int) -> dict[str, dict]:
     return pins
 
 
-def submission_dynamic_triage(*, submission, sources: list, context_for):  # noqa: ANN001, ANN201
-    """Static + dynamic triage of a case's staged sources; returns ``(TriageOutcome, DynamicOutcome)``."""
-    return dynamic_triage_sources(sources=sources, manifest=submission.manifest, context_for=context_for,
-                                  previous_pins=dynamic_previous_pins(owner_id=submission.owner_id))
+def submission_dynamic_triage(*, submission, sources: list, static, context):  # noqa: ANN001, ANN201
+    """The gate over the case's static outcome, then (if it allows) the stage on its staged sources.
+
+    Returns ``(TriageOutcome, DynamicOutcome)``; the outcome is ``static`` itself when the stage did not run.
+    """
+    return dynamic_after_static(
+        sources=sources, static=static, context=context, manifest=submission.manifest,
+        claim=dynamic_gate_claim(submission=submission), operator_enabled=dynamic_triage_enabled(),
+        terms_accepted=submission.terms_acceptances.exists(),
+        previous_pins=lambda: dynamic_previous_pins(owner_id=submission.owner_id))
+
+
+def dynamic_not_run_unprocessable(*, submission, sandbox: str, failure: str) -> DynamicOutcome:  # noqa: ANN001
+    """The gate for a case static triage rejected before analysis (its artifacts could not be unpacked)."""
+    gate = gate_preconditions(claim=dynamic_gate_claim(submission=submission), sandbox=sandbox,
+                              operator_enabled=dynamic_triage_enabled(),
+                              terms_accepted=submission.terms_acceptances.exists(), static_decision="reject",
+                              static_reasons=[f"the uploaded artifacts could not be unpacked safely: {failure}"])
+    return DynamicOutcome.refused(sandbox=sandbox, gate=gate)
 
 
 def dynamic_record_put(*, submission, dynamic: DynamicOutcome):  # noqa: ANN001, ANN201 - StoredObject
@@ -51,6 +70,7 @@ def dynamic_record_put(*, submission, dynamic: DynamicOutcome):  # noqa: ANN001,
     from intake.storage import artifact_store
 
     record = {"version": 1, "submission": str(submission.pk), "sandbox": dynamic.sandbox,
+              "gate": dynamic.gate.as_dict() if dynamic.gate else None,
               "servers": dynamic.records, "not_run": dynamic.not_run, "probes": dynamic.probes,
               "findings": [f.as_contract_dict() for f in dynamic.findings]}
     data = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str).encode()
@@ -59,16 +79,20 @@ def dynamic_record_put(*, submission, dynamic: DynamicOutcome):  # noqa: ANN001,
 
 
 def dynamic_run_create(*, submission, dynamic: DynamicOutcome, config_digest: str, stored=None):  # noqa: ANN001, ANN201
-    """Store the run's summary and audit it. Runs inside the caller's transaction."""
+    """Store the gate's decision and, when the stage ran, the run's summary (audited). Inside the caller's
+    transaction."""
     from triage.models import DynamicRun
 
     run = DynamicRun.objects.create(
         submission=submission, sandbox=dynamic.sandbox, config_digest=config_digest, pins=dynamic.pins,
+        gate=dynamic.gate.as_dict() if dynamic.gate else {},
         servers=[{"name": s.name, "started": s.started, "stopped": s.stopped,
                   "tools": [t["name"] for t in s.tools]} for s in dynamic.servers],
         findings=[f.as_contract_dict() for f in dynamic.findings], not_run=dynamic.not_run,
         record_key=stored.key if stored else "", record_sha256=stored.sha256 if stored else "",
         duration_ms=int(dynamic.duration_s * 1000))
+    if not run.ran:
+        return run  # nothing was executed; the decision itself is in the triage transition's audit event
     audit_append(action="triage.dynamic_run", obj=submission,
                  data={"dynamic_run": run.pk, "sandbox": run.sandbox, "servers": len(run.servers),
                        "not_run": len(run.not_run), "findings": len(run.findings)})

@@ -19,13 +19,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from triage.dynamic.checks import DynamicContext, ServerRun, dynamic_findings
+from triage.dynamic.gating import (FLOW_FAMILIES, GateClaim, GateDecision, GateServer, flow_servers, gate_plan,
+                                   gate_preconditions)
 from triage.findings import Finding
 from triage.sandbox import Mount, SandboxLimits, SandboxRequest, sandbox_run
 from triage.unpack import printable
 
 MAX_SERVERS = 8
-RUNNABLE_BACKENDS = ("gvisor", "bubblewrap")
-FLOW_FAMILIES = ("trifecta.", "agentjacking.")
 HARNESS_VERSION = "1"
 
 
@@ -71,6 +71,19 @@ class DynamicOutcome:
     mounts: list = field(default_factory=list, repr=False)
     budget: DynamicBudget | None = field(default=None, repr=False)
     probes: list[dict] = field(default_factory=list)  # model-in-the-loop evidence; never findings
+    gate: GateDecision | None = None  # why the stage ran (and with what) or why not (triage.dynamic.gating)
+
+    @property
+    def ran(self) -> bool:
+        """Whether the gate let submitted code run (servers may still have failed to start)."""
+        return self.gate is None or self.gate.run
+
+    @classmethod
+    def refused(cls, *, sandbox: str, gate: GateDecision, not_run: list[dict] | None = None,
+                duration_s: float = 0.0) -> DynamicOutcome:
+        """The stage did not run: ``not_run`` says so for each target, or for the stage as a whole."""
+        return cls(sandbox=sandbox, findings=[], servers=[], gate=gate, duration_s=duration_s,
+                   not_run=not_run or [{"target": "dynamic stage", "reason": gate.reason}])
 
     @property
     def pins(self) -> dict[str, dict]:
@@ -153,7 +166,7 @@ def _declared(raw: dict) -> dict | None:
     line = raw.get("line") if isinstance(raw.get("line"), int) and not isinstance(raw.get("line"), bool) else None
     tools = raw.get("declared_tools")
     argv = raw.get("argv")
-    return {"name": name, "path": _str(raw.get("path"), 1000), "line": line,
+    return {"name": name, "path": _str(raw.get("path"), 1000), "line": line, "entry": _str(raw.get("entry"), 1000),
             "declared_tools": [t for t in tools if isinstance(t, str)] if isinstance(tools, list) else None,
             "argv": [a for a in argv if isinstance(a, str)] if isinstance(argv, list) else None,
             "runtime": _str(raw.get("runtime"), 10), "reason": _str(raw.get("reason"), 300),
@@ -170,22 +183,26 @@ def _not_run_reason(result, payload: dict) -> str:  # noqa: ANN001
 
 def dynamic_stage_run(*, sources: list, backend: str, manifest: dict | None = None,  # noqa: ANN001
                       static_findings: list[Finding] = (), previous_pins: dict[str, dict] | None = None,
-                      budget: DynamicBudget | None = None, unpack_limits: dict | None = None) -> DynamicOutcome:
-    """Discover, run and judge every MCP server in ``sources`` (``triage.runner.TriageSource`` objects)."""
+                      budget: DynamicBudget | None = None, unpack_limits: dict | None = None,
+                      claim: GateClaim | None = None) -> DynamicOutcome:
+    """Discover the MCP servers in ``sources`` (``triage.runner.TriageSource`` objects), let the gate choose
+    (:func:`triage.dynamic.gating.gate_plan`), then run and judge the chosen ones.
+
+    ``claim`` is the case's claim; None is an offline run (``triage_path --dynamic``): the whole system in scope.
+    """
     started_at = time.monotonic()
     budget = budget or DynamicBudget()
+    claim = claim or GateClaim()
+    refused = gate_preconditions(claim=claim, sandbox=backend)
+    if refused is not None:
+        # Not even discovery: without a real sandbox the untrusted tree is not opened on this host.
+        return DynamicOutcome.refused(sandbox=backend, gate=refused, duration_s=time.monotonic() - started_at)
     mounts, plan_sources = [], []
     for index, source in enumerate(sources):
         target = f"/input/{index}"
         mounts.append(Mount(source=source.path, target=target))
         plan_sources.append({"path": target, "kind": source.kind, "name": source.name})
     base_plan = {"sources": plan_sources, "manifest": manifest, "limits": unpack_limits or {}}
-    if backend not in RUNNABLE_BACKENDS:
-        # Not even discovery: without a real sandbox the untrusted tree is not opened on this host.
-        return DynamicOutcome(sandbox=backend, findings=[], servers=[], duration_s=time.monotonic() - started_at,
-                              not_run=[{"target": "dynamic stage",
-                                        "reason": f"submitted code runs only under gvisor or bubblewrap; "
-                                                  f"the sandbox here is {backend}"}])
     # Discovery parses the tree and executes nothing of it.
     result = _harness_run(backend=backend, plan={**base_plan, "mode": "discover"}, mounts=mounts,
                           limits=SandboxLimits(wall_seconds=60))
@@ -194,15 +211,23 @@ def dynamic_stage_run(*, sources: list, backend: str, manifest: dict | None = No
         raise DynamicStageError(printable(str(payload.get("error") or _not_run_reason(result, payload)))[:300])
     declared = [d for d in (_declared(raw) for raw in _dicts(payload.get("servers"))) if d is not None]
     manifest_tools = [t for t in payload.get("manifest_tools") or [] if isinstance(t, str)][:500]
+    gate_servers = [GateServer(name=d["name"], path=d["path"], entry=d["entry"], can_start=d["argv"] is not None,
+                               reason=d["reason"]) for d in declared]
+    gate = gate_plan(claim=claim, servers=gate_servers, static_findings=static_findings)
 
-    not_run: list[dict] = []
+    not_run: list[dict] = [{"target": f"mcp:{d['name']}", "reason": d["reason"] or "cannot be started offline"}
+                           for d in declared if d["argv"] is None]
+    not_run += [dict(item) for item in gate.skipped]
+    if not gate.run:
+        not_run.sort(key=lambda item: (item["target"], item["reason"]))
+        return DynamicOutcome.refused(sandbox=backend, gate=gate, not_run=not_run,
+                                      duration_s=time.monotonic() - started_at)
     servers: list[ServerRun] = []
     records: list[dict] = []
     for index, server in enumerate(declared):
         target = f"mcp:{server['name']}"
-        if server["argv"] is None:
-            not_run.append({"target": target, "reason": server["reason"] or "cannot be started offline"})
-            continue
+        if server["name"] not in gate.servers:
+            continue  # cannot start offline, or outside the claim: listed above
         if index >= MAX_SERVERS:
             not_run.append({"target": target, "reason": f"more than {MAX_SERVERS} servers; only the first ran"})
             continue
@@ -223,11 +248,13 @@ def dynamic_stage_run(*, sources: list, backend: str, manifest: dict | None = No
 
     context = DynamicContext(servers=servers, manifest_tools=manifest_tools, previous_pins=previous_pins or {})
     findings = dynamic_findings(context)
-    not_run += _unconfirmed_flows(static_findings, servers=servers, declared=declared, findings=findings)
+    chosen_flows = {(f["check"], f["path"], f["line"]) for f in gate.flows}
+    flows = [f for f in static_findings if (f.check, f.path, f.line) in chosen_flows]
+    not_run += _unconfirmed_flows(flows, servers=servers, declared=declared, findings=findings)
     not_run.sort(key=lambda item: (item["target"], item["reason"]))
     return DynamicOutcome(sandbox=backend, findings=findings, not_run=not_run, servers=servers, records=records,
                           duration_s=time.monotonic() - started_at, declared=declared, base_plan=base_plan,
-                          mounts=mounts, budget=budget)
+                          mounts=mounts, budget=budget, gate=gate)
 
 
 def new_canary() -> str:
@@ -257,21 +284,22 @@ def _unconfirmed_flows(static_findings, *, servers: list[ServerRun], declared: l
     """Statically found flows through a server that the canary did not confirm: never 'safe', 'unconfirmed'."""
     confirmed = {f.extra.get("server") for f in findings if f.check == "dynamic.canary-exfiltration"}
     ran = {s.name: s for s in servers}
+    known = [GateServer(name=d["name"], path=d.get("path") or "", entry=d.get("entry") or "") for d in declared]
     entries = []
     for finding in static_findings:
         if not finding.check.startswith(FLOW_FAMILIES):
             continue
-        for server in declared:
-            if f"mcp:{server['name']}" not in finding.evidence or server["name"] in confirmed:
+        for name in flow_servers(finding, known):
+            if name in confirmed:
                 continue
-            run = ran.get(server["name"])
+            run = ran.get(name)
             if run is None or not run.started:
                 reason = "unconfirmed: the server did not run"
             elif run.observation not in ("python-audit-hooks", "node-preload"):
                 reason = "unconfirmed: network sinks are observed only for Python and Node servers; no canary reached a file"
             else:
                 reason = "unconfirmed: direct tool calls with a planted canary reached no sink (a model may still)"
-            entries.append({"target": f"flow {finding.check} via mcp:{server['name']}", "reason": reason})
+            entries.append({"target": f"flow {finding.check} via mcp:{name}", "reason": reason})
     return entries
 
 
@@ -292,28 +320,64 @@ def _record(server: dict, payload: dict, *, backend: str, budget: DynamicBudget,
 # --- the triage service with the dynamic stage ----------------------------------------------------
 
 def dynamic_triage_sources(*, sources: list, context_for, manifest: dict | None = None,  # noqa: ANN001
-                           policy_version: str | None = None, previous_pins: dict[str, dict] | None = None,
-                           budget: DynamicBudget | None = None):  # noqa: ANN201 - TriageOutcome
-    """Static triage, then the dynamic stage on the same sources and sandbox, then the policy over both.
+                           policy_version: str | None = None, previous_pins=None,  # noqa: ANN001
+                           budget: DynamicBudget | None = None, claim: GateClaim | None = None,
+                           operator_enabled: bool = True, terms_accepted: bool = True):  # noqa: ANN201
+    """Static triage and its decision; then, if the gate allows, the dynamic stage and the policy over both.
 
-    Returns ``(TriageOutcome, DynamicOutcome)``; the outcome's ``not_run`` lists what could not be exercised.
+    Returns ``(TriageOutcome, DynamicOutcome)``; the outcome's ``not_run`` lists what was not exercised and why.
     """
-    from triage.runner import TriagePlatformError, triage_analyse, triage_decide
+    from triage.runner import triage_analyse, triage_decide
 
     analysis = triage_analyse(sources=sources, manifest=manifest)
+    context = context_for(analysis)
+    static = triage_decide(analysis=analysis, context=context, policy_version=policy_version)
+    return dynamic_after_static(sources=sources, static=static, context=context, manifest=manifest,
+                                policy_version=policy_version, previous_pins=previous_pins, budget=budget, claim=claim,
+                                operator_enabled=operator_enabled, terms_accepted=terms_accepted)
+
+
+def dynamic_after_static(*, sources: list, static, context, manifest: dict | None = None,  # noqa: ANN001
+                         policy_version: str | None = None, previous_pins=None,  # noqa: ANN001
+                         budget: DynamicBudget | None = None, claim: GateClaim | None = None,
+                         operator_enabled: bool = True, terms_accepted: bool = True):  # noqa: ANN201
+    """The gate over a static ``TriageOutcome``; when the stage runs, the same policy decides over static and
+    dynamic findings together (with the same ``context``), exactly as for a static-only case.
+
+    ``previous_pins`` is a dict or a callable returning one (read only when a server is started).
+    Returns ``(TriageOutcome, DynamicOutcome)``.
+    """
+    from triage.runner import TriagePlatformError, triage_decide
+
+    analysis = static.analysis
+    claim = claim or GateClaim()
+    static_findings = list(analysis.findings)
+    refused = gate_preconditions(claim=claim, sandbox=analysis.sandbox, operator_enabled=operator_enabled,
+                                 terms_accepted=terms_accepted, static_decision=static.decision,
+                                 static_reasons=static.reasons)
+    if refused is not None:
+        dynamic = DynamicOutcome.refused(sandbox=analysis.sandbox, gate=refused)
+        static.not_run = list(dynamic.not_run)
+        return static, dynamic
+    if callable(previous_pins):
+        previous_pins = previous_pins()
     try:
         dynamic = dynamic_stage_run(sources=sources, backend=analysis.sandbox, manifest=manifest,
-                                    static_findings=analysis.findings, previous_pins=previous_pins, budget=budget)
+                                    static_findings=static_findings, previous_pins=previous_pins, budget=budget,
+                                    claim=claim)
     except DynamicStageError as exc:
         raise TriagePlatformError(f"dynamic stage: {exc}") from None
+    if not dynamic.ran:
+        static.not_run = list(dynamic.not_run)
+        return static, dynamic
     from triage.dynamic.probes import dynamic_model_probes, probe_endpoint_from_settings
 
     endpoint = probe_endpoint_from_settings()
-    if endpoint is not None:
+    if endpoint is not None and dynamic.gate.probes:
         # Evidence for reviewers, kept in the record; deliberately not findings, so never a policy input.
         dynamic_model_probes(outcome=dynamic, endpoint=endpoint, canary_factory=new_canary)
-    analysis.findings = sorted([*analysis.findings, *dynamic.findings], key=Finding.sort_key)
-    outcome = triage_decide(analysis=analysis, context=context_for(analysis), policy_version=policy_version)
+    analysis.findings = sorted([*static_findings, *dynamic.findings], key=Finding.sort_key)
+    outcome = triage_decide(analysis=analysis, context=context, policy_version=static.policy_version)
     outcome.not_run = list(dynamic.not_run)
     return outcome, dynamic
 

@@ -22,6 +22,14 @@ def test_a_vendored_python_script_runs_under_the_sandbox_interpreter(tmp_path: P
     result = plan("python3 -u srv/main.py --stdio", tmp_path)
     assert result["runtime"] == "python"
     assert result["argv"][1:] == ["-u", str(tmp_path / "srv" / "main.py"), "--stdio"]
+    assert result["entry"] == "srv/main.py"  # what the gate ties static flows in the server's code to
+
+
+def test_a_vendored_module_names_its_entry_point(tmp_path: Path) -> None:
+    (tmp_path / "tickets_mcp").mkdir()
+    (tmp_path / "tickets_mcp" / "__main__.py").write_text("print()")
+    result = plan("python -m tickets_mcp", tmp_path)
+    assert result["argv"][1:] == ["-m", "tickets_mcp"] and result["entry"] == "tickets_mcp/__main__.py"
 
 
 def test_isolation_flags_that_would_skip_our_observation_hooks_are_dropped(tmp_path: Path) -> None:

@@ -76,12 +76,16 @@ def test_a_re_submission_whose_tools_changed_is_reported_as_drift(builder) -> No
     assert len(drift) == 1 and drift[0]["evidence"].endswith("added get_pollen; changed get_weather")
 
 
-def test_with_the_stage_off_no_server_is_started(builder, settings) -> None:  # noqa: ANN001
+def test_with_the_stage_off_no_server_is_started_and_the_case_says_why(builder, settings) -> None:  # noqa: ANN001
     settings.ASSAY_DYNAMIC_TRIAGE = False
     submission = submitted(builder, fixture_zip("exfiltrating"))
     triage_submission_run(str(submission.pk))
-    assert not DynamicRun.objects.filter(submission=submission).exists()
+    run = DynamicRun.objects.get(submission=submission)
+    assert not run.ran and run.servers == [] and run.findings == [] and run.record_key == ""
+    assert run.gate_reason == "the operator has not enabled the dynamic stage on this platform"
+    assert run.not_run == [{"target": "dynamic stage", "reason": run.gate_reason}]
     assert not [f for f in TriageResult.objects.get(submission=submission).findings if f["check"].startswith("dynamic.")]
+    assert not AuditEvent.objects.filter(action="triage.dynamic_run", object_id=str(submission.pk)).exists()
 
 
 def test_the_closing_note_says_what_ran_what_could_not_and_why(builder) -> None:  # noqa: ANN001
@@ -91,6 +95,8 @@ def test_the_closing_note_says_what_ran_what_could_not_and_why(builder) -> None:
     triage_submission_run(str(submission.pk))
     run = dynamic_latest_run(submission=submission)
     assert dynamic_closing_note(run=run) == [
+        "Dynamic stage ran: 1 MCP server(s) within the scope of claim no-exfiltration can start offline (janitor); "
+        "0 static flow(s) through them to confirm with a canary.",
         f"Ran MCP server janitor in the {run.sandbox} sandbox (tools: tidy_workspace).",
         "Not run: mcp:tickets (module 'tickets_mcp' is not vendored in the submitted files).",
         "Dynamic findings: 1.",
@@ -100,12 +106,11 @@ def test_the_closing_note_says_what_ran_what_could_not_and_why(builder) -> None:
 
 def test_without_accepted_terms_no_submitted_code_is_run(builder) -> None:  # noqa: ANN001
     from intake.models import TermsAcceptance
-    from triage.dynamic.services import dynamic_triage_applies
 
     submission = submitted(builder, fixture_zip("exfiltrating"))
-    assert dynamic_triage_applies(submission=submission)
     TermsAcceptance.objects.filter(submission=submission).delete()
-    assert not dynamic_triage_applies(submission=submission)
     triage_submission_run(str(submission.pk))
     assert TriageResult.objects.filter(submission=submission).exists()
-    assert not DynamicRun.objects.filter(submission=submission).exists()
+    run = DynamicRun.objects.get(submission=submission)
+    assert not run.ran and run.servers == []
+    assert run.gate_reason == "the builder has not accepted terms authorising tests of the submitted system for this case"
