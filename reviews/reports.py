@@ -62,7 +62,7 @@ def _dynamic_summary(submission: Submission) -> dict:
     run = dynamic_latest_run(submission=submission)
     findings = [{k: f.get(k) for k in ("check", "title", "severity", "categories", "remediation")}
                 for f in (run.findings if run else [])]
-    return {"ran": run is not None, "summary": dynamic_closing_note(run=run), "findings": findings}
+    return {"ran": run is not None and run.ran, "summary": dynamic_closing_note(run=run), "findings": findings}
 
 
 def report_compose(*, submission: Submission, kind: str, report_id: str, issued_at: datetime) -> dict:
