@@ -95,3 +95,20 @@ def test_configured_probes_run_with_triage_record_model_errors_and_leave_the_dec
     assert all(p["error"] == "model endpoint failed (URLError)" and p["turns"] == 0 for p in dynamic.probes)
     assert not [f for f in outcome.analysis.findings if "probe" in f.check]
     assert outcome.decision == "escalate"  # from the rug pull finding, as without probes
+
+
+def test_a_black_box_claim_runs_the_servers_but_no_model_probes(settings) -> None:  # noqa: ANN001
+    from triage.dynamic.gating import GateClaim
+    from triage.dynamic.stage import dynamic_triage_sources
+    from triage.runner import offline_context, source_for_path
+    from tests.unit.dynamic.helpers import FAST_BUDGET, real_backend
+
+    settings.ASSAY_SANDBOX = real_backend()
+    settings.ASSAY_PROBE_MODEL_URL, settings.ASSAY_PROBE_MODEL = "http://127.0.0.1:9/v1", "m"
+    outcome, dynamic = dynamic_triage_sources(sources=[source_for_path(FIXTURES / "rugpull")],
+                                              context_for=offline_context, budget=FAST_BUDGET,
+                                              claim=GateClaim(property_kind="no-exfiltration", access_tier="black"))
+    assert dynamic.ran and [s.name for s in dynamic.servers] == ["weather"]
+    assert dynamic.probes == [] and not dynamic.gate.probes
+    assert dynamic.gate.probes_reason.startswith("not allowed: the builder offered black box access")
+    assert outcome.decision == "escalate"  # the servers' own findings still count
