@@ -1,4 +1,6 @@
-"""The dynamic stage, host side: discover servers, run each in its own sandbox, judge the records.
+"""The dynamic stage, host side: discover servers, let the gate choose, run each chosen one in its own sandbox,
+judge the records. Whether and with what the stage runs is :mod:`triage.dynamic.gating`'s decision, kept on the
+outcome (``DynamicOutcome.gate``).
 
 Everything the sandbox prints is untrusted (it came from code the submitter wrote): it is parsed strictly,
 bounded and re-typed into :class:`ServerRun` before any check reads it. Submitted code runs only under a real
@@ -224,11 +226,11 @@ def dynamic_stage_run(*, sources: list, backend: str, manifest: dict | None = No
                                       duration_s=time.monotonic() - started_at)
     servers: list[ServerRun] = []
     records: list[dict] = []
-    for index, server in enumerate(declared):
+    for server in declared:
         target = f"mcp:{server['name']}"
         if server["name"] not in gate.servers:
             continue  # cannot start offline, or outside the claim: listed above
-        if index >= MAX_SERVERS:
+        if len(servers) >= MAX_SERVERS:
             not_run.append({"target": target, "reason": f"more than {MAX_SERVERS} servers; only the first ran"})
             continue
         result, run_payload = server_run_once(server=server, base_plan=base_plan, mounts=mounts, backend=backend,
@@ -248,8 +250,9 @@ def dynamic_stage_run(*, sources: list, backend: str, manifest: dict | None = No
 
     context = DynamicContext(servers=servers, manifest_tools=manifest_tools, previous_pins=previous_pins or {})
     findings = dynamic_findings(context)
-    chosen_flows = {(f["check"], f["path"], f["line"]) for f in gate.flows}
-    flows = [f for f in static_findings if (f.check, f.path, f.line) in chosen_flows]
+    chosen = {(f["check"], f["path"], f["line"], tuple(f["servers"])) for f in gate.flows}
+    flows = [f for f in static_findings
+             if (f.check, f.path, f.line, tuple(flow_servers(f, gate_servers))) in chosen]
     not_run += _unconfirmed_flows(flows, servers=servers, declared=declared, findings=findings)
     not_run.sort(key=lambda item: (item["target"], item["reason"]))
     return DynamicOutcome(sandbox=backend, findings=findings, not_run=not_run, servers=servers, records=records,
