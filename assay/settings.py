@@ -249,6 +249,9 @@ FILE_UPLOAD_HANDLERS = [
 ASSAY_VAULT = env_str("ASSAY_VAULT", f"file://{DATA_DIR / 'vault'}")
 ASSAY_KEY_PROVIDER = env_str("ASSAY_KEY_PROVIDER", f"local:{DATA_DIR / 'keys' / 'kek'}")
 ASSAY_SIGNING_KEY = env_str("ASSAY_SIGNING_KEY", str(DATA_DIR / "keys" / "signing-ed25519.pem"))
+# The shred ledger (intake/vault/ledger.py): a directory kept apart from the database and the vault, so a restore
+# from an older backup can re-destroy every key shredded since. Production: separate, append-only storage.
+ASSAY_SHRED_LEDGER = env_str("ASSAY_SHRED_LEDGER", str(DATA_DIR / "shred-ledger"))
 ASSAY_SANDBOX = env_choice("ASSAY_SANDBOX", ("auto", "gvisor", "bubblewrap", "none"), "auto")
 # Run submitted MCP servers in the sandbox during triage (triage/dynamic); off unless the operator opts in.
 ASSAY_DYNAMIC_TRIAGE = env_bool("ASSAY_DYNAMIC_TRIAGE", default=False)

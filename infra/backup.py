@@ -13,9 +13,16 @@ ASSAY_VAULT, ASSAY_KEY_PROVIDER, ASSAY_SIGNING_KEY). docs/operations.md explains
   database backup and the KEK together can read every case that was not yet shredded when the backup was
   taken. With ``kms:`` the KEK never leaves KMS.
 
-Restore only into a fresh instance (empty database, empty vault, no keys): it refuses to overwrite. It then
-runs ``migrate``, ``vault_reconcile`` (objects whose ciphertext is gone from the vault are shredded, so a
-case crypto-shredded after the backup stays unreadable), ``verify_audit`` and ``check_transparency_log``.
+* The shred ledger (``ASSAY_SHRED_LEDGER``) is never copied: it lives on its own append-only storage and
+  outlives the instance. The backup records its head (sequence number and SHA-256).
+
+Restore only into a fresh instance (empty database, empty vault, no keys): it refuses to overwrite. Before
+anything is written it verifies the shred ledger (signatures, chain, and that it still holds the head the
+backup recorded) and refuses a ledger that fails. It marks the instance "restore pending" (``/readyz`` answers
+503 while the mark is there), restores, then runs ``migrate``, ``vault_reconcile`` (replays the ledger: every
+key shredded after the backup is destroyed again and its case marked shredded; objects whose ciphertext is
+gone are shredded; restored ciphertext of destroyed keys is deleted), ``verify_audit`` and
+``check_transparency_log``, and only then removes the mark.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
+RESTORE_PENDING = "restore-pending"  # in ASSAY_DATA_DIR while a restore is under way; /readyz refuses then
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assay.settings")
 
@@ -78,6 +86,13 @@ def _manage(*args: str) -> None:
 def backup(dest: Path, keys_dest: Path | None) -> dict:
     settings = _settings()
     from intake.signing import SigningKeyring
+    from intake.vault.ledger import ledger_head, ledger_path
+
+    ledger = ledger_path()
+    if ledger.parent.resolve() == dest.resolve() or ledger.parent.resolve() in dest.resolve().parents:
+        raise SystemExit("the backup must not be written into the shred ledger's directory")
+    # Before the database copy: a shred landing in between is then in the ledger after this head, and replayed.
+    head = ledger_head()
 
     dest.mkdir(parents=True, exist_ok=False, mode=0o700)
     db = settings.DATABASES["default"]
@@ -118,21 +133,56 @@ def backup(dest: Path, keys_dest: Path | None) -> dict:
     manifest = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "vault": settings.ASSAY_VAULT if vault_root is None else "file",
+        "vault_uri": settings.ASSAY_VAULT,
         "key_provider": settings.ASSAY_KEY_PROVIDER.split(":", 1)[0],
         "files": {name: {"kind": kind, "sha256": _sha256(dest / name)} for name, kind in files.items()},
+        "shred_ledger_head": head.as_dict(),
     }
     (dest / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return manifest
 
 
-def restore(src: Path, keys_src: Path | None, *, vault_survived: bool = False) -> None:
+def _verification_keys(keys_src: Path | None, published: Path | None) -> list:
+    """The published keys the ledger is checked against: the backed-up keyring's (or the target's own, when the
+    keys are provisioned separately, e.g. mounted secrets), plus the live platform's current ones if given."""
+    settings = _settings()
+    from intake.signing import SigningKeyring, load_published_keys
+
+    documents = []
+    if keys_src is not None and (keys_src / "signing-keys.published.json").exists():
+        documents.append(json.loads((keys_src / "signing-keys.published.json").read_text()))
+    else:
+        ring = SigningKeyring(Path(settings.ASSAY_SIGNING_KEY))
+        if ring.published_path.exists():
+            documents.append(json.loads(ring.published_path.read_text()))
+    if published is not None:
+        documents.append(json.loads(published.read_text()))
+    keys: dict = {}
+    for document in documents:
+        for key in load_published_keys(document):
+            keys.setdefault(key.key_id, key)
+    return list(keys.values())
+
+
+def restore(src: Path, keys_src: Path | None, *, vault_survived: bool = False,
+            published_keys: Path | None = None) -> None:
     settings = _settings()
     from intake.signing import SigningKeyring
+    from intake.vault.ledger import LedgerHead, LedgerInvalid, ledger_verify
 
     manifest = json.loads((src / "manifest.json").read_text())
     for name, entry in manifest["files"].items():
         if _sha256(src / name) != entry["sha256"]:
             raise SystemExit(f"{name} does not match the backup manifest: refusing to restore")
+    # The ledger decides which restored keys must die again: check it before writing anything.
+    head = LedgerHead.parse(manifest["shred_ledger_head"]) if "shred_ledger_head" in manifest else None
+    try:
+        entries = ledger_verify(keys=_verification_keys(keys_src, published_keys), expect_head=head)
+    except LedgerInvalid as exc:
+        raise SystemExit(f"the shred ledger failed verification, refusing to restore: {exc}") from None
+    pending = Path(settings.DATA_DIR) / RESTORE_PENDING
+    pending.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    pending.write_text(json.dumps({"backup": str(src), "ledger_entries": len(entries)}))
     db = settings.DATABASES["default"]
     if "db.dump" in manifest["files"]:
         if not db["ENGINE"].endswith("postgresql"):
@@ -175,9 +225,17 @@ def restore(src: Path, keys_src: Path | None, *, vault_survived: bool = False) -
             target.chmod(0o600)
     _manage("migrate", "--noinput", "-v0")
     _manage("createcachetable")
-    _manage("vault_reconcile")
+    reconcile = ["vault_reconcile"]
+    if head is not None:
+        reconcile += ["--expect-head", f"{head.seq}:{head.sha256}"]
+    if published_keys is not None:
+        reconcile += ["--published-keys", str(published_keys)]
+    if manifest.get("vault_uri"):  # the objects' recorded location is the backed-up instance's vault
+        reconcile += ["--relocate-from", manifest["vault_uri"]]
+    _manage(*reconcile)  # fails (and the restore with it, the mark staying) if the ledger does not verify
     _manage("verify_audit")
     _manage("check_transparency_log")
+    pending.unlink()
 
 
 def main() -> None:
@@ -191,11 +249,13 @@ def main() -> None:
     back.add_argument("--keys-src", type=Path)
     back.add_argument("--vault-survived", action="store_true",
                       help="the vault (e.g. a replicated S3 bucket) outlived the disaster: keep it, restore the database only")
+    back.add_argument("--published-keys", type=Path,
+                      help="the platform's current published signing keys, if a key was rotated after the backup")
     args = parser.parse_args()
     if args.command == "backup":
         print(json.dumps(backup(args.dest, args.keys_dest), indent=2))
     else:
-        restore(args.src, args.keys_src, vault_survived=args.vault_survived)
+        restore(args.src, args.keys_src, vault_survived=args.vault_survived, published_keys=args.published_keys)
         print("restored; audit chain and transparency log verified")
 
 

@@ -77,10 +77,18 @@ def check_vault() -> None:
         provider.current_kek_id()
 
 
+def check_restore() -> None:
+    """Not while infra/backup.py restores this instance: until the shred ledger has been replayed, the restored
+    database may still hold keys shredded after the backup."""
+    if (settings.DATA_DIR / "restore-pending").exists():
+        raise RuntimeError("restore pending")
+
+
 READINESS_CHECKS: dict[str, Callable[[], None]] = {
     "database": check_database,
     "broker": check_broker,
     "vault": check_vault,
+    "restore": check_restore,
 }
 
 

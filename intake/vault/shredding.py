@@ -3,7 +3,8 @@
 Order matters. The receipt is signed first (nothing changes if signing
 fails); then, in one transaction, the data keys are destroyed, the case moves
 to ``shredded`` and the receipt is stored, appended (by digest) to the
-transparency log and audited, so any failure leaves
+transparency log and audited, and last the shred is appended to the shred
+ledger kept outside the database (ledger.py), so any failure leaves
 the case exactly as it was and the shred can simply be retried. Ciphertext is
 deleted after the commit; if that fails the content is already noise and the
 periodic sweep retries the delete.
@@ -24,6 +25,7 @@ from intake.models import Submission
 from intake.signing import _iso
 from intake.states import IllegalTransition, State, can_transition, transition
 from intake.vault.errors import NotAllowed, ShredBlocked
+from intake.vault.ledger import ledger_append
 from intake.vault.models import DeletionReceipt, VaultObject, VaultObjectState
 from intake.vault.receipts import RECEIPT_TYPE, receipt_sign
 from intake.vault.retention import shredding_blocked_reason
@@ -124,6 +126,11 @@ def case_shred(*, submission: Submission, actor, trigger: str, reason: str = "")
                            "data_keys_destroyed": document["receipt"]["data_keys_destroyed"],
                            "signing_key_id": receipt.signing_key_id, "transparency_index": log_entry.index,
                            "receipt_sha256": log_entry.subject_sha256})
+        # Last, before the commit, outside the database: a restore of an older backup replays this line
+        # (ledger.py); a ledger that cannot be written rolls the whole shred back, to be retried.
+        ledger_append(receipt=document, submission_id=str(locked.pk),
+                      object_ids=[record.storage_key for record in records.values()],
+                      data_key_ids=[record.data_key_id for record in records.values()])
     try:
         vault_purge_ciphertext()
         _delete_legacy_plaintext([key for key in keys if key not in records])

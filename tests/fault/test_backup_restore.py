@@ -1,6 +1,8 @@
 """Backup and restore (infra/backup.py) into fresh instances: reports still verify, kept artifacts decrypt,
-cases shredded before the backup stay shredded, and, restoring the database against a vault that outlived
-the disaster, a case shredded after the backup stays unreadable too (vault_reconcile)."""
+cases shredded before the backup stay shredded, and a case shredded after the backup stays unreadable too:
+restoring database and file vault together, the shred ledger (kept apart, outliving the instance) is
+replayed; restoring the database against a vault that outlived the disaster, its ciphertext is gone as well.
+A ledger that fails verification stops the restore before anything is written."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import uuid
 from pathlib import Path
 
@@ -71,11 +74,13 @@ print("INSPECT " + json.dumps(out))
 class Instance:
     """One Assay installation: its own data dir, database, vault and keys, driven through manage.py."""
 
-    def __init__(self, root: Path, name: str, *, vault: Path | None = None) -> None:
+    def __init__(self, root: Path, name: str, *, vault: Path | None = None, ledger: Path | None = None) -> None:
         self.data = root / name
         self.data.mkdir()
+        # The shred ledger lives on its own storage, shared by the instance and whatever is restored in its place.
         self.env = {**os.environ, "ASSAY_DATA_DIR": str(self.data), "DJANGO_SETTINGS_MODULE": "assay.settings",
-                    "ASSAY_SANDBOX": "bubblewrap", "ASSAY_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+                    "ASSAY_SANDBOX": "bubblewrap", "ASSAY_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT),
+                    "ASSAY_SHRED_LEDGER": str(ledger or root / "shred-ledger")}
         for variable in ("CELERY_BROKER_URL", "REDIS_URL", "DATABASE_URL"):
             self.env.pop(variable, None)
         if vault is not None:
@@ -106,6 +111,15 @@ class Instance:
         output = self.manage("shell", "-c", code)
         line = next(line for line in output.splitlines() if line.startswith(marker + " "))
         return json.loads(line[len(marker) + 1:])
+
+    def tables(self) -> list[str]:
+        if not self.pg_name:
+            return []
+        import psycopg
+
+        with psycopg.connect(self._pg(self.pg_name)) as conn:
+            return [row[0] for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()]
 
     def drop(self) -> None:
         if self.pg_name:
@@ -141,13 +155,29 @@ def test_restore_into_fresh_instances_keeps_reports_verifiable_and_shreds_shredd
     assert not (backup_dir / "kek").exists() and (keys_dir / "kek").exists()  # keys kept apart from data
     origin.shell(SHRED_AFTER.format(case=seed["shred_after"]["case"]) + "\nprint('DONE {}')", "DONE")
 
-    # 1. Full restore (database, file vault, keys) into a fresh instance.
+    with tarfile.open(backup_dir / "vault.tar") as archive:  # the ledger is never part of the vault backup
+        assert archive.getnames() and not any("ledger" in name for name in archive.getnames())
+    manifest = json.loads((backup_dir / "manifest.json").read_text())
+    assert manifest["shred_ledger_head"]["seq"] == 0  # the shred before the backup; the later one is seq 1
+
+    # 1. Full restore (database, file vault with the shredded case's ciphertext, keys) into a fresh instance:
+    #    the ledger replay destroys the restored key of the case shredded after the backup.
     restored = instances("restored")
-    restored.run(PY, "infra/backup.py", "restore", str(backup_dir), "--keys-src", str(keys_dir))
+    output = restored.run(PY, "infra/backup.py", "restore", str(backup_dir), "--keys-src", str(keys_dir))
+    assert "1 key(s) destroyed again, 1 case(s) marked shredded again, 1 receipt(s) restored" in output
+    assert not (restored.data / "restore-pending").exists()  # /readyz may now say ready
     assert "valid" in restored.manage("verify_report", str(report)).lower()
     state = restored.shell(INSPECT.format(seed=json.dumps(seed)), "INSPECT")
     assert state["keep"] == "content of keep"
     assert state["shred_before"] == "KeyDestroyed" and state["shred_before_state"] == "shredded"
+    assert state["shred_after"] == "KeyDestroyed" and state["shred_after_state"] == "shredded"
+    restored_vault = restored.data / "vault"
+    assert not any(seed["shred_after"]["key"] in str(path) for path in restored_vault.rglob("*"))  # ciphertext too
+    receipts = restored.shell(
+        "from intake.vault.models import DeletionReceipt\n"
+        f"print('RECEIPTS ' + str(DeletionReceipt.objects.filter(submission_id='{seed['shred_after']['case']}')"
+        ".count()))", "RECEIPTS")
+    assert receipts == 1  # the builder's receipt is listed again
 
     # 2. The database restored against a vault that outlived the disaster (the S3 model): the case shredded
     #    after the backup had its ciphertext deleted, so reconciliation destroys its restored key.
@@ -181,3 +211,39 @@ def test_restore_refuses_a_tampered_backup_and_a_non_empty_target(instances, tmp
     result = subprocess.run([PY, "infra/backup.py", "restore", str(backup_dir)], env=origin.env, cwd=str(ROOT),
                             capture_output=True, text=True, timeout=120)
     assert result.returncode != 0 and "restore only into a fresh instance" in result.stderr
+
+
+def test_restore_refuses_a_shred_ledger_that_fails_verification(instances, tmp_path) -> None:  # noqa: ANN001
+    origin = instances("origin3")
+    origin.manage("migrate", "--noinput", "-v0")
+    origin.manage("createcachetable")
+    seed = origin.shell(SEED, "SEED")
+    backup_dir, keys_dir = tmp_path / "backup3", tmp_path / "backup3-keys"
+    origin.run(PY, "infra/backup.py", "backup", str(backup_dir), "--keys-dest", str(keys_dir))
+    origin.shell(SHRED_AFTER.format(case=seed["shred_after"]["case"]) + "\nprint('DONE {}')", "DONE")
+    ledger = tmp_path / "shred-ledger" / "shred-ledger.jsonl"
+    lines = ledger.read_text().splitlines()
+    assert len(lines) == 2
+
+    def refused(name: str, ledger_text: str) -> str:
+        copy = tmp_path / f"ledger-{name}"
+        copy.mkdir()
+        (copy / "shred-ledger.jsonl").write_text(ledger_text)
+        target = instances(name, ledger=copy)
+        result = subprocess.run([PY, "infra/backup.py", "restore", str(backup_dir), "--keys-src", str(keys_dir)],
+                                env=target.env, cwd=str(ROOT), capture_output=True, text=True, timeout=120)
+        assert result.returncode != 0, result.stdout
+        # Refused before anything was written: no database, no vault, no keys, no restore under way.
+        assert not (target.data / "db.sqlite3").exists() and not (target.data / "vault").exists()
+        assert target.tables() == []
+        assert not (target.data / "keys").exists() and not (target.data / "restore-pending").exists()
+        return result.stderr
+
+    # The later shred's line edited so it no longer names the keys it destroyed.
+    edited = json.loads(lines[1])
+    edited["entry"]["object_ids"] = []
+    message = refused("edited", lines[0] + "\n" + json.dumps(edited) + "\n")
+    assert "shred ledger failed verification" in message and "line 2" in message
+    # The ledger replaced by an empty one (or cut short before the backup's head).
+    message = refused("emptied", "")
+    assert "truncated or replaced" in message

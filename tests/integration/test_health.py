@@ -1,4 +1,4 @@
-"""/healthz (liveness), /readyz (database, broker, vault) and /metrics (restricted to the scraper)."""
+"""/healthz (liveness), /readyz (database, broker, vault, no restore pending) and /metrics (restricted to the scraper)."""
 
 from __future__ import annotations
 
@@ -27,8 +27,20 @@ def test_readyz_reports_each_dependency_ready() -> None:
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["status"] == "ready"
-    assert set(body["checks"]) == {"database", "broker", "vault"}
+    assert set(body["checks"]) == {"database", "broker", "vault", "restore"}
     assert all(check["ok"] for check in body["checks"].values())
+
+
+def test_readyz_is_503_while_a_restore_is_pending(settings, tmp_path) -> None:  # noqa: ANN001
+    # infra/backup.py leaves this mark until the shred ledger has been replayed into the restored database.
+    settings.DATA_DIR = tmp_path
+    (tmp_path / "restore-pending").write_text("{}")
+    response = Client().get("/readyz")
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["restore"]["ok"] is False and checks["database"]["ok"] is True
+    (tmp_path / "restore-pending").unlink()
+    assert Client().get("/readyz").status_code == 200
 
 
 def test_readyz_is_503_naming_the_broker_when_the_broker_is_unreachable(monkeypatch) -> None:  # noqa: ANN001
