@@ -11,9 +11,10 @@ from pathlib import Path
 from triage.checks import AnalysisContext, all_checks
 from triage.findings import Finding
 from triage.graph import CapabilityGraph, build_graph
-from triage.parsers import ParsedSystem, parse_root
+from triage.parsers import ParsedSystem, parse_root, parse_tree
+from triage.parsers.base import Tree
 
-__all__ = ["analyse", "analyse_system"]
+__all__ = ["analyse", "analyse_system", "analyse_tree"]
 
 
 def analyse_system(system: ParsedSystem) -> tuple[list[Finding], CapabilityGraph]:
@@ -26,4 +27,10 @@ def analyse_system(system: ParsedSystem) -> tuple[list[Finding], CapabilityGraph
 def analyse(root: Path, *, manifest: dict | None = None) -> list[Finding]:
     """Every finding for the tree at ``root`` (already safely unpacked) and the submitted manifest, if any."""
     findings, _graph = analyse_system(parse_root(Path(root), manifest=manifest))
+    return findings
+
+
+def analyse_tree(tree: Tree, *, manifest: dict | None = None) -> list[Finding]:
+    """Every finding for an already loaded tree (see :func:`triage.parsers.base.tree_from_memory`)."""
+    findings, _graph = analyse_system(parse_tree(tree, manifest=manifest))
     return findings

@@ -118,6 +118,10 @@ class SandboxRequest:
     mounts: list[Mount] = field(default_factory=list)
     limits: SandboxLimits = field(default_factory=SandboxLimits)
     stdin: bytes = b""
+    env: dict[str, str] = field(default_factory=dict)  # added to SANDBOX_ENV for this run
+
+    def environment(self) -> dict[str, str]:
+        return {**SANDBOX_ENV, **self.env}
 
 
 # --- runtime mounts -------------------------------------------------------------------------------
@@ -148,6 +152,28 @@ def _without_nested(mounts: list[Mount]) -> list[Mount]:
 def sandbox_python() -> str:
     """The interpreter used inside the sandbox (the one running us, at its host path)."""
     return sys.executable
+
+
+_COMPILED = threading.Event()
+
+
+def sandbox_code_compile() -> None:
+    """Make sure the sandbox code has up-to-date bytecode beside it, once per process.
+
+    Inside, the code is read-only and runs with -B, so without this every run compiles every module again (the
+    environment here sets PYTHONDONTWRITEBYTECODE, so ordinary imports never write it). The interpreter checks
+    each .pyc against its source, so a stale one is never used. A read-only install is left as it is (it should
+    ship compiled).
+    """
+    if _COMPILED.is_set():
+        return
+    import compileall
+
+    try:
+        compileall.compile_dir(str(SANDBOX_CODE_DIR), quiet=2, workers=1)
+    except OSError:
+        pass
+    _COMPILED.set()
 
 
 # --- backend selection ----------------------------------------------------------------------------
@@ -265,7 +291,7 @@ def _run_backend(name: str, request: SandboxRequest) -> SandboxResult:
 
 
 def _none_env(request: SandboxRequest) -> dict[str, str]:
-    env = dict(SANDBOX_ENV)
+    env = request.environment()
     env["HOME"] = str(request.scratch)
     env["TMPDIR"] = str(request.scratch / "tmp")
     return env
@@ -277,7 +303,7 @@ def _bwrap_argv(request: SandboxRequest) -> list[str]:
     argv = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
             "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--hostname", "sandbox", "--clearenv", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-    for key, value in SANDBOX_ENV.items():
+    for key, value in request.environment().items():
         argv += ["--setenv", key, value]
     for mount in [*_runtime_mounts(), *request.mounts]:
         target = Path(mount.target)
@@ -489,7 +515,7 @@ def _gvisor_spec(request: SandboxRequest) -> dict:
             "terminal": False,
             "user": {"uid": 0, "gid": 0},
             "args": request.argv,
-            "env": [f"{key}={value}" for key, value in SANDBOX_ENV.items()],
+            "env": [f"{key}={value}" for key, value in request.environment().items()],
             "cwd": "/scratch",
             "rlimits": rlimits,
             "noNewPrivileges": True,

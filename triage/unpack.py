@@ -10,6 +10,11 @@ entries and the overall compression ratio are bounded.
 Symbolic links that stay inside the root are accepted but not materialised
 (nothing in the unpacked tree is ever a link), so the same content gives the
 same file list whether it came as a directory, a zip or a tarball.
+
+Files go to a sink: a directory on disk (:func:`unpack`) or memory
+(:class:`MemoryTree`, used inside the sandbox so each input byte is read
+exactly once and nothing is written back and re-read: under gVisor every
+system call is a trip through its kernel).
 """
 
 from __future__ import annotations
@@ -19,8 +24,6 @@ import os
 import posixpath
 import re
 import stat
-import tarfile
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,6 +127,40 @@ def check_link_target(path: str, target: str) -> None:
         raise UnsafeInput(f"link leaves the root: {printable(path)} -> {printable(target)}")
 
 
+class _DiskSink:
+    def __init__(self, dest: Path):
+        self.dest = dest
+
+    def store(self, path: str, stream: BinaryIO, budget: _Budget) -> UnpackedFile:
+        return _write(self.dest, path, stream, budget)
+
+
+class MemoryTree:
+    """Unpacked files kept in memory: each file's first ``keep_bytes`` (all the analysis reads of it), plus the
+    hash and size of all of it. Sizes are still counted as read and bounded by the same budget."""
+
+    def __init__(self, keep_bytes: int):
+        self.keep_bytes = keep_bytes
+        self.heads: dict[str, bytes] = {}
+        self.sizes: dict[str, int] = {}
+
+    def store(self, path: str, stream: BinaryIO, budget: _Budget) -> UnpackedFile:
+        digest = hashlib.sha256()
+        size = 0
+        kept: list[bytes] = []
+        room = self.keep_bytes
+        while chunk := stream.read(CHUNK):
+            size += len(chunk)
+            budget.add_bytes(len(chunk), printable(path), size)
+            digest.update(chunk)
+            if room > 0:
+                kept.append(chunk[:room])
+                room -= len(kept[-1])
+        self.heads[path] = kept[0] if len(kept) == 1 else b"".join(kept)
+        self.sizes[path] = size
+        return UnpackedFile(path=path, sha256=digest.hexdigest(), size=size)
+
+
 def _write(dest: Path, path: str, stream: BinaryIO, budget: _Budget) -> UnpackedFile:
     target = dest.joinpath(*path.split("/"))
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -163,6 +200,12 @@ def detect_kind(source: Path) -> str:
 def unpack(*, source: Path, dest: Path, limits: UnpackLimits = UnpackLimits(), kind: str | None = None,
            name: str | None = None, budget: _Budget | None = None) -> list[UnpackedFile]:
     """Unpack ``source`` (directory, zip, tar[.gz], or a single file named ``name``) under ``dest``."""
+    return unpack_into(_DiskSink(dest), source=source, limits=limits, kind=kind, name=name, budget=budget)
+
+
+def unpack_into(sink, *, source: Path, limits: UnpackLimits = UnpackLimits(), kind: str | None = None,  # noqa: ANN001
+                name: str | None = None, budget: _Budget | None = None) -> list[UnpackedFile]:
+    """:func:`unpack` into any sink with ``store(path, stream, budget)``, e.g. a :class:`MemoryTree`."""
     kind = kind or detect_kind(source)
     if budget is None:
         compressed = source.stat().st_size if kind in ("zip", "tar") else 0
@@ -170,11 +213,11 @@ def unpack(*, source: Path, dest: Path, limits: UnpackLimits = UnpackLimits(), k
     elif kind in ("zip", "tar"):
         budget.compressed_bytes += source.stat().st_size
     if kind == "directory":
-        return sorted(_unpack_directory(source, dest, budget))
+        return sorted(_unpack_directory(source, sink, budget))
     if kind == "zip":
-        return sorted(_unpack_zip(source, dest, budget))
+        return sorted(_unpack_zip(source, sink, budget))
     if kind == "tar":
-        return sorted(_unpack_tar(source, dest, budget))
+        return sorted(_unpack_tar(source, sink, budget))
     if kind == "file":
         path = safe_member_path(name or source.name, limits)
         if path is None:
@@ -182,7 +225,7 @@ def unpack(*, source: Path, dest: Path, limits: UnpackLimits = UnpackLimits(), k
         budget.count_entry()
         budget.claim(path)
         with source.open("rb") as stream:
-            return [_write(dest, path, stream, budget)]
+            return [sink.store(path, stream, budget)]
     raise UnsafeInput(f"unsupported input kind {kind}")
 
 
@@ -191,31 +234,49 @@ def new_budget(limits: UnpackLimits = UnpackLimits()) -> _Budget:
     return _Budget(limits=limits, compressed_bytes=0)
 
 
-def _unpack_directory(source: Path, dest: Path, budget: _Budget) -> Iterator[UnpackedFile]:
-    root = str(source)
-    for current, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames.sort()
-        relative_dir = os.path.relpath(current, root)
-        for entry in sorted([*filenames, *[d for d in dirnames if os.path.islink(os.path.join(current, d))]]):
-            full = os.path.join(current, entry)
-            relative = entry if relative_dir == "." else f"{relative_dir}/{entry}"
-            budget.count_entry()
-            path = safe_member_path(relative.replace(os.sep, "/"), budget.limits)
-            info = os.lstat(full)
-            if stat.S_ISLNK(info.st_mode):
-                check_link_target(path, os.readlink(full))
+def _unpack_directory(source: Path, sink, budget: _Budget) -> Iterator[UnpackedFile]:  # noqa: ANN001
+    """Walk without following links, classifying entries by the directory listing's own type (no extra stat), in
+    os.walk's top-down order: a directory's files and links (sorted), then its subdirectories (sorted)."""
+
+    def walk(directory: str, relative_dir: str) -> Iterator[UnpackedFile]:
+        with os.scandir(directory) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
+        subdirs = [entry for entry in entries if entry.is_dir(follow_symlinks=False)]
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
                 continue
-            if not stat.S_ISREG(info.st_mode):
+            relative = f"{relative_dir}/{entry.name}" if relative_dir else entry.name
+            budget.count_entry()
+            path = safe_member_path(relative, budget.limits)
+            if entry.is_symlink():
+                check_link_target(path, os.readlink(entry.path))
+                continue
+            if not entry.is_file(follow_symlinks=False):
                 raise UnsafeInput(f"device or special file: {printable(path)}")
             budget.claim(path)
-            fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW)
-            with os.fdopen(fd, "rb") as stream:
-                yield _write(dest, path, stream, budget)
-        for dirname in dirnames:
+            # O_NOFOLLOW | O_NONBLOCK and a check on the open file: nothing swapped in since the listing is followed
+            # or blocked on.
+            fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            try:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    raise UnsafeInput(f"device or special file: {printable(path)}")
+                with os.fdopen(fd, "rb", buffering=0) as stream:
+                    fd = -1
+                    yield sink.store(path, stream, budget)
+            finally:
+                if fd >= 0:
+                    os.close(fd)
+        for _entry in subdirs:
             budget.count_entry()
+        for entry in subdirs:
+            yield from walk(entry.path, f"{relative_dir}/{entry.name}" if relative_dir else entry.name)
+
+    return walk(str(source), "")
 
 
-def _unpack_zip(source: Path, dest: Path, budget: _Budget) -> Iterator[UnpackedFile]:
+def _unpack_zip(source: Path, sink, budget: _Budget) -> Iterator[UnpackedFile]:
+    import zipfile  # here, not at the top: a directory input never pays for importing the archive modules
+
     try:
         archive = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
@@ -249,13 +310,15 @@ def _unpack_zip(source: Path, dest: Path, budget: _Budget) -> Iterator[UnpackedF
             budget.claim(path)
             try:
                 with archive.open(info) as stream:
-                    yield _write(dest, path, stream, budget)
+                    yield sink.store(path, stream, budget)
             except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError,
                     ValueError) as exc:
                 raise UnsafeInput(f"corrupt zip entry {printable(info.filename)} ({printable(str(exc))})") from None
 
 
-def _unpack_tar(source: Path, dest: Path, budget: _Budget) -> Iterator[UnpackedFile]:
+def _unpack_tar(source: Path, sink, budget: _Budget) -> Iterator[UnpackedFile]:
+    import tarfile
+
     try:
         # Stream mode: one pass, no seeking, members handled as they arrive.
         archive = tarfile.open(source, mode="r|*")
@@ -281,7 +344,7 @@ def _unpack_tar(source: Path, dest: Path, budget: _Budget) -> Iterator[UnpackedF
                     raise UnsafeInput(f"unsupported entry type in archive: {printable(member.name)}")
                 budget.claim(path)
                 stream = archive.extractfile(member)
-                yield _write(dest, path, stream, budget)
+                yield sink.store(path, stream, budget)
     except (tarfile.TarError, EOFError, OSError, zlib_error()) as exc:
         if isinstance(exc, UnsafeInput):
             raise

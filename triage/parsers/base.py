@@ -104,6 +104,32 @@ def load_tree(root: Path, *, max_file_bytes: int = MAX_FILE_BYTES, max_files: in
     return tree
 
 
+def _walk_order(path: str) -> tuple:
+    """Sort key giving os.walk's top-down order with sorted names: a directory's files, then its subdirectories."""
+    parts = path.split("/")
+    return (*((1, part) for part in parts[:-1]), (0, parts[-1]))
+
+
+def tree_from_memory(files: dict[str, bytes], sizes: dict[str, int], *, max_file_bytes: int = MAX_FILE_BYTES,
+                     max_files: int = MAX_FILES) -> Tree:
+    """The Tree :func:`load_tree` would read from these files written out under a root: the same skipped
+    directories, binary rule, per-file cap and file limit, in the same order. ``files`` maps each path to (at least)
+    its first ``max_file_bytes + 1`` bytes; ``sizes`` gives each file's full size."""
+    tree = Tree()
+    for rel in sorted(files, key=_walk_order):
+        if not SKIPPED_DIRS.isdisjoint(rel.split("/")[:-1]):
+            continue
+        if len(tree.files) >= max_files:
+            tree.skipped.append((rel, "file limit reached"))
+            continue
+        data = files[rel]
+        if b"\0" in data[:8192]:
+            continue  # binary: nothing our parsers read
+        truncated = sizes[rel] > max_file_bytes
+        tree.files[rel] = SourceFile(rel, data[:max_file_bytes].decode("utf-8", errors="replace"), truncated)
+    return tree
+
+
 def load_json(text: str) -> object:
     """Strict JSON first (fast), then JSON5 for the comments and trailing commas editors accept."""
     try:
