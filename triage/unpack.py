@@ -312,7 +312,7 @@ def _unpack_zip(source: Path, sink, budget: _Budget) -> Iterator[UnpackedFile]:
                 with archive.open(info) as stream:
                     yield sink.store(path, stream, budget)
             except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError,
-                    ValueError) as exc:
+                    ValueError, *decompression_errors()) as exc:
                 raise UnsafeInput(f"corrupt zip entry {printable(info.filename)} ({printable(str(exc))})") from None
 
 
@@ -345,7 +345,7 @@ def _unpack_tar(source: Path, sink, budget: _Budget) -> Iterator[UnpackedFile]:
                 budget.claim(path)
                 stream = archive.extractfile(member)
                 yield sink.store(path, stream, budget)
-    except (tarfile.TarError, EOFError, OSError, zlib_error()) as exc:
+    except (tarfile.TarError, EOFError, OSError, *decompression_errors()) as exc:
         if isinstance(exc, UnsafeInput):
             raise
         raise UnsafeInput(f"corrupt tar archive ({printable(str(exc))})") from None
@@ -355,3 +355,10 @@ def zlib_error() -> type[Exception]:
     import zlib
 
     return zlib.error
+
+
+def decompression_errors() -> tuple[type[Exception], ...]:
+    """What corrupt compressed data raises (zlib and lzma errors are not OSError); only evaluated on failure."""
+    import lzma
+
+    return zlib_error(), lzma.LZMAError

@@ -230,3 +230,21 @@ def test_garbage_is_not_an_archive(tmp_path: Path) -> None:
     bad.write_bytes(b"PK\x03\x04 this is not really a zip")
     with pytest.raises(UnsafeInput, match=r"^not a readable zip archive"):
         unpack(source=bad, dest=tmp_path / "out")
+
+
+def test_corrupt_compressed_data_is_a_refusal_not_a_crash(tmp_path: Path) -> None:
+    """Found by tests/fuzz/fuzz_unpack.py: zlib.error and lzma.LZMAError are not OSError and escaped."""
+    archive = make_zip(tmp_path / "bad.zip", {"agent/notes.txt": b"A" * 4000})
+    data = bytearray(archive.read_bytes())
+    with zipfile.ZipFile(archive) as reader:
+        info = reader.getinfo("agent/notes.txt")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data[start] = 0xFF  # a final deflate block of the reserved type: "invalid block type"
+    archive.write_bytes(bytes(data))
+    with pytest.raises(UnsafeInput, match="corrupt zip entry agent/notes.txt"):
+        unpack(source=archive, dest=tmp_path / "zip-out")
+    xz = bytearray(make_tar(tmp_path / "bad.tar.xz", {"a.txt": os.urandom(2000)}, mode="w:xz").read_bytes())
+    xz[len(xz) // 2] ^= 0xFF
+    (tmp_path / "bad.tar.xz").write_bytes(bytes(xz))
+    with pytest.raises(UnsafeInput, match="corrupt tar archive"):
+        unpack(source=tmp_path / "bad.tar.xz", dest=tmp_path / "tar-out")
