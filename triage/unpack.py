@@ -297,8 +297,11 @@ def _unpack_zip(source: Path, sink, budget: _Budget) -> Iterator[UnpackedFile]:
             if stat.S_ISLNK(mode):
                 if path is None:
                     raise UnsafeInput("link at the archive root")
-                with archive.open(info) as handle:
-                    target = handle.read(4097)
+                try:
+                    with archive.open(info) as handle:
+                        target = handle.read(4097)
+                except corrupt_zip_errors() as exc:
+                    raise UnsafeInput(f"corrupt zip entry {printable(info.filename)} ({printable(str(exc))})") from None
                 if len(target) > 4096:
                     raise UnsafeInput(f"link target too long: {printable(path)}")
                 check_link_target(path, target.decode("utf-8", "replace"))
@@ -311,8 +314,7 @@ def _unpack_zip(source: Path, sink, budget: _Budget) -> Iterator[UnpackedFile]:
             try:
                 with archive.open(info) as stream:
                     yield sink.store(path, stream, budget)
-            except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError,
-                    ValueError, *decompression_errors()) as exc:
+            except corrupt_zip_errors() as exc:
                 raise UnsafeInput(f"corrupt zip entry {printable(info.filename)} ({printable(str(exc))})") from None
 
 
@@ -355,6 +357,14 @@ def zlib_error() -> type[Exception]:
     import zlib
 
     return zlib.error
+
+
+def corrupt_zip_errors() -> tuple[type[Exception], ...]:
+    """What reading a corrupt zip entry raises (bad CRC, header or compressed data, unknown method)."""
+    import zipfile
+
+    return (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, ValueError,
+            *decompression_errors())
 
 
 def decompression_errors() -> tuple[type[Exception], ...]:

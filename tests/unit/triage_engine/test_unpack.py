@@ -248,3 +248,13 @@ def test_corrupt_compressed_data_is_a_refusal_not_a_crash(tmp_path: Path) -> Non
     (tmp_path / "bad.tar.xz").write_bytes(bytes(xz))
     with pytest.raises(UnsafeInput, match="corrupt tar archive"):
         unpack(source=tmp_path / "bad.tar.xz", dest=tmp_path / "tar-out")
+
+
+def test_a_corrupt_zip_symlink_entry_is_a_refusal_not_a_crash(tmp_path: Path) -> None:
+    """Found by tests/fuzz/fuzz_unpack.py: reading a link's target raised BadZipFile (bad CRC-32) unhandled."""
+    archive = make_zip(tmp_path / "link.zip", {"a/b.txt": b"x"}, symlinks={"a/link": "b.txt"},
+                       compression=zipfile.ZIP_STORED)
+    data = archive.read_bytes()
+    archive.write_bytes(data.replace(b"b.txtPK", b"c.txtPK", 1))  # the link's stored target, its CRC now wrong
+    with pytest.raises(UnsafeInput, match="corrupt zip entry a/link"):
+        unpack(source=archive, dest=tmp_path / "out")
