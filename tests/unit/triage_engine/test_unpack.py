@@ -258,3 +258,13 @@ def test_a_corrupt_zip_symlink_entry_is_a_refusal_not_a_crash(tmp_path: Path) ->
     archive.write_bytes(data.replace(b"b.txtPK", b"c.txtPK", 1))  # the link's stored target, its CRC now wrong
     with pytest.raises(UnsafeInput, match="corrupt zip entry a/link"):
         unpack(source=archive, dest=tmp_path / "out")
+
+
+def test_a_zip_needing_an_unknown_version_is_a_refusal_not_a_crash(tmp_path: Path) -> None:
+    """Found by tests/fuzz/fuzz_unpack.py: zipfile raises NotImplementedError while reading the directory."""
+    data = bytearray(make_zip(tmp_path / "v8.zip", FILES).read_bytes())
+    central = data.index(b"PK\x01\x02")
+    data[central + 6:central + 8] = (80).to_bytes(2, "little")  # "version needed to extract": 8.0
+    (tmp_path / "v8.zip").write_bytes(bytes(data))
+    with pytest.raises(UnsafeInput, match="not a readable zip archive"):
+        unpack(source=tmp_path / "v8.zip", dest=tmp_path / "out")
