@@ -308,7 +308,7 @@ def _unpack_zip(source: Path, sink, budget: _Budget) -> Iterator[UnpackedFile]:
                 continue
             if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
                 raise UnsafeInput(f"device or special file: {printable(info.filename)}")
-            if info.is_dir() or path is None:
+            if path is None or info.is_dir():  # in this order: is_dir() indexes the name, which may be empty
                 continue
             budget.claim(path)
             try:

@@ -268,3 +268,21 @@ def test_a_zip_needing_an_unknown_version_is_a_refusal_not_a_crash(tmp_path: Pat
     (tmp_path / "v8.zip").write_bytes(bytes(data))
     with pytest.raises(UnsafeInput, match="not a readable zip archive"):
         unpack(source=tmp_path / "v8.zip", dest=tmp_path / "out")
+
+
+def test_a_zip_entry_with_an_empty_name_is_skipped_not_a_crash(tmp_path: Path) -> None:
+    """Found by tests/fuzz/fuzz_unpack.py: zipfile's is_dir() raised IndexError on an empty entry name."""
+    data = make_zip(tmp_path / "e.zip", {**FILES, "x": b"data"}, compression=zipfile.ZIP_STORED).read_bytes()
+    # Rename the last entry "x" to "" in both its headers: name length 1 -> 0, the name byte dropped.
+    for header, length_at in ((b"PK\x03\x04", 26), (b"PK\x01\x02", 28)):
+        start = data.rindex(header)
+        name_at = start + (30 if header == b"PK\x03\x04" else 46)
+        assert data[name_at:name_at + 1] == b"x"
+        data = data[:start + length_at] + b"\x00\x00" + data[start + length_at + 2:name_at] + data[name_at + 1:]
+    # The central directory moved back by one byte and shrank by one: fix its size and offset in the end record.
+    end = data.rindex(b"PK\x05\x06")
+    size, offset = (int.from_bytes(data[end + at:end + at + 4], "little") - 1 for at in (12, 16))
+    data = data[:end + 12] + size.to_bytes(4, "little") + offset.to_bytes(4, "little") + data[end + 20:]
+    (tmp_path / "e.zip").write_bytes(data)
+    listed = unpack(source=tmp_path / "e.zip", dest=tmp_path / "out")
+    assert sorted(f.path for f in listed) == sorted(FILES)
