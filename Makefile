@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PIP    := $(VENV)/bin/pip
 
-.PHONY: run test venv system-deps system-deps-test clean audit fault-test load-test bench-portal
+.PHONY: run test venv system-deps system-deps-test clean audit fault-test load-test bench-portal fuzz
 
 run: system-deps venv
 	infra/run-embedded.sh
@@ -35,6 +35,11 @@ fault-test: system-deps-test venv
 
 load-test: system-deps-test venv
 	infra/run-load-tests.sh -q
+
+# Coverage-guided fuzzing (atheris): each target for FUZZ_SECONDS (default 60); the corpus grows in var/fuzz/.
+FUZZ_SECONDS ?= 60
+fuzz: venv
+	$(VENV)/bin/python tests/fuzz/run.py --seconds $(FUZZ_SECONDS)
 
 bench-portal: venv
 	$(VENV)/bin/python tests/bench/bench_portal.py
