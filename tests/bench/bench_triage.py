@@ -36,7 +36,7 @@ import yaml  # noqa: E402
 
 from triage import fingerprints  # noqa: E402
 from triage.runner import offline_context, source_for_path, triage_analyse, triage_sources  # noqa: E402
-from triage.sandbox import SandboxRequest, backend_resolve, backend_works, sandbox_run  # noqa: E402
+from triage.sandbox import SandboxRequest, _bwrap_argv, backend_resolve, backend_works, sandbox_run  # noqa: E402
 
 WORDS = ("agent tool shell read write fetch issue ticket deploy token repo branch push review approve deny "
          "allow network egress sandbox secret model prompt context memory plan step result error retry").split()
@@ -132,11 +132,17 @@ def timed(fn, repeats: int) -> float:  # noqa: ANN001
 
 # --- sandbox start ---------------------------------------------------------------------------------
 
-def bare_start_argv(backend: str) -> list[str]:
+MINIMAL_BWRAP = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--ro-bind", "/", "/", "true"]
+
+
+def bare_start_argv(backend: str, scratch: Path) -> list[str]:
+    """The sandbox tool alone. For bubblewrap: the very command line our runner builds for ``true`` (same
+    namespaces, uid, binds, /proc, /dev, sized /tmp), so the ratio is what the runner adds around bwrap (limits,
+    cgroup, output handling); MINIMAL_BWRAP is printed beside it for reference."""
     if backend == "gvisor":
         return ["runsc", "--network=none", "do", "true"]
     if backend == "bubblewrap":
-        return ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--ro-bind", "/", "/", "true"]
+        return _bwrap_argv(SandboxRequest(argv=["/usr/bin/true"], scratch=scratch))
     return ["true"]
 
 
@@ -147,9 +153,10 @@ def our_start(backend: str) -> None:
         raise RuntimeError(f"{backend} start failed: {result.stderr[-200:]!r}")
 
 
-def bare_start(backend: str) -> None:
+def bare_start(backend: str, *, minimal: bool = False) -> None:
     with tempfile.TemporaryDirectory(prefix="assay-bench-bare-") as cwd:
-        subprocess.run(bare_start_argv(backend), check=True, capture_output=True, cwd=cwd)
+        argv = MINIMAL_BWRAP if minimal else bare_start_argv(backend, Path(cwd))
+        subprocess.run(argv, check=True, capture_output=True, cwd=cwd)
 
 
 # --- fingerprint lookup ----------------------------------------------------------------------------
@@ -231,7 +238,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    repeats = 1 if args.quick else 5
+    repeats = 3 if args.quick else 5
     stored = 25_000 if args.quick else 100_000  # --quick: smaller inputs, as CONTRACT allows
 
     backend = backend_resolve(os.environ.get("ASSAY_SANDBOX", "auto"))
@@ -262,8 +269,11 @@ def main() -> None:
                 ours = timed(lambda n=name: our_start(n), repeats * 3)
                 bare = timed(lambda n=name: bare_start(n), repeats * 3)
                 starts[name] = (ours, bare)
-                print(f"sandbox start {name}: ours {ours * 1000:.0f} ms, bare {bare * 1000:.0f} ms, "
-                      f"ratio {ours / bare:.2f}")
+                line = f"sandbox start {name}: ours {ours * 1000:.1f} ms, bare {bare * 1000:.1f} ms, ratio {ours / bare:.2f}"
+                if name == "bubblewrap":
+                    minimal = timed(lambda: bare_start(name, minimal=True), repeats * 3)
+                    line += f"; minimal bwrap (--ro-bind / /) {minimal * 1000:.1f} ms, ratio {ours / minimal:.2f}"
+                print(line)
 
         near_text = " ".join(random.Random(3).choices(WORDS, k=400)).encode()
         seed_start = time.perf_counter()
