@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
@@ -30,12 +31,26 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         except TokenRejected as exc:
             raise exceptions.AuthenticationFailed(f"Invalid token: {exc}.") from exc
         enforce(request._request, "token", account_key=f"user:{token.user_id}", by_address=False)
-        audit_append(actor=token.user, action="token.use", obj=token,
-                     data={"method": request.method, "path": request.path[:200]})
+        if _token_use_needs_audit(token, request.method):
+            audit_append(actor=token.user, action="token.use", obj=token,
+                         data={"method": request.method, "path": request.path[:200]})
         return token.user, token
 
     def authenticate_header(self, request):  # noqa: ANN001, ANN201
         return self.keyword
+
+
+# A token's reads are audited once per window: every audit entry takes the chain's single lock, so auditing each
+# GET serialised all API traffic. Writes are audited every time, and reads of confidential material are audited
+# where it is decrypted (the vault), whatever the route.
+TOKEN_READ_AUDIT_WINDOW_SECONDS = 300
+
+
+def _token_use_needs_audit(token, method: str) -> bool:  # noqa: ANN001
+    if method not in permissions.SAFE_METHODS:
+        return True
+    # cache.add is atomic: exactly one request per token and window wins and is audited.
+    return cache.add(f"assay:token-read-audited:{token.pk}", 1, timeout=TOKEN_READ_AUDIT_WINDOW_SECONDS)
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):

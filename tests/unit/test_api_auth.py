@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -91,14 +92,23 @@ def test_a_token_without_submission_scopes_cannot_read(builder):  # noqa: ANN001
         assert client.get(path).status_code == 403, path
 
 
-def test_every_token_use_is_audited_and_stamped(builder):  # noqa: ANN001
+def test_token_reads_are_audited_once_per_window_and_every_write_is_audited(builder):  # noqa: ANN001
     raw = make_token(builder)
-    bearer(raw).get(LIST)
+    client = bearer(raw)
+    client.get(LIST)
+    client.get(LIST)  # same window: stamped, not audited again
     token = ApiToken.objects.get(user=builder)
     event = AuditEvent.objects.filter(action="token.use").get()
     assert (event.actor_id, event.object_id, event.data) == (builder.pk, str(token.pk),
                                                              {"method": "GET", "path": LIST})
     assert token.last_used_at is not None
+    for _ in range(2):
+        client.post(LIST, {}, format="json")  # rejected as invalid, but the token was used to write
+    writes = AuditEvent.objects.filter(action="token.use", data__method="POST")
+    assert writes.count() == 2
+    cache.delete(f"assay:token-read-audited:{token.pk}")  # the window passes
+    client.get(LIST)
+    assert AuditEvent.objects.filter(action="token.use", data__method="GET").count() == 2
 
 
 def test_the_token_secret_is_stored_only_as_a_hash(builder):  # noqa: ANN001
