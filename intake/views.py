@@ -432,7 +432,43 @@ _ACTION_LABELS = {
     "artifact.add": "Artifact added",
     "artifact.remove": "Artifact removed",
     "redaction.confirm_placeholder": "Placeholder confirmed",
+    "triage.dynamic_run": "Submitted servers run in the sandbox",
+    "consent.request": "Human review proposed; your consent is asked",
+    "consent.give": "Consent to human review given",
+    "case.coordinate": "Coordinator assigned",
+    "conflict.declare.builder": "Conflict of interest declared",
+    "conflict.override.request": "Conflict override requested",
+    "conflict.override.approve": "Conflict override approved",
+    "assignment.propose": "Reviewer proposed",
+    "assignment.accepted": "Reviewer accepted the case",
+    "assignment.declined": "Reviewer declined the case",
+    "assignment.replan": "Reviewers re-planned",
+    "grant.issue": "Reviewer access granted",
+    "grant.revoke": "Reviewer access revoked",
+    "reviewer.view": "Reviewer viewed the case",
+    "reviewer.view_artifact": "Reviewer viewed an artifact",
+    "reviewer.download_artifact": "Reviewer downloaded an artifact",
+    "review.submit": "Review submitted",
+    "message.post": "Message posted",
+    "report.issue": "Report issued",
+    "report.revoke": "Report revoked",
+    "vault.decrypt": "Artifact decrypted",
+    "vault.shred": "Keys destroyed (crypto-shredded)",
+    "vault.ledger_replay_shred": "Keys destroyed again after a restore",
+    "vault.reconcile_shred": "Keys destroyed by reconciliation",
+    "vault.legal_hold.request": "Legal hold requested",
+    "vault.legal_hold.approve": "Legal hold placed",
+    "vault.legal_hold.release": "Legal hold released",
+    "vault.dispute.open": "IP dispute opened",
+    "vault.dispute.decide": "IP dispute decided",
+    "vault.relocate": "Stored artifacts moved",
 }
+
+
+def _humanise_action(action: str) -> str:
+    """An action without a label still reads as words, never as a dotted code."""
+    words = action.replace("_", " ").replace(".", " ").strip()
+    return words[:1].upper() + words[1:]
 _TRANSITION_LABELS = {
     State.SUBMITTED: "Submitted",
     State.TRIAGING: "Automated triage started",
@@ -447,7 +483,7 @@ def _timeline_entry(event: AuditEvent, viewer) -> TimelineEntry:  # noqa: ANN001
         label = _TRANSITION_LABELS.get(to) or (State(to).label if to in State.values else to)
         detail = data.get("reason", "") if to not in _TRANSITION_LABELS else ""
     else:
-        label = _ACTION_LABELS.get(event.action, event.action)
+        label = _ACTION_LABELS.get(event.action) or _humanise_action(event.action)
         detail = {
             "terms.accept": f"version {data.get('terms', '')}",
             "artifact.add": data.get("name", ""),

@@ -176,3 +176,18 @@ def test_case_page_queries_do_not_grow_with_the_timeline(builder, submitted):  #
     for state in (State.TRIAGING, State.TRIAGED, State.AWAITING_CONSENT, State.IN_REVIEW):
         submitted = transition(submitted, state, actor=None)
     assert _queries_for(client, url) == before
+
+
+def test_timeline_labels_every_event_in_words_and_hides_who_acted_from_the_builder(builder, submitted):  # noqa: ANN001
+    from intake.audit import audit_append
+
+    staff = make_user("coord-timeline@assay.example", role=Role.COORDINATOR)
+    audit_append(actor=staff, action="message.post", obj=submitted, data={})
+    audit_append(actor=None, action="vault.dispute.open", obj=submitted, data={})
+    audit_append(actor=staff, action="some_new.thing_done", obj=submitted, data={})
+    body = _client_for(builder).get(reverse("case_detail", args=[submitted.pk]), HTTP_HX_REQUEST="true") \
+        .content.decode()
+    assert "Message posted" in body and "IP dispute opened" in body and "Some new thing done" in body
+    for code in ("message.post", "vault.dispute.open", "some_new.thing_done", staff.email):
+        assert code not in body
+    assert "Assay staff" in body
