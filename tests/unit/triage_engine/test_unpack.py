@@ -286,3 +286,28 @@ def test_a_zip_entry_with_an_empty_name_is_skipped_not_a_crash(tmp_path: Path) -
     (tmp_path / "e.zip").write_bytes(data)
     listed = unpack(source=tmp_path / "e.zip", dest=tmp_path / "out")
     assert sorted(f.path for f in listed) == sorted(FILES)
+
+
+def test_memory_tree_reads_like_the_unpacked_directory(tmp_path: Path) -> None:
+    """Inside the sandbox the input is unpacked into memory; the analysis must see exactly what it would read from
+    the same files written out: skipped dependency dirs, binaries, the per-file cap, walk order, hashes."""
+    from triage.parsers.base import load_tree, tree_from_memory
+    from triage.unpack import MemoryTree, unpack_into
+
+    source = tmp_path / "src"
+    files = {"b.md": b"# b\n", "a/z.py": b"print(1)\n", "a/b/c.json": b"{}", ".git/config": b"[core]\n",
+             "node_modules/x/index.js": b"x", "bin/tool": b"\x7fELF\x00\x01", "big.txt": b"A" * 5000,
+             "a/.env": b"TOKEN=abc\n"}
+    for name, data in files.items():
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_bytes(data)
+    memory = MemoryTree(keep_bytes=1001)
+    in_memory = unpack_into(memory, source=source)
+    on_disk = unpack(source=source, dest=tmp_path / "out")
+    assert in_memory == on_disk
+    from_memory = tree_from_memory(memory.heads, memory.sizes, max_file_bytes=1000)
+    from_disk = load_tree(tmp_path / "out", max_file_bytes=1000)
+    assert list(from_memory.files) == list(from_disk.files)  # same order, not just the same set
+    assert from_memory.files == from_disk.files
+    assert from_memory.files["big.txt"].truncated and len(from_memory.files["big.txt"].text) == 1000
+    assert ".git/config" not in from_memory.files and "bin/tool" not in from_memory.files
