@@ -253,3 +253,24 @@ def test_docker_compose_config_accepts_the_file_when_docker_is_available(tmp_pat
     result = subprocess.run([docker, "compose", "-f", str(INFRA / "docker-compose.yml"), "config", "-q"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_every_pod_that_can_shred_shares_one_persistent_shred_ledger(production) -> None:  # noqa: ANN001
+    ledger_dir = by_kind(production, "ConfigMap")
+    ledger_dir = next(iter(ledger_dir.values()))["data"]["ASSAY_SHRED_LEDGER"]
+    claim = by_kind(production, "PersistentVolumeClaim")["assay-shred-ledger"]
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]  # web and workers append under one flock
+    specs = pod_specs(production)
+    for name in ("assay-web", "assay-worker"):
+        volumes = {v["name"]: v for v in specs[name]["volumes"]}
+        mounts = {m["mountPath"]: m["name"] for m in specs[name]["containers"][0]["volumeMounts"]}
+        assert volumes[mounts[ledger_dir]]["persistentVolumeClaim"]["claimName"] == "assay-shred-ledger", name
+    assert not ledger_dir.startswith("/var/lib/assay/")  # not in the per-pod scratch volume
+
+
+def test_compose_keeps_the_shred_ledger_on_a_named_volume_not_the_tmpfs() -> None:
+    compose = yaml.safe_load((INFRA / "docker-compose.yml").read_text())
+    base = compose["x-assay"]
+    ledger_dir = base["environment"]["ASSAY_SHRED_LEDGER"]
+    assert f"shredledger:{ledger_dir}" in base["volumes"] and "shredledger" in compose["volumes"]
+    assert all(not entry.startswith(ledger_dir) for entry in base["tmpfs"])
