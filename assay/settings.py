@@ -143,6 +143,10 @@ if _cache_url:
                           "KEY_PREFIX": env_str("ASSAY_CACHE_PREFIX", "assay")}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "assay_cache"}}
+# With a shared cache, sessions are read from it and written through to the database: every portal request
+# (the 2 s htmx status poll included) skips the session query, and a cache restart loses no session.
+SESSION_ENGINE = ("django.contrib.sessions.backends.cached_db" if _cache_url
+                  else "django.contrib.sessions.backends.db")
 
 # --- Celery -----------------------------------------------------------------
 BROKER_DIR = DATA_DIR / "broker"
