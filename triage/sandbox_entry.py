@@ -35,32 +35,27 @@ def _limits(raw: dict):  # noqa: ANN202
 
 
 def _manifest_from_root(root: Path) -> dict | None:
-    from triage.unpack import UnsafeInput
-
     path = root / MANIFEST_NAME
     if not path.is_file():
         return None
-    if path.stat().st_size > MAX_MANIFEST_BYTES:
-        raise UnsafeInput(f"{MANIFEST_NAME} is larger than {MAX_MANIFEST_BYTES} bytes")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UnsafeInput(f"{MANIFEST_NAME} is not valid JSON ({exc.__class__.__name__})") from None
-    if not isinstance(manifest, dict):
-        raise UnsafeInput(f"{MANIFEST_NAME} must hold a JSON object")
-    return manifest
+    return _manifest_checked(path.stat().st_size, path.read_bytes)
 
 
 def _manifest_from_memory(tree) -> dict | None:  # noqa: ANN001
     """:func:`_manifest_from_root` for a :class:`triage.unpack.MemoryTree`."""
-    from triage.unpack import UnsafeInput
-
     if MANIFEST_NAME not in tree.heads:
         return None
-    if tree.sizes[MANIFEST_NAME] > MAX_MANIFEST_BYTES:
+    return _manifest_checked(tree.sizes[MANIFEST_NAME], lambda: tree.heads[MANIFEST_NAME])
+
+
+def _manifest_checked(size: int, read) -> dict:  # noqa: ANN001
+    """The submitted manifest file's JSON object; ``read`` is called only once the size is known to be allowed."""
+    from triage.unpack import UnsafeInput
+
+    if size > MAX_MANIFEST_BYTES:
         raise UnsafeInput(f"{MANIFEST_NAME} is larger than {MAX_MANIFEST_BYTES} bytes")
     try:
-        manifest = json.loads(tree.heads[MANIFEST_NAME].decode("utf-8"))
+        manifest = json.loads(read().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UnsafeInput(f"{MANIFEST_NAME} is not valid JSON ({exc.__class__.__name__})") from None
     if not isinstance(manifest, dict):

@@ -98,10 +98,15 @@ def load_tree(root: Path, *, max_file_bytes: int = MAX_FILE_BYTES, max_files: in
             except OSError:
                 tree.skipped.append((rel, "unreadable"))
                 continue
-            if b"\0" in data[:8192]:
-                continue  # binary: nothing our parsers read
-            tree.files[rel] = SourceFile(rel, data.decode("utf-8", errors="replace"), truncated)
+            _tree_add(tree, rel, data, truncated)
     return tree
+
+
+def _tree_add(tree: Tree, rel: str, data: bytes, truncated: bool) -> None:
+    """The rule both loaders share: binaries are left out (nothing our parsers read), text is decoded leniently."""
+    if b"\0" in data[:8192]:
+        return
+    tree.files[rel] = SourceFile(rel, data.decode("utf-8", errors="replace"), truncated)
 
 
 def _walk_order(path: str) -> tuple:
@@ -122,11 +127,7 @@ def tree_from_memory(files: dict[str, bytes], sizes: dict[str, int], *, max_file
         if len(tree.files) >= max_files:
             tree.skipped.append((rel, "file limit reached"))
             continue
-        data = files[rel]
-        if b"\0" in data[:8192]:
-            continue  # binary: nothing our parsers read
-        truncated = sizes[rel] > max_file_bytes
-        tree.files[rel] = SourceFile(rel, data[:max_file_bytes].decode("utf-8", errors="replace"), truncated)
+        _tree_add(tree, rel, files[rel][:max_file_bytes], sizes[rel] > max_file_bytes)
     return tree
 
 
