@@ -75,9 +75,10 @@ def submission_events(submission: Submission) -> list:
 def _case_page_presence() -> dict:
     """EXISTS flags for the case page's optional records: most cases have no report, dynamic run, similarity
     link, legal hold or dispute yet, and a flag read with the case saves a query that would return nothing."""
-    from django.db.models import Exists, OuterRef, Q
+    from django.db.models import Exists, OuterRef
 
-    from intake.vault.models import IpDispute, LegalHold
+    from intake.vault.models import LegalHold
+    from intake.vault.retention import disputes_of
     from reviews.models import Report
     from triage.models import DynamicRun, FingerprintLink, TriageResult
 
@@ -88,7 +89,7 @@ def _case_page_presence() -> dict:
         "page_has_dynamic_runs": Exists(DynamicRun.objects.filter(submission=case)),
         "page_has_reports": Exists(Report.objects.filter(submission=case)),
         "page_has_holds": Exists(LegalHold.objects.filter(submission=case)),
-        "page_has_disputes": Exists(IpDispute.objects.filter(Q(claimant_case=case) | Q(respondent_case=case))),
+        "page_has_disputes": Exists(disputes_of(case)),
     }
 
 

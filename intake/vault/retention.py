@@ -72,8 +72,13 @@ def _accepted_retention(submission: Submission, acceptances=None) -> dict:  # no
     return dict(acceptance.terms.retention or {}) if acceptance else {}
 
 
+def disputes_of(case):  # noqa: ANN001, ANN201 - QuerySet[IpDispute]
+    """Every IP dispute the case is party to, on either side (``case`` may be an ``OuterRef``)."""
+    return IpDispute.objects.filter(Q(claimant_case=case) | Q(respondent_case=case))
+
+
 def _disputes(submission: Submission) -> list[IpDispute]:
-    return list(IpDispute.objects.filter(Q(claimant_case=submission) | Q(respondent_case=submission)))
+    return list(disputes_of(submission))
 
 
 def _frozen_time(submission: Submission, now: datetime, disputes: list[IpDispute] | None = None) -> timedelta:
@@ -120,8 +125,7 @@ def shredding_blocked_reason(submission: Submission, *, now: datetime | None = N
         status = "legal hold" if hold.approved_at else "legal hold awaiting a second coordinator"
         return f"case {submission.reference} is under a {status}; shredding is suspended"
     if disputes is None:
-        open_dispute = IpDispute.objects.filter(Q(claimant_case=submission) | Q(respondent_case=submission),
-                                                state=DisputeState.OPEN).exists()
+        open_dispute = disputes_of(submission).filter(state=DisputeState.OPEN).exists()
     else:
         open_dispute = any(dispute.state == DisputeState.OPEN for dispute in disputes)
     if open_dispute:
