@@ -445,11 +445,9 @@ def _run_process(name: str, argv: list[str], request: SandboxRequest, *, apply_r
     program joins by itself (killed with it on timeout; the caller removes it)."""
     started = time.monotonic()
     deadline = started + request.limits.wall_seconds
-    owns_cgroup = apply_rlimits
-    if apply_rlimits:
-        cgroup = _PidsCgroup(request.limits.processes)
     preexec = None
     if apply_rlimits:
+        cgroup = _PidsCgroup(request.limits.processes)  # ours to remove
         set_limits = _preexec(request.limits)
 
         def preexec() -> None:
@@ -479,7 +477,7 @@ def _run_process(name: str, argv: list[str], request: SandboxRequest, *, apply_r
             on_timeout()
         returncode = proc.wait()
     finally:
-        if owns_cgroup and cgroup is not None:
+        if apply_rlimits and cgroup is not None:
             cgroup.remove()
     signal_name = signal.Signals(-returncode).name if returncode < 0 else None
     if returncode >= 128 + 1 and returncode - 128 in signal.Signals._value2member_map_:  # noqa: SLF001

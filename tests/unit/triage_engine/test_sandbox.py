@@ -17,11 +17,23 @@ from triage.sandbox import (Mount, SandboxLimits, SandboxRequest, SandboxUnavail
 REAL_BACKENDS = ("gvisor", "bubblewrap")
 
 
-@pytest.fixture(params=REAL_BACKENDS)
-def backend(request) -> str:  # noqa: ANN001
-    if not backend_works(request.param):
-        pytest.skip(f"{request.param} does not work on this machine")
-    return request.param
+@pytest.fixture(params=[*REAL_BACKENDS, "bubblewrap-without-prlimit"])
+def backend(request, monkeypatch) -> str:  # noqa: ANN001
+    name = request.param
+    if name == "bubblewrap-without-prlimit":
+        # The fallback launch: limits and the pids cgroup set in a pre-exec hook instead of by sh and prlimit.
+        import shutil
+
+        import triage.sandbox
+
+        real_which = shutil.which
+        monkeypatch.setattr(triage.sandbox.shutil, "which",
+                            lambda command, *args, **kwargs: None if command == "prlimit"
+                            else real_which(command, *args, **kwargs))
+        name = "bubblewrap"
+    if not backend_works(name):
+        pytest.skip(f"{name} does not work on this machine")
+    return name
 
 
 def run_inside(backend: str, tmp_path: Path, code: str, *, limits: SandboxLimits | None = None,
