@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 
 from intake import services
 from intake.api_auth import MfaSatisfied, TokenScopes
-from intake.api_errors import documented_errors as _errors
+from intake.api_errors import AUTHENTICATED, documented_errors
 from intake.models import Submission
 from intake.ratelimits import enforce
 from intake.selectors import (current_terms, submission_get_for, submission_get_owned, submission_timeline,
@@ -40,7 +40,7 @@ WRITE = "submissions:write"
 PERMISSIONS = [IsAuthenticated, MfaSatisfied, TokenScopes]
 
 
-COMMON = (401, 403, 404, 429)
+COMMON = (*AUTHENTICATED, 404)
 
 
 class SubmissionPagination(LimitOffsetPagination):
@@ -56,8 +56,8 @@ def _readiness(submission: Submission) -> dict:
 
 @extend_schema_view(
     list=extend_schema(summary="List your cases", responses={200: SubmissionSummaryOut(many=True),
-                                                             **_errors(401, 403, 429)}),
-    retrieve=extend_schema(summary="Read one case", responses={200: SubmissionOut, **_errors(*COMMON)}),
+                                                             **documented_errors(*AUTHENTICATED)}),
+    retrieve=extend_schema(summary="Read one case", responses={200: SubmissionOut, **documented_errors(*COMMON)}),
 )
 class SubmissionViewSet(viewsets.GenericViewSet):
     """A builder's own cases. Drafts are edited, then submitted (which freezes the configuration digest)."""
@@ -94,7 +94,7 @@ class SubmissionViewSet(viewsets.GenericViewSet):
         return self._full(submission_get_for(request.user, pk))
 
     @extend_schema(summary="Open a draft case", request=SubmissionCreateInput,
-                   responses={201: SubmissionOut, **_errors(400, 401, 403, 413, 429)})
+                   responses={201: SubmissionOut, **documented_errors(400, 401, 403, 413, 429)})
     def create(self, request: Request) -> Response:
         enforce(request._request, "submission-create")
         fields = SubmissionCreateInput(data=request.data)
@@ -105,7 +105,7 @@ class SubmissionViewSet(viewsets.GenericViewSet):
         return response
 
     @extend_schema(summary="Change a draft (only the fields sent)", request=SubmissionFieldsInput,
-                   responses={200: SubmissionOut, **_errors(400, *COMMON, 409, 413)})
+                   responses={200: SubmissionOut, **documented_errors(400, *COMMON, 409, 413)})
     def partial_update(self, request: Request, pk: str) -> Response:
         submission = self._owned(pk)
         fields = SubmissionFieldsInput(data=request.data)
@@ -116,14 +116,14 @@ class SubmissionViewSet(viewsets.GenericViewSet):
                                                      **fields.validated_data))
 
     @extend_schema(summary="Submit a ready draft for triage", request=None,
-                   responses={200: SubmissionOut, **_errors(400, *COMMON, 409)})
+                   responses={200: SubmissionOut, **documented_errors(400, *COMMON, 409)})
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str) -> Response:
         submission = services.submission_submit(submission=self._owned(pk), actor=request.user)
         return self._full(submission)
 
     @extend_schema(summary="Withdraw a case", request=WithdrawInput,
-                   responses={200: SubmissionOut, **_errors(400, *COMMON, 409, 413)})
+                   responses={200: SubmissionOut, **documented_errors(400, *COMMON, 409, 413)})
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, pk: str) -> Response:
         submission = self._owned(pk)
@@ -132,7 +132,8 @@ class SubmissionViewSet(viewsets.GenericViewSet):
         return self._full(services.submission_withdraw(submission=submission, actor=request.user,
                                                        reason=body.validated_data["reason"]))
 
-    @extend_schema(summary="Current state and timeline", responses={200: SubmissionStatusOut, **_errors(*COMMON)})
+    @extend_schema(summary="Current state and timeline",
+                   responses={200: SubmissionStatusOut, **documented_errors(*COMMON)})
     @action(detail=True, methods=["get"])
     def status(self, request: Request, pk: str) -> Response:
         submission = submission_get_for(request.user, pk)
@@ -143,13 +144,13 @@ class SubmissionViewSet(viewsets.GenericViewSet):
         }).data)
 
     @extend_schema(summary="What still blocks submission, and open redaction findings",
-                   responses={200: ReadinessOut, **_errors(*COMMON)})
+                   responses={200: ReadinessOut, **documented_errors(*COMMON)})
     @action(detail=True, methods=["get"])
     def readiness(self, request: Request, pk: str) -> Response:
         return Response(ReadinessOut(_readiness(submission_get_for(request.user, pk))).data)
 
     @extend_schema(summary="Confirm redaction findings are placeholders", request=ConfirmPlaceholdersInput,
-                   responses={200: ReadinessOut, **_errors(400, *COMMON, 409, 413)})
+                   responses={200: ReadinessOut, **documented_errors(400, *COMMON, 409, 413)})
     @action(detail=True, methods=["post"], url_path="redaction/confirm")
     def confirm_placeholders(self, request: Request, pk: str) -> Response:
         submission = self._owned(pk)
@@ -160,7 +161,7 @@ class SubmissionViewSet(viewsets.GenericViewSet):
         return Response(ReadinessOut(_readiness(submission)).data)
 
     @extend_schema(summary="Accept the current terms for this case", request=TermsAcceptInput,
-                   responses={200: TermsAcceptanceOut, **_errors(400, *COMMON, 409, 413)})
+                   responses={200: TermsAcceptanceOut, **documented_errors(400, *COMMON, 409, 413)})
     @action(detail=True, methods=["post"], url_path="terms")
     def accept_terms(self, request: Request, pk: str) -> Response:
         submission = self._owned(pk)
@@ -170,7 +171,8 @@ class SubmissionViewSet(viewsets.GenericViewSet):
                                                    version=body.validated_data["version"])
         return Response(TermsAcceptanceOut(acceptance).data)
 
-    @extend_schema(summary="List a case's artifacts", responses={200: ArtifactOut(many=True), **_errors(*COMMON)})
+    @extend_schema(summary="List a case's artifacts",
+                   responses={200: ArtifactOut(many=True), **documented_errors(*COMMON)})
     @action(detail=True, methods=["get"], parser_classes=[MultiPartParser], pagination_class=None)
     def artifacts(self, request: Request, pk: str) -> Response:
         submission = submission_get_for(request.user, pk)
@@ -184,7 +186,7 @@ class SubmissionViewSet(viewsets.GenericViewSet):
         super().initial(request, *args, **kwargs)
 
     @extend_schema(summary="Upload an artifact to a draft (multipart)", request={"multipart/form-data":
-                   ArtifactUploadInput}, responses={201: ArtifactOut, **_errors(400, *COMMON, 409, 413)})
+                   ArtifactUploadInput}, responses={201: ArtifactOut, **documented_errors(400, *COMMON, 409, 413)})
     @artifacts.mapping.post
     def upload(self, request: Request, pk: str) -> Response:
         enforce(request._request, "upload")
@@ -202,7 +204,7 @@ class SubmissionViewSet(viewsets.GenericViewSet):
 
     @extend_schema(summary="Remove an artifact from a draft", request=None,
                    parameters=[OpenApiParameter("artifact_id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
-                   responses={204: None, **_errors(*COMMON, 409)})
+                   responses={204: None, **documented_errors(*COMMON, 409)})
     @action(detail=True, methods=["delete"], url_path=r"artifacts/(?P<artifact_id>[^/.]+)")
     def remove_artifact(self, request: Request, pk: str, artifact_id: str) -> Response:
         submission = self._owned(pk)
@@ -223,7 +225,7 @@ class CurrentTermsView(APIView):
     parser_classes = [JSONParser]
     required_scopes = {"get": READ}
 
-    @extend_schema(summary="Current terms", responses={200: TermsOut, **_errors(401, 403, 404, 429)})
+    @extend_schema(summary="Current terms", responses={200: TermsOut, **documented_errors(401, 403, 404, 429)})
     def get(self, request: Request) -> Response:
         terms = current_terms()
         if terms is None:
