@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 from triage.findings import Finding
 
-GATE_VERSION = "2026.12.1"
+GATE_VERSION = "2026.11.1"
 RUNNABLE_BACKENDS = ("gvisor", "bubblewrap")
 FLOW_FAMILIES = ("trifecta.", "agentjacking.")
 PROBE_TIERS = ("grey", "white")
