@@ -473,6 +473,57 @@ def _manifest_agent(system: ParsedSystem, graph: CapabilityGraph) -> None:
                   system.manifest_line('"writable_by_untrusted"'))
 
 
+# What reaching a flow sink gives whoever controls the tool's input.
+_FLOW_CAPS = {
+    "shell": [(SINK, "shell")], "code-exec": [(SINK, "shell")], "sql": [(SINK, "database-write"), (SOURCE, PRIVATE)],
+    "file-read": [(SOURCE, PRIVATE)], "file-write": [(SINK, "write-files")], "file-delete": [(SINK, "delete")],
+    "deserialise": [(SINK, "shell")], "ssrf": [(SOURCE, "web"), (SINK, "network")], "template": [(SINK, "shell")],
+}
+_CODE_EFFECT_CAPS = {**_EFFECT_CAPS, "read-files": [(SOURCE, PRIVATE)], "destructive": [(SINK, "delete")],
+                     "api-read": [], "command": [], "env-to-child": []}
+
+
+def code_tool_capabilities(tool) -> list[tuple[str, str, int]]:  # noqa: ANN001 - ToolDef
+    """(direction, kind, line) for one tool of the code model: its effects, its flows, the data it returns."""
+    caps: list[tuple[str, str, int]] = []
+    for effect in tool.effects:
+        if effect.kind == "command":
+            caps += [(SINK, sink, effect.line) for sink in command_sinks(effect.detail)]
+        caps += [(d, k, effect.line) for d, k in _CODE_EFFECT_CAPS.get(effect.kind, [])]
+    for flow in tool.flows:
+        caps += [(d, k, flow.line) for d, k in _FLOW_CAPS.get(flow.sink, [])]
+        if flow.source.startswith("fetched:"):
+            caps.append((SOURCE, "web", flow.line))
+    if tool.sensitive:
+        caps.append((SOURCE, PRIVATE, tool.sensitive[0].line))
+    if tool.kind == "resource":
+        caps.append((SOURCE, PRIVATE, tool.line))
+    reads = {e.kind for e in tool.effects} & {"api-read", "web-fetch", "database-read", "email-read", "read-files"}
+    if reads:
+        # what a reading tool reads is named in its name and description (a ticket, a pull request, a mailbox)
+        caps += [(d, k, tool.line) for d, k in classify(f"{tool.name} {tool.description[:300]}", sinks=False)]
+    return caps
+
+
+def _code_server_agents(system: ParsedSystem, graph: CapabilityGraph) -> None:
+    """Each MCP server read from code is a node with its tools' capabilities; a client whose configuration launches
+    that server's file is linked to it, so combinations across servers are found."""
+    for server in system.code_servers:
+        agent = graph.agent(f"mcp-server:{server.id}", f"mcp-server/{server.language}", server.path, server.line)
+        for tool in server.tools:
+            for direction, kind, line in code_tool_capabilities(tool):
+                agent.add(direction, kind, f"{tool.kind}:{tool.name}", tool.path, line, gated=tool.gated)
+        file_name = posixpath.basename(server.path)
+        directory = posixpath.dirname(server.path)
+        for declared in system.mcp_servers:
+            words = re.split(r"[\s\"']+", declared.command)
+            if any(w == server.path or w.endswith("/" + server.path) or (w.endswith(file_name) and directory in w)
+                   or (directory and w.rstrip("/").endswith(directory)) for w in words if w):
+                client = graph.agents.get(declared.client) or graph.agents.get("claude-code")
+                if client is not None:
+                    client.links.add(agent.id)
+
+
 def build_graph(system: ParsedSystem) -> CapabilityGraph:
     graph = CapabilityGraph()
     _claude_agent(system, graph)
@@ -480,5 +531,6 @@ def build_graph(system: ParsedSystem) -> CapabilityGraph:
     _mcp_client_agents(system, graph)
     _workflow_agents(system, graph)
     _python_agents(system, graph)
+    _code_server_agents(system, graph)
     _manifest_agent(system, graph)
     return graph

@@ -9,10 +9,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from triage.parsers import agent_configs, ci, containers, mcp, packages, python_code
+from triage.parsers import agent_configs, ci, containers, js_code, mcp, packages, python_code
 from triage.parsers import manifest as manifest_format
 from triage.parsers.base import (MalformedFile, SourceFile, Tree, as_list, load_json, load_toml, load_tree,
                                  load_yaml)
+from triage.parsers.tool_model import CodeServer, ToolDef
 
 __all__ = ["ParsedSystem", "parse_tree", "parse_root", "SourceFile"]
 
@@ -35,6 +36,10 @@ class ParsedSystem:
     dockerfiles: list[tuple[SourceFile, list[containers.DockerInstruction]]] = field(default_factory=list)
     compose_files: list[tuple[SourceFile, dict]] = field(default_factory=list)
     python_modules: list[python_code.PyModule] = field(default_factory=list)
+    # The MCP tool model read from code (Python and JavaScript/TypeScript): servers with their tools, and
+    # agent-framework tools that no MCP server serves.
+    code_servers: list[CodeServer] = field(default_factory=list)
+    code_tools: list[ToolDef] = field(default_factory=list)
     package_jsons: list[tuple[SourceFile, dict]] = field(default_factory=list)
     pyprojects: list[tuple[SourceFile, dict]] = field(default_factory=list)
     requirements: list[SourceFile] = field(default_factory=list)
@@ -136,6 +141,15 @@ def _parse_file(system: ParsedSystem, file: SourceFile) -> None:
             system.problems.append((path, "not valid Python; skipped"))
         else:
             system.python_modules.append(module)
+            system.code_servers.extend(module.servers)
+            system.code_tools.extend(module.code_tools)
+    elif js_code.is_js_source(path):
+        found = js_code.parse_js(file.text, path)
+        if found is None:
+            system.problems.append((path, "not valid JavaScript/TypeScript; skipped"))
+        else:
+            system.code_servers.extend(found.servers)
+            system.code_tools.extend(found.code_tools)
 
 
 def _dict(value: object) -> dict:

@@ -11,6 +11,8 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from triage.parsers.tool_model import CodeServer, ToolDef
+
 MAX_PYTHON_BYTES = 512 * 1024
 
 TOOL_DECORATORS = {"tool": "langchain/crewai", "function_tool": "openai-agents", "mcp_tool": "mcp"}
@@ -85,6 +87,8 @@ class PyModule:
     has_unbounded_run: bool = False  # some call switches a run limit off for an agent we cannot tell
     unbounded_targets: set[str] = field(default_factory=set)  # agents run with their limit switched off
     has_human_gate: bool = False
+    servers: list[CodeServer] = field(default_factory=list)  # MCP servers defined here, with their tools
+    code_tools: list[ToolDef] = field(default_factory=list)  # agent-framework tools in the tool model
 
 
 def dotted(node: ast.AST) -> str:
