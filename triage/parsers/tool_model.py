@@ -50,6 +50,10 @@ class Flow:
     line: int  # the sink's line
     call: str  # the sink call as written, e.g. "cursor.execute", "child_process.exec"
     steps: tuple[Step, ...] = ()  # source first, sink last
+    # True when the input was combined with constant text on the way (f-string, +, %, format, join, path.join):
+    # injection into a fixed statement. False when the input reaches the sink whole: the tool runs whatever
+    # command, query or path it is given (arbitrary execution by design, a privilege question rather than a bug).
+    spliced: bool = True
 
     def render(self) -> str:
         """Evidence text: ``param path -> os.path.join(BASE, path) (l.12) -> open(full) (l.13)``."""
