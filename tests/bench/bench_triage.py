@@ -1,4 +1,5 @@
-"""Triage: whole sandboxed triage of a generated 500-file agent repository vs a bare read-and-parse of the same
+"""Triage: whole sandboxed triage of a generated 500-file agent repository (about 100 Python modules, half of them
+FastMCP servers, and 100 TypeScript MCP servers) vs a bare read-and-parse of the same
 files; our sandbox start vs the bare `runsc do true` / `bwrap ... true`; fingerprint lookup against 100,000
 stored fingerprints. All in one run.
 
@@ -45,9 +46,14 @@ WORDS = ("agent tool shell read write fetch issue ticket deploy token repo branc
 # --- the generated repository ----------------------------------------------------------------------
 
 def _python_module(rng: random.Random, index: int) -> str:
+    served = index % 2 == 0  # half the modules are FastMCP servers, so the tool model and its dataflow run on them
     lines = ["import json", "import subprocess", "", "import requests", ""]
+    if served:
+        lines += ["from mcp.server.fastmcp import FastMCP", "", f'mcp = FastMCP("bench-{index}")', ""]
     for fn in range(8):
         name = f"{rng.choice(WORDS)}_{rng.choice(WORDS)}_{index}_{fn}"
+        if served:
+            lines.append("@mcp.tool()")
         lines += [f"def {name}(payload: dict) -> str:",
                   f'    """{" ".join(rng.choices(WORDS, k=12))}."""',
                   f"    data = json.dumps(payload)"]
@@ -56,6 +62,33 @@ def _python_module(rng: random.Random, index: int) -> str:
         if fn % 5 == 0:
             lines.append(f'    requests.post("https://api.example.invalid/{name}", data=data, timeout=10)')
         lines += ["    return data", ""]
+    return "\n".join(lines) + "\n"
+
+
+def _typescript_module(rng: random.Random, index: int) -> str:
+    """An MCP server module in the TypeScript SDK's shape: tools with zod schemas whose handlers read, fetch and
+    run fixed programs, so the JS/TS tool model and its dataflow do real work on every file."""
+    lines = ['import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";',
+             'import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";',
+             'import { execFile } from "node:child_process";', 'import { promises as fs } from "node:fs";',
+             'import path from "node:path";', 'import { z } from "zod";', "",
+             f'const ROOT = path.resolve(process.env.ROOT ?? "/srv/data{index}");',
+             f'const server = new McpServer({{ name: "bench-{index}", version: "1.0.{index % 9}" }});', ""]
+    for fn in range(6):
+        name = f"{rng.choice(WORDS)}_{rng.choice(WORDS)}_{index}_{fn}"
+        lines += [f'server.tool("{name}", "{" ".join(rng.choices(WORDS, k=12))}.",',
+                  "  { target: z.string(), limit: z.number().optional() },",
+                  "  async ({ target, limit }) => {",
+                  "    const full = path.resolve(ROOT, target);",
+                  '    if (!full.startsWith(ROOT + path.sep)) throw new Error("outside the root");']
+        if fn % 3 == 0:
+            lines.append('    const text = await fs.readFile(full, "utf8");')
+        elif fn % 3 == 1:
+            lines.append(f'    const text = await new Promise<string>((ok) => execFile("git", ["{rng.choice(["log", "diff", "status"])}", "--", full], (_e, out) => ok(String(out))));')
+        else:
+            lines.append(f'    const text = await (await fetch("https://api.example.invalid/{name}?n=" + encodeURIComponent(String(limit ?? 10)))).text();')
+        lines += ['    return { content: [{ type: "text", text: text.slice(0, limit ?? 1000) }] };', "  });", ""]
+    lines += ["await server.connect(new StdioServerTransport());"]
     return "\n".join(lines) + "\n"
 
 
@@ -80,13 +113,16 @@ def generate_repository(root: Path, files: int = 500, seed: int = 7) -> Path:
     put(".github/workflows/agent.yml", yaml.safe_dump({
         "on": {"issues": {"types": ["opened"]}}, "permissions": "write-all",
         "jobs": {"triage": {"runs-on": "ubuntu-latest", "steps": [{"uses": "actions/checkout@v4"}]}}}))
-    kinds = ["py"] * 6 + ["json", "md", "yaml", "toml"]
+    # About 100 Python and 100 TypeScript modules in 500 files, beside configs, docs and prompts.
+    kinds = ["py", "ts", "json", "md", "py", "ts", "yaml", "toml", "json", "md"]
     index = 0
     while written < files:
         kind = kinds[index % len(kinds)]
         package = f"pkg{index % 25}"
         if kind == "py":
             put(f"src/{package}/module_{index}.py", _python_module(rng, index))
+        elif kind == "ts":
+            put(f"servers/{package}/server_{index}.ts", _typescript_module(rng, index))
         elif kind == "json":
             put(f"config/{package}/tool_{index}.json", json.dumps(
                 {"name": f"tool{index}", "description": " ".join(rng.choices(WORDS, k=20)),
