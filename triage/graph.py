@@ -168,13 +168,20 @@ def command_sinks(command: str) -> list[str]:
     return [sink for pattern, sink in COMMAND_SINKS if pattern.search(command)]
 
 
-def _add_server(agent: Agent, server: McpServer, *, gated: bool) -> None:
+def _add_server(agent: Agent, server: McpServer, *, gated: bool, system: ParsedSystem | None = None) -> None:
     text = server.descriptor
     caps = classify(text)
     if server.is_remote and not caps:
         caps = [(SOURCE, "web")]  # an unknown remote server returns content we do not control
     for direction, kind in caps:
         agent.add(direction, kind, f"mcp:{server.name}", server.path, server.line, gated=gated)
+    # A declared server whose code is in the tree: the agent has exactly what its tools do, under this client's
+    # approval settings for that server.
+    for code_server in launched_code_servers(system, server) if system else []:
+        for tool in code_server.tools:
+            for direction, kind, line in code_tool_capabilities(tool):
+                agent.add(direction, kind, f"mcp:{server.name}:{tool.name}", tool.path, line,
+                          gated=gated or tool.gated)
 
 
 # -- builders per harness ---------------------------------------------------------------------------------------
@@ -229,7 +236,7 @@ def _claude_agent(system: ParsedSystem, graph: CapabilityGraph) -> None:
         if server.name in disabled:
             continue
         pre_approved = any(r in ("mcp__*", f"mcp__{server.name}", f"mcp__{server.name}__*") for r in rules)
-        _add_server(agent, server, gated=not (bypass or pre_approved or "*" in server.auto_approve))
+        _add_server(agent, server, gated=not (bypass or pre_approved or "*" in server.auto_approve), system=system)
 
 
 def _codex_agent(system: ParsedSystem, graph: CapabilityGraph) -> None:
@@ -259,7 +266,7 @@ def _codex_agent(system: ParsedSystem, graph: CapabilityGraph) -> None:
            for c in system.codex_configs):
         agent.add(SOURCE, "web", "web_search", path, config.file.line_of("web_search") if config else None)
     for server in servers:
-        _add_server(agent, server, gated=not never)
+        _add_server(agent, server, gated=not never, system=system)
 
 
 def _mcp_client_agents(system: ParsedSystem, graph: CapabilityGraph) -> None:
@@ -273,7 +280,8 @@ def _mcp_client_agents(system: ParsedSystem, graph: CapabilityGraph) -> None:
         agent = graph.agent(client, client, servers[0].path, None)
         agent.add(SOURCE, PRIVATE, "workspace files", servers[0].path, None)
         for server in servers:
-            _add_server(agent, server, gated=not ("*" in server.auto_approve or (client == "vscode" and auto_vscode)))
+            _add_server(agent, server, gated=not ("*" in server.auto_approve or (client == "vscode" and auto_vscode)),
+                        system=system)
 
 
 def _workflow_agents(system: ParsedSystem, graph: CapabilityGraph) -> None:
@@ -505,23 +513,38 @@ def code_tool_capabilities(tool) -> list[tuple[str, str, int]]:  # noqa: ANN001 
     return caps
 
 
+def launched_code_servers(system: ParsedSystem, declared: McpServer) -> list:
+    """The servers read from code that a declared stdio server's command starts: its command names the server's file
+    (``python server.py``, ``node build/index.js``) or the directory holding it (``uv run --directory srv ...``)."""
+    if not declared.command:
+        return []
+    words = [w for w in re.split(r"[\s\"'=]+", declared.command) if w]
+    found = []
+    for server in system.code_servers:
+        directory = posixpath.dirname(server.path)
+        stem = posixpath.splitext(server.path)[0]
+        for word in words:
+            word = re.sub(r"^(\$\{?\w+\}?|\.)?/+", "", word).rstrip("/")
+            if not word:
+                continue
+            if word == server.path or server.path.endswith("/" + word) or word.endswith("/" + server.path) or (
+                    directory and (word == directory or word.endswith("/" + directory))) or (
+                    "." in word and (stem == word.replace(".", "/") or stem.endswith("/" + word.replace(".", "/")))):
+                # the last: python -m package.server
+                found.append(server)
+                break
+    return found
+
+
 def _code_server_agents(system: ParsedSystem, graph: CapabilityGraph) -> None:
-    """Each MCP server read from code is a node with its tools' capabilities; a client whose configuration launches
-    that server's file is linked to it, so combinations across servers are found."""
+    """Each MCP server read from code is a node with its tools' capabilities. Its sinks count as approved per call:
+    MCP clients ask before each tool call unless configured otherwise, and a client configuration in the tree that
+    launches the server carries its tools into that client's agent with the client's real approval settings."""
     for server in system.code_servers:
         agent = graph.agent(f"mcp-server:{server.id}", f"mcp-server/{server.language}", server.path, server.line)
         for tool in server.tools:
             for direction, kind, line in code_tool_capabilities(tool):
-                agent.add(direction, kind, f"{tool.kind}:{tool.name}", tool.path, line, gated=tool.gated)
-        file_name = posixpath.basename(server.path)
-        directory = posixpath.dirname(server.path)
-        for declared in system.mcp_servers:
-            words = re.split(r"[\s\"']+", declared.command)
-            if any(w == server.path or w.endswith("/" + server.path) or (w.endswith(file_name) and directory in w)
-                   or (directory and w.rstrip("/").endswith(directory)) for w in words if w):
-                client = graph.agents.get(declared.client) or graph.agents.get("claude-code")
-                if client is not None:
-                    client.links.add(agent.id)
+                agent.add(direction, kind, f"{tool.kind}:{tool.name}", tool.path, line, gated=True)
 
 
 def build_graph(system: ParsedSystem) -> CapabilityGraph:
