@@ -30,6 +30,11 @@ _OWN_RULES = [
     ("OpenAI project key", re.compile(r"\bsk-proj-[A-Za-z0-9_-]{20,}")),
     ("Stripe live key", re.compile(r"\b[rs]k_live_[A-Za-z0-9]{16,}")),
 ]
+# An HTTP credential written as a header literal in code or config ("Authorization": "Bearer ...", X-Api-Key: ...):
+# the detectors above know vendor shapes only, and a private API's token has none. Kept when the value looks random.
+_HEADER_CREDENTIAL = re.compile(
+    r"\b(?:authorization|proxy-authorization|x-api-key|api-key|x-auth-token|x-access-token|private-token)[\"'`]?\s*"
+    r"[:=,]\s*[\"'`](?:(?:bearer|basic|token|bot)\s+)?([A-Za-z0-9_\-.=+/:]{16,})[\"'`]", re.I)
 # Only lines that could hold a credential reach the (slower) detect-secrets scan.
 _CANDIDATE_SHAPE = re.compile(r"(password|passwd|pwd|secret|token|api_?key|apikey|auth|credential|private_?key|"
                               r"access_?key|client_?key|_key\b)\w*[\"']?\s*[:=]|BEGIN [A-Z ]*PRIVATE|"
@@ -85,6 +90,13 @@ def looks_random(value: str) -> bool:
     return _entropy(value) >= 3.0
 
 
+def _token_like(value: str) -> bool:
+    """A header value shaped like a generated token: long, letters and digits, not a word or an env name. Unlike
+    looks_random, a lower-case token with a prefix ("wk_9f8a...") counts: in a credential header it is no slug."""
+    return (len(value) >= 16 and not _ENV_NAME.fullmatch(value) and re.search(r"\d", value) is not None
+            and re.search(r"[A-Za-z]", value) is not None and _entropy(value) >= 3.0)
+
+
 def _whole_token(value: str, line: str) -> str:
     """Some detectors report only a captured prefix (GitHub's gives "ghp"); recover the whole token from the line."""
     if not value or len(value) >= 12:
@@ -114,12 +126,19 @@ def _scan(context: AnalysisContext) -> list[tuple[str, int, str, str]]:
                         hits.append((path, number, label, match.group(0)))
                 for secret in scan_line(line):
                     value = _whole_token(secret.secret_value or "", line)
-                    if value in seen or _is_placeholder(value):
+                    # two detectors on one token (a vendor rule and a generic one) are one credential
+                    if any(value in known or known in value for known in seen) or _is_placeholder(value):
                         continue
                     if secret.type in _GENERIC_LABELS and not looks_random(value):
                         continue
                     seen.add(value)
                     hits.append((path, number, secret.type, value))
+                for match in _HEADER_CREDENTIAL.finditer(line):  # after the vendor rules, which name the token better
+                    value = match.group(1)
+                    if not any(value in known or known in value for known in seen) and _token_like(value) \
+                            and not _is_placeholder(value):
+                        seen.add(value)
+                        hits.append((path, number, "HTTP credential header", value))
     context.cache["secret_hits"] = hits
     return hits
 

@@ -48,3 +48,29 @@ def test_a_private_key_marker_in_code_without_key_material_is_not_a_key(tmp_path
     files = {"sign.ts": 'const key = "-----BEGIN OPENSSH PRIVATE KEY-----\\ntest-key-content\\n-----END OPENSSH '
                         'PRIVATE KEY-----";\n'}
     assert [f for f in analyse(lay_out(tmp_path, files)) if f.check == "secrets.private-key"] == []
+
+
+def test_a_token_written_as_an_http_header_literal_is_a_credential(tmp_path):
+    code = ('HEADERS = {"Authorization": "Bearer wk_9f8a7d6c5b4e3f2a1b0c9d8e7f6a5b4c",\n'
+            '           "X-Api-Key": "Zx81kQm2Pa9Lr4Tb7Wc3Nd6Yf0Hg5Js"}\n')
+    ts = "const client = axios.create({ headers: { 'x-api-key': 'Tq7Lm2Xv9Rb4Ns8Kc1Pw6Hd3' } });\n"
+    assert _secret_findings(tmp_path, {"server.py": code, "src/index.ts": ts}) == [
+        ("high", "server.py", 1, "HTTP credential header: wk_********************4c"),
+        ("high", "server.py", 2, "HTTP credential header: Zx8********************Js"),
+        ("high", "src/index.ts", 1, "HTTP credential header: Tq7*******************d3"),
+    ]
+
+
+def test_header_values_that_are_references_or_placeholders_are_not_credentials(tmp_path):
+    code = ('h1 = {"Authorization": f"Bearer {token}"}\n'
+            'h2 = {"Authorization": "Bearer ${API_TOKEN}"}\n'
+            'h3 = {"Authorization": "Bearer YOUR_API_KEY_HERE"}\n'
+            'h4 = {"X-Api-Key": "replace-with-your-key"}\n'
+            'h5 = {"Authorization": "Bearer " + os.environ["TOKEN"]}\n')
+    assert _secret_findings(tmp_path, {"client.py": code}) == []
+
+
+def test_two_detectors_on_one_token_report_it_once(tmp_path):
+    line = 'STRIPE = "sk_live_51Hq8ZmK2pL9vN4xR7tY3wB6cD1fG5hJ"\n'
+    assert [e for _s, _p, _l, e in _secret_findings(tmp_path, {"pay.js": line})] == [
+        "Stripe live key: sk_********************hJ"]
