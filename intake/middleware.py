@@ -4,6 +4,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils.cache import patch_cache_control
 from django_ratelimit.exceptions import Ratelimited
 
 from intake.accounts.assurance import mfa_missing, mfa_required
@@ -56,6 +57,21 @@ class RateLimitedMiddleware:
 # pages (to set it up, verify email, sign out), static files, health, and the API
 # (which refuses them itself with a JSON 403, see intake.api_auth.MfaSatisfied).
 MFA_SETUP_ALLOWED_PREFIXES = ("/accounts/", "/static/", "/healthz", "/api/")
+
+
+class NoStoreWhenAuthenticatedMiddleware:
+    """No cache (browser, proxy, back button) keeps a page or API answer meant for one signed-in person: case data
+    must not outlive the session that fetched it."""
+
+    def __init__(self, get_response):  # noqa: ANN001
+        self.get_response = get_response
+
+    def __call__(self, request):  # noqa: ANN001, ANN204
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if (user is not None and user.is_authenticated) or "HTTP_AUTHORIZATION" in request.META:
+            patch_cache_control(response, no_store=True)
+        return response
 
 
 class MfaRequiredMiddleware:
