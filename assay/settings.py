@@ -189,7 +189,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # Safety nets that make tasks recoverable; apps add their own entries (the vault adds its retention sweep).
 CELERY_BEAT_SCHEDULE = {
-    "triage-requeue-stale": {"task": "triage.tasks.triage_requeue_stale", "schedule": 600.0},
+    # every 30 s: a run whose worker died restarts within two minutes (triage/leases.py)
+    "triage-requeue-stale": {"task": "triage.tasks.triage_requeue_stale", "schedule": 30.0},
 }
 
 # --- Auth and accounts ------------------------------------------------------
