@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assay.settings")
 
@@ -30,3 +31,11 @@ def _observability() -> None:
 
 
 _observability()
+
+
+@worker_ready.connect
+def _sweep_leftovers(**_kwargs) -> None:
+    """A worker that starts after a crash removes the plaintext its dead predecessor left in run directories."""
+    from triage.run_dirs import sweep_run_dirs
+
+    sweep_run_dirs()

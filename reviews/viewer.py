@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import re
 import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +29,7 @@ from intake.models import AccessTier, Artifact, Submission, User
 from intake.storage import artifact_store
 from reviews.models import TIER_RANK, AccessGrant
 from reviews.services import access_case_as_reviewer
+from triage.run_dirs import run_dir
 from triage.unpack import UnpackLimits, UnsafeInput, detect_kind, safe_member_path, unpack
 
 MAX_VIEW_BYTES = 512 * 1024  # text shown per page; the rest is cut, and says so
@@ -137,7 +137,7 @@ def artifact_view(*, reviewer: User, submission_pk, artifact_pk, entry: str | No
             entry = safe_member_path(entry, VIEW_LIMITS)
         except UnsafeInput:
             raise Http404("No such entry.") from None
-    scratch = Path(tempfile.mkdtemp(prefix="assay-viewer-"))  # mode 0700
+    scratch = run_dir("viewer")  # mode 0700
     try:
         path = _spool(artifact, reviewer=reviewer, grant=grant, into=scratch,
                       reason=f"view {artifact.name}" + (f" entry {entry}" if entry else ""))

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -36,6 +35,7 @@ from triage.leases import heartbeat, lease_acquire, lease_release, new_holder
 from triage.fingerprints import FingerprintVerdict, content_digest, fingerprint_link, fingerprint_similar, \
     fingerprint_store, fingerprint_verdict
 from triage.models import Decision, TriageResult
+from triage.run_dirs import run_dir
 from triage.runner import SandboxedAnalysis, TriageInputError, TriageOutcome, TriageSource, triage_analyse, \
     triage_decide
 from triage.unpack import UnsafeInput, detect_kind
@@ -106,7 +106,7 @@ def submission_triage(*, submission: Submission) -> TriageResult | None:
     (retryable) when the platform, not the submission, failed.
     """
     started = time.monotonic()
-    staging = Path(tempfile.mkdtemp(prefix="assay-stage-"))
+    staging = run_dir("stage")
     verdict_box: dict[str, FingerprintVerdict] = {}
     dynamic = dynamic_record = None
     try:

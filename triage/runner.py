@@ -14,13 +14,13 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from intake.digest import config_digest
 from triage.findings import Finding
+from triage.run_dirs import run_dir
 from triage.sandbox import (Mount, SandboxLimits, SandboxRequest, SandboxUnavailable, backend_resolve,
                             configured_backend, sandbox_code_compile, sandbox_run)
 from triage.unpack import UnpackLimits, UnsafeInput, detect_kind, printable
@@ -140,7 +140,7 @@ def triage_analyse(*, sources: list[TriageSource], manifest: dict | None = None,
         raise TriagePlatformError(str(exc)) from None
     limits = limits or _sandbox_limits()
     unpack_limits = unpack_limits or _unpack_limits()
-    scratch = Path(tempfile.mkdtemp(prefix="assay-triage-"))
+    scratch = run_dir("triage")
     try:
         mounts, plan_sources = [], []
         for index, source in enumerate(sources):

@@ -4,12 +4,12 @@ Backends, strongest first:
 
 * ``gvisor``: ``runsc run`` on a private OCI bundle whose root is an empty,
   read-only directory with only the Python runtime, the sandbox code, the
-  input (read-only) and a private scratch directory mounted in, and no
+  input (read-only) and a private, size-capped in-memory scratch (tmpfs) mounted in, and no
   network (``--network=none``: its own loopback only). Used only when ``runsc``
   works here (it needs root).
 * ``bubblewrap``: ``bwrap --unshare-all --die-with-parent --new-session`` with
-  read-only binds of the same few paths, a private tmpfs ``/tmp``, all
-  capabilities dropped.
+  read-only binds of the same few paths, private size-capped tmpfs ``/tmp`` and
+  ``/scratch``, all capabilities dropped.
 * ``none``: a plain child process with the same resource limits. Only when
   ``ASSAY_SANDBOX=none`` is set explicitly; it is never chosen by ``auto``.
 
@@ -36,6 +36,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from triage.run_dirs import run_dir
 
 BACKENDS = ("gvisor", "bubblewrap", "none")
 STRONGEST_FIRST = ("gvisor", "bubblewrap")
@@ -66,6 +68,9 @@ class SandboxLimits:
     wall_seconds: float = 120.0
     output_bytes: int = 32 * 1024 * 1024
     tmpfs_bytes: int = 768 * 1024 * 1024  # the private /tmp
+    # /scratch (the working directory) is memory too, never the host's disk: a submitted server writing files
+    # without end is stopped at this cap, and nothing it unpacked or wrote is left on the host after a crash.
+    scratch_bytes: int = 512 * 1024 * 1024
 
     def rlimits(self) -> dict[int, int]:
         return {
@@ -115,7 +120,7 @@ class SandboxResult:
 @dataclass
 class SandboxRequest:
     argv: list[str]
-    scratch: Path  # host directory, writable inside at /scratch
+    scratch: Path  # host working directory of the run; only the ``none`` backend writes there (sandboxes: tmpfs)
     mounts: list[Mount] = field(default_factory=list)
     limits: SandboxLimits = field(default_factory=SandboxLimits)
     stdin: bytes = b""
@@ -343,7 +348,8 @@ def _bwrap_argv(request: SandboxRequest) -> list[str]:
             argv += ["--symlink", os.readlink(target), str(target)]
             continue
         argv += ["--bind" if mount.writable else "--ro-bind", str(mount.source), mount.target]
-    argv += ["--bind", str(request.scratch), "/scratch", "--chdir", "/scratch", "--", *request.argv]
+    argv += ["--size", str(request.limits.scratch_bytes), "--tmpfs", "/scratch", "--dir", "/scratch/tmp",
+             "--chdir", "/scratch", "--", *request.argv]
     return argv
 
 
@@ -606,8 +612,10 @@ def _gvisor_spec(request: SandboxRequest) -> dict:
     for mount in [*_runtime_mounts(), *request.mounts]:
         mounts.append({"destination": mount.target, "type": "bind", "source": str(mount.source),
                        "options": ["rbind", "rw" if mount.writable else "ro"]})
-    mounts.append({"destination": "/scratch", "type": "bind", "source": str(request.scratch),
-                   "options": ["rbind", "rw"]})
+    # Sized tmpfs for /scratch and its tmp/ (gVisor makes the nested mount point inside the first).
+    for destination in ("/scratch", "/scratch/tmp"):
+        mounts.append({"destination": destination, "type": "tmpfs", "source": "tmpfs",
+                       "options": ["nosuid", "nodev", "mode=1777", f"size={request.limits.scratch_bytes}"]})
     rlimits = [{"type": _RLIMIT_NAMES[kind], "hard": value, "soft": value}
                for kind, value in request.limits.rlimits().items()]
     return {
@@ -634,7 +642,7 @@ def _gvisor_spec(request: SandboxRequest) -> dict:
 
 
 def _run_gvisor(request: SandboxRequest) -> SandboxResult:
-    bundle = Path(tempfile.mkdtemp(prefix="assay-gvisor-"))
+    bundle = run_dir("gvisor")
     try:
         (bundle / "rootfs").mkdir(mode=0o755)
         state = bundle / "state"

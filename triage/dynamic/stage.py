@@ -15,7 +15,6 @@ import json
 import secrets
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from triage.dynamic.checks import DynamicContext, ServerRun, dynamic_findings
 from triage.dynamic.gating import (FLOW_FAMILIES, GateClaim, GateDecision, GateServer, flow_servers, gate_plan,
                                    gate_preconditions)
 from triage.findings import Finding
+from triage.run_dirs import run_dir
 from triage.sandbox import Mount, SandboxLimits, SandboxRequest, sandbox_run
 from triage.unpack import printable
 
@@ -103,7 +103,7 @@ def _bootstrap() -> str:
 
 
 def _harness_run(*, backend: str, plan: dict, mounts: list[Mount], limits: SandboxLimits):  # noqa: ANN202
-    scratch = Path(tempfile.mkdtemp(prefix="assay-dynamic-"))
+    scratch = run_dir("dynamic")
     try:
         return sandbox_run(backend=backend, request=SandboxRequest(
             argv=[sys.executable, "-s", "-B", "-c", _bootstrap()], scratch=scratch, mounts=mounts, limits=limits,

@@ -81,14 +81,41 @@ def test_writes_outside_scratch_fail(backend: str, tmp_path: Path) -> None:
             except OSError as exc:
                 print("denied", target)
         open("/scratch/ok", "w").write("fine")
-        print("scratch ok")
+        open("/scratch/tmp/ok", "w").write("fine")
+        print("scratch ok", open("/scratch/ok").read(), open("/scratch/tmp/ok").read())
     """, mounts=[Mount(source=readonly_input, target="/input")])
     out = result.stdout.decode()
     assert result.returncode == 0, result.stderr
     assert "WROTE" not in out
     assert out.count("denied") == len(targets)
-    assert "scratch ok" in out and (tmp_path / "scratch" / "ok").read_text() == "fine"
+    assert "scratch ok fine fine" in out
+    assert list((tmp_path / "scratch").rglob("*")) == [tmp_path / "scratch" / "tmp"]  # in memory, not on the host
     assert not (outside / "planted").exists() and not (readonly_input / "planted").exists()
+
+
+def test_a_writer_without_end_stops_at_the_scratch_cap_and_leaves_nothing_on_the_host(backend: str,
+                                                                                      tmp_path: Path) -> None:
+    """Bug class: RLIMIT_FSIZE bounds one file, not the total; 200 files of 16 MiB put 3.2 GiB on the host."""
+    limits = SandboxLimits(wall_seconds=30, scratch_bytes=32 * 1024 * 1024, file_size_bytes=16 * 1024 * 1024)
+    result = run_inside(backend, tmp_path, """
+        import os
+        written = 0
+        block = b"x" * (1024 * 1024)
+        try:
+            for index in range(200):
+                with open(f"/scratch/blob-{index}", "wb") as out:
+                    for _ in range(16):
+                        out.write(block)
+                        written += len(block)
+        except OSError as exc:
+            print("stopped", exc.errno, written // (1024 * 1024))
+        else:
+            print("wrote everything", written // (1024 * 1024))
+    """, limits=limits)
+    out = result.stdout.decode().split()
+    assert out[:2] == ["stopped", "28"], result.stdout + result.stderr  # ENOSPC
+    assert int(out[2]) <= 32
+    assert [p for p in (tmp_path / "scratch").rglob("*") if p.is_file()] == []
     assert not (Path(settings.BASE_DIR) / "triage" / "planted.py").exists()
 
 

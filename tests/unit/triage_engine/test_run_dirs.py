@@ -1,0 +1,55 @@
+"""Run directories a killed process left behind (they may hold a submission's plaintext) are swept; a live run's
+never are.
+
+Bug class: killing ``triage_path --dynamic`` or a worker mid-run left the unpacked submission on the host's disk,
+and nothing removed it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from triage.run_dirs import UNOWNED_MAX_AGE_S, run_dir, sweep_run_dirs
+
+
+def test_a_run_directory_of_a_killed_process_is_removed_and_a_live_ones_kept(tmp_path, monkeypatch):  # noqa: ANN001
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    child = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; sys.path.insert(0, sys.argv[1]); import tempfile; tempfile.tempdir = sys.argv[2]\n"
+        "from triage.run_dirs import run_dir\n"
+        "d = run_dir('stage'); (d / '0000').write_text('plaintext of a submission'); print(d, flush=True)\n"
+        "time.sleep(60)"), os.getcwd(), str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    orphan = child.stdout.readline().strip()
+    mine = run_dir("dynamic")
+    (mine / "x").write_text("in use")
+    assert sweep_run_dirs() == []  # the child is alive: its directory is in use
+    child.kill()
+    child.wait()
+    assert sweep_run_dirs() == [os.path.basename(orphan)]
+    assert not os.path.exists(orphan)
+    assert (mine / "x").read_text() == "in use"
+
+
+def test_unowned_old_directories_go_and_unrelated_ones_stay(tmp_path):  # noqa: ANN001
+    old = tmp_path / "assay-dynamic-abc123"
+    young = tmp_path / "assay-stage-def456"
+    other = tmp_path / "someone-elses-dir"
+    for directory in (old, young, other):
+        directory.mkdir()
+    past = time.time() - UNOWNED_MAX_AGE_S - 60
+    os.utime(old, (past, past))
+    assert sweep_run_dirs(root=tmp_path) == ["assay-dynamic-abc123"]
+    assert young.exists() and other.exists()
+
+
+def test_an_unknown_kind_is_refused():
+    with pytest.raises(ValueError, match="unknown run directory kind"):
+        run_dir("secrets")
