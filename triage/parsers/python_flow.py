@@ -1,0 +1,738 @@
+"""The MCP tool model read from Python code (``ast`` only, never imported): servers, tools, resources, prompts, and
+agent-framework tools, each with its description, parameters, effects, input-to-sink flows and sensitive data.
+
+Shapes: FastMCP (``@mcp.tool()``, ``@mcp.resource(uri)``, ``@mcp.prompt()``, ``mcp.add_tool``), the low-level SDK
+(``@server.list_tools()`` describing ``types.Tool`` objects and ``@server.call_tool()`` dispatching on the tool
+name), LangChain/CrewAI/OpenAI Agents function tools and ``BaseTool`` classes, and SQL agents that can write.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from triage.parsers.python_code import GATE_KWARGS, PyEffect, PyModule, call_effects
+from triage.parsers.python_sensitive import sensitive_data
+from triage.parsers.python_taint import (HTTP_CLIENT_FACTORIES, Analyser, ModuleContext, Origin, dotted,
+                                         function_params, is_whole_environ)
+from triage.parsers.tool_model import CodeServer, Effect, Flow, ToolDef
+
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+MAX_EFFECT_DEPTH = 3
+MAX_EFFECTS = 40
+HUMAN_GATE = re.compile(
+    r"^(confirm\w*|ask_(user|human|for_\w+)|request_(approval|confirmation|permission|human\w*)|"
+    r"get_(user_)?(approval|confirmation)|human_(approval|review|confirm\w*)|interrupt|elicit|await_approval|"
+    r"wait_for_approval|require_approval|prompt_user|input)$")
+TRANSPORTS = {"stdio": "stdio", "sse": "sse", "streamable-http": "http", "streamable_http": "http", "http": "http"}
+FRAMEWORK_OF_MODULE = (("langchain", "langchain"), ("langgraph", "langchain"), ("crewai", "crewai"),
+                       ("agents", "openai-agents"), ("smolagents", "smolagents"), ("strands", "strands"),
+                       ("agno", "agno"), ("llama_index", "llama-index"), ("pydantic_ai", "pydantic-ai"))
+SQL_AGENT_CALLS = frozenset({"create_sql_agent", "SQLDatabaseToolkit", "QuerySQLDataBaseTool", "QuerySQLDatabaseTool"})
+READ_ONLY_URI = re.compile(r"(mode=ro\b|[?&]immutable=1|read[_-]?only|readonly|ApplicationIntent=ReadOnly)", re.I)
+
+
+def build_model(tree: ast.Module, module: PyModule) -> None:
+    """Fill ``module.servers`` and ``module.code_tools``; work is bounded by the tool bodies and their helpers."""
+    _ModelBuilder(tree, module).build()
+
+
+class _ModelBuilder:
+    def __init__(self, tree: ast.Module, module: PyModule) -> None:
+        self.tree = tree
+        self.module = module
+        self.path = module.path
+        self.functions: dict[str, FunctionNode] = {}
+        self.classes: dict[str, ast.ClassDef] = {}
+        self.assigns: list[ast.Assign | ast.AnnAssign] = []
+        self.calls: list[ast.Call] = []
+        self.decorated: list[FunctionNode] = []
+        for node in ast.walk(tree):
+            kind = type(node)
+            if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+                self.functions.setdefault(node.name, node)
+                if node.decorator_list:
+                    self.decorated.append(node)
+            elif kind is ast.ClassDef:
+                self.classes.setdefault(node.name, node)
+            elif kind is ast.Assign or kind is ast.AnnAssign:
+                self.assigns.append(node)
+            elif kind is ast.Call:
+                self.calls.append(node)
+        self.constants: dict[str, ast.AST] = {}
+        for statement in tree.body:
+            if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(
+                    statement.targets[0], ast.Name):
+                self.constants[statement.targets[0].id] = statement.value
+            elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.value:
+                self.constants[statement.target.id] = statement.value
+        self.context = ModuleContext(self.functions, self.constants, module.imports)
+        self._effects_memo: dict[str, list[PyEffect]] = {}
+        self.servers: dict[str, CodeServer] = {}
+
+    # -- driver ------------------------------------------------------------------------------------------------------
+    def build(self) -> None:
+        self._find_servers()
+        self._fastmcp_tools()
+        self._lowlevel_tools()
+        self._framework_tools()
+        self._sql_agents()
+        transport = self._transports()
+        entry = f"python {self.path}" if self._runs_as_main() else ""
+        for key in sorted(self.servers, key=lambda k: (self.servers[k].line, k)):
+            server = self.servers[key]
+            server.transport = transport.get(key) or transport.get("*") or (
+                "stdio" if server.framework == "mcp-lowlevel" and transport.get("stdio-module") else "unknown")
+            server.entry = entry if server.transport != "unknown" or entry else ""
+            server.tools.sort(key=lambda t: (t.line, t.kind, t.name))
+            self.module.servers.append(server)
+        self.module.code_tools.sort(key=lambda t: (t.line, t.name))
+
+    # -- servers -----------------------------------------------------------------------------------------------------
+    def _find_servers(self) -> None:
+        for node in self.assigns:
+            value = node.value
+            if isinstance(value, ast.Await):
+                value = value.value
+            target = node.targets[0] if isinstance(node, ast.Assign) and node.targets else getattr(node, "target", None)
+            if not isinstance(value, ast.Call) or target is None or not dotted(target):
+                continue
+            framework = self._server_framework(value)
+            if framework:
+                self._add_server(dotted(target), value, framework)
+
+    def _server_framework(self, call: ast.Call) -> str:
+        written = dotted(call.func)
+        name = self.context.canonical(written)
+        last = written.rsplit(".", 1)[-1]
+        if last == "FastMCP":
+            return "fastmcp"
+        if last in ("Server", "LowLevelServer") and name.startswith("mcp."):
+            return "mcp-lowlevel"
+        return ""
+
+    def _add_server(self, variable: str, call: ast.Call | None, framework: str, line: int = 0) -> CodeServer:
+        label = ""
+        if call is not None:
+            label_node = _kwarg(call, "name") or (call.args[0] if call.args else None)
+            label = self._string(label_node) or ""
+        name = label or variable.rsplit(".", 1)[-1]
+        server_id = f"{self.path}#{name}"
+        if any(s.id == server_id for s in self.servers.values()):
+            server_id = f"{server_id}@{call.lineno if call is not None else line}"
+        server = CodeServer(server_id, name, self.path, call.lineno if call is not None else line, "python", framework)
+        self.servers[variable] = server
+        return server
+
+    def _server_for(self, receiver: str, line: int) -> CodeServer | None:
+        """The server a decorator's receiver names; an imported ``mcp``/``server`` object becomes this file's server."""
+        if receiver in self.servers:
+            return self.servers[receiver]
+        root = receiver.split(".", 1)[0]
+        imported = self.module.imports.get(root)
+        if imported and "." not in receiver and (receiver in ("mcp", "server", "app", "mcp_server") or
+                                                 receiver.endswith("mcp")):
+            return self._add_server(receiver, None, "fastmcp", line)
+        return None
+
+    # -- FastMCP -----------------------------------------------------------------------------------------------------
+    def _fastmcp_tools(self) -> None:
+        for node in self.decorated:
+            for decorator in node.decorator_list:
+                target = decorator.func if isinstance(decorator, ast.Call) else decorator
+                if not isinstance(target, ast.Attribute) or target.attr not in ("tool", "resource", "prompt"):
+                    continue
+                server = self._server_for(dotted(target.value), node.lineno)
+                if server is None or server.framework != "fastmcp":
+                    continue
+                call = decorator if isinstance(decorator, ast.Call) else None
+                server.tools.append(self._fastmcp_tool(node, target.attr, call, server))
+                break
+        for call in self.calls:
+            func = call.func
+            if isinstance(func, ast.Attribute) and func.attr == "add_tool" and call.args:
+                server = self.servers.get(dotted(func.value))
+                function = self.functions.get(dotted(call.args[0]))
+                if server is not None and function is not None:
+                    tool = self._fastmcp_tool(function, "tool", call, server, positional_name=False)
+                    tool.line = call.lineno
+                    server.tools.append(tool)
+            elif isinstance(func, ast.Call) and isinstance(func.func, ast.Attribute) and func.func.attr == "tool" \
+                    and call.args:  # mcp.tool(name="x")(function)
+                server = self.servers.get(dotted(func.func.value))
+                function = self.functions.get(dotted(call.args[0]))
+                if server is not None and function is not None and function not in self.decorated:
+                    tool = self._fastmcp_tool(function, "tool", func, server)
+                    tool.line = call.lineno
+                    server.tools.append(tool)
+
+    def _fastmcp_tool(self, node: FunctionNode, kind: str, call: ast.Call | None, server: CodeServer, *,
+                      positional_name: bool = True) -> ToolDef:
+        name, uri = node.name, ""
+        description, description_line = self._docstring(node)
+        if call is not None:
+            first = self._string(call.args[0]) if call.args and positional_name else None
+            if kind == "resource":
+                uri = first or self._string(_kwarg(call, "uri")) or ""
+                name = self._string(_kwarg(call, "name")) or node.name
+            else:
+                name = first or self._string(_kwarg(call, "name")) or node.name
+            explicit = _kwarg(call, "description")
+            if explicit is not None and self._string(explicit) is not None:
+                description, description_line = self._string(explicit) or "", explicit.lineno
+        params = tuple(function_params(node, skip_context=True))
+        tool = ToolDef(kind, name, self.path, node.lineno, "python", server.framework, description, description_line,
+                       params, server.id, uri)
+        self._fill(tool, [node], node, call)
+        if kind != "prompt":
+            tool.flows = self._flows_of_function(node, skip_context=True)
+        return tool
+
+    # -- low-level SDK ----------------------------------------------------------------------------------------------
+    def _lowlevel_tools(self) -> None:
+        handlers: dict[tuple[str, str], FunctionNode] = {}
+        for node in self.decorated:
+            for decorator in node.decorator_list:
+                target = decorator.func if isinstance(decorator, ast.Call) else decorator
+                if isinstance(target, ast.Attribute) and target.attr in (
+                        "list_tools", "call_tool", "list_resources", "read_resource", "list_prompts", "get_prompt"):
+                    receiver = dotted(target.value)
+                    server = self.servers.get(receiver)
+                    if server is None and receiver.split(".", 1)[0] in self.module.imports:
+                        server = self._add_server(receiver, None, "mcp-lowlevel", node.lineno)
+                    if server is not None:
+                        handlers.setdefault((receiver, target.attr), node)
+        for receiver in sorted({r for r, _h in handlers}):
+            server = self.servers[receiver]
+            self._lowlevel_server(server, {h: n for (r, h), n in handlers.items() if r == receiver})
+
+    def _lowlevel_server(self, server: CodeServer, handlers: dict[str, FunctionNode]) -> None:
+        specs = self._specs(handlers.get("list_tools"), "Tool")
+        call_tool = handlers.get("call_tool")
+        branches = self._dispatch(call_tool) if call_tool is not None else {}
+        names = list(dict.fromkeys([s["name"] for s in specs] + list(branches)))
+        by_name = {s["name"]: s for s in specs}
+        for name in names:
+            spec = by_name.get(name, {})
+            branch = branches.get(name)
+            line = spec.get("line") or (branch[0] if branch else call_tool.lineno if call_tool else server.line)
+            tool = ToolDef("tool", name, self.path, line, "python", "mcp-lowlevel", spec.get("description", ""),
+                           spec.get("description_line"), tuple(spec.get("params", ())), server.id)
+            if branch is not None and call_tool is not None:
+                _line, body, function = branch
+                if function is not None:
+                    self._fill(tool, [function], function, None)
+                    tool.flows = self._flows_of_function(function, skip_context=True, keyed=True)
+                else:
+                    self._fill(tool, body, call_tool, None)
+                    tool.flows = self._flows_of_branch(call_tool, name)
+                if not tool.params:
+                    tool.params = tuple(self._argument_keys(body if function is None else [function], call_tool))
+            server.tools.append(tool)
+        for spec in self._specs(handlers.get("list_resources"), "Resource"):
+            tool = ToolDef("resource", spec["name"], self.path, spec["line"], "python", "mcp-lowlevel",
+                           spec.get("description", ""), spec.get("description_line"), (), server.id,
+                           spec.get("uri", ""))
+            reader = handlers.get("read_resource")
+            if reader is not None:
+                self._fill(tool, [reader], reader, None)
+            server.tools.append(tool)
+        if not self._specs(handlers.get("list_resources"), "Resource") and "read_resource" in handlers:
+            reader = handlers["read_resource"]
+            tool = ToolDef("resource", reader.name, self.path, reader.lineno, "python", "mcp-lowlevel",
+                           *self._docstring(reader), (), server.id)
+            self._fill(tool, [reader], reader, None)
+            server.tools.append(tool)
+        for spec in self._specs(handlers.get("list_prompts"), "Prompt"):
+            server.tools.append(ToolDef("prompt", spec["name"], self.path, spec["line"], "python", "mcp-lowlevel",
+                                        spec.get("description", ""), spec.get("description_line"),
+                                        tuple(spec.get("params", ())), server.id))
+
+    def _specs(self, handler: FunctionNode | None, constructor: str) -> list[dict]:
+        """``types.Tool(name=..., description=..., inputSchema=...)`` built in the handler, in module constants it
+        returns, or in local helpers it calls."""
+        if handler is None:
+            return []
+        found: list[dict] = []
+        seen_nodes: set[int] = set()
+        pending: list[tuple[ast.AST, int]] = [(handler, 0)]
+        while pending:
+            node, depth = pending.pop(0)
+            if id(node) in seen_nodes or depth > 3:
+                continue
+            seen_nodes.add(id(node))
+            for child in ast.walk(node):
+                if isinstance(child, ast.Call) and dotted(child.func).rsplit(".", 1)[-1] == constructor:
+                    spec = self._spec(child, constructor)
+                    if spec and all(s["name"] != spec["name"] for s in found):
+                        found.append(spec)
+                elif isinstance(child, ast.Name) and child is not node:
+                    if child.id in self.constants:
+                        pending.append((self.constants[child.id], depth + 1))
+                    elif child.id in self.functions and self.functions[child.id] is not handler:
+                        pending.append((self.functions[child.id], depth + 1))
+        return found
+
+    def _spec(self, call: ast.Call, constructor: str) -> dict | None:
+        name = self._string(_kwarg(call, "name") or (call.args[0] if call.args else None))
+        uri = self._string(_kwarg(call, "uri")) if constructor == "Resource" else ""
+        if not name and not uri:
+            return None
+        spec: dict = {"name": name or uri, "line": call.lineno, "uri": uri or ""}
+        description = _kwarg(call, "description")
+        if description is not None and self._string(description) is not None:
+            spec["description"], spec["description_line"] = self._string(description), description.lineno
+        schema = _kwarg(call, "inputSchema") or _kwarg(call, "input_schema")
+        if schema is not None:
+            spec["params"] = self._schema_params(schema)
+        arguments = _kwarg(call, "arguments")
+        if isinstance(arguments, (ast.List, ast.Tuple)):
+            spec["params"] = [self._string(_kwarg(a, "name")) for a in arguments.elts
+                              if isinstance(a, ast.Call) and self._string(_kwarg(a, "name"))]
+        return spec
+
+    def _schema_params(self, schema: ast.AST, depth: int = 0) -> list[str]:
+        if depth > 3:
+            return []
+        if isinstance(schema, ast.Name) and schema.id in self.constants:
+            return self._schema_params(self.constants[schema.id], depth + 1)
+        if isinstance(schema, ast.Dict):
+            for key, value in zip(schema.keys, schema.values):
+                if self._string(key) == "properties":
+                    if isinstance(value, ast.Dict):
+                        return [k for k in (self._string(k) for k in value.keys) if k]
+                    return self._schema_params(value, depth + 1)
+        if isinstance(schema, ast.Call) and isinstance(schema.func, ast.Attribute) and schema.func.attr in (
+                "model_json_schema", "schema"):
+            model = self.classes.get(dotted(schema.func.value).rsplit(".", 1)[-1])
+            return _model_fields(model) if model is not None else []
+        return []
+
+    def _dispatch(self, handler: FunctionNode) -> dict[str, tuple[int, list[ast.stmt], FunctionNode | None]]:
+        """Tool name -> (line, branch body, handler function) for ``if name == "x"``, ``match name``, and dicts of
+        name -> function."""
+        params = function_params(handler, skip_context=True)
+        if not params:
+            return {}
+        name_param = params[0]
+        found: dict[str, tuple[int, list[ast.stmt], FunctionNode | None]] = {}
+        for node in ast.walk(handler):
+            if isinstance(node, ast.If):
+                for tool in _compared_names(node.test, name_param):
+                    found.setdefault(tool, (node.lineno, node.body, None))
+            elif isinstance(node, ast.Match) and dotted(node.subject) == name_param:
+                for case in node.cases:
+                    for tool in _case_names(case.pattern):
+                        found.setdefault(tool, (case.pattern.lineno, case.body, None))
+            elif isinstance(node, (ast.Subscript, ast.Call)):
+                table = self._dispatch_table(node, name_param)
+                for tool, (line, function) in table.items():
+                    found.setdefault(tool, (line, [], function))
+        return found
+
+    def _dispatch_table(self, node: ast.AST, name_param: str) -> dict[str, tuple[int, FunctionNode]]:
+        if isinstance(node, ast.Subscript) and dotted(node.slice) == name_param:
+            table = node.value
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" and \
+                node.args and dotted(node.args[0]) == name_param:
+            table = node.func.value
+        else:
+            return {}
+        value = self.constants.get(dotted(table)) if isinstance(table, ast.Name) else None
+        if value is None and isinstance(table, ast.Name):
+            value = next((a.value for a in self.assigns if isinstance(a, ast.Assign) and
+                          any(dotted(t) == table.id for t in a.targets) and isinstance(a.value, ast.Dict)), None)
+        if not isinstance(value, ast.Dict):
+            return {}
+        result = {}
+        for key, item in zip(value.keys, value.values):
+            tool = self._string(key)
+            function = self.functions.get(dotted(item).rsplit(".", 1)[-1]) if tool else None
+            if tool and function is not None:
+                result[tool] = (key.lineno, function)
+        return result
+
+    def _argument_keys(self, nodes: list[ast.AST], handler: FunctionNode) -> list[str]:
+        params = function_params(handler, skip_context=True)
+        mapping = params[1] if len(params) > 1 else "arguments"
+        keys: list[str] = []
+        for root in nodes:
+            for node in ast.walk(root):
+                key = None
+                if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+                    key = self._string(node.slice) if node.value.id in (mapping, "args", "arguments") else None
+                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" \
+                        and isinstance(node.func.value, ast.Name) and node.func.value.id in (mapping, "args",
+                                                                                            "arguments") and node.args:
+                    key = self._string(node.args[0])
+                if key and key not in keys:
+                    keys.append(key)
+        return keys
+
+    # -- agent-framework tools ---------------------------------------------------------------------------------------
+    def _framework(self, imported_name: str, default: str) -> str:
+        module = self.module.imports.get(imported_name, ("", 0, ""))[0]
+        for prefix, framework in FRAMEWORK_OF_MODULE:
+            if module.split(".", 1)[0].startswith(prefix):
+                return framework
+        return default
+
+    def _framework_tools(self) -> None:
+        named: set[str] = set()
+        for node in self.decorated:
+            for decorator in node.decorator_list:
+                target = decorator.func if isinstance(decorator, ast.Call) else decorator
+                written = dotted(target)
+                last = written.rsplit(".", 1)[-1]
+                if last not in ("tool", "function_tool", "tool_plain") or (
+                        "." in written and not self._framework_receiver(written)):
+                    continue
+                framework = "openai-agents" if last == "function_tool" else self._framework(
+                    written.split(".", 1)[0], "langchain")
+                if "." in written:
+                    framework = "pydantic-ai"
+                call = decorator if isinstance(decorator, ast.Call) else None
+                name = node.name
+                description, description_line = self._docstring(node)
+                if call is not None:
+                    name = self._string(call.args[0]) if call.args and self._string(call.args[0]) else (
+                        self._string(_kwarg(call, "name_override")) or self._string(_kwarg(call, "name")) or name)
+                    explicit = _kwarg(call, "description_override") or _kwarg(call, "description")
+                    if explicit is not None and self._string(explicit) is not None:
+                        description, description_line = self._string(explicit) or "", explicit.lineno
+                tool = ToolDef("tool", name, self.path, node.lineno, "python", framework, description,
+                               description_line, tuple(function_params(node, skip_context=True)))
+                self._fill(tool, [node], node, call)
+                tool.flows = self._flows_of_function(node, skip_context=True)
+                self.module.code_tools.append(tool)
+                named.add(node.name)
+                break
+        for node in self.classes.values():
+            bases = {dotted(b).rsplit(".", 1)[-1] for b in node.bases}
+            if bases & {"BaseTool", "StructuredTool"} or ("Tool" in bases and self._framework("Tool", "")):
+                self._class_tool(node)
+        for call in self.calls:
+            last = dotted(call.func).rsplit(".", 1)[-1]
+            if last not in ("Tool", "StructuredTool", "FunctionTool", "from_function"):
+                continue
+            func = _kwarg(call, "func") or _kwarg(call, "fn") or (
+                call.args[1] if last == "Tool" and len(call.args) > 1 else call.args[0] if call.args and last != "Tool"
+                else None)
+            function = self.functions.get(dotted(func).rsplit(".", 1)[-1]) if func is not None else None
+            if function is None or function.name in named:
+                continue
+            name = self._string(_kwarg(call, "name") or (call.args[0] if last == "Tool" and call.args else None))
+            description, description_line = self._docstring(function)
+            explicit = _kwarg(call, "description") or (call.args[2] if last == "Tool" and len(call.args) > 2 else None)
+            if explicit is not None and self._string(explicit) is not None:
+                description, description_line = self._string(explicit) or "", explicit.lineno
+            framework = self._framework(dotted(call.func).split(".", 1)[0], "langchain")
+            tool = ToolDef("tool", name or function.name, self.path, call.lineno, "python", framework, description,
+                           description_line, tuple(function_params(function, skip_context=True)))
+            self._fill(tool, [function], function, None)
+            tool.flows = self._flows_of_function(function, skip_context=True)
+            self.module.code_tools.append(tool)
+            named.add(function.name)
+
+    def _framework_receiver(self, written: str) -> bool:
+        """``@agent.tool`` of a pydantic-ai Agent (not an MCP server receiver)."""
+        receiver = written.rsplit(".", 1)[0]
+        if receiver in self.servers:
+            return False
+        return any(dotted(t) == receiver and isinstance(a.value, ast.Call) and
+                   dotted(a.value.func).rsplit(".", 1)[-1] == "Agent"
+                   for a in self.assigns if isinstance(a, ast.Assign) for t in a.targets)
+
+    def _class_tool(self, node: ast.ClassDef) -> None:
+        attributes: dict[str, ast.AST] = {}
+        methods: dict[str, FunctionNode] = {}
+        for statement in node.body:
+            if isinstance(statement, ast.Assign):
+                for target in statement.targets:
+                    if isinstance(target, ast.Name):
+                        attributes[target.id] = statement.value
+            elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.value:
+                attributes[statement.target.id] = statement.value
+            elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                methods[statement.name] = statement
+        run = methods.get("_run") or methods.get("_arun") or methods.get("run") or methods.get("forward")
+        name = self._string(attributes.get("name")) or node.name
+        description_node = attributes.get("description")
+        description = self._string(description_node) if description_node is not None else None
+        if description is None:
+            description, description_line = self._docstring(node)
+        else:
+            description_line = description_node.lineno
+        schema = attributes.get("args_schema")
+        model = self.classes.get(dotted(schema).rsplit(".", 1)[-1]) if schema is not None else None
+        params = _model_fields(model) if model is not None else (
+            function_params(run, skip_context=True) if run is not None else [])
+        framework = self._framework(next((dotted(b).split(".", 1)[0] for b in node.bases), ""), "langchain")
+        tool = ToolDef("tool", name, self.path, node.lineno, "python", framework, description, description_line,
+                       tuple(params))
+        if run is not None:
+            self._fill(tool, [run], run, None)
+            tool.flows = self._flows_of_function(run, skip_context=True)
+        self.module.code_tools.append(tool)
+
+    def _sql_agents(self) -> None:
+        databases: dict[str, tuple[bool, int]] = {}  # variable -> (read-only, line)
+        for node in self.assigns:
+            value = node.value
+            target = node.targets[0] if isinstance(node, ast.Assign) and node.targets else getattr(node, "target", None)
+            if isinstance(value, ast.Call) and target is not None:
+                last = dotted(value.func).rsplit(".", 1)[-1]
+                if last in ("from_uri", "SQLDatabase", "create_engine"):
+                    databases[dotted(target)] = (self._read_only(value, databases), value.lineno)
+        for call in self.calls:
+            last = dotted(call.func).rsplit(".", 1)[-1]
+            if last not in SQL_AGENT_CALLS:
+                continue
+            db = _kwarg(call, "db") or next((a for a in call.args if dotted(a) in databases), None)
+            read_only = False
+            if db is not None:
+                if dotted(db) in databases:
+                    read_only = databases[dotted(db)][0]
+                elif isinstance(db, ast.Call):
+                    read_only = self._read_only(db, databases)
+            if read_only:
+                continue
+            tool = ToolDef("tool", last, self.path, call.lineno, "python", "langchain",
+                           "Runs SQL the model writes against the database", None, ("query",))
+            tool.effects = [Effect("database-write", call.lineno, f"{last}(...) with a database that accepts writes")]
+            self.module.code_tools.append(tool)
+
+    def _read_only(self, call: ast.Call, databases: dict[str, tuple[bool, int]]) -> bool:
+        """A URI or engine option that makes the connection read-only (``include_tables`` does not)."""
+        for node in ast.walk(call):
+            text = self._string(node) if isinstance(node, (ast.Constant, ast.Name, ast.JoinedStr)) else None
+            if text and READ_ONLY_URI.search(text):
+                return True
+            if isinstance(node, ast.Name) and node.id in databases and databases[node.id][0]:
+                return True
+            if isinstance(node, ast.keyword) and node.arg and "readonly" in node.arg.replace("_", "").lower():
+                return isinstance(node.value, ast.Constant) and bool(node.value.value)
+            if isinstance(node, ast.Dict):
+                for key, value in zip(node.keys, node.values):
+                    if key is not None and "readonly" in (self._string(key) or "").replace("_", "").lower() and \
+                            isinstance(value, ast.Constant) and value.value:
+                        return True
+        return False
+
+    # -- what a tool does --------------------------------------------------------------------------------------------
+    def _fill(self, tool: ToolDef, nodes: list[ast.AST], function: ast.AST, decorator: ast.Call | None) -> None:
+        effects = self._effects(nodes, 0)
+        tool.effects = [Effect(e.kind, e.line, e.detail, e.kind in ("api-read", "api-write")) for e in effects]
+        tool.gated = self._gated(nodes, decorator)
+        tool.sensitive = sensitive_data(nodes, self.constants)
+
+    def _effects(self, nodes: list[ast.AST], depth: int) -> list[PyEffect]:
+        found: list[PyEffect] = []
+        environ, clients = _local_bindings(nodes)
+        for root in nodes:
+            for node in ast.walk(root):
+                if not isinstance(node, ast.Call):
+                    continue
+                func = node.func
+                if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call) and call_effects(func.value):
+                    continue  # subprocess.run(...).stdout.decode(): the inner call is the effect
+                found.extend(call_effects(node, environ, clients))
+                helper = _local_callee(node, self.functions)
+                if helper is not None and depth < MAX_EFFECT_DEPTH and helper not in nodes:
+                    found.extend(self._helper_effects(helper, depth + 1))
+        unique = sorted(set(found), key=lambda e: (e.line, e.kind, e.detail))
+        return unique[:MAX_EFFECTS]
+
+    def _helper_effects(self, helper: FunctionNode, depth: int) -> list[PyEffect]:
+        key = f"{helper.name}@{helper.lineno}"
+        if key not in self._effects_memo:
+            self._effects_memo[key] = []  # a recursive helper sees itself as doing nothing more
+            self._effects_memo[key] = self._effects([helper], depth)
+        return self._effects_memo[key]
+
+    def _gated(self, nodes: list[ast.AST], decorator: ast.Call | None) -> bool:
+        if decorator is not None and any(k.arg in GATE_KWARGS and not (
+                isinstance(k.value, ast.Constant) and not k.value.value) for k in decorator.keywords):
+            return True
+        for root in nodes:
+            for node in ast.walk(root):
+                if isinstance(node, ast.Call):
+                    last = dotted(node.func).rsplit(".", 1)[-1]
+                    if HUMAN_GATE.match(last) or dotted(node.func) in ("Confirm.ask", "click.confirm", "typer.confirm"):
+                        return True
+        return False
+
+    def _flows_of_function(self, node: FunctionNode, *, skip_context: bool, keyed: bool = False) -> list[Flow]:
+        params = function_params(node, skip_context=skip_context)
+        tainted = {p: (Origin(p),) for p in params}
+        analyser = Analyser(self.context, tainted, keyed={p: "" for p in params} if keyed else None)
+        analyser.run(node.body)
+        return analyser.flows
+
+    def _flows_of_branch(self, handler: FunctionNode, tool: str) -> list[Flow]:
+        params = function_params(handler, skip_context=True)
+        if len(params) < 2:
+            return []
+        mapping = params[1]
+        analyser = Analyser(self.context, {mapping: (Origin(mapping),)}, keyed={mapping: ""},
+                            dispatch=(params[0], tool))
+        analyser.run(handler.body)
+        return analyser.flows
+
+    # -- transport and entry -----------------------------------------------------------------------------------------
+    def _transports(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for call in self.calls:
+            written = dotted(call.func)
+            receiver, _, method = written.rpartition(".")
+            if receiver in self.servers:
+                if method == "run" and len(call.args) >= 2:
+                    continue  # the low-level Server.run(read_stream, write_stream, options)
+                if method == "run":
+                    value = _kwarg(call, "transport") or (call.args[0] if call.args else None)
+                    if value is None:
+                        found.setdefault(receiver, "stdio")  # FastMCP.run() defaults to stdio
+                    else:
+                        found.setdefault(receiver, TRANSPORTS.get(self._string(value) or "", "unknown"))
+                elif method in ("run_stdio_async",):
+                    found.setdefault(receiver, "stdio")
+                elif method in ("sse_app", "run_sse_async"):
+                    found.setdefault(receiver, "sse")
+                elif method in ("streamable_http_app", "run_streamable_http_async", "http_app", "run_http_async"):
+                    found.setdefault(receiver, "http")
+            last = written.rsplit(".", 1)[-1]
+            if last == "stdio_server":
+                found["stdio-module"] = "stdio"
+            elif last == "SseServerTransport":
+                found.setdefault("*", "sse")
+            elif last == "StreamableHTTPSessionManager":
+                found.setdefault("*", "http")
+        return found
+
+    def _runs_as_main(self) -> bool:
+        for statement in self.tree.body:
+            if isinstance(statement, ast.If) and _is_main_test(statement.test):
+                for node in ast.walk(statement):
+                    if isinstance(node, ast.Call):
+                        written = dotted(node.func)
+                        if written.rpartition(".")[0] in self.servers or written in self.functions or \
+                                written.rsplit(".", 1)[-1] in ("run", "main"):
+                            return True
+        return False
+
+    # -- helpers -----------------------------------------------------------------------------------------------------
+    def _docstring(self, node: ast.AST) -> tuple[str, int | None]:
+        body = getattr(node, "body", None)
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(
+                body[0].value.value, str):
+            return ast.get_docstring(node, clean=True) or "", body[0].value.lineno
+        return "", None
+
+    def _string(self, node: ast.AST | None, depth: int = 0) -> str | None:
+        """A constant string expression: literals, module constants, concatenation, ``textwrap.dedent``."""
+        if node is None or depth > 5:
+            return None
+        if isinstance(node, ast.Constant):
+            return node.value if isinstance(node.value, str) else None
+        if isinstance(node, ast.Name) and node.id in self.constants:
+            return self._string(self.constants[node.id], depth + 1)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left, right = self._string(node.left, depth + 1), self._string(node.right, depth + 1)
+            return left + right if left is not None and right is not None else None
+        if isinstance(node, ast.JoinedStr):
+            parts = []
+            for value in node.values:
+                part = self._string(value.value if isinstance(value, ast.FormattedValue) else value, depth + 1)
+                if part is None:
+                    return None
+                parts.append(part)
+            return "".join(parts)
+        if isinstance(node, ast.Call) and node.args and dotted(node.func) in ("textwrap.dedent", "dedent",
+                                                                              "inspect.cleandoc", "cleandoc"):
+            text = self._string(node.args[0], depth + 1)
+            return _dedent(text) if text is not None else None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "strip":
+            text = self._string(node.func.value, depth + 1)
+            return text.strip() if text is not None else None
+        return None
+
+
+def _dedent(text: str) -> str:
+    import textwrap
+    return textwrap.dedent(text)
+
+
+def _kwarg(call: ast.Call, name: str) -> ast.AST | None:
+    for keyword in call.keywords:
+        if keyword.arg == name:
+            return keyword.value
+    return None
+
+
+def _model_fields(model: ast.ClassDef) -> list[str]:
+    return [s.target.id for s in model.body if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)
+            and not s.target.id.startswith("_") and s.target.id != "model_config"
+            and "ClassVar" not in dotted(s.annotation.value if isinstance(s.annotation, ast.Subscript) else s.annotation)]
+
+
+def _compared_names(test: ast.AST, variable: str) -> list[str]:
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or):
+        return [n for v in test.values for n in _compared_names(v, variable)]
+    if not isinstance(test, ast.Compare) or len(test.ops) != 1:
+        return []
+    left, right, op = test.left, test.comparators[0], test.ops[0]
+    if isinstance(op, ast.Eq):
+        if dotted(right) == variable:
+            left, right = right, left
+        if dotted(left) == variable and isinstance(right, ast.Constant) and isinstance(right.value, str):
+            return [right.value]
+    if isinstance(op, ast.In) and dotted(left) == variable and isinstance(right, (ast.Tuple, ast.List, ast.Set)):
+        return [e.value for e in right.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    return []
+
+
+def _case_names(pattern: ast.pattern) -> list[str]:
+    if isinstance(pattern, ast.MatchValue) and isinstance(pattern.value, ast.Constant) and isinstance(
+            pattern.value.value, str):
+        return [pattern.value.value]
+    if isinstance(pattern, ast.MatchOr):
+        return [n for p in pattern.patterns for n in _case_names(p)]
+    return []
+
+
+def _is_main_test(test: ast.AST) -> bool:
+    return isinstance(test, ast.Compare) and dotted(test.left) == "__name__" and any(
+        isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
+
+
+def _local_callee(call: ast.Call, functions: dict[str, FunctionNode]) -> FunctionNode | None:
+    func = call.func
+    if isinstance(func, ast.Name):
+        return functions.get(func.id)
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in ("self", "cls"):
+        return functions.get(func.attr)
+    return None
+
+
+def _local_bindings(nodes: list[ast.AST]) -> tuple[frozenset[str], frozenset[str]]:
+    """Locals holding the whole environment (``env = os.environ.copy()``; ``env["X"] = ...`` keeps it whole), and
+    locals bound to an HTTP client (``async with httpx.AsyncClient() as client``)."""
+    names: set[str] = set()
+    clients: set[str] = set()
+    bindings: list[tuple[ast.AST, ast.AST]] = []
+    for root in nodes:
+        for node in ast.walk(root):
+            if isinstance(node, ast.Assign):
+                bindings.extend((t, node.value) for t in node.targets)
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                bindings.extend((i.optional_vars, i.context_expr) for i in node.items if i.optional_vars is not None)
+    for _ in range(2):
+        for target, value in bindings:
+            if isinstance(target, ast.Name) and is_whole_environ(value, names):
+                names.add(target.id)
+    for target, value in bindings:
+        if isinstance(value, ast.Await):
+            value = value.value
+        if isinstance(value, ast.Call) and dotted(value.func) in HTTP_CLIENT_FACTORIES and dotted(target):
+            clients.add(dotted(target))
+    return frozenset(names), frozenset(clients)

@@ -1,0 +1,128 @@
+"""Sensitive data a tool returns or a resource exposes, seen in its code: literals (SSNs, card numbers, credential
+shapes), record fields named like secrets or identity numbers, and lists of person records, in the tool body or in
+module constants the body references. Values handed to outbound calls as headers or auth are credentials *used*,
+not data returned, and are skipped (the secrets checks see them)."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from triage.parsers.tool_model import Sensitive
+
+SSN = re.compile(r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])")
+CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
+SENSITIVE_KEYS = {
+    "ssn": "ssn", "socialsecurity": "ssn", "socialsecuritynumber": "ssn", "socialsecurityno": "ssn",
+    "creditcard": "card-number", "creditcardnumber": "card-number", "cardnumber": "card-number", "ccnumber": "card-number",
+    "cvv": "card-number", "cvc": "card-number", "pan": "card-number",
+    "password": "credential", "passwd": "credential", "apikey": "credential", "secret": "credential",
+    "secretkey": "credential", "clientsecret": "credential", "awssecretaccesskey": "credential",
+    "token": "token", "accesstoken": "token", "refreshtoken": "token", "authtoken": "token", "bearertoken": "token",
+    "privatekey": "private-key", "sshkey": "private-key",
+}
+PERSON_KEYS = frozenset({"name", "fullname", "firstname", "lastname", "email", "phone", "phonenumber", "address",
+                         "dob", "dateofbirth", "birthdate", "salary", "ssn", "homeaddress", "mobile"})
+SENSITIVE_COLUMNS = re.compile(r"\bSELECT\b[^;]*?\b(ssn|social_security\w*|credit_card\w*|card_number|cvv|"
+                               r"password\w*|api_key|secret\w*|private_key)\b", re.I)
+USED_NOT_RETURNED = frozenset({"headers", "auth", "cookies", "env", "environ", "api_key", "token", "password",
+                               "params", "credentials", "secret", "private_key", "key", "json", "data"})
+MAX_FOUND = 12
+MAX_NODES = 20000
+
+
+def _secret_shapes() -> re.Pattern[str]:
+    # the credential shapes the evidence masker knows; imported late because the checks package imports parsers
+    from triage.checks.registry import _SECRET_SHAPES
+    return _SECRET_SHAPES
+
+
+def luhn(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def sensitive_data(nodes: list[ast.AST], constants: dict[str, ast.AST]) -> list[Sensitive]:
+    found: dict[tuple[str, int], Sensitive] = {}
+    visited: set[int] = set()
+    pending: list[ast.AST] = list(nodes)
+    budget = MAX_NODES
+    shapes = _secret_shapes()
+    while pending and budget > 0 and len(found) < MAX_FOUND:
+        root = pending.pop(0)
+        if id(root) in visited:
+            continue
+        visited.add(id(root))
+        stack = [root]
+        while stack and budget > 0:
+            node = stack.pop()
+            budget -= 1
+            if isinstance(node, ast.Call):
+                stack.append(node.func)
+                stack.extend(node.args)
+                stack.extend(k.value for k in node.keywords if (k.arg or "").lower() not in USED_NOT_RETURNED)
+                continue
+            if isinstance(node, ast.Name) and node.id in constants and isinstance(node.ctx, ast.Load):
+                pending.append(constants[node.id])
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                _literal(node, shapes, found)
+            elif isinstance(node, ast.Dict):
+                _record(node, found)
+            if isinstance(node, (ast.List, ast.Tuple, ast.Dict)):
+                _people(node, found)
+            stack.extend(ast.iter_child_nodes(node))
+    return sorted(found.values(), key=lambda s: (s.line, s.kind, s.detail))[:MAX_FOUND]
+
+
+def _literal(node: ast.Constant, shapes: re.Pattern[str], found: dict[tuple[str, int], Sensitive]) -> None:
+    text = node.value[:4000]
+    line = node.lineno
+    match = SSN.search(text)
+    if match:
+        found.setdefault(("ssn", line), Sensitive("ssn", line, match.group(0)))
+    for card in CARD.finditer(text):
+        digits = re.sub(r"\D", "", card.group(0))
+        if 13 <= len(digits) <= 19 and luhn(digits) and len(set(digits)) > 2:
+            found.setdefault(("card-number", line), Sensitive("card-number", line, card.group(0)))
+            break
+    shape = shapes.search(text)
+    if shape:
+        value = shape.group(0)
+        kind = "private-key" if value.startswith("-----BEGIN") else "token" if value.startswith("eyJ") else "credential"
+        found.setdefault((kind, line), Sensitive(kind, line, value))
+    columns = SENSITIVE_COLUMNS.search(text)
+    if columns:
+        kind = SENSITIVE_KEYS.get(_key(columns.group(1)), "credential" if "pass" in columns.group(1).lower() else "ssn")
+        found.setdefault((kind, line), Sensitive(kind, line, f"SELECT {columns.group(1)}"))
+
+
+def _record(node: ast.Dict, found: dict[tuple[str, int], Sensitive]) -> None:
+    for key, value in zip(node.keys, node.values):
+        if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+            continue
+        kind = SENSITIVE_KEYS.get(_key(key.value))
+        if kind is None or (isinstance(value, ast.Constant) and value.value in (None, "", False, 0)):
+            continue
+        found.setdefault((kind, key.lineno), Sensitive(kind, key.lineno, f"field {key.value}"))
+
+
+def _people(node: ast.List | ast.Tuple | ast.Dict, found: dict[tuple[str, int], Sensitive]) -> None:
+    records = node.values if isinstance(node, ast.Dict) else node.elts
+    people = 0
+    for record in records[:200]:
+        if isinstance(record, ast.Dict):
+            keys = {_key(k.value) for k in record.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)}
+            if len(keys & PERSON_KEYS) >= 3:
+                people += 1
+    if people >= 2:
+        found.setdefault(("personal-records", node.lineno), Sensitive(
+            "personal-records", node.lineno, f"{people} person records"))
