@@ -319,22 +319,33 @@ class _ModuleVisitor:
         self.module = PyModule(path)
         self._functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
         self._wrapped: dict[str, tuple[str, int]] = {}  # function name -> (tool name, line) from Tool(func=...)
+        # nodes the tool model (python_flow) reads, collected in this one walk
+        self.functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+        self.classes: list[ast.ClassDef] = []
+        self.assigns: list[ast.Assign | ast.AnnAssign] = []
+        self.calls: list[ast.Call] = []
 
     def visit(self, tree: ast.AST) -> None:
         assigned: dict[int, str] = {}  # id(call) -> the name its result is assigned to
         for node in _nodes(tree):
             kind = type(node)
             if kind is ast.Assign:
+                self.assigns.append(node)
                 target = node.targets[0] if node.targets else None
                 if isinstance(node.value, ast.Call) and isinstance(target, (ast.Name, ast.Attribute)):
                     assigned[id(node.value)] = dotted(target)
             elif kind is ast.Call:
+                self.calls.append(node)
                 self._call(node, assigned.get(id(node)))
             elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+                self.functions.append(node)
                 self._functions.setdefault(node.name, node)
                 self._function(node)
             elif kind is ast.ClassDef:
+                self.classes.append(node)
                 self._class(node)
+            elif kind is ast.AnnAssign:
+                self.assigns.append(node)
             elif kind is ast.ImportFrom:
                 for alias in node.names:
                     self.module.imports[alias.asname or alias.name] = (node.module or "", node.level, alias.name)
@@ -513,7 +524,7 @@ def parse_python(text: str, path: str) -> PyModule | None:
     except RecursionError:
         return None
     try:
-        build_model(tree, visitor.module)
+        build_model(tree, visitor)
     except RecursionError:  # a pathologically nested module: the tool model is left empty, the rest stands
         visitor.module.servers, visitor.module.code_tools = [], []
     return visitor.module

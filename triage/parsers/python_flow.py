@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import re
 
-from triage.parsers.python_code import GATE_KWARGS, PyEffect, PyModule, call_effects
+from triage.parsers.python_code import GATE_KWARGS, PyEffect, _ModuleVisitor, _nodes, call_effects
 from triage.parsers.python_sensitive import sensitive_data
 from triage.parsers.python_taint import (HTTP_CLIENT_FACTORIES, Analyser, ModuleContext, Origin, dotted,
                                          function_params, is_whole_environ)
@@ -32,33 +32,36 @@ SQL_AGENT_CALLS = frozenset({"create_sql_agent", "SQLDatabaseToolkit", "QuerySQL
 READ_ONLY_URI = re.compile(r"(mode=ro\b|[?&]immutable=1|read[_-]?only|readonly|ApplicationIntent=ReadOnly)", re.I)
 
 
-def build_model(tree: ast.Module, module: PyModule) -> None:
-    """Fill ``module.servers`` and ``module.code_tools``; work is bounded by the tool bodies and their helpers."""
-    _ModelBuilder(tree, module).build()
+MODEL_IMPORTS = ("mcp", "fastmcp", "langchain", "langgraph", "crewai", "agents", "smolagents", "pydantic_ai",
+                 "llama_index", "strands", "agno")
+
+
+def build_model(tree: ast.Module, visitor: _ModuleVisitor) -> None:
+    """Fill ``module.servers`` and ``module.code_tools``; work is bounded by the tool bodies and their helpers.
+
+    A module that defines no tool and imports no MCP or agent framework is skipped without a second walk."""
+    module = visitor.module
+    if not module.tools and not any(m.split(".", 1)[0] in MODEL_IMPORTS or (n in ("mcp", "server", "app") and level)
+                                    for n, (m, level, _i) in module.imports.items()):
+        return
+    _ModelBuilder(tree, visitor).build()
 
 
 class _ModelBuilder:
-    def __init__(self, tree: ast.Module, module: PyModule) -> None:
+    def __init__(self, tree: ast.Module, visitor: _ModuleVisitor) -> None:
         self.tree = tree
-        self.module = module
-        self.path = module.path
+        self.module = visitor.module
+        self.path = visitor.module.path
         self.functions: dict[str, FunctionNode] = {}
+        # module-level functions first, then by line: a bare name refers to the module's own function
+        for node in sorted(visitor.functions, key=lambda n: (n.col_offset > 0, n.lineno, n.col_offset)):
+            self.functions.setdefault(node.name, node)
         self.classes: dict[str, ast.ClassDef] = {}
-        self.assigns: list[ast.Assign | ast.AnnAssign] = []
-        self.calls: list[ast.Call] = []
-        self.decorated: list[FunctionNode] = []
-        for node in ast.walk(tree):
-            kind = type(node)
-            if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
-                self.functions.setdefault(node.name, node)
-                if node.decorator_list:
-                    self.decorated.append(node)
-            elif kind is ast.ClassDef:
-                self.classes.setdefault(node.name, node)
-            elif kind is ast.Assign or kind is ast.AnnAssign:
-                self.assigns.append(node)
-            elif kind is ast.Call:
-                self.calls.append(node)
+        for node in sorted(visitor.classes, key=lambda n: (n.lineno, n.col_offset)):
+            self.classes.setdefault(node.name, node)
+        self.assigns = sorted(visitor.assigns, key=lambda n: (n.lineno, n.col_offset))
+        self.calls = sorted(visitor.calls, key=lambda n: (n.lineno, n.col_offset))
+        self.decorated = sorted((n for n in visitor.functions if n.decorator_list), key=lambda n: n.lineno)
         self.constants: dict[str, ast.AST] = {}
         for statement in tree.body:
             if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(
@@ -66,7 +69,7 @@ class _ModelBuilder:
                 self.constants[statement.targets[0].id] = statement.value
             elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.value:
                 self.constants[statement.target.id] = statement.value
-        self.context = ModuleContext(self.functions, self.constants, module.imports)
+        self.context = ModuleContext(self.functions, self.constants, self.module.imports)
         self._effects_memo: dict[str, list[PyEffect]] = {}
         self.servers: dict[str, CodeServer] = {}
 
@@ -520,26 +523,26 @@ class _ModelBuilder:
         return False
 
     # -- what a tool does --------------------------------------------------------------------------------------------
-    def _fill(self, tool: ToolDef, nodes: list[ast.AST], function: ast.AST, decorator: ast.Call | None) -> None:
-        effects = self._effects(nodes, 0)
+    def _fill(self, tool: ToolDef, roots: list[ast.AST], function: ast.AST, decorator: ast.Call | None) -> None:
+        nodes = [n for root in roots for n in _nodes(root)]  # one walk serves effects and the human gate
+        effects = self._effects(nodes, roots, 0)
         tool.effects = [Effect(e.kind, e.line, e.detail, e.kind in ("api-read", "api-write")) for e in effects]
         tool.gated = self._gated(nodes, decorator)
         tool.sensitive = sensitive_data(nodes, self.constants)
 
-    def _effects(self, nodes: list[ast.AST], depth: int) -> list[PyEffect]:
+    def _effects(self, nodes: list[ast.AST], roots: list[ast.AST], depth: int) -> list[PyEffect]:
         found: list[PyEffect] = []
         environ, clients = _local_bindings(nodes)
-        for root in nodes:
-            for node in ast.walk(root):
-                if not isinstance(node, ast.Call):
-                    continue
-                func = node.func
-                if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call) and call_effects(func.value):
-                    continue  # subprocess.run(...).stdout.decode(): the inner call is the effect
-                found.extend(call_effects(node, environ, clients))
-                helper = _local_callee(node, self.functions)
-                if helper is not None and depth < MAX_EFFECT_DEPTH and helper not in nodes:
-                    found.extend(self._helper_effects(helper, depth + 1))
+        for node in nodes:
+            if type(node) is not ast.Call:
+                continue
+            func = node.func
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call) and call_effects(func.value):
+                continue  # subprocess.run(...).stdout.decode(): the inner call is the effect
+            found.extend(call_effects(node, environ, clients))
+            helper = _local_callee(node, self.functions)
+            if helper is not None and depth < MAX_EFFECT_DEPTH and helper not in roots:
+                found.extend(self._helper_effects(helper, depth + 1))
         unique = sorted(set(found), key=lambda e: (e.line, e.kind, e.detail))
         return unique[:MAX_EFFECTS]
 
@@ -547,19 +550,19 @@ class _ModelBuilder:
         key = f"{helper.name}@{helper.lineno}"
         if key not in self._effects_memo:
             self._effects_memo[key] = []  # a recursive helper sees itself as doing nothing more
-            self._effects_memo[key] = self._effects([helper], depth)
+            self._effects_memo[key] = self._effects(list(_nodes(helper)), [helper], depth)
         return self._effects_memo[key]
 
     def _gated(self, nodes: list[ast.AST], decorator: ast.Call | None) -> bool:
         if decorator is not None and any(k.arg in GATE_KWARGS and not (
                 isinstance(k.value, ast.Constant) and not k.value.value) for k in decorator.keywords):
             return True
-        for root in nodes:
-            for node in ast.walk(root):
-                if isinstance(node, ast.Call):
-                    last = dotted(node.func).rsplit(".", 1)[-1]
-                    if HUMAN_GATE.match(last) or dotted(node.func) in ("Confirm.ask", "click.confirm", "typer.confirm"):
-                        return True
+        for node in nodes:
+            if type(node) is ast.Call:
+                written = dotted(node.func)
+                if HUMAN_GATE.match(written.rsplit(".", 1)[-1]) or written in ("Confirm.ask", "click.confirm",
+                                                                              "typer.confirm"):
+                    return True
         return False
 
     def _flows_of_function(self, node: FunctionNode, *, skip_context: bool, keyed: bool = False) -> list[Flow]:
@@ -720,13 +723,15 @@ def _local_bindings(nodes: list[ast.AST]) -> tuple[frozenset[str], frozenset[str
     names: set[str] = set()
     clients: set[str] = set()
     bindings: list[tuple[ast.AST, ast.AST]] = []
-    for root in nodes:
-        for node in ast.walk(root):
-            if isinstance(node, ast.Assign):
-                bindings.extend((t, node.value) for t in node.targets)
-            elif isinstance(node, (ast.With, ast.AsyncWith)):
-                bindings.extend((i.optional_vars, i.context_expr) for i in node.items if i.optional_vars is not None)
-    for _ in range(2):
+    for node in nodes:
+        kind = type(node)
+        if kind is ast.Assign:
+            bindings.extend((t, node.value) for t in node.targets)
+        elif kind is ast.With or kind is ast.AsyncWith:
+            bindings.extend((i.optional_vars, i.context_expr) for i in node.items if i.optional_vars is not None)
+    mentions_environ = any((type(n) is ast.Attribute and n.attr == "environ") or (type(n) is ast.Name and n.id == "environ")
+                           for n in nodes)
+    for _ in range(2 if mentions_environ else 0):
         for target, value in bindings:
             if isinstance(target, ast.Name) and is_whole_environ(value, names):
                 names.add(target.id)

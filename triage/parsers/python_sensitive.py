@@ -52,39 +52,48 @@ def _key(text: str) -> str:
 
 
 def sensitive_data(nodes: list[ast.AST], constants: dict[str, ast.AST]) -> list[Sensitive]:
+    """``nodes``: every node of the tool's code, already walked; module constants it names are walked here."""
     found: dict[tuple[str, int], Sensitive] = {}
-    visited: set[int] = set()
-    pending: list[ast.AST] = list(nodes)
-    budget = MAX_NODES
     shapes = _secret_shapes()
+    skipped: set[int] = set()
+    for node in nodes:
+        if type(node) is ast.keyword and (node.arg or "").lower() in USED_NOT_RETURNED:
+            skipped.update(id(n) for n in _walk(node.value))
+    seen_constants: set[str] = set()
+    pending = [n for n in nodes if id(n) not in skipped]
+    budget = MAX_NODES
     while pending and budget > 0 and len(found) < MAX_FOUND:
-        root = pending.pop(0)
-        if id(root) in visited:
-            continue
-        visited.add(id(root))
-        stack = [root]
-        while stack and budget > 0:
-            node = stack.pop()
-            budget -= 1
-            if isinstance(node, ast.Call):
-                stack.append(node.func)
-                stack.extend(node.args)
-                stack.extend(k.value for k in node.keywords if (k.arg or "").lower() not in USED_NOT_RETURNED)
-                continue
-            if isinstance(node, ast.Name) and node.id in constants and isinstance(node.ctx, ast.Load):
-                pending.append(constants[node.id])
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+        batch, pending = pending, []
+        for node in batch[:budget]:
+            kind = type(node)
+            if kind is ast.Name and node.id in constants and node.id not in seen_constants:
+                seen_constants.add(node.id)
+                pending.extend(_walk(constants[node.id]))
+            elif kind is ast.Constant and isinstance(node.value, str):
                 _literal(node, shapes, found)
-            elif isinstance(node, ast.Dict):
+            elif kind is ast.Dict:
                 _record(node, found)
-            if isinstance(node, (ast.List, ast.Tuple, ast.Dict)):
                 _people(node, found)
-            stack.extend(ast.iter_child_nodes(node))
+            elif kind is ast.List or kind is ast.Tuple:
+                _people(node, found)
+        budget -= len(batch)
     return sorted(found.values(), key=lambda s: (s.line, s.kind, s.detail))[:MAX_FOUND]
+
+
+def _walk(root: ast.AST) -> list[ast.AST]:
+    out: list[ast.AST] = []
+    stack = [root]
+    while stack and len(out) < MAX_NODES:
+        node = stack.pop()
+        out.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    return out
 
 
 def _literal(node: ast.Constant, shapes: re.Pattern[str], found: dict[tuple[str, int], Sensitive]) -> None:
     text = node.value[:4000]
+    if len(text) < 8:
+        return  # too short for any shape below
     line = node.lineno
     match = SSN.search(text)
     if match:
@@ -99,7 +108,7 @@ def _literal(node: ast.Constant, shapes: re.Pattern[str], found: dict[tuple[str,
         value = shape.group(0)
         kind = "private-key" if value.startswith("-----BEGIN") else "token" if value.startswith("eyJ") else "credential"
         found.setdefault((kind, line), Sensitive(kind, line, value))
-    columns = SENSITIVE_COLUMNS.search(text)
+    columns = SENSITIVE_COLUMNS.search(text) if "select" in text.lower() else None
     if columns:
         kind = SENSITIVE_KEYS.get(_key(columns.group(1)), "credential" if "pass" in columns.group(1).lower() else "ssn")
         found.setdefault((kind, line), Sensitive(kind, line, f"SELECT {columns.group(1)}"))

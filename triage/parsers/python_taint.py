@@ -59,9 +59,26 @@ PICKLE_LOADS = frozenset({
 
 
 @dataclass(frozen=True)
+class RawStep:
+    """A step not rendered yet: most tainted statements never reach a sink, and rendering costs."""
+
+    line: int
+    node: ast.AST = field(compare=False, hash=False)
+    key: int = 0  # id(node): steps are equal when they are the same statement
+
+
+def _raw(node: ast.AST) -> RawStep:
+    return RawStep(getattr(node, "lineno", 0), node, id(node))
+
+
+def _rendered(steps: tuple) -> tuple[Step, ...]:
+    return tuple(Step(s.line, render(s.node)) if isinstance(s, RawStep) else s for s in steps)
+
+
+@dataclass(frozen=True)
 class Origin:
     source: str
-    steps: tuple[Step, ...] = ()
+    steps: tuple = ()  # RawStep or Step, source first
     spliced: bool = False
     safe: frozenset[str] = frozenset()  # sink groups this value has been cleared for
     normalised: bool = False  # passed realpath/abspath/normpath/resolve: a containment check on it means something
@@ -302,7 +319,7 @@ class Analyser:
             key = self._key(node.target)
             if key and value:
                 current = self.state.get(key, self._expr(node.target))
-                self.state[key] = add_step(join(current, mark(value, spliced=True)), Step(node.lineno, render(node)))
+                self.state[key] = add_step(join(current, mark(value, spliced=True)), _raw(node))
         elif kind is ast.Expr:
             self._expr(node.value)
         elif kind is ast.Return:
@@ -334,12 +351,11 @@ class Analyser:
 
     def _bind(self, target: ast.AST, value: Taint, value_node: ast.AST, statement: ast.stmt) -> None:
         key = self._key(target)
-        step = Step(statement.lineno, render(statement))
         if key:
-            self.state[key] = add_step(value, step) if value else NO_TAINT
+            self.state[key] = add_step(value, _raw(statement)) if value else NO_TAINT
             self.values[key] = value_node
             self._note_kind(key, value_node)
-            names = [n for n in _names(value_node) if self._is_tainted_name(n)]
+            names = [n for n in _names(value_node) if self._is_tainted_name(n)] if value else []
             if len(names) == 1 and names[0] != key:
                 self.derived[key] = names[0]
             else:
@@ -356,7 +372,8 @@ class Analyser:
         elif isinstance(target, ast.Subscript):
             container = self._key(target.value)
             if container and value:  # d["k"] = x: the container now holds a tainted value
-                self.state[container] = add_step(join(self.state.get(container, NO_TAINT), value), step)
+                self.state[container] = add_step(join(self.state.get(container, NO_TAINT), value),
+                                                 _raw(statement))
 
     def _note_kind(self, key: str, value: ast.AST) -> None:
         if isinstance(value, ast.Await):
@@ -707,7 +724,7 @@ class Analyser:
         receiver_key = dotted(receiver_node) if receiver_node is not None else ""
         # fetched content: whatever an outsider can write (web pages, mail) becomes an input of its own
         if self._is_fetch(name, last, receiver_key):
-            return (Origin(f"fetched:{written}", (Step(node.lineno, render(node)),)),)
+            return (Origin(f"fetched:{written}", (_raw(node),)),)
         if name in CLEANING_CALLS or name.startswith(CLEANING_PREFIXES):
             return NO_TAINT
         if name in ("shlex.quote", "pipes.quote", "shlex.join"):
@@ -786,12 +803,15 @@ class Analyser:
                 index = params.index(keyword.arg)
                 bound[f"#{index}"] = kwargs.get(keyword.arg, NO_TAINT)
                 arg_nodes[f"#{index}"] = keyword.value
-        call_step = Step(node.lineno, render(node))
+        if not any(bound.values()) and not any(not o.source.startswith("#") for o in summary.returns) and not any(
+                not f.source.startswith("#") for f in summary.flows):
+            return NO_TAINT  # nothing tainted goes in and nothing fetched comes out
+        call_step = _raw(node)
         for flow in summary.flows:
             for origin in self._map_origin(Origin(flow.source), bound, arg_nodes):
                 if _group(flow.sink) in origin.safe:
                     continue
-                steps = _cap_steps(origin.steps + (call_step,) + flow.steps)
+                steps = _cap_steps(_rendered(origin.steps + (call_step,)) + flow.steps)
                 self._add_flow(Flow(flow.sink, origin.source, flow.line, flow.call, steps,
                                     origin.spliced or flow.spliced))
         returned = []
@@ -1015,12 +1035,12 @@ class Analyser:
         if not taint:
             return
         group = _group(sink)
-        step = Step(call.lineno, render(call))
+        step = _raw(call)
         for origin in taint:
             if group in origin.safe:
                 continue
             self._add_flow(Flow(sink, origin.source, call.lineno, dotted(call.func) or "call",
-                                _cap_steps(origin.steps + (step,)), origin.spliced))
+                                _cap_steps(_rendered(origin.steps + (step,))), origin.spliced))
 
     def _add_flow(self, flow: Flow) -> None:
         key = (flow.sink, flow.source, flow.line)
