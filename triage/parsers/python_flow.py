@@ -41,7 +41,7 @@ def build_model(tree: ast.Module, visitor: _ModuleVisitor) -> None:
 
     A module that defines no tool and imports no MCP or agent framework is skipped without a second walk."""
     module = visitor.module
-    if not module.tools and not any(m.split(".", 1)[0] in MODEL_IMPORTS or (n in ("mcp", "server", "app") and level)
+    if not module.tools and not any(m.startswith(MODEL_IMPORTS) or (n in ("mcp", "server", "app") and level)
                                     for n, (m, level, _i) in module.imports.items()):
         return
     _ModelBuilder(tree, visitor).build()
@@ -107,7 +107,7 @@ class _ModelBuilder:
     def _server_framework(self, call: ast.Call) -> str:
         written = dotted(call.func)
         name = self.context.canonical(written)
-        last = written.rsplit(".", 1)[-1]
+        last = name.rsplit(".", 1)[-1]
         if last == "FastMCP":
             return "fastmcp"
         if last in ("Server", "LowLevelServer") and name.startswith("mcp."):

@@ -100,7 +100,7 @@ def _literal(node: ast.Constant, shapes: re.Pattern[str], found: dict[tuple[str,
         found.setdefault(("ssn", line), Sensitive("ssn", line, match.group(0)))
     for card in CARD.finditer(text):
         digits = re.sub(r"\D", "", card.group(0))
-        if 13 <= len(digits) <= 19 and luhn(digits) and len(set(digits)) > 2:
+        if 13 <= len(digits) <= 19 and luhn(digits) and len(set(digits)) > 1:
             found.setdefault(("card-number", line), Sensitive("card-number", line, card.group(0)))
             break
     shape = shapes.search(text)

@@ -365,6 +365,10 @@ class Analyser:
                 self.keyed[key] = self.keyed[keyed]
             elif key in self.keyed:
                 del self.keyed[key]
+        elif isinstance(target, (ast.Tuple, ast.List)) and isinstance(value_node, (ast.Tuple, ast.List)) and len(
+                target.elts) == len(value_node.elts) and not any(isinstance(e, ast.Starred) for e in target.elts):
+            for element, item in zip(target.elts, value_node.elts):  # a, b = x, "fixed": element by element
+                self._bind(element, self._expr(item), item, statement)
         elif isinstance(target, (ast.Tuple, ast.List)):
             for element in target.elts:
                 inner = element.value if isinstance(element, ast.Starred) else element
@@ -662,7 +666,9 @@ class Analyser:
                 return self._keyed_item(node.value.id, key)
             return base
         if kind in (ast.List, ast.Tuple, ast.Set):
-            return join(*(self._expr(e) for e in node.elts))
+            taint = join(*(self._expr(e) for e in node.elts))
+            constant = taint and any(isinstance(e, ast.Constant) for e in node.elts)
+            return mark(taint, spliced=True) if constant else taint  # ["ls", x]: joined to fixed words later
         if kind is ast.Dict:
             return join(*(self._expr(k) for k in node.keys if k is not None), *(self._expr(v) for v in node.values))
         if kind is ast.BoolOp:
@@ -713,7 +719,8 @@ class Analyser:
     def _call(self, node: ast.Call) -> Taint:  # noqa: C901 - one dispatch over call kinds
         written = dotted(node.func)
         name = self.ctx.canonical(written)
-        last = name.rsplit(".", 1)[-1]
+        # (Path(BASE) / x).read_text(): no dotted name, but the method still says what the call does
+        last = node.func.attr if isinstance(node.func, ast.Attribute) else name.rsplit(".", 1)[-1]
         receiver_node = node.func.value if isinstance(node.func, ast.Attribute) else None
         receiver = self._expr(receiver_node) if receiver_node is not None else NO_TAINT
         args = [self._expr(a) for a in node.args]

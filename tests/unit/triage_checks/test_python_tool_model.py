@@ -1,0 +1,643 @@
+"""The Python tool model (triage/parsers/python_flow.py, python_taint.py, python_sensitive.py): servers, tools,
+effects, input-to-sink flows and sensitive data read from source snippets with ``ast`` (never run)."""
+
+from __future__ import annotations
+
+import textwrap
+import time
+
+import pytest
+
+from triage.graph import build_graph
+from triage.parsers import parse_root
+from triage.parsers.python_code import parse_python
+from triage.parsers.tool_model import EFFECT_KINDS, FLOW_SINKS, SENSITIVE_KINDS, ToolDef
+
+from .helpers import lay_out
+
+FASTMCP_HEADER = """\
+import os, sys, shlex, subprocess, sqlite3, pickle, re, importlib, asyncio, smtplib
+from pathlib import Path
+import requests, yaml, torch, jinja2
+from urllib.parse import urlparse
+from mcp.server.fastmcp import FastMCP, Context
+
+mcp = FastMCP("probe")
+BASE = "/srv/data"
+ALLOWED = {"status", "uptime"}
+ALLOWED_HOSTS = {"api.example.com"}
+API = "https://api.example.com"
+"""
+
+
+def module_of(source: str, path: str = "server.py"):
+    module = parse_python(textwrap.dedent(source), path)
+    assert module is not None
+    return module
+
+
+def fastmcp_tool(body: str, params: str = "x: str", extra: str = "") -> ToolDef:
+    """One FastMCP tool ``t(params)`` with ``body``; ``extra`` is module code placed before it."""
+    source = FASTMCP_HEADER + textwrap.dedent(extra) + f"\n@mcp.tool()\ndef t({params}) -> str:\n" + textwrap.indent(
+        textwrap.dedent(body), "    ")
+    module = parse_python(source, "server.py")
+    assert module is not None and len(module.servers) == 1
+    tools = [t for t in module.servers[0].tools if t.name == "t"]
+    assert len(tools) == 1
+    return tools[0]
+
+
+def flows(body: str, params: str = "x: str", extra: str = "") -> list[tuple[str, str, bool]]:
+    return sorted((f.sink, f.source, f.spliced) for f in fastmcp_tool(body, params, extra).flows)
+
+
+def effect_kinds(body: str, params: str = "x: str", extra: str = "") -> list[str]:
+    return sorted({e.kind for e in fastmcp_tool(body, params, extra).effects})
+
+
+# -- servers and tools ------------------------------------------------------------------------------------------------
+
+FASTMCP_SERVER = '''\
+from mcp.server.fastmcp import FastMCP, Context
+
+mcp = FastMCP("notes", instructions="Keeps notes")
+
+
+@mcp.tool()
+def add_note(title: str, body: str, ctx: Context) -> str:
+    """Add a note.
+
+    Stores the note under its title.
+    """
+    return "ok"
+
+
+@mcp.tool(name="find", description="Find notes by word")
+async def search_notes(word: str, limit: int = 5) -> list[str]:
+    """Ignored docstring."""
+    return []
+
+
+@mcp.tool
+def bare(self_note: str) -> str:
+    return self_note
+
+
+@mcp.resource("notes://{title}")
+def note(title: str) -> str:
+    """One note as text."""
+    return ""
+
+
+@mcp.prompt()
+def summarise(topic: str) -> str:
+    """Summarise notes about a topic."""
+    return f"Summarise {topic}"
+
+
+def added_later(query: str) -> str:
+    return query
+
+
+mcp.add_tool(added_later, name="later", description="Added with add_tool")
+
+if __name__ == "__main__":
+    mcp.run(transport="streamable-http")
+'''
+
+
+def test_fastmcp_server_tools_resources_prompts_with_exact_names_descriptions_params_and_lines():
+    module = module_of(FASTMCP_SERVER, "notes/server.py")
+    assert [(s.id, s.name, s.line, s.framework, s.transport, s.entry) for s in module.servers] == [
+        ("notes/server.py#notes", "notes", 3, "fastmcp", "http", "python notes/server.py")]
+    tools = module.servers[0].tools
+    assert [(t.kind, t.name, t.line, t.params, t.description, t.description_line, t.uri) for t in tools] == [
+        ("tool", "add_note", 7, ("title", "body"), "Add a note.\n\nStores the note under its title.", 8, ""),
+        ("tool", "find", 16, ("word", "limit"), "Find notes by word", 15, ""),
+        ("tool", "bare", 22, ("self_note",), "", None, ""),
+        ("resource", "note", 27, ("title",), "One note as text.", 28, "notes://{title}"),
+        ("prompt", "summarise", 33, ("topic",), "Summarise notes about a topic.", 34, ""),
+        ("tool", "later", 42, ("query",), "Added with add_tool", 42, ""),
+    ]
+    assert {t.server for t in tools} == {"notes/server.py#notes"}
+    assert {t.framework for t in tools} == {"fastmcp"} and {t.language for t in tools} == {"python"}
+
+
+def test_fastmcp_from_the_standalone_package_and_a_server_built_inside_a_function():
+    module = module_of('''\
+        from fastmcp import FastMCP
+
+        def build():
+            server = FastMCP(name="inner")
+
+            @server.tool()
+            def hello(who: str) -> str:
+                """Say hello."""
+                return who
+
+            return server
+
+        def main():
+            build().run()
+        ''')
+    assert [(s.name, s.transport, s.entry) for s in module.servers] == [("inner", "unknown", "")]
+    assert [(t.name, t.params, t.description) for t in module.servers[0].tools] == [("hello", ("who",), "Say hello.")]
+
+
+def test_transport_defaults_to_stdio_for_a_bare_run_and_sse_when_asked():
+    stdio = module_of('from mcp.server.fastmcp import FastMCP\nmcp = FastMCP("a")\n'
+                      'if __name__ == "__main__":\n    mcp.run()\n')
+    sse = module_of('from mcp.server.fastmcp import FastMCP\nmcp = FastMCP("a")\nmcp.run("sse")\n')
+    assert [(s.transport, s.entry) for s in stdio.servers] == [("stdio", "python server.py")]
+    assert [(s.transport, s.entry) for s in sse.servers] == [("sse", "")]
+
+
+LOWLEVEL_SERVER = '''\
+import json
+import mcp.types as types
+from mcp.server import Server
+from mcp.server.stdio import stdio_server
+
+app = Server("inventory")
+
+LOOKUP_DESCRIPTION = "Look up an item by its code."
+TOOLS = [
+    types.Tool(name="lookup", description=LOOKUP_DESCRIPTION,
+               inputSchema={"type": "object", "properties": {"code": {"type": "string"}}}),
+]
+
+
+@app.list_tools()
+async def list_tools() -> list[types.Tool]:
+    return TOOLS + [
+        types.Tool(name="restock", description="Order more of an item",
+                   inputSchema={"type": "object", "properties": {"code": {}, "count": {}}}),
+    ]
+
+
+@app.call_tool()
+async def call_tool(name: str, arguments: dict) -> list[types.TextContent]:
+    if name == "lookup":
+        return [types.TextContent(type="text", text=json.dumps({"code": arguments["code"]}))]
+    elif name == "restock":
+        count = int(arguments.get("count", 1))
+        return [types.TextContent(type="text", text=str(count))]
+    elif name == "audit":
+        who = arguments.get("user")
+        return []
+    raise ValueError(f"unknown tool {name}")
+
+
+async def main():
+    async with stdio_server() as (read, write):
+        await app.run(read, write, app.create_initialization_options())
+
+
+if __name__ == "__main__":
+    import asyncio
+    asyncio.run(main())
+'''
+
+
+def test_lowlevel_server_tools_from_list_tools_and_call_tool_branches():
+    module = module_of(LOWLEVEL_SERVER)
+    assert [(s.name, s.framework, s.line, s.transport, s.entry) for s in module.servers] == [
+        ("inventory", "mcp-lowlevel", 6, "stdio", "python server.py")]
+    tools = module.servers[0].tools
+    assert [(t.name, t.line, t.params, t.description, t.description_line) for t in tools] == [
+        ("lookup", 10, ("code",), "Look up an item by its code.", 10),
+        ("restock", 18, ("code", "count"), "Order more of an item", 18),
+        ("audit", 30, ("user",), "", None),  # dispatched but not listed: parameters from the arguments it reads
+    ]
+
+
+def test_lowlevel_match_dispatch_and_a_dict_of_handlers():
+    module = module_of('''\
+        import os, subprocess
+        from mcp.server.lowlevel import Server
+        from mcp.types import Tool
+
+        server = Server("ops")
+
+        def do_delete(arguments: dict):
+            os.remove(os.path.join("/srv", arguments["path"]))
+
+        HANDLERS = {"delete": do_delete}
+
+        @server.list_tools()
+        async def tools():
+            return [Tool(name="run", description="Run", inputSchema={"properties": {"cmd": {}}}),
+                    Tool(name="delete", description="Delete", inputSchema={"properties": {"path": {}}})]
+
+        @server.call_tool()
+        async def call(name, arguments):
+            match name:
+                case "run":
+                    subprocess.run(arguments["cmd"], shell=True)
+                case _:
+                    return HANDLERS[name](arguments)
+        ''')
+    tools = {t.name: t for t in module.servers[0].tools}
+    assert sorted(tools) == ["delete", "run"]
+    assert [(f.sink, f.source, f.line, f.spliced) for f in tools["run"].flows] == [("shell", "cmd", 21, False)]
+    assert [(f.sink, f.source, f.line, f.spliced) for f in tools["delete"].flows] == [
+        ("file-delete", "path", 8, True)]
+    assert [e.kind for e in tools["delete"].effects] == ["delete"]
+
+
+def test_lowlevel_branches_keep_their_own_flows():
+    module = module_of('''\
+        import subprocess
+        from mcp.server import Server
+        server = Server("x")
+
+        @server.call_tool()
+        async def call(name: str, arguments: dict):
+            args = arguments or {}
+            if name == "safe":
+                subprocess.run(["git", "log", args["ref"]])
+            elif name == "unsafe":
+                subprocess.run(f"git log {args['ref']}", shell=True)
+        ''')
+    tools = {t.name: t for t in module.servers[0].tools}
+    assert tools["safe"].flows == []
+    assert [(f.sink, f.source, f.line) for f in tools["unsafe"].flows] == [("shell", "ref", 11)]
+
+
+def test_lowlevel_resources_and_prompts():
+    module = module_of('''\
+        from mcp.server import Server
+        import mcp.types as types
+        server = Server("docs")
+        CUSTOMERS = [
+            {"name": "Ada Byron", "email": "ada@example.com", "phone": "555-0100", "address": "1 Loop St"},
+            {"name": "Alan Turing", "email": "alan@example.com", "phone": "555-0101", "address": "2 Tape Rd"},
+        ]
+
+        @server.list_resources()
+        async def resources():
+            return [types.Resource(uri="crm://customers", name="customers", description="All customers")]
+
+        @server.read_resource()
+        async def read(uri):
+            return str(CUSTOMERS)
+
+        @server.list_prompts()
+        async def prompts():
+            return [types.Prompt(name="brief", description="Write a brief",
+                                 arguments=[types.PromptArgument(name="topic")])]
+        ''')
+    tools = module.servers[0].tools
+    assert [(t.kind, t.name, t.uri, t.description, t.params) for t in tools] == [
+        ("resource", "customers", "crm://customers", "All customers", ()),
+        ("prompt", "brief", "", "Write a brief", ("topic",))]
+    assert [(s.kind, s.line) for s in tools[0].sensitive] == [("personal-records", 4)]
+
+
+def test_agent_framework_tools_are_code_tools_without_a_server():
+    module = module_of('''\
+        import smtplib, requests
+        from crewai.tools import BaseTool
+        from langchain_core.tools import tool, StructuredTool, Tool
+        from agents import function_tool
+        from pydantic import BaseModel
+
+        class MailArgs(BaseModel):
+            to: str
+            body: str
+
+        class SendMail(BaseTool):
+            name: str = "send_mail"
+            description: str = "Send an email"
+            args_schema = MailArgs
+
+            def _run(self, to: str, body: str) -> str:
+                with smtplib.SMTP("smtp.example.com") as smtp:
+                    smtp.sendmail("bot@example.com", [to], body)
+                return "sent"
+
+        @tool("lookup_order")
+        def lookup(order_id: str) -> str:
+            """Look an order up."""
+            return requests.get(f"https://shop.example.com/orders/{order_id}").text
+
+        @function_tool(description_override="Post to the web")
+        def post(url: str, text: str) -> str:
+            return requests.post(url, data=text).text
+
+        def plain(q: str) -> str:
+            return q
+
+        wrapped = StructuredTool.from_function(func=plain, name="wrapped", description="Wrapped function")
+        legacy = Tool(name="legacy", func=plain, description="Legacy tool")
+        ''', "agent/tools.py")
+    assert module.servers == []
+    got = [(t.name, t.framework, t.server, t.params, t.description) for t in module.code_tools]
+    assert got == [
+        ("send_mail", "crewai", "", ("to", "body"), "Send an email"),
+        ("lookup_order", "langchain", "", ("order_id",), "Look an order up."),
+        ("post", "openai-agents", "", ("url", "text"), "Post to the web"),
+        ("wrapped", "langchain", "", ("q",), "Wrapped function"),
+    ]
+    by_name = {t.name: t for t in module.code_tools}
+    assert sorted(e.kind for e in by_name["send_mail"].effects) == ["email-send", "email-send"]
+    assert [(e.kind, e.fixed_target) for e in by_name["lookup_order"].effects] == [("api-read", True)]
+    assert [(e.kind, e.fixed_target) for e in by_name["post"].effects] == [("network", False)]
+    assert [(f.sink, f.source) for f in by_name["post"].flows] == [("ssrf", "url")]
+
+
+def test_sql_agents_that_can_write_become_tools_with_a_database_write_effect():
+    module = module_of('''\
+        from langchain_community.utilities import SQLDatabase
+        from langchain_community.agent_toolkits import create_sql_agent, SQLDatabaseToolkit
+        from langchain_community.tools import QuerySQLDatabaseTool
+
+        shop = SQLDatabase.from_uri("postgresql://app@db/shop", include_tables=["orders"])
+        reports = SQLDatabase.from_uri("sqlite:///file:reports.db?mode=ro&uri=true")
+        agent = create_sql_agent(llm, db=shop, verbose=True)
+        readonly_agent = create_sql_agent(llm, db=reports)
+        toolkit = SQLDatabaseToolkit(db=SQLDatabase.from_uri("sqlite:///x.db"), llm=llm)
+        query = QuerySQLDatabaseTool(db=reports)
+        ''')
+    assert [(t.name, t.line, [(e.kind, e.line) for e in t.effects]) for t in module.code_tools] == [
+        ("create_sql_agent", 7, [("database-write", 7)]),
+        ("SQLDatabaseToolkit", 9, [("database-write", 9)]),
+    ]
+    assert all(e.kind != "database-drop" for t in module.code_tools for e in t.effects)
+
+
+def test_the_pre_filter_lets_every_server_shape_through_and_test_paths_stay_skipped():
+    for source in ('from fastmcp import FastMCP\nm = FastMCP("a")\n@m.tool\ndef f(x): return x\n',
+                   'import mcp.server\ns = mcp.server.Server("b")\n@s.list_tools()\nasync def t(): return []\n',
+                   'from mcp.server.lowlevel import Server as S\nserver = S("c")\n@server.call_tool()\n'
+                   'async def c(name, arguments):\n    if name == "x":\n        return []\n'):
+        assert len(module_of(source).servers) == 1, source
+    assert module_of(FASTMCP_SERVER, "tests/test_server.py").servers == []
+    assert module_of(FASTMCP_SERVER, "pkg/server_test.py").servers == []
+
+
+def test_python_tools_agents_skip_mcp_tools_that_a_code_server_already_counts(tmp_path):
+    lay_out(tmp_path, {"server.py": FASTMCP_HEADER + '''
+@mcp.tool()
+def run(cmd: str) -> str:
+    """Run a command."""
+    return subprocess.check_output(cmd, shell=True).decode()
+'''})
+    graph = build_graph(parse_root(tmp_path))
+    assert sorted(graph.agents) == ["mcp-server:server.py#probe"]
+    caps = {(c.direction, c.kind, c.via) for c in graph.agents["mcp-server:server.py#probe"].capabilities}
+    assert ("sink", "shell", "tool:run") in caps
+
+
+# -- sinks (positive) and sanitisers (negative, the same code with the guard) -------------------------------------
+
+SINK_CASES = [
+    ("os.system(f'ping -c 1 {x}')", [("shell", "x", True)]),
+    ("os.system('ping -c 1 ' + shlex.quote(x))", []),
+    ("subprocess.run(x, shell=True)", [("shell", "x", False)]),
+    ("subprocess.run(['git', 'log', x])", []),
+    ("subprocess.run(['bash', '-c', f'echo {x}'])", [("shell", "x", True)]),
+    ("subprocess.run(shlex.split(x))", [("shell", "x", False)]),
+    ("asyncio.create_subprocess_shell('ls ' + x)", [("shell", "x", True)]),
+    ("cmd = ['git', 'show']\ncmd.append(x)\nsubprocess.run(cmd)", []),
+    ("eval(x)", [("code-exec", "x", False)]),
+    ("exec(compile(x, 'snippet', 'exec'))", [("code-exec", "x", False)]),
+    ("subprocess.run([sys.executable, '-c', x])", [("code-exec", "x", False)]),
+    ("asyncio.create_subprocess_exec(sys.executable, '-c', x)", [("code-exec", "x", False)]),
+    ("importlib.import_module(x)", [("code-exec", "x", False)]),
+    ("eval(str(int(x)))", []),
+    ("conn = sqlite3.connect('a.db')\nconn.execute(f'SELECT * FROM t WHERE name = {x}')", [("sql", "x", True)]),
+    ("conn = sqlite3.connect('a.db')\nconn.execute('SELECT * FROM t WHERE name = ?', (x,))", []),
+    ("cur = db.cursor()\nq = 'DELETE FROM t WHERE id = %s' % x\ncur.execute(q)", [("sql", "x", True)]),
+    ("cur = db.cursor()\ncur.execute('SELECT * FROM t WHERE id = %d' % int(x))", []),
+    ("open(os.path.join(BASE, x)).read()", [("file-read", "x", True)]),
+    ("open(os.path.join(BASE, os.path.basename(x))).read()", []),
+    ("(Path(BASE) / x).read_text()", [("file-read", "x", True)]),
+    ("(Path(BASE) / Path(x).name).read_text()", []),
+    ("p = os.path.join(BASE, x)\nif not p.startswith(BASE):\n    raise ValueError('outside')\nopen(p).read()",
+     [("file-read", "x", True)]),  # startswith on a path that was never normalised: ../ still escapes
+    ("p = os.path.realpath(os.path.join(BASE, x))\nif not p.startswith(BASE):\n    raise ValueError('outside')\n"
+     "open(p).read()", []),
+    ("p = (Path(BASE) / x).resolve()\nif not p.is_relative_to(BASE):\n    return 'denied'\nreturn p.read_text()", []),
+    ("p = (Path(BASE) / x).resolve()\nassert p.is_relative_to(Path(BASE))\nreturn p.read_text()", []),
+    ("with open(os.path.join(BASE, x), 'w') as f:\n    f.write('data')", [("file-write", "x", True)]),
+    ("os.remove(x)", [("file-delete", "x", False)]),
+    ("import shutil\nshutil.rmtree(os.path.join(BASE, x))", [("file-delete", "x", True)]),
+    ("pickle.loads(x)", [("deserialise", "x", False)]),
+    ("yaml.load(x)", [("deserialise", "x", False)]),
+    ("yaml.load(x, Loader=yaml.FullLoader)", [("deserialise", "x", False)]),
+    ("yaml.load(x, Loader=yaml.SafeLoader)", []),
+    ("yaml.safe_load(x)", []),
+    ("torch.load(x)", [("deserialise", "x", False)]),
+    ("torch.load(x, weights_only=True)", []),
+    ("requests.get(x)", [("ssrf", "x", False)]),
+    ("requests.get(f'https://{x}/status')", [("ssrf", "x", True)]),
+    ("requests.get(f'https://api.example.com/items/{x}')", []),
+    ("requests.get(API + '/items/' + x)", []),
+    ("host = urlparse(x).hostname\nif host not in ALLOWED_HOSTS:\n    raise ValueError('host')\nrequests.get(x)", []),
+    ("if urlparse(x).scheme not in ('http', 'https'):\n    raise ValueError('scheme')\nrequests.get(x)",
+     [("ssrf", "x", False)]),  # a scheme check is not a host allow-list
+    ("jinja2.Template(x).render()", [("template", "x", False)]),
+    ("jinja2.Environment().from_string('Hi ' + x).render()", [("template", "x", True)]),
+    ("if x not in ALLOWED:\n    raise ValueError(x)\nos.system(x)", []),
+    ("if x in ALLOWED:\n    os.system(x)", []),
+    ("if not re.fullmatch(r'[a-z0-9.-]+', x):\n    return 'bad host'\nos.system('ping ' + x)", []),
+    ("if not x:\n    raise ValueError('empty')\nos.system('ping ' + x)", [("shell", "x", True)]),
+    ("if x == 'status':\n    os.system(x)", []),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), SINK_CASES)
+def test_sinks_and_sanitisers(body, expected):
+    assert flows(body) == expected
+
+
+def test_a_flow_carries_its_steps_source_first_and_the_sink_line():
+    tool = fastmcp_tool("full = os.path.join(BASE, x)\nname = full.strip()\nwith open(name) as f:\n"
+                        "    return f.read()")
+    assert len(tool.flows) == 1
+    flow = tool.flows[0]
+    line = tool.line  # the def line; the body starts on the next
+    assert (flow.sink, flow.source, flow.line, flow.call, flow.spliced) == ("file-read", "x", line + 3, "open", True)
+    assert [(s.line - line, s.text) for s in flow.steps] == [
+        (1, "full = os.path.join(BASE, x)"), (2, "name = full.strip()"), (3, "open(name)")]
+    assert flow.render() == (f"x -> full = os.path.join(BASE, x) (l.{line + 1}) -> name = full.strip() "
+                             f"(l.{line + 2}) -> open(name) (l.{line + 3})")
+
+
+def test_propagation_through_containers_loops_comprehensions_format_and_unpacking():
+    assert flows("parts = ['ls', x]\nos.system(' '.join(parts))") == [("shell", "x", True)]
+    assert flows("for item in x.split(','):\n    os.system('rm ' + item)") == [("shell", "x", True)]
+    assert flows("cmds = [f'echo {p}' for p in x]\nos.system(cmds[0])") == [("shell", "x", True)]
+    assert flows("cmd = 'ping {}'.format(x)\nos.system(cmd)") == [("shell", "x", True)]
+    assert flows("a, b = x, 'fixed'\nos.system(a)") == [("shell", "x", False)]
+    assert flows("opts = {'host': x}\nos.system('ping ' + opts['host'])") == [("shell", "x", True)]
+    assert flows("cmd = 'ls '\ncmd += x\nos.system(cmd)") == [("shell", "x", True)]
+    assert flows("cmd = 'ls'\nos.system(cmd)") == []
+    assert flows("x = 'fixed'\nos.system(x)") == []  # reassigned from a constant: no longer the input
+
+
+def test_pydantic_model_parameter_attributes_are_inputs():
+    assert flows("os.system('ping ' + req.host)", params="req: PingRequest") == [("shell", "req", True)]
+
+
+def test_helpers_are_followed_through_their_return_values_and_their_own_sinks():
+    extra = '''
+def _build(host):
+    return f"ping -c 1 {host}"
+
+def _run(command):
+    return subprocess.check_output(command, shell=True)
+
+def _safe(host):
+    return shlex.quote(host)
+'''
+    assert flows("os.system(_build(x))", extra=extra) == [("shell", "x", True)]
+    assert flows("_run('ping ' + x)", extra=extra) == [("shell", "x", True)]
+    assert flows("_run('ping ' + _safe(x))", extra=extra) == []
+    tool = fastmcp_tool("return _run(_build(x))", extra=extra)
+    assert [(s.text) for s in tool.flows[0].steps] == [
+        "_build(x)", "_run(_build(x))", "subprocess.check_output(command, shell=True)"]
+
+
+def test_a_recursive_helper_does_not_loop():
+    extra = "def walk(p, depth):\n    if depth > 3:\n        return p\n    return walk(p + '/x', depth + 1)\n"
+    assert flows("os.system(walk(x, 0))", extra=extra) == [("shell", "x", True)]
+
+
+def test_fetched_content_is_a_source_of_its_own():
+    tool = fastmcp_tool("page = requests.get('https://news.example.com/today', timeout=5)\nexec(page.text)",
+                        params="")
+    assert [(f.sink, f.source, f.spliced) for f in tool.flows] == [("code-exec", "fetched:requests.get", False)]
+    assert [s.text for s in tool.flows[0].steps] == [
+        "page = requests.get('https://news.example.com/today', timeout=5)", "exec(page.text)"]
+
+
+def test_fetched_content_through_a_helper():
+    extra = "def _fetch(url):\n    return requests.get(url).json()\n"
+    tool = fastmcp_tool("data = _fetch(API + '/issues')\nos.system(data['title'])", params="", extra=extra)
+    assert [(f.sink, f.source) for f in tool.flows] == [("shell", "fetched:requests.get")]
+
+
+def test_flows_per_tool_are_capped():
+    body = "\n".join(f"os.system('echo {i} ' + x)" for i in range(40))
+    assert len(fastmcp_tool(body).flows) == 20
+
+
+def test_every_flow_sink_effect_and_sensitive_kind_is_from_the_shared_vocabulary():
+    tools = [fastmcp_tool(body) for body, _expected in SINK_CASES]
+    assert {f.sink for t in tools for f in t.flows} <= set(FLOW_SINKS)
+    assert {e.kind for t in tools for e in t.effects} <= set(EFFECT_KINDS)
+
+
+# -- effects -----------------------------------------------------------------------------------------------------------
+
+def test_env_to_child_when_the_whole_environment_is_handed_over():
+    assert "env-to-child" in effect_kinds("subprocess.run(['node', 'x.js'], env=os.environ)")
+    assert "env-to-child" in effect_kinds("env = os.environ.copy()\nenv['MODE'] = 'x'\n"
+                                          "subprocess.run(['node', 'x.js'], env=env)")
+    assert "env-to-child" in effect_kinds("subprocess.Popen(['node'], env={**os.environ, 'A': '1'})")
+    assert "env-to-child" in effect_kinds("subprocess.run(['node'], env=dict(os.environ))")
+    assert "env-to-child" in effect_kinds("os.execve('/bin/tool', ['tool'], os.environ)")
+    assert "env-to-child" not in effect_kinds("subprocess.run(['node'], env={'PATH': os.environ['PATH']})")
+    assert "env-to-child" not in effect_kinds("subprocess.run(['node', 'x.js'])")
+
+
+def test_destructive_effects():
+    assert "destructive" in effect_kinds("db.delete_all()")
+    assert "destructive" in effect_kinds("ec2.terminate_instances(InstanceIds=[x])")
+    assert "destructive" in effect_kinds("s3.delete_bucket(Bucket=x)")
+    assert "destructive" in effect_kinds("subprocess.run('rm -rf /srv/cache', shell=True)")
+    assert "destructive" in effect_kinds("conn.execute('DELETE FROM orders')")
+    assert "destructive" not in effect_kinds("conn.execute('DELETE FROM orders WHERE id = ?', (x,))")
+    assert "destructive" not in effect_kinds("db.delete_order(x)")
+
+
+def test_payment_email_messaging_and_http_effects():
+    assert effect_kinds("stripe.Transfer.create(amount=100, destination=x)") == ["payments"]
+    assert effect_kinds("bank.send_wire(x, 100)") == ["payments"]
+    assert effect_kinds("bank.file_transfer(x)") == []
+    assert effect_kinds("smtplib.SMTP('mail.example.com').sendmail('a@example.com', [x], 'hi')") == ["email-send"]
+    assert effect_kinds("ses.send_email(Source='a@example.com', Destination={'ToAddresses': [x]}, Message={})") == [
+        "email-send"]
+    assert effect_kinds("slack.chat_postMessage(channel='#ops', text=x)") == ["messaging"]
+    assert effect_kinds("helpdesk.reply_to_ticket(x, 'done')") == ["messaging"]
+    fixed = fastmcp_tool("requests.post('https://hooks.example.com/in', json={'t': x})").effects
+    computed = fastmcp_tool("requests.post(x, json={'t': 1})").effects
+    assert [(e.kind, e.fixed_target) for e in fixed] == [("api-write", True)]
+    assert [(e.kind, e.fixed_target) for e in computed] == [("network", False)]
+    assert effect_kinds("open(x).read()") == ["read-files"]
+    assert effect_kinds("Path(x).read_text()") == ["read-files"]
+
+
+def test_local_helpers_contribute_their_effects():
+    extra = "def _notify(text):\n    requests.post('https://hooks.example.com/in', data=text)\n" \
+            "def _outer(text):\n    _notify(text)\n"
+    assert effect_kinds("_outer(x)", extra=extra) == ["api-write"]
+
+
+# -- sensitive data and gating ------------------------------------------------------------------------------------------
+
+def test_sensitive_literals_fields_and_records():
+    tool = fastmcp_tool("return {'name': 'Ann', 'ssn': '078-05-1120', 'card': '4111 1111 1111 1111'}", params="")
+    assert sorted(s.kind for s in tool.sensitive) == ["card-number", "ssn"]
+    assert fastmcp_tool("return '4111 1111 1111 1112'", params="").sensitive == []  # fails Luhn
+    token = fastmcp_tool("return 'ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8" + "'", params="")
+    assert [s.kind for s in token.sensitive] == ["credential"]
+    key = fastmcp_tool("return {'user': x, 'password': 'hunter2!'}")
+    assert [(s.kind, s.detail) for s in key.sensitive] == [("credential", "field password")]
+    pem = fastmcp_tool("return PEM", params="", extra="PEM = '-----BEGIN RSA PRIVATE KEY-----\\nMIIB'\n")
+    assert [s.kind for s in pem.sensitive] == ["private-key"]
+    assert {s.kind for s in pem.sensitive} <= set(SENSITIVE_KINDS)
+
+
+def test_credentials_used_for_outbound_calls_are_not_data_returned():
+    tool = fastmcp_tool("return requests.get(API, headers={'Authorization': 'Bearer ' + TOKEN}).text", params="",
+                        extra="TOKEN = 'ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8'\n")
+    assert tool.sensitive == []
+
+
+def test_person_records_in_a_module_constant_the_tool_returns():
+    extra = '''
+EMPLOYEES = [
+    {"name": "A", "email": "a@example.com", "salary": 100, "dob": "1990-01-01"},
+    {"name": "B", "email": "b@example.com", "salary": 200, "dob": "1991-01-01"},
+]
+'''
+    tool = fastmcp_tool("return EMPLOYEES", params="", extra=extra)
+    assert [(s.kind, s.detail) for s in tool.sensitive] == [("personal-records", "2 person records")]
+    assert fastmcp_tool("return len(x)", extra=extra).sensitive == []
+
+
+def test_gated_when_the_tool_asks_a_human():
+    assert fastmcp_tool("answer = await ctx.elicit('Delete everything?', schema=Confirm)\nreturn 'ok'",
+                        params="x: str, ctx: Context").gated
+    assert fastmcp_tool("if input('Really? ') != 'y':\n    return 'no'\nos.remove(x)").gated
+    assert not fastmcp_tool("os.remove(x)").gated
+
+
+# -- robustness and determinism ------------------------------------------------------------------------------------------
+
+def test_two_runs_give_equal_models():
+    first, second = module_of(FASTMCP_SERVER), module_of(FASTMCP_SERVER)
+    assert first.servers == second.servers and repr(first.servers) == repr(second.servers)
+    low_a, low_b = module_of(LOWLEVEL_SERVER), module_of(LOWLEVEL_SERVER)
+    assert repr(low_a.servers) == repr(low_b.servers)
+
+
+def test_a_hostile_module_does_not_crash_or_stall():
+    deep_expression = "x" + " + x" * 3000
+    nested = "".join("    " * i + f"if x == '{i}':\n" for i in range(60)) + "    " * 60 + "os.system(x)\n"
+    many_tools = "".join(f"@mcp.tool()\ndef t{i}(x: str) -> str:\n    return os.system('a' + x)\n"
+                         for i in range(400))
+    loops = "".join("    " * i + "for y in x:\n" for i in range(15)) + "    " * 15 + "os.system(y)\n"
+    source = (FASTMCP_HEADER + many_tools + "@mcp.tool()\ndef deep(x: str) -> str:\n    return " + deep_expression +
+              "\n@mcp.tool()\ndef nest(x: str) -> str:\n" + textwrap.indent(nested, "    ") +
+              "@mcp.tool()\ndef loop(x: str) -> str:\n" + textwrap.indent(loops, "    "))
+    start = time.process_time()
+    module = parse_python(source, "hostile.py")
+    assert time.process_time() - start < 10
+    assert module is None or len(module.servers) <= 1
+    if module is not None and module.servers:
+        names = {t.name for t in module.servers[0].tools}
+        assert {"t0", "t399"} <= names
