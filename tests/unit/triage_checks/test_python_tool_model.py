@@ -626,18 +626,28 @@ def test_two_runs_give_equal_models():
 
 
 def test_a_hostile_module_does_not_crash_or_stall():
-    deep_expression = "x" + " + x" * 3000
-    nested = "".join("    " * i + f"if x == '{i}':\n" for i in range(60)) + "    " * 60 + "os.system(x)\n"
+    nested = "".join("    " * i + f"if x == '{i}' or x.startswith('{i}'):\n" for i in range(60)) + "    " * 60 + \
+        "os.system(x)\n"
     many_tools = "".join(f"@mcp.tool()\ndef t{i}(x: str) -> str:\n    return os.system('a' + x)\n"
                          for i in range(400))
-    loops = "".join("    " * i + "for y in x:\n" for i in range(15)) + "    " * 15 + "os.system(y)\n"
-    source = (FASTMCP_HEADER + many_tools + "@mcp.tool()\ndef deep(x: str) -> str:\n    return " + deep_expression +
-              "\n@mcp.tool()\ndef nest(x: str) -> str:\n" + textwrap.indent(nested, "    ") +
-              "@mcp.tool()\ndef loop(x: str) -> str:\n" + textwrap.indent(loops, "    "))
+    loops = "".join("    " * i + "for y in x:\n" for i in range(15)) + "    " * 15 + "os.system('rm ' + y)\n"
+    source = (FASTMCP_HEADER + many_tools + "@mcp.tool()\ndef nest(x: str) -> str:\n" +
+              textwrap.indent(nested, "    ") + "@mcp.tool()\ndef loop(x: str) -> str:\n" + textwrap.indent(loops, "    "))
     start = time.process_time()
     module = parse_python(source, "hostile.py")
     assert time.process_time() - start < 10
-    assert module is None or len(module.servers) <= 1
-    if module is not None and module.servers:
-        names = {t.name for t in module.servers[0].tools}
-        assert {"t0", "t399"} <= names
+    tools = {t.name: t for t in module.servers[0].tools}
+    assert len(tools) == 402
+    assert [(f.sink, f.source) for f in tools["t399"].flows] == [("shell", "x")]
+    assert [(f.sink, f.source) for f in tools["loop"].flows] == [("shell", "x")]
+    # "x == c or x.startswith(c)" pins nothing: the input still reaches the shell sixty branches down
+    assert [(f.sink, f.source, f.spliced) for f in tools["nest"].flows] == [("shell", "x", False)]
+
+
+def test_expressions_too_deep_for_the_analyser_do_not_crash():
+    deep = FASTMCP_HEADER + "@mcp.tool()\ndef deep(x: str) -> str:\n    return os.system(" + "x + " * 2500 + "x)\n"
+    module = parse_python(deep, "deep.py")
+    assert module is None or [t.name for s in module.servers for t in s.tools] in ([], ["deep"])
+    calls = FASTMCP_HEADER + "@mcp.tool()\ndef calls(x: str) -> str:\n    return " + "str(" * 150 + "x" + ")" * 150 + "\n"
+    module = parse_python(calls, "calls.py")
+    assert module is not None and [t.name for t in module.servers[0].tools] == ["calls"]
