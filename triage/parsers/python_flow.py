@@ -566,7 +566,10 @@ class _ModelBuilder:
         return False
 
     def _flows_of_function(self, node: FunctionNode, *, skip_context: bool, keyed: bool = False) -> list[Flow]:
-        params = function_params(node, skip_context=skip_context)
+        # a parameter the SDK validates as a number, boolean, UUID or one of fixed literals carries no text
+        typed = {a.arg for a in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
+                 if _scalar_annotation(a.annotation)}
+        params = [p for p in function_params(node, skip_context=skip_context) if p not in typed]
         tainted = {p: (Origin(p),) for p in params}
         analyser = Analyser(self.context, tainted, keyed={p: "" for p in params} if keyed else None)
         analyser.run(node.body)
@@ -658,6 +661,29 @@ class _ModelBuilder:
             text = self._string(node.func.value, depth + 1)
             return text.strip() if text is not None else None
         return None
+
+
+SCALAR_TYPES = frozenset({"int", "float", "bool", "UUID", "uuid.UUID", "datetime", "date", "datetime.datetime",
+                          "datetime.date", "Decimal", "PositiveInt", "NonNegativeInt", "conint", "StrictInt", "StrictBool"})
+
+
+def _scalar_annotation(annotation: ast.AST | None) -> bool:
+    """``int``, ``Optional[int]``, ``int | None``, ``Literal["a", "b"]``, ``Annotated[int, ...]``."""
+    if annotation is None:
+        return False
+    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+        parts = [annotation.left, annotation.right]
+        return all(_scalar_annotation(p) or (isinstance(p, ast.Constant) and p.value is None) for p in parts)
+    if isinstance(annotation, ast.Subscript):
+        outer = dotted(annotation.value).rsplit(".", 1)[-1]
+        if outer == "Literal":
+            return True
+        inner = annotation.slice
+        first = inner.elts[0] if isinstance(inner, ast.Tuple) and inner.elts else inner
+        if outer in ("Optional", "Annotated"):
+            return _scalar_annotation(first)
+        return False
+    return dotted(annotation) in SCALAR_TYPES
 
 
 def _dedent(text: str) -> str:

@@ -322,6 +322,7 @@ class Analyser:
                 self.state[key] = add_step(join(current, mark(value, spliced=True)), _raw(node))
         elif kind is ast.Expr:
             self._expr(node.value)
+            self._validator_statement(node.value)
         elif kind is ast.Return:
             if node.value is not None:
                 self.returns = join(self.returns, self._expr(node.value))
@@ -509,6 +510,21 @@ class Analyser:
             ends.append(before)
         self.state = _join_states(*ends) if ends else before
 
+    def _validator_statement(self, value: ast.AST) -> None:
+        """``validate_path(path)`` on a line of its own raises or returns nothing: what it checked is clean after."""
+        if isinstance(value, ast.Await):
+            value = value.value
+        if not isinstance(value, ast.Call):
+            return
+        last = dotted(value.func).rsplit(".", 1)[-1]
+        local = self._local_function(value, dotted(value.func))
+        if (last and SANITISER_NAME.search(last)) or (local is not None and _raises_on_bad_input(
+                self.ctx.functions[local])):
+            for argument in [*value.args, *(k.value for k in value.keywords)]:
+                subject = self._subject(argument)
+                if subject:
+                    self._sanitise(subject, "all")
+
     # -- guards ----------------------------------------------------------------------------------------------------
     def _apply_guard(self, test: ast.AST, outcome: bool) -> None:
         for variable, group in self._guard_facts(test, outcome):
@@ -548,6 +564,9 @@ class Analyser:
             last = name.rsplit(".", 1)[-1]
             if not outcome:
                 return []
+            if name in ("any", "all") and len(test.args) == 1 and isinstance(
+                    test.args[0], (ast.GeneratorExp, ast.ListComp)):
+                return self._guard_facts(test.args[0].elt, outcome)  # any(p.is_relative_to(d) for d in ROOTS)
             if last in ("is_relative_to", "startswith") and isinstance(test.func, ast.Attribute):
                 subject = self._subject(test.func.value)
                 if subject and self._normalised(subject):
@@ -1055,6 +1074,19 @@ class Analyser:
             return
         self._flow_keys.add(key)
         self.flows.append(flow)
+
+
+def _raises_on_bad_input(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """A helper that returns nothing and raises when a test fails: a validator called for its check."""
+    raises = False
+    for node in ast.walk(function):
+        if isinstance(node, ast.Return) and node.value is not None and not (
+                isinstance(node.value, ast.Constant) and node.value.value is None):
+            return False
+        if isinstance(node, ast.Assert) or (isinstance(node, ast.If) and any(
+                isinstance(n, ast.Raise) for n in node.body)):
+            raises = True
+    return raises
 
 
 def _group(sink: str) -> str:

@@ -651,3 +651,131 @@ def test_expressions_too_deep_for_the_analyser_do_not_crash():
     calls = FASTMCP_HEADER + "@mcp.tool()\ndef calls(x: str) -> str:\n    return " + "str(" * 150 + "x" + ")" * 150 + "\n"
     module = parse_python(calls, "calls.py")
     assert module is not None and [t.name for t in module.servers[0].tools] == ["calls"]
+
+
+# -- benign servers shaped like the reference ones stay quiet ---------------------------------------------------------
+
+FILESYSTEM_SERVER = '''\
+import os
+from pathlib import Path
+from mcp.server.fastmcp import FastMCP
+
+mcp = FastMCP("files")
+ROOTS = [Path("/srv/shared").resolve()]
+
+def validate_path(requested: str) -> Path:
+    resolved = Path(requested).expanduser().resolve()
+    if not any(resolved.is_relative_to(root) for root in ROOTS):
+        raise PermissionError(f"{requested} is outside the allowed directories")
+    return resolved
+
+def _check(p):
+    real = os.path.realpath(p)
+    if os.path.commonpath([real, "/srv/shared"]) != "/srv/shared":
+        raise PermissionError(p)
+
+@mcp.tool()
+def read_file(path: str) -> str:
+    """Read a file inside the allowed directories."""
+    return validate_path(path).read_text()
+
+@mcp.tool()
+def write_file(path: str, content: str) -> str:
+    """Write a file."""
+    target = validate_path(path)
+    target.write_text(content)
+    return "ok"
+
+@mcp.tool()
+def remove(path: str) -> str:
+    _check(path)
+    os.remove(path)
+    return "ok"
+
+@mcp.tool()
+def list_dir(path: str) -> list[str]:
+    base = validate_path(path)
+    return sorted(p.name for p in base.iterdir())
+'''
+
+
+def test_a_filesystem_server_with_containment_helpers_has_effects_but_no_flows():
+    tools = {t.name: t for t in module_of(FILESYSTEM_SERVER).servers[0].tools}
+    assert {name: t.flows for name, t in tools.items()} == {"read_file": [], "write_file": [], "remove": [],
+                                                             "list_dir": []}
+    assert [e.kind for e in tools["read_file"].effects] == ["read-files"]
+    assert [e.kind for e in tools["write_file"].effects] == ["write-files"]
+    assert [e.kind for e in tools["remove"].effects] == ["delete"]
+
+
+def test_the_same_filesystem_server_without_its_check_has_the_flow():
+    unchecked = FILESYSTEM_SERVER.replace("    _check(path)\n", "")
+    tools = {t.name: t for t in module_of(unchecked).servers[0].tools}
+    assert [(f.sink, f.source, f.spliced) for f in tools["remove"].flows] == [("file-delete", "path", False)]
+
+
+GIT_AND_FETCH_SERVER = '''\
+import subprocess
+from pathlib import Path
+import httpx
+from mcp.server import Server
+from mcp.server.stdio import stdio_server
+from mcp.types import Tool, TextContent
+from pydantic import BaseModel
+
+class GitLog(BaseModel):
+    repo_path: str
+    max_count: int = 10
+
+class FetchArgs(BaseModel):
+    url: str
+    max_length: int = 5000
+
+server = Server("git-and-fetch")
+
+def git_log(repo: str, max_count: int) -> str:
+    out = subprocess.run(["git", "-C", repo, "log", f"--max-count={max_count}"], capture_output=True, text=True)
+    return out.stdout
+
+async def fetch(url: str) -> str:
+    async with httpx.AsyncClient() as client:
+        response = await client.get(url, follow_redirects=True, timeout=30)
+        return response.text
+
+@server.list_tools()
+async def list_tools():
+    return [
+        Tool(name="git_log", description="Show the commit log", inputSchema=GitLog.model_json_schema()),
+        Tool(name="fetch", description="Fetch a URL from the internet and return its content", inputSchema=FetchArgs.model_json_schema()),
+    ]
+
+@server.call_tool()
+async def call_tool(name: str, arguments: dict):
+    if name == "git_log":
+        args = GitLog(**arguments)
+        return [TextContent(type="text", text=git_log(args.repo_path, args.max_count))]
+    if name == "fetch":
+        args = FetchArgs(**arguments)
+        text = await fetch(args.url)
+        return [TextContent(type="text", text=text[: args.max_length])]
+    raise ValueError(name)
+'''
+
+
+def test_git_with_argument_lists_is_quiet_and_fetching_a_url_is_a_whole_input_ssrf_flow():
+    tools = {t.name: t for t in module_of(GIT_AND_FETCH_SERVER).servers[0].tools}
+    assert tools["git_log"].params == ("repo_path", "max_count")
+    assert tools["git_log"].flows == []
+    assert [e.kind for e in tools["git_log"].effects] == ["command"]
+    assert [(f.sink, f.source, f.spliced, f.line) for f in tools["fetch"].flows] == [("ssrf", "url", False, 25)]
+    assert [s.text for s in tools["fetch"].flows[0].steps] == [
+        "fetch(args.url)", "client.get(url, follow_redirects=True, timeout=30)"]
+
+
+def test_parameters_validated_as_numbers_or_literals_carry_no_text():
+    body = "conn = sqlite3.connect('a.db')\nconn.execute(f'SELECT * FROM t WHERE id = {x}')"
+    assert flows(body, params="x: int") == []
+    assert flows(body, params="x: Optional[int] = None") == []
+    assert flows(body, params="x: int | None = None") == []
+    assert flows(body, params="x: Literal['a', 'b']") == []
+    assert flows(body, params="x: str") == [("sql", "x", True)]
