@@ -14,7 +14,7 @@ import re
 from triage.parsers.python_code import GATE_KWARGS, PyEffect, _ModuleVisitor, _nodes, call_effects
 from triage.parsers.python_sensitive import sensitive_data
 from triage.parsers.python_taint import (HTTP_CLIENT_FACTORIES, Analyser, ModuleContext, Origin, dotted,
-                                         function_params, is_whole_environ)
+                                         function_params, indirect_call, is_whole_environ)
 from triage.parsers.tool_model import CodeServer, Effect, Flow, ToolDef
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -62,6 +62,8 @@ class _ModelBuilder:
         self.assigns = sorted(visitor.assigns, key=lambda n: (n.lineno, n.col_offset))
         self.calls = sorted(visitor.calls, key=lambda n: (n.lineno, n.col_offset))
         self.decorated = sorted((n for n in visitor.functions if n.decorator_list), key=lambda n: n.lineno)
+        self._loops = [n for n in tree.body if isinstance(n, ast.For)]  # module-level registration loops
+        self._env: dict[str, ast.AST] = {}  # names bound while reading a Tool(...) built by a helper or loop
         self.constants: dict[str, ast.AST] = {}
         for statement in tree.body:
             if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(
@@ -155,10 +157,10 @@ class _ModelBuilder:
             func = call.func
             if isinstance(func, ast.Attribute) and func.attr == "add_tool" and call.args:
                 server = self.servers.get(dotted(func.value))
-                function = self.functions.get(dotted(call.args[0]))
-                if server is not None and function is not None:
+                for function in self._functions_named_by(call.args[0], call) if server is not None else []:
                     tool = self._fastmcp_tool(function, "tool", call, server, positional_name=False)
-                    tool.line = call.lineno
+                    tool.line = call.lineno if len(self._functions_named_by(call.args[0], call)) == 1 else \
+                        function.lineno
                     server.tools.append(tool)
             elif isinstance(func, ast.Call) and isinstance(func.func, ast.Attribute) and func.func.attr == "tool" \
                     and call.args:  # mcp.tool(name="x")(function)
@@ -168,6 +170,21 @@ class _ModelBuilder:
                     tool = self._fastmcp_tool(function, "tool", func, server)
                     tool.line = call.lineno
                     server.tools.append(tool)
+
+    def _functions_named_by(self, node: ast.AST, call: ast.Call) -> list[FunctionNode]:
+        """``add_tool(fn)``, ``add_tool(obj.method)``, or ``for method in (a.x, a.y): add_tool(method)``."""
+        direct = self.functions.get(dotted(node).rsplit(".", 1)[-1]) if dotted(node) else None
+        if direct is not None:
+            return [direct]
+        if not isinstance(node, ast.Name):
+            return []
+        for loop in self._loops:
+            if isinstance(loop.target, ast.Name) and loop.target.id == node.id and \
+                    loop.lineno <= call.lineno <= (loop.end_lineno or loop.lineno) and \
+                    isinstance(loop.iter, (ast.Tuple, ast.List)):
+                found = [self.functions.get(dotted(e).rsplit(".", 1)[-1]) for e in loop.iter.elts]
+                return [f for f in found if f is not None]
+        return []
 
     def _fastmcp_tool(self, node: FunctionNode, kind: str, call: ast.Call | None, server: CodeServer, *,
                       positional_name: bool = True) -> ToolDef:
@@ -265,6 +282,9 @@ class _ModelBuilder:
                 continue
             seen_nodes.add(id(node))
             for child in ast.walk(node):
+                for spec in self._built_specs(child, constructor):
+                    if all(s["name"] != spec["name"] for s in found):
+                        found.append(spec)
                 if isinstance(child, ast.Call) and dotted(child.func).rsplit(".", 1)[-1] == constructor:
                     spec = self._spec(child, constructor)
                     if spec and all(s["name"] != spec["name"] for s in found):
@@ -275,6 +295,42 @@ class _ModelBuilder:
                     elif child.id in self.functions and self.functions[child.id] is not handler:
                         pending.append((self.functions[child.id], depth + 1))
         return found
+
+    def _built_specs(self, node: ast.AST, constructor: str) -> list[dict]:
+        """Tools described through a helper (``tool("name", "desc", path="string")`` returning ``Tool(...)``) or a
+        comprehension over a constant dict (``[Tool(name=n, description=d) for n, (d, props) in TOOLS.items()]``)."""
+        specs: list[dict] = []
+        if isinstance(node, (ast.ListComp, ast.GeneratorExp)) and isinstance(node.elt, ast.Call) and \
+                dotted(node.elt.func).rsplit(".", 1)[-1] == constructor and len(node.generators) == 1:
+            generator = node.generators[0]
+            iterated = generator.iter
+            if isinstance(iterated, ast.Call) and isinstance(iterated.func, ast.Attribute) and \
+                    iterated.func.attr == "items":
+                table = self.constants.get(dotted(iterated.func.value))
+                if isinstance(table, ast.Dict):
+                    for key, value in list(zip(table.keys, table.values))[:200]:
+                        if key is not None:
+                            specs += self._spec_with(node.elt, constructor, _bind(generator.target, ast.Tuple(
+                                [key, value], ast.Load())))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            builder = self.functions.get(node.func.id)
+            inner = _returned_call(builder, constructor) if builder is not None else None
+            if inner is not None:
+                specs += self._spec_with(inner, constructor, _bind_call(builder, node), line=node.lineno)
+        return specs
+
+    def _spec_with(self, call: ast.Call, constructor: str, env: dict[str, ast.AST], line: int = 0) -> list[dict]:
+        saved, self._env = self._env, env
+        try:
+            spec = self._spec(call, constructor)
+        finally:
+            self._env = saved
+        if spec and line:
+            spec["line"] = line
+            spec["description_line"] = line if "description" in spec else None
+        elif spec and "description" in spec:
+            spec["line"] = spec["description_line"] = getattr(env.get("__line__"), "lineno", spec["line"])
+        return [spec] if spec else []
 
     def _spec(self, call: ast.Call, constructor: str) -> dict | None:
         name = self._string(_kwarg(call, "name") or (call.args[0] if call.args else None))
@@ -297,8 +353,18 @@ class _ModelBuilder:
     def _schema_params(self, schema: ast.AST, depth: int = 0) -> list[str]:
         if depth > 3:
             return []
+        if isinstance(schema, ast.Name) and schema.id in self._env:
+            return self._schema_params(self._env[schema.id], depth + 1)
         if isinstance(schema, ast.Name) and schema.id in self.constants:
             return self._schema_params(self.constants[schema.id], depth + 1)
+        if isinstance(schema, ast.DictComp) and schema.generators:  # {k: {...} for k, t in props.items()}
+            iterated = schema.generators[0].iter
+            if isinstance(iterated, ast.Call) and isinstance(iterated.func, ast.Attribute) and \
+                    iterated.func.attr == "items":
+                source = iterated.func.value
+                source = self._env.get(dotted(source)) or self.constants.get(dotted(source)) or source
+                if isinstance(source, ast.Dict):
+                    return [k for k in (self._string(k) for k in source.keys) if k]
         if isinstance(schema, ast.Dict):
             for key, value in zip(schema.keys, schema.values):
                 if self._string(key) == "properties":
@@ -334,7 +400,10 @@ class _ModelBuilder:
         return found
 
     def _dispatch_table(self, node: ast.AST, name_param: str) -> dict[str, tuple[int, FunctionNode]]:
-        if isinstance(node, ast.Subscript) and dotted(node.slice) == name_param:
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Subscript) and \
+                dotted(node.value.slice) == name_param:
+            table = node.value.value  # HANDLERS[name][0]
+        elif isinstance(node, ast.Subscript) and dotted(node.slice) == name_param:
             table = node.value
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" and \
                 node.args and dotted(node.args[0]) == name_param:
@@ -350,6 +419,8 @@ class _ModelBuilder:
         result = {}
         for key, item in zip(value.keys, value.values):
             tool = self._string(key)
+            if isinstance(item, (ast.Tuple, ast.List)) and item.elts:  # {"x": (handler, description, schema)}
+                item = item.elts[0]
             function = self.functions.get(dotted(item).rsplit(".", 1)[-1]) if tool else None
             if tool and function is not None:
                 result[tool] = (key.lineno, function)
@@ -638,6 +709,8 @@ class _ModelBuilder:
         """A constant string expression: literals, module constants, concatenation, ``textwrap.dedent``."""
         if node is None or depth > 5:
             return None
+        if isinstance(node, ast.Name) and node.id in self._env:
+            return self._string(self._env[node.id], depth + 1)
         if isinstance(node, ast.Constant):
             return node.value if isinstance(node.value, str) else None
         if isinstance(node, ast.Name) and node.id in self.constants:
@@ -684,6 +757,44 @@ def _scalar_annotation(annotation: ast.AST | None) -> bool:
             return _scalar_annotation(first)
         return False
     return dotted(annotation) in SCALAR_TYPES
+
+
+def _bind(target: ast.AST, value: ast.AST) -> dict[str, ast.AST]:
+    """Names a comprehension target takes from one constant entry: ``name, (_, desc, props)``."""
+    if isinstance(target, ast.Name):
+        return {target.id: value, "__line__": value}
+    if isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List)) and len(
+            target.elts) == len(value.elts):
+        env: dict[str, ast.AST] = {}
+        for element, item in zip(target.elts, value.elts):
+            env.update(_bind(element, item))
+        env["__line__"] = value.elts[0] if value.elts else value
+        return env
+    return {}
+
+
+def _returned_call(function: FunctionNode, constructor: str) -> ast.Call | None:
+    for statement in function.body:
+        if isinstance(statement, ast.Return) and isinstance(statement.value, ast.Call) and \
+                dotted(statement.value.func).rsplit(".", 1)[-1] == constructor:
+            return statement.value
+    return None
+
+
+def _bind_call(function: FunctionNode, call: ast.Call) -> dict[str, ast.AST]:
+    """Parameters of a builder helper bound to the arguments of one call (``**props`` gets the extra keywords)."""
+    params = [a.arg for a in [*function.args.posonlyargs, *function.args.args]]
+    env: dict[str, ast.AST] = dict(zip(params, call.args))
+    extra_keys, extra_values = [], []
+    for keyword in call.keywords:
+        if keyword.arg in params or keyword.arg in [a.arg for a in function.args.kwonlyargs]:
+            env[keyword.arg] = keyword.value
+        elif keyword.arg:
+            extra_keys.append(ast.Constant(keyword.arg))
+            extra_values.append(keyword.value)
+    if function.args.kwarg is not None:
+        env[function.args.kwarg.arg] = ast.Dict(extra_keys, extra_values)
+    return env
 
 
 def _dedent(text: str) -> str:
@@ -735,6 +846,9 @@ def _is_main_test(test: ast.AST) -> bool:
 
 
 def _local_callee(call: ast.Call, functions: dict[str, FunctionNode]) -> FunctionNode | None:
+    indirect = indirect_call(call)
+    if indirect is not None and indirect[0] in functions:
+        return functions[indirect[0]]
     func = call.func
     if isinstance(func, ast.Name):
         return functions.get(func.id)

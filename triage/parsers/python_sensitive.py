@@ -71,6 +71,8 @@ def sensitive_data(nodes: list[ast.AST], constants: dict[str, ast.AST]) -> list[
                 pending.extend(_walk(constants[node.id]))
             elif kind is ast.Constant and isinstance(node.value, str):
                 _literal(node, shapes, found)
+            elif kind is ast.Call:
+                _credential_call(node, found)
             elif kind is ast.Dict:
                 _record(node, found)
                 _people(node, found)
@@ -112,6 +114,22 @@ def _literal(node: ast.Constant, shapes: re.Pattern[str], found: dict[tuple[str,
     if columns:
         kind = SENSITIVE_KEYS.get(_key(columns.group(1)), "credential" if "pass" in columns.group(1).lower() else "ssn")
         found.setdefault((kind, line), Sensitive(kind, line, f"SELECT {columns.group(1)}"))
+
+
+SECRET_READS = frozenset({"get_secret_value", "access_secret_version", "get_secret", "read_secret",
+                          "read_secret_version", "get_password"})
+
+
+def _credential_call(node: ast.Call, found: dict[tuple[str, int], Sensitive]) -> None:
+    """A secrets-manager read, or the whole environment (``dict(os.environ)``, ``os.environ.items()``)."""
+    from triage.parsers.python_taint import dotted, is_whole_environ
+
+    name = dotted(node.func)
+    last = name.rsplit(".", 1)[-1]
+    whole_environ = is_whole_environ(node) or (last in ("items", "copy", "keys", "values") and
+                                               name.rsplit(".", 1)[0] in ("os.environ", "environ"))
+    if last in SECRET_READS or whole_environ:
+        found.setdefault(("credential", node.lineno), Sensitive("credential", node.lineno, f"{name}(...)"))
 
 
 def _record(node: ast.Dict, found: dict[tuple[str, int], Sensitive]) -> None:

@@ -764,6 +764,12 @@ class Analyser:
         local = self._local_function(node, written)
         if local is not None:
             return self._apply_summary(node, local, args, kwargs)
+        indirect = indirect_call(node)
+        if indirect is not None and indirect[0] in self.ctx.functions:
+            function, offset = indirect
+            shifted = ast.Call(ast.Name(function, ast.Load()), node.args[offset + 1:], node.keywords,
+                               lineno=node.lineno, col_offset=node.col_offset)
+            return self._apply_summary(shifted, function, args[offset + 1:], kwargs)
         if receiver_node is not None:
             if last in CLEANING_METHODS:
                 return NO_TAINT
@@ -820,8 +826,12 @@ class Analyser:
         params = function_params(self.ctx.functions[function], skip_context=False)
         bound: dict[str, Taint] = {}
         arg_nodes: dict[str, ast.AST] = {}
+        function_node = self.ctx.functions[function]
+        vararg = params.index(function_node.args.vararg.arg) if function_node.args.vararg else -1
         for index, value in enumerate(args):
-            if index < len(params):
+            if vararg >= 0 and index >= vararg:  # run_query(template, *values): extra arguments fill *values
+                bound[f"#{vararg}"] = join(bound.get(f"#{vararg}", NO_TAINT), value)
+            elif index < len(params):
                 bound[f"#{index}"] = value
                 arg_nodes[f"#{index}"] = node.args[index]
         for keyword in node.keywords:
@@ -835,7 +845,7 @@ class Analyser:
         call_step = _raw(node)
         for flow in summary.flows:
             for origin in self._map_origin(Origin(flow.source), bound, arg_nodes):
-                if _group(flow.sink) in origin.safe:
+                if _group(flow.sink) in origin.safe or (flow.sink == "ssrf" and origin.source.startswith("fetched:")):
                     continue
                 steps = _cap_steps(_rendered(origin.steps + (call_step,)) + flow.steps)
                 self._add_flow(Flow(flow.sink, origin.source, flow.line, flow.call, steps,
@@ -995,7 +1005,8 @@ class Analyser:
     def _url_flow(self, call: ast.Call, taint: Taint, url: ast.AST | None) -> None:
         if taint and url is not None and URL_WITH_HOST.match(self._prefix(url)):
             return  # a literal https://host/ prefix: the input picks a path or query on a fixed host
-        self._flow("ssrf", call, taint)
+        # a link read from a fetched page or API answer (next page, forecast URL) is how crawling works, not SSRF
+        self._flow("ssrf", call, tuple(o for o in taint if not o.source.startswith("fetched:")))
 
     def _prefix(self, node: ast.AST | None, depth: int = 0) -> str:
         """The constant text an expression starts with (resolving locals and module constants)."""
@@ -1074,6 +1085,25 @@ class Analyser:
             return
         self._flow_keys.add(key)
         self.flows.append(flow)
+
+
+INDIRECT_CALLERS = {"to_thread": 0, "run_sync": 0, "run_in_executor": 1, "submit": 0, "start_soon": 0}
+
+
+def indirect_call(call: ast.Call) -> tuple[str, int] | None:
+    """``asyncio.to_thread(fn, *args)``, ``anyio.to_thread.run_sync(fn, ...)``, ``loop.run_in_executor(None, fn, ...)``:
+    (the function called, its position among the arguments)."""
+    func = call.func
+    last = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    offset = INDIRECT_CALLERS.get(last)
+    if offset is None or len(call.args) <= offset:
+        return None
+    target = call.args[offset]
+    if isinstance(target, ast.Name):
+        return target.id, offset
+    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id in ("self", "cls"):
+        return target.attr, offset
+    return None
 
 
 def _raises_on_bad_input(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
