@@ -11,10 +11,11 @@ from __future__ import annotations
 import ast
 import re
 
-from triage.parsers.python_code import GATE_KWARGS, PyEffect, _ModuleVisitor, _nodes, call_effects
+from triage.parsers.python_code import (DESTRUCTIVE_NAME, EMAIL_NAME, GATE_KWARGS, MESSAGE_NAME, PAYMENT_NAME, PyEffect,
+                                        _ModuleVisitor, _nodes, call_effects)
 from triage.parsers.python_sensitive import sensitive_data
-from triage.parsers.python_taint import (HTTP_CLIENT_FACTORIES, Analyser, ModuleContext, Origin, dotted,
-                                         function_params, indirect_call, is_whole_environ)
+from triage.parsers.python_taint import (HTTP_CLIENT_FACTORIES, Analyser, ModuleContext, Origin, client_params,
+                                         dotted, function_params, indirect_call, is_whole_environ)
 from triage.parsers.tool_model import CodeServer, Effect, Flow, ToolDef
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -72,6 +73,11 @@ class _ModelBuilder:
             elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.value:
                 self.constants[statement.target.id] = statement.value
         self.context = ModuleContext(self.functions, self.constants, self.module.imports)
+        # module-level HTTP clients (http = httpx.Client(base_url=...)) and helpers that return one
+        self._client_makers = {name for name, f in self.functions.items() if _returns_client(f)}
+        self._module_clients = {name: "http" for name, value in self.constants.items()
+                                if isinstance(value, ast.Call) and (dotted(value.func) in HTTP_CLIENT_FACTORIES or
+                                                                    dotted(value.func) in self._client_makers)}
         self._effects_memo: dict[str, list[PyEffect]] = {}
         self.servers: dict[str, CodeServer] = {}
 
@@ -598,12 +604,14 @@ class _ModelBuilder:
         nodes = [n for root in roots for n in _nodes(root)]  # one walk serves effects and the human gate
         effects = self._effects(nodes, roots, 0)
         tool.effects = [Effect(e.kind, e.line, e.detail, e.kind in ("api-read", "api-write")) for e in effects]
+        tool.effects += _named_effects(tool, getattr(function, "name", ""), {e.kind for e in effects})
         tool.gated = self._gated(nodes, decorator)
         tool.sensitive = sensitive_data(nodes, self.constants)
 
     def _effects(self, nodes: list[ast.AST], roots: list[ast.AST], depth: int) -> list[PyEffect]:
         found: list[PyEffect] = []
-        environ, clients = _local_bindings(nodes)
+        environ, clients = _local_bindings(nodes, self._client_makers)
+        clients = clients | frozenset(self._module_clients)
         for node in nodes:
             if type(node) is not ast.Call:
                 continue
@@ -643,6 +651,8 @@ class _ModelBuilder:
         params = [p for p in function_params(node, skip_context=skip_context) if p not in typed]
         tainted = {p: (Origin(p),) for p in params}
         analyser = Analyser(self.context, tainted, keyed={p: "" for p in params} if keyed else None)
+        analyser.kinds.update(self._module_clients)
+        analyser.kinds.update(client_params(node))
         analyser.run(node.body)
         return analyser.flows
 
@@ -653,6 +663,7 @@ class _ModelBuilder:
         mapping = params[1]
         analyser = Analyser(self.context, {mapping: (Origin(mapping),)}, keyed={mapping: ""},
                             dispatch=(params[0], tool))
+        analyser.kinds.update(self._module_clients)
         analyser.run(handler.body)
         return analyser.flows
 
@@ -857,7 +868,33 @@ def _local_callee(call: ast.Call, functions: dict[str, FunctionNode]) -> Functio
     return None
 
 
-def _local_bindings(nodes: list[ast.AST]) -> tuple[frozenset[str], frozenset[str]]:
+def _named_effects(tool: ToolDef, function: str, kinds: set[str]) -> list[Effect]:
+    """A tool named for money movement or bulk deletion does that whatever client it calls (one in another module,
+    an SDK we do not model); one named for replying or messaging does it when it sends anything."""
+    found = []
+    sends = bool(kinds & {"api-write", "network", "web-fetch"})
+    for name in dict.fromkeys([tool.name, function]):
+        if not name:
+            continue
+        if PAYMENT_NAME.match(name) and "payments" not in kinds:
+            found.append(Effect("payments", tool.line, f"tool named {name}"))
+        if DESTRUCTIVE_NAME.match(name) and "destructive" not in kinds:
+            found.append(Effect("destructive", tool.line, f"tool named {name}"))
+        if sends and MESSAGE_NAME.match(name) and "messaging" not in kinds:
+            found.append(Effect("messaging", tool.line, f"tool named {name}"))
+        if sends and EMAIL_NAME.match(name) and "email-send" not in kinds:
+            found.append(Effect("email-send", tool.line, f"tool named {name}"))
+        kinds = kinds | {e.kind for e in found}
+    return found
+
+
+def _returns_client(function: FunctionNode) -> bool:
+    return any(isinstance(n, ast.Return) and isinstance(n.value, ast.Call) and dotted(n.value.func) in
+               HTTP_CLIENT_FACTORIES for n in function.body)
+
+
+def _local_bindings(nodes: list[ast.AST], client_makers: set[str] = frozenset()) -> tuple[frozenset[str],
+                                                                                         frozenset[str]]:
     """Locals holding the whole environment (``env = os.environ.copy()``; ``env["X"] = ...`` keeps it whole), and
     locals bound to an HTTP client (``async with httpx.AsyncClient() as client``)."""
     names: set[str] = set()
@@ -878,6 +915,10 @@ def _local_bindings(nodes: list[ast.AST]) -> tuple[frozenset[str], frozenset[str
     for target, value in bindings:
         if isinstance(value, ast.Await):
             value = value.value
-        if isinstance(value, ast.Call) and dotted(value.func) in HTTP_CLIENT_FACTORIES and dotted(target):
+        if isinstance(value, ast.Call) and (dotted(value.func) in HTTP_CLIENT_FACTORIES or
+                                            dotted(value.func) in client_makers) and dotted(target):
             clients.add(dotted(target))
+    for node in nodes:
+        if type(node) is ast.FunctionDef or type(node) is ast.AsyncFunctionDef:
+            clients.update(client_params(node))
     return frozenset(names), frozenset(clients)

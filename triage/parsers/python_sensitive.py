@@ -76,6 +76,8 @@ def sensitive_data(nodes: list[ast.AST], constants: dict[str, ast.AST]) -> list[
             elif kind is ast.Dict:
                 _record(node, found)
                 _people(node, found)
+            elif kind is ast.Subscript:
+                _field_read(node, found)
             elif kind is ast.List or kind is ast.Tuple:
                 _people(node, found)
         budget -= len(batch)
@@ -130,6 +132,17 @@ def _credential_call(node: ast.Call, found: dict[tuple[str, int], Sensitive]) ->
                                                name.rsplit(".", 1)[0] in ("os.environ", "environ"))
     if last in SECRET_READS or whole_environ:
         found.setdefault(("credential", node.lineno), Sensitive("credential", node.lineno, f"{name}(...)"))
+
+
+IDENTITY_FIELD = re.compile(r"^(ssn|socialsecurity\w*|cardnumber|creditcard\w*|ccnumber|cvv|cvc|pan)$")
+
+
+def _field_read(node: ast.Subscript, found: dict[tuple[str, int], Sensitive]) -> None:
+    """``profile["ssn"]``, ``record["card_number"]``: an identity number read out of a record the tool returns."""
+    key = node.slice.value if isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str) else ""
+    if key and IDENTITY_FIELD.match(_key(key)):
+        kind = SENSITIVE_KEYS.get(_key(key), "ssn" if _key(key).startswith("ssn") else "card-number")
+        found.setdefault((kind, node.lineno), Sensitive(kind, node.lineno, f"field {key}"))
 
 
 def _record(node: ast.Dict, found: dict[tuple[str, int], Sensitive]) -> None:

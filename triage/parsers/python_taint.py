@@ -189,8 +189,8 @@ class ModuleContext:
         if not imported or head in self.functions:
             return name
         module, level, item = imported
-        if level:
-            return name
+        if level or (not item and module.split(".", 1)[0] == head and module != head and "." in module):
+            return name  # import urllib.request binds "urllib": urllib.request.urlopen is already whole
         base = f"{module}.{item}" if item else module
         return f"{base}.{rest}" if rest else base
 
@@ -204,6 +204,7 @@ class ModuleContext:
                 params = function_params(node, skip_context=False)
                 tainted = {p: (Origin(f"#{i}"),) for i, p in enumerate(params)}
                 analyser = Analyser(self, tainted, keyed={p: f"#{i}" for i, p in enumerate(params)}, depth=depth + 1)
+                analyser.kinds.update(client_params(node))
                 analyser.run(node.body)
                 self.summaries[name] = Summary(analyser.flows, analyser.returns)
             finally:
@@ -239,6 +240,16 @@ def _is_context(arg: ast.arg) -> bool:
     last = text.rsplit(".", 1)[-1]
     return last in ("Context", "RunContext", "ToolContext", "RunContextWrapper", "Ctx") or (
         annotation is None and arg.arg in ("ctx", "context"))
+
+
+def client_params(node: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, str]:
+    """Parameters annotated as an HTTP client (``client: httpx.AsyncClient``): their methods are requests."""
+    found = {}
+    for arg in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]:
+        annotation = dotted(arg.annotation) if arg.annotation is not None else ""
+        if annotation in HTTP_CLIENT_FACTORIES or annotation in ("AsyncClient", "ClientSession", "Session"):
+            found[arg.arg] = "http"
+    return found
 
 
 def is_whole_environ(node: ast.AST | None, names: frozenset[str] | set[str] = frozenset()) -> bool:
