@@ -152,6 +152,9 @@ def _record(node: ast.Dict, found: dict[tuple[str, int], Sensitive]) -> None:
         kind = SENSITIVE_KEYS.get(_key(key.value))
         if kind is None or (isinstance(value, ast.Constant) and value.value in (None, "", False, 0)):
             continue
+        if kind in ("credential", "token", "private-key") and isinstance(value, ast.Constant) and isinstance(
+                value.value, str) and len(value.value.split()) > 2:
+            continue  # {"password": "You can reset your password from ..."}: prose about a password, not one
         found.setdefault((kind, key.lineno), Sensitive(kind, key.lineno, f"field {key.value}"))
 
 

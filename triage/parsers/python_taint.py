@@ -897,6 +897,9 @@ class Analyser:
         first = name.split(".", 1)[0]
         receiver_key = dotted(node.func.value) if isinstance(node.func, ast.Attribute) else ""
         receiver_kind = self.kinds.get(receiver_key, "")
+        if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Call) and \
+                dotted(node.func.value.func).rsplit(".", 1)[-1] in ("connect", "cursor", "create_engine"):
+            receiver_kind = "db"  # sqlite3.connect(path).execute(...)
         # shell and code execution
         if name in ("os.system", "os.popen", "subprocess.getoutput", "subprocess.getstatusoutput", "commands.getoutput",
                     "asyncio.create_subprocess_shell", "pexpect.run", "pexpect.spawn") or last == "exec_command":
