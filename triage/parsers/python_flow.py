@@ -79,6 +79,7 @@ class _ModelBuilder:
                                 if isinstance(value, ast.Call) and (dotted(value.func) in HTTP_CLIENT_FACTORIES or
                                                                     dotted(value.func) in self._client_makers)}
         self._effects_memo: dict[str, list[PyEffect]] = {}
+        self._walked_constants: dict[str, list[ast.AST]] = {}
         self.servers: dict[str, CodeServer] = {}
 
     # -- driver ------------------------------------------------------------------------------------------------------
@@ -606,7 +607,7 @@ class _ModelBuilder:
         tool.effects = [Effect(e.kind, e.line, e.detail, e.kind in ("api-read", "api-write")) for e in effects]
         tool.effects += _named_effects(tool, getattr(function, "name", ""), {e.kind for e in effects})
         tool.gated = self._gated(nodes, decorator)
-        tool.sensitive = sensitive_data(nodes, self.constants)
+        tool.sensitive = sensitive_data(nodes, self.constants, self._walked_constants)
 
     def _effects(self, nodes: list[ast.AST], roots: list[ast.AST], depth: int) -> list[PyEffect]:
         found: list[PyEffect] = []

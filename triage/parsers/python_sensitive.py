@@ -51,8 +51,11 @@ def _key(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
-def sensitive_data(nodes: list[ast.AST], constants: dict[str, ast.AST]) -> list[Sensitive]:
-    """``nodes``: every node of the tool's code, already walked; module constants it names are walked here."""
+def sensitive_data(nodes: list[ast.AST], constants: dict[str, ast.AST],
+                   walked: dict[str, list[ast.AST]] | None = None) -> list[Sensitive]:
+    """``nodes``: every node of the tool's code, already walked; module constants it names are walked here (and
+    kept in ``walked`` for the next tool of the module)."""
+    walked = {} if walked is None else walked
     found: dict[tuple[str, int], Sensitive] = {}
     shapes = _secret_shapes()
     skipped: set[int] = set()
@@ -68,7 +71,9 @@ def sensitive_data(nodes: list[ast.AST], constants: dict[str, ast.AST]) -> list[
             kind = type(node)
             if kind is ast.Name and node.id in constants and node.id not in seen_constants:
                 seen_constants.add(node.id)
-                pending.extend(_walk(constants[node.id]))
+                if node.id not in walked:
+                    walked[node.id] = _walk(constants[node.id])
+                pending.extend(walked[node.id])
             elif kind is ast.Constant and isinstance(node.value, str):
                 _literal(node, shapes, found)
             elif kind is ast.Call:
