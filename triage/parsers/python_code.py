@@ -88,6 +88,10 @@ class PyModule:
     has_human_gate: bool = False
     servers: list[CodeServer] = field(default_factory=list)  # MCP servers defined here, with their tools
     code_tools: list[ToolDef] = field(default_factory=list)  # agent-framework tools in the tool model
+    # Tools wrapping a function imported from another module (StructuredTool.from_function(functions.get_report)):
+    # (import name, function, tool name, line, framework, description, description line); linked by parse_tree.
+    external_tools: list[tuple[str, str, str, int, str, str, int | None]] = field(default_factory=list)
+    tree: ast.Module | None = field(default=None, repr=False, compare=False)  # kept for that linking
 
 
 def dotted(node: ast.AST) -> str:
@@ -523,6 +527,7 @@ def parse_python(text: str, path: str) -> PyModule | None:
         visitor.visit(tree)
     except RecursionError:
         return None
+    visitor.module.tree = tree
     try:
         build_model(tree, visitor)
     except RecursionError:  # a pathologically nested module: the tool model is left empty, the rest stands

@@ -9,6 +9,7 @@ name), LangChain/CrewAI/OpenAI Agents function tools and ``BaseTool`` classes, a
 from __future__ import annotations
 
 import ast
+import posixpath
 import re
 
 from triage.parsers.python_code import (DESTRUCTIVE_NAME, EMAIL_NAME, GATE_KWARGS, MESSAGE_NAME, PAYMENT_NAME, PyEffect,
@@ -499,15 +500,22 @@ class _ModelBuilder:
             func = _kwarg(call, "func") or _kwarg(call, "fn") or (
                 call.args[1] if last == "Tool" and len(call.args) > 1 else call.args[0] if call.args and last != "Tool"
                 else None)
-            function = self.functions.get(dotted(func).rsplit(".", 1)[-1]) if func is not None else None
+            reference = dotted(func) if func is not None else ""
+            function = self.functions.get(reference.rsplit(".", 1)[-1]) if reference else None
+            name = self._string(_kwarg(call, "name") or (call.args[0] if last == "Tool" and call.args else None))
+            explicit = _kwarg(call, "description") or (call.args[2] if last == "Tool" and len(call.args) > 2 else None)
+            framework = self._framework(dotted(call.func).split(".", 1)[0], "langchain")
+            if function is None and reference and reference.split(".", 1)[0] in self.module.imports:
+                text = self._string(explicit) if explicit is not None else None
+                self.module.external_tools.append((
+                    reference.split(".", 1)[0], reference.rsplit(".", 1)[-1], name or "", call.lineno, framework,
+                    text or "", explicit.lineno if text is not None else None))
+                continue
             if function is None or function.name in named:
                 continue
-            name = self._string(_kwarg(call, "name") or (call.args[0] if last == "Tool" and call.args else None))
             description, description_line = self._docstring(function)
-            explicit = _kwarg(call, "description") or (call.args[2] if last == "Tool" and len(call.args) > 2 else None)
             if explicit is not None and self._string(explicit) is not None:
                 description, description_line = self._string(explicit) or "", explicit.lineno
-            framework = self._framework(dotted(call.func).split(".", 1)[0], "langchain")
             tool = ToolDef("tool", name or function.name, self.path, call.lineno, "python", framework, description,
                            description_line, tuple(function_params(function, skip_context=True)))
             self._fill(tool, [function], function, None)
@@ -923,3 +931,60 @@ def _local_bindings(nodes: list[ast.AST], client_makers: set[str] = frozenset())
         if type(node) is ast.FunctionDef or type(node) is ast.AsyncFunctionDef:
             clients.update(client_params(node))
     return frozenset(names), frozenset(clients)
+
+
+def link_external_tools(modules: list) -> list[ToolDef]:  # noqa: ANN001 - list[PyModule]
+    """Tools one module builds from functions another module defines: each becomes a ToolDef read from the
+    defining module (its path, line, effects and flows), the name and description as the wrapping call gives them."""
+    by_path = {m.path: m for m in modules}
+    builders: dict[str, _ModelBuilder] = {}
+    found: list[ToolDef] = []
+    for module in modules:
+        for head, function_name, tool_name, _line, framework, description, description_line in module.external_tools:
+            target = _imported_module(module, head, by_path)
+            if target is None or target.tree is None:
+                continue
+            if target.path not in builders:
+                visitor = _ModuleVisitor(target.path)
+                visitor.visit(target.tree)
+                builders[target.path] = _ModelBuilder(target.tree, visitor)
+            builder = builders[target.path]
+            function = builder.functions.get(function_name)
+            if function is None:
+                continue
+            if not description:
+                description, description_line = builder._docstring(function)
+            tool = ToolDef("tool", tool_name or function.name, target.path, function.lineno, "python", framework,
+                           description, description_line, tuple(function_params(function, skip_context=True)))
+            try:
+                builder._fill(tool, [function], function, None)
+                tool.flows = builder._flows_of_function(function, skip_context=True)
+            except RecursionError:
+                continue
+            found.append(tool)
+    return sorted(found, key=lambda t: (t.path, t.line, t.name))
+
+
+def _imported_module(module, head: str, by_path: dict):  # noqa: ANN001, ANN202 - PyModule
+    """The parsed module an import refers to: ``from . import functions``, ``from .functions import f``,
+    ``from pkg.functions import f`` (any source root), ``import pkg.functions as functions``."""
+    dotted_module, level, item = module.imports[head]
+    names = [f"{dotted_module}.{item}" if dotted_module and item else item or dotted_module, dotted_module]
+    if level:
+        parent = posixpath.dirname(module.path)
+        for _ in range(level - 1):
+            parent = posixpath.dirname(parent)
+    for name in names:
+        if not name:
+            continue
+        relative = name.replace(".", "/")
+        for candidate in (f"{relative}.py", f"{relative}/__init__.py"):
+            if level:
+                path = posixpath.normpath(posixpath.join(parent, candidate)) if parent else candidate
+                if path in by_path:
+                    return by_path[path]
+            else:
+                matches = sorted(p for p in by_path if p == candidate or p.endswith("/" + candidate))
+                if len(matches) == 1:
+                    return by_path[matches[0]]
+    return None

@@ -955,3 +955,37 @@ def test_identity_fields_read_from_records_and_secrets_returned():
     assert fastmcp_tool("return os.environ.get('REGION', 'eu')", params="").sensitive == []
     prose = fastmcp_tool("return REPLIES.get(x)", extra="REPLIES = {'password': 'Reset it from the sign-in page.'}\n")
     assert prose.sensitive == []
+
+
+def test_tools_wrapping_functions_of_another_module_are_read_from_that_module(tmp_path):
+    lay_out(tmp_path, {
+        "analyst/__init__.py": "",
+        "analyst/functions.py": '''import pickle, base64, requests
+
+
+def get_report(report_url: str) -> str:
+    """Fetch a report from the reports service."""
+    return requests.get(report_url, timeout=30).text
+
+
+def load_shared(encoded: str) -> str:
+    """Load a shared analysis."""
+    return str(pickle.loads(base64.b64decode(encoded)))
+''',
+        "analyst/agent.py": '''from langchain_core.tools import StructuredTool
+from . import functions
+from .functions import load_shared
+
+TOOLS = [
+    StructuredTool.from_function(functions.get_report),
+    StructuredTool.from_function(load_shared, name="load", description="Load what a colleague shared"),
+]
+'''})
+    system = parse_root(tmp_path)
+    assert [(t.name, t.path, t.line, t.description, t.params, [(f.sink, f.source, f.line) for f in t.flows])
+            for t in system.code_tools] == [
+        ("get_report", "analyst/functions.py", 4, "Fetch a report from the reports service.", ("report_url",),
+         [("ssrf", "report_url", 6)]),
+        ("load", "analyst/functions.py", 9, "Load what a colleague shared", ("encoded",),
+         [("deserialise", "encoded", 11)]),
+    ]
