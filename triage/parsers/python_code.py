@@ -11,6 +11,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from triage.parsers.python_taint import is_whole_environ
 from triage.parsers.tool_model import CodeServer, ToolDef
 
 MAX_PYTHON_BYTES = 512 * 1024
@@ -230,8 +231,6 @@ def call_effects(call: ast.Call, environ_names: frozenset[str] = frozenset(),
     """What one call does, by the library function it reaches. ``environ_names``: local variables holding a copy of
     the whole environment (``env = os.environ.copy()``), for env-to-child; ``http_clients``: locals bound to an
     HTTP client (``httpx.AsyncClient()``, ``requests.Session()``) whose methods are requests."""
-    from triage.parsers.python_taint import is_whole_environ  # a sibling module that imports nothing from here
-
     name = dotted(call.func)
     last = name.rsplit(".", 1)[-1]
     first = name.split(".", 1)[0]

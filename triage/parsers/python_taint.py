@@ -471,7 +471,8 @@ class Analyser:
         try:
             before = dict(self.state)
             self._block(body)
-            if self._loops <= MAX_LOOP_DEPTH:  # a second pass carries values from the end of one turn to the next
+            carried = any(self.state.get(k) != v for k, v in before.items())  # acc = acc + item, cmd += x
+            if carried and self._loops <= MAX_LOOP_DEPTH:  # a second pass carries values into the next turn
                 self.state = _join_states(before, self.state)
                 self._block(body)
             self.state = _join_states(before, self.state)
@@ -1152,7 +1153,7 @@ def _join_states(*states: dict[str, Taint]) -> dict[str, Taint]:
     if len(states) == 1:
         return dict(states[0])
     merged: dict[str, Taint] = {}
-    keys = set().union(*states)
+    keys = sorted(set().union(*states))
     for key in keys:
         values = [s[key] for s in states if key in s]
         if len(values) < len(states):
