@@ -74,6 +74,8 @@ class _ModelBuilder:
             elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.value:
                 self.constants[statement.target.id] = statement.value
         self.context = ModuleContext(self.functions, self.constants, self.module.imports)
+        self.context.instances = {name for name, value in self.constants.items() if isinstance(value, ast.Call)
+                                  and dotted(value.func) in self.classes}
         # module-level HTTP clients (http = httpx.Client(base_url=...)) and helpers that return one
         self._client_makers = {name for name, f in self.functions.items() if _returns_client(f)}
         self._module_clients = {name: "http" for name, value in self.constants.items()
@@ -434,9 +436,10 @@ class _ModelBuilder:
                 result[tool] = (key.lineno, function)
         return result
 
-    def _argument_keys(self, nodes: list[ast.AST], handler: FunctionNode) -> list[str]:
+    def _argument_keys(self, nodes: list[ast.AST], handler: FunctionNode, mapping: str = "",
+                       depth: int = 0) -> list[str]:
         params = function_params(handler, skip_context=True)
-        mapping = params[1] if len(params) > 1 else "arguments"
+        mapping = mapping or (params[1] if len(params) > 1 else "arguments")
         keys: list[str] = []
         for root in nodes:
             for node in ast.walk(root):
@@ -449,6 +452,12 @@ class _ModelBuilder:
                     key = self._string(node.args[0])
                 if key and key not in keys:
                     keys.append(key)
+                if isinstance(node, ast.Call) and any(isinstance(a, ast.Name) and a.id == mapping for a in node.args):
+                    helper = _local_callee(node, self.functions, self.context.instances)
+                    inner = function_params(helper, skip_context=True) if helper is not None else []
+                    if helper is not None and inner and helper is not handler and depth < 2:
+                        keys += [k for k in self._argument_keys([helper], helper, inner[0], depth + 1)
+                                 if k not in keys]
         return keys
 
     # -- agent-framework tools ---------------------------------------------------------------------------------------
@@ -628,7 +637,7 @@ class _ModelBuilder:
             if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call) and call_effects(func.value):
                 continue  # subprocess.run(...).stdout.decode(): the inner call is the effect
             found.extend(call_effects(node, environ, clients))
-            helper = _local_callee(node, self.functions)
+            helper = _local_callee(node, self.functions, self.context.instances)
             if helper is not None and depth < MAX_EFFECT_DEPTH and helper not in roots:
                 found.extend(self._helper_effects(helper, depth + 1))
         unique = sorted(set(found), key=lambda e: (e.line, e.kind, e.detail))
@@ -865,14 +874,16 @@ def _is_main_test(test: ast.AST) -> bool:
         isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
 
 
-def _local_callee(call: ast.Call, functions: dict[str, FunctionNode]) -> FunctionNode | None:
+def _local_callee(call: ast.Call, functions: dict[str, FunctionNode],
+                  instances: set[str] = frozenset()) -> FunctionNode | None:
     indirect = indirect_call(call)
     if indirect is not None and indirect[0] in functions:
         return functions[indirect[0]]
     func = call.func
     if isinstance(func, ast.Name):
         return functions.get(func.id)
-    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in ("self", "cls"):
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and (
+            func.value.id in ("self", "cls") or func.value.id in instances):
         return functions.get(func.attr)
     return None
 

@@ -179,6 +179,8 @@ class ModuleContext:
         self.imports = imports
         self.summaries: dict[str, Summary] = {}
         self._in_progress: set[str] = set()
+        # module-level instances of classes defined here (store = FileStore(BASE)): their methods are local helpers
+        self.instances: set[str] = set()
 
     def canonical(self, name: str) -> str:
         """``sp.run`` -> ``subprocess.run`` for ``import subprocess as sp``; ``load`` -> ``yaml.load``."""
@@ -826,7 +828,8 @@ class Analyser:
         if isinstance(node.func, ast.Name) and written in self.ctx.functions:
             return written
         if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) and \
-                node.func.value.id in ("self", "cls") and node.func.attr in self.ctx.functions:
+                (node.func.value.id in ("self", "cls") or node.func.value.id in self.ctx.instances) and \
+                node.func.attr in self.ctx.functions:
             return node.func.attr
         return None
 

@@ -989,3 +989,51 @@ TOOLS = [
         ("load", "analyst/functions.py", 9, "Load what a colleague shared", ("encoded",),
          [("deserialise", "encoded", 11)]),
     ]
+
+
+STORE_SERVER = '''\
+import os, subprocess
+from pathlib import Path
+from mcp.server import Server
+
+server = Server("ws")
+
+class FileStore:
+    def __init__(self, base):
+        self.base = base
+
+    def load(self, name: str) -> str:
+        target = Path(self.base) / name
+        return target.read_text()
+
+    def bundle(self, folder: str, archive: str) -> str:
+        cmd = f"tar -czf {archive}.tar.gz -C {self.base} {folder}"
+        subprocess.run(cmd, shell=True)
+        return archive
+
+store = FileStore("/srv")
+
+async def _handle_read(arguments: dict) -> str:
+    return open(os.path.join("/srv", arguments["path"])).read()
+
+@server.call_tool()
+async def call_tool(name: str, arguments: dict):
+    if name == "read":
+        return await _handle_read(arguments)
+    if name == "load":
+        return store.load(arguments["name"])
+    if name == "bundle":
+        return store.bundle(arguments["folder"], arguments.get("archive_name", "out"))
+'''
+
+
+def test_helpers_handed_the_arguments_and_methods_of_a_module_level_instance_are_followed():
+    tools = {t.name: t for t in module_of(STORE_SERVER).servers[0].tools}
+    assert {name: t.params for name, t in tools.items()} == {
+        "read": ("path",), "load": ("name",), "bundle": ("folder", "archive_name")}
+    assert [(f.sink, f.source, f.line) for f in tools["read"].flows] == [("file-read", "path", 23)]
+    assert [(f.sink, f.source, f.line) for f in tools["load"].flows] == [("file-read", "name", 13)]
+    assert sorted((f.sink, f.source, f.line) for f in tools["bundle"].flows) == [
+        ("shell", "archive_name", 17), ("shell", "folder", 17)]
+    assert [s.text for s in tools["load"].flows[0].steps] == [
+        "store.load(arguments['name'])", "target = Path(self.base) / name", "target.read_text()"]
