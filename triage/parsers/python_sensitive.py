@@ -23,8 +23,6 @@ SENSITIVE_KEYS = {
 }
 PERSON_KEYS = frozenset({"name", "fullname", "firstname", "lastname", "email", "phone", "phonenumber", "address",
                          "dob", "dateofbirth", "birthdate", "salary", "ssn", "homeaddress", "mobile"})
-SENSITIVE_COLUMNS = re.compile(r"\bSELECT\b[^;]*?\b(ssn|social_security\w*|credit_card\w*|card_number|cvv|"
-                               r"password\w*|api_key|secret\w*|private_key)\b", re.I)
 USED_NOT_RETURNED = frozenset({"headers", "auth", "cookies", "env", "environ", "api_key", "token", "password",
                                "params", "credentials", "secret", "private_key", "key", "json", "data"})
 MAX_FOUND = 12
@@ -117,10 +115,14 @@ def _literal(node: ast.Constant, shapes: re.Pattern[str], found: dict[tuple[str,
         value = shape.group(0)
         kind = "private-key" if value.startswith("-----BEGIN") else "token" if value.startswith("eyJ") else "credential"
         found.setdefault((kind, line), Sensitive(kind, line, value))
-    columns = SENSITIVE_COLUMNS.search(text) if "select" in text.lower() else None
-    if columns:
-        kind = SENSITIVE_KEYS.get(_key(columns.group(1)), "credential" if "pass" in columns.group(1).lower() else "ssn")
-        found.setdefault((kind, line), Sensitive(kind, line, f"SELECT {columns.group(1)}"))
+    if "select" in text.lower():
+        select = re.search(r"\bSELECT\b(.*?)\bFROM\b", text, re.I | re.S)
+        for column in re.findall(r"\w+", select.group(1))[:60] if select else []:
+            key = _key(column)
+            kind = SENSITIVE_KEYS.get(key) or ("ssn" if IDENTITY_FIELD.match(key) and key.startswith(("ssn", "social"))
+                                               else "card-number" if IDENTITY_FIELD.match(key) else None)
+            if kind:
+                found.setdefault((kind, line), Sensitive(kind, line, f"SELECT {column}"))
 
 
 SECRET_READS = frozenset({"get_secret_value", "access_secret_version", "get_secret", "read_secret",

@@ -1037,3 +1037,12 @@ def test_helpers_handed_the_arguments_and_methods_of_a_module_level_instance_are
         ("shell", "archive_name", 17), ("shell", "folder", 17)]
     assert [s.text for s in tools["load"].flows[0].steps] == [
         "store.load(arguments['name'])", "target = Path(self.base) / name", "target.read_text()"]
+
+
+def test_selected_identity_and_secret_columns_are_sensitive_record_fields():
+    tool = fastmcp_tool("return conn.execute('SELECT id, name, ssn, card_number, api_key FROM customers WHERE id = ?',"
+                        " (x,)).fetchone()")
+    assert sorted((s.kind, s.detail) for s in tool.sensitive) == [
+        ("card-number", "SELECT card_number"), ("credential", "SELECT api_key"), ("ssn", "SELECT ssn")]
+    assert fastmcp_tool("return conn.execute('SELECT id, title FROM books WHERE id = ?', (x,)).fetchone()").sensitive \
+        == []
