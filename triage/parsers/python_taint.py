@@ -13,6 +13,7 @@ import ast
 import re
 from dataclasses import dataclass, field, replace
 
+from triage.parsers.python_sinks import HTTP_MODULES, INTERPRETERS, SHELL_PROGRAMS, SinkRules, constant_str, dotted
 from triage.parsers.tool_model import Flow, Step
 
 MAX_STEPS = 6
@@ -23,12 +24,6 @@ MAX_STATEMENTS = 4000  # per analysed function, loops and branches included
 MAX_LOOP_DEPTH = 2  # loops nested deeper than this are walked once instead of twice
 STEP_TEXT = 80
 
-SHELL_PROGRAMS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "fish", "cmd", "cmd.exe", "powershell", "pwsh"})
-INTERPRETERS = re.compile(r"^(python[\d.]*|node|nodejs|perl|ruby|php|deno|bun)$")
-DB_RECEIVER = re.compile(r"(cursor|cur|conn|connection|db|database|session|engine|sqlite|pg|mysql|client|pool|con)$",
-                         re.I)
-SQL_TEXT = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|DROP|TRUNCATE|CREATE|ALTER|REPLACE|MERGE|PRAGMA)\b", re.I)
-URL_WITH_HOST = re.compile(r"^[A-Za-z][\w+.-]*://[^/{}\s?#]+")
 CLEANING_CALLS = frozenset({
     "int", "float", "bool", "complex", "len", "hash", "id", "isinstance", "issubclass", "type", "ord", "round", "abs",
     "uuid.UUID", "UUID", "callable", "hasattr", "os.path.exists", "os.path.isfile", "os.path.isdir", "os.path.getsize",
@@ -44,18 +39,11 @@ NORMALISERS = frozenset({"os.path.realpath", "os.path.abspath", "os.path.normpat
                          "os.path.expanduser", "posixpath.realpath", "posixpath.abspath"})
 PATH_JOINS = frozenset({"os.path.join", "posixpath.join", "ntpath.join", "pathlib.Path", "Path", "PurePath",
                         "pathlib.PurePath", "PosixPath", "anyio.Path", "aiopath.AsyncPath"})
-HTTP_MODULES = ("requests", "httpx", "aiohttp", "urllib3")
-HTTP_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request", "stream", "fetch"})
 HTTP_CLIENT_FACTORIES = frozenset({
     "requests.Session", "requests.session", "httpx.Client", "httpx.AsyncClient", "aiohttp.ClientSession",
     "urllib3.PoolManager"})
 MAIL_CLIENT_FACTORIES = frozenset({"imaplib.IMAP4_SSL", "imaplib.IMAP4", "poplib.POP3_SSL", "poplib.POP3"})
 READ_VERBS = frozenset({"get", "urlopen", "stream", "head", "fetch", "request"})
-UNSAFE_YAML_LOADERS = frozenset({"Loader", "FullLoader", "UnsafeLoader", "CLoader", "CFullLoader", "CUnsafeLoader"})
-PICKLE_LOADS = frozenset({
-    "pickle.load", "pickle.loads", "cPickle.loads", "cPickle.load", "dill.load", "dill.loads", "cloudpickle.load",
-    "cloudpickle.loads", "marshal.load", "marshal.loads", "jsonpickle.decode", "joblib.load", "shelve.open",
-    "pandas.read_pickle", "pd.read_pickle", "_pickle.loads"})
 
 
 @dataclass(frozen=True)
@@ -119,17 +107,6 @@ def add_step(taint: Taint, step: Step) -> Taint:
             steps = steps[:2] + steps[3:]
         out.append(replace(origin, steps=steps + (step,)))
     return tuple(out)
-
-
-def dotted(node: ast.AST) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = dotted(node.value)
-        return f"{base}.{node.attr}" if base else ""
-    if isinstance(node, ast.Call):
-        return dotted(node.func)
-    return ""
 
 
 def render(node: ast.AST) -> str:
@@ -278,15 +255,11 @@ def is_whole_environ(node: ast.AST | None, names: frozenset[str] | set[str] = fr
     return False
 
 
-def _constant_str(node: ast.AST | None) -> str | None:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    return None
-
-
-class Analyser:
+class Analyser(SinkRules):
     """Taint over one function body. ``tainted``: initial variable taints; ``keyed``: mapping parameters (the low-level
     SDK's ``arguments``) whose items ``arguments["path"]`` are inputs named by their key."""
+
+    _union = staticmethod(join)
 
     def __init__(self, context: ModuleContext, tainted: dict[str, Taint], *, keyed: dict[str, str] | None = None,
                  depth: int = 0, dispatch: tuple[str, str] | None = None) -> None:
@@ -414,7 +387,7 @@ class Analyser:
         elif isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add) and isinstance(value.left, ast.List):
             self._note_kind(key, value.left)
         elif isinstance(value, (ast.List, ast.Tuple)) and value.elts:
-            first = _constant_str(value.elts[0])
+            first = constant_str(value.elts[0])
             if first is not None and first.rsplit("/", 1)[-1] not in SHELL_PROGRAMS and not INTERPRETERS.match(
                     first.rsplit("/", 1)[-1]):
                 self.kinds[key] = "fixed-argv"
@@ -455,10 +428,10 @@ class Analyser:
             left, right = right, left
         if dotted(left) != variable:
             return None
-        if isinstance(op, (ast.Eq, ast.NotEq)) and _constant_str(right) is not None:
-            return (_constant_str(right) == tool) == isinstance(op, ast.Eq)
+        if isinstance(op, (ast.Eq, ast.NotEq)) and constant_str(right) is not None:
+            return (constant_str(right) == tool) == isinstance(op, ast.Eq)
         if isinstance(op, (ast.In, ast.NotIn)) and isinstance(right, (ast.Tuple, ast.List, ast.Set)):
-            inside = tool in [_constant_str(e) for e in right.elts]
+            inside = tool in [constant_str(e) for e in right.elts]
             return inside == isinstance(op, ast.In)
         return None
 
@@ -694,7 +667,7 @@ class Analyser:
         if kind is ast.Subscript:
             base = self._expr(node.value)
             self._expr(node.slice)
-            key = _constant_str(node.slice)
+            key = constant_str(node.slice)
             if key is not None and isinstance(node.value, ast.Name) and node.value.id in self.keyed and base:
                 return self._keyed_item(node.value.id, key)
             return base
@@ -790,8 +763,8 @@ class Analyser:
             if last in ("resolve", "absolute", "expanduser") and receiver:
                 return mark(receiver, normalised=True)
             if last == "get" and isinstance(receiver_node, ast.Name) and receiver_node.id in self.keyed and receiver \
-                    and node.args and _constant_str(node.args[0]) is not None:
-                return self._keyed_item(receiver_node.id, _constant_str(node.args[0]))
+                    and node.args and constant_str(node.args[0]) is not None:
+                return self._keyed_item(receiver_node.id, constant_str(node.args[0]))
             if last == "join" and isinstance(receiver_node, ast.Constant):
                 literal = node.args and isinstance(node.args[0], (ast.List, ast.Tuple)) and any(
                     isinstance(e, ast.Constant) for e in node.args[0].elts)
@@ -884,207 +857,6 @@ class Analyser:
         if key and isinstance(arg, ast.Name) and arg.id in self.keyed and value:
             return self._keyed_item(arg.id, key)
         return value
-
-    def _sinks(self, node: ast.Call, name: str, last: str, receiver: Taint, args: list[Taint],
-               kwargs: dict[str, Taint]) -> None:
-        def arg(index: int, keyword: str = "") -> Taint:
-            if keyword and keyword in kwargs:
-                return kwargs[keyword]
-            return args[index] if index < len(args) else NO_TAINT
-
-        def arg_node(index: int, keyword: str = "") -> ast.AST | None:
-            for k in node.keywords:
-                if keyword and k.arg == keyword:
-                    return k.value
-            return node.args[index] if index < len(node.args) else None
-
-        first = name.split(".", 1)[0]
-        receiver_key = dotted(node.func.value) if isinstance(node.func, ast.Attribute) else ""
-        receiver_kind = self.kinds.get(receiver_key, "")
-        if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Call) and \
-                dotted(node.func.value.func).rsplit(".", 1)[-1] in ("connect", "cursor", "create_engine"):
-            receiver_kind = "db"  # sqlite3.connect(path).execute(...)
-        # shell and code execution
-        if name in ("os.system", "os.popen", "subprocess.getoutput", "subprocess.getstatusoutput", "commands.getoutput",
-                    "asyncio.create_subprocess_shell", "pexpect.run", "pexpect.spawn") or last == "exec_command":
-            self._flow("shell", node, arg(0, "command") or arg(0, "cmd"))
-        elif first == "subprocess" and last in ("run", "call", "check_call", "check_output", "Popen"):
-            command, command_node = arg(0, "args"), arg_node(0, "args")
-            shell = next((k.value for k in node.keywords if k.arg == "shell"), None)
-            if shell is not None and not (isinstance(shell, ast.Constant) and not shell.value):
-                self._flow("shell", node, command)
-            else:
-                self._argv(node, command_node, command)
-        elif name in ("asyncio.create_subprocess_exec", "anyio.run_process", "trio.run_process") or (
-                name.startswith("os.exec") or name.startswith("os.spawn")):
-            elements = node.args[1:] if name.startswith(("os.spawn",)) else node.args
-            if len(elements) == 1 and not isinstance(elements[0], ast.Starred):
-                self._argv(node, elements[0], self._expr_cached(elements[0], node, args))
-            else:
-                self._argv(node, ast.List(list(elements)), NO_TAINT)
-        elif name in ("eval", "exec", "compile", "builtins.eval", "builtins.exec", "importlib.import_module",
-                      "__import__", "runpy.run_path", "runpy.run_module", "code.interact"):
-            self._flow("code-exec", node, arg(0))
-        # SQL text
-        if last in ("execute", "executemany", "executescript", "mogrify", "fetch", "fetchrow", "fetchval",
-                    "exec_driver_sql") and receiver_key and (
-                DB_RECEIVER.search(receiver_key.rsplit(".", 1)[-1]) or receiver_kind == "db" or
-                SQL_TEXT.search(self._text_of(arg_node(0, "sql") or arg_node(0, "query")))):
-            self._flow("sql", node, arg(0, "sql") or arg(0, "query") or arg(0, "statement"))
-        elif last in ("read_sql", "read_sql_query") or name in ("sqlalchemy.text", "sqlalchemy.sql.text") or (
-                last == "raw" and receiver_key.endswith("objects")) or (last == "run" and receiver_kind == "sqldb"):
-            self._flow("sql", node, arg(0, "sql"))
-        # files
-        if name in ("open", "io.open", "builtins.open", "codecs.open", "aiofiles.open"):
-            mode = self._text_of(arg_node(1, "mode"))
-            writing = bool(re.search(r"[wax+]", mode))
-            self._flow("file-write" if writing else "file-read", node, arg(0, "file"))
-        elif last in ("read_text", "read_bytes") and receiver:
-            self._flow("file-read", node, receiver)
-        elif last in ("write_text", "write_bytes", "touch", "mkdir") and receiver:
-            self._flow("file-write", node, receiver)
-        elif last == "open" and receiver and isinstance(node.func, ast.Attribute):
-            mode = self._text_of(arg_node(0, "mode"))
-            self._flow("file-write" if re.search(r"[wax+]", mode) else "file-read", node, receiver)
-        elif last in ("unlink", "rmdir") and receiver and not name.startswith("os."):
-            self._flow("file-delete", node, receiver)
-        elif name in ("os.remove", "os.unlink", "os.rmdir", "os.removedirs", "shutil.rmtree"):
-            self._flow("file-delete", node, arg(0, "path"))
-        elif name in ("shutil.copy", "shutil.copy2", "shutil.copyfile", "shutil.copytree", "shutil.move",
-                      "os.rename", "os.replace"):
-            self._flow("file-read" if name.startswith("shutil.copy") else "file-write", node, arg(0, "src"))
-            self._flow("file-write", node, arg(1, "dst"))
-        elif last in ("send_file", "FileResponse"):
-            self._flow("file-read", node, arg(0, "path"))
-        # deserialisation
-        if name in PICKLE_LOADS or (name == "torch.load" and not self._truthy(node, "weights_only")) or (
-                name in ("numpy.load", "np.load") and self._truthy(node, "allow_pickle")):
-            self._flow("deserialise", node, arg(0))
-        elif name in ("yaml.load", "yaml.load_all"):
-            loader = arg_node(1, "Loader")
-            if loader is None or dotted(loader).rsplit(".", 1)[-1] in UNSAFE_YAML_LOADERS:
-                self._flow("deserialise", node, arg(0, "stream"))
-        elif name in ("yaml.unsafe_load", "yaml.full_load", "yaml.unsafe_load_all", "yaml.full_load_all"):
-            self._flow("deserialise", node, arg(0, "stream"))
-        # outbound requests
-        url_index = 1 if last in ("request", "stream") else 0
-        if (first in HTTP_MODULES and last in HTTP_VERBS) or (receiver_kind == "http" and last in HTTP_VERBS):
-            self._url_flow(node, arg(url_index, "url"), arg_node(url_index, "url"))
-        elif name in ("urllib.request.urlopen", "urlopen", "urllib.request.Request"):
-            self._url_flow(node, arg(0, "url"), arg_node(0, "url"))
-        # server-side templates
-        if (name in ("jinja2.Template", "mako.template.Template", "jinja2.environment.Template") or
-                name in ("flask.render_template_string", "render_template_string") or
-                (last == "from_string" and (receiver_kind == "jinja" or "Environment" in receiver_key or
-                                            isinstance(node.func, ast.Attribute) and
-                                            isinstance(node.func.value, ast.Call)))):
-            self._flow("template", node, arg(0, "source"))
-
-    def _expr_cached(self, node: ast.AST, call: ast.Call, args: list[Taint]) -> Taint:
-        for index, arg in enumerate(call.args):
-            if arg is node:
-                return args[index]
-        return self._expr(node)
-
-    def _argv(self, call: ast.Call, command: ast.AST | None, taint: Taint) -> None:
-        """An argument vector: a shell or interpreter running ``-c <input>`` is injection; so is a program chosen by
-        the input; input as arguments of a fixed program is not (git log <ref>)."""
-        if command is None:
-            return
-        if isinstance(command, (ast.List, ast.Tuple)):
-            elements = command.elts
-            if not elements:
-                return
-            program = _constant_str(elements[0]) or ""
-            program_name = program.rsplit("/", 1)[-1]
-            interpreter = INTERPRETERS.match(program_name) or dotted(elements[0]) == "sys.executable"
-            if program_name in SHELL_PROGRAMS or interpreter:
-                flags = [i for i, e in enumerate(elements) if _constant_str(e) in ("-c", "/c", "-Command", "-e")]
-                if flags:
-                    payload = join(*(self._expr(e) for e in elements[flags[0] + 1: flags[0] + 2]))
-                    self._flow("code-exec" if interpreter else "shell", call, payload)
-                elif interpreter and len(elements) > 1:
-                    self._flow("code-exec", call, self._expr(elements[1]))  # python <script chosen by the input>
-                return
-            head = elements[0].value if isinstance(elements[0], ast.Starred) else elements[0]
-            if isinstance(head, ast.Name) and self.kinds.get(head.id) == "fixed-argv":
-                return
-            if not program:
-                self._flow("shell", call, self._expr(head))  # the input picks the program
-            return
-        if isinstance(command, ast.Name) and self.kinds.get(command.id) == "fixed-argv":
-            return
-        value = self.values.get(command.id) if isinstance(command, ast.Name) else command
-        if isinstance(value, (ast.JoinedStr, ast.Constant)) or (
-                isinstance(value, ast.BinOp) and isinstance(value.left, (ast.Constant, ast.JoinedStr))):
-            return  # one string without a shell names one program file: input spliced into it runs nothing
-        self._flow("shell", call, taint)
-
-    def _url_flow(self, call: ast.Call, taint: Taint, url: ast.AST | None) -> None:
-        if taint and url is not None and URL_WITH_HOST.match(self._prefix(url)):
-            return  # a literal https://host/ prefix: the input picks a path or query on a fixed host
-        # a link read from a fetched page or API answer (next page, forecast URL) is how crawling works, not SSRF
-        self._flow("ssrf", call, tuple(o for o in taint if not o.source.startswith("fetched:")))
-
-    def _prefix(self, node: ast.AST | None, depth: int = 0) -> str:
-        """The constant text an expression starts with (resolving locals and module constants)."""
-        if node is None or depth > 4:
-            return ""
-        if isinstance(node, ast.Constant):
-            return node.value if isinstance(node.value, str) else ""
-        if isinstance(node, ast.Name):
-            value = self.values.get(node.id) or self.ctx.constants.get(node.id)
-            return self._prefix(value, depth + 1)
-        if isinstance(node, ast.Attribute):
-            return self._prefix(self.values.get(dotted(node)) or self.ctx.constants.get(dotted(node)), depth + 1)
-        if isinstance(node, ast.JoinedStr):
-            text = ""
-            for value in node.values:
-                if isinstance(value, ast.Constant):
-                    text += str(value.value)
-                else:
-                    inner = value.value if isinstance(value, ast.FormattedValue) else value
-                    part = self._prefix(inner, depth + 1)
-                    text += part
-                    if not _fully_constant(inner, self, depth + 1):
-                        return text
-            return text
-        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
-            left = self._prefix(node.left, depth + 1)
-            if isinstance(node.op, ast.Add) and _fully_constant(node.left, self, depth + 1):
-                return left + self._prefix(node.right, depth + 1)
-            return left
-        if isinstance(node, ast.Call):
-            name = dotted(node.func)
-            if name.endswith("format") and isinstance(node.func, ast.Attribute):
-                return self._prefix(node.func.value, depth + 1)
-            if name.rsplit(".", 1)[-1] in ("urljoin", "join") and node.args:
-                return self._prefix(node.args[0], depth + 1)
-            if name.rsplit(".", 1)[-1] in ("strip", "rstrip", "lstrip") and isinstance(node.func, ast.Attribute):
-                return self._prefix(node.func.value, depth + 1)
-        return ""
-
-    def _text_of(self, node: ast.AST | None) -> str:
-        if node is None:
-            return ""
-        if isinstance(node, ast.Name):
-            node = self.values.get(node.id) or self.ctx.constants.get(node.id)
-            if node is None:
-                return ""
-        if isinstance(node, ast.Constant):
-            return str(node.value) if isinstance(node.value, str) else ""
-        if isinstance(node, ast.JoinedStr):
-            return "".join(str(v.value) for v in node.values if isinstance(v, ast.Constant))
-        if isinstance(node, ast.BinOp):
-            return self._text_of(node.left) + " " + self._text_of(node.right)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            return self._text_of(node.func.value)
-        return ""
-
-    @staticmethod
-    def _truthy(node: ast.Call, keyword: str) -> bool:
-        value = next((k.value for k in node.keywords if k.arg == keyword), None)
-        return value is not None and not (isinstance(value, ast.Constant) and not value.value)
 
     def _flow(self, sink: str, call: ast.Call, taint: Taint) -> None:
         if not taint:
@@ -1204,11 +976,11 @@ def _keyed_source(node: ast.AST, keyed: dict[str, str]) -> str:
 def _keyed_item_key(node: ast.AST, keyed: dict[str, str]) -> str:
     """``arguments["path"]`` / ``arguments.get("path")`` -> ``arguments.path`` (the key a guard sanitises)."""
     if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id in keyed:
-        key = _constant_str(node.slice)
+        key = constant_str(node.slice)
         return f"{node.value.id}.{key}" if key is not None else ""
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" and \
             isinstance(node.func.value, ast.Name) and node.func.value.id in keyed and node.args:
-        key = _constant_str(node.args[0])
+        key = constant_str(node.args[0])
         return f"{node.func.value.id}.{key}" if key is not None else ""
     return ""
 
@@ -1219,25 +991,9 @@ def _tainted_collection(node: ast.AST, analyser: Analyser) -> bool:
     return bool(key) and analyser._is_tainted_name(key)
 
 
-def _fully_constant(node: ast.AST, analyser: Analyser, depth: int) -> bool:
-    if depth > 4:
-        return False
-    if isinstance(node, ast.Constant):
-        return True
-    if isinstance(node, ast.Name):
-        value = analyser.values.get(node.id) or analyser.ctx.constants.get(node.id)
-        return value is not None and _fully_constant(value, analyser, depth + 1)
-    if isinstance(node, ast.BinOp):
-        return _fully_constant(node.left, analyser, depth + 1) and _fully_constant(node.right, analyser, depth + 1)
-    if isinstance(node, ast.JoinedStr):
-        return all(isinstance(v, ast.Constant) or (isinstance(v, ast.FormattedValue) and _fully_constant(
-            v.value, analyser, depth + 1)) for v in node.values)
-    return False
-
-
 def _case_values(pattern: ast.pattern) -> list[str]:
     if isinstance(pattern, ast.MatchValue):
-        value = _constant_str(pattern.value)
+        value = constant_str(pattern.value)
         return [value] if value is not None else []
     if isinstance(pattern, ast.MatchOr):
         return [v for p in pattern.patterns for v in _case_values(p)]
