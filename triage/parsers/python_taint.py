@@ -10,9 +10,9 @@ which reach sinks), memoised and depth-bounded. Work is bounded per function so 
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass, field, replace
 
+from triage.parsers.python_guards import CLEANING_CALLS, SANITISER_NAME, GuardRules
 from triage.parsers.python_sinks import HTTP_MODULES, INTERPRETERS, SHELL_PROGRAMS, SinkRules, constant_str, dotted
 from triage.parsers.tool_model import Flow, Step
 
@@ -24,17 +24,11 @@ MAX_STATEMENTS = 4000  # per analysed function, loops and branches included
 MAX_LOOP_DEPTH = 2  # loops nested deeper than this are walked once instead of twice
 STEP_TEXT = 80
 
-CLEANING_CALLS = frozenset({
-    "int", "float", "bool", "complex", "len", "hash", "id", "isinstance", "issubclass", "type", "ord", "round", "abs",
-    "uuid.UUID", "UUID", "callable", "hasattr", "os.path.exists", "os.path.isfile", "os.path.isdir", "os.path.getsize",
-    "math.floor", "math.ceil", "datetime.fromisoformat", "ipaddress.ip_address", "decimal.Decimal", "Decimal"})
 CLEANING_PREFIXES = ("hashlib.", "hmac.", "secrets.", "time.", "random.")
 CLEANING_METHODS = frozenset({
     "startswith", "endswith", "isdigit", "isalnum", "isalpha", "isnumeric", "isdecimal", "isidentifier", "count",
     "find", "rfind", "index", "rindex", "is_relative_to", "exists", "is_file", "is_dir", "hexdigest", "digest",
     "is_absolute", "match", "fullmatch", "issubset", "issuperset"})
-SANITISER_NAME = re.compile(r"(valid|saniti[sz]|safe|secure|escape|allow|whitelist|ensure|verify|within|contain|"
-                            r"check_path|guard|restrict)", re.I)
 NORMALISERS = frozenset({"os.path.realpath", "os.path.abspath", "os.path.normpath", "posixpath.normpath",
                          "os.path.expanduser", "posixpath.realpath", "posixpath.abspath"})
 PATH_JOINS = frozenset({"os.path.join", "posixpath.join", "ntpath.join", "pathlib.Path", "Path", "PurePath",
@@ -255,7 +249,7 @@ def is_whole_environ(node: ast.AST | None, names: frozenset[str] | set[str] = fr
     return False
 
 
-class Analyser(SinkRules):
+class Analyser(GuardRules, SinkRules):
     """Taint over one function body. ``tainted``: initial variable taints; ``keyed``: mapping parameters (the low-level
     SDK's ``arguments``) whose items ``arguments["path"]`` are inputs named by their key."""
 
@@ -496,111 +490,6 @@ class Analyser(SinkRules):
         if not exhaustive:
             ends.append(before)
         self.state = _join_states(*ends) if ends else before
-
-    def _validator_statement(self, value: ast.AST) -> None:
-        """``validate_path(path)`` on a line of its own raises or returns nothing: what it checked is clean after."""
-        if isinstance(value, ast.Await):
-            value = value.value
-        if not isinstance(value, ast.Call):
-            return
-        last = dotted(value.func).rsplit(".", 1)[-1]
-        local = self._local_function(value, dotted(value.func))
-        if (last and SANITISER_NAME.search(last)) or (local is not None and _raises_on_bad_input(
-                self.ctx.functions[local])):
-            for argument in [*value.args, *(k.value for k in value.keywords)]:
-                subject = self._subject(argument)
-                if subject:
-                    self._sanitise(subject, "all")
-
-    # -- guards ----------------------------------------------------------------------------------------------------
-    def _apply_guard(self, test: ast.AST, outcome: bool) -> None:
-        for variable, group in self._guard_facts(test, outcome):
-            self._sanitise(variable, group)
-
-    def _guard_facts(self, test: ast.AST, outcome: bool) -> list[tuple[str, str]]:  # noqa: C901 - guard shapes
-        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-            return self._guard_facts(test.operand, not outcome)
-        if isinstance(test, ast.BoolOp):
-            both = isinstance(test.op, ast.And) == outcome  # every part holds: and/True, or/False
-            if not both:
-                return []
-            return [fact for value in test.values for fact in self._guard_facts(value, outcome)]
-        if isinstance(test, ast.Compare) and len(test.ops) == 1:
-            op, left, right = test.ops[0], test.left, test.comparators[0]
-            if isinstance(op, (ast.In, ast.NotIn)):
-                holds = isinstance(op, ast.In) == outcome
-                if isinstance(left, ast.Constant):  # ".." in path: rejecting a traversal token
-                    subject = self._subject(right)
-                    return [(subject, "all")] if subject and not holds else []
-                subject = self._subject(left)
-                return [(subject, self._subject_group(left))] if subject and holds and not _tainted_collection(
-                    right, self) else []
-            if isinstance(op, (ast.Eq, ast.NotEq)):
-                holds = isinstance(op, ast.Eq) == outcome
-                if isinstance(left, ast.Call) and dotted(left.func).endswith("commonpath"):
-                    subjects = [self._subject(a) for a in (left.args[0].elts if left.args and isinstance(
-                        left.args[0], (ast.List, ast.Tuple)) else left.args)]
-                    return [(s, "path") for s in subjects if s and self._normalised(s)] if holds else []
-                for side, other in ((left, right), (right, left)):
-                    if isinstance(other, ast.Constant) and other.value is not None:
-                        subject = self._subject(side)
-                        return [(subject, self._subject_group(side))] if subject and holds else []
-            return []
-        if isinstance(test, ast.Call):
-            name = self.ctx.canonical(dotted(test.func))
-            last = name.rsplit(".", 1)[-1]
-            if not outcome:
-                return []
-            if name in ("any", "all") and len(test.args) == 1 and isinstance(
-                    test.args[0], (ast.GeneratorExp, ast.ListComp)):
-                return self._guard_facts(test.args[0].elt, outcome)  # any(p.is_relative_to(d) for d in ROOTS)
-            if last in ("is_relative_to", "startswith") and isinstance(test.func, ast.Attribute):
-                subject = self._subject(test.func.value)
-                if subject and self._normalised(subject):
-                    return [(subject, "path")]
-                return []
-            if name.startswith("re.") and last in ("match", "fullmatch", "search") and len(test.args) > 1:
-                subject = self._subject(test.args[1])
-                return [(subject, "all")] if subject else []
-            if last in ("match", "fullmatch") and test.args:
-                subject = self._subject(test.args[0])
-                return [(subject, "all")] if subject else []
-            if name in CLEANING_CALLS or last in ("exists", "is_file", "is_dir", "isfile", "isdir", "isinstance"):
-                return []
-            # an unknown predicate on the input that decides whether the tool goes on: treated as a validator
-            subjects = [self._subject(a) for a in test.args]
-            if isinstance(test.func, ast.Attribute) and not subjects:
-                subjects = [self._subject(test.func.value)]
-            return [(s, "all") for s in subjects if s]
-        return []
-
-    def _subject_group(self, node: ast.AST) -> str:
-        if isinstance(node, ast.Attribute) and node.attr in ("hostname", "netloc", "host"):
-            return "url"
-        if isinstance(node, ast.Attribute) and node.attr in ("scheme", "port", "suffix"):
-            return "none"
-        return "all"
-
-    def _subject(self, node: ast.AST) -> str:
-        """The tainted variable a guard tests: ``x``, ``args.path``, ``urlparse(x).hostname`` -> ``x``."""
-        for _ in range(6):
-            item = _keyed_item_key(node, self.keyed)
-            if item:
-                return item
-            key = self._key(node)
-            if key and self._is_tainted_name(key):
-                return key
-            if isinstance(node, ast.Attribute):
-                node = node.value
-            elif isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords:
-                node = node.args[0]
-            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                node = node.func.value
-            elif isinstance(node, ast.Subscript):
-                node = node.value
-            else:
-                return ""
-        return ""
 
     def _normalised(self, key: str) -> bool:
         return any(o.normalised for o in self.state.get(key, NO_TAINT))
@@ -896,19 +785,6 @@ def indirect_call(call: ast.Call) -> tuple[str, int] | None:
     return None
 
 
-def _raises_on_bad_input(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    """A helper that returns nothing and raises when a test fails: a validator called for its check."""
-    raises = False
-    for node in ast.walk(function):
-        if isinstance(node, ast.Return) and node.value is not None and not (
-                isinstance(node.value, ast.Constant) and node.value.value is None):
-            return False
-        if isinstance(node, ast.Assert) or (isinstance(node, ast.If) and any(
-                isinstance(n, ast.Raise) for n in node.body)):
-            raises = True
-    return raises
-
-
 def _group(sink: str) -> str:
     return {"shell": "shell", "file-read": "path", "file-write": "path", "file-delete": "path", "ssrf": "url"}.get(
         sink, sink)
@@ -973,22 +849,6 @@ def _keyed_source(node: ast.AST, keyed: dict[str, str]) -> str:
     return ""
 
 
-def _keyed_item_key(node: ast.AST, keyed: dict[str, str]) -> str:
-    """``arguments["path"]`` / ``arguments.get("path")`` -> ``arguments.path`` (the key a guard sanitises)."""
-    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id in keyed:
-        key = constant_str(node.slice)
-        return f"{node.value.id}.{key}" if key is not None else ""
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" and \
-            isinstance(node.func.value, ast.Name) and node.func.value.id in keyed and node.args:
-        key = constant_str(node.args[0])
-        return f"{node.func.value.id}.{key}" if key is not None else ""
-    return ""
-
-
-def _tainted_collection(node: ast.AST, analyser: Analyser) -> bool:
-    """``x in user_list``: membership in something the input chose is no allow-list."""
-    key = analyser._key(node)
-    return bool(key) and analyser._is_tainted_name(key)
 
 
 def _case_values(pattern: ast.pattern) -> list[str]:
