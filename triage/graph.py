@@ -406,8 +406,12 @@ def _python_agents(system: ParsedSystem, graph: CapabilityGraph) -> None:
                 same_module = [a for a in targets if a.path == py_agent.path]
                 for target in (same_module or targets)[:1]:
                     agent.links.add(f"python:{target.path}:{target.name}")
+    served = {(t.path, t.name) for m in system.python_modules for s in m.servers for t in s.tools}
     for module in system.python_modules:
         for tool in module.tools:
+            # an MCP tool of a server read from code is a capability of that server's node, not counted twice
+            if tool.framework == "mcp" and (tool.path, tool.name) in served:
+                continue
             if id(tool) not in used:
                 agent = graph.agent(f"python-tools:{tool.path}", "python-tools", tool.path, tool.line)
                 _add_tool(agent, tool, gated=tool.gated)
@@ -420,7 +424,7 @@ def _add_tool(agent: Agent, tool, *, gated: bool) -> None:  # noqa: ANN001 - PyT
                 agent.add(SINK, sink, tool.name, tool.path, effect.line, gated=gated)
         for direction, kind in _EFFECT_CAPS.get(effect.kind, []):
             agent.add(direction, kind, tool.name, tool.path, effect.line, gated=gated)
-    reads = {e.kind for e in tool.effects} & {"api-read", "web-fetch", "database-read", "email-read"}
+    reads = {e.kind for e in tool.effects} & {"api-read", "web-fetch", "database-read", "email-read", "read-files"}
     if reads or (not tool.effects and not (WRITE_TOOL.search(tool.name) and not READ_TOOL.search(tool.name))):
         # what the tool reads is named in its name, docstring and URLs; a pure writer (send_email) reads nothing
         for direction, kind in classify(tool.descriptor, sinks=False):

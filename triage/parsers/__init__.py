@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from triage.parsers import agent_configs, ci, containers, js_code, mcp, packages, python_code
+from triage.parsers import agent_configs, ci, containers, js_code, mcp, packages, python_code, python_flow
 from triage.parsers import manifest as manifest_format
 from triage.parsers.base import (MalformedFile, SourceFile, Tree, as_list, load_json, load_toml, load_tree,
                                  load_yaml)
@@ -198,6 +198,7 @@ def parse_tree(tree: Tree, *, manifest: dict | None = None) -> ParsedSystem:
             _parse_file(system, file)
         except MalformedFile as exc:
             system.problems.append((path, str(exc)))
+    system.code_tools.extend(python_flow.link_external_tools(system.python_modules))
     system.hooks.extend(_manifest_hooks(system))
     system.hooks.extend([line for hook in list(system.hooks) for line in _hook_script_lines(system, hook)])
     return system

@@ -11,6 +11,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from triage.parsers.python_taint import is_whole_environ
 from triage.parsers.tool_model import CodeServer, ToolDef
 
 MAX_PYTHON_BYTES = 512 * 1024
@@ -38,8 +39,7 @@ SQL_WRITE = re.compile(r"\b(DELETE\s+FROM|UPDATE\s+\w+\s+SET|INSERT\s+INTO|ALTER
 
 @dataclass(frozen=True)
 class PyEffect:
-    kind: str  # shell | command | code-exec | network | web-fetch | api-read | api-write | email-send | email-read | messaging | payments |
-    #            database-read | database-write | database-drop | delete | write-files
+    kind: str  # one of tool_model.EFFECT_KINDS
     line: int
     detail: str
 
@@ -89,6 +89,10 @@ class PyModule:
     has_human_gate: bool = False
     servers: list[CodeServer] = field(default_factory=list)  # MCP servers defined here, with their tools
     code_tools: list[ToolDef] = field(default_factory=list)  # agent-framework tools in the tool model
+    # Tools wrapping a function imported from another module (StructuredTool.from_function(functions.get_report)):
+    # (import name, function, tool name, line, framework, description, description line); linked by parse_tree.
+    external_tools: list[tuple[str, str, str, int, str, str, int | None]] = field(default_factory=list)
+    tree: ast.Module | None = field(default=None, repr=False, compare=False)  # kept for that linking
 
 
 def dotted(node: ast.AST) -> str:
@@ -190,22 +194,64 @@ def _fixed_host(node: ast.AST | None) -> bool:
     return False
 
 
-def call_effects(call: ast.Call) -> list[PyEffect]:
-    """What one call does, by the library function it reaches."""
+DESTRUCTIVE_NAME = re.compile(
+    r"^(delete_all|deleteall|remove_all|reset_all|resetall|reset_database|reset_db|drop_\w+|purge\w*|wipe\w*|"
+    r"truncate\w*|destroy\w*|nuke\w*|terminate_instances?|delete_bucket|delete_cluster|delete_db_instance|"
+    r"delete_db_cluster|delete_stack|delete_namespace|delete_database|delete_table|delete_repo(sitory)?|"
+    r"delete_project|delete_volume|delete_vpc|empty_bucket|factory_reset|delete_all_\w+|bulk_delete\w*)$", re.I)
+PAYMENT_NAME = re.compile(
+    r"^(send_|make_|create_|initiate_|execute_|process_|issue_|submit_|do_)?(wire|wire_transfer|transfer_funds|transfer_money|send_money|send_payment|make_payment|payout|"
+    r"create_payout|refund|issue_refund|process_refund|create_refund|charge|charge_card|charge_customer|"
+    r"create_charge|pay|pay_invoice|initiate_transfer|create_transfer|execute_transfer|transfer)s?$", re.I)
+MESSAGE_NAME = re.compile(
+    r"^(chat_postMessage|chat_postEphemeral|send_message|post_message|send_webhook|post_to_slack|send_slack\w*|"
+    r"post_comment|add_comment|create_comment|reply_to_\w+|send_reply|post_reply|create_issue_comment|"
+    r"send_chat\w*|send_sms|create_message|post_tweet|send_dm|send_notification)$")
+EMAIL_NAME = re.compile(r"^(send_email|send_mail|send_raw_email|send_templated_email|send_bulk_templated_email|"
+                        r"sendmail|send_message)$")
+SQL_DELETE_ALL = re.compile(r"\bDELETE\s+FROM\s+[\w.\"`\[\]]+\s*(;|$)", re.I)
+RM_RF = re.compile(r"\brm\s+-(\w*r\w*f|\w*f\w*r)\w*\b|\brm\b.*\s--recursive\b")
+ENV_ARGUMENT = {"os.execve": 2, "os.execvpe": 2, "os.execle": -1, "os.execlpe": -1, "os.spawnve": 3,
+                "os.spawnvpe": 3, "os.spawnle": -1, "os.spawnlpe": -1}
+
+
+def _starts_process(name: str, first: str) -> bool:
+    return first == "subprocess" or name in ("os.system", "os.popen", "pty.spawn", "asyncio.create_subprocess_shell",
+                                             "asyncio.create_subprocess_exec", "anyio.run_process",
+                                             "anyio.open_process") or name.startswith(("os.exec", "os.spawn"))
+
+
+def _open_mode(call: ast.Call) -> str:
+    mode = _kwarg(call, "mode") or (call.args[1] if len(call.args) > 1 else None)
+    return _const_text(mode) if mode is not None else "r"
+
+
+def call_effects(call: ast.Call, environ_names: frozenset[str] = frozenset(),
+                 http_clients: frozenset[str] = frozenset()) -> list[PyEffect]:
+    """What one call does, by the library function it reaches. ``environ_names``: local variables holding a copy of
+    the whole environment (``env = os.environ.copy()``), for env-to-child; ``http_clients``: locals bound to an
+    HTTP client (``httpx.AsyncClient()``, ``requests.Session()``) whose methods are requests."""
     name = dotted(call.func)
     last = name.rsplit(".", 1)[-1]
     first = name.split(".", 1)[0]
     args_text = " ".join(_const_text(a) for a in call.args)[:160]
     line = call.lineno
     effects = []
-    if first == "subprocess" or name in ("os.system", "os.popen", "pty.spawn", "asyncio.create_subprocess_shell",
-                                         "asyncio.create_subprocess_exec") or name.startswith("os.exec"):
+    if _starts_process(name, first):
         # A fixed program with fixed or validated arguments is one command, not a general shell.
         kind = "command" if call.args and _fixed_program(call.args[0]) else "shell"
         effects.append(PyEffect(kind, line, f"{name}({args_text})"))
+        position = ENV_ARGUMENT.get(name)
+        env = _kwarg(call, "env") or (call.args[position] if position is not None and len(call.args) > (
+            position if position >= 0 else 0) else None)
+        if is_whole_environ(env, environ_names):
+            effects.append(PyEffect("env-to-child", line, f"{name}(..., env=<whole environment>)"))
+        if RM_RF.search(args_text):
+            effects.append(PyEffect("destructive", line, f"{name}({args_text})"))
     elif name in ("eval", "exec"):
         effects.append(PyEffect("code-exec", line, f"{name}(...)"))
-    elif first in ("requests", "httpx", "aiohttp", "urllib3") or name.startswith("urllib.request"):
+    elif (first in ("requests", "httpx", "aiohttp", "urllib3") or name.startswith("urllib.request") or
+          "." in name and name.rsplit(".", 1)[0] in http_clients) and not last[:1].isupper():
         reads = last in ("get", "urlopen", "request", "stream", "head")
         url = _kwarg(call, "url") or (call.args[0] if call.args else None)
         if _fixed_host(url):
@@ -215,7 +261,9 @@ def call_effects(call: ast.Call) -> list[PyEffect]:
         else:
             kind = "web-fetch" if reads else "network"
         effects.append(PyEffect(kind, line, f"{name}({args_text})"))
-    elif first == "smtplib" or last in ("sendmail", "send_message") and "smtp" in name.lower():
+    elif first == "smtplib" or last in ("sendmail", "send_message") and "smtp" in name.lower() or (
+            EMAIL_NAME.match(last) and (last != "send_message" or re.search(r"(mail|ses|smtp|gmail)", name, re.I))) or (
+            last == "send" and re.search(r"(sendgrid|sg\b|mailgun|postmark|resend|mail)", name, re.I)):
         effects.append(PyEffect("email-send", line, name))
     elif first == "imaplib" or first == "poplib":
         effects.append(PyEffect("email-read", line, name))
@@ -229,16 +277,26 @@ def call_effects(call: ast.Call) -> list[PyEffect]:
             effects.append(PyEffect("database-write", line, sql[:120]))
         else:
             effects.append(PyEffect("database-read", line, sql[:120] or name))
-    elif first == "stripe" or (last == "create" and re.search(r"(charge|payment|transfer|payout|refund)", name, re.I)):
+        if SQL_DELETE_ALL.search(sql) or re.search(r"\bTRUNCATE\b", sql, re.I):
+            effects.append(PyEffect("destructive", line, sql[:120]))
+    elif first == "stripe" or (last == "create" and re.search(r"(charge|payment|transfer|payout|refund)", name, re.I)) \
+            or PAYMENT_NAME.match(last):
         effects.append(PyEffect("payments", line, name))
-    elif last in ("chat_postMessage", "send_message", "post_message", "send_webhook") or "webhook" in name.lower():
+    elif MESSAGE_NAME.match(last) or "webhook" in name.lower():
         effects.append(PyEffect("messaging", line, name))
     elif name in ("shutil.rmtree", "os.remove", "os.unlink", "os.rmdir", "os.removedirs") or last in ("rmtree", "unlink"):
         effects.append(PyEffect("delete", line, f"{name}({args_text})"))
-    elif name == "open" and len(call.args) > 1 and re.search(r"[wax+]", _const_text(call.args[1])):
-        effects.append(PyEffect("write-files", line, "open(..., write)"))
+    elif name in ("open", "io.open", "aiofiles.open", "codecs.open"):
+        if re.search(r"[wax+]", _open_mode(call)):
+            effects.append(PyEffect("write-files", line, "open(..., write)"))
+        else:
+            effects.append(PyEffect("read-files", line, "open(...)"))
     elif last in ("write_text", "write_bytes"):
         effects.append(PyEffect("write-files", line, name))
+    elif last in ("read_text", "read_bytes"):
+        effects.append(PyEffect("read-files", line, name))
+    if DESTRUCTIVE_NAME.match(last):
+        effects.append(PyEffect("destructive", line, f"{name}({args_text})"))
     return effects
 
 
@@ -264,22 +322,33 @@ class _ModuleVisitor:
         self.module = PyModule(path)
         self._functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
         self._wrapped: dict[str, tuple[str, int]] = {}  # function name -> (tool name, line) from Tool(func=...)
+        # nodes the tool model (python_flow) reads, collected in this one walk
+        self.functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+        self.classes: list[ast.ClassDef] = []
+        self.assigns: list[ast.Assign | ast.AnnAssign] = []
+        self.calls: list[ast.Call] = []
 
     def visit(self, tree: ast.AST) -> None:
         assigned: dict[int, str] = {}  # id(call) -> the name its result is assigned to
         for node in _nodes(tree):
             kind = type(node)
             if kind is ast.Assign:
+                self.assigns.append(node)
                 target = node.targets[0] if node.targets else None
                 if isinstance(node.value, ast.Call) and isinstance(target, (ast.Name, ast.Attribute)):
                     assigned[id(node.value)] = dotted(target)
             elif kind is ast.Call:
+                self.calls.append(node)
                 self._call(node, assigned.get(id(node)))
             elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+                self.functions.append(node)
                 self._functions.setdefault(node.name, node)
                 self._function(node)
             elif kind is ast.ClassDef:
+                self.classes.append(node)
                 self._class(node)
+            elif kind is ast.AnnAssign:
+                self.assigns.append(node)
             elif kind is ast.ImportFrom:
                 for alias in node.names:
                     self.module.imports[alias.asname or alias.name] = (node.module or "", node.level, alias.name)
@@ -431,7 +500,8 @@ class _ModuleVisitor:
 RELEVANT = re.compile(
     r"subprocess|os\.(system|popen|exec)|pty\.spawn|\beval\(|\bexec\(|\.execute(many|script)?\(|trust_remote_code|"
     r"from_pretrained|hf_hub_download|snapshot_download|pipeline\(|pickle|joblib|dill\.|torch\.load|\btool\b|"
-    r"function_tool|Tool\b|Agent|agent\(|Crew\(|max_turns|max_iter")
+    r"function_tool|Tool\b|Agent|agent\(|Crew\(|max_turns|max_iter|FastMCP|fastmcp|mcp\.server|\bServer\(|"
+    r"SQLDatabase|sql_agent")
 TEST_PATH = re.compile(r"(^|/)(tests?|testing|__tests__)/|(^|/)(test_[^/]*|[^/]*_test|conftest)\.py$")
 
 
@@ -449,9 +519,16 @@ def parse_python(text: str, path: str) -> PyModule | None:
         tree = ast.parse(text, filename=path)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
+    from triage.parsers.python_flow import build_model  # it builds on this module's effects and shapes
+
     visitor = _ModuleVisitor(path)
     try:
         visitor.visit(tree)
     except RecursionError:
         return None
+    visitor.module.tree = tree
+    try:
+        build_model(tree, visitor)
+    except RecursionError:  # a pathologically nested module: the tool model is left empty, the rest stands
+        visitor.module.servers, visitor.module.code_tools = [], []
     return visitor.module
