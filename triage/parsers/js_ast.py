@@ -308,34 +308,52 @@ def pattern_names(pattern: Node | None) -> list[str]:
     return []
 
 
-def scan_module(root: Node, path: str) -> tuple[ModuleInfo, list[Node], list[Node]]:
-    """Top-level bindings, imports and functions; plus every ``new`` and every call (for the extractor)."""
+# What the module scan needs, matched by tree-sitter in C (a Python walk over every node costs far more).
+SCAN_QUERY = """
+(import_statement) @import
+(program [(lexical_declaration (variable_declarator) @decl) (variable_declaration (variable_declarator) @decl)])
+(program (export_statement declaration: [(lexical_declaration (variable_declarator) @decl)
+                                         (variable_declaration (variable_declarator) @decl)]))
+(variable_declarator value: [(new_expression) (await_expression)]) @decl
+(function_declaration) @func
+(generator_function_declaration) @func
+(method_definition) @method
+(new_expression) @new
+(assignment_expression right: [(new_expression) (call_expression)]) @assign
+(call_expression function: (member_expression property: (property_identifier) @prop
+  (#any-of? @prop "tool" "registerTool" "resource" "registerResource" "prompt" "registerPrompt" "addTool"
+   "addResource" "addResourceTemplate" "addPrompt" "setRequestHandler"))) @call
+(call_expression function: (identifier) @fn (#eq? @fn "tool")) @call
+"""
+
+
+def scan_module(root: Node, path: str, query_cursor: Any) -> tuple[ModuleInfo, list[Node], list[Node]]:
+    """Top-level bindings, imports and functions; plus every ``new`` and every registration-like call."""
     info = ModuleInfo(path)
-    news: list[Node] = []
-    calls: list[Node] = []
-    for node in walk(root):
-        kind = node.type
-        if kind == "call_expression":
-            calls.append(node)
-        elif kind == "new_expression":
-            news.append(node)
-        elif kind == "import_statement":
+    captures = query_cursor.captures(root)
+    ordered = sorted({(node.start_byte, kind): node for kind in ("import", "decl", "func", "method", "assign")
+                      for node in captures.get(kind, [])}.items())
+    ordered = [(start, kind, node) for (start, kind), node in ordered]
+    for _start, kind, node in ordered:
+        if kind == "import":
             _import(info, node)
-        elif kind == "variable_declarator":
+        elif kind == "decl":
             _declarator(info, node)
-        elif kind in ("function_declaration", "generator_function_declaration"):
+        elif kind == "func":
             name = text(node.child_by_field_name("name"))
             if name:
                 info.functions.setdefault(name, node)
-        elif kind == "method_definition":
+        elif kind == "method":
             name = property_key(node.child_by_field_name("name"))
             if name:
                 info.functions.setdefault(f"this.{name}", node)
-        elif kind == "assignment_expression":
+        else:
             left = node.child_by_field_name("left")
             right = unwrap(node.child_by_field_name("right"))
-            if left is not None and right is not None and right.type in ("new_expression", "call_expression"):
+            if left is not None and right is not None:
                 _instance(info, text(left), right)
+    news = sorted(captures.get("new", []), key=lambda n: n.start_byte)
+    calls = sorted(captures.get("call", []), key=lambda n: n.start_byte)
     return info, news, calls
 
 

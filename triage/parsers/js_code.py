@@ -13,7 +13,7 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
-from triage.parsers.js_ast import FUNCTION_TYPES, ModuleInfo, Node, call_args, dotted, function_parts, kids, line, \
+from triage.parsers.js_ast import FUNCTION_TYPES, SCAN_QUERY, ModuleInfo, Node, call_args, dotted, function_parts, kids, line, \
     object_pairs, pattern_names, property_key, scan_module, text, unwrap
 from triage.parsers.tool_model import CodeServer, ToolDef
 
@@ -48,8 +48,8 @@ def language_of(path: str) -> str:
     return "typescript" if path.endswith((".ts", ".mts", ".cts", ".tsx")) else "javascript"
 
 
-def _parser(path: str):  # noqa: ANN202 - tree_sitter.Parser
-    """One parser per grammar per process; tree_sitter is imported only when a JS/TS file needs parsing."""
+def _parser(path: str):  # noqa: ANN202 - (tree_sitter.Parser, tree_sitter.QueryCursor)
+    """One parser and scan query per grammar per process; tree_sitter is imported only when a JS/TS file needs parsing."""
     grammar = "tsx" if path.endswith(".tsx") else "ts" if language_of(path) == "typescript" else "js"
     parser = _parsers.get(grammar)
     if parser is None:
@@ -64,7 +64,8 @@ def _parser(path: str):  # noqa: ANN202 - tree_sitter.Parser
 
             language = tree_sitter_typescript.language_tsx() if grammar == "tsx" else \
                 tree_sitter_typescript.language_typescript()
-        parser = tree_sitter.Parser(tree_sitter.Language(language))
+        compiled = tree_sitter.Language(language)
+        parser = (tree_sitter.Parser(compiled), tree_sitter.QueryCursor(tree_sitter.Query(compiled, SCAN_QUERY)))
         _parsers[grammar] = parser
     return parser
 
@@ -74,15 +75,16 @@ def parse_js(text_: str, path: str) -> JsModule | None:
     module = JsModule(path)
     if len(text_) > MAX_JS_BYTES or TEST_PATH.search(path) or not RELEVANT.search(text_):
         return module
+    parser, scan = _parser(path)
     try:
-        tree = _parser(path).parse(text_.encode("utf-8", "replace"))
+        tree = parser.parse(text_.encode("utf-8", "replace"))
     except (ValueError, MemoryError, RecursionError):
         return None
     root = tree.root_node
     if root.has_error and _mostly_errors(root):
         return None
     try:
-        _Extractor(module, root).run()
+        _Extractor(module, root, scan).run()
     except RecursionError:
         return None
     return module
@@ -95,13 +97,13 @@ def _mostly_errors(root: Node) -> bool:
 
 
 class _Extractor:
-    def __init__(self, module: JsModule, root: Node) -> None:
+    def __init__(self, module: JsModule, root: Node, scan: object) -> None:
         from triage.parsers.js_taint import Analyzer  # the taint walker is only needed for files with tools
 
         self.module = module
         self.path = module.path
         self.language = language_of(self.path)
-        self.info, self.news, self.calls = scan_module(root, self.path)
+        self.info, self.news, self.calls = scan_module(root, self.path, scan)
         self.analyzer = Analyzer(self.info)
         self.servers: dict[str, CodeServer] = {}  # variable (as written) -> server
         self.ordered: list[CodeServer] = []
@@ -434,6 +436,8 @@ class _Extractor:
     def _agent_tool(self, node: Node, function: Node | None) -> None:
         from triage.parsers.js_taint import Taint
 
+        if function is None or not text(function).endswith(("tool", "Tool")):
+            return
         callee = dotted(function, self.info.aliases)
         last = callee.rsplit(".", 1)[-1]
         args = call_args(node)

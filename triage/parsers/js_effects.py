@@ -7,6 +7,7 @@ arguments; the model never runs anything.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from triage.parsers.js_ast import ModuleInfo, Node, call_args, dotted, kids, line, object_pairs, property_key, \
     short, text, unwrap
@@ -81,6 +82,7 @@ def process_call(callee: str, mod: ModuleInfo) -> str:
     return ""
 
 
+@lru_cache(maxsize=4096)
 def http_call(callee: str) -> str:
     """The HTTP method of an outbound request call ("GET", "POST", ... or "?" when set in options), "" if none."""
     last = last_name(callee)
@@ -192,8 +194,23 @@ def env_inherited(value: Node | None, mod: ModuleInfo, local: dict[str, Node]) -
     return False
 
 
+@lru_cache(maxsize=4096)
+def may_have_effect(callee: str) -> bool:
+    """Cheap gate on the callee's name alone: most calls (``z.string``, ``text.split``) can have no effect."""
+    last = last_name(callee)
+    lower = last.lower()
+    root = callee.split(".", 1)[0]
+    return bool(last in EXEC_NAMES or last in SPAWN_NAMES or root in PROCESS_MODULES or callee in CODE_EXEC or
+                root in ("vm", "fs", "stripe") or http_call(callee) or "mail" in lower or last == "send" or
+                last in SQL_METHODS or PAYMENTS.search(callee) or MESSAGING.match(last) or "webhook" in lower or
+                last == "postMessage" or DESTRUCTIVE.match(last) or
+                lower in ("deleteone", "deletemany", "delete", "remove", "destroy"))
+
+
 def call_effects(call: Node, callee: str, mod: ModuleInfo, local: dict[str, Node]) -> list[Effect]:
     """Effects of one call (or ``new``) expression."""
+    if not may_have_effect(callee) and callee.split(".", 1)[0] not in mod.instances:
+        return []
     args = call_args(call)
     last = last_name(callee)
     lower = last.lower()
@@ -296,9 +313,14 @@ def luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
-def string_sensitive(value: str, at: int) -> list[Sensitive]:
-    from triage.checks.registry import _SECRET_SHAPES  # lazy: the registry imports the parsers
+_SHAPES: list = []
 
+
+def string_sensitive(value: str, at: int) -> list[Sensitive]:
+    if not _SHAPES:
+        from triage.checks.registry import _SECRET_SHAPES  # lazy: the registry imports the parsers
+
+        _SHAPES.append(_SECRET_SHAPES)
     found = []
     if len(value) > 4000:
         value = value[:4000]
@@ -311,7 +333,7 @@ def string_sensitive(value: str, at: int) -> list[Sensitive]:
         if 13 <= len(digits) <= 19 and luhn(digits) and len(set(digits)) > 2:
             found.append(Sensitive("card-number", at, match.group(0)))
             break
-    match = _SECRET_SHAPES.search(value)
+    match = _SHAPES[0].search(value)
     if match:
         shape = match.group(0)
         kind = "private-key" if "PRIVATE KEY" in shape else ("token" if shape.startswith(("eyJ", "gh", "xox", "glpat"))
@@ -330,8 +352,6 @@ def object_sensitive(node: Node, mod: ModuleInfo) -> list[Sensitive]:
         if inner is not None and inner.type in ("arrow_function", "function_expression", "method_definition",
                                                 "call_expression", "object", "array", "undefined", "null"):
             continue  # a schema (z.string()), a nested structure (its leaves are checked), or nothing
-        if value is None and key not in mod.consts:
-            pass
         for pattern, kind in SENSITIVE_KEYS:
             if pattern.match(key):
                 found.append(Sensitive(kind, line(pair), short(pair, 80)))
@@ -355,5 +375,6 @@ def records_sensitive(node: Node) -> list[Sensitive]:
     return []
 
 
+@lru_cache(maxsize=4096)
 def is_gate(callee: str) -> bool:
     return bool(GATE_CALL.search(last_name(callee)))

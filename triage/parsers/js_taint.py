@@ -137,7 +137,7 @@ class Analyzer:
 
     # -- statements ------------------------------------------------------------------------------------------
     def block(self, node: Node, frame: Frame) -> None:
-        for child in kids(node):
+        for child in node.named_children:
             self.stmt(child, frame)
 
     def stmt(self, node: Node, frame: Frame) -> None:
@@ -346,14 +346,22 @@ class Analyzer:
                            text(node.child_by_field_name("property")))
         return None
 
-    def _guarded_sources(self, condition: Node, frame: Frame) -> set[str]:
+    def _guarded_sources(self, condition: Node, frame: Frame, depth: int = 0) -> set[str]:
         """Inputs a condition validates: a call or comparison on a tainted value (not a mere emptiness test)."""
         guarded: set[str] = set()
+        bare = unwrap(condition)
+        while bare is not None and bare.type == "unary_expression" and text(bare.child_by_field_name("operator")) == "!":
+            bare = unwrap(bare.child_by_field_name("argument"))
+        if bare is not None and bare.type == "identifier" and depth < 2:
+            bound = unwrap(frame.local.get(text(bare)))  # const ok = isWithin(root, full); if (!ok) throw
+            if bound is not None and bound.type in ("call_expression", "binary_expression"):
+                return self._guarded_sources(bound, frame, depth + 1)
+            return guarded
         for node in walk(condition, 400):
             if node.type == "call_expression":
                 function = unwrap(node.child_by_field_name("function"))
                 name = dotted(function, self.mod.aliases)
-                if fx.last_name(name) in TRIVIAL_TEST or name in ("typeof",):
+                if fx.last_name(name) in TRIVIAL_TEST:
                     continue
                 for part in [*call_args(node), function.child_by_field_name("object") if function is not None and
                              function.type == "member_expression" else None]:
@@ -365,10 +373,6 @@ class Analyzer:
                     for a, b in ((left, right), (right, left)):
                         if self.mod.fold(b) and self.mod.const_text(b) not in ("", "undefined"):
                             guarded |= self._sources_in(a, frame)
-            elif node.type == "identifier":
-                bound = frame.local.get(text(node))  # const ok = isWithin(root, full); if (!ok) throw
-                if bound is not None and unwrap(bound) is not None and unwrap(bound).type == "call_expression":
-                    guarded |= self._guarded_sources(bound, frame) if bound is not condition else set()
         return guarded
 
     def _sources_in(self, node: Node | None, frame: Frame) -> set[str]:
@@ -414,7 +418,7 @@ class Analyzer:
         if kind == "member_expression":
             obj = node.child_by_field_name("object")
             prop = text(node.child_by_field_name("property"))
-            if text(obj) == "process" and prop == "env":
+            if prop == "env" and obj is not None and obj.type == "identifier" and text(obj) == "process":
                 return None
             return _member(self.expr(obj, frame, depth + 1), prop)
         if kind == "subscript_expression":
@@ -462,7 +466,7 @@ class Analyzer:
         if kind in ("jsx_element", "jsx_self_closing_element", "update_expression", "class"):
             return None
         taint = None
-        for child in kids(node):
+        for child in node.named_children:
             found = self.expr(child, frame, depth + 1)
             taint = taint or found
         return taint
@@ -607,7 +611,7 @@ class Analyzer:
         if not callee.startswith(".") and "." not in callee and callee not in self.mod.aliases and \
                 VALIDATOR.search(callee) and live:
             return None  # an imported helper named validatePath / sanitizeInput / ensureWithinRoot
-        if "." in callee and VALIDATOR.search(last) and not receiver:
+        if "." in callee and VALIDATOR.search(last) and not receiver and last not in ("safeParse", "safeParseAsync"):
             return None
         if receiver is not None and receiver.live:
             if last in ("join", "concat", "replace", "replaceAll", "padStart", "padEnd", "format"):
@@ -839,8 +843,8 @@ def _member(taint: Taint | None, prop: str) -> Taint | None:
         if prop == "arguments":
             return Taint("arguments", "members")
         return NAME_MARKER if prop == "name" else None
-    if mode == "members":
-        return Taint(prop or taint.source, "value", False, taint.steps)
+    if mode == "members":  # one input of the arguments object: the input is the source, its own steps follow
+        return Taint(prop or taint.source, "value", False)
     if mode == "value":
         return taint if prop not in ("length", "size") else None
     return None
