@@ -67,6 +67,8 @@ def base_name(callee: str) -> str:
 
 def process_call(callee: str, mod: ModuleInfo) -> str:
     """"exec" | "spawn" | "" for a call that starts a child process."""
+    if callee.startswith("."):
+        return ""  # a method on a computed value: /re/.exec(s), (await db()).exec(sql)
     last = last_name(callee)
     base = base_name(callee)
     root = callee.split(".", 1)[0]

@@ -371,6 +371,8 @@ class Analyzer:
                 if operator in ("===", "!==", "==", "!="):
                     left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
                     for a, b in ((left, right), (right, left)):
+                        if a is not None and a.type == "unary_expression":
+                            continue  # typeof x === "string": a type check, not validation
                         if self.mod.fold(b) and self.mod.const_text(b) not in ("", "undefined"):
                             guarded |= self._sources_in(a, frame)
         return guarded
@@ -478,8 +480,11 @@ class Analyzer:
             return None
         first: Taint | None = None
         constant = False
+        substitutions = 0
         for child in node.children:
             if child.type == "template_substitution":
+                substitutions += 1
+                constant = constant or substitutions > 1  # spliced together with another value
                 inner = kids(child)
                 taint = self.expr(inner[0], frame, depth + 1) if inner else None
                 if taint is not None and taint.live and first is None:
