@@ -178,7 +178,8 @@ def env_inherited(value: Node | None, mod: ModuleInfo, local: dict[str, Node]) -
     """``env: process.env``, ``{ ...process.env, X }``, ``Object.assign({}, process.env)``: the whole environment."""
     value = unwrap(value)
     for _ in range(3):
-        if value is not None and value.type == "identifier" and text(value) in local:
+        if value is not None and value.type in ("identifier", "shorthand_property_identifier") and \
+                text(value) in local:
             value = unwrap(local[text(value)])
         elif value is not None and value.type == "identifier" and text(value) in mod.consts:
             value = unwrap(mod.consts[text(value)])
@@ -281,7 +282,8 @@ def call_effects(call: Node, callee: str, mod: ModuleInfo, local: dict[str, Node
         return [Effect("messaging", at, callee)]
     if DESTRUCTIVE.match(last) or (last == "deleteMany" and (not args or text(unwrap(args[0])).replace(" ", "") == "{}")):
         if last != "deleteMany" or not args or text(unwrap(args[0])).replace(" ", "") == "{}":
-            return [Effect("destructive", at, f"{callee}({constant_args(args, mod)})")]
+            shown = "{}" if last == "deleteMany" and args else constant_args(args, mod)
+            return [Effect("destructive", at, f"{callee}({shown})")]
     if lower in ("deleteone", "deletemany", "delete", "remove", "destroy") and DB_STRONG.search(base_name(callee)):
         return [Effect("database-write", at, callee)]
     return effects
@@ -332,7 +334,7 @@ def string_sensitive(value: str, at: int) -> list[Sensitive]:
             break
     for match in CARD.finditer(value):
         digits = re.sub(r"\D", "", match.group(0))
-        if 13 <= len(digits) <= 19 and luhn(digits) and len(set(digits)) > 2:
+        if 13 <= len(digits) <= 19 and luhn(digits) and len(set(digits)) > 1:
             found.append(Sensitive("card-number", at, match.group(0)))
             break
     match = _SHAPES[0].search(value)

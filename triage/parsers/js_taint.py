@@ -550,14 +550,20 @@ class Analyzer:
             if child.type == "pair":
                 found = self.expr(child.child_by_field_name("value"), frame, depth + 1)
             elif child.type == "shorthand_property_identifier":
-                found = self._lookup(text(child), frame)
+                name = text(child)
+                found = self._lookup(name, frame)
+                if found is None and name in self.mod.consts and name not in frame.local:
+                    frame.result.sensitive.extend(self._const_sensitive(name))
             elif child.type == "spread_element":
                 found = self.expr(child, frame, depth + 1)
             else:
                 found = None
             if taint is None and found is not None and found.live:
                 taint = found
-        frame.result.sensitive.extend(fx.object_sensitive(node, self.mod))
+        parent = node.parent
+        if parent is None or parent.type != "arguments" or _is_serialiser(parent.parent):
+            # an object handed to a constructor or an API call is its configuration, not data the tool returns
+            frame.result.sensitive.extend(fx.object_sensitive(node, self.mod))
         return Taint(taint.source, "value", taint.spliced, taint.steps) if taint is not None else None
 
     # -- calls -----------------------------------------------------------------------------------------------
@@ -872,6 +878,13 @@ def _root_name(node: Node) -> str:
             return ""
         node = node.child_by_field_name("object")
     return ""
+
+
+def _is_serialiser(call: Node | None) -> bool:
+    if call is None or call.type != "call_expression":
+        return False
+    return dotted(call.child_by_field_name("function")).endswith(("JSON.stringify", "stringify", "dump", "send",
+                                                                  "json", "push", "resolve"))
 
 
 def _exits(node: Node) -> bool:

@@ -491,3 +491,326 @@ def test_guard_only_cuts_the_input_it_tests():
     execSync(other);"""
     assert flows(body, "{ input, other }", CP + 'const ALLOWED = ["a"];\n') == [
         ("shell", "other", True), ("shell", "other", False)]
+
+
+# -- propagation ---------------------------------------------------------------------------------------------------
+def test_flow_steps_are_the_evidence_source_first_sink_last():
+    source = MCP_HEAD + FS + """
+const server = new McpServer({ name: "s", version: "1" });
+server.tool("read", "Read", { file: z.string() }, async ({ file }) => {
+  const name = file.trim();
+  const full = path.join(ROOT, name);
+  return { content: [{ type: "text", text: fs.readFileSync(full, "utf8") }] };
+});
+"""
+    flow = tool_of(source, "read").flows[0]
+    assert (flow.sink, flow.source, flow.line, flow.call, flow.spliced) == ("file-read", "file", 12, "fs.readFileSync",
+                                                                            True)
+    assert flow.render() == ('file -> name = file.trim() (l.10) -> full = path.join(ROOT, name) (l.11) -> '
+                             'fs.readFileSync(full, "utf8") (l.12)')
+
+
+@pytest.mark.parametrize("body, params, expected", [
+    ("const { cmd } = args;\nexecSync(cmd);", "args", [("shell", "cmd", False)]),
+    ('execSync(args["cmd"]);', "args", [("shell", "cmd", False)]),
+    ("execSync(args.cmd);", "args", [("shell", "cmd", False)]),
+    ("let c = 'ls';\nc = input;\nexecSync(c);", "{ input }", [("shell", "input", False)]),
+    ("let c = input;\nc = 'ls';\nexecSync(c);", "{ input }", []),
+    ("let c = 'ls ';\nc += input;\nexecSync(c);", "{ input }", [("shell", "input", True)]),
+    ("const parts = ['ls'];\nparts.push(input);\nexecSync(parts.join(' '));", "{ input }", [("shell", "input", True)]),
+    ("const o = { cmd: input };\nexecSync(o.cmd);", "{ input }", [("shell", "input", False)]),
+    ("const [first] = [input];\nexecSync(first);", "{ input }", [("shell", "input", False)]),
+    ("execSync(String(input).toLowerCase());", "{ input }", [("shell", "input", False)]),
+    ("execSync(input || 'ls');", "{ input }", [("shell", "input", False)]),
+    ("const c = cond ? input : 'ls';\nexecSync(c);", "{ input, cond }", [("shell", "input", False)]),
+    ("const { cmd: renamed = 'x' } = args;\nexecSync(renamed);", "args", [("shell", "cmd", False)]),
+    ("for (const f of input) { execSync(f); }", "{ input }", [("shell", "input", False)]),
+    ("return new Promise((resolve) => { exec(input, (e, out) => resolve(out)); });", "{ input }",
+     [("shell", "input", False)]),
+    ("const n = input.length;\nexecSync(`echo ${n}`);", "{ input }", []),
+    ("const same = input === 'x';\nexecSync(String(same));", "{ input }", []),
+])
+def test_propagation(body, params, expected):
+    assert flows(body, params, CP) == expected
+
+
+def test_helper_functions_return_and_sink_summaries():
+    source = MCP_HEAD + CP + FS + """
+function buildCommand(target: string) {
+  return `ping -c 1 ${target}`;
+}
+const runIt = (command: string) => execSync(command);
+function safeName(value: string) {
+  if (!/^[a-z]+$/.test(value)) throw new Error("bad");
+  return value;
+}
+const server = new McpServer({ name: "s", version: "1" });
+server.tool("ping", "Ping", { host: z.string() }, async ({ host }) => {
+  const command = buildCommand(host);
+  runIt(command);
+  runIt(buildCommand(safeName(host)));
+  return { content: [] };
+});
+"""
+    tool = tool_of(source, "ping")
+    assert [(f.sink, f.source, f.spliced, f.line) for f in tool.flows] == [("shell", "host", True, 12)]
+    assert tool.flows[0].render() == (
+        "host -> buildCommand(host) [returns from buildCommand] (l.19) -> command = buildCommand(host) (l.19) -> "
+        "execSync(command) (l.12)")
+    assert [e.kind for e in tool.effects] == ["shell"]
+
+
+def test_recursive_helpers_terminate():
+    source = MCP_HEAD + CP + """
+function a(x) { return b(x); }
+function b(x) { return a(x) + execSync(x); }
+const server = new McpServer({ name: "s", version: "1" });
+server.tool("loop", "L", { x: z.string() }, async ({ x }) => ({ content: [{ type: "text", text: a(x) }] }));
+"""
+    tool = tool_of(source, "loop")
+    assert [(f.sink, f.source) for f in tool.flows] == [("shell", "x")]
+
+
+def test_fetched_content_is_a_source():
+    body = """const res = await fetch("https://example.com/page");
+    const text = await res.text();
+    eval(text);
+    const data = (await axios.get(`https://api.example.com/issues/${input}`)).data;
+    execSync(data.title);
+    const page = await (await fetch(url)).json();
+    execSync(page.cmd);"""
+    got = flows(body, "{ input, url }", CP + 'import axios from "axios";\n')
+    assert got == [("code-exec", "fetched:fetch", False), ("shell", "fetched:axios.get", False),
+                   ("ssrf", "url", False), ("shell", "fetched:fetch", False)]
+
+
+# -- effects -------------------------------------------------------------------------------------------------------
+NET = 'import axios from "axios";\nimport nodemailer from "nodemailer";\nimport Stripe from "stripe";\n' \
+      'const stripe = new Stripe(process.env.STRIPE_KEY);\nconst transporter = nodemailer.createTransport({});\n'
+
+
+@pytest.mark.parametrize("body, expected", [
+    ('await fetch("https://api.example.com/v1/items");', [("api-read", "fetch(https://api.example.com/v1/items)", True)]),
+    ('await fetch("https://api.example.com/v1/items", { method: "POST", body: "x" });',
+     [("api-write", "fetch(https://api.example.com/v1/items) POST", True)]),
+    ("await fetch(input);", [("web-fetch", "fetch(…)", False)]),
+    ('await fetch(input, { method: "PUT" });', [("network", "fetch(…) PUT", False)]),
+    ('await axios.post("https://collector.example.net/c", { input });',
+     [("api-write", "axios.post(https://collector.example.net/c) POST", True)]),
+    ("await axios.get(`https://api.example.com/u/${input}`);",
+     [("api-read", "axios.get(https://api.example.com/u/)", True)]),
+    ('await axios.post("https://hooks.slack.com/services/T/B/X", { text: input });',
+     [("api-write", "axios.post(https://hooks.slack.com/services/T/B/X) POST", True),
+      ("messaging", "axios.post(https://hooks.slack.com/services/T/B/X) POST", True)]),
+    ('await transporter.sendMail({ to: "a@b.c", text: input });', [("email-send", "transporter.sendMail", False)]),
+    ('await slack.chat.postMessage({ channel: "#x", text: input });', [("messaging", "slack.chat.postMessage", False)]),
+    ("await replyToTicket(input);", [("messaging", "replyToTicket", False)]),
+    ("await octokit.issues.createComment({ body: input });", [("messaging", "octokit.issues.createComment", False)]),
+    ("await stripe.transfers.create({ amount: 100 });", [("payments", "stripe.transfers.create", False)]),
+    ("await bank.wireTransfer(input);", [("payments", "bank.wireTransfer", False)]),
+    ("await db.collection('users').deleteMany({});", [("destructive", ".deleteMany({})", False)]),
+    ("await client.db('x').dropDatabase();", [("destructive", ".dropDatabase()", False)]),
+    ("await resetAllAccounts();", [("destructive", "resetAllAccounts()", False)]),
+    ("await ec2.terminateInstances({ InstanceIds: [input] });", [("destructive", "ec2.terminateInstances()", False)]),
+    ('fs.rmSync("/data", { recursive: true, force: true });',
+     [("delete", "fs.rmSync(/data)", False), ("destructive", "fs.rmSync(/data) recursive", False)]),
+    ('fs.unlinkSync("/tmp/x");', [("delete", "fs.unlinkSync(/tmp/x)", False)]),
+    ('fs.writeFileSync("/tmp/x", input);', [("write-files", "fs.writeFileSync(/tmp/x)", False)]),
+    ('fs.readFileSync("/etc/hosts");', [("read-files", "fs.readFileSync(/etc/hosts)", False)]),
+    ('execFileSync("git", ["status", "--short"]);', [("command", "child_process.execFileSync(git status --short)", False)]),
+    ('execSync("npm test");', [("command", "child_process.execSync(npm test)", False)]),
+    ('execSync("cat a | grep b");', [("shell", "child_process.execSync(cat a | grep b)", False)]),
+    ("execSync(input);", [("shell", "child_process.execSync(…)", False)]),
+    ('db.prepare("SELECT name FROM users").all();', [("database-read", "SELECT name FROM users", False)]),
+    ('db.prepare("INSERT INTO notes (t) VALUES (?)").run(input);',
+     [("database-write", "INSERT INTO notes (t) VALUES (?)", False)]),
+    ('db.exec("DROP TABLE users");', [("database-drop", "DROP TABLE users", False)]),
+    ('db.exec("DELETE FROM users");',
+     [("database-write", "DELETE FROM users", False), ("destructive", "DELETE FROM users", False)]),
+    ('db.exec("DELETE FROM users WHERE id = 1");', [("database-write", "DELETE FROM users WHERE id = 1", False)]),
+    ("eval('1 + 1');", [("code-exec", "eval(...)", False)]),
+    ("console.log(input.split(','));", []),
+])
+def test_effects(body, expected):
+    imports = NET + CP.replace("execFile }", "execFile, execFileSync }") + FS + SQL
+    assert effects(body, imports) == expected
+
+
+@pytest.mark.parametrize("options, inherits", [
+    ("{ env: process.env }", True),
+    ("{ env: { ...process.env, DEBUG: '1' } }", True),
+    ("{ env: Object.assign({}, process.env, { X: '1' }) }", True),
+    ("{ stdio: 'inherit', env }", True),
+    ("{ env: { PATH: process.env.PATH, HOME: process.env.HOME } }", False),
+    ("{ cwd: '/tmp' }", False),
+])
+def test_env_to_child(options, inherits):
+    body = f"const env = {{ ...process.env }};\nspawn('node', ['worker.js'], {options});"
+    kinds = [kind for kind, _detail, _fixed in effects(body, CP)]
+    assert kinds == (["command", "env-to-child"] if inherits else ["command"])
+
+
+def test_helper_effects_count_for_the_tool_that_calls_them():
+    source = MCP_HEAD + """
+async function postMessage(channel: string, text: string) {
+  return fetch("https://slack.com/api/chat.postMessage", { method: "POST", body: JSON.stringify({ channel, text }) });
+}
+const server = new McpServer({ name: "s", version: "1" });
+server.tool("notify", "Notify", { text: z.string() }, async ({ text }) => {
+  await postMessage("#general", text);
+  return { content: [] };
+});
+"""
+    tool = tool_of(source, "notify")
+    assert [(e.kind, e.line, e.fixed_target) for e in tool.effects] == [("api-write", 6, True), ("messaging", 10, False)]
+
+
+# -- sensitive data and gating ---------------------------------------------------------------------------------------
+def test_sensitive_data_in_handlers_and_returned_constants():
+    source = MCP_HEAD + """
+const VAULT = { apiKey: "sk-proj-abcdefghijklmnopqrstuvwx", note: "x" };
+const CARDS = ["4111 1111 1111 1111"];
+const server = new McpServer({ name: "s", version: "1" });
+server.tool("dump", "Dump", async () => {
+  const ssn = "123-45-6789";
+  return { content: [{ type: "text", text: JSON.stringify({ VAULT, CARDS, ssn, password: "hunter22" }) }] };
+});
+server.tool("plain", "Plain", async () => ({ content: [{ type: "text", text: "4111 1111 1111 1112 is not a card" }] }));
+"""
+    got = sorted((s.kind, s.line) for s in tool_of(source, "dump").sensitive)
+    assert got == [("card-number", 6), ("credential", 5), ("credential", 5), ("credential", 10), ("ssn", 9),
+                   ("ssn", 10)]
+    assert tool_of(source, "plain").sensitive == []
+
+
+def test_config_objects_passed_to_constructors_are_not_sensitive_data():
+    source = MCP_HEAD + """
+import OpenAI from "openai";
+const server = new McpServer({ name: "s", version: "1" });
+server.tool("ask", "Ask", { q: z.string() }, async ({ q }) => {
+  const client = new OpenAI({ apiKey: process.env.OPENAI_API_KEY });
+  return { content: [] };
+});
+"""
+    assert tool_of(source, "ask").sensitive == []
+
+
+@pytest.mark.parametrize("body, gated", [
+    ('const answer = await server.server.elicitInput({ message: "Delete?", requestedSchema: {} });', True),
+    ("if (!(await confirmWithUser(input))) return {};", True),
+    ("await requestApproval(input);", True),
+    ("return {};", False),
+])
+def test_gated(body, gated):
+    assert tool_of(handler(body), "t").gated is gated
+
+
+# -- agent-framework tools ----------------------------------------------------------------------------------------------
+def test_langchain_vercel_and_openai_agents_tools():
+    source = """
+import { tool as lcTool, DynamicStructuredTool, DynamicTool } from "@langchain/core/tools";
+import { tool } from "ai";
+import { execSync } from "child_process";
+import { z } from "zod";
+export const shell = new DynamicStructuredTool({
+  name: "shell",
+  description: "Run a command",
+  schema: z.object({ command: z.string() }),
+  func: async ({ command }) => execSync(command).toString(),
+});
+const echo = new DynamicTool({ name: "echo", description: "Echo", func: async (input) => eval(input) });
+export const tools = {
+  weather: tool({
+    description: "Get the weather",
+    parameters: z.object({ city: z.string() }),
+    execute: async ({ city }) => fetch(`https://wttr.in/${city}`),
+  }),
+};
+"""
+    module = parse(source, "agent.ts")
+    assert module.servers == []
+    got = [(t.name, t.framework, t.server, t.description, t.params, [(f.sink, f.source) for f in t.flows])
+           for t in module.code_tools]
+    assert got == [
+        ("shell", "langchain", "", "Run a command", ("command",), [("shell", "command")]),
+        ("echo", "langchain", "", "Echo", (), [("code-exec", "input")]),
+        ("weather", "vercel-ai", "", "Get the weather", ("city",), []),
+    ]
+
+
+def test_langchain_tool_function_form():
+    source = """
+import { tool } from "@langchain/core/tools";
+import { z } from "zod";
+import fs from "node:fs";
+const readTool = tool(async ({ file }) => fs.readFileSync(file, "utf8"), {
+  name: "read_file", description: "Read a file", schema: z.object({ file: z.string() }) });
+"""
+    tool = parse(source, "agent.js").code_tools[0]
+    assert (tool.name, tool.framework, tool.params, tool.language) == ("read_file", "langchain", ("file",),
+                                                                        "javascript")
+    assert [(f.sink, f.source, f.spliced) for f in tool.flows] == [("file-read", "file", False)]
+
+
+# -- variants, determinism, robustness ---------------------------------------------------------------------------------
+def test_tsx_esm_and_commonjs_variants():
+    tsx = MCP_HEAD + CP + """
+const server = new McpServer({ name: "ui", version: "1" });
+const View = () => <div className="x">{"hi"}</div>;
+server.tool("run", "Run", { c: z.string() }, async ({ c }: { c: string }) => { execSync(c); return { content: [] }; });
+"""
+    cjs = """
+const { McpServer } = require("@modelcontextprotocol/sdk/server/mcp.js");
+const childProcess = require("node:child_process");
+const server = new McpServer({ name: "cjs", version: "1" });
+server.tool("run", "Run", {}, async ({ c }) => { childProcess.execSync(c); return { content: [] }; });
+module.exports = server;
+"""
+    for source, path, language in ((tsx, "src/ui.tsx", "typescript"), (cjs, "server.cjs", "javascript"),
+                                   (tsx.replace(": { c: string }", ""), "server.mjs", "javascript")):
+        if path == "server.mjs":
+            source = source.replace('const View = () => <div className="x">{"hi"}</div>;\n', "")
+        tool = tool_of(source, "run", path)
+        assert (tool.language, [(f.sink, f.source) for f in tool.flows]) == (language, [("shell", "c")]), path
+
+
+def test_deterministic_output():
+    runs = [repr(parse(LOW_LEVEL)) for _ in range(3)]
+    assert runs[0] == runs[1] == runs[2]
+
+
+def test_files_without_mcp_or_agent_code_are_not_parsed():
+    module = parse('import { exec } from "child_process";\nexport const run = (x) => exec(x);\n', "util.js")
+    assert (module.servers, module.code_tools) == ([], [])
+
+
+def test_test_files_are_skipped():
+    assert parse(handler("execSync(input);", imports=CP), "src/__tests__/server.test.ts").servers == []
+
+
+@pytest.mark.parametrize("source", [
+    "server.tool(" * 3000 + ")" * 3000,
+    MCP_HEAD + "const server = new McpServer({ name: 's' });\nserver.tool('t', 'd', async ({ a }) => " +
+    "(" * 2000 + "a" + ")" * 2000 + ");\n",
+    MCP_HEAD + "server.tool('t', async ({ a }) => { " + "if (a) { " * 1500 + "eval(a);" + " }" * 1500 + " });",
+    MCP_HEAD + "server.tool('t', async ({ a }) => { const x = " + " + ".join(["a"] * 5000) + "; eval(x); });",
+    "\x00\x01\x02 McpServer \xff\xfe" * 500,
+    MCP_HEAD + "server.tool('t', 'd', async ({ a }) => { " + "eval(a); " * 20000 + "});",
+])
+def test_hostile_inputs_do_not_crash(source):
+    module = parse_js(source, "hostile.ts")
+    assert module is None or isinstance(module, js_code.JsModule)
+
+
+def test_a_file_of_garbage_is_not_javascript():
+    assert parse_js("McpServer " + "))) ((( }}} ]]] " * 200, "broken.ts") is None
+
+
+def test_parsed_system_carries_js_servers(tmp_path):
+    from tests.unit.triage_checks.helpers import lay_out
+    from triage.parsers import parse_root
+
+    lay_out(tmp_path, {"src/index.ts": LOW_LEVEL, "src/lib/util.ts": "export const x = 1;\n"})
+    system = parse_root(tmp_path)
+    assert [(s.id, [t.name for t in s.tools]) for s in system.code_servers] == [
+        ("src/index.ts#low", ["run_command", "read_file", "echo", "hidden"])]
