@@ -209,6 +209,18 @@ class ModuleInfo:
                 return self.fold(args[0], depth + 1)
         return None
 
+    def template_text(self, node: Node) -> str:
+        """A template literal's text with constant substitutions folded in and the others as ``{}``."""
+        parts = []
+        for child in node.children:
+            if child.type in ("string_fragment", "escape_sequence"):
+                parts.append(_unescape(text(child)))
+            elif child.type == "template_substitution":
+                inner = kids(child)
+                folded = self.fold(inner[0]) if inner else None
+                parts.append(folded[0] if folded else "{}")
+        return "".join(parts)
+
     def const_text(self, node: Node | None) -> str:
         folded = self.fold(node)
         return folded[0] if folded else ""

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from triage.parsers.js_ast import FUNCTION_TYPES, SCAN_QUERY, ModuleInfo, Node, call_args, dotted, function_parts, kids, line, \
-    object_pairs, pattern_names, property_key, scan_module, text, unwrap
+    object_pairs, pattern_names, property_key, scan_module, string_value, text, unwrap
 from triage.parsers.tool_model import CodeServer, ToolDef
 
 JS_SUFFIXES = (".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx")
@@ -219,7 +219,8 @@ class _Extractor:
             for arg in middle:
                 resolved = self.info.resolve(arg)
                 folded = self.info.fold(arg)
-                if folded is not None and not tool.description:
+                if (folded is not None or resolved is not None and resolved.type == "template_string") and \
+                        not tool.description:
                     self._describe(tool, arg)
                 elif resolved is not None and resolved.type == "object":
                     keys = [k for k, _v, _p in object_pairs(resolved)]
@@ -263,6 +264,9 @@ class _Extractor:
 
     def _describe(self, tool: ToolDef, node: Node | None) -> None:
         folded = self.info.fold(node) if node is not None else None
+        inner = unwrap(node)
+        if folded is None and inner is not None and inner.type == "template_string":
+            folded = (self.info.template_text(inner), inner)  # computed substitutions as {}
         if folded is not None:
             tool.description = folded[0]
             tool.description_line = line(folded[1])
@@ -329,8 +333,9 @@ class _Extractor:
         tool.flows = result.flows
         tool.sensitive = result.sensitive
         tool.gated = result.gated
-        if not tool.params and kind != "resource" and params and focus is None:
-            tool.params = tuple(pattern_names(params[0]) if params[0].type == "object_pattern" else [])
+        if not tool.params and kind != "resource" and params:
+            names = pattern_names(params[0]) if params[0].type == "object_pattern" and focus is None else []
+            tool.params = tuple(dict.fromkeys(names or result.inputs))
 
     # -- low-level servers -----------------------------------------------------------------------------------
     def _low_level(self, server: CodeServer, handlers: dict[str, list[Node]]) -> None:

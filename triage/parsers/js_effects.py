@@ -47,6 +47,8 @@ SQL_UNBOUNDED_DELETE = re.compile(r"\bDELETE\s+FROM\s+[\w.\"`]+\s*;?\s*$", re.I)
 MESSAGING = re.compile(r"^(post|send|reply|add|create|publish)_?(message|comment|reply|toticket|tweet|post|"
                        r"slack|discord|chat|notification|dm|issuecomment)", re.I)
 PAYMENTS = re.compile(r"(transfer|payout|refund|charge|payment|invoice|wire|withdraw)", re.I)
+PAYMENT_CALL = re.compile(r"^(create|send|make|issue|process|execute|initiate|submit|wire|do|capture)?_?"
+                          r"(transfer|payout|refund|charge|payment|withdraw)", re.I)
 DESTRUCTIVE = re.compile(r"^(reset|wipe|purge|terminate|nuke|drop(database|collection|table|all)?$|deleteall|removeall|"
                          r"destroyall|deletemany|truncate|destroy(database|cluster|instance|all))", re.I)
 GATE_CALL = re.compile(r"(elicit|confirm|approv|askhuman|askuser|humanreview|requestpermission)", re.I)
@@ -273,8 +275,8 @@ def call_effects(call: Node, callee: str, mod: ModuleInfo, local: dict[str, Node
             if SQL_UNBOUNDED_DELETE.search(sql):
                 effects.append(Effect("destructive", at, " ".join(sql.split())[:120]))
             return effects
-    if root == "stripe" or mod.instances.get(root, "").startswith("stripe") or (
-            PAYMENTS.search(callee) and (last in ("create", "send", "execute", "submit") or PAYMENTS.search(last))):
+    if PAYMENT_CALL.match(last) or (last in ("create", "capture", "confirm", "pay", "send", "execute", "submit") and (
+            PAYMENTS.search(base_name(callee)) or root == "stripe" or mod.instances.get(root, "").startswith("stripe"))):
         if not re.search(r"(datatransfer|transferencoding|chargeable)", callee, re.I):
             return [Effect("payments", at, callee)]
     if last == "postMessage" and ("chat" in callee or "slack" in callee.lower()) or MESSAGING.match(last) or \

@@ -18,7 +18,9 @@ from triage.parsers.tool_model import Effect, Flow, Sensitive, Step
 
 MAX_HELPER_DEPTH = 3
 MAX_EXPR_DEPTH = 120
-MAX_NODES_PER_TOOL = 40_000
+MAX_NODES_PER_TOOL = 20_000
+MAX_NODES_PER_MODULE = 200_000
+MAX_FLOWS, MAX_EFFECTS, MAX_SENSITIVE = 64, 128, 32
 MAX_STEPS = 8
 
 SANITISERS = frozenset({"parseInt", "parseFloat", "Number", "Boolean", "Number.parseInt", "Number.parseFloat",
@@ -74,6 +76,7 @@ class Result:
     sensitive: list[Sensitive] = field(default_factory=list)
     gated: bool = False
     returns: list[Taint] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)  # members read off an arguments object, in order
 
     def merge(self, other: Result, prefix: tuple[Step, ...] = ()) -> None:
         for flow in other.flows:
@@ -81,6 +84,7 @@ class Result:
             self.flows.append(replace(flow, steps=steps))
         self.effects.extend(other.effects)
         self.sensitive.extend(other.sensitive)
+        self.inputs.extend(other.inputs)
         self.gated = self.gated or other.gated
 
 
@@ -103,26 +107,28 @@ class Analyzer:
         self._memo: dict[tuple, Result] = {}
         self._const_seen: dict[str, list[Sensitive]] = {}
         self._budget = 0
+        self._spent = 0  # over all tools of the module
         self._active: set[int] = set()
 
     # -- entry points ----------------------------------------------------------------------------------------
     def analyse(self, handler: Node | None, sources: list[tuple[Node, Taint]], focus: str | None = None) -> Result:
         """Walk ``handler`` with each parameter pattern bound to its taint."""
         result = Result()
-        if handler is None:
+        if handler is None or self._spent > MAX_NODES_PER_MODULE:
             return result
         self._budget = 0
         frame = Frame({}, {}, result, 0, focus)
         for pattern, taint in sources:
             self.bind(pattern, taint, frame, None)
         self._body(handler, frame)
+        self._spent += self._budget
         self._finish(result)
         return result
 
     def _finish(self, result: Result) -> None:
-        result.flows = sorted(set(result.flows), key=lambda f: (f.line, f.sink, f.source, f.call, f.steps))
-        result.effects = sorted(set(result.effects), key=lambda e: (e.line, e.kind, e.detail))
-        result.sensitive = sorted(set(result.sensitive), key=lambda s: (s.line, s.kind, s.detail))
+        result.flows = sorted(set(result.flows), key=lambda f: (f.line, f.sink, f.source, f.call, f.steps))[:MAX_FLOWS]
+        result.effects = sorted(set(result.effects), key=lambda e: (e.line, e.kind, e.detail))[:MAX_EFFECTS]
+        result.sensitive = sorted(set(result.sensitive), key=lambda s: (s.line, s.kind, s.detail))[:MAX_SENSITIVE]
 
     def _body(self, function: Node, frame: Frame) -> None:
         _params, body = function_parts(function) if function.type in FUNCTION_TYPES else ([], function)
@@ -217,6 +223,8 @@ class Analyzer:
                 frame.killed.discard(name)
                 frame.env[name] = taint.step(line(statement), short(statement)) if statement is not None else taint
         elif kind == "object_pattern":
+            if taint is not None and taint.mode == "members":
+                frame.result.inputs.extend(n for n in _pattern_keys(pattern) if n)
             for child in kids(pattern):
                 if child.type == "shorthand_property_identifier_pattern":
                     self.bind(child, _member(taint, text(child)), frame, statement)
@@ -422,13 +430,18 @@ class Analyzer:
             prop = text(node.child_by_field_name("property"))
             if prop == "env" and obj is not None and obj.type == "identifier" and text(obj) == "process":
                 return None
-            return _member(self.expr(obj, frame, depth + 1), prop)
+            obj_taint = self.expr(obj, frame, depth + 1)
+            if obj_taint is not None and obj_taint.mode == "members":
+                frame.result.inputs.append(prop)
+            return _member(obj_taint, prop)
         if kind == "subscript_expression":
             obj_taint = self.expr(node.child_by_field_name("object"), frame, depth + 1)
             index = node.child_by_field_name("index")
             key = self.mod.fold(index)
             index_taint = self.expr(index, frame, depth + 1)
             if key is not None:
+                if obj_taint is not None and obj_taint.mode == "members":
+                    frame.result.inputs.append(key[0])
                 return _member(obj_taint, key[0])
             if obj_taint is not None and obj_taint.mode == "members":
                 return Taint(obj_taint.source, "value", obj_taint.spliced, obj_taint.steps)
@@ -580,11 +593,20 @@ class Analyzer:
         elif function is not None and function.type not in ("identifier",):
             self.expr(function, frame, depth + 1)
         arg_taints = [self.expr(arg, frame, depth + 1) for arg in args]
-        frame.result.effects.extend(fx.call_effects(node, callee, self.mod, frame.local))
+        found = fx.call_effects(node, callee, self.mod, frame.local)
+        local = self._helper(function, callee, frame) is not None
+        if local:  # a helper of this file named postMessage is messaging only if it really sends something
+            found = [e for e in found if e.kind != "messaging"]
+        frame.result.effects.extend(found)
         if fx.is_gate(callee):
             frame.result.gated = True
         self._sinks(node, callee, args, arg_taints, frame)
-        return self._call_result(node, function, callee, args, arg_taints, receiver, frame, depth)
+        before = len(frame.result.effects)
+        taint = self._call_result(node, function, callee, args, arg_taints, receiver, frame, depth)
+        if local and fx.MESSAGING.match(fx.last_name(callee)) and any(
+                e.kind in ("api-write", "network", "messaging", "email-send") for e in frame.result.effects[before:]):
+            frame.result.effects.append(Effect("messaging", line(node), callee))
+        return taint
 
     def _new(self, node: Node, frame: Frame, depth: int) -> Taint | None:
         constructor = node.child_by_field_name("constructor")
@@ -859,6 +881,18 @@ def _member(taint: Taint | None, prop: str) -> Taint | None:
     if mode == "value":
         return taint if prop not in ("length", "size") else None
     return None
+
+
+def _pattern_keys(pattern: Node) -> list[str]:
+    keys = []
+    for child in kids(pattern):
+        if child.type == "shorthand_property_identifier_pattern":
+            keys.append(text(child))
+        elif child.type == "pair_pattern":
+            keys.append(property_key(child.child_by_field_name("key")))
+        elif child.type == "object_assignment_pattern":
+            keys.append(text(child.child_by_field_name("left")))
+    return keys
 
 
 def _element(taint: Taint | None) -> Taint | None:
