@@ -52,7 +52,9 @@ ADDED_TEXT = re.compile(r"\S")
 @dataclass(frozen=True)
 class Taint:
     source: str
-    mode: str = "value"  # value | members (an arguments object) | request | params | name (the tool name)
+    # value | members (an arguments object) | parsed (a zod safeParse result: .data is the arguments) |
+    # request | params | name (the tool name)
+    mode: str = "value"
     spliced: bool = False
     steps: tuple[Step, ...] = ()
 
@@ -650,8 +652,8 @@ class Analyzer:
             if last in ("join", "concat", "replace", "replaceAll", "padStart", "padEnd", "format"):
                 return Taint(receiver.source, "value", True, receiver.steps)
             if receiver.mode == "members":
-                return receiver if last in ("parse", "safeParse") else Taint(receiver.source, "value",
-                                                                             receiver.spliced, receiver.steps)
+                return receiver if last in ("parse", "parseAsync") else Taint(receiver.source, "value",
+                                                                              receiver.spliced, receiver.steps)
             return receiver
         if receiver is None and function is not None and function.type == "member_expression" and live:
             obj = unwrap(function.child_by_field_name("object"))
@@ -661,8 +663,8 @@ class Analyzer:
                 return None
         if live:
             first = next(t for t in arg_taints if t is not None and t.live)
-            if first.mode == "members":
-                return first if last in ("parse", "safeParse", "validate", "from") else first
+            if first.mode == "members" and last in ("safeParse", "safeParseAsync"):
+                return Taint(first.source, "parsed")
             return first
         members = [t for t in arg_taints if t is not None and t.mode == "members"]
         return members[0] if members else None
@@ -876,6 +878,8 @@ def _member(taint: Taint | None, prop: str) -> Taint | None:
         if prop == "arguments":
             return Taint("arguments", "members")
         return NAME_MARKER if prop == "name" else None
+    if mode == "parsed":
+        return Taint(taint.source, "members") if prop == "data" else None
     if mode == "members":  # one input of the arguments object: the input is the source, its own steps follow
         return Taint(prop or taint.source, "value", False)
     if mode == "value":
