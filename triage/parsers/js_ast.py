@@ -221,6 +221,23 @@ class ModuleInfo:
                 parts.append(folded[0] if folded else "{}")
         return "".join(parts)
 
+    def shape(self, node: Node | None, local: dict[str, Node] | None = None, depth: int = 0) -> str:
+        """The text an expression builds, computed parts as ``{}`` (``SELECT * FROM t WHERE a = '{}'``)."""
+        node = unwrap(node)
+        if node is None or depth > MAX_FOLD_DEPTH:
+            return "{}"
+        folded = self.fold(node)
+        if folded:
+            return folded[0]
+        if node.type == "template_string":
+            return self.template_text(node)
+        if node.type == "binary_expression" and text(node.child_by_field_name("operator")) == "+":
+            return self.shape(node.child_by_field_name("left"), local, depth + 1) + \
+                self.shape(node.child_by_field_name("right"), local, depth + 1)
+        if node.type == "identifier" and local and text(node) in local:
+            return self.shape(local[text(node)], None, depth + 1)
+        return "{}"
+
     def const_text(self, node: Node | None) -> str:
         folded = self.fold(node)
         return folded[0] if folded else ""

@@ -140,6 +140,14 @@ def request_method(call: Node, callee: str, options: Node | None, mod: ModuleInf
     return folded.upper() if folded else ("POST" if option(options, "body") is not None else "GET")
 
 
+def local_prefix(node: Node | None, mod: ModuleInfo, local: dict[str, Node]) -> str:
+    """The constant text an argument starts with, following a local ``const url = `https://...```."""
+    inner = unwrap(node)
+    if inner is not None and inner.type == "identifier" and text(inner) in local:
+        return mod.prefix(local[text(inner)])
+    return mod.prefix(node) if node is not None else ""
+
+
 def constant_args(args: list[Node], mod: ModuleInfo) -> str:
     """Constant arguments, for an effect's detail: strings and arrays of strings, computed values as ``…``."""
     out = []
@@ -242,7 +250,7 @@ def call_effects(call: Node, callee: str, mod: ModuleInfo, local: dict[str, Node
     if method:
         url, options = request_url(call, callee)
         method = request_method(call, callee, options, mod)
-        prefix = mod.prefix(url) if url is not None else ""
+        prefix = local_prefix(url, mod, local) if url is not None else ""
         fixed = bool(FIXED_HOST.match(prefix))
         detail = f"{callee}({prefix[:100] or '…'})" + (f" {method}" if method not in ("GET", "?") else "")
         reads = method in ("GET", "HEAD", "OPTIONS")
@@ -268,9 +276,12 @@ def call_effects(call: Node, callee: str, mod: ModuleInfo, local: dict[str, Node
             effects.append(Effect("read-files", at, f"{callee}({constant_args(args[:1], mod)})"))
         return effects
     if last in SQL_METHODS and args:
-        sql = mod.prefix(args[0]) if unwrap(args[0]) is not None and unwrap(args[0]).type != "object" else ""
+        sql = mod.shape(args[0], local) if unwrap(args[0]) is not None and \
+            unwrap(args[0]).type != "object" else ""
+        sql = "" if sql == "{}" else sql
         if is_db_receiver(callee, mod, sql) and (sql or last in ("query", "execute", "raw", "$queryRawUnsafe",
-                                                                 "$executeRawUnsafe", "unsafe")):
+                                                                 "$executeRawUnsafe", "unsafe") or
+                                                 DB_STRONG.search(base_name(callee))):
             effects.append(sql_effect(sql, at, callee))
             if SQL_UNBOUNDED_DELETE.search(sql):
                 effects.append(Effect("destructive", at, " ".join(sql.split())[:120]))

@@ -793,7 +793,7 @@ class Analyzer:
         if fx.http_call(callee):
             url, _options = fx.request_url(node, callee)
             taint = self._url_taint(url, node, args, taints, frame)
-            if taint is not None and not SSRF_SKIP_PREFIX.match(self.mod.prefix(url)):
+            if taint is not None and not SSRF_SKIP_PREFIX.match(fx.local_prefix(url, self.mod, frame.local)):
                 return flow("ssrf", taint)
             return None
         if last in fx.SQL_METHODS and first is not None and not self._prepared_receiver(node):

@@ -917,3 +917,15 @@ def test_containment_in_a_validating_helper_is_quiet_and_its_removal_is_not():
         'if (!roots.some((root) => real.startsWith(root))) throw new Error("denied (link)");', "")
     tool = only_server(unguarded).tools[0]
     assert [(f.sink, f.source, f.line) for f in tool.flows] == [("file-read", "path", 32)]
+
+
+def test_local_url_and_sql_variables_are_followed_for_effects_and_ssrf():
+    body = """const u = `https://api.example.com/search?q=${input}`;
+    await fetch(u);
+    const query = `SELECT * FROM users WHERE name = '${input}'`;
+    db.all(query, () => {});"""
+    tool = tool_of(handler(body, imports=SQL), "t")
+    assert [(e.kind, e.detail, e.fixed_target) for e in tool.effects] == [
+        ("api-read", "fetch(https://api.example.com/search?q=)", True),
+        ("database-read", "SELECT * FROM users WHERE name = '{}'", False)]
+    assert [(f.sink, f.source, f.spliced) for f in tool.flows] == [("sql", "input", True)]
