@@ -359,19 +359,29 @@ def string_sensitive(value: str, at: int) -> list[Sensitive]:
     return found
 
 
+SENSITIVE_KEY_ANY = re.compile("|".join(f"(?:{pattern.pattern})" for pattern, _kind in SENSITIVE_KEYS), re.I)
+
+
 def object_sensitive(node: Node, mod: ModuleInfo) -> list[Sensitive]:
     """Sensitive keys holding data (not schemas or function values) in an object literal."""
     found = []
-    for key, value, pair in object_pairs(node):
-        if not key or len(key) > 40:
+    for child in node.named_children:
+        kind_ = child.type
+        if kind_ == "pair":
+            key = property_key(child.child_by_field_name("key"))
+        elif kind_ == "shorthand_property_identifier":
+            key = text(child)
+        else:
             continue
-        inner = unwrap(value)
-        if inner is not None and inner.type in ("arrow_function", "function_expression", "method_definition",
-                                                "call_expression", "object", "array", "undefined", "null"):
+        if not key or len(key) > 40 or not SENSITIVE_KEY_ANY.match(key):
+            continue
+        inner = unwrap(child.child_by_field_name("value")) if kind_ == "pair" else None
+        if inner is not None and inner.type in ("arrow_function", "function_expression", "call_expression", "object",
+                                                "array", "undefined", "null"):
             continue  # a schema (z.string()), a nested structure (its leaves are checked), or nothing
         for pattern, kind in SENSITIVE_KEYS:
             if pattern.match(key):
-                found.append(Sensitive(kind, line(pair), short(pair, 80)))
+                found.append(Sensitive(kind, line(child), short(child, 80)))
                 break
     return found
 

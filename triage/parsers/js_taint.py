@@ -65,7 +65,7 @@ class Taint:
     def step(self, at: int, what: str) -> Taint:
         if not self.live or len(self.steps) >= MAX_STEPS:
             return self
-        return replace(self, steps=(*self.steps, Step(at, " ".join(what.split())[:120])))
+        return Taint(self.source, self.mode, self.spliced, (*self.steps, Step(at, " ".join(what.split())[:120])))
 
 
 NAME_MARKER = Taint("", "name")
@@ -596,7 +596,8 @@ class Analyzer:
             self.expr(function, frame, depth + 1)
         arg_taints = [self.expr(arg, frame, depth + 1) for arg in args]
         found = fx.call_effects(node, callee, self.mod, frame.local)
-        local = self._helper(function, callee, frame) is not None
+        helper = self._helper(function, callee, frame)
+        local = helper is not None
         if local:  # a helper of this file named postMessage is messaging only if it really sends something
             found = [e for e in found if e.kind != "messaging"]
         frame.result.effects.extend(found)
@@ -604,7 +605,7 @@ class Analyzer:
             frame.result.gated = True
         self._sinks(node, callee, args, arg_taints, frame)
         before = len(frame.result.effects)
-        taint = self._call_result(node, function, callee, args, arg_taints, receiver, frame, depth)
+        taint = self._call_result(node, function, callee, args, arg_taints, receiver, frame, helper)
         if local and fx.MESSAGING.match(fx.last_name(callee)) and any(
                 e.kind in ("api-write", "network", "messaging", "email-send") for e in frame.result.effects[before:]):
             frame.result.effects.append(Effect("messaging", line(node), callee))
@@ -623,19 +624,22 @@ class Analyzer:
         return None
 
     def _call_result(self, node: Node, function: Node | None, callee: str, args: list[Node],
-                     arg_taints: list[Taint | None], receiver: Taint | None, frame: Frame, depth: int) -> Taint | None:
+                     arg_taints: list[Taint | None], receiver: Taint | None, frame: Frame,
+                     helper: Node | None) -> Taint | None:
+        if helper is not None:
+            return self._follow(node, helper, args, arg_taints, frame)
+        if function is not None and function.type == "subscript_expression":
+            dispatched = self._map_dispatch(function, frame)
+            if dispatched is not None:
+                return self._follow(node, dispatched, args, arg_taints, frame)
+        if fx.http_call(callee):
+            return Taint(f"fetched:{callee}", "value", False, (Step(line(node), short(node, 100)),))
+        if (receiver is None or not receiver.live) and not any(t is not None and t.live for t in arg_taints):
+            return None  # nothing tainted goes in: nothing tainted comes out
         last = fx.last_name(callee)
         live = [t for t in arg_taints if t is not None and t.live]
         if callee in SANITISERS or last in ("basename", "encodeURIComponent"):
             return None
-        helper = self._helper(function, callee, frame)
-        if helper is not None:
-            return self._follow(node, helper, args, arg_taints, frame)
-        dispatched = self._map_dispatch(function, frame)
-        if dispatched is not None:
-            return self._follow(node, dispatched, args, arg_taints, frame)
-        if fx.http_call(callee):
-            return Taint(f"fetched:{callee}", "value", False, (Step(line(node), short(node, 100)),))
         if receiver is not None and receiver.source.startswith("fetched:") and last in FETCHED_MEMBERS:
             return receiver
         if callee in PATH_JOIN or last == "join" and callee.startswith("path"):
@@ -666,8 +670,7 @@ class Analyzer:
             if first.mode == "members" and last in ("safeParse", "safeParseAsync"):
                 return Taint(first.source, "parsed")
             return first
-        members = [t for t in arg_taints if t is not None and t.mode == "members"]
-        return members[0] if members else None
+        return None
 
     def _helper(self, function: Node | None, callee: str, frame: Frame) -> Node | None:
         if function is None:

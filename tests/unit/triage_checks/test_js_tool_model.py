@@ -929,3 +929,9 @@ def test_local_url_and_sql_variables_are_followed_for_effects_and_ssrf():
         ("api-read", "fetch(https://api.example.com/search?q=)", True),
         ("database-read", "SELECT * FROM users WHERE name = '{}'", False)]
     assert [(f.sink, f.source, f.spliced) for f in tool.flows] == [("sql", "input", True)]
+
+
+def test_returning_an_environment_token_is_sensitive():
+    tool = tool_of(handler("return { content: [{ type: 'text', text: JSON.stringify({ token: process.env.GH_TOKEN }) }] };"),
+                   "t")
+    assert [(s.kind, s.detail) for s in tool.sensitive] == [("token", "token: process.env.GH_TOKEN")]
