@@ -252,6 +252,10 @@ def call_effects(call: Node, callee: str, mod: ModuleInfo, local: dict[str, Node
         method = request_method(call, callee, options, mod)
         prefix = local_prefix(url, mod, local) if url is not None else ""
         fixed = bool(FIXED_HOST.match(prefix))
+        if not fixed and url is not None and url.parent is not None and url.parent.type == "pair" and \
+                property_key(url.parent.child_by_field_name("key")) in ("host", "hostname") and \
+                re.fullmatch(r"[\w-]+(\.[\w-]+)+", mod.const_text(url)):
+            fixed = True  # http.request({ hostname: "api.example.com", ... })
         detail = f"{callee}({prefix[:100] or '…'})" + (f" {method}" if method not in ("GET", "?") else "")
         reads = method in ("GET", "HEAD", "OPTIONS")
         kind = ("api-read" if reads else "api-write") if fixed else ("web-fetch" if reads else "network")

@@ -18,6 +18,7 @@ from triage.parsers.tool_model import Effect, Flow, Sensitive, Step
 
 MAX_HELPER_DEPTH = 3
 MAX_EXPR_DEPTH = 120
+MAX_NESTING = 100  # statements inside statements (blocks, ifs, loops) followed
 MAX_NODES_PER_TOOL = 20_000
 MAX_NODES_PER_MODULE = 200_000
 MAX_FLOWS, MAX_EFFECTS, MAX_SENSITIVE = 64, 128, 32
@@ -110,6 +111,7 @@ class Analyzer:
         self._const_seen: dict[str, list[Sensitive]] = {}
         self._budget = 0
         self._spent = 0  # over all tools of the module
+        self._nesting = 0
         self._active: set[int] = set()
 
     # -- entry points ----------------------------------------------------------------------------------------
@@ -122,7 +124,11 @@ class Analyzer:
         frame = Frame({}, {}, result, 0, focus)
         for pattern, taint in sources:
             self.bind(pattern, taint, frame, None)
-        self._body(handler, frame)
+        self._nesting = 0
+        try:
+            self._body(handler, frame)
+        except RecursionError:  # a pathological nesting of expressions: keep what was found so far
+            pass
         self._spent += self._budget
         self._finish(result)
         return result
@@ -150,8 +156,15 @@ class Analyzer:
 
     def stmt(self, node: Node, frame: Frame) -> None:
         self._budget += 1
-        if self._budget > MAX_NODES_PER_TOOL:
+        if self._budget > MAX_NODES_PER_TOOL or self._nesting > MAX_NESTING:
             return
+        self._nesting += 1
+        try:
+            self._statement(node, frame)
+        finally:
+            self._nesting -= 1
+
+    def _statement(self, node: Node, frame: Frame) -> None:
         kind = node.type
         if kind in ("lexical_declaration", "variable_declaration"):
             for declarator in kids(node):

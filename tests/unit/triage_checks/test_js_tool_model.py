@@ -935,3 +935,20 @@ def test_returning_an_environment_token_is_sensitive():
     tool = tool_of(handler("return { content: [{ type: 'text', text: JSON.stringify({ token: process.env.GH_TOKEN }) }] };"),
                    "t")
     assert [(s.kind, s.detail) for s in tool.sensitive] == [("token", "token: process.env.GH_TOKEN")]
+
+
+def test_node_http_request_to_a_literal_host_is_a_fixed_write():
+    body = """const req = https.request({ hostname: "api.example.com", path: "/v1/x", method: "POST" });
+    req.end(JSON.stringify({ input }));"""
+    assert effects(body, 'import https from "node:https";\n') == [
+        ("api-write", "http.request(api.example.com) POST", True)]
+
+
+def test_deep_statement_nesting_keeps_the_model():
+    source = MCP_HEAD + CP + 'const server = new McpServer({ name: "s", version: "1" });\n' \
+        "server.tool('deep', 'd', async ({ a }) => { execSync(a); " + "if (a) { " * 400 + "execSync(a);" + \
+        " }" * 400 + " });\n"
+    module = parse_js(source, "deep.ts")
+    assert module is not None
+    tool = module.servers[0].tools[0]
+    assert [(f.sink, f.line) for f in tool.flows] == [("shell", 6)]
