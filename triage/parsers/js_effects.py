@@ -104,6 +104,35 @@ def http_call(callee: str) -> str:
     return ""
 
 
+SDK_READ = re.compile(r"^(get|list|search|fetch|read|query|find|retrieve|download|describe|lookup)", re.I)
+SDK_WRITE = re.compile(r"^(create|update|post|send|add|delete|remove|merge|publish|upload|put|patch|set|close|"
+                       r"reopen|lock|approve|dispatch|invite|transfer)", re.I)
+
+
+def sdk_call(callee: str, mod: ModuleInfo) -> str:
+    """"api-read" | "api-write" for a call on a client object made from an imported package (``new Octokit()``,
+    ``axios.create()``): the service is fixed by the package, the verb says whether it reads or writes."""
+    parts = callee.split(".")
+    if len(parts) < 2:
+        return ""
+    made_by = mod.instances.get(parts[0], "")
+    package = made_by.rsplit(".", 1)[0] if "." in made_by else made_by
+    if not package or package not in mod.import_sources or package in DB_MODULES or package in ("fs", "child_process"):
+        return ""
+    last = parts[-1]
+    if package in HTTP_CLIENTS:  # const api = axios.create({ baseURL })
+        if last.lower() in ("get", "head", "options"):
+            return "api-read"
+        return "api-write" if last.lower() in HTTP_METHODS else ""
+    if PAYMENT_CALL.match(last) or MESSAGING.match(last) or DESTRUCTIVE.match(last):
+        return ""  # named more precisely below
+    if SDK_READ.match(last):
+        return "api-read"
+    if SDK_WRITE.match(last):
+        return "api-write"
+    return ""
+
+
 def request_url(call: Node, callee: str) -> tuple[Node | None, Node | None]:
     """(URL expression, options object) of a request call; the URL may sit in the options (``{ url }``)."""
     args = call_args(call)
@@ -213,7 +242,8 @@ def may_have_effect(callee: str) -> bool:
     last = last_name(callee)
     lower = last.lower()
     root = callee.split(".", 1)[0]
-    return bool(last in EXEC_NAMES or last in SPAWN_NAMES or root in PROCESS_MODULES or callee in CODE_EXEC or
+    return bool(len(callee.split(".")) > 1 and (SDK_READ.match(last) or SDK_WRITE.match(last)) or
+                last in EXEC_NAMES or last in SPAWN_NAMES or root in PROCESS_MODULES or callee in CODE_EXEC or
                 root in ("vm", "fs", "stripe") or http_call(callee) or "mail" in lower or last == "send" or
                 last in SQL_METHODS or PAYMENTS.search(callee) or MESSAGING.match(last) or "webhook" in lower or
                 last == "postMessage" or DESTRUCTIVE.match(last) or
@@ -303,6 +333,9 @@ def call_effects(call: Node, callee: str, mod: ModuleInfo, local: dict[str, Node
             return [Effect("destructive", at, f"{callee}({shown})")]
     if lower in ("deleteone", "deletemany", "delete", "remove", "destroy") and DB_STRONG.search(base_name(callee)):
         return [Effect("database-write", at, callee)]
+    sdk = sdk_call(callee, mod)
+    if sdk:
+        return [Effect(sdk, at, callee, fixed_target=True)]
     return effects
 
 

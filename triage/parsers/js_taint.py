@@ -645,7 +645,7 @@ class Analyzer:
             dispatched = self._map_dispatch(function, frame)
             if dispatched is not None:
                 return self._follow(node, dispatched, args, arg_taints, frame)
-        if fx.http_call(callee):
+        if fx.http_call(callee) or fx.sdk_call(callee, self.mod) == "api-read":
             return Taint(f"fetched:{callee}", "value", False, (Step(line(node), short(node, 100)),))
         if (receiver is None or not receiver.live) and not any(t is not None and t.live for t in arg_taints):
             return None  # nothing tainted goes in: nothing tainted comes out
@@ -809,7 +809,7 @@ class Analyzer:
         if fx.http_call(callee):
             url, _options = fx.request_url(node, callee)
             taint = self._url_taint(url, node, args, taints, frame)
-            if taint is not None and not SSRF_SKIP_PREFIX.match(fx.local_prefix(url, self.mod, frame.local)):
+            if taint is not None and not self._host_fixed(url, frame):
                 return flow("ssrf", taint)
             return None
         if last in fx.SQL_METHODS and first is not None and not self._prepared_receiver(node):
@@ -869,6 +869,34 @@ class Analyzer:
         else:
             taint = self._element_taint(url, frame)
         return taint if taint is not None and taint.live else None
+
+    def _host_fixed(self, url: Node | None, frame: Frame, depth: int = 0) -> bool:
+        """The input cannot choose the host: a literal ``https://host/`` prefix, or a base URL that is not the
+        input (``${API_BASE}/items/${id}``, configured by the operator)."""
+        node = unwrap(url)
+        if node is None or depth > 3:
+            return False
+        if SSRF_SKIP_PREFIX.match(fx.local_prefix(node, self.mod, frame.local)):
+            return True
+        if node.type == "identifier" and text(node) in frame.local:
+            return self._host_fixed(frame.local[text(node)], frame, depth + 1)
+        head = None
+        if node.type == "template_string":
+            for child in node.children:
+                if child.type in ("string_fragment", "escape_sequence"):
+                    return False  # constant text first, and it is no scheme://host/
+                if child.type == "template_substitution":
+                    inner = kids(child)
+                    head = inner[0] if inner else None
+                    break
+        elif node.type == "binary_expression" and text(node.child_by_field_name("operator")) == "+":
+            head = node
+            while head is not None and head.type == "binary_expression":
+                head = unwrap(head.child_by_field_name("left"))
+        if head is None or self.mod.fold(head) is not None:
+            return False
+        taint = self._element_taint(head, frame)
+        return taint is None or not taint.live
 
     def _prepared_receiver(self, call: Node) -> bool:
         """``db.prepare(sql).run(x)`` / ``stmt.all(x)``: arguments are bound parameters, not SQL text."""

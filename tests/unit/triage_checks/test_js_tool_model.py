@@ -952,3 +952,32 @@ def test_deep_statement_nesting_keeps_the_model():
     assert module is not None
     tool = module.servers[0].tools[0]
     assert [(f.sink, f.line) for f in tool.flows] == [("shell", 6)]
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("return fetch(`${BASE}/items/${input}`);", []),
+    ("return fetch(BASE + '/items/' + input);", []),
+    ("return fetch(`${input}/items`);", [("ssrf", "input", True)]),
+    ("return fetch('http://' + input + '/status');", [("ssrf", "input", True)]),
+    ("const u = `${BASE}/q?x=${input}`;\nreturn fetch(u);", []),
+])
+def test_ssrf_only_when_the_input_can_choose_the_host(body, expected):
+    imports = 'const BASE = process.env.API_URL ?? "https://api.example.com";\n'
+    assert flows(body, imports=imports) == expected
+
+
+def test_sdk_clients_read_and_write_their_service():
+    body = """const issue = await octokit.rest.issues.get({ owner: "o", repo: "r", issue_number: 1 });
+    execSync(issue.data.body);
+    await octokit.rest.pulls.merge({ owner: "o", repo: "r", pull_number: 2 });
+    await api.post("/things", { input });
+    const cached = new Map();
+    cached.get(input);"""
+    imports = CP + 'import { Octokit } from "@octokit/rest";\nimport axios from "axios";\n' \
+        'const octokit = new Octokit({ auth: process.env.GH_TOKEN });\n' \
+        'const api = axios.create({ baseURL: "https://api.example.com" });\n'
+    tool = tool_of(handler(body, imports=imports), "t")
+    assert [(e.kind, e.detail, e.fixed_target) for e in tool.effects] == [
+        ("api-read", "octokit.rest.issues.get", True), ("shell", "child_process.execSync(…)", False),
+        ("api-write", "octokit.rest.pulls.merge", True), ("api-write", "api.post", True)]
+    assert [(f.sink, f.source) for f in tool.flows] == [("shell", "fetched:octokit.rest.issues.get")]
