@@ -48,6 +48,9 @@ DESERIALISE = frozenset({"node-serialize.unserialize", "serialize-to-js.deserial
                          "yaml.unsafeLoad", "funcster.deepDeserialize", "cryo.parse", "v8.deserialize"})
 UNSAFE_YAML_SCHEMA = re.compile(r"(FULL|unsafe|DEFAULT_FULL|js/function)", re.I)
 ADDED_TEXT = re.compile(r"\S")
+LEAVES = frozenset({"number", "true", "false", "null", "undefined", "regex", "this", "comment", "property_identifier",
+                    "type_annotation", "type_arguments", "super", "import", "jsx_element", "jsx_self_closing_element",
+                    "update_expression", "class", "shorthand_property_identifier"})
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,18 @@ class Analyzer:
         self._budget = 0
         self._spent = 0  # over all tools of the module
         self._nesting = 0
+        self._dispatch = {
+            "identifier": self._identifier, "string": self._string, "template_string": self._string,
+            "call_expression": self._call, "new_expression": self._new, "member_expression": self._member_expr,
+            "subscript_expression": self._subscript, "binary_expression": self._binary,
+            "ternary_expression": self._ternary, "assignment_expression": self._assign,
+            "augmented_assignment_expression": self._assign, "arrow_function": self._closure,
+            "function_expression": self._closure, "function": self._closure, "array": self._array,
+            "object": self._object, "unary_expression": self._unary, "sequence_expression": self._sequence,
+            **dict.fromkeys(("parenthesized_expression", "as_expression", "non_null_expression",
+                             "satisfies_expression", "await_expression", "spread_element", "type_assertion"),
+                            self._wrapped),
+        }
         self._active: set[int] = set()
 
     # -- entry points ----------------------------------------------------------------------------------------
@@ -424,81 +439,77 @@ class Analyzer:
         self._budget += 1
         if self._budget > MAX_NODES_PER_TOOL:
             return None
-        kind = node.type
-        if kind == "identifier":
-            name = text(node)
-            taint = self._lookup(name, frame)
-            if taint is None and name in self.mod.consts and name not in frame.local:
-                frame.result.sensitive.extend(self._const_sensitive(name))
-            return taint
-        if kind in ("string", "template_string"):
-            return self._string(node, frame, depth)
-        if kind in ("number", "true", "false", "null", "undefined", "regex", "this", "comment", "property_identifier",
-                    "type_annotation", "type_arguments", "super", "import"):
-            return None
-        if kind in ("parenthesized_expression", "as_expression", "non_null_expression", "satisfies_expression",
-                    "await_expression", "spread_element", "type_assertion"):
-            inner = kids(node)
-            return self.expr(inner[-1] if kind == "type_assertion" else inner[0], frame, depth + 1) if inner else None
-        if kind == "member_expression":
-            obj = node.child_by_field_name("object")
-            prop = text(node.child_by_field_name("property"))
-            if prop == "env" and obj is not None and obj.type == "identifier" and text(obj) == "process":
-                return None
-            obj_taint = self.expr(obj, frame, depth + 1)
-            if obj_taint is not None and obj_taint.mode == "members":
-                frame.result.inputs.append(prop)
-            return _member(obj_taint, prop)
-        if kind == "subscript_expression":
-            obj_taint = self.expr(node.child_by_field_name("object"), frame, depth + 1)
-            index = node.child_by_field_name("index")
-            key = self.mod.fold(index)
-            index_taint = self.expr(index, frame, depth + 1)
-            if key is not None:
-                if obj_taint is not None and obj_taint.mode == "members":
-                    frame.result.inputs.append(key[0])
-                return _member(obj_taint, key[0])
-            if obj_taint is not None and obj_taint.mode == "members":
-                return Taint(obj_taint.source, "value", obj_taint.spliced, obj_taint.steps)
-            return obj_taint if obj_taint is not None and obj_taint.live else None
-        if kind == "call_expression":
-            return self._call(node, frame, depth)
-        if kind == "new_expression":
-            return self._new(node, frame, depth)
-        if kind == "binary_expression":
-            return self._binary(node, frame, depth)
-        if kind == "ternary_expression":
-            self.expr(node.child_by_field_name("condition"), frame, depth + 1)
-            yes = self.expr(node.child_by_field_name("consequence"), frame, depth + 1)
-            no = self.expr(node.child_by_field_name("alternative"), frame, depth + 1)
-            return yes or no
-        if kind in ("assignment_expression", "augmented_assignment_expression"):
-            return self._assign(node, frame, depth)
-        if kind in ("arrow_function", "function_expression", "function"):
-            saved = frame.result.returns
-            frame.result.returns = []
-            self._body(node, frame)  # a closure (callback, promise executor) shares the handler's variables
-            frame.result.returns = saved
-            return None
-        if kind == "array":
-            return self._array(node, frame, depth)
-        if kind == "object":
-            return self._object(node, frame, depth)
-        if kind == "unary_expression":
-            for child in kids(node):
-                self.expr(child, frame, depth + 1)
-            return None
-        if kind == "sequence_expression":
-            taint = None
-            for child in kids(node):
-                taint = self.expr(child, frame, depth + 1)
-            return taint
-        if kind in ("jsx_element", "jsx_self_closing_element", "update_expression", "class"):
+        handler = self._dispatch.get(node.type)
+        if handler is not None:
+            return handler(node, frame, depth)
+        if node.type in LEAVES:
             return None
         taint = None
         for child in node.named_children:
             found = self.expr(child, frame, depth + 1)
             taint = taint or found
+        return taint
+
+    def _identifier(self, node: Node, frame: Frame, depth: int) -> Taint | None:
+        name = text(node)
+        taint = self._lookup(name, frame)
+        if taint is None and name in self.mod.consts and name not in frame.local:
+            frame.result.sensitive.extend(self._const_sensitive(name))
+        return taint
+
+    def _wrapped(self, node: Node, frame: Frame, depth: int) -> Taint | None:
+        inner = node.named_children
+        if not inner:
+            return None
+        return self.expr(inner[-1] if node.type == "type_assertion" else inner[0], frame, depth + 1)
+
+    def _member_expr(self, node: Node, frame: Frame, depth: int) -> Taint | None:
+        obj = node.child_by_field_name("object")
+        prop = text(node.child_by_field_name("property"))
+        if prop == "env" and obj is not None and obj.type == "identifier" and text(obj) == "process":
+            return None
+        obj_taint = self.expr(obj, frame, depth + 1)
+        if obj_taint is None:
+            return None
+        if obj_taint.mode == "members":
+            frame.result.inputs.append(prop)
+        return _member(obj_taint, prop)
+
+    def _subscript(self, node: Node, frame: Frame, depth: int) -> Taint | None:
+        obj_taint = self.expr(node.child_by_field_name("object"), frame, depth + 1)
+        index = node.child_by_field_name("index")
+        key = self.mod.fold(index)
+        self.expr(index, frame, depth + 1)
+        if key is not None:
+            if obj_taint is not None and obj_taint.mode == "members":
+                frame.result.inputs.append(key[0])
+            return _member(obj_taint, key[0])
+        if obj_taint is not None and obj_taint.mode == "members":
+            return Taint(obj_taint.source, "value", obj_taint.spliced, obj_taint.steps)
+        return obj_taint if obj_taint is not None and obj_taint.live else None
+
+    def _ternary(self, node: Node, frame: Frame, depth: int) -> Taint | None:
+        self.expr(node.child_by_field_name("condition"), frame, depth + 1)
+        yes = self.expr(node.child_by_field_name("consequence"), frame, depth + 1)
+        no = self.expr(node.child_by_field_name("alternative"), frame, depth + 1)
+        return yes or no
+
+    def _closure(self, node: Node, frame: Frame, depth: int) -> Taint | None:
+        saved = frame.result.returns
+        frame.result.returns = []
+        self._body(node, frame)  # a closure (callback, promise executor) shares the handler's variables
+        frame.result.returns = saved
+        return None
+
+    def _unary(self, node: Node, frame: Frame, depth: int) -> Taint | None:
+        for child in node.named_children:
+            self.expr(child, frame, depth + 1)
+        return None
+
+    def _sequence(self, node: Node, frame: Frame, depth: int) -> Taint | None:
+        taint = None
+        for child in node.named_children:
+            taint = self.expr(child, frame, depth + 1)
         return taint
 
     def _string(self, node: Node, frame: Frame, depth: int) -> Taint | None:
@@ -767,7 +778,7 @@ class Analyzer:
             return
         first = taints[0] if taints and taints[0] is not None and taints[0].live else None
         live = [t for t in taints if t is not None and t.live]
-        if not live and not any(t is not None and t.live for t in self._array_taints(args, frame)):
+        if not live:
             return
         last = fx.last_name(callee)
         root = callee.split(".", 1)[0]
