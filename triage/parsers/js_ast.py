@@ -39,6 +39,8 @@ def kids(node: Node) -> list[Node]:
 
 
 def unwrap(node: Node | None) -> Node | None:
+    if node is None or node.type not in WRAPPERS:
+        return node
     for _ in range(MAX_FOLD_DEPTH):
         if node is None or node.type not in WRAPPERS:
             return node
@@ -270,9 +272,13 @@ class ModuleInfo:
                     inner = kids(child)
                     folded = self.fold(inner[0]) if inner else None
                     if not folded:
+                        out.append(self.prefix(inner[0], depth + 1) if inner else "")
                         break
                     out.append(folded[0])
             return "".join(out)
+        if node.type == "binary_expression" and node.child_by_field_name("operator").type in ("??", "||"):
+            # process.env.API_BASE ?? "https://api.example.com": configured, with a literal default
+            return self.prefix(node.child_by_field_name("right"), depth + 1)
         if node.type == "binary_expression" and text(node.child_by_field_name("operator")) == "+":
             left = node.child_by_field_name("left")
             folded = self.fold(left)

@@ -67,6 +67,11 @@ def base_name(callee: str) -> str:
     return callee.rsplit(".", 1)[0] if "." in callee else ""
 
 
+def shadowed(callee: str, mod: ModuleInfo) -> bool:
+    """A bare name defined as a function in this file (a local ``request``/``fetch`` wrapper), not a library."""
+    return "." not in callee and callee in mod.functions and callee not in mod.aliases
+
+
 def process_call(callee: str, mod: ModuleInfo) -> str:
     """"exec" | "spawn" | "" for a call that starts a child process."""
     if callee.startswith("."):
@@ -276,7 +281,7 @@ def call_effects(call: Node, callee: str, mod: ModuleInfo, local: dict[str, Node
         return effects
     if callee in CODE_EXEC or callee.split(".", 1)[0] == "vm":
         return [Effect("code-exec", at, f"{callee}(...)")]
-    method = http_call(callee)
+    method = http_call(callee) if not shadowed(callee, mod) else ""
     if method:
         url, options = request_url(call, callee)
         method = request_method(call, callee, options, mod)

@@ -817,7 +817,7 @@ class Analyzer:
             return flow("deserialise", first)
         if callee in TEMPLATE_SINKS and first is not None:
             return flow("template", first)
-        if fx.http_call(callee):
+        if fx.http_call(callee) and not fx.shadowed(callee, self.mod):
             url, _options = fx.request_url(node, callee)
             taint = self._url_taint(url, node, args, taints, frame)
             if taint is not None and not self._host_fixed(url, frame):

@@ -981,3 +981,21 @@ def test_sdk_clients_read_and_write_their_service():
         ("api-read", "octokit.rest.issues.get", True), ("shell", "child_process.execSync(…)", False),
         ("api-write", "octokit.rest.pulls.merge", True), ("api-write", "api.post", True)]
     assert [(f.sink, f.source) for f in tool.flows] == [("shell", "fetched:octokit.rest.issues.get")]
+
+
+def test_local_request_wrapper_is_followed_not_taken_for_a_library():
+    source = MCP_HEAD + """
+const API_BASE = process.env.API_BASE ?? "https://api.example.com/v2";
+async function request(endpoint: string) {
+  const response = await fetch(`${API_BASE}${endpoint}`);
+  return response.json();
+}
+const server = new McpServer({ name: "s", version: "1" });
+server.tool("search", "Search", { q: z.string() }, async ({ q }) => {
+  return { content: [{ type: "text", text: JSON.stringify(await request(`/items?q=${q}`)) }] };
+});
+"""
+    tool = tool_of(source, "search")
+    assert [(e.kind, e.line, e.detail, e.fixed_target) for e in tool.effects] == [
+        ("api-read", 7, "fetch(https://api.example.com/v2)", True)]
+    assert tool.flows == []
