@@ -9,12 +9,14 @@ throw or return (containment, allow-lists, regex tests) cut the flow of that inp
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from triage.parsers import js_effects as fx
 from triage.parsers.js_ast import FUNCTION_TYPES, ModuleInfo, Node, call_args, dotted, function_parts, kids, line, \
     object_pairs, property_key, short, string_value, text, unwrap, walk
-from triage.parsers.tool_model import Effect, Flow, Sensitive, Step
+from triage.parsers.js_flow import MAX_STEPS, Frame, Result, Taint, element_of, member_of, pattern_keys
+from triage.parsers.js_sinks import SinkRules
+from triage.parsers.tool_model import Effect, Sensitive, Step
 
 MAX_HELPER_DEPTH = 3
 MAX_EXPR_DEPTH = 120
@@ -22,7 +24,6 @@ MAX_NESTING = 100  # statements inside statements (blocks, ifs, loops) followed
 MAX_NODES_PER_TOOL = 20_000
 MAX_NODES_PER_MODULE = 200_000
 MAX_FLOWS, MAX_EFFECTS, MAX_SENSITIVE = 64, 128, 32
-MAX_STEPS = 8
 
 SANITISERS = frozenset({"parseInt", "parseFloat", "Number", "Boolean", "Number.parseInt", "Number.parseFloat",
                         "path.basename", "encodeURIComponent", "encodeURI", "escape", "shellescape", "shellEscape",
@@ -37,75 +38,13 @@ PATH_JOIN = frozenset({"path.join", "path.resolve", "path.normalize", "path.posi
                        "path.relative", "url.resolve"})
 CONTAINERS_ADD = frozenset({"push", "unshift", "set", "add", "append", "concat"})
 TRIVIAL_TEST = frozenset({"trim", "length", "toString", "isArray", "isNaN", "isInteger", "hasOwnProperty", "isString"})
-READ_FILE_SINK = fx.FS_READ
-WRITE_FILE_SINK = fx.FS_WRITE
-DELETE_FILE_SINK = fx.FS_DELETE
-SSRF_SKIP_PREFIX = fx.FIXED_HOST
-TEMPLATE_SINKS = frozenset({"ejs.render", "ejs.compile", "handlebars.compile", "handlebars.precompile",
-                            "pug.render", "pug.compile", "lodash.template", "nunjucks.renderString",
-                            "dot.template", "doT.template", "eta.renderString", "squirrelly.render"})
-DESERIALISE = frozenset({"node-serialize.unserialize", "serialize-to-js.deserialize", "js-yaml.unsafeLoad",
-                         "yaml.unsafeLoad", "funcster.deepDeserialize", "cryo.parse", "v8.deserialize"})
-UNSAFE_YAML_SCHEMA = re.compile(r"(FULL|unsafe|DEFAULT_FULL|js/function)", re.I)
 ADDED_TEXT = re.compile(r"\S")
 LEAVES = frozenset({"number", "true", "false", "null", "undefined", "regex", "this", "comment", "property_identifier",
                     "type_annotation", "type_arguments", "super", "import", "jsx_element", "jsx_self_closing_element",
                     "update_expression", "class", "shorthand_property_identifier"})
 
 
-@dataclass(frozen=True)
-class Taint:
-    source: str
-    # value | members (an arguments object) | parsed (a zod safeParse result: .data is the arguments) |
-    # request | params | name (the tool name)
-    mode: str = "value"
-    spliced: bool = False
-    steps: tuple[Step, ...] = ()
-
-    @property
-    def live(self) -> bool:
-        return self.mode in ("value", "members")
-
-    def step(self, at: int, what: str) -> Taint:
-        if not self.live or len(self.steps) >= MAX_STEPS:
-            return self
-        return Taint(self.source, self.mode, self.spliced, (*self.steps, Step(at, " ".join(what.split())[:120])))
-
-
-NAME_MARKER = Taint("", "name")
-
-
-@dataclass
-class Result:
-    flows: list[Flow] = field(default_factory=list)
-    effects: list[Effect] = field(default_factory=list)
-    sensitive: list[Sensitive] = field(default_factory=list)
-    gated: bool = False
-    returns: list[Taint] = field(default_factory=list)
-    inputs: list[str] = field(default_factory=list)  # members read off an arguments object, in order
-
-    def merge(self, other: Result, prefix: tuple[Step, ...] = ()) -> None:
-        for flow in other.flows:
-            steps = (*prefix, *flow.steps)[-MAX_STEPS - 2:] if prefix else flow.steps
-            self.flows.append(replace(flow, steps=steps))
-        self.effects.extend(other.effects)
-        self.sensitive.extend(other.sensitive)
-        self.inputs.extend(other.inputs)
-        self.gated = self.gated or other.gated
-
-
-@dataclass
-class Frame:
-    env: dict[str, Taint]
-    local: dict[str, Node]  # local name -> the expression it was bound to (for env: shorthands, map dispatch)
-    result: Result
-    depth: int  # helper nesting
-    focus: str | None = None  # the tool whose dispatch branch is analysed (low-level servers)
-    killed: set[str] = field(default_factory=set)
-    functions: dict[str, Node] = field(default_factory=dict)  # functions declared inside the handler
-
-
-class Analyzer:
+class Analyzer(SinkRules):
     """Per module: analyses tool handlers, memoising helper summaries."""
 
     def __init__(self, mod: ModuleInfo) -> None:
@@ -202,7 +141,7 @@ class Analyzer:
             taint = self.expr(right, frame, 0) if right is not None else None
             left = node.child_by_field_name("left")
             if left is not None:
-                self.bind(left, _element(taint), frame, node)
+                self.bind(left, element_of(taint), frame, node)
             body = node.child_by_field_name("body")
             if body is not None:
                 self.stmt(body, frame)
@@ -254,25 +193,25 @@ class Analyzer:
                 frame.env[name] = taint.step(line(statement), short(statement)) if statement is not None else taint
         elif kind == "object_pattern":
             if taint is not None and taint.mode == "members":
-                frame.result.inputs.extend(n for n in _pattern_keys(pattern) if n)
+                frame.result.inputs.extend(n for n in pattern_keys(pattern) if n)
             for child in kids(pattern):
                 if child.type == "shorthand_property_identifier_pattern":
-                    self.bind(child, _member(taint, text(child)), frame, statement)
+                    self.bind(child, member_of(taint, text(child)), frame, statement)
                 elif child.type == "pair_pattern":
                     key = property_key(child.child_by_field_name("key"))
                     value = child.child_by_field_name("value")
                     if value is not None:
-                        self.bind(value, _member(taint, key) if key else _element(taint), frame, statement)
+                        self.bind(value, member_of(taint, key) if key else element_of(taint), frame, statement)
                 elif child.type == "object_assignment_pattern":
                     left = child.child_by_field_name("left")
                     if left is not None:
-                        self.bind(left, _member(taint, text(left)), frame, statement)
+                        self.bind(left, member_of(taint, text(left)), frame, statement)
                 elif child.type == "rest_pattern":
                     for inner in kids(child):
                         self.bind(inner, taint, frame, statement)
         elif kind == "array_pattern":
             for child in kids(pattern):
-                self.bind(child, _element(taint), frame, statement)
+                self.bind(child, element_of(taint), frame, statement)
         elif kind == "assignment_pattern":
             left = pattern.child_by_field_name("left")
             if left is not None:
@@ -380,7 +319,7 @@ class Analyzer:
         if node.type == "identifier":
             return self._lookup(text(node), frame)
         if node.type == "member_expression":
-            return _member(self._peek(node.child_by_field_name("object"), frame),
+            return member_of(self._peek(node.child_by_field_name("object"), frame),
                            text(node.child_by_field_name("property")))
         return None
 
@@ -473,7 +412,7 @@ class Analyzer:
             return None
         if obj_taint.mode == "members":
             frame.result.inputs.append(prop)
-        return _member(obj_taint, prop)
+        return member_of(obj_taint, prop)
 
     def _subscript(self, node: Node, frame: Frame, depth: int) -> Taint | None:
         obj_taint = self.expr(node.child_by_field_name("object"), frame, depth + 1)
@@ -483,7 +422,7 @@ class Analyzer:
         if key is not None:
             if obj_taint is not None and obj_taint.mode == "members":
                 frame.result.inputs.append(key[0])
-            return _member(obj_taint, key[0])
+            return member_of(obj_taint, key[0])
         if obj_taint is not None and obj_taint.mode == "members":
             return Taint(obj_taint.source, "value", obj_taint.spliced, obj_taint.steps)
         return obj_taint if obj_taint is not None and obj_taint.live else None
@@ -773,191 +712,6 @@ class Analyzer:
         return found
 
     # -- sinks -----------------------------------------------------------------------------------------------
-    def _sinks(self, node: Node, callee: str, args: list[Node], taints: list[Taint | None], frame: Frame) -> None:
-        if not args:
-            return
-        first = taints[0] if taints and taints[0] is not None and taints[0].live else None
-        live = [t for t in taints if t is not None and t.live]
-        if not live:
-            return
-        last = fx.last_name(callee)
-        root = callee.split(".", 1)[0]
-
-        def flow(sink: str, taint: Taint, spliced: bool | None = None) -> None:
-            step = Step(line(node), short(node, 120))
-            frame.result.flows.append(Flow(sink, taint.source, line(node), callee or short(
-                node.child_by_field_name("function") or node, 60), (*taint.steps, step),
-                taint.spliced if spliced is None else spliced))
-
-        process = fx.process_call(callee, self.mod)
-        if process == "exec" and first is not None:
-            return flow("shell", first)
-        if process == "spawn":
-            return self._spawn_sink(args, taints, frame, flow)
-        if callee in fx.CODE_EXEC or (root == "vm" and last.startswith(("run", "compile"))):
-            for taint in live:
-                return flow("code-exec", taint)
-        if last in ("setTimeout", "setInterval", "setImmediate") and first is not None and \
-                unwrap(args[0]) is not None and unwrap(args[0]).type not in FUNCTION_TYPES:
-            return flow("code-exec", first)
-        if root == "fs" and first is not None:
-            if last in DELETE_FILE_SINK:
-                return flow("file-delete", first)
-            if last in WRITE_FILE_SINK:
-                return flow("file-write", first)
-            if last in READ_FILE_SINK:
-                return flow("file-read", first)
-        if root == "fs" and last in ("copyFile", "copyFileSync", "rename", "renameSync", "cp") and len(taints) > 1 \
-                and taints[1] is not None and taints[1].live:
-            return flow("file-write", taints[1])
-        if callee in DESERIALISE and first is not None:
-            return flow("deserialise", first)
-        if callee in ("js-yaml.load", "js-yaml.loadAll") and first is not None and len(args) > 1 and \
-                UNSAFE_YAML_SCHEMA.search(text(args[1])):
-            return flow("deserialise", first)
-        if callee in TEMPLATE_SINKS and first is not None:
-            return flow("template", first)
-        if fx.http_call(callee) and not fx.shadowed(callee, self.mod):
-            url, _options = fx.request_url(node, callee)
-            taint = self._url_taint(url, node, args, taints, frame)
-            if taint is not None and not self._host_fixed(url, frame):
-                return flow("ssrf", taint)
-            return None
-        if last in fx.SQL_METHODS and first is not None and not self._prepared_receiver(node):
-            sql = self.mod.prefix(args[0])
-            if fx.is_db_receiver(callee, self.mod, sql or "SELECT") and (
-                    last not in ("get", "run", "all", "each", "one", "many", "none", "any") or
-                    fx.SQL_ANY.search(sql) or fx.DB_STRONG.search(fx.base_name(callee))):
-                return flow("sql", first)
-        return None
-
-    def _array_taints(self, args: list[Node], frame: Frame) -> list[Taint | None]:
-        found: list[Taint | None] = []
-        for arg in args[1:2]:
-            inner = unwrap(arg)
-            if inner is not None and inner.type == "array":
-                found.extend(self._peek(e, frame) for e in kids(inner))
-        return found
-
-    def _spawn_sink(self, args: list[Node], taints: list[Taint | None], frame: Frame, flow) -> None:  # noqa: ANN001
-        program_taint = taints[0] if taints[0] is not None and taints[0].live else None
-        program = self.mod.const_text(args[0]).rsplit("/", 1)[-1].lower()
-        arg_list = unwrap(args[1]) if len(args) > 1 else None
-        elements = kids(arg_list) if arg_list is not None and arg_list.type == "array" else []
-        element_taints = [self._element_taint(e, frame) for e in elements]
-        if arg_list is not None and arg_list.type != "array" and len(taints) > 1 and taints[1] is not None \
-                and taints[1].live:
-            element_taints.append(taints[1])
-        shell = any(unwrap(a) is not None and unwrap(a).type == "object" and
-                    text(fx.option(unwrap(a), "shell")) not in ("", "false") for a in args[1:])
-        live_elements = [t for t in element_taints if t is not None and t.live]
-        if program_taint is not None:
-            return flow("shell", program_taint)
-        constants = [self.mod.const_text(e) for e in elements]
-        if program in fx.SHELLS and any(c in ("-c", "/c", "/C", "-Command", "-command") for c in constants) and \
-                live_elements:
-            return flow("shell", live_elements[0])
-        if program.rstrip("0123456789.") in fx.INTERPRETERS and \
-                any(c in ("-c", "-e", "--eval", "-p", "--print") for c in constants) and live_elements:
-            return flow("code-exec", live_elements[0])
-        if shell and live_elements:
-            return flow("shell", live_elements[0], True)
-        return None
-
-    def _element_taint(self, element: Node, frame: Frame) -> Taint | None:
-        saved = self._budget
-        taint = self.expr(element, Frame(frame.env, frame.local, Result(), frame.depth, frame.focus,
-                                         frame.killed, frame.functions), 0)
-        self._budget = saved
-        return taint
-
-    def _url_taint(self, url: Node | None, node: Node, args: list[Node], taints: list[Taint | None],
-                   frame: Frame) -> Taint | None:
-        if url is None:
-            return None
-        if args and url is args[0]:
-            taint = taints[0]
-        else:
-            taint = self._element_taint(url, frame)
-        return taint if taint is not None and taint.live else None
-
-    def _host_fixed(self, url: Node | None, frame: Frame, depth: int = 0) -> bool:
-        """The input cannot choose the host: a literal ``https://host/`` prefix, or a base URL that is not the
-        input (``${API_BASE}/items/${id}``, configured by the operator)."""
-        node = unwrap(url)
-        if node is None or depth > 3:
-            return False
-        if SSRF_SKIP_PREFIX.match(fx.local_prefix(node, self.mod, frame.local)):
-            return True
-        if node.type == "identifier" and text(node) in frame.local:
-            return self._host_fixed(frame.local[text(node)], frame, depth + 1)
-        head = None
-        if node.type == "template_string":
-            for child in node.children:
-                if child.type in ("string_fragment", "escape_sequence"):
-                    return False  # constant text first, and it is no scheme://host/
-                if child.type == "template_substitution":
-                    inner = kids(child)
-                    head = inner[0] if inner else None
-                    break
-        elif node.type == "binary_expression" and text(node.child_by_field_name("operator")) == "+":
-            head = node
-            while head is not None and head.type == "binary_expression":
-                head = unwrap(head.child_by_field_name("left"))
-        if head is None or self.mod.fold(head) is not None:
-            return False
-        taint = self._element_taint(head, frame)
-        return taint is None or not taint.live
-
-    def _prepared_receiver(self, call: Node) -> bool:
-        """``db.prepare(sql).run(x)`` / ``stmt.all(x)``: arguments are bound parameters, not SQL text."""
-        function = unwrap(call.child_by_field_name("function"))
-        if function is None or function.type != "member_expression":
-            return False
-        obj = unwrap(function.child_by_field_name("object"))
-        if obj is not None and obj.type == "call_expression":
-            inner = unwrap(obj.child_by_field_name("function"))
-            return inner is not None and inner.type == "member_expression" and \
-                text(inner.child_by_field_name("property")) == "prepare"
-        name = text(obj).rsplit(".", 1)[-1].lower() if obj is not None else ""
-        return name in ("stmt", "statement", "prepared", "query") or name.endswith(("stmt", "statement"))
-
-
-def _member(taint: Taint | None, prop: str) -> Taint | None:
-    if taint is None:
-        return None
-    mode = taint.mode
-    if mode == "request":
-        return Taint("", "params") if prop == "params" else None
-    if mode == "params":
-        if prop == "arguments":
-            return Taint("arguments", "members")
-        return NAME_MARKER if prop == "name" else None
-    if mode == "parsed":
-        return Taint(taint.source, "members") if prop == "data" else None
-    if mode == "members":  # one input of the arguments object: the input is the source, its own steps follow
-        return Taint(prop or taint.source, "value", False)
-    if mode == "value":
-        return taint if prop not in ("length", "size") else None
-    return None
-
-
-def _pattern_keys(pattern: Node) -> list[str]:
-    keys = []
-    for child in kids(pattern):
-        if child.type == "shorthand_property_identifier_pattern":
-            keys.append(text(child))
-        elif child.type == "pair_pattern":
-            keys.append(property_key(child.child_by_field_name("key")))
-        elif child.type == "object_assignment_pattern":
-            keys.append(text(child.child_by_field_name("left")))
-    return keys
-
-
-def _element(taint: Taint | None) -> Taint | None:
-    if taint is None or not taint.live:
-        return None
-    return Taint(taint.source, "value", taint.spliced, taint.steps)
 
 
 def _root_name(node: Node) -> str:
