@@ -424,6 +424,14 @@ def _declarator(info: ModuleInfo, node: Node) -> None:
     if name_node is None or value is None:
         return
     inner = unwrap(value)
+    required = inner
+    while required is not None and required.type == "member_expression":  # require("fs").promises
+        required = unwrap(required.child_by_field_name("object"))
+    if required is not None and required.type == "call_expression" and \
+            text(unwrap(required.child_by_field_name("function"))) == "require":
+        args = call_args(required)
+        if args and args[0].type == "string":
+            info.import_sources.add(module_name(string_value(args[0])))
     top = node.parent is not None and node.parent.parent is not None and \
         node.parent.parent.type in ("program", "export_statement")
     if name_node.type == "identifier":

@@ -178,6 +178,9 @@ class _Extractor:
                 return self.servers[candidate]
         if self.ordered:
             return self.ordered[0]
+        if not (re.search(r"(server|mcp)", receiver, re.I) or any(
+                "modelcontextprotocol" in source or source.startswith("fastmcp") for source in self.info.import_sources)):
+            return None  # some other library's .tool() / .resource()
         # tools registered on a server made in another file (registerTools(server: McpServer) { ... })
         stem = posixpath.splitext(posixpath.basename(self.path))[0] or "server"
         server = CodeServer(f"{self.path}#{stem}", stem, self.path, line(call), self.language, FRAMEWORK,

@@ -39,6 +39,7 @@ PATH_JOIN = frozenset({"path.join", "path.resolve", "path.normalize", "path.posi
 CONTAINERS_ADD = frozenset({"push", "unshift", "set", "add", "append", "concat"})
 TRIVIAL_TEST = frozenset({"trim", "length", "toString", "isArray", "isNaN", "isInteger", "hasOwnProperty", "isString"})
 ADDED_TEXT = re.compile(r"\S")
+ITERATORS = frozenset({"map", "forEach", "filter", "flatMap", "some", "every", "find", "findIndex"})
 LEAVES = frozenset({"number", "true", "false", "null", "undefined", "regex", "this", "comment", "property_identifier",
                     "type_annotation", "type_arguments", "super", "import", "jsx_element", "jsx_self_closing_element",
                     "update_expression", "class", "shorthand_property_identifier"})
@@ -557,6 +558,11 @@ class Analyzer(SinkRules):
             receiver = self.expr(function.child_by_field_name("object"), frame, depth + 1)
         elif function is not None and function.type not in ("identifier",):
             self.expr(function, frame, depth + 1)
+        if receiver is not None and receiver.live and fx.last_name(callee) in ITERATORS and args and \
+                args[0].type in ("arrow_function", "function_expression"):
+            params, _body = function_parts(args[0])  # items.map((item) => ...): each item is tainted
+            if params:
+                self.bind(params[0], element_of(receiver), frame, None)
         arg_taints = [self.expr(arg, frame, depth + 1) for arg in args]
         found = fx.call_effects(node, callee, self.mod, frame.local)
         helper = self._helper(function, callee, frame)

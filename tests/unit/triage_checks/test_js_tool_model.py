@@ -97,7 +97,7 @@ def test_server_without_transport_has_no_entry_and_unknown_transport():
 def test_http_server_class_named_server_is_not_an_mcp_server():
     module = parse('import { Server } from "http";\nconst s = new Server({ name: "x" });\ns.tool("a", () => 1);\n',
                    "a.ts")
-    assert [s.name for s in module.servers] == ["a"]  # the .tool() call still registers on a server of this file
+    assert module.servers == []
 
 
 # -- high-level tools ---------------------------------------------------------------------------------------------
@@ -999,3 +999,16 @@ server.tool("search", "Search", { q: z.string() }, async ({ q }) => {
     assert [(e.kind, e.line, e.detail, e.fixed_target) for e in tool.effects] == [
         ("api-read", 7, "fetch(https://api.example.com/v2)", True)]
     assert tool.flows == []
+
+
+def test_callbacks_over_tainted_arrays_see_tainted_items():
+    body = """const names = input.split(",");
+    await Promise.all(names.map(async (name) => execSync(`touch ${name}`)));
+    ["a", "b"].forEach((fixed) => execSync(fixed));"""
+    assert flows(body, imports=CP) == [("shell", "input", True)]
+
+
+def test_other_libraries_tool_calls_make_no_server():
+    module = parse('import { Command } from "commander";\nconst cli = new Command();\n'
+                   'cli.tool("lint", "Lint", () => run());\n', "cli.ts")
+    assert module.servers == []
