@@ -404,8 +404,9 @@ def string_sensitive(value: str, at: int) -> list[Sensitive]:
 SENSITIVE_KEY_ANY = re.compile("|".join(f"(?:{pattern.pattern})" for pattern, _kind in SENSITIVE_KEYS), re.I)
 
 
-def object_sensitive(node: Node, mod: ModuleInfo) -> list[Sensitive]:
-    """Sensitive keys holding data (not schemas or function values) in an object literal."""
+def object_sensitive(node: Node, mod: ModuleInfo, returned: bool = True) -> list[Sensitive]:
+    """Sensitive keys holding data (not schemas or function values) in an object literal; a value read from the
+    environment counts only in an object the tool returns (elsewhere it is the tool's own configuration)."""
     found = []
     for child in node.named_children:
         kind_ = child.type
@@ -421,6 +422,9 @@ def object_sensitive(node: Node, mod: ModuleInfo) -> list[Sensitive]:
         if inner is not None and inner.type in ("arrow_function", "function_expression", "call_expression", "object",
                                                 "array", "undefined", "null"):
             continue  # a schema (z.string()), a nested structure (its leaves are checked), or nothing
+        if not returned and inner is not None and inner.type == "member_expression" and \
+                text(inner).startswith("process.env"):
+            continue
         for pattern, kind in SENSITIVE_KEYS:
             if pattern.match(key):
                 found.append(Sensitive(kind, line(child), short(child, 80)))

@@ -542,7 +542,7 @@ class Analyzer(SinkRules):
         parent = node.parent
         if parent is None or parent.type != "arguments" or _is_serialiser(parent.parent):
             # an object handed to a constructor or an API call is its configuration, not data the tool returns
-            frame.result.sensitive.extend(fx.object_sensitive(node, self.mod))
+            frame.result.sensitive.extend(fx.object_sensitive(node, self.mod, _returned(node)))
         return Taint(taint.source, "value", taint.spliced, taint.steps) if taint is not None else None
 
     # -- calls -----------------------------------------------------------------------------------------------
@@ -731,6 +731,22 @@ def _root_name(node: Node) -> str:
             return ""
         node = node.child_by_field_name("object")
     return ""
+
+
+def _returned(node: Node) -> bool:
+    """The object is (part of) what the function returns or serialises."""
+    parent = node.parent
+    for _ in range(8):
+        if parent is None:
+            return False
+        if parent.type in ("return_statement", "arrow_function"):
+            return True
+        if parent.type == "call_expression" and _is_serialiser(parent):
+            return True
+        if parent.type in ("statement_block", "lexical_declaration", "variable_declaration", "expression_statement"):
+            return False
+        parent = parent.parent
+    return False
 
 
 def _is_serialiser(call: Node | None) -> bool:

@@ -1012,3 +1012,10 @@ def test_other_libraries_tool_calls_make_no_server():
     module = parse('import { Command } from "commander";\nconst cli = new Command();\n'
                    'cli.tool("lint", "Lint", () => run());\n', "cli.ts")
     assert module.servers == []
+
+
+def test_environment_config_objects_are_not_sensitive_unless_returned():
+    body = """const config = { apiKey: process.env.SERVICE_KEY, region: "eu" };
+    const client = makeClient(config);
+    return { content: [{ type: "text", text: "ok" }], meta: { apiKey: process.env.SERVICE_KEY } };"""
+    assert [(s.kind, s.line) for s in tool_of(handler(body), "t").sensitive] == [("credential", 8)]
