@@ -7,6 +7,7 @@ arguments; the model never runs anything.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from triage.parsers.js_ast import ModuleInfo, Node, call_args, dotted, kids, line, object_pairs, property_key, \
@@ -404,7 +405,7 @@ def string_sensitive(value: str, at: int) -> list[Sensitive]:
 SENSITIVE_KEY_ANY = re.compile("|".join(f"(?:{pattern.pattern})" for pattern, _kind in SENSITIVE_KEYS), re.I)
 
 
-def object_sensitive(node: Node, mod: ModuleInfo, returned: bool = True) -> list[Sensitive]:
+def object_sensitive(node: Node, mod: ModuleInfo, returned: Callable[[Node], bool] | None = None) -> list[Sensitive]:
     """Sensitive keys holding data (not schemas or function values) in an object literal; a value read from the
     environment counts only in an object the tool returns (elsewhere it is the tool's own configuration)."""
     found = []
@@ -422,8 +423,8 @@ def object_sensitive(node: Node, mod: ModuleInfo, returned: bool = True) -> list
         if inner is not None and inner.type in ("arrow_function", "function_expression", "call_expression", "object",
                                                 "array", "undefined", "null"):
             continue  # a schema (z.string()), a nested structure (its leaves are checked), or nothing
-        if not returned and inner is not None and inner.type == "member_expression" and \
-                text(inner).startswith("process.env"):
+        if returned is not None and inner is not None and inner.type == "member_expression" and \
+                text(inner).startswith("process.env") and not returned(node):
             continue
         for pattern, kind in SENSITIVE_KEYS:
             if pattern.match(key):

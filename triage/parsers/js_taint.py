@@ -542,7 +542,7 @@ class Analyzer(SinkRules):
         parent = node.parent
         if parent is None or parent.type != "arguments" or _is_serialiser(parent.parent):
             # an object handed to a constructor or an API call is its configuration, not data the tool returns
-            frame.result.sensitive.extend(fx.object_sensitive(node, self.mod, _returned(node)))
+            frame.result.sensitive.extend(fx.object_sensitive(node, self.mod, _returned))
         return Taint(taint.source, "value", taint.spliced, taint.steps) if taint is not None else None
 
     # -- calls -----------------------------------------------------------------------------------------------
