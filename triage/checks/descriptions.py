@@ -166,6 +166,10 @@ _SHADOW_GENERIC = re.compile("|".join([
     r"(?:the\s+)?(?:behaviou?r|way|output|results?)\s+(?:of\s+)?(?:[\w`'\"-]+\s+){0,3}?tools?\b",
     r"\b(?:other|another)\s+(?:mcp\s+)?(?:server|mcp)'?s?\s+tools?\b",
 ]), re.I)
+# "When the X tool is called ...": a direction about another tool, named or not.
+_SHADOW_WHEN_TOOL = re.compile(
+    r"\b(?:when|whenever|each\s+time|every\s+time|if|before|after)\s+(?:the\s+|a\s+)?[`'\"]?([\w.-]+)[`'\"]?\s+tool\s+"
+    r"(?:is|gets|has\s+been|was)\s+(?:used|called|invoked|run|executed)", re.I)
 # Directions strong enough to change another tool's behaviour when a same-server tool is named.
 _SHADOW_STRONG = re.compile(r"\b(?:bcc|cc|redirect|forward|instead|rather\s+than|override|replace|always|never|must|"
                             r"also\s+(?:send|add|include|copy)|change\s+the\s+(?:recipient|destination|address))\b",
@@ -261,6 +265,8 @@ def shadowing_signals(text: str, *, own_name: str, same_server: Iterable[str] = 
     norm = normalise(text[:MAX_DESCRIPTION])
     body = norm.text
     found = [("shadowing", m.start(), m.end()) for m in _SHADOW_GENERIC.finditer(body)]
+    found += [("shadowing", m.start(), m.end()) for m in _SHADOW_WHEN_TOOL.finditer(body)
+              if m.group(1).lower() not in (own_name.lower(), "this")]
     for names, directive in ((sorted(set(same_server) - {own_name}), _SHADOW_STRONG),
                              (sorted(set(other_tools) - {own_name} - set(same_server)), _SHADOW_ANY)):
         for name in names:
