@@ -333,6 +333,15 @@ def secret_spans(text: str, looks_random) -> list[tuple[int, int]]:  # noqa: ANN
     return sorted(set(spans))
 
 
+_TAG_RUN = re.compile("[\U000e0000-\U000e007f]+")
+
+
+def visible(text: str) -> str:
+    """Runs of tag characters shown as the text they spell; other invisible characters are left for
+    ``mask_evidence``, which writes them as [U+200B]."""
+    return _TAG_RUN.sub(lambda m: f"[tags: {tag_text(m.group(0))}]", text)
+
+
 def excerpt(text: str, start: int, end: int, *, before: int = 40, after: int = 120) -> str:
     """The text around [start, end), widened to whitespace so that no token (a credential) is cut in half."""
     left = max(0, start - before)
@@ -341,4 +350,4 @@ def excerpt(text: str, start: int, end: int, *, before: int = 40, after: int = 1
     right = min(len(text), end + after)
     while right < len(text) and not text[right].isspace() and right - end < after + 60:
         right += 1
-    return text[left:right].strip()
+    return visible(text[left:right]).strip()

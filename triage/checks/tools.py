@@ -74,7 +74,7 @@ def description_injection(context: AnalysisContext) -> Iterator[Hit]:
     for file in context.system.instructions:
         for signal in descriptions.instruction_signals(file.text):
             line = file.text.count("\n", 0, signal.start) + 1
-            text = descriptions.excerpt(file.text, signal.start, signal.end)
+            text = descriptions.visible(file.lines[line - 1] if line <= len(file.lines) else "").strip()
             yield Hit(file.path, line, f"({signal.kind}): {text}", extra={"signals": [signal.kind]})
 
 
@@ -97,7 +97,10 @@ def hidden_characters(context: AnalysisContext) -> Iterator[Hit]:
         found = descriptions.hidden_characters(item.text)
         if not found:
             continue
-        codes = ", ".join(sorted({f"U+{ord(char):04X}" for _offset, char in found})[:6])
+        codes = sorted({f"U+{ord(char):04X}" for _offset, char in found if ord(char) not in descriptions.TAG_BLOCK})
+        if any(ord(char) in descriptions.TAG_BLOCK for _offset, char in found):
+            codes.append("tag characters")
+        codes = ", ".join(codes[:6])
         offset = found[0][0]
         hidden = descriptions.tag_text(item.text)
         tail = f"; tag characters spell: {hidden[:80]}" if hidden else \
