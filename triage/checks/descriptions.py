@@ -24,7 +24,7 @@ TAG_BLOCK = range(0xE0000, 0xE0080)
 _TAG_ASCII = range(0xE0020, 0xE007F)  # tag characters that spell printable ASCII (ASCII smuggling)
 
 # Kinds of poisoning signal, in reporting order.
-SIGNAL_KINDS = ("hidden-block", "hide-from-user", "ignore-previous", "chat-marker", "sensitive-read",
+SIGNAL_KINDS = ("hidden-block", "addresses-model", "hide-from-user", "ignore-previous", "chat-marker", "sensitive-read",
                 "side-channel", "send-out")
 # Signals that ask the model to take or move data: with hiding, a description is critical.
 ASKING = frozenset({"sensitive-read", "side-channel", "send-out"})
@@ -86,14 +86,22 @@ _HIDDEN_BLOCK = re.compile(
     r"note[ _-]?to[ _-]?(?:the[ _-]?)?(?:ai|assistant|model|llm|agent)|ai[ _-]?(?:instructions?|only)|"
     r"(?:assistant|model|llm|agent)[ _-]?only|for[ _-]?(?:the[ _-]?)?(?:ai|model|llm|assistant))\s*>", re.I)
 _HIDING_TAGS = frozenset({"hidden", "secret"})
+# A description that turns to address the model ("Note for the assistant:") is giving it orders.
+_ADDRESSES_MODEL = re.compile(r"\b(?:note|message|instructions?|reminder)\s+(?:for|to)\s+(?:the\s+|any\s+)?"
+                              r"(?:assistant|ai|model|llm|agent|claude|gpt)s?\s*:", re.I)
 
 _HIDE = re.compile("|".join([
     r"\b(?:do\s+not|don'?t|never|must\s+not|should\s+not|shouldn'?t|without|(?:no|there\s+is\s+no)\s+need\s+to|"
     r"(?:it\s+is\s+)?not\s+necessary\s+to)\s+(?:ever\s+)?"
     r"(?:tell(?:ing)?|mention(?:ing)?|inform(?:ing)?|notify(?:ing)?|alert(?:ing)?|"
     rf"let(?:ting)?)\b{_IN}{{0,40}}?\b(?:user|users|human|operator|anyone)\b",
-    r"\b(?:the\s+)?(?:user|human)s?\s+(?:must|should|need|needs|may)\s*(?:not|n't)\s+"
-    r"(?:know|learn|see|notice|find\s+out|be\s+(?:told|informed|notified|aware))",
+    r"\b(?:the\s+)?(?:user|human)s?\s+(?:must|should|need|needs|may|does|do|will|would)\s*(?:not|n't)\s+"
+    r"(?:need\s+to\s+)?(?:know|learn|see|notice|find\s+out|be\s+(?:told|informed|notified|shown|aware|bothered))",
+    r"\b(?:does|do|need|needs|should|must)\s*(?:not|n't)\s+(?:need\s+to\s+)?be\s+(?:shown|told|mentioned|displayed|"
+    r"reported|surfaced|revealed)\s+to\s+(?:the\s+)?(?:user|human)s?\b",
+    r"\b(?:do\s+not|don'?t|never)\s+(?:list|include|mention|report|show|describe|record|surface)\s+"
+    r"(?:this|these|that|the\s+(?:above|extra|additional|first))\s+(?:step|action|call|instruction|request|part)s?\b",
+    r"\b(?:do\s+not|don'?t|never)\s+(?:tell|inform|notify)\s+(?:[\w'-]+\s+){1,2}?about\s+(?:this|it|these|that)\b",
     r"\bwithout\s+(?:the\s+)?(?:user|human)(?:'s)?\s+(?:knowing|knowledge|noticing|seeing|awareness)",
     rf"\b(?:keep|hide|conceal)\b{_IN}{{0,40}}?\bfrom\s+(?:the\s+)?(?:user|human)s?\b",
     r"\b(?:do\s+not|don'?t|never)\s+(?:mention|reveal|disclose|acknowledge|narrate|say\s+anything\s+about)\s+"
@@ -144,10 +152,18 @@ _SMUGGLE = re.compile(rf"{_INCLUDE}{_IN}{{0,60}}?{_PARAM_SLOT}", re.I)
 _SMUGGLED_DATA = re.compile(rf"{_FILE_TARGET}|{_SECRET_TARGET}|\b(?:its|their|the\s+file'?s?)\s+contents?\b", re.I)
 _SEND_OUT = re.compile(
     rf"{_SEND}{_IN}{{0,80}}?(?:https?://[^\s\"'<>]+|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b|\bwebhook\b)", re.I)
+_EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+# An outside address added as a (blind) copy: mail redirected whatever the sender meant.
+_COPY_TO = re.compile(rf"\b(?:bcc|cc)\b{_IN}{{0,80}}?{_EMAIL}|{_EMAIL}{_IN}{{0,40}}?\b(?:bcc|cc)\b", re.I)
 _SEND_OUT_CONTEXT = re.compile(rf"\b(?:also|always|additionally|copy|copies|bcc|cc|every|all)\b|{_FILE_TARGET}|"
                                rf"{_SECRET_TARGET}", re.I)
 _EXFIL_SEND = re.compile(rf"{_SEND}|{_INCLUDE}{_IN}{{0,60}}?\b(?:as|in|into)\s+(?:the\s+|a\s+)?"
                          r"[`'\"]?[\w-]*[`'\"]?\s*(?:parameter|argument|param|arg)\b", re.I)
+_PRIVATE_SENT = re.compile(
+    rf"{_SEND}{_IN}{{0,40}}?\b(?:e-?mails?|messages|conversations?|(?:chat|conversation|call)\s+logs?|history|"
+    rf"passwords?|credentials?|codes|card\s+numbers|contacts|documents|keys|tokens|secrets)\b{_IN}{{0,60}}?"
+    r"\b(?:to|at)\s+(?:https?://|[\w.+-]+@[\w-]+\.)", re.I)
+_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
 _STRICT_TARGET = re.compile(rf"{_READ}{_IN}{{0,60}}?(?:{_FILE_TARGET}|{_SECRET_TARGET})", re.I)
 
 # Shadowing: directions about how other tools behave, or which tool runs first.
@@ -165,11 +181,14 @@ _SHADOW_GENERIC = re.compile("|".join([
     r"\b(?:change|changes|modify|modifies|override|overrides|alter|alters|replace|replaces|intercept|intercepts)\s+"
     r"(?:the\s+)?(?:behaviou?r|way|output|results?)\s+(?:of\s+)?(?:[\w`'\"-]+\s+){0,3}?tools?\b",
     r"\b(?:other|another)\s+(?:mcp\s+)?(?:server|mcp)'?s?\s+tools?\b",
+    r"\btools?\s+(?:of|from|in|on)\s+(?:any|every|all|another|other)\s+(?:other\s+)?(?:mcp\s+)?servers?\b",
+    r"\b[\w-]+\s+(?:mcp\s+)?server'?s\s+[`'\"]?[\w.-]+[`'\"]?\s+tool\b",
+    r"\b(?:supersedes?|replaces?|overrides?|takes?\s+precedence\s+over)\s+(?:the\s+)?(?:[\w'-]+\s+){0,3}?tools?\b",
 ]), re.I)
 # "When the X tool is called ...": a direction about another tool, named or not.
 _SHADOW_WHEN_TOOL = re.compile(
-    r"\b(?:when|whenever|each\s+time|every\s+time|if|before|after)\s+(?:the\s+|a\s+)?[`'\"]?([\w.-]+)[`'\"]?\s+tool\s+"
-    r"(?:is|gets|has\s+been|was)\s+(?:used|called|invoked|run|executed)", re.I)
+    r"\b(?:when|whenever|each\s+time|every\s+time|if|before|after)\s+(?:the\s+|a\s+|you\s+(?:call|use)\s+)?"
+    r"[`'\"]?([\w.-]+)[`'\"]?\s+(?:tool\s+)?(?:is|gets|has\s+been|was)\s+(?:used|called|invoked|run|executed)", re.I)
 # Directions strong enough to change another tool's behaviour when a same-server tool is named.
 _SHADOW_STRONG = re.compile(r"\b(?:bcc|cc|redirect|forward|instead|rather\s+than|override|replace|always|never|must|"
                             r"also\s+(?:send|add|include|copy)|change\s+the\s+(?:recipient|destination|address))\b",
@@ -203,6 +222,7 @@ def _signals_in(norm: Normalised) -> list[tuple[str, int, int]]:
     for match in _HIDDEN_BLOCK.finditer(text):
         kind = "hide-from-user" if match.group(1).lower() in _HIDING_TAGS else "hidden-block"
         found.append((kind, match.start(), match.end()))
+    found += [("addresses-model", m.start(), m.end()) for m in _ADDRESSES_MODEL.finditer(text)]
     found += [("hide-from-user", m.start(), m.end()) for m in _HIDE.finditer(text)]
     found += [("ignore-previous", m.start(), m.end()) for m in _IGNORE_PREVIOUS.finditer(text)]
     found += [("chat-marker", m.start(), m.end()) for m in _CHAT_MARKER.finditer(text)]
@@ -213,6 +233,7 @@ def _signals_in(norm: Normalised) -> list[tuple[str, int, int]]:
         start, end = _sentence(text, match.start(), match.end())
         if _SMUGGLED_DATA.search(text, start, end) and not _negated(text, match.start()):
             found.append(("side-channel", match.start(), match.end()))
+    found += [("send-out", m.start(), m.end()) for m in _COPY_TO.finditer(text) if not _negated(text, m.start())]
     for match in _SEND_OUT.finditer(text):
         start, end = _sentence(text, match.start(), match.end())
         if _SEND_OUT_CONTEXT.search(text, start, end) and not _negated(text, match.start()):
@@ -238,6 +259,11 @@ def instruction_signals(text: str) -> list[Signal]:
         start, end = _sentence(body, match.start(), match.end())
         if _EXFIL_SEND.search(body, start, end) and not _negated(body, match.start()):
             found.append(("exfiltrate", match.start(), match.end()))
+    found += [("exfiltrate", m.start(), m.end()) for m in _PRIVATE_SENT.finditer(body)
+              if not _negated(body, m.start())]
+    # HTML comments are reported, with what they say, by instructions.hidden-content: not twice.
+    comments = [(m.start(), m.end()) for m in _HTML_COMMENT.finditer(body)]
+    found = [f for f in found if not any(start <= f[1] < end for start, end in comments)]
     return _to_original(norm, found)
 
 
@@ -254,7 +280,7 @@ def severity_of(signals: list[Signal]) -> str:
 
 def kinds_of(signals: list[Signal]) -> list[str]:
     present = {s.kind for s in signals}
-    return [kind for kind in (*SIGNAL_KINDS, "exfiltrate") if kind in present]
+    return [kind for kind in (*SIGNAL_KINDS, "exfiltrate", "shadowing") if kind in present]
 
 
 def shadowing_signals(text: str, *, own_name: str, same_server: Iterable[str] = (),
@@ -266,7 +292,8 @@ def shadowing_signals(text: str, *, own_name: str, same_server: Iterable[str] = 
     body = norm.text
     found = [("shadowing", m.start(), m.end()) for m in _SHADOW_GENERIC.finditer(body)]
     found += [("shadowing", m.start(), m.end()) for m in _SHADOW_WHEN_TOOL.finditer(body)
-              if m.group(1).lower() not in (own_name.lower(), "this")]
+              if m.group(1).lower() not in (own_name.lower(), "this", "it")
+              and ("tool" in m.group(0).lower() or _IDENTIFIER_NAME.fullmatch(m.group(1)))]
     for names, directive in ((sorted(set(same_server) - {own_name}), _SHADOW_STRONG),
                              (sorted(set(other_tools) - {own_name} - set(same_server)), _SHADOW_ANY)):
         for name in names:

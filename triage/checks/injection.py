@@ -19,6 +19,16 @@ _FETCHER_TEXT = re.compile(r"\b(?:fetch(?:es)?|download(?:s)?|scrape(?:s)?|crawl
                            re.I)
 
 
+# A URL literal whose host (or the client's base URL) is fixed before the first placeholder: f"/points/{x}",
+# `https://api.example.com/v1/${id}`. The input picks a path on a fixed host, not where the request goes.
+_FIXED_HOST_URL = re.compile(r"""(?:\bf|\b|(?<=[\s(=,]))(['"`])(?:https?://[\w.-]+(?::\d+)?)?/[^'"`{}$]*"""
+                             r"""(?:\{|\$\{|\1\s*\+)""")
+
+
+def _host_fixed(flow: Flow) -> bool:
+    return any(_FIXED_HOST_URL.search(step.text) for step in flow.steps)
+
+
 def _flows(context: AnalysisContext, sinks: tuple[str, ...]) -> Iterator[tuple[ToolDef, Flow]]:
     for tool, _server in code_tools(context.system):
         for flow in sorted(tool.flows, key=lambda f: (f.line, f.sink, f.source, f.call, f.render())):
@@ -105,8 +115,9 @@ def deserialise(context: AnalysisContext) -> Iterator[Hit]:
                  "the request.")
 def ssrf(context: AnalysisContext) -> Iterator[Hit]:
     for tool, flow in _flows(context, ("ssrf",)):
-        # Fetching any URL is a fetch tool's declared purpose: still a web source and network sink in the graph.
-        yield _hit(tool, flow, "low" if _declared_fetcher(tool) else "high")
+        # Fetching any URL is a fetch tool's declared purpose (still a web source and network sink in the graph);
+        # an input that only picks the path on a fixed host is not a forged request.
+        yield _hit(tool, flow, "low" if _declared_fetcher(tool) or _host_fixed(flow) else "high")
 
 
 @check("injection.template", title="A tool input is rendered as a server-side template",

@@ -149,6 +149,9 @@ def secret_in_description(context: AnalysisContext) -> Iterator[Hit]:
 # --- what tool code does --------------------------------------------------------------------------------------
 
 EXFIL_EFFECTS = ("email-send", "messaging", "network", "api-write")
+# Progress, logging and notifications go back to the connected MCP client, not out of the system.
+_TO_CLIENT = re.compile(r"send_?notification|send_?logging_?message|report_?progress|send_?progress|"
+                        r"\b(?:ctx|context)\.(?:info|debug|warning|error|log)\b", re.I)
 
 
 def reads_private(tool: ToolDef) -> bool:
@@ -174,7 +177,8 @@ def _private_reader(tool: ToolDef, server: CodeServer | None) -> str:
 def exfiltration(context: AnalysisContext) -> Iterator[Hit]:
     for tool, server in code_tools(context.system):
         ssrf_lines = {flow.line for flow in tool.flows if flow.sink == "ssrf"}  # reported by injection.ssrf
-        effects = sorted((e for e in tool.effects if e.kind in EXFIL_EFFECTS and e.line not in ssrf_lines),
+        effects = sorted((e for e in tool.effects if e.kind in EXFIL_EFFECTS and e.line not in ssrf_lines
+                          and not _TO_CLIENT.search(e.detail)),
                          key=lambda e: (e.line, e.kind, e.detail))
         if not effects:
             continue
