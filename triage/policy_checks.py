@@ -46,4 +46,6 @@ TOOL_MODEL_CHECKS = frozenset({
     "injection.command", "injection.code-exec", "injection.sql", "injection.path-traversal", "injection.deserialise",
     "injection.ssrf", "injection.template",
 })
-CHECKS_2026_12 = CHECKS_2026_11 | TOOL_MODEL_CHECKS
+# 2026.12.1: checks of the formats read for issue 13 (Claude Code plugin marketplaces).
+FORMAT_CHECKS = frozenset({"provenance.unpinned-plugin-source"})
+CHECKS_2026_12 = CHECKS_2026_11 | TOOL_MODEL_CHECKS | FORMAT_CHECKS

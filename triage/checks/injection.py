@@ -14,7 +14,8 @@ from triage.parsers.tool_model import Flow, ToolDef
 _FETCHER_NAME = re.compile(r"fetch|browse|scrape|crawl|download|curl|wget|(?:get|read|open|load)_?(?:url|page|link|web)|"
                            r"(?:url|page|web)_?(?:get|read|content|fetch|reader|loader)|web_?page|http_?get", re.I)
 _FETCHER_TEXT = re.compile(r"\b(?:fetch(?:es)?|download(?:s)?|scrape(?:s)?|crawl(?:s)?|brows(?:e|es)|retrieve(?:s)?|"
-                           r"get(?:s)?|read(?:s)?|open(?:s)?|load(?:s)?|request(?:s)?)\b[^.]{0,40}"
+                           r"get(?:s)?|read(?:s)?|open(?:s)?|load(?:s)?|request(?:s)?|list(?:s)?|extract(?:s)?|"
+                           r"summari[sz]e(?:s)?|parse(?:s)?|convert(?:s)?)\b[^.]{0,40}"
                            r"\b(?:urls?|web\s*pages?|websites?|web\s+content|links?|https?|the\s+(?:web|internet))\b",
                            re.I)
 
@@ -25,8 +26,13 @@ _FIXED_HOST_URL = re.compile(r"""(?:\bf|\b|(?<=[\s(=,]))(['"`])(?:https?://[\w.-
                              r"""(?:\{|\$\{|\1\s*\+)""")
 
 
+# new URL(relative, BASE) / urljoin(BASE, relative) with a constant base: the input was spliced into a relative part.
+_CONSTANT_BASE = re.compile(r"\bnew\s+URL\([^,()]+,\s*[A-Z][A-Z0-9_]*\s*\)|\burljoin\(\s*[A-Z][A-Z0-9_]*\s*,")
+
+
 def _host_fixed(flow: Flow) -> bool:
-    return any(_FIXED_HOST_URL.search(step.text) for step in flow.steps)
+    return any(_FIXED_HOST_URL.search(step.text) or (flow.spliced and _CONSTANT_BASE.search(step.text))
+               for step in flow.steps)
 
 
 def _flows(context: AnalysisContext, sinks: tuple[str, ...]) -> Iterator[tuple[ToolDef, Flow]]:

@@ -494,3 +494,12 @@ def test_an_input_that_only_picks_a_path_on_a_fixed_host_is_low():
     assert [hit[0] for hit in found(system(tool("forecast", "Forecast.", flows=[path_only])), "injection.ssrf")] == [
         "low"]
     assert [hit[0] for hit in found(system(tool("status", "Status.", flows=[any_host])), "injection.ssrf")] == ["high"]
+
+
+def test_a_spliced_input_resolved_against_a_constant_base_url_is_low_and_a_link_lister_is_a_declared_fetcher():
+    relative = Flow("ssrf", "state", 12, "fetch", (Step(12, "fetch(new URL(pathAndQuery, NWS_API))"),), spliced=True)
+    whole = Flow("ssrf", "target", 12, "fetch", (Step(12, "fetch(new URL(target, NWS_API))"),), spliced=False)
+    assert [hit[0] for hit in found(system(tool("alerts", "Alerts.", flows=[relative])), "injection.ssrf")] == ["low"]
+    assert [hit[0] for hit in found(system(tool("alerts", "Alerts.", flows=[whole])), "injection.ssrf")] == ["high"]
+    lister = tool("page_links", "List the links on a public web page.", flows=[Flow("ssrf", "url", 3, "client.get")])
+    assert [hit[0] for hit in found(system(lister), "injection.ssrf")] == ["low"]
