@@ -15,6 +15,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from triage.checks.registry import _ASSIGNED_SECRET, _INVISIBLE, _SECRET_SHAPES
 
@@ -143,6 +144,19 @@ _INCLUDE = r"\b(?:pass|include|put|insert|add|append|attach|embed|supply|provide
 _PARAM_SLOT = (r"\b(?:as|in|into|inside|within|via|using|to)\s+(?:the\s+|a\s+)?(?:[`'\"][\w.-]+[`'\"]|"
                r"[\w-]+\s+(?:parameter|argument|param|arg|field)|(?:parameter|argument|param|arg|field)\s+[`'\"]?\w+)")
 
+# Substrings every file target / every smuggled-data word contains: a fast test before the patterns run.
+_FILE_HINTS = (".ssh", "id_", ".env", ".aws/", ".kube/", ".docker/", "credentials", ".netrc", ".npmrc", ".pypirc",
+               "mcp.json", "claude_desktop_config", ".cursor/", ".claude/", "/etc/", "service", "keychain", "wallet",
+               ".gnupg", "_history")
+_DATA_HINTS = (*_FILE_HINTS, "credential", "key", "token", "cookie", "passw", "passphrase", "secret", "seed",
+               "environment", "env var", "history", "prompt", "messages", "user", "content")
+
+
+def _hinted(text: str, hints: tuple[str, ...]) -> bool:
+    lowered = text.lower()
+    return any(hint in lowered for hint in hints)
+
+
 _SENSITIVE_READ = re.compile(
     rf"{_READ}{_IN}{{0,60}}?(?:{_FILE_TARGET})|"
     rf"\bcontents?\s+of\s+(?:the\s+|your\s+|the\s+user'?s\s+)?{_IN}{{0,20}}?(?:{_FILE_TARGET})", re.I)
@@ -189,6 +203,7 @@ _SHADOW_GENERIC = re.compile("|".join([
 _SHADOW_WHEN_TOOL = re.compile(
     r"\b(?:when|whenever|each\s+time|every\s+time|if|before|after)\s+(?:the\s+|a\s+|you\s+(?:call|use)\s+)?"
     r"[`'\"]?([\w.-]+)[`'\"]?\s+(?:tool\s+)?(?:is|gets|has\s+been|was)\s+(?:used|called|invoked|run|executed)", re.I)
+_CALLED = re.compile(r"\b(?:used|called|invoked|run|executed)\b", re.I)
 # Directions strong enough to change another tool's behaviour when a same-server tool is named.
 _SHADOW_STRONG = re.compile(r"\b(?:bcc|cc|redirect|forward|instead|rather\s+than|override|replace|always|never|must|"
                             r"also\s+(?:send|add|include|copy)|change\s+the\s+(?:recipient|destination|address))\b",
@@ -226,13 +241,17 @@ def _signals_in(norm: Normalised) -> list[tuple[str, int, int]]:
     found += [("hide-from-user", m.start(), m.end()) for m in _HIDE.finditer(text)]
     found += [("ignore-previous", m.start(), m.end()) for m in _IGNORE_PREVIOUS.finditer(text)]
     found += [("chat-marker", m.start(), m.end()) for m in _CHAT_MARKER.finditer(text)]
-    found += [("sensitive-read", m.start(), m.end()) for m in _SENSITIVE_READ.finditer(text)
-              if not _negated(text, m.start())]
+    # The costlier patterns run only when the cheap part they need is present at all.
+    if _hinted(text, _FILE_HINTS):
+        found += [("sensitive-read", m.start(), m.end()) for m in _SENSITIVE_READ.finditer(text)
+                  if not _negated(text, m.start())]
     found += [("side-channel", m.start(), m.end()) for m in _SIDE_CHANNEL_NAME.finditer(text)]
-    for match in _SMUGGLE.finditer(text):
+    for match in _SMUGGLE.finditer(text) if _hinted(text, _DATA_HINTS) else ():
         start, end = _sentence(text, match.start(), match.end())
         if _SMUGGLED_DATA.search(text, start, end) and not _negated(text, match.start()):
             found.append(("side-channel", match.start(), match.end()))
+    if "@" not in text and "://" not in text and "webhook" not in text.lower():
+        return found
     found += [("send-out", m.start(), m.end()) for m in _COPY_TO.finditer(text) if not _negated(text, m.start())]
     for match in _SEND_OUT.finditer(text):
         start, end = _sentence(text, match.start(), match.end())
@@ -285,31 +304,49 @@ def kinds_of(signals: list[Signal]) -> list[str]:
 
 def shadowing_signals(text: str, *, own_name: str, same_server: Iterable[str] = (),
                       other_tools: Iterable[str] = ()) -> list[Signal]:
+    return shadowing_in(text, own_name=own_name, same_server=frozenset(same_server),
+                        names=tuple(sorted(set(same_server) | set(other_tools))))
+
+
+def shadowing_in(text: str, *, own_name: str, same_server: frozenset[str], names: tuple[str, ...]) -> list[Signal]:
     """Directions about how other tools behave: generic ones ("before using any other tool"), and sentences that
     name another tool with a direction (any direction for tools of other servers, a behaviour-changing one for
     tools of the same server, which may legitimately refer to each other)."""
     norm = normalise(text[:MAX_DESCRIPTION])
     body = norm.text
     found = [("shadowing", m.start(), m.end()) for m in _SHADOW_GENERIC.finditer(body)]
-    found += [("shadowing", m.start(), m.end()) for m in _SHADOW_WHEN_TOOL.finditer(body)
-              if m.group(1).lower() not in (own_name.lower(), "this", "it")
-              and ("tool" in m.group(0).lower() or _IDENTIFIER_NAME.fullmatch(m.group(1)))]
-    for names, directive in ((sorted(set(same_server) - {own_name}), _SHADOW_STRONG),
-                             (sorted(set(other_tools) - {own_name} - set(same_server)), _SHADOW_ANY)):
-        for name in names:
-            for match in _name_pattern(name).finditer(body):
-                start, end = _sentence(body, match.start(), match.end())
-                if directive.search(body, start, end):
-                    found.append(("shadowing", match.start(), match.end()))
+    if _CALLED.search(body):
+        found += [("shadowing", m.start(), m.end()) for m in _SHADOW_WHEN_TOOL.finditer(body)
+                  if m.group(1).lower() not in (own_name.lower(), "this", "it")
+                  and ("tool" in m.group(0).lower() or _IDENTIFIER_NAME.fullmatch(m.group(1)))]
+    same = same_server
+    pattern = _names_pattern(names)
+    for match in pattern.finditer(body) if pattern else ():
+        name = match.group(1) or match.group(2)
+        if name == own_name or name.lower() == own_name.lower() and match.group(2):
+            continue
+        directive = _SHADOW_STRONG if name in same else _SHADOW_ANY
+        start, end = _sentence(body, match.start(), match.end())
+        if directive.search(body, start, end):
+            found.append(("shadowing", match.start(), match.end()))
     return _to_original(norm, found)
 
 
-def _name_pattern(name: str) -> re.Pattern[str]:
-    """Identifier-shaped names (send_email, sendEmail) match anywhere; plain words only as "the <word> tool"."""
-    quoted = re.escape(name)
-    if _IDENTIFIER_NAME.fullmatch(name) and len(name) >= 4:
-        return re.compile(rf"(?<![\w-]){quoted}(?![\w-])")
-    return re.compile(rf"\b(?:the\s+)?[`'\"]?{quoted}[`'\"]?\s+tool\b", re.I)
+@lru_cache(maxsize=64)
+def _names_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One pattern for every tool name: identifier-shaped names (send_email, sendEmail) match anywhere (group 1),
+    plain words only as "the <word> tool" (group 2)."""
+    identifiers = [n for n in names if _IDENTIFIER_NAME.fullmatch(n) and len(n) >= 4]
+    words = [n for n in names if n not in identifiers and n]
+    if not identifiers and not words:
+        return None
+    never = r"(?!x)x()"  # an alternative that cannot match, keeping the group numbers fixed
+    by_length = {"key": len, "reverse": True}
+    named = r"(?<![\w-])(" + "|".join(map(re.escape, sorted(identifiers, **by_length))) + r")(?![\w-])" \
+        if identifiers else never
+    worded = r"\b(?:the\s+)?[`'\"]?(?i:(" + "|".join(map(re.escape, sorted(words, **by_length))) + \
+        r"))[`'\"]?\s+(?i:tool)\b" if words else never
+    return re.compile(f"{named}|{worded}")
 
 
 # --- hidden characters and secrets --------------------------------------------------------------------------

@@ -120,11 +120,11 @@ def shadowing(context: AnalysisContext) -> Iterator[Hit]:
     by_server: dict[str, list[str]] = {}
     for item in items:
         by_server.setdefault(item.server, []).append(item.name)
-    everyone = sorted({item.name for item in items} | {tool.name for tool, _server in code_tools(context.system)})
+    everyone = tuple(sorted({item.name for item in items} | {tool.name for tool, _server in code_tools(context.system)}))
+    same_server = {server: frozenset(names) for server, names in by_server.items()}
     for item in items:
-        same = by_server.get(item.server, []) if item.server else []
-        signals = descriptions.shadowing_signals(item.text, own_name=item.name, same_server=same,
-                                                 other_tools=everyone)
+        same = same_server[item.server] if item.server else frozenset()
+        signals = descriptions.shadowing_in(item.text, own_name=item.name, same_server=same, names=everyone)
         if signals:
             first = signals[0]
             text = descriptions.excerpt(item.text, first.start, first.end)
