@@ -16,8 +16,9 @@ _FETCHER_NAME = re.compile(r"fetch|browse|scrape|crawl|download|curl|wget|(?:get
 _FETCHER_TEXT = re.compile(r"\b(?:fetch(?:es)?|download(?:s)?|scrape(?:s)?|crawl(?:s)?|brows(?:e|es)|retrieve(?:s)?|"
                            r"get(?:s)?|read(?:s)?|open(?:s)?|load(?:s)?|request(?:s)?|list(?:s)?|extract(?:s)?|"
                            r"summari[sz]e(?:s)?|parse(?:s)?|convert(?:s)?)\b[^.]{0,40}"
-                           r"\b(?:urls?|web\s*pages?|websites?|web\s+content|links?|https?|the\s+(?:web|internet))\b",
-                           re.I)
+                           r"\b(?:urls?|web\s*pages?|websites?|web\s+content|links?|https?|the\s+(?:web|internet))\b|"
+                           r"\b(?:on|from|of|in|at)\s+(?:a|an|the|any)\s+(?:public\s+|given\s+|remote\s+)?"
+                           r"(?:web\s*pages?|websites?|urls?)\b", re.I)
 
 
 # A URL literal whose host (or the client's base URL) is fixed before the first placeholder: f"/points/{x}",

@@ -503,3 +503,6 @@ def test_a_spliced_input_resolved_against_a_constant_base_url_is_low_and_a_link_
     assert [hit[0] for hit in found(system(tool("alerts", "Alerts.", flows=[whole])), "injection.ssrf")] == ["high"]
     lister = tool("page_links", "List the links on a public web page.", flows=[Flow("ssrf", "url", 3, "client.get")])
     assert [hit[0] for hit in found(system(lister), "injection.ssrf")] == ["low"]
+    noun_phrase = tool("page_links", "Absolute links found on a public web page.",
+                       flows=[Flow("ssrf", "url", 3, "client.get")])
+    assert [hit[0] for hit in found(system(noun_phrase), "injection.ssrf")] == ["low"]
