@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 
 from triage.checks.registry import _ASSIGNED_SECRET, _INVISIBLE, _SECRET_SHAPES
 
@@ -157,28 +158,34 @@ def _hinted(text: str, hints: tuple[str, ...]) -> bool:
     return any(hint in lowered for hint in hints)
 
 
-_SENSITIVE_READ = re.compile(
-    rf"{_READ}{_IN}{{0,60}}?(?:{_FILE_TARGET})|"
-    rf"\bcontents?\s+of\s+(?:the\s+|your\s+|the\s+user'?s\s+)?{_IN}{{0,20}}?(?:{_FILE_TARGET})", re.I)
+# Each "verb ... target" signal is found target first (targets are rare), then the verb is looked for in the words
+# before it within the sentence: the work stays linear however often a hostile text repeats the verbs.
+_FILE_TARGET_RE = re.compile(_FILE_TARGET, re.I)
+_FILE_OR_SECRET = re.compile(rf"{_FILE_TARGET}|{_SECRET_TARGET}", re.I)
+_READ_RE = re.compile(_READ, re.I)
+_SEND_RE = re.compile(_SEND, re.I)
+_INCLUDE_RE = re.compile(_INCLUDE, re.I)
+_CONTENTS_OF = re.compile(r"\bcontents?\s+of\b", re.I)
+_PARAM_SLOT_RE = re.compile(_PARAM_SLOT, re.I)
 _SIDE_CHANNEL_NAME = re.compile(r"\b(?:side[\s_-]?note|sidenote|side[\s_-]?channel|hidden[\s_-]?(?:param(?:eter)?|"
                                 r"field|arg(?:ument)?))\b", re.I)
-_SMUGGLE = re.compile(rf"{_INCLUDE}{_IN}{{0,60}}?{_PARAM_SLOT}", re.I)
 _SMUGGLED_DATA = re.compile(rf"{_FILE_TARGET}|{_SECRET_TARGET}|\b(?:its|their|the\s+file'?s?)\s+contents?\b", re.I)
-_SEND_OUT = re.compile(
-    rf"{_SEND}{_IN}{{0,80}}?(?:https?://[^\s\"'<>]+|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b|\bwebhook\b)", re.I)
-_EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
-# An outside address added as a (blind) copy: mail redirected whatever the sender meant.
-_COPY_TO = re.compile(rf"\b(?:bcc|cc)\b{_IN}{{0,80}}?{_EMAIL}|{_EMAIL}{_IN}{{0,40}}?\b(?:bcc|cc)\b", re.I)
+# Anchored at the start of the address and bounded, so a long run of word characters cannot make it quadratic.
+_EMAIL = r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}"
+_EMAIL_RE = re.compile(_EMAIL)
+_DESTINATION = re.compile(rf"https?://[^\s\"'<>]+|{_EMAIL}|\bwebhook\b", re.I)
+_SENT_TO = re.compile(rf"\b(?:to|at)\s+(?:https?://[^\s\"'<>]+|{_EMAIL})", re.I)
+_COPY_WORD = re.compile(r"\b(?:bcc|cc)\b", re.I)
 _SEND_OUT_CONTEXT = re.compile(rf"\b(?:also|always|additionally|copy|copies|bcc|cc|every|all)\b|{_FILE_TARGET}|"
                                rf"{_SECRET_TARGET}", re.I)
 _EXFIL_SEND = re.compile(rf"{_SEND}|{_INCLUDE}{_IN}{{0,60}}?\b(?:as|in|into)\s+(?:the\s+|a\s+)?"
                          r"[`'\"]?[\w-]*[`'\"]?\s*(?:parameter|argument|param|arg)\b", re.I)
-_PRIVATE_SENT = re.compile(
-    rf"{_SEND}{_IN}{{0,40}}?\b(?:e-?mails?|messages|conversations?|(?:chat|conversation|call)\s+logs?|history|"
-    rf"passwords?|credentials?|codes|card\s+numbers|contacts|documents|keys|tokens|secrets)\b{_IN}{{0,60}}?"
-    r"\b(?:to|at)\s+(?:https?://|[\w.+-]+@[\w-]+\.)", re.I)
+_PRIVATE_NOUN = re.compile(r"\b(?:e-?mails?|messages|conversations?|(?:chat|conversation|call)\s+logs?|history|"
+                           r"passwords?|credentials?|codes|card\s+numbers|contacts|documents|keys|tokens|secrets)\b",
+                           re.I)
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
-_STRICT_TARGET = re.compile(rf"{_READ}{_IN}{{0,60}}?(?:{_FILE_TARGET}|{_SECRET_TARGET})", re.I)
+MAX_MATCHES = 64  # per pattern and text: one finding per description, a few per instruction file
+
 
 # Shadowing: directions about how other tools behave, or which tool runs first.
 _SHADOW_GENERIC = re.compile("|".join([
@@ -230,33 +237,60 @@ def _negated(text: str, start: int) -> bool:
     return bool(_NEGATION.search(window))
 
 
+def _matches(pattern: re.Pattern[str], text: str) -> list[re.Match[str]]:
+    return list(islice(pattern.finditer(text), MAX_MATCHES))
+
+
+def _verb_before(text: str, start: int, verbs: re.Pattern[str], window: int) -> int | None:
+    """Offset of the verb nearest before ``start`` in the same sentence, at most ``window`` characters back."""
+    sentence_start, _ = _sentence(text, start, start)
+    nearest = None
+    for match in verbs.finditer(text, max(sentence_start, start - window), start):
+        nearest = match.start()
+    return nearest
+
+
+def _verb_target(text: str, targets: re.Pattern[str], verbs: re.Pattern[str], window: int) -> list[tuple[int, int]]:
+    """(verb start, target end) for each target with a verb before it that no negation governs."""
+    ends: dict[int, int] = {}  # one span per verb: "read ~/.ssh/id_rsa" names two targets
+    for target in _matches(targets, text):
+        verb = _verb_before(text, target.start(), verbs, window)
+        if verb is not None and not _negated(text, verb):
+            ends[verb] = max(ends.get(verb, 0), target.end())
+    return sorted(ends.items())
+
+
+def _in_sentence(text: str, pattern: re.Pattern[str], start: int, end: int) -> bool:
+    left, right = _sentence(text, start, end)
+    return pattern.search(text, left, right) is not None
+
+
 def _signals_in(norm: Normalised) -> list[tuple[str, int, int]]:
     """(kind, start, end) in normalised offsets."""
     text = norm.text
     found: list[tuple[str, int, int]] = []
-    for match in _HIDDEN_BLOCK.finditer(text):
+    for match in _matches(_HIDDEN_BLOCK, text):
         kind = "hide-from-user" if match.group(1).lower() in _HIDING_TAGS else "hidden-block"
         found.append((kind, match.start(), match.end()))
-    found += [("addresses-model", m.start(), m.end()) for m in _ADDRESSES_MODEL.finditer(text)]
-    found += [("hide-from-user", m.start(), m.end()) for m in _HIDE.finditer(text)]
-    found += [("ignore-previous", m.start(), m.end()) for m in _IGNORE_PREVIOUS.finditer(text)]
-    found += [("chat-marker", m.start(), m.end()) for m in _CHAT_MARKER.finditer(text)]
-    # The costlier patterns run only when the cheap part they need is present at all.
+    found += [("addresses-model", m.start(), m.end()) for m in _matches(_ADDRESSES_MODEL, text)]
+    found += [("hide-from-user", m.start(), m.end()) for m in _matches(_HIDE, text)]
+    found += [("ignore-previous", m.start(), m.end()) for m in _matches(_IGNORE_PREVIOUS, text)]
+    found += [("chat-marker", m.start(), m.end()) for m in _matches(_CHAT_MARKER, text)]
+    found += [("side-channel", m.start(), m.end()) for m in _matches(_SIDE_CHANNEL_NAME, text)]
+    # The costlier searches run only when the cheap part they need is present at all.
     if _hinted(text, _FILE_HINTS):
-        found += [("sensitive-read", m.start(), m.end()) for m in _SENSITIVE_READ.finditer(text)
-                  if not _negated(text, m.start())]
-    found += [("side-channel", m.start(), m.end()) for m in _SIDE_CHANNEL_NAME.finditer(text)]
-    for match in _SMUGGLE.finditer(text) if _hinted(text, _DATA_HINTS) else ():
-        start, end = _sentence(text, match.start(), match.end())
-        if _SMUGGLED_DATA.search(text, start, end) and not _negated(text, match.start()):
-            found.append(("side-channel", match.start(), match.end()))
-    if "@" not in text and "://" not in text and "webhook" not in text.lower():
-        return found
-    found += [("send-out", m.start(), m.end()) for m in _COPY_TO.finditer(text) if not _negated(text, m.start())]
-    for match in _SEND_OUT.finditer(text):
-        start, end = _sentence(text, match.start(), match.end())
-        if _SEND_OUT_CONTEXT.search(text, start, end) and not _negated(text, match.start()):
-            found.append(("send-out", match.start(), match.end()))
+        found += [("sensitive-read", *span) for span in _verb_target(text, _FILE_TARGET_RE, _READ_RE, 80)]
+        found += [("sensitive-read", *span) for span in _verb_target(text, _FILE_TARGET_RE, _CONTENTS_OF, 40)]
+    if _hinted(text, _DATA_HINTS):
+        found += [("side-channel", start, end) for start, end in _verb_target(text, _PARAM_SLOT_RE, _INCLUDE_RE, 70)
+                  if _in_sentence(text, _SMUGGLED_DATA, start, end)]
+    if "@" in text or "://" in text or "webhook" in text.lower():
+        found += [("send-out", start, end) for start, end in _verb_target(text, _DESTINATION, _SEND_RE, 90)
+                  if _in_sentence(text, _SEND_OUT_CONTEXT, start, end)]
+        for email in _matches(_EMAIL_RE, text):
+            copy = _COPY_WORD.search(text, max(0, email.start() - 80), min(len(text), email.end() + 40))
+            if copy and _in_sentence(text, _COPY_WORD, email.start(), email.end()) and not _negated(text, copy.start()):
+                found.append(("send-out", min(copy.start(), email.start()), max(copy.end(), email.end())))
     return found
 
 
@@ -274,14 +308,14 @@ def instruction_signals(text: str) -> list[Signal]:
     found = [(kind, start, end) for kind, start, end in _signals_in(norm) if kind in STRICT_KINDS]
     found = [(kind, start, end) for kind, start, end in found if kind != "hide-from-user"
              or not body[start:end].lstrip().startswith("<")]  # a <secret> tag in prose is not hiding
-    for match in _STRICT_TARGET.finditer(body):
-        start, end = _sentence(body, match.start(), match.end())
-        if _EXFIL_SEND.search(body, start, end) and not _negated(body, match.start()):
-            found.append(("exfiltrate", match.start(), match.end()))
-    found += [("exfiltrate", m.start(), m.end()) for m in _PRIVATE_SENT.finditer(body)
-              if not _negated(body, m.start())]
+    found += [("exfiltrate", start, end) for start, end in _verb_target(body, _FILE_OR_SECRET, _READ_RE, 80)
+              if _in_sentence(body, _EXFIL_SEND, start, end)]
+    for start, end in _verb_target(body, _SENT_TO, _SEND_RE, 110):
+        verb = _SEND_RE.match(body, start)
+        if _PRIVATE_NOUN.search(body, verb.end() if verb else start, end):
+            found.append(("exfiltrate", start, end))
     # HTML comments are reported, with what they say, by instructions.hidden-content: not twice.
-    comments = [(m.start(), m.end()) for m in _HTML_COMMENT.finditer(body)]
+    comments = [(m.start(), m.end()) for m in _matches(_HTML_COMMENT, body)]
     found = [f for f in found if not any(start <= f[1] < end for start, end in comments)]
     return _to_original(norm, found)
 

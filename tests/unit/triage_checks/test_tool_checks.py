@@ -506,3 +506,17 @@ def test_a_spliced_input_resolved_against_a_constant_base_url_is_low_and_a_link_
     noun_phrase = tool("page_links", "Absolute links found on a public web page.",
                        flows=[Flow("ssrf", "url", 3, "client.get")])
     assert [hit[0] for hit in found(system(noun_phrase), "injection.ssrf")] == ["low"]
+
+
+def test_hostile_descriptions_and_instruction_files_are_analysed_in_bounded_time():
+    import time
+
+    shapes = ["a" * 19999 + "@", "send " * 4000, "read " * 4000 + "~/.ssh", "<" * 20000, "do not " * 3000 + "user",
+              "pass it as `x` " * 1400, "\u200b" * 20000, "\U000e0041" * 20000, "bcc " * 5000 + "a@b.example"]
+    started = time.perf_counter()
+    for text in shapes:
+        descriptions.poisoning_signals(text)
+        descriptions.instruction_signals(text * 10)
+        descriptions.shadowing_signals(text, own_name="x", other_tools=["send_email", "fetch"])
+        descriptions.hidden_characters(text)
+    assert time.perf_counter() - started < 10  # about 1.5 s on one core; quadratic patterns took minutes
