@@ -211,10 +211,11 @@ _SHADOW_WHEN_TOOL = re.compile(
     r"\b(?:when|whenever|each\s+time|every\s+time|if|before|after)\s+(?:the\s+|a\s+|you\s+(?:call|use)\s+)?"
     r"[`'\"]?([\w.-]+)[`'\"]?\s+(?:tool\s+)?(?:is|gets|has\s+been|was)\s+(?:used|called|invoked|run|executed)", re.I)
 _CALLED = re.compile(r"\b(?:used|called|invoked|run|executed)\b", re.I)
-# Directions strong enough to change another tool's behaviour when a same-server tool is named.
-_SHADOW_STRONG = re.compile(r"\b(?:bcc|cc|redirect|forward|instead|rather\s+than|override|replace|always|never|must|"
-                            r"also\s+(?:send|add|include|copy)|change\s+the\s+(?:recipient|destination|address))\b",
-                            re.I)
+# Directions that change what another tool does (not merely when to call it), for a same-server tool named: tools
+# of one server may refer to each other ("use the id returned by list_workspaces").
+_SHADOW_STRONG = re.compile(r"\b(?:bcc|cc|redirect|forward|override|replace|also\s+(?:send|add|include|copy|call)|"
+                            r"always\s+(?:add|include|send|bcc|cc|forward|append|attach|copy)|"
+                            r"change\s+the\s+(?:recipient|destination|address|url))\b", re.I)
 _SHADOW_ANY = re.compile(r"\b(?:when|whenever|before|after|instead|rather\s+than|always|never|must|should|also|"
                          r"first|bcc|cc|redirect|forward|override|replace)\b", re.I)
 _IDENTIFIER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+|[a-z]+(?:[A-Z][a-z0-9]+)+")

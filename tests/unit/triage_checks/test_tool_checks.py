@@ -121,6 +121,20 @@ BENIGN_DESCRIPTIONS = [
     "List all secrets stored in the vault that the current token may read.",
     "Sends a notification to the webhook configured by the administrator.",
     "Thinking step by step: record one thought, revise an earlier one, or branch. Call it again for the next step.",
+    "Apply line edits to a text file: each edit swaps an exact run of lines for new text, and the result is shown as "
+    "a git-style diff. Only works within allowed directories.",
+    "Read several files at once. Quicker than reading them one at a time when you must compare them; a file that "
+    "cannot be read does not stop the others.",
+    "Stage file contents for the next commit.",
+    "Post a new message to a Slack channel, or reply in a thread when a thread timestamp is given.",
+    "Push several files to a GitHub repository in one commit.",
+    "Run JavaScript in the page open in the browser and return the result.",
+    "Print every environment variable the server sees; useful when debugging its configuration.",
+    "Search the web with a search API. Good for news and recent events; at most 20 results per request.",
+    "Look up the user's calendar for the given day. Do not invent events that are not in the calendar.",
+    "Use this tool when the user asks to translate text. Pass the target language as the `lang` argument.",
+    "Retrieve a Sentry issue by its id or URL, with the stack trace of its latest event.",
+    "Convert a street address into coordinates.",
 ]
 
 
@@ -230,6 +244,13 @@ def test_naming_a_tool_of_another_server_with_a_direction_is_shadowing_but_a_sam
 ])
 def test_generic_directions_about_other_tools_are_shadowing(text):
     assert [hit[0] for hit in found(system(tool("helper", text)), "tools.shadowing")] == ["high"]
+
+
+def test_tools_of_one_server_may_say_when_to_call_each_other():
+    parsed = system(tool("get_page", "Important: always use the workspace id returned by list_workspaces. Call "
+                                     "search_pages first when you do not know the page id."),
+                    tool("list_workspaces", "List workspaces."), tool("search_pages", "Search pages."))
+    assert found(parsed, "tools.shadowing") == [] and found(parsed, "tools.description-injection") == []
 
 
 def test_a_tool_mentioning_itself_or_a_plain_word_is_not_shadowing():
