@@ -333,7 +333,12 @@ def severity_of(signals: list[Signal]) -> str:
 
 
 def kinds_of(signals: list[Signal]) -> list[str]:
-    present = {s.kind for s in signals}
+    return kinds_of_names(s.kind for s in signals)
+
+
+def kinds_of_names(kinds: Iterable[str]) -> list[str]:
+    """The distinct kinds in reporting order."""
+    present = set(kinds)
     return [kind for kind in (*SIGNAL_KINDS, "exfiltrate", "shadowing") if kind in present]
 
 

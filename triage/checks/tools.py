@@ -72,10 +72,13 @@ def description_injection(context: AnalysisContext) -> Iterator[Hit]:
         if signals:
             yield _signal_hit(item, signals)
     for file in context.system.instructions:
+        by_line: dict[int, list[str]] = {}
         for signal in descriptions.instruction_signals(file.text):
-            line = file.text.count("\n", 0, signal.start) + 1
+            by_line.setdefault(file.text.count("\n", 0, signal.start) + 1, []).append(signal.kind)
+        for line, kinds in sorted(by_line.items()):
+            kinds = descriptions.kinds_of_names(kinds)
             text = descriptions.visible(file.lines[line - 1] if line <= len(file.lines) else "").strip()
-            yield Hit(file.path, line, f"({signal.kind}): {text}", extra={"signals": [signal.kind]})
+            yield Hit(file.path, line, f"({', '.join(kinds)}): {text}", extra={"signals": kinds})
 
 
 def _signal_hit(item: Described, signals: list[descriptions.Signal]) -> Hit:
