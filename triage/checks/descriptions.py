@@ -194,8 +194,8 @@ _SHADOW_GENERIC = re.compile("|".join([
     r"\s+(?:[\w-]+\s+){0,2}?tools?\b",
     r"\b(?:instead\s+of|rather\s+than)\s+(?:using\s+|calling\s+)?(?:the\s+|any\s+)?(?:other\s+)?[`'\"]?[\w.-]+[`'\"]?"
     r"\s+tools?\b",
-    r"\bthis\s+tool\s+(?:must|should|has\s+to|needs\s+to|shall)\s+(?:always\s+)?be\s+(?:called|used|invoked|run|executed)"
-    r"\s+(?:first|before)",
+    r"\bthis\s+tool\s+(?:must|should|has\s+to|needs\s+to|shall)\s+(?:always\s+)?be\s+"
+    r"(?:called|used|invoked|run|executed)\s+(?:first|before)",
     r"\b(?:always\s+|first\s+)?(?:call|use|invoke|run)\s+this\s+tool\s+(?:first|before\s+(?:any|all|every|using|calling"
     r"|other))",
     r"\b(?:all|every|any)\s+other\s+tools?\s+(?:must|should|shall|will|need\s+to)\b",

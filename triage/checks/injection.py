@@ -11,7 +11,8 @@ from triage.checks.tools import code_tools
 from triage.parsers.tool_model import Flow, ToolDef
 
 # A tool whose declared purpose is fetching what it is given (fetch_url, "Fetches a URL ... as markdown").
-_FETCHER_NAME = re.compile(r"fetch|browse|scrape|crawl|download|curl|wget|(?:get|read|open|load)_?(?:url|page|link|web)|"
+_FETCHER_NAME = re.compile(r"fetch|browse|scrape|crawl|download|curl|wget|"
+                           r"(?:get|read|open|load)_?(?:url|page|link|web)|"
                            r"(?:url|page|web)_?(?:get|read|content|fetch|reader|loader)|web_?page|http_?get", re.I)
 _FETCHER_TEXT = re.compile(r"\b(?:fetch(?:es)?|download(?:s)?|scrape(?:s)?|crawl(?:s)?|brows(?:e|es)|retrieve(?:s)?|"
                            r"get(?:s)?|read(?:s)?|open(?:s)?|load(?:s)?|request(?:s)?|list(?:s)?|extract(?:s)?|"

@@ -123,7 +123,8 @@ def shadowing(context: AnalysisContext) -> Iterator[Hit]:
     by_server: dict[str, list[str]] = {}
     for item in items:
         by_server.setdefault(item.server, []).append(item.name)
-    everyone = tuple(sorted({item.name for item in items} | {tool.name for tool, _server in code_tools(context.system)}))
+    names = {item.name for item in items} | {tool.name for tool, _server in code_tools(context.system)}
+    everyone = tuple(sorted(names))
     same_server = {server: frozenset(names) for server, names in by_server.items()}
     for item in items:
         same = same_server[item.server] if item.server else frozenset()
@@ -267,9 +268,10 @@ def sensitive_output(context: AnalysisContext) -> Iterator[Hit]:
         first = entries[0]
         categories = ("private_data", "secrets") if set(kinds) & _SECRET_DATA else ("private_data",)
         verb = "exposes" if tool.kind == "resource" else "returns"
+        severity = "high" if first.kind in _SEVERE_DATA else "medium"
         yield Hit(tool.path, first.line, f"{tool.kind} {tool.name} {verb} {', '.join(kinds)}: "
-                  f"{_mask_data(first.kind, first.detail)}", severity="high" if first.kind in _SEVERE_DATA else "medium",
-                  categories=categories, extra={"tool": tool.name, "kinds": kinds})
+                  f"{_mask_data(first.kind, first.detail)}", severity=severity, categories=categories,
+                  extra={"tool": tool.name, "kinds": kinds})
 
 
 @check("tools.env-to-child", title="A tool starts a process that inherits the whole environment",
