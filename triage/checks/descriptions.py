@@ -11,6 +11,8 @@ redirecting other tools), not particular strings.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -26,8 +28,8 @@ TAG_BLOCK = range(0xE0000, 0xE0080)
 _TAG_ASCII = range(0xE0020, 0xE007F)  # tag characters that spell printable ASCII (ASCII smuggling)
 
 # Kinds of poisoning signal, in reporting order.
-SIGNAL_KINDS = ("hidden-block", "addresses-model", "hide-from-user", "ignore-previous", "chat-marker", "sensitive-read",
-                "side-channel", "send-out")
+SIGNAL_KINDS = ("hidden-block", "encoded-instruction", "addresses-model", "hide-from-user", "ignore-previous",
+                "chat-marker", "sensitive-read", "side-channel", "send-out")
 # Signals that ask the model to take or move data: with hiding, a description is critical.
 ASKING = frozenset({"sensitive-read", "side-channel", "send-out"})
 # Instruction files are prose for the agent: only these strong signals count there.
@@ -295,10 +297,34 @@ def _signals_in(norm: Normalised) -> list[tuple[str, int, int]]:
     return found
 
 
+_BASE64_BLOB = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{24,4000}={0,2}(?![A-Za-z0-9+/=])")
+_DESCRIPTION_COMMENT = re.compile(r"<!--(.{1,2000}?)-->", re.S)
+
+
+def _decoded_text(blob: str) -> str:
+    """The text a base64 blob encodes, or "" when it is not mostly printable text (a hash, a key, binary)."""
+    try:
+        raw = base64.b64decode(blob + "=" * (-len(blob) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return ""
+    decoded = raw.decode("utf-8", errors="replace")
+    printable = sum(c.isprintable() or c.isspace() for c in decoded)
+    return decoded if decoded and printable / len(decoded) > 0.95 and " " in decoded else ""
+
+
 def poisoning_signals(text: str) -> list[Signal]:
-    """Instructions to the model in a tool/resource/prompt description, in text order (original offsets)."""
+    """Instructions to the model in a tool/resource/prompt description, in text order (original offsets). An
+    instruction encoded in base64 counts as itself (the model decodes it); an HTML comment is a hidden block (a
+    rendered view does not show it)."""
     norm = normalise(text[:MAX_DESCRIPTION])
-    return _to_original(norm, _signals_in(norm))
+    found = _signals_in(norm)
+    found += [("hidden-block", m.start(), m.end()) for m in _matches(_DESCRIPTION_COMMENT, norm.text)
+              if re.search(r"[A-Za-z]{3}", m.group(1))]
+    for blob in _matches(_BASE64_BLOB, norm.text)[:8]:
+        decoded = _decoded_text(blob.group(0))
+        if decoded and _signals_in(normalise(decoded[:MAX_DESCRIPTION])):
+            found.append(("encoded-instruction", blob.start(), blob.end()))
+    return _to_original(norm, found)
 
 
 def instruction_signals(text: str) -> list[Signal]:
