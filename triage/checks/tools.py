@@ -180,6 +180,8 @@ def _private_reader(tool: ToolDef, server: CodeServer | None) -> str:
                  "chooses what goes out, and with an input-chosen destination also where.")
 def exfiltration(context: AnalysisContext) -> Iterator[Hit]:
     for tool, server in code_tools(context.system):
+        if tool.gated:
+            continue  # a human approves each send, seeing what goes out: the remediation itself
         ssrf_lines = {flow.line for flow in tool.flows if flow.sink == "ssrf"}  # reported by injection.ssrf
         effects = sorted((e for e in tool.effects if e.kind in EXFIL_EFFECTS and e.line not in ssrf_lines
                           and not _TO_CLIENT.search(e.detail)),

@@ -295,6 +295,12 @@ def test_a_fixed_destination_is_medium_unless_the_server_also_reads_private_data
          "find_customer)")]
 
 
+def test_a_send_a_human_approves_is_quiet():
+    mail = tool("send_reply", "Send a reply.", effects=[Effect("email-send", 42, "smtplib.SMTP.send_message")],
+                gated=True)
+    assert found(system(mail), "tools.exfiltration") == []
+
+
 def test_reads_and_input_chosen_urls_are_left_to_other_checks():
     fetch = tool("get_page", "Get a page.", effects=[Effect("web-fetch", 8, "httpx.get")])
     posting = tool("post_json", "Post JSON.", effects=[Effect("network", 9, "httpx.post")],
