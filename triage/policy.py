@@ -1,18 +1,21 @@
 """The decision policy: findings + claim + builder context -> reject / guidance / escalate, with reasons.
 
 Deterministic and versioned. A change of behaviour is a new version registered in ``_POLICIES``; old versions
-stay selectable so stored results can be reproduced with the version they carry. The model-assisted note is never
-an input here.
+stay selectable so stored results can be reproduced with the version they carry. Each version is frozen data: the
+rules it applies and the check ids it reads (triage/policy_checks.py); findings of checks a version does not know
+are ignored by it, so new checks never change an old version's decisions. The model-assisted note is never an
+input here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from triage.findings import SEVERITY_RANK, Finding
+from triage.policy_checks import CHECKS_2026_11, CHECKS_2026_12
 
-POLICY_VERSION = "2026.11.1"
+POLICY_VERSION = "2026.12.1"
 
 DECISIONS = ("reject", "guidance", "escalate")
 # Which finding categories bear on each claim kind (intake.models.PropertyKind).
@@ -150,18 +153,33 @@ def _decide_2026_11_1(findings: Sequence[Finding], context: PolicyContext) -> De
     return Decision("guidance", score, reasons)
 
 
-_POLICIES: dict[str, Callable[[Sequence[Finding], PolicyContext], Decision]] = {
-    "2026.10.1": _decide_2026_10_1,
-    "2026.11.1": _decide_2026_11_1,
-}
+@dataclass(frozen=True)
+class PolicyVersion:
+    version: str
+    rules: Callable[[Sequence[Finding], PolicyContext], Decision]
+    checks: frozenset[str]  # the check ids this version reads; any other finding is unknown to it
+
+
+_POLICIES: dict[str, PolicyVersion] = {policy.version: policy for policy in (
+    PolicyVersion("2026.10.1", _decide_2026_10_1, CHECKS_2026_11),
+    PolicyVersion("2026.11.1", _decide_2026_11_1, CHECKS_2026_11),
+    # The claim-aware rules of 2026.11.1, now reading the checks of the MCP tool model (tools.*, injection.*).
+    PolicyVersion("2026.12.1", _decide_2026_11_1, CHECKS_2026_12),
+)}
 
 
 def available_policies() -> list[str]:
     return sorted(_POLICIES)
 
 
+def checks_read_by(version: str) -> frozenset[str]:
+    return _POLICIES[version].checks
+
+
 def decide(findings: Sequence[Finding], *, context: PolicyContext, version: str | None = None) -> Decision:
     version = version or POLICY_VERSION
     if version not in _POLICIES:
         raise ValueError(f"unknown policy version {version!r}; available: {', '.join(available_policies())}")
-    return _POLICIES[version](list(findings), context)
+    policy = _POLICIES[version]
+    known = [finding for finding in findings if finding.check in policy.checks]
+    return replace(policy.rules(known, context), policy_version=version)

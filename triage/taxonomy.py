@@ -24,8 +24,8 @@ ATLAS = {
     "AML.T0055": "Unsecured Credentials",
 }
 CWE = {
-    "CWE-77": "Command Injection", "CWE-78": "OS Command Injection", "CWE-89": "SQL Injection",
-    "CWE-95": "Eval Injection", "CWE-200": "Exposure of Sensitive Information",
+    "CWE-22": "Path Traversal", "CWE-77": "Command Injection", "CWE-78": "OS Command Injection", "CWE-89": "SQL Injection",
+    "CWE-94": "Code Injection", "CWE-95": "Eval Injection", "CWE-200": "Exposure of Sensitive Information",
     "CWE-201": "Insertion of Sensitive Information Into Sent Data", "CWE-250": "Execution with "
     "Unnecessary Privileges", "CWE-269": "Improper Privilege Management", "CWE-284": "Improper Access Control",
     "CWE-306": "Missing Authentication for Critical Function", "CWE-319": "Cleartext Transmission of Sensitive "
@@ -39,6 +39,10 @@ CWE = {
     "CWE-918": "Server-Side Request Forgery (SSRF)", "CWE-1357": "Reliance on Insufficiently "
     "Trustworthy Component", "CWE-1390": "Weak Authentication",
     "CWE-1427": "Improper Neutralization of Input Used for LLM Prompting",
+    "CWE-359": "Exposure of Private Personal Information to an Unauthorized Actor",
+    "CWE-526": "Cleartext Storage of Sensitive Information in an Environment Variable",
+    "CWE-668": "Exposure of Resource to Wrong Sphere", "CWE-749": "Exposed Dangerous Method or Function",
+    "CWE-1336": "Improper Neutralization of Special Elements Used in a Template Engine",
 }
 
 _INJECTION = {"owasp_llm": ["LLM01:2025", "LLM06:2025"], "owasp_agentic": ["ASI01", "ASI02"],
@@ -125,6 +129,34 @@ MAPPINGS: dict[str, dict[str, list[str]]] = {
     "instructions.remote-import": {"owasp_llm": ["LLM01:2025", "LLM03:2025"], "owasp_agentic": ["ASI04"],
                                    "atlas": ["AML.T0010"], "cwe": ["CWE-829"]},
     "meta.unparsed-file": {"owasp_llm": [], "owasp_agentic": [], "atlas": [], "cwe": []},
+    # MCP tools read from code (triage/checks/tools.py): descriptions, and what tool code does.
+    "tools.description-injection": {"owasp_llm": ["LLM01:2025", "LLM03:2025"], "owasp_agentic": ["ASI01", "ASI04"],
+                                    "atlas": ["AML.T0051.001", "AML.T0010.005"], "cwe": ["CWE-1427", "CWE-912"]},
+    "tools.hidden-characters": {"owasp_llm": ["LLM01:2025"], "owasp_agentic": ["ASI01", "ASI04"],
+                                "atlas": ["AML.T0051.001"], "cwe": ["CWE-451", "CWE-1427"]},
+    "tools.shadowing": {"owasp_llm": ["LLM01:2025", "LLM06:2025"], "owasp_agentic": ["ASI01", "ASI02"],
+                        "atlas": ["AML.T0051.001", "AML.T0053"], "cwe": ["CWE-1427", "CWE-441"]},
+    "tools.secret-in-description": {**_SECRETS, "cwe": ["CWE-798", "CWE-200"]},
+    "tools.exfiltration": {"owasp_llm": ["LLM02:2025", "LLM06:2025"], "owasp_agentic": ["ASI02"],
+                           "atlas": ["AML.T0053", "AML.T0057"], "cwe": ["CWE-200", "CWE-201"]},
+    "tools.irreversible-action": {**_IRREVERSIBLE, "cwe": ["CWE-862", "CWE-749"]},
+    "tools.sensitive-output": {"owasp_llm": ["LLM02:2025"], "owasp_agentic": ["ASI02", "ASI03"],
+                               "atlas": ["AML.T0057"], "cwe": ["CWE-200", "CWE-359"]},
+    "tools.env-to-child": {"owasp_llm": ["LLM02:2025", "LLM06:2025"], "owasp_agentic": ["ASI03"],
+                           "atlas": ["AML.T0055"], "cwe": ["CWE-526", "CWE-668"]},
+    # Flows from tool inputs to sinks (triage/checks/injection.py).
+    "injection.command": {**_CODE, "owasp_llm": ["LLM05:2025", "LLM06:2025"], "owasp_agentic": ["ASI02", "ASI05"],
+                          "cwe": ["CWE-78", "CWE-77"]},
+    "injection.code-exec": {**_CODE, "owasp_llm": ["LLM05:2025", "LLM06:2025"], "owasp_agentic": ["ASI02", "ASI05"],
+                            "cwe": ["CWE-94", "CWE-95"]},
+    "injection.sql": {**_CODE, "owasp_llm": ["LLM05:2025", "LLM06:2025"], "owasp_agentic": ["ASI02"],
+                      "cwe": ["CWE-89"]},
+    "injection.path-traversal": {**_CODE, "owasp_llm": ["LLM05:2025", "LLM06:2025"],
+                                 "owasp_agentic": ["ASI02", "ASI03"], "cwe": ["CWE-22"]},
+    "injection.deserialise": {**_CODE, "cwe": ["CWE-502"]},
+    "injection.ssrf": {**_CODE, "owasp_llm": ["LLM05:2025", "LLM06:2025"], "owasp_agentic": ["ASI02"],
+                       "atlas": ["AML.T0053", "AML.T0057"], "cwe": ["CWE-918"]},
+    "injection.template": {**_CODE, "cwe": ["CWE-1336", "CWE-94"]},
     # The dynamic stage (triage/dynamic/checks.py): what running servers exposed and did in the sandbox.
     "dynamic.tool-poisoning": {"owasp_llm": ["LLM01:2025", "LLM03:2025"], "owasp_agentic": ["ASI01", "ASI04"],
                                "atlas": ["AML.T0051.001", "AML.T0010.005"], "cwe": ["CWE-1427", "CWE-829"]},

@@ -8,12 +8,14 @@ from triage.checks import (  # noqa: F401 - imported for registration
     code,
     egress,
     hooks,
+    injection,
     instructions,
     irreversible,
     meta,
     privilege,
     provenance,
     secrets,
+    tools,
     trifecta,
 )
 from triage.checks.registry import CHECKS, AnalysisContext, Check, Hit

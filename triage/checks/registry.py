@@ -51,6 +51,7 @@ class Hit:
     line: int | None
     evidence: str
     severity: str | None = None  # overrides the check's default when the context makes it worse or milder
+    categories: tuple[str, ...] | None = None  # overrides the check's categories when one hit bears on fewer/more
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
 
@@ -84,7 +85,8 @@ class Check:
             if key in seen:
                 continue
             seen.add(key)
-            found.append(Finding(self.id, self.title, hit.severity or self.severity, self.categories, hit.path,
+            categories = hit.categories or self.categories
+            found.append(Finding(self.id, self.title, hit.severity or self.severity, categories, hit.path,
                                  hit.line, evidence, self.remediation, dict(hit.extra)))
         if len(found) > MAX_FINDINGS_PER_CHECK:
             # A hostile tree can repeat one pattern a million times; report the first ones and count the rest.

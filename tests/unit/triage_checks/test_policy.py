@@ -107,12 +107,72 @@ def test_the_decision_is_deterministic_whatever_the_finding_order():
 
 
 def test_old_policy_versions_stay_selectable_and_behave_as_they_did():
-    assert available_policies() == ["2026.10.1", "2026.11.1"]
-    assert POLICY_VERSION == "2026.11.1"
+    assert available_policies() == ["2026.10.1", "2026.11.1", "2026.12.1"]
+    assert POLICY_VERSION == "2026.12.1"
     context = PolicyContext(claim_property="data-handling")
     old = decide([FORCE_PUSH], context=context, version="2026.10.1")
     assert (old.decision, old.policy_version) == ("escalate", "2026.10.1")
     assert decide([FORCE_PUSH], context=context).decision == "guidance"
+    previous = decide([FORCE_PUSH], context=context, version="2026.11.1")
+    assert (previous.decision, previous.policy_version) == ("guidance", "2026.11.1")
+
+
+# Findings of the checks added with 2026.12.1 (the MCP tool model read from code).
+COMMAND_FLOW = finding("injection.command", "critical", ("privilege_scope", "untrusted_input"), "server.py")
+POISONED = finding("tools.description-injection", "critical", ("untrusted_input", "privilege_scope"), "server.py")
+EXFIL_TOOL = finding("tools.exfiltration", "high", ("exfiltration",), "src/index.ts")
+
+
+def test_each_version_reads_a_frozen_check_set_and_the_current_one_reads_the_whole_catalogue():
+    from triage.checks import CHECKS
+    from triage.dynamic.checks import DYNAMIC_CHECKS
+    from triage.policy import checks_read_by
+    from triage.policy_checks import CHECKS_2026_11, FORMAT_CHECKS, TOOL_MODEL_CHECKS
+
+    catalogue = frozenset(CHECKS) | frozenset(DYNAMIC_CHECKS)
+    # A check added without a policy version that reads it would never reach a decision: list it in a new version.
+    assert catalogue <= checks_read_by(POLICY_VERSION)
+    assert checks_read_by("2026.10.1") == checks_read_by("2026.11.1") == CHECKS_2026_11
+    assert CHECKS_2026_11 == catalogue - TOOL_MODEL_CHECKS - FORMAT_CHECKS
+    assert len(CHECKS_2026_11) == 78 and len(TOOL_MODEL_CHECKS) == 15
+    assert checks_read_by(POLICY_VERSION) == CHECKS_2026_11 | TOOL_MODEL_CHECKS | FORMAT_CHECKS
+
+
+def test_golden_decisions_of_the_old_versions_are_unchanged():
+    context = PolicyContext(claim_property="no-exfiltration")
+    assert decide([TRIFECTA, ROOT_CONTAINER], context=context, version="2026.11.1").as_dict() == {
+        "decision": "escalate", "score": 46, "policy_version": "2026.11.1",
+        "reasons": ["1 high or critical finding(s) relevant to no-exfiltration: trifecta.lethal-trifecta",
+                    "1 critical: trifecta.lethal-trifecta at .mcp.json"]}
+    assert decide([FORCE_PUSH, ROOT_CONTAINER], context=context, version="2026.10.1").as_dict() == {
+        "decision": "escalate", "score": 24, "policy_version": "2026.10.1",
+        "reasons": ["1 high or critical finding(s): irreversible.force-push"]}
+
+
+def test_new_check_findings_change_nothing_under_2026_11_1():
+    context = PolicyContext(claim_property="no-exfiltration")
+    for version in ("2026.10.1", "2026.11.1"):
+        before = decide([ROOT_CONTAINER], context=context, version=version)
+        after = decide([ROOT_CONTAINER, COMMAND_FLOW, POISONED, EXFIL_TOOL], context=context, version=version)
+        assert after == before
+        assert (after.decision, after.score, after.policy_version) == ("guidance", 2, version)
+    assert decide([COMMAND_FLOW], context=PolicyContext(), version="2026.11.1").reasons == [
+        "no high or critical findings relevant to unspecified claim (no findings); remediation attached"]
+
+
+def test_new_check_findings_escalate_under_2026_12_1():
+    context = PolicyContext(claim_property="no-exfiltration")
+    decision = decide([ROOT_CONTAINER, COMMAND_FLOW, POISONED, EXFIL_TOOL], context=context, version="2026.12.1")
+    assert decision.as_dict() == {
+        "decision": "escalate", "score": 77, "policy_version": "2026.12.1",
+        "reasons": ["3 high or critical finding(s) relevant to no-exfiltration: injection.command, "
+                    "tools.description-injection, tools.exfiltration",
+                    "2 critical: injection.command at server.py"]}
+    bounded = decide([COMMAND_FLOW], context=PolicyContext(claim_property="bounded-actions"))
+    assert (bounded.decision, bounded.policy_version) == ("escalate", "2026.12.1")
+    # A check no version knows (a typo, a check from a newer catalogue) is ignored by every version.
+    unknown = finding("tools.not-a-check", "critical", ("exfiltration",))
+    assert decide([unknown], context=context).decision == "guidance"
 
 
 def test_an_unknown_policy_version_is_refused():
