@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from triage.parsers import ParsedSystem
 from triage.parsers.base import as_dict, as_list, as_str
-from triage.parsers.ci import BLANKET_SHELL, TRUSTED_ONLY_CONDITION, UNTRUSTED_EVENTS, allowed_tools
+from triage.parsers.ci import BLANKET_SHELL, UNTRUSTED_EVENTS, allowed_tools, trusted_triggers_only
 from triage.parsers.mcp import McpServer
 
 SOURCE, SINK = "source", "sink"
@@ -276,14 +276,27 @@ def _mcp_client_agents(system: ParsedSystem, graph: CapabilityGraph) -> None:
             _add_server(agent, server, gated=not ("*" in server.auto_approve or (client == "vscode" and auto_vscode)))
 
 
+# Claude's GitHub App token (obtained through OIDC when no github_token is given) carries the app's own write
+# access to contents, issues and pull requests, whatever the workflow's permissions block says.
+_APP_TOKEN_ACTION = re.compile(r"^anthropics/claude-code-action(@|$)", re.I)
+
+
+def _token_writes(workflow, step) -> tuple[frozenset[str], str]:  # noqa: ANN001 - Workflow, WorkflowStep
+    """(scopes the agent's token may write, what grants them). Without a permissions block the repository default
+    applies, read-only on repositories made since 2023; privilege.workflow-write-all reports that case itself."""
+    scopes = workflow.job_write_scopes(step.job) or frozenset()
+    if (_APP_TOKEN_ACTION.search(step.uses) and "id-token" in scopes and not step.with_.get("github_token")):
+        return scopes | {"contents", "issues", "pull-requests"}, "Claude GitHub App token"
+    return scopes, "write-all" if "*" in scopes else "permissions"
+
+
 def _workflow_agents(system: ParsedSystem, graph: CapabilityGraph) -> None:
     for workflow in system.workflows:
         for step in workflow.agent_steps:
             agent = graph.agent(f"workflow:{step.path}#{step.job}", "github-actions", step.path, step.line)
             config_text = " ".join(str(v) for v in step.with_.values()) + " " + step.run
-            trusted_only = TRUSTED_ONLY_CONDITION.search(step.condition) is not None
-            for trigger in workflow.untrusted_triggers:
-                if not trusted_only:
+            if not trusted_triggers_only(step):
+                for trigger in workflow.untrusted_triggers:
                     agent.add(SOURCE, UNTRUSTED_EVENTS[trigger], f"on: {trigger}", step.path,
                               workflow.file.line_of(trigger))
             agent.add(SOURCE, PRIVATE, "repository checkout", step.path, step.line)
@@ -293,16 +306,18 @@ def _workflow_agents(system: ParsedSystem, graph: CapabilityGraph) -> None:
                                r"danger-full-access|--full-auto|bypassPermissions", config_text) is not None
             tools = allowed_tools(step)
             shell = bypass or BLANKET_SHELL.search(tools) is not None
+            fetch = re.search(r"\bWebFetch\b", tools) is not None
+            # The agent reaches the network only through a shell or a web fetch it is allowed to use; a read-only
+            # agent (Read, Grep, Glob) has no way out but what its token lets it write.
             agent.add(SINK, "shell", "agent step", step.path, step.line, gated=not shell)
-            agent.add(SINK, "network", "runner egress", step.path, step.line,
-                      gated=not (shell or re.search(r"\bWebFetch\b", tools)))
-            permissions = workflow.job_permissions(step.job)
-            scopes = as_dict(permissions)
-            write_all = permissions == "write-all"
-            if write_all or scopes.get("contents") == "write":
-                agent.add(SINK, "git-push", "contents: write", step.path, workflow.file.line_of("contents") or step.line)
-            if write_all or scopes.get("issues") == "write" or scopes.get("pull-requests") == "write":
-                agent.add(SINK, "messaging", "public comments", step.path, workflow.file.line_of("write") or step.line)
+            agent.add(SINK, "network", "runner egress", step.path, step.line, gated=not (shell or fetch))
+            writes, granted_by = _token_writes(workflow, step)
+            line = workflow.file.line_of("write") or step.line
+            if writes & {"*", "contents"}:
+                agent.add(SINK, "git-push", f"contents: write ({granted_by})", step.path,
+                          workflow.file.line_of("contents") or line)
+            if writes & {"*", "issues", "pull-requests", "discussions"}:
+                agent.add(SINK, "messaging", f"public comments ({granted_by})", step.path, line)
             budget = bool(re.search(r"max[-_]turns|--max-turns", config_text)) or workflow.job_timeout(step.job)
             agent.budget = budget
 
