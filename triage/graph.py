@@ -173,8 +173,13 @@ def _add_server(agent: Agent, server: McpServer, *, gated: bool) -> None:
     caps = classify(text)
     if server.is_remote and not caps:
         caps = [(SOURCE, "web")]  # an unknown remote server returns content we do not control
+    approved = [] if gated is False or "*" in server.auto_approve else list(server.auto_approve)
+    # a list of named tools approved in advance (Cline alwaysAllow, autoApprove): those tools run unprompted, with
+    # what their names say they do; the server's other tools still ask
+    ungated = {cap for tool in approved for cap in directional(tool, caps)}
     for direction, kind in caps:
-        agent.add(direction, kind, f"mcp:{server.name}", server.path, server.line, gated=gated)
+        agent.add(direction, kind, f"mcp:{server.name}", server.path, server.line,
+                  gated=gated and (direction, kind) not in ungated)
 
 
 # -- builders per harness ---------------------------------------------------------------------------------------
@@ -187,7 +192,7 @@ def _launch_flags(system: ParsedSystem) -> str:
 def _claude_agent(system: ParsedSystem, graph: CapabilityGraph) -> None:
     servers = [s for s in system.mcp_servers if s.client == "claude-code" and not s.disabled]
     has_md = any(f.name in ("CLAUDE.md", "CLAUDE.local.md") for f in system.instructions)
-    if not (system.claude_settings or servers or has_md or system.claude_allow):
+    if not (system.claude_settings or servers or has_md or system.claude_allow or system.skills or system.plugins):
         return
     first = system.claude_settings[0].file if system.claude_settings else None
     path = first.path if first else (servers[0].path if servers else (
@@ -230,6 +235,27 @@ def _claude_agent(system: ParsedSystem, graph: CapabilityGraph) -> None:
             continue
         pre_approved = any(r in ("mcp__*", f"mcp__{server.name}", f"mcp__{server.name}__*") for r in rules)
         _add_server(agent, server, gated=not (bypass or pre_approved or "*" in server.auto_approve))
+    _skill_scripts(system, agent, ungated_shell=bypass or bool(blanket), contained=sandboxed)
+
+
+def _skill_scripts(system: ParsedSystem, agent: Agent, *, ungated_shell: bool, contained: bool) -> None:
+    """A skill that tells the agent to run its scripts gives the agent what those scripts do. The agent runs them
+    through Bash: unprompted when shell is open, or when an allow rule (the skill's own allowed-tools included)
+    names the script."""
+    for skill in system.skills:
+        for script, _mention in skill.scripts:
+            base = posixpath.basename(script)
+            named = any(base in rule.rule for rule in system.claude_allow if rule.rule.strip().startswith("Bash("))
+            gated = not (ungated_shell or named)
+            via = f"skill:{skill.name} {script}"
+            for path, kind, line, detail in skill.effects:
+                if path != script:
+                    continue
+                caps = [(SINK, sink) for sink in command_sinks(detail)] if kind == "command" else \
+                    _EFFECT_CAPS.get(kind, [])
+                for direction, cap_kind in caps:
+                    agent.add(direction, cap_kind, via, path, line, gated=gated,
+                              contained=contained and direction == SINK)
 
 
 def _codex_agent(system: ParsedSystem, graph: CapabilityGraph) -> None:

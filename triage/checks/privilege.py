@@ -128,6 +128,10 @@ def broad_write_scope(context: AnalysisContext) -> Iterator[Hit]:
     for path in as_list(as_dict((context.system.manifest or {}).get("permissions")).get("write_paths")):
         if isinstance(path, str) and _BROAD.match(path.strip()):
             yield Hit(context.system.manifest_path, context.system.manifest_line("write_paths"), f"permissions.write_paths: {path}")
+    for policy in context.system.sandbox_policies:
+        for grant in policy.grants:
+            if grant.kind == "write-anywhere":
+                yield Hit(grant.path, grant.line, f"sandbox policy: {grant.evidence}")
 
 
 _SECRET_DENY = re.compile(r"\.env|secret|\.pem|\.key|id_rsa|id_ed25519|credential|\.ssh|\.aws", re.I)

@@ -224,6 +224,23 @@ def unpinned_action(context: AnalysisContext) -> Iterator[Hit]:
             yield Hit(step.path, step.line, f"uses: {uses}", severity="low" if _VERSION_TAG.match(ref) else None)
 
 
+@check("provenance.unpinned-plugin-source", title="A plugin marketplace installs plugins from an unpinned source",
+       severity="medium", categories=("provenance",),
+       remediation='Pin each remote plugin source to a commit ("sha": "<40-hex>") or vendor the plugin into the '
+                   "marketplace repository; review each update before moving the pin.",
+       rationale="A plugin brings hooks, MCP servers and commands that run with the user's rights; without a pinned "
+                 "commit, whoever can push to its repository changes what every installer runs.")
+def unpinned_plugin_source(context: AnalysisContext) -> Iterator[Hit]:
+    for entry in context.system.marketplace_entries:
+        pinning = entry.pinning
+        if pinning == "commit" or entry.origin == "unknown":
+            continue
+        at = f"@{entry.pin}" if entry.pin else " (no ref or sha)"
+        # a release tag is moved only by its publisher; a branch or nothing follows every push
+        yield Hit(entry.path, entry.line, f"plugin {entry.name}: {entry.origin} {entry.location}{at}",
+                  severity="low" if pinning == "version-tag" else None)
+
+
 @check("provenance.unpinned-dependencies", title="Agent dependencies are not pinned",
        severity="low", categories=("provenance",),
        remediation="Pin exact versions with a lock file (package-lock.json, uv.lock, pip-compile with hashes).",
