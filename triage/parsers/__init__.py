@@ -128,7 +128,13 @@ def _parse_file(system: ParsedSystem, file: SourceFile) -> None:
         system.marketplace_entries.extend(plugins.marketplace_entries(load_json(file.text), file))
     elif _is_plugin_hooks_file(system, path):
         root = plugins.root_for(path, system.plugin_roots)
-        data = _dict(load_json(file.text))
+        if root is not None:
+            data = _dict(load_json(file.text))
+        else:  # a hooks/hooks.json outside any plugin: read only when it has the plugin shape
+            try:
+                data = as_dict(load_json(file.text))
+            except MalformedFile:
+                data = {}
         system.hooks.extend(agent_configs.plugin_hooks(data.get("hooks"), file,
                                                        root if root is not None else _parent(_parent(path))))
     elif skills.is_skill(path):
@@ -188,7 +194,7 @@ def _parse_file(system: ParsedSystem, file: SourceFile) -> None:
 _COMMAND_DIRS = ("commands",)
 # A policy document names at least two of these sections as keys; files without them are never YAML-parsed.
 _POLICY_SECTION_KEY = re.compile(r"^\s*[\"']?(network|egress|outbound|filesystem|fs|files|paths|mounts|commands|exec|"
-                                 r"process|processes|binaries|programs|shell|tools)[\"']?\s*:", re.I | re.M)
+                                 r"process|processes|binaries|programs|shell|tools)[\w-]*[\"']?\s*:", re.I | re.M)
 MAX_POLICY_BYTES = 128 * 1024
 
 

@@ -53,6 +53,15 @@ class SandboxPolicy:
     grants: list[PolicyGrant] = field(default_factory=list)
 
 
+def _line_of_value(file: SourceFile, value: str) -> int | None:
+    """First line holding ``value`` as a whole scalar (``- /``, ``[/]``, ``"*"``), not inside a longer path."""
+    token = re.compile(r"(^|[\s\[,'\":-])" + re.escape(value) + r"($|[\s\],'\"#])")
+    for number, line in enumerate(file.lines, start=1):
+        if token.search(line):
+            return number
+    return file.line_of(value)
+
+
 def _is_policy_section(value: object) -> bool:
     """A mapping with allow/deny-shaped keys, directly or in named sub-policies one level down."""
     table = as_dict(value)
@@ -125,7 +134,7 @@ def _network_grants(section: object, file: SourceFile) -> list[PolicyGrant]:
                                            "allowedhosts", "hosts", "endpoints", "domains"}))
     wild = [a for a in allowed if a.strip().lower() in _ANY_HOST]
     if wild:
-        return [PolicyGrant("network-any", file.path, file.line_of(f'"{wild[0]}"') or file.line_of(wild[0]),
+        return [PolicyGrant("network-any", file.path, _line_of_value(file, wild[0]),
                             f"network allows {wild[0]!r}")]
     open_default = [d for d in _defaults(section) if d.strip().lower() in _OPEN_DEFAULT]
     denied = _entries(section, frozenset({"deny", "denied", "denylist", "blocklist", "blacklist", "block"}))
@@ -139,8 +148,8 @@ def _filesystem_grants(section: object, file: SourceFile) -> list[PolicyGrant]:
     writable = _entries(section, frozenset({"write", "readwrite", "rw", "writable", "allowwrite"}))
     broad = [w for w in writable if _BROAD_PATH.match(w.strip())]
     if broad:
-        return [PolicyGrant("write-anywhere", file.path, file.line_of(f'"{broad[0]}"') or file.line_of(f"- {broad[0]}")
-                            or file.line_of(broad[0]), f"filesystem write allowed at {broad[0]!r}")]
+        return [PolicyGrant("write-anywhere", file.path, _line_of_value(file, broad[0]),
+                            f"filesystem write allowed at {broad[0]!r}")]
     return []
 
 
@@ -150,8 +159,8 @@ def _command_grants(section: object, file: SourceFile) -> list[PolicyGrant]:
     allowed = _entries(section, frozenset({"allow", "allowed", "allowlist", "whitelist", "allowedcommands"}))
     blanket = [a for a in allowed if a.strip().lower() in _ANY_COMMAND]
     if blanket:
-        return [PolicyGrant("any-command", file.path, file.line_of(f'"{blanket[0]}"') or file.line_of(f"- {blanket[0]}")
-                            or file.line_of(blanket[0]), f"commands allow {blanket[0]!r}")]
+        return [PolicyGrant("any-command", file.path, _line_of_value(file, blanket[0]),
+                            f"commands allow {blanket[0]!r}")]
     return []
 
 

@@ -21,6 +21,8 @@ SCRIPT_SUFFIXES = (".py", ".sh", ".bash", ".js", ".mjs", ".cjs", ".ts")
 _SCRIPT_PATH = re.compile(r"(?<![\w/.-])((?:\$\{?\w+\}?/|\{baseDir\}/|\./)?[\w.-]+(?:/[\w.-]+)*\.(?:py|sh|bash|js|mjs|cjs|ts))\b")
 _ROOT_VARIABLE = re.compile(r"^(\$\{?(CLAUDE_SKILL_DIR|SKILL_DIR|CLAUDE_PLUGIN_ROOT)\}?|\{baseDir\}|\.)/")
 MAX_SCRIPTS = 20
+MAX_LINES = 5000
+MAX_LINE_CHARS = 2000
 
 
 @dataclass
@@ -79,8 +81,8 @@ def script_effects(file: SourceFile) -> list[tuple[str, str, int, str]]:
 def _scripts(file: SourceFile, files: dict[str, SourceFile], folder: str, body_line: int) -> list[tuple[str, int]]:
     """Scripts in the tree that the body names, resolved against the skill's folder (then the tree root)."""
     found: list[tuple[str, int]] = []
-    for number, line in enumerate(file.lines[body_line - 1:], start=body_line):
-        for reference in _SCRIPT_PATH.findall(line):
+    for number, line in enumerate(file.lines[body_line - 1:MAX_LINES], start=body_line):
+        for reference in _SCRIPT_PATH.findall(line[:MAX_LINE_CHARS]):  # bounded: hostile lines can be megabytes
             relative = _ROOT_VARIABLE.sub("", reference)
             for candidate in (posixpath.normpath(posixpath.join(folder, relative)) if folder else relative, relative):
                 if candidate in files and candidate != file.path and all(c != candidate for c, _l in found):
