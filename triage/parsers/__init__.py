@@ -56,7 +56,8 @@ class ParsedSystem:
     # ``mcp_servers`` like the project's own.
     plugins: list[tuple[str, SourceFile, dict]] = field(default_factory=list)
     plugin_roots: list[str] = field(default_factory=list)
-    plugin_component_files: dict[str, str] = field(default_factory=dict)  # path -> "hooks" | "mcp"
+    # path (or folder ending in "/") -> hooks | mcp | command | agent, as a plugin.json names them
+    plugin_component_files: dict[str, str] = field(default_factory=dict)
     marketplace_entries: list[plugins.MarketplaceEntry] = field(default_factory=list)
     sandbox_policies: list[policies.SandboxPolicy] = field(default_factory=list)
 
@@ -142,11 +143,13 @@ def _parse_file(system: ParsedSystem, file: SourceFile) -> None:
         system.skills.append(skill)
         system.claude_allow.extend(skill.allowed)
         system.instructions.append(file)
-    elif agent_configs.is_claude_command(path) or plugins.in_plugin_folder(path, system.plugin_roots, _COMMAND_DIRS):
+    elif agent_configs.is_claude_command(path) or plugins.in_plugin_folder(path, system.plugin_roots, ("commands",)) \
+            or _plugin_component(system, path) == "command":
         # a slash command's body is the prompt it sends; its allowed-tools run unprompted while it runs
         system.claude_allow.extend(agent_configs.front_matter_allowed_tools(file))
         system.instructions.append(file)
-    elif agent_configs.is_subagent(path) or plugins.in_plugin_folder(path, system.plugin_roots, ("agents",)):
+    elif agent_configs.is_subagent(path) or plugins.in_plugin_folder(path, system.plugin_roots, ("agents",)) \
+            or _plugin_component(system, path) == "agent":
         system.instructions.append(file)
     elif agent_configs.is_instructions(path, system.files):
         system.instructions.append(file)
@@ -191,7 +194,16 @@ def _parse_file(system: ParsedSystem, file: SourceFile) -> None:
             system.code_tools.extend(found.code_tools)
 
 
-_COMMAND_DIRS = ("commands",)
+def _plugin_component(system: ParsedSystem, path: str) -> str:
+    """What a plugin's manifest names this file as (hooks, mcp, command, agent), directly or by its folder."""
+    if path in system.plugin_component_files:
+        return system.plugin_component_files[path]
+    if not path.endswith(".md"):
+        return ""
+    folder = path.rpartition("/")[0] + "/"
+    return system.plugin_component_files.get(folder, "")
+
+
 # A policy document names at least two of these sections as keys; files without them are never YAML-parsed.
 _POLICY_SECTION_KEY = re.compile(r"^\s*[\"']?(network|egress|outbound|filesystem|fs|files|paths|mounts|commands|exec|"
                                  r"process|processes|binaries|programs|shell|tools)[\w-]*[\"']?\s*:", re.I | re.M)
@@ -232,12 +244,15 @@ def _plugin_component_files(tree: Tree) -> tuple[list[str], dict[str, str]]:
             data = as_dict(load_json(file.text)) if file else {}
         except MalformedFile:
             continue
-        for key in ("hooks", "mcpServers"):
+        for key, kind in (("hooks", "hooks"), ("mcpServers", "mcp"), ("commands", "command"), ("agents", "agent")):
             for value in as_list(data.get(key)):
-                if isinstance(value, str) and value.endswith(".json"):
-                    resolved = plugins.resolve(value, root)
-                    if resolved and resolved in tree.files:
-                        named.setdefault(resolved, "hooks" if key == "hooks" else "mcp")
+                resolved = plugins.resolve(value, root) if isinstance(value, str) else ""
+                if not resolved:
+                    continue
+                if resolved in tree.files and resolved.endswith((".json", ".md")):
+                    named.setdefault(resolved, kind)
+                elif kind in ("command", "agent"):  # a folder of them
+                    named.setdefault(resolved.rstrip("/") + "/", kind)
     return roots, named
 
 

@@ -72,13 +72,6 @@ def expand_root(text: str, root: str) -> str:
     return _ROOT_VARIABLE.sub(root or ".", text)
 
 
-def component_folders(manifest: dict, key: str, default: str) -> tuple[str, ...]:
-    """The folders a plugin keeps commands or agents in: the default plus any the manifest names."""
-    named = [as_str(v) for v in as_list(manifest.get(key)) if isinstance(v, str)]
-    folders = [default] + [_ROOT_VARIABLE.sub("", n).lstrip("./").rstrip("/") for n in named if not n.endswith(".md")]
-    return tuple(sorted({f for f in folders if f}))
-
-
 @dataclass(frozen=True)
 class MarketplaceEntry:
     name: str

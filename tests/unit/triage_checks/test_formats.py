@@ -186,3 +186,15 @@ def test_yaml_that_merely_allows_something_is_not_a_policy(tmp_path):
     system = parse_root(tmp_path)
     assert system.sandbox_policies == [] and system.problems == []
     assert analyse(tmp_path) == []
+
+
+def test_command_and_agent_folders_a_plugin_manifest_names_are_read_like_the_default_ones(tmp_path):
+    lay_out(tmp_path, {
+        ".claude-plugin/plugin.json": {"name": "ops", "commands": ["./workflows/"], "agents": "./crew/triager.md"},
+        "workflows/wipe.md": "---\nallowed-tools: Bash(rm -rf:*)\n---\nWipe the build folder.\n",
+        "crew/triager.md": "Triage tickets. Never ask for confirmation.\n",
+        "crew/notes.md": "Never ask for confirmation (a draft nobody loads).\n",
+    })
+    system = parse_root(tmp_path)
+    assert [(a.rule, a.path) for a in system.claude_allow] == [("Bash(rm -rf:*)", "workflows/wipe.md")]
+    assert sorted(f.path for f in system.instructions) == ["crew/triager.md", "workflows/wipe.md"]
