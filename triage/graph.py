@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from triage.parsers import ParsedSystem
 from triage.parsers.base import as_dict, as_list, as_str
-from triage.parsers.ci import BLANKET_SHELL, UNTRUSTED_EVENTS, allowed_tools, trusted_triggers_only
+from triage.parsers.ci import (BLANKET_SHELL, UNTRUSTED_EVENTS, allowed_tools, slash_command, tag_mode,
+                               trusted_triggers_only)
 from triage.parsers.mcp import McpServer
 
 SOURCE, SINK = "source", "sink"
@@ -316,6 +317,20 @@ def _token_writes(workflow, step) -> tuple[frozenset[str], str]:  # noqa: ANN001
     return scopes, "write-all" if "*" in scopes else "permissions"
 
 
+_TOKEN_PUSH = re.compile(r"Bash\(\s*(git\s+push|gh\s+(pr\s+(create|merge)|api|repo|release))|"
+                         r"mcp__github\w*__(push_files|create_or_update_file|create_branch|merge_\w+|commit_files)", re.I)
+_TOKEN_COMMENT = re.compile(r"Bash\(\s*gh\s+(issue|pr|api)\b(?!\s+(view|list|diff|status|checks)\b)|"
+                            r"mcp__github\w*__\w*(comment|create_issue|create_pull_request|review)\w*", re.I)
+
+
+def _command_rules(system: ParsedSystem, name: str) -> list[str]:
+    """The allowed-tools of the project's slash command a CI step runs (``/triage-issue``): pre-approved for that run."""
+    if not name:
+        return []
+    wanted = (f".claude/commands/{name}.md", f".claude/commands/{name.replace(':', '/')}.md")
+    return [rule.rule for rule in system.claude_allow if rule.path.endswith(wanted)]
+
+
 def _workflow_agents(system: ParsedSystem, graph: CapabilityGraph) -> None:
     for workflow in system.workflows:
         for step in workflow.agent_steps:
@@ -330,7 +345,7 @@ def _workflow_agents(system: ParsedSystem, graph: CapabilityGraph) -> None:
                 agent.add(SOURCE, PRIVATE, "workflow secrets", step.path, step.line)
             bypass = re.search(r"--dangerously-skip-permissions|--dangerously-bypass-approvals-and-sandbox|--yolo|"
                                r"danger-full-access|--full-auto|bypassPermissions", config_text) is not None
-            tools = allowed_tools(step)
+            tools = " ".join([allowed_tools(step), *_command_rules(system, slash_command(step))])
             shell = bypass or BLANKET_SHELL.search(tools) is not None
             fetch = re.search(r"\bWebFetch\b", tools) is not None
             # The agent reaches the network only through a shell or a web fetch it is allowed to use; a read-only
@@ -339,10 +354,14 @@ def _workflow_agents(system: ParsedSystem, graph: CapabilityGraph) -> None:
             agent.add(SINK, "network", "runner egress", step.path, step.line, gated=not (shell or fetch))
             writes, granted_by = _token_writes(workflow, step)
             line = workflow.file.line_of("write") or step.line
-            if writes & {"*", "contents"}:
+            # a write scope is a way out only through a tool that writes with the token: an open shell (gh, git,
+            # curl), the action's own comment and commit tools when it answers a mention, or rules naming gh,
+            # git push or GitHub MCP write tools. Repository scripts a rule names are fixed programs, not channels.
+            own_tools = shell or tag_mode(step)
+            if writes & {"*", "contents"} and (own_tools or _TOKEN_PUSH.search(tools)):
                 agent.add(SINK, "git-push", f"contents: write ({granted_by})", step.path,
                           workflow.file.line_of("contents") or line)
-            if writes & {"*", "issues", "pull-requests", "discussions"}:
+            if writes & {"*", "issues", "pull-requests", "discussions"} and (own_tools or _TOKEN_COMMENT.search(tools)):
                 agent.add(SINK, "messaging", f"public comments ({granted_by})", step.path, line)
             budget = bool(re.search(r"max[-_]turns|--max-turns", config_text)) or workflow.job_timeout(step.job)
             agent.budget = budget

@@ -144,6 +144,26 @@ def allowed_tools(step: WorkflowStep) -> str:
     return " ".join(p for p in parts if p).strip()
 
 
+_SLASH_COMMAND = re.compile(r"^\s*/([\w:-]+)")
+_CLAUDE_ACTION = re.compile(r"^anthropics/claude-code-action(@|$)", re.I)
+
+
+def slash_command(step: WorkflowStep) -> str:
+    """The slash command a CI agent step runs as its prompt (``prompt: "/triage-issue ..."``), or ""."""
+    prompt = as_str(step.with_.get("prompt") or step.with_.get("direct_prompt"))
+    match = _SLASH_COMMAND.match(prompt)
+    return match.group(1) if match else ""
+
+
+def tag_mode(step: WorkflowStep) -> bool:
+    """claude-code-action answering a mention rather than running a fixed prompt: it then gives the agent its own
+    tools to update a progress comment and commit to a branch, with the job's token."""
+    if not _CLAUDE_ACTION.search(step.uses):
+        return False
+    mode = as_str(step.with_.get("mode")).strip().lower()
+    return mode == "tag" or (not mode and not step.with_.get("prompt"))
+
+
 def is_agent_step(step: WorkflowStep) -> bool:
     return bool(AGENT_ACTIONS.search(step.uses) or (step.run and AGENT_CLI.search(step.run)))
 
