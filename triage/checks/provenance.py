@@ -185,15 +185,22 @@ def _repository_name(value: object) -> str:
 
 
 def own_action_repositories(context: AnalysisContext) -> frozenset[str]:
-    """The repository this tree is, when the tree is an action (a root action.yml/action.yaml). Its identity is
-    taken only from what the tree states about itself: the root package.json ``repository`` field, and workflow
-    conditions that pin a job to one repository (``github.repository == 'owner/name'``). README badges and the
-    action's display name are not used: anyone can copy them."""
+    """Who this tree is, when the tree is an action (a root action.yml/action.yaml), from what the tree states
+    about itself: "owner/name" from the root package.json ``repository`` field and from workflow conditions that
+    pin a job to one repository (``github.repository == 'owner/name'``); a bare "name" from the root package.json
+    or pyproject name (an npm scope dropped), which an action's repository is named after. README text, badges
+    and the action's display name are not used: anyone can copy them."""
     files = context.system.files
     if "action.yml" not in files and "action.yaml" not in files:
         return frozenset()
-    names = {_repository_name(data.get("repository")) for file, data in context.system.package_jsons
-             if file.path == "package.json"}
+    names: set[str] = set()
+    for file, data in context.system.package_jsons:
+        if file.path == "package.json":
+            names.add(_repository_name(data.get("repository")))
+            names.add(as_str(data.get("name")).rsplit("/", 1)[-1].lower())
+    for file, data in context.system.pyprojects:
+        if file.path == "pyproject.toml":
+            names.add(as_str(as_dict(data.get("project")).get("name")).lower())
     for workflow in context.system.workflows:
         for step in workflow.steps:
             names.update(m.lower() for m in _REPOSITORY_CONDITION.findall(step.condition))
@@ -217,7 +224,8 @@ def unpinned_action(context: AnalysisContext) -> Iterator[Hit]:
             uses = step.uses
             if not uses or uses.startswith(("./", "docker://")) or uses.split("/")[0] in ("actions", "github"):
                 continue
-            if _SHA.search(uses) or _action_repository(uses) in own:
+            repository = _action_repository(uses)
+            if _SHA.search(uses) or repository in own or repository.rpartition("/")[2] in own:
                 continue  # pinned, or the action testing itself from its own repository
             ref = uses.rpartition("@")[2] if "@" in uses else ""
             # a release tag is moved only by its publisher and rarely; a branch moves with every push

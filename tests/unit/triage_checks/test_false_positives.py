@@ -98,12 +98,15 @@ def test_an_action_used_at_main_is_reported_when_the_tree_does_not_say_it_is_tha
         "name": "x", "repository": "github:quillworks/opencode-review-action"}})
     other_repository = lay_out(tmp_path / "b", {".github/workflows/t.yml": workflow, "action.yml": "name: x\n",
                                                 "package.json": {"name": "x", "repository": "github:other/fork"}})
+    named_after_it = lay_out(tmp_path / "d", {".github/workflows/t.yml": workflow, "action.yml": "name: x\n",
+                                              "package.json": {"name": "@quill/opencode-review-action"}})
     pinned_by_condition = lay_out(tmp_path / "c", {"action.yml": "name: x\n", ".github/workflows/t.yml": workflow.replace(
         "    runs-on", "    if: github.repository == 'quillworks/opencode-review-action'\n    runs-on")})
     for root in (no_action_file, other_repository):
         assert _found(root, "provenance.unpinned-action") == [
             ("provenance.unpinned-action", "medium", ".github/workflows/t.yml", 8)]
     assert _found(pinned_by_condition, "provenance.unpinned-action") == []
+    assert _found(named_after_it, "provenance.unpinned-action") == []
 
 
 def test_settings_that_only_configure_hooks_need_no_secret_deny_rules():
