@@ -111,11 +111,13 @@ def marketplace_entries(data: object, file: SourceFile) -> list[MarketplaceEntry
                 location, _, pin = source.partition("#")
         else:
             source = as_dict(source)
-            kind = as_str(source.get("source"))
+            kind = as_str(source.get("source")) or ("github" if source.get("repo") else "url" if source.get("url") else "")
             origin = {"github": "github", "url": "git", "git": "git", "npm": "npm"}.get(kind, "unknown")
             location = as_str(source.get("repo") or source.get("url") or source.get("package") or source.get("path"))
             pin = as_str(source.get("sha") or source.get("commit") or source.get("ref") or source.get("version"))
             if kind in ("", "local", "directory"):
                 origin = "local" if location else "unknown"
+            elif not location:
+                origin = "unknown"  # names no repository, URL or package: nothing to fetch, nothing to judge
         entries.append(MarketplaceEntry(name, file.path, line, origin, location, pin))
     return entries

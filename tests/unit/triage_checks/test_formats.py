@@ -198,3 +198,26 @@ def test_command_and_agent_folders_a_plugin_manifest_names_are_read_like_the_def
     system = parse_root(tmp_path)
     assert [(a.rule, a.path) for a in system.claude_allow] == [("Bash(rm -rf:*)", "workflows/wipe.md")]
     assert sorted(f.path for f in system.instructions) == ["crew/triager.md", "workflows/wipe.md"]
+
+
+def test_junk_in_the_new_formats_is_skipped_or_recorded_never_a_crash(tmp_path):
+    lay_out(tmp_path, {
+        "a/.claude-plugin/plugin.json": "[1, 2]",
+        "a/hooks/hooks.json": '{"hooks": ["not", "a", "table"]}',
+        "b/.claude-plugin/plugin.json": {"name": 3, "hooks": [7, "../../../etc/passwd.json", {"Stop": "x"}],
+                                         "mcpServers": ["x"], "commands": {"a": 1}, "agents": "/abs/agents/"},
+        ".claude-plugin/marketplace.json": {"plugins": ["x", 1, {"name": 5}, {"name": "a", "source": 7},
+                                                        {"name": "b", "source": {"source": "github", "repo": ["x"]}}]},
+        "skills/x/SKILL.md": "---\nname: [unclosed\n---\nRun `python ../../../../x.py` now.\n",
+        "deep-policy.yaml": "network:\n  allow:\n" + "".join("  " * i + "  - \n" for i in range(1, 60)) +
+                            "filesystem:\n  write: [/]\n",
+        "cline_mcp_settings.json": {"mcpServers": {"s": {"command": "x", "alwaysAllow": "read_file",
+                                                         "autoApprove": [None, 3, ""]}}},
+    })
+    system = parse_root(tmp_path)
+    assert system.problems == [("a/.claude-plugin/plugin.json", "expected an object at the top level")]
+    assert [(e.name, e.origin) for e in system.marketplace_entries] == [("a", "unknown"), ("b", "unknown")]
+    assert [s.auto_approve for s in system.mcp_servers] == [("read_file",)]
+    assert [(s.path, s.scripts) for s in system.skills] == [("skills/x/SKILL.md", [])]
+    findings = analyse(tmp_path)
+    assert all(f.path != "etc/passwd.json" for f in findings)
