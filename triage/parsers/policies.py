@@ -137,10 +137,12 @@ def _network_grants(section: object, file: SourceFile) -> list[PolicyGrant]:
         return [PolicyGrant("network-any", file.path, _line_of_value(file, wild[0]),
                             f"network allows {wild[0]!r}")]
     open_default = [d for d in _defaults(section) if d.strip().lower() in _OPEN_DEFAULT]
-    denied = _entries(section, frozenset({"deny", "denied", "denylist", "blocklist", "blacklist", "block"}))
-    if open_default and not allowed and not denied:
-        return [PolicyGrant("network-any", file.path, file.line_of(open_default[0]),
-                            f"network default: {open_default[0]} with no deny list")]
+    if open_default:
+        # default-allow is open egress; a deny list only names the hosts an attacker will not use
+        denied = _entries(section, frozenset({"deny", "denied", "denylist", "blocklist", "blacklist", "block",
+                                              "denieddomains", "deniedhosts"}))
+        return [PolicyGrant("network-any", file.path, _line_of_value(file, open_default[0]),
+                            f"network default: {open_default[0]} ({len(denied)} host(s) denied)")]
     return []
 
 

@@ -221,3 +221,13 @@ def test_junk_in_the_new_formats_is_skipped_or_recorded_never_a_crash(tmp_path):
     assert [(s.path, s.scripts) for s in system.skills] == [("skills/x/SKILL.md", [])]
     findings = analyse(tmp_path)
     assert all(f.path != "etc/passwd.json" for f in findings)
+
+
+def test_a_default_allow_network_section_is_open_egress_whatever_it_denies(tmp_path):
+    lay_out(tmp_path, {"harness/policy.yaml": ("network:\n  default: allow\n  deny:\n    - pastebin.com\n"
+                                               "filesystem:\n  write:\n    - ./build\n"),
+                       "strict/policy.yaml": ("network:\n  default: deny\n  allow:\n    - '*.internal.example'\n"
+                                              "filesystem:\n  write:\n    - ./build\n")})
+    findings = [f for f in analyse(tmp_path)]
+    assert [(f.check, f.path, f.line, f.evidence) for f in findings] == [
+        ("egress.unrestricted-policy", "harness/policy.yaml", 2, "sandbox policy: network default: allow (1 host(s) denied)")]
