@@ -20,7 +20,10 @@ WORKSPACE_COMPANIONS = frozenset({"TOOLS.md", "USER.md", "HEARTBEAT.md", "BOOTST
 # Folders whose markdown files are rules the harness loads: (folder as it appears in the path, suffixes).
 INSTRUCTION_DIRS = ((".cursor/rules/", (".md", ".mdc")), (".windsurf/rules/", (".md",)), (".clinerules/", (".md", ".txt")),
                     (".roo/rules/", (".md", ".txt")), (".kiro/steering/", (".md",)),
-                    (".github/instructions/", (".instructions.md",)), (".junie/", ("guidelines.md",)))
+                    (".github/instructions/", (".instructions.md",)), (".github/prompts/", (".prompt.md",)),
+                    (".github/chatmodes/", (".chatmode.md",)), (".github/agents/", (".agent.md",)),
+                    (".continue/rules/", (".md",)), (".amazonq/rules/", (".md",)), (".trae/rules/", (".md",)),
+                    (".junie/", ("guidelines.md",)))
 
 
 @dataclass(frozen=True)

@@ -116,8 +116,11 @@ def test_marketplace_sources_are_pinned_by_commit_only():
 def test_instruction_files_are_the_ones_harnesses_load(tmp_path):
     loaded = ["SOUL.md", "IDENTITY.md", "TOOLS.md", "GEMINI.md", "AGENT.md", ".windsurfrules", "app/.clinerules",
               ".clinerules/testing.md", ".github/copilot-instructions.md", ".github/instructions/py.instructions.md",
-              ".goosehints", ".kiro/steering/product.md", ".windsurf/rules/style.md", "app/.cursor/rules/api.mdc"]
-    ignored = ["docs/TOOLS.md", "USER.md.bak", ".github/instructions/notes.md", ".kiro/specs/plan.md", "README.md"]
+              ".goosehints", ".kiro/steering/product.md", ".windsurf/rules/style.md", "app/.cursor/rules/api.mdc",
+              ".github/prompts/release.prompt.md", ".github/agents/reviewer.agent.md", ".continue/rules/tests.md",
+              ".amazonq/rules/security.md", ".junie/guidelines.md"]
+    ignored = ["docs/TOOLS.md", "USER.md.bak", ".github/instructions/notes.md", ".kiro/specs/plan.md", "README.md",
+               ".github/prompts/notes.md", ".github/ISSUE_TEMPLATE/bug.md"]
     lay_out(tmp_path, {path: "Be helpful.\n" for path in loaded + ignored})
     assert sorted(f.path for f in parse_root(tmp_path).instructions) == sorted(loaded)
 
