@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from triage.checks.registry import AnalysisContext, Hit, check
-from triage.graph import CLAUDE_BLANKET_BASH
+from triage.graph import CLAUDE_BLANKET_BASH, READ_TOOL, WRITE_TOOL
 from triage.parsers.ci import BLANKET_SHELL, allowed_tools
 from triage.parsers.base import as_dict, as_list
 
@@ -120,9 +120,12 @@ def auto_enable_project_mcp(context: AnalysisContext) -> Iterator[Hit]:
 def mcp_auto_approve(context: AnalysisContext) -> Iterator[Hit]:
     for server in context.system.mcp_servers:
         if server.auto_approve and not server.disabled:
-            # "*" approves every tool; a list approves those tools (Cline alwaysAllow/autoApprove)
+            # "*" approves every tool; a list approves those tools (Cline alwaysAllow/autoApprove), and a list of
+            # tools named only for reading (search, list_*, get_*) is what the remediation asks for: low
+            readers = all(READ_TOOL.search(t) and not WRITE_TOOL.search(t) for t in server.auto_approve)
+            severity = "high" if "*" in server.auto_approve else ("low" if readers else None)
             yield Hit(server.path, server.line, f"{server.name}: auto-approves {', '.join(server.auto_approve)[:80]}",
-                      severity="high" if "*" in server.auto_approve else None)
+                      severity=severity)
     for allow in context.system.claude_allow:
         rule = allow.rule.strip()
         rest = rule[5:] if rule.startswith("mcp__") else None

@@ -91,7 +91,7 @@ def test_plugin_mcp_servers_inline_or_in_a_named_file_belong_to_claude_code(tmp_
     found = _found(tmp_path)
     assert ("provenance.curl-pipe-shell", "high", "tools/start.sh", 2) in found
     assert ("instructions.skip-confirmation", "medium", "tools/agents/reviewer.md", 4) in found
-    assert ("approval.mcp-auto-approve", "medium", "tools/servers.json", 3) in found
+    assert ("approval.mcp-auto-approve", "low", "tools/servers.json", 3) in found  # list_tickets only reads
 
 
 def test_marketplace_sources_are_pinned_by_commit_only():
@@ -149,6 +149,10 @@ def test_cline_always_allow_lists_are_pre_approvals_of_those_tools(tmp_path):
     assert _found(tmp_path, "approval.mcp-auto-approve") == [
         ("approval.mcp-auto-approve", "high", "cline_mcp_settings.json", 16),
         ("approval.mcp-auto-approve", "medium", "cline_mcp_settings.json", 3)]
+    readers = lay_out(tmp_path / "readers", {"cline_mcp_settings.json": {"mcpServers": {"search": {
+        "command": "uvx", "args": ["code-search-mcp==1.0.0"], "alwaysAllow": ["search", "list_indexes"]}}}})
+    assert _found(readers, "approval.mcp-auto-approve") == [
+        ("approval.mcp-auto-approve", "low", "cline_mcp_settings.json", 3)]
     cline = build_graph(system).agents["cline"]
     assert sorted((c.kind, c.via) for c in cline.sinks({"messaging", "write-files"})) == [
         ("messaging", "mcp:slack"), ("write-files", "mcp:fs")]
