@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from triage.parsers.agent_configs import AllowRule, front_matter, front_matter_allowed_tools
 from triage.parsers.base import SourceFile, as_str
 
-SCRIPT_SUFFIXES = (".py", ".sh", ".bash", ".js", ".mjs", ".cjs", ".ts")
 # A path to a script as written in markdown prose or a code block: `scripts/fetch.py`, ${CLAUDE_SKILL_DIR}/run.sh.
 _SCRIPT_PATH = re.compile(r"(?<![\w/.-])((?:\$\{?\w+\}?/|\{baseDir\}/|\./)?[\w.-]+(?:/[\w.-]+)*\.(?:py|sh|bash|js|mjs|cjs|ts))\b")
 _ROOT_VARIABLE = re.compile(r"^(\$\{?(CLAUDE_SKILL_DIR|SKILL_DIR|CLAUDE_PLUGIN_ROOT)\}?|\{baseDir\}|\.)/")
