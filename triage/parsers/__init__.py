@@ -205,7 +205,7 @@ def _plugin_component(system: ParsedSystem, path: str) -> str:
 
 
 # A policy document names at least two of these sections as keys; files without them are never YAML-parsed.
-_POLICY_SECTION_KEY = re.compile(r"^\s*[\"']?(network|egress|outbound|filesystem|fs|files|paths|mounts|commands|exec|"
+_POLICY_SECTION_KEY = re.compile(r"^\s*[\"']?(network|egress|outbound|filesystem|fs|files|mounts|commands|exec|"
                                  r"process|processes|binaries|programs|shell|tools)[\w-]*[\"']?\s*:", re.I | re.M)
 MAX_POLICY_BYTES = 128 * 1024
 

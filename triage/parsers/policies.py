@@ -16,7 +16,7 @@ from triage.parsers.base import SourceFile, as_dict, as_list
 _SECTIONS = {
     "network": frozenset({"network", "networking", "egress", "outbound", "net", "networkpolicies", "networkpolicy",
                           "internet", "domains"}),
-    "filesystem": frozenset({"filesystem", "fs", "files", "filesystempolicy", "paths", "mounts", "storage"}),
+    "filesystem": frozenset({"filesystem", "fs", "files", "filesystempolicy", "mounts"}),
     "commands": frozenset({"commands", "command", "exec", "execution", "process", "processes", "binaries",
                            "programs", "shell", "tools"}),
 }

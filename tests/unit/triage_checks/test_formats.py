@@ -238,3 +238,9 @@ def test_a_default_allow_network_section_is_open_egress_whatever_it_denies(tmp_p
     findings = [f for f in analyse(tmp_path)]
     assert [(f.check, f.path, f.line, f.evidence) for f in findings] == [
         ("egress.unrestricted-policy", "harness/policy.yaml", 2, "sandbox policy: network default: allow (1 host(s) denied)")]
+
+
+def test_an_api_description_with_paths_and_network_keys_is_not_a_policy(tmp_path):
+    lay_out(tmp_path, {"openapi.yaml": ("openapi: 3.0.0\nnetwork:\n  default: allow\npaths:\n  /files:\n"
+                                        "    delete:\n      responses:\n        default:\n          description: x\n")})
+    assert parse_root(tmp_path).sandbox_policies == []
