@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from triage.parsers import ParsedSystem
 from triage.parsers.base import as_dict, as_list, as_str
-from triage.parsers.ci import BLANKET_SHELL, TRUSTED_ONLY_CONDITION, UNTRUSTED_EVENTS, allowed_tools
+from triage.parsers.ci import (BLANKET_SHELL, UNTRUSTED_EVENTS, allowed_tools, slash_command, tag_mode,
+                               trusted_triggers_only)
 from triage.parsers.mcp import McpServer
 
 SOURCE, SINK = "source", "sink"
@@ -173,15 +174,20 @@ def _add_server(agent: Agent, server: McpServer, *, gated: bool, system: ParsedS
     caps = classify(text)
     if server.is_remote and not caps:
         caps = [(SOURCE, "web")]  # an unknown remote server returns content we do not control
+    approved = [] if gated is False or "*" in server.auto_approve else list(server.auto_approve)
+    # a list of named tools approved in advance (Cline alwaysAllow, autoApprove): those tools run unprompted, with
+    # what their names say they do; the server's other tools still ask
+    ungated = {cap for tool in approved for cap in directional(tool, caps)}
     for direction, kind in caps:
-        agent.add(direction, kind, f"mcp:{server.name}", server.path, server.line, gated=gated)
+        agent.add(direction, kind, f"mcp:{server.name}", server.path, server.line,
+                  gated=gated and (direction, kind) not in ungated)
     # A declared server whose code is in the tree: the agent has exactly what its tools do, under this client's
-    # approval settings for that server.
+    # approval settings for that server (a tool approved by name runs unprompted).
     for code_server in launched_code_servers(system, server) if system else []:
         for tool in code_server.tools:
             for direction, kind, line in code_tool_capabilities(tool):
                 agent.add(direction, kind, f"mcp:{server.name}:{tool.name}", tool.path, line,
-                          gated=gated or tool.gated)
+                          gated=(gated and tool.name not in approved) or tool.gated)
 
 
 # -- builders per harness ---------------------------------------------------------------------------------------
@@ -194,7 +200,7 @@ def _launch_flags(system: ParsedSystem) -> str:
 def _claude_agent(system: ParsedSystem, graph: CapabilityGraph) -> None:
     servers = [s for s in system.mcp_servers if s.client == "claude-code" and not s.disabled]
     has_md = any(f.name in ("CLAUDE.md", "CLAUDE.local.md") for f in system.instructions)
-    if not (system.claude_settings or servers or has_md or system.claude_allow):
+    if not (system.claude_settings or servers or has_md or system.claude_allow or system.skills or system.plugins):
         return
     first = system.claude_settings[0].file if system.claude_settings else None
     path = first.path if first else (servers[0].path if servers else (
@@ -237,6 +243,27 @@ def _claude_agent(system: ParsedSystem, graph: CapabilityGraph) -> None:
             continue
         pre_approved = any(r in ("mcp__*", f"mcp__{server.name}", f"mcp__{server.name}__*") for r in rules)
         _add_server(agent, server, gated=not (bypass or pre_approved or "*" in server.auto_approve), system=system)
+    _skill_scripts(system, agent, ungated_shell=bypass or bool(blanket), contained=sandboxed)
+
+
+def _skill_scripts(system: ParsedSystem, agent: Agent, *, ungated_shell: bool, contained: bool) -> None:
+    """A skill that tells the agent to run its scripts gives the agent what those scripts do. The agent runs them
+    through Bash: unprompted when shell is open, or when an allow rule (the skill's own allowed-tools included)
+    names the script."""
+    for skill in system.skills:
+        for script, _mention in skill.scripts:
+            base = posixpath.basename(script)
+            named = any(base in rule.rule for rule in system.claude_allow if rule.rule.strip().startswith("Bash("))
+            gated = not (ungated_shell or named)
+            via = f"skill:{skill.name} {script}"
+            for path, kind, line, detail in skill.effects:
+                if path != script:
+                    continue
+                caps = [(SINK, sink) for sink in command_sinks(detail)] if kind == "command" else \
+                    _EFFECT_CAPS.get(kind, [])
+                for direction, cap_kind in caps:
+                    agent.add(direction, cap_kind, via, path, line, gated=gated,
+                              contained=contained and direction == SINK)
 
 
 def _codex_agent(system: ParsedSystem, graph: CapabilityGraph) -> None:
@@ -284,14 +311,41 @@ def _mcp_client_agents(system: ParsedSystem, graph: CapabilityGraph) -> None:
                         system=system)
 
 
+# Claude's GitHub App token (obtained through OIDC when no github_token is given) carries the app's own write
+# access to contents, issues and pull requests, whatever the workflow's permissions block says.
+_APP_TOKEN_ACTION = re.compile(r"^anthropics/claude-code-action(@|$)", re.I)
+
+
+def _token_writes(workflow, step) -> tuple[frozenset[str], str]:  # noqa: ANN001 - Workflow, WorkflowStep
+    """(scopes the agent's token may write, what grants them). Without a permissions block the repository default
+    applies, read-only on repositories made since 2023; privilege.workflow-write-all reports that case itself."""
+    scopes = workflow.job_write_scopes(step.job) or frozenset()
+    if (_APP_TOKEN_ACTION.search(step.uses) and "id-token" in scopes and not step.with_.get("github_token")):
+        return scopes | {"contents", "issues", "pull-requests"}, "Claude GitHub App token"
+    return scopes, "write-all" if "*" in scopes else "permissions"
+
+
+_TOKEN_PUSH = re.compile(r"Bash\(\s*(git\s+push|gh\s+(pr\s+(create|merge)|api|repo|release))|"
+                         r"mcp__github\w*__(push_files|create_or_update_file|create_branch|merge_\w+|commit_files)", re.I)
+_TOKEN_COMMENT = re.compile(r"Bash\(\s*gh\s+(issue|pr|api)\b(?!\s+(view|list|diff|status|checks)\b)|"
+                            r"mcp__github\w*__\w*(comment|create_issue|create_pull_request|review)\w*", re.I)
+
+
+def _command_rules(system: ParsedSystem, name: str) -> list[str]:
+    """The allowed-tools of the project's slash command a CI step runs (``/triage-issue``): pre-approved for that run."""
+    if not name:
+        return []
+    wanted = (f".claude/commands/{name}.md", f".claude/commands/{name.replace(':', '/')}.md")
+    return [rule.rule for rule in system.claude_allow if rule.path.endswith(wanted)]
+
+
 def _workflow_agents(system: ParsedSystem, graph: CapabilityGraph) -> None:
     for workflow in system.workflows:
         for step in workflow.agent_steps:
             agent = graph.agent(f"workflow:{step.path}#{step.job}", "github-actions", step.path, step.line)
             config_text = " ".join(str(v) for v in step.with_.values()) + " " + step.run
-            trusted_only = TRUSTED_ONLY_CONDITION.search(step.condition) is not None
-            for trigger in workflow.untrusted_triggers:
-                if not trusted_only:
+            if not trusted_triggers_only(step):
+                for trigger in workflow.untrusted_triggers:
                     agent.add(SOURCE, UNTRUSTED_EVENTS[trigger], f"on: {trigger}", step.path,
                               workflow.file.line_of(trigger))
             agent.add(SOURCE, PRIVATE, "repository checkout", step.path, step.line)
@@ -299,18 +353,24 @@ def _workflow_agents(system: ParsedSystem, graph: CapabilityGraph) -> None:
                 agent.add(SOURCE, PRIVATE, "workflow secrets", step.path, step.line)
             bypass = re.search(r"--dangerously-skip-permissions|--dangerously-bypass-approvals-and-sandbox|--yolo|"
                                r"danger-full-access|--full-auto|bypassPermissions", config_text) is not None
-            tools = allowed_tools(step)
+            tools = " ".join([allowed_tools(step), *_command_rules(system, slash_command(step))])
             shell = bypass or BLANKET_SHELL.search(tools) is not None
+            fetch = re.search(r"\bWebFetch\b", tools) is not None
+            # The agent reaches the network only through a shell or a web fetch it is allowed to use; a read-only
+            # agent (Read, Grep, Glob) has no way out but what its token lets it write.
             agent.add(SINK, "shell", "agent step", step.path, step.line, gated=not shell)
-            agent.add(SINK, "network", "runner egress", step.path, step.line,
-                      gated=not (shell or re.search(r"\bWebFetch\b", tools)))
-            permissions = workflow.job_permissions(step.job)
-            scopes = as_dict(permissions)
-            write_all = permissions == "write-all"
-            if write_all or scopes.get("contents") == "write":
-                agent.add(SINK, "git-push", "contents: write", step.path, workflow.file.line_of("contents") or step.line)
-            if write_all or scopes.get("issues") == "write" or scopes.get("pull-requests") == "write":
-                agent.add(SINK, "messaging", "public comments", step.path, workflow.file.line_of("write") or step.line)
+            agent.add(SINK, "network", "runner egress", step.path, step.line, gated=not (shell or fetch))
+            writes, granted_by = _token_writes(workflow, step)
+            line = workflow.file.line_of("write") or step.line
+            # a write scope is a way out only through a tool that writes with the token: an open shell (gh, git,
+            # curl), the action's own comment and commit tools when it answers a mention, or rules naming gh,
+            # git push or GitHub MCP write tools. Repository scripts a rule names are fixed programs, not channels.
+            own_tools = shell or tag_mode(step)
+            if writes & {"*", "contents"} and (own_tools or _TOKEN_PUSH.search(tools)):
+                agent.add(SINK, "git-push", f"contents: write ({granted_by})", step.path,
+                          workflow.file.line_of("contents") or line)
+            if writes & {"*", "issues", "pull-requests", "discussions"} and (own_tools or _TOKEN_COMMENT.search(tools)):
+                agent.add(SINK, "messaging", f"public comments ({granted_by})", step.path, line)
             budget = bool(re.search(r"max[-_]turns|--max-turns", config_text)) or workflow.job_timeout(step.job)
             agent.budget = budget
 

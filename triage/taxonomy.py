@@ -108,6 +108,8 @@ MAPPINGS: dict[str, dict[str, list[str]]] = {
     "provenance.unsafe-model-load": {**_SUPPLY, "atlas": ["AML.T0011.000"], "cwe": ["CWE-502"]},
     "provenance.unpinned-action": _SUPPLY,
     "provenance.unpinned-dependencies": {**_SUPPLY, "cwe": ["CWE-1357"]},
+    "provenance.unpinned-plugin-source": {**_SUPPLY, "atlas": ["AML.T0010", "AML.T0010.005"],
+                                          "cwe": ["CWE-494", "CWE-829"]},
     "secrets.hardcoded-credential": _SECRETS,
     "secrets.inline-mcp-credential": _SECRETS,
     "secrets.env-file": {**_SECRETS, "cwe": ["CWE-798", "CWE-200"]},

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from triage.checks.registry import AnalysisContext, Hit, check
-from triage.graph import ACTION_SINKS, Agent
-from triage.parsers.ci import TRUSTED_ONLY_CONDITION
+from triage.graph import ACTION_SINKS, EXFIL_SINKS, Agent
+from triage.parsers.ci import trusted_triggers_only, widened_inputs
 
 _REMEDIATION = ("Put a human approval between reading {what} and any shell, write, push or deploy tool, or split the "
                 "work: a read-only agent summarises, a separate agent with write access acts only on the summary "
@@ -80,7 +80,12 @@ def ci_untrusted_trigger(context: AnalysisContext) -> Iterator[Hit]:
         if not triggers:
             continue
         for step in workflow.agent_steps:
-            if TRUSTED_ONLY_CONDITION.search(step.condition):
-                continue
+            if trusted_triggers_only(step):
+                continue  # an author condition, or the action's own write-access check, keeps outsiders out
+            widened = widened_inputs(step)
+            how = f"with its write-access check widened ({'; '.join(widened)})" if widened else "with no author check"
+            agent = context.graph.agents.get(f"workflow:{step.path}#{step.job}")
+            # an agent that can only read (no unapproved shell, fetch or token write) is still steered, but cannot act
+            can_act = agent is None or bool(agent.sinks(ACTION_SINKS | EXFIL_SINKS))
             yield Hit(step.path, step.line, f"job {step.job} runs {step.uses or 'an agent CLI'} on "
-                      f"{', '.join(triggers)} with no author check")
+                      f"{', '.join(triggers)} {how}", severity=None if can_act else "medium")

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from triage.checks.registry import AnalysisContext, Hit, check
-from triage.graph import CLAUDE_BLANKET_BASH
+from triage.graph import CLAUDE_BLANKET_BASH, READ_TOOL, WRITE_TOOL
 from triage.parsers.ci import BLANKET_SHELL, allowed_tools
 from triage.parsers.base import as_dict, as_list
 
@@ -96,6 +96,10 @@ def blanket_shell_allow(context: AnalysisContext) -> Iterator[Hit]:
             tools = allowed_tools(step)
             if BLANKET_SHELL.search(tools):
                 yield Hit(step.path, workflow.file.line_of("Bash") or step.line, f"allowed tools: {tools}")
+    for policy in context.system.sandbox_policies:
+        for grant in policy.grants:
+            if grant.kind == "any-command":
+                yield Hit(grant.path, grant.line, f"sandbox policy: {grant.evidence}")
 
 
 @check("approval.auto-enable-project-mcp", title="Every MCP server in the project is enabled without review",
@@ -115,9 +119,13 @@ def auto_enable_project_mcp(context: AnalysisContext) -> Iterator[Hit]:
        rationale="Pre-approved MCP tools act on the model's say-so, including on injected instructions.")
 def mcp_auto_approve(context: AnalysisContext) -> Iterator[Hit]:
     for server in context.system.mcp_servers:
-        if server.auto_approve:
+        if server.auto_approve and not server.disabled:
+            # "*" approves every tool; a list approves those tools (Cline alwaysAllow/autoApprove), and a list of
+            # tools named only for reading (search, list_*, get_*) is what the remediation asks for: low
+            readers = all(READ_TOOL.search(t) and not WRITE_TOOL.search(t) for t in server.auto_approve)
+            severity = "high" if "*" in server.auto_approve else ("low" if readers else None)
             yield Hit(server.path, server.line, f"{server.name}: auto-approves {', '.join(server.auto_approve)[:80]}",
-                      severity="high" if "*" in server.auto_approve else None)
+                      severity=severity)
     for allow in context.system.claude_allow:
         rule = allow.rule.strip()
         rest = rule[5:] if rule.startswith("mcp__") else None

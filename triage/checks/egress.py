@@ -20,6 +20,10 @@ def unrestricted_policy(context: AnalysisContext) -> Iterator[Hit]:
         yield Hit(context.system.manifest_path, context.system.manifest_line("unrestricted"), "egress.policy: unrestricted")
     elif any(str(a).strip() in ("*", "*.*", "0.0.0.0/0", "::/0") for a in as_list(egress.get("allow"))):
         yield Hit(context.system.manifest_path, context.system.manifest_line('"egress"'), f"egress.allow: {as_list(egress.get('allow'))}")
+    for policy in context.system.sandbox_policies:
+        for grant in policy.grants:
+            if grant.kind == "network-any":
+                yield Hit(grant.path, grant.line, f"sandbox policy: {grant.evidence}")
 
 
 @check("egress.webfetch-any-domain", title="Web fetches to any domain are pre-approved",

@@ -7,10 +7,21 @@ from collections.abc import Iterator
 
 from triage.checks.registry import AnalysisContext, Hit, check
 
-_NETWORK = re.compile(r"\b(curl|wget|nc|ncat|netcat|scp|rsync|ssh|ftp|telnet|Invoke-WebRequest|iwr)\b|https?://", re.I)
+_NETWORK_COMMAND = re.compile(r"\b(curl|wget|nc|ncat|netcat|scp|rsync|ssh|ftp|telnet|Invoke-WebRequest|iwr)\b", re.I)
+_URL = re.compile(r"https?://", re.I)
+# A line that only prints text (a hint naming a URL) reaches nothing.
+_PRINT_ONLY = re.compile(r"^\s*(echo|printf|print|cat\s*<<|:|#|//)\b", re.I)
+# Failures swallowed (`|| true`, `; exit 0` after a command), verification skipped. A bare `exit 0` line in a hook
+# script is how a hook says "allow" and is not silencing anything.
 _SILENCE = re.compile(r"--no-verify|\bHUSKY=0|\bSKIP=\S|core\.hooksPath\s+/dev/null|\|\|\s*(true|exit\s+0|:)\s*$|"
-                      r"\bset\s+\+e\b|--no-hooks|--disable-hooks|\bexit\s+0\s*$|PRE_COMMIT_ALLOW_NO_CONFIG|"
+                      r"\bset\s+\+e\b|--no-hooks|--disable-hooks|\S\s*;\s*exit\s+0\s*$|PRE_COMMIT_ALLOW_NO_CONFIG|"
                       r"--no-audit|--skip-checks|--force-no-verify", re.I)
+
+
+def _reaches_network(command: str) -> bool:
+    if _NETWORK_COMMAND.search(command):
+        return True
+    return _URL.search(command) is not None and not _PRINT_ONLY.match(command)
 _SESSION_DATA = re.compile(r"transcript|\$CLAUDE_|\bprintenv\b|\benv\b\s*\||\bcat\s+[^|]*\.env\b|~/.ssh|\$\w*(TOKEN|KEY|SECRET)",
                            re.I)
 
@@ -22,7 +33,7 @@ _SESSION_DATA = re.compile(r"transcript|\$CLAUDE_|\bprintenv\b|\benv\b\s*\||\bca
        rationale="Hooks receive tool inputs and session data on stdin and run unprompted on every event.")
 def network_call(context: AnalysisContext) -> Iterator[Hit]:
     for hook in context.system.hooks:
-        if _NETWORK.search(hook.command):
+        if _reaches_network(hook.command):
             yield Hit(hook.path, hook.line, f"{hook.event}: {hook.command}")
 
 
@@ -32,7 +43,7 @@ def network_call(context: AnalysisContext) -> Iterator[Hit]:
        rationale="The transcript and environment hold everything the agent read, including secrets.")
 def exports_session_data(context: AnalysisContext) -> Iterator[Hit]:
     for hook in context.system.hooks:
-        if _NETWORK.search(hook.command) and _SESSION_DATA.search(hook.command):
+        if _reaches_network(hook.command) and _SESSION_DATA.search(hook.command):
             yield Hit(hook.path, hook.line, f"{hook.event}: {hook.command}")
 
 

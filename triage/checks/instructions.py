@@ -14,6 +14,20 @@ _SKIP_CONFIRMATION = re.compile(
 # Zero-width, bidirectional-override and Unicode tag characters: invisible to a reviewer, read by the model.
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0000-\U000e007f]")
 _HTML_COMMENT = re.compile(r"<!--(.*?)-->", re.S)
+_NARROWED = re.compile(r"^\W*(only\s+(when|if)|unless|except)\b", re.I)
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def _fenced_lines(file) -> set[int]:  # noqa: ANN001 - SourceFile
+    """1-based lines inside fenced code blocks: an HTML comment there is example markup the model reads as code."""
+    inside, lines = False, set()
+    for number, line in enumerate(file.lines, start=1):
+        if _FENCE.match(line):
+            inside = not inside
+            continue
+        if inside:
+            lines.add(number)
+    return lines
 _IMPERATIVE = re.compile(r"\b(ignore|always|never|run|execute|send|upload|post|curl|delete|push|read|exfiltrat\w*|"
                          r"do not tell|don'?t mention)\b", re.I)
 _REMOTE_IMPORT = re.compile(r"(^|\s)@https?://\S+|(fetch|load|follow|download)\s+(the\s+)?(latest\s+)?instructions\s+"
@@ -29,7 +43,8 @@ def skip_confirmation(context: AnalysisContext) -> Iterator[Hit]:
     for file in context.system.instructions:
         for number, line in enumerate(file.lines, start=1):
             match = _SKIP_CONFIRMATION.search(line)
-            if match:
+            # "proceed without asking only when the prompt names a file" narrows a rule to confirm, not skips it
+            if match and not _NARROWED.match(line[match.end():]):
                 yield Hit(file.path, number, line.strip())
 
 
@@ -45,9 +60,10 @@ def hidden_content(context: AnalysisContext) -> Iterator[Hit]:
             if found:
                 codes = ", ".join(sorted({f"U+{ord(c):04X}" for c in found}))
                 yield Hit(file.path, number, f"{len(found)} invisible character(s) ({codes[:60]})")
+        fenced = _fenced_lines(file) if "<!--" in file.text else set()
         for match in _HTML_COMMENT.finditer(file.text):
-            if _IMPERATIVE.search(match.group(1)):
-                number = file.text.count("\n", 0, match.start()) + 1
+            number = file.text.count("\n", 0, match.start()) + 1
+            if _IMPERATIVE.search(match.group(1)) and number not in fenced:
                 yield Hit(file.path, number, "HTML comment with instructions: " + match.group(1).strip()[:120])
 
 

@@ -128,23 +128,50 @@ def broad_write_scope(context: AnalysisContext) -> Iterator[Hit]:
     for path in as_list(as_dict((context.system.manifest or {}).get("permissions")).get("write_paths")):
         if isinstance(path, str) and _BROAD.match(path.strip()):
             yield Hit(context.system.manifest_path, context.system.manifest_line("write_paths"), f"permissions.write_paths: {path}")
+    for policy in context.system.sandbox_policies:
+        for grant in policy.grants:
+            if grant.kind == "write-anywhere":
+                yield Hit(grant.path, grant.line, f"sandbox policy: {grant.evidence}")
 
 
 _SECRET_DENY = re.compile(r"\.env|secret|\.pem|\.key|id_rsa|id_ed25519|credential|\.ssh|\.aws", re.I)
 
 
+_WIDENING_MODES = ("acceptEdits", "bypassPermissions")
+_FILE_OR_SHELL_RULE = re.compile(r"^(Bash|Edit|Write|MultiEdit|NotebookEdit|Read)\b")
+
+
+def _widening(settings) -> list[str]:  # noqa: ANN001 - ClaudeSettings
+    """What a settings file lets the agent do unprompted beyond the defaults: allow rules, an edit-accepting or
+    bypass mode, extra directories. A file that only configures hooks, MCP servers or deny rules widens nothing."""
+    found = [f"allow {rule}" for rule in settings.rules("allow")]
+    if settings.default_mode in _WIDENING_MODES:
+        found.append(f"defaultMode {settings.default_mode}")
+    found += [f"additionalDirectories {d}" for d in as_list(settings.permissions.get("additionalDirectories"))
+              if isinstance(d, str)]
+    return found
+
+
 @check("privilege.no-secret-deny-rules", title="No deny rules keep the agent away from .env files and keys",
-       severity="medium", categories=("privilege_scope", "secrets", "private_data"),
+       severity="medium", categories=("privilege_scope", "private_data"),
        remediation='Add deny rules such as "Read(./.env)", "Read(./.env.*)", "Read(./secrets/**)", "Read(~/.ssh/**)".',
-       rationale="Without them the agent reads credentials as readily as code, and may quote them anywhere.")
+       rationale="Without them an agent that works unprompted reads credentials as readily as code, and may quote "
+                 "them anywhere.")
 def no_secret_deny_rules(context: AnalysisContext) -> Iterator[Hit]:
     settings = context.system.claude_settings
-    if not settings:
-        return
+    widened = [(s, item) for s in settings for item in _widening(s)]
+    if not widened:
+        return  # the default mode asks before every edit and command: nothing runs unprompted to guard
     denies = [r for s in settings for r in s.rules("deny")]
-    if not any(_SECRET_DENY.search(r) for r in denies):
-        yield Hit(settings[0].file.path, settings[0].file.line_of("permissions") or 1,
-                  f"deny rules: {', '.join(denies)[:100] or 'none'}")
+    if any(_SECRET_DENY.search(r) for r in denies):
+        return
+    # files or shell pre-approved: the agent can read .env or cat a key without a prompt
+    touches = [item for _s, item in widened if not item.startswith("allow ")
+               or _FILE_OR_SHELL_RULE.match(item[len("allow "):].strip())]
+    first = widened[0][0]
+    yield Hit(first.file.path, first.file.line_of("permissions") or 1,
+              f"deny rules: {', '.join(denies)[:80] or 'none'}; unprompted: {', '.join(i for _s, i in widened)[:80]}",
+              severity=None if touches else "low")
 
 
 @check("privilege.container-root", title="The agent's container runs as root",

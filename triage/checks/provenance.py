@@ -172,6 +172,43 @@ def unsafe_model_load(context: AnalysisContext) -> Iterator[Hit]:
 
 
 _SHA = re.compile(r"@[0-9a-f]{40}$")
+_VERSION_TAG = re.compile(r"^v?\d+(\.\d+){0,2}([-+][\w.]+)?$")
+_GITHUB_REPO = re.compile(r"(?:github\.com[/:]|^github:|^)([\w.-]+/[\w.-]+?)(?:\.git)?/?$", re.I)
+_REPOSITORY_CONDITION = re.compile(r"github\.repository\s*==\s*['\"]([\w.-]+/[\w.-]+)['\"]")
+
+
+def _repository_name(value: object) -> str:
+    """owner/name from a package.json ``repository`` (string or {url}), lower-cased; "" when it names none."""
+    url = as_str(as_dict(value).get("url")) if isinstance(value, dict) else as_str(value)
+    match = _GITHUB_REPO.search(url.strip())
+    return match.group(1).lower() if match else ""
+
+
+def own_action_repositories(context: AnalysisContext) -> frozenset[str]:
+    """Who this tree is, when the tree is an action (a root action.yml/action.yaml), from what the tree states
+    about itself: "owner/name" from the root package.json ``repository`` field and from workflow conditions that
+    pin a job to one repository (``github.repository == 'owner/name'``); a bare "name" from the root package.json
+    or pyproject name (an npm scope dropped), which an action's repository is named after. README text, badges
+    and the action's display name are not used: anyone can copy them."""
+    files = context.system.files
+    if "action.yml" not in files and "action.yaml" not in files:
+        return frozenset()
+    names: set[str] = set()
+    for file, data in context.system.package_jsons:
+        if file.path == "package.json":
+            names.add(_repository_name(data.get("repository")))
+            names.add(as_str(data.get("name")).rsplit("/", 1)[-1].lower())
+    for file, data in context.system.pyprojects:
+        if file.path == "pyproject.toml":
+            names.add(as_str(as_dict(data.get("project")).get("name")).lower())
+    for workflow in context.system.workflows:
+        for step in workflow.steps:
+            names.update(m.lower() for m in _REPOSITORY_CONDITION.findall(step.condition))
+    return frozenset(n for n in names if n)
+
+
+def _action_repository(uses: str) -> str:
+    return "/".join(uses.split("@", 1)[0].split("/")[:2]).lower()
 
 
 @check("provenance.unpinned-action", title="A workflow that runs an agent uses third-party actions by tag",
@@ -179,6 +216,7 @@ _SHA = re.compile(r"@[0-9a-f]{40}$")
        remediation="Pin every third-party action to a full commit SHA (uses: owner/action@<40-hex> # v1.2.3).",
        rationale="Tags are mutable; a compromised action runs with the agent job's token and secrets.")
 def unpinned_action(context: AnalysisContext) -> Iterator[Hit]:
+    own = own_action_repositories(context)
     for workflow in context.system.workflows:
         if not workflow.agent_steps:
             continue
@@ -186,8 +224,29 @@ def unpinned_action(context: AnalysisContext) -> Iterator[Hit]:
             uses = step.uses
             if not uses or uses.startswith(("./", "docker://")) or uses.split("/")[0] in ("actions", "github"):
                 continue
-            if not _SHA.search(uses):
-                yield Hit(step.path, step.line, f"uses: {uses}")
+            repository = _action_repository(uses)
+            if _SHA.search(uses) or repository in own or repository.rpartition("/")[2] in own:
+                continue  # pinned, or the action testing itself from its own repository
+            ref = uses.rpartition("@")[2] if "@" in uses else ""
+            # a release tag is moved only by its publisher and rarely; a branch moves with every push
+            yield Hit(step.path, step.line, f"uses: {uses}", severity="low" if _VERSION_TAG.match(ref) else None)
+
+
+@check("provenance.unpinned-plugin-source", title="A plugin marketplace installs plugins from an unpinned source",
+       severity="medium", categories=("provenance",),
+       remediation='Pin each remote plugin source to a commit ("sha": "<40-hex>") or vendor the plugin into the '
+                   "marketplace repository; review each update before moving the pin.",
+       rationale="A plugin brings hooks, MCP servers and commands that run with the user's rights; without a pinned "
+                 "commit, whoever can push to its repository changes what every installer runs.")
+def unpinned_plugin_source(context: AnalysisContext) -> Iterator[Hit]:
+    for entry in context.system.marketplace_entries:
+        pinning = entry.pinning
+        if pinning == "commit" or entry.origin == "unknown":
+            continue
+        at = f"@{entry.pin}" if entry.pin else " (no ref or sha)"
+        # a release tag is moved only by its publisher; a branch or nothing follows every push
+        yield Hit(entry.path, entry.line, f"plugin {entry.name}: {entry.origin} {entry.location}{at}",
+                  severity="low" if pinning == "version-tag" else None)
 
 
 @check("provenance.unpinned-dependencies", title="Agent dependencies are not pinned",

@@ -5,13 +5,15 @@ A malformed file never raises: it is recorded in ``ParsedSystem.problems`` and s
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from triage.parsers import agent_configs, ci, containers, js_code, mcp, packages, python_code, python_flow
+from triage.parsers import (agent_configs, ci, containers, js_code, mcp, packages, plugins, policies, python_code,
+                            python_flow, skills)
 from triage.parsers import manifest as manifest_format
-from triage.parsers.base import (MalformedFile, SourceFile, Tree, as_list, load_json, load_toml, load_tree,
+from triage.parsers.base import (MalformedFile, SourceFile, Tree, as_dict, as_list, load_json, load_toml, load_tree,
                                  load_yaml)
 from triage.parsers.tool_model import CodeServer, ToolDef
 
@@ -48,6 +50,17 @@ class ParsedSystem:
     manifest: dict | None = None
     manifest_path: str = manifest_format.SUBMITTED_MANIFEST_PATH
     problems: list[tuple[str, str]] = field(default_factory=list)
+    # Agent Skills (SKILL.md, *.skill.md) with the scripts they run; their text is also in ``instructions`` and their
+    # allowed-tools in ``claude_allow``.
+    skills: list[skills.Skill] = field(default_factory=list)
+    # Claude Code plugins: (plugin folder, plugin.json data); their hooks and MCP servers are in ``hooks`` and
+    # ``mcp_servers`` like the project's own.
+    plugins: list[tuple[str, SourceFile, dict]] = field(default_factory=list)
+    plugin_roots: list[str] = field(default_factory=list)
+    # path (or folder ending in "/") -> hooks | mcp | command | agent, as a plugin.json names them
+    plugin_component_files: dict[str, str] = field(default_factory=dict)
+    marketplace_entries: list[plugins.MarketplaceEntry] = field(default_factory=list)
+    sandbox_policies: list[policies.SandboxPolicy] = field(default_factory=list)
 
     @property
     def files(self) -> dict[str, SourceFile]:
@@ -91,7 +104,9 @@ def _parse_file(system: ParsedSystem, file: SourceFile) -> None:
     path = file.path
     name = file.name
     client = mcp.mcp_client_for(path)
-    if agent_configs.is_claude_settings(path):
+    if system.plugin_component_files.get(path) == "mcp" and not client:
+        _parse_plugin_mcp_file(system, file)
+    elif agent_configs.is_claude_settings(path):
         settings = agent_configs.ClaudeSettings(file, _dict(load_json(file.text)))
         system.claude_settings.append(settings)
         system.claude_allow.extend(agent_configs.settings_allow_rules(settings))
@@ -109,9 +124,35 @@ def _parse_file(system: ParsedSystem, file: SourceFile) -> None:
         system.hooks.extend(agent_configs.codex_hooks(config))
     elif agent_configs.is_vscode_settings(path):
         system.vscode_settings.append((file, _dict(load_json(file.text))))
-    elif agent_configs.is_claude_command(path):
+    elif plugins.is_plugin_manifest(path):
+        _parse_plugin(system, file)
+    elif plugins.is_marketplace(path):
+        system.marketplace_entries.extend(plugins.marketplace_entries(load_json(file.text), file))
+    elif _is_plugin_hooks_file(system, path):
+        root = plugins.root_for(path, system.plugin_roots)
+        if root is not None:
+            data = _dict(load_json(file.text))
+        else:  # a hooks/hooks.json outside any plugin: read only when it has the plugin shape
+            try:
+                data = as_dict(load_json(file.text))
+            except MalformedFile:
+                data = {}
+        system.hooks.extend(agent_configs.plugin_hooks(data.get("hooks"), file,
+                                                       root if root is not None else _parent(_parent(path))))
+    elif skills.is_skill(path):
+        skill = skills.parse_skill(file, system.files)
+        system.skills.append(skill)
+        system.claude_allow.extend(skill.allowed)
+        system.instructions.append(file)
+    elif agent_configs.is_claude_command(path) or plugins.in_plugin_folder(path, system.plugin_roots, ("commands",)) \
+            or _plugin_component(system, path) == "command":
+        # a slash command's body is the prompt it sends; its allowed-tools run unprompted while it runs
         system.claude_allow.extend(agent_configs.front_matter_allowed_tools(file))
-    elif agent_configs.is_instructions(path):
+        system.instructions.append(file)
+    elif agent_configs.is_subagent(path) or plugins.in_plugin_folder(path, system.plugin_roots, ("agents",)) \
+            or _plugin_component(system, path) == "agent":
+        system.instructions.append(file)
+    elif agent_configs.is_instructions(path, system.files):
         system.instructions.append(file)
     elif ci.is_workflow(path):
         workflow = ci.parse_workflow(load_yaml(file.text), file)
@@ -133,6 +174,8 @@ def _parse_file(system: ParsedSystem, file: SourceFile) -> None:
         system.requirements.append(file)
     elif name == ".env" or name.startswith(".env.") and not name.endswith((".example", ".sample", ".template")):
         system.env_files.append(file)
+    elif policies.is_policy_candidate(path) and _parse_policy(system, file):
+        pass
     elif name.endswith(SCRIPT_SUFFIXES) or name in SCRIPT_NAMES or path.startswith((".githooks/", ".husky/")):
         system.scripts.append(file)
     elif name.endswith(".py"):
@@ -150,6 +193,98 @@ def _parse_file(system: ParsedSystem, file: SourceFile) -> None:
         else:
             system.code_servers.extend(found.servers)
             system.code_tools.extend(found.code_tools)
+
+
+def _plugin_component(system: ParsedSystem, path: str) -> str:
+    """What a plugin's manifest names this file as (hooks, mcp, command, agent), directly or by its folder."""
+    if path in system.plugin_component_files:
+        return system.plugin_component_files[path]
+    if not path.endswith(".md"):
+        return ""
+    folder = path.rpartition("/")[0] + "/"
+    return system.plugin_component_files.get(folder, "")
+
+
+# A policy document names at least two of these sections as keys; files without them are never YAML-parsed.
+_POLICY_SECTION_KEY = re.compile(r"^\s*[\"']?(network|egress|outbound|filesystem|fs|files|mounts|commands|exec|"
+                                 r"process|processes|binaries|programs|shell|tools)[\w-]*[\"']?\s*:", re.I | re.M)
+MAX_POLICY_BYTES = 128 * 1024
+
+
+def _parent(path: str) -> str:
+    return path.rpartition("/")[0]
+
+
+def _is_plugin_hooks_file(system: ParsedSystem, path: str) -> bool:
+    """A plugin's hooks/hooks.json (the default place, or one its plugin.json names)."""
+    return path == "hooks/hooks.json" or path.endswith("/hooks/hooks.json") or \
+        system.plugin_component_files.get(path) == "hooks"
+
+
+def _parse_plugin(system: ParsedSystem, file: SourceFile) -> None:
+    data = _dict(load_json(file.text))
+    root = plugins.plugin_root_of(file.path)
+    system.plugins.append((root, file, data))
+    for hooks in as_list(data.get("hooks")):
+        if isinstance(hooks, dict):  # inline: {"hooks": {event: [...]}} or the event table itself
+            table = hooks.get("hooks") if isinstance(hooks.get("hooks"), dict) else hooks
+            system.hooks.extend(agent_configs.plugin_hooks(table, file, root))
+    servers = data.get("mcpServers")
+    if isinstance(servers, dict):
+        block = servers if "mcpServers" not in servers else servers["mcpServers"]
+        system.mcp_servers.extend(mcp.servers_from_config({"mcpServers": block}, client="claude-code", file=file))
+
+
+def _plugin_component_files(tree: Tree) -> tuple[list[str], dict[str, str]]:
+    """Plugin folders, and the hook / MCP files their plugin.json points to (read in the main pass)."""
+    roots = plugins.plugin_roots(list(tree.files))
+    named: dict[str, str] = {}
+    for root in roots:
+        file = tree.files.get(f"{root}/{plugins.PLUGIN_MANIFEST}" if root else plugins.PLUGIN_MANIFEST)
+        try:
+            data = as_dict(load_json(file.text)) if file else {}
+        except MalformedFile:
+            continue
+        for key, kind in (("hooks", "hooks"), ("mcpServers", "mcp"), ("commands", "command"), ("agents", "agent")):
+            for value in as_list(data.get(key)):
+                resolved = plugins.resolve(value, root) if isinstance(value, str) else ""
+                if not resolved:
+                    continue
+                if resolved in tree.files and resolved.endswith((".json", ".md")):
+                    named.setdefault(resolved, kind)
+                elif kind in ("command", "agent"):  # a folder of them
+                    named.setdefault(resolved.rstrip("/") + "/", kind)
+    return roots, named
+
+
+def _parse_plugin_mcp_file(system: ParsedSystem, file: SourceFile) -> None:
+    data = _dict(load_json(file.text))
+    system.mcp_servers.extend(mcp.servers_from_config(data, client="claude-code", file=file))
+
+
+def _parse_policy(system: ParsedSystem, file: SourceFile) -> bool:
+    """Read a YAML/JSON file as a sandbox policy when its keys say it is one. Any other file is left alone, and a
+    malformed one is not reported: nothing said it was a policy."""
+    if len(file.text) > MAX_POLICY_BYTES or len({m.lower() for m in _POLICY_SECTION_KEY.findall(file.text)}) < 2:
+        return False
+    try:
+        data = load_json(file.text) if file.name.endswith(".json") else load_yaml(file.text)
+    except MalformedFile:
+        return False
+    policy = policies.parse_policy(data, file)
+    if policy is None:
+        return False
+    system.sandbox_policies.append(policy)
+    return True
+
+
+def _resolve_plugin_roots(system: ParsedSystem) -> None:
+    """Commands of hooks and servers a plugin ships name its files through ${CLAUDE_PLUGIN_ROOT}: spell them as
+    paths in the tree, so hook scripts are read and server code is linked."""
+    for server in system.mcp_servers:
+        root = plugins.root_for(server.path, system.plugin_roots)
+        if root is not None and "CLAUDE_PLUGIN_ROOT" in server.command:
+            server.command = plugins.expand_root(server.command, root)
 
 
 def _dict(value: object) -> dict:
@@ -175,19 +310,24 @@ def _hook_script_lines(system: ParsedSystem, hook: agent_configs.Hook) -> list[a
     found = []
     for reference in _SCRIPT_REFERENCE.findall(hook.command):
         relative = reference.replace('"', "").replace("'", "")
+        if hook.root and "CLAUDE_PLUGIN_ROOT" in relative:
+            relative = plugins.expand_root(relative, hook.root)
         relative = re.sub(r"^(\$\{?(CLAUDE_PROJECT_DIR|PWD)\}?|\.)?/+", "", relative)
+        relative = posixpath.normpath(relative) if relative else relative
         file = system.files.get(relative)
         if file is None:
             continue
         for number, line in enumerate(file.lines, start=1):
             stripped = line.strip()
             if stripped and not stripped.startswith(("#", "//")):
-                found.append(agent_configs.Hook(hook.harness, hook.event, stripped, file.path, number, hook.matcher))
+                found.append(agent_configs.Hook(hook.harness, hook.event, stripped, file.path, number, hook.matcher,
+                                                hook.root))
     return found
 
 
 def parse_tree(tree: Tree, *, manifest: dict | None = None) -> ParsedSystem:
     system = ParsedSystem(tree)
+    system.plugin_roots, system.plugin_component_files = _plugin_component_files(tree)
     if manifest is not None:
         system.manifest = manifest_format.normalise_manifest(manifest)
     for path in sorted(tree.files):
@@ -199,6 +339,7 @@ def parse_tree(tree: Tree, *, manifest: dict | None = None) -> ParsedSystem:
         except MalformedFile as exc:
             system.problems.append((path, str(exc)))
     system.code_tools.extend(python_flow.link_external_tools(system.python_modules))
+    _resolve_plugin_roots(system)
     system.hooks.extend(_manifest_hooks(system))
     system.hooks.extend([line for hook in list(system.hooks) for line in _hook_script_lines(system, hook)])
     return system

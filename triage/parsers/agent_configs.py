@@ -8,8 +8,22 @@ from dataclasses import dataclass
 
 from triage.parsers.base import SourceFile, as_dict, as_list, as_str
 
+# Files an agent harness loads into the model's context by name wherever it finds them in the project: Claude Code
+# (CLAUDE.md), Codex and others (AGENTS.md, AGENT.md), Gemini CLI (GEMINI.md), Cursor, Windsurf and Cline rules files,
+# GitHub Copilot, Goose (.goosehints), and the persona files of OpenClaw-style workspaces (SOUL.md, IDENTITY.md).
 INSTRUCTION_NAMES = frozenset({"CLAUDE.md", "CLAUDE.local.md", "AGENTS.md", "AGENT.md", "GEMINI.md", ".cursorrules",
-                               ".windsurfrules", "copilot-instructions.md"})
+                               ".windsurfrules", ".clinerules", ".roorules", "copilot-instructions.md", ".goosehints",
+                               "SOUL.md", "IDENTITY.md"})
+# Generic names a persona workspace also loads (TOOLS.md, USER.md...): instructions only beside a SOUL.md or
+# IDENTITY.md, since a README-like TOOLS.md elsewhere is nobody's system prompt.
+WORKSPACE_COMPANIONS = frozenset({"TOOLS.md", "USER.md", "HEARTBEAT.md", "BOOTSTRAP.md"})
+# Folders whose markdown files are rules the harness loads: (folder as it appears in the path, suffixes).
+INSTRUCTION_DIRS = ((".cursor/rules/", (".md", ".mdc")), (".windsurf/rules/", (".md",)), (".clinerules/", (".md", ".txt")),
+                    (".roo/rules/", (".md", ".txt")), (".kiro/steering/", (".md",)),
+                    (".github/instructions/", (".instructions.md",)), (".github/prompts/", (".prompt.md",)),
+                    (".github/chatmodes/", (".chatmode.md",)), (".github/agents/", (".agent.md",)),
+                    (".continue/rules/", (".md",)), (".amazonq/rules/", (".md",)), (".trae/rules/", (".md",)),
+                    (".junie/", ("guidelines.md",)))
 
 
 @dataclass(frozen=True)
@@ -20,6 +34,7 @@ class Hook:
     path: str
     line: int | None
     matcher: str = ""
+    root: str = ""  # the plugin folder ${CLAUDE_PLUGIN_ROOT} names, for hooks a plugin ships ("" = the tree root)
 
 
 @dataclass
@@ -81,23 +96,33 @@ class AllowRule:
 
 
 def is_claude_command(path: str) -> bool:
-    return path.endswith(".md") and (".claude/commands/" in f"/{path}" or (
-        ".claude/skills/" in f"/{path}" and path.endswith("/SKILL.md")))
+    return path.endswith(".md") and ".claude/commands/" in f"/{path}"
 
 
-def front_matter_allowed_tools(file: SourceFile) -> list[AllowRule]:
+def is_subagent(path: str) -> bool:
+    """A Claude Code subagent definition: its body is that agent's system prompt."""
+    return path.endswith(".md") and ".claude/agents/" in f"/{path}"
+
+
+def front_matter(file: SourceFile) -> tuple[dict, int]:
+    """The YAML front matter of a markdown file and the 1-based line its body starts on; ({}, 1) without one."""
     from triage.parsers.base import MalformedFile, load_yaml
 
     text = file.text
     if not text.startswith("---"):
-        return []
+        return {}, 1
     end = text.find("\n---", 3)
     if end < 0:
-        return []
+        return {}, 1
     try:
         meta = as_dict(load_yaml(text[3:end]))
     except MalformedFile:
-        return []
+        return {}, 1
+    return meta, text.count("\n", 0, end) + 3
+
+
+def front_matter_allowed_tools(file: SourceFile) -> list[AllowRule]:
+    meta, _body = front_matter(file)
     value = meta.get("allowed-tools", meta.get("allowed_tools"))
     if isinstance(value, str):
         rules = re.findall(r"[^,(\s][^,(]*(?:\([^)]*\))?", value)
@@ -123,16 +148,24 @@ def is_vscode_settings(path: str) -> bool:
     return path == ".vscode/settings.json" or path.endswith("/.vscode/settings.json")
 
 
-def is_instructions(path: str) -> bool:
-    name = path.rsplit("/", 1)[-1]
-    return name in INSTRUCTION_NAMES or (path.startswith(".cursor/rules/") and name.endswith((".md", ".mdc")))
+def is_instructions(path: str, files: dict | None = None) -> bool:
+    """Files a harness loads as standing instructions. ``files`` (the tree) lets a persona workspace's companion
+    files count only beside its SOUL.md / IDENTITY.md."""
+    directory, _, name = path.rpartition("/")
+    if name in INSTRUCTION_NAMES:
+        return True
+    if name in WORKSPACE_COMPANIONS and files is not None:
+        prefix = directory + "/" if directory else ""
+        return f"{prefix}SOUL.md" in files or f"{prefix}IDENTITY.md" in files
+    rooted = f"/{path}"
+    return any(f"/{folder}" in rooted and name.endswith(suffixes) for folder, suffixes in INSTRUCTION_DIRS)
 
 
 def claude_hooks(settings: ClaudeSettings) -> list[Hook]:
     return _hook_groups("claude-code", settings.data.get("hooks"), settings.file)
 
 
-def _hook_groups(harness: str, hooks_table: object, file: SourceFile) -> list[Hook]:
+def _hook_groups(harness: str, hooks_table: object, file: SourceFile, root: str = "") -> list[Hook]:
     """Claude Code and Codex share one shape: {event: [{matcher, hooks: [{type: command, command}]}]}."""
     hooks = []
     for event, groups in sorted(as_dict(hooks_table).items()):
@@ -143,8 +176,15 @@ def _hook_groups(harness: str, hooks_table: object, file: SourceFile) -> list[Ho
                 if command:
                     # JSON files hold the command escaped ("\"" for quotes); look for both spellings
                     line = file.line_of(command[:60]) or file.line_of(json.dumps(command)[1:61])
-                    hooks.append(Hook(harness, str(event), command, file.path, line, as_str(group.get("matcher"))))
+                    hooks.append(Hook(harness, str(event), command, file.path, line, as_str(group.get("matcher")),
+                                      root))
     return hooks
+
+
+def plugin_hooks(hooks_table: object, file: SourceFile, root: str) -> list[Hook]:
+    """Hooks a Claude Code plugin ships (hooks/hooks.json or plugin.json "hooks"): the settings shape, run by the
+    harness with ${CLAUDE_PLUGIN_ROOT} set to the plugin's folder."""
+    return _hook_groups("claude-code", hooks_table, file, root)
 
 
 def codex_hooks(config: CodexConfig) -> list[Hook]:

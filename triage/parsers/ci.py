@@ -22,6 +22,64 @@ UNTRUSTED_EVENTS = {"issues": "issue", "issue_comment": "issue", "pull_request_t
                     "pull_request_review": "pr-text", "discussion": "issue", "discussion_comment": "issue"}
 
 
+@dataclass(frozen=True)
+class AgentAction:
+    """What an agent action does on its own about who may trigger it, read from its documented inputs."""
+
+    pattern: re.Pattern[str]
+    # The action itself refuses to run for actors without write access to the repository (before the agent sees
+    # any text), so an issue or comment from an outsider never reaches it.
+    requires_write_access: bool
+    # Inputs that widen who may trigger it: (input name, values that widen). An empty tuple: any non-empty value.
+    widening_inputs: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+AGENT_ACTION_TRUST = (
+    # claude-code-action checks the actor's write permission in its prepare step for every entity event; bots
+    # are not permission-checked, so allowing every bot ("*") lets anyone with a GitHub App in.
+    AgentAction(re.compile(r"^anthropics/claude-code-action(@|$)", re.I), True,
+                (("allowed_non_write_users", ()), ("allowed_bots", ("*",)))),
+    # codex-action runs a write-access check first; allow-users lists others (or "*").
+    AgentAction(re.compile(r"^openai/codex-action(@|$)", re.I), True, (("allow-users", ()),)),
+)
+
+
+def _input_set(value: object, widening: tuple[str, ...]) -> bool:
+    if isinstance(value, list):
+        value = ",".join(str(v) for v in value)
+    text = str(value).strip() if value is not None and value is not False else ""
+    if not text or text.lower() in ("false", "none", "''", '""'):
+        return False
+    if not widening:
+        return True
+    return any(part.strip() in widening for part in re.split(r"[,\s]+", text))
+
+
+def action_trust(step: WorkflowStep) -> AgentAction | None:
+    for action in AGENT_ACTION_TRUST:
+        if action.pattern.search(step.uses):
+            return action
+    return None
+
+
+def widened_inputs(step: WorkflowStep) -> list[str]:
+    """The inputs of a write-access-checking agent action that let others trigger it, as ``name: value``."""
+    action = action_trust(step)
+    if action is None:
+        return []
+    return [f"{name}: {step.with_[name]}" for name, values in action.widening_inputs
+            if name in step.with_ and _input_set(step.with_[name], values)]
+
+
+def trusted_triggers_only(step: WorkflowStep) -> bool:
+    """True when outsiders cannot start this agent step: a job/step condition limits it to trusted authors, or the
+    action checks the actor's write access itself and the workflow does not widen that."""
+    if TRUSTED_ONLY_CONDITION.search(step.condition):
+        return True
+    action = action_trust(step)
+    return bool(action and action.requires_write_access and not widened_inputs(step))
+
+
 def is_workflow(path: str) -> bool:
     return ".github/workflows/" in path and path.endswith((".yml", ".yaml"))
 
@@ -50,6 +108,17 @@ class Workflow:
         job_data = as_dict(self.jobs.get(job))
         return job_data["permissions"] if "permissions" in job_data else self.workflow_permissions
 
+    def job_write_scopes(self, job: str) -> frozenset[str] | None:
+        """The token scopes this job may write with; None when no permissions block applies (the repository
+        default token, which may be read-write)."""
+        permissions = self.job_permissions(job)
+        if permissions is None:
+            return None
+        if permissions == "write-all":
+            return frozenset({"*"})
+        return frozenset(str(scope) for scope, level in sorted(as_dict(permissions).items(), key=str)
+                         if level == "write")
+
     def job_timeout(self, job: str) -> bool:
         return "timeout-minutes" in as_dict(self.jobs.get(job))
 
@@ -73,6 +142,26 @@ def allowed_tools(step: WorkflowStep) -> str:
     text = " ".join(str(v) for v in step.with_.values()) + " " + step.run
     parts += _ALLOWED_FLAG.findall(text)
     return " ".join(p for p in parts if p).strip()
+
+
+_SLASH_COMMAND = re.compile(r"^\s*/([\w:-]+)")
+_CLAUDE_ACTION = re.compile(r"^anthropics/claude-code-action(@|$)", re.I)
+
+
+def slash_command(step: WorkflowStep) -> str:
+    """The slash command a CI agent step runs as its prompt (``prompt: "/triage-issue ..."``), or ""."""
+    prompt = as_str(step.with_.get("prompt") or step.with_.get("direct_prompt"))
+    match = _SLASH_COMMAND.match(prompt)
+    return match.group(1) if match else ""
+
+
+def tag_mode(step: WorkflowStep) -> bool:
+    """claude-code-action answering a mention rather than running a fixed prompt: it then gives the agent its own
+    tools to update a progress comment and commit to a branch, with the job's token."""
+    if not _CLAUDE_ACTION.search(step.uses):
+        return False
+    mode = as_str(step.with_.get("mode")).strip().lower()
+    return mode == "tag" or (not mode and not step.with_.get("prompt"))
 
 
 def is_agent_step(step: WorkflowStep) -> bool:

@@ -6,8 +6,12 @@ from dataclasses import dataclass, field
 
 from triage.parsers.base import SourceFile, as_dict, as_list, as_str
 
-# path -> client. Claude Code reads .mcp.json; Cursor .cursor/mcp.json; VS Code .vscode/mcp.json ("servers").
+# path -> client. Claude Code reads .mcp.json; Cursor .cursor/mcp.json; VS Code .vscode/mcp.json ("servers");
+# Cline cline_mcp_settings.json and Roo mcp_settings.json (alwaysAllow / autoApprove lists); Windsurf mcp_config.json.
 MCP_CONFIG_CLIENTS = {
+    "cline_mcp_settings.json": "cline",
+    "mcp_settings.json": "roo",
+    "mcp_config.json": "windsurf",
     ".mcp.json": "claude-code",
     ".cursor/mcp.json": "cursor",
     ".vscode/mcp.json": "vscode",
@@ -52,6 +56,18 @@ def _stringify_map(value: object) -> dict[str, str]:
     return {str(k): (v if isinstance(v, str) else str(v)) for k, v in as_dict(value).items()}
 
 
+def _approved_tools(entry: dict) -> tuple[str, ...]:
+    """Tools a client runs without asking: Cline/Roo ``alwaysAllow`` and ``autoApprove`` lists (either or both),
+    Gemini's ``trust: true``; "*" stands for every tool."""
+    names: set[str] = set()
+    for key in ("autoApprove", "alwaysAllow", "trust"):
+        value = entry.get(key)
+        if value is True:
+            return ("*",)
+        names.update(str(a) for a in as_list(value) if isinstance(a, str) and a.strip())
+    return ("*",) if "*" in names else tuple(sorted(names))
+
+
 def servers_from_config(data: object, *, client: str, file: SourceFile) -> list[McpServer]:
     data = as_dict(data)
     block = data.get("servers") if client == "vscode" else None
@@ -64,11 +80,7 @@ def servers_from_config(data: object, *, client: str, file: SourceFile) -> list[
         args = [a if isinstance(a, str) else str(a) for a in as_list(entry.get("args"))]
         command = " ".join([as_str(entry.get("command")), *args]).strip()
         url = as_str(entry.get("url") or entry.get("serverUrl") or entry.get("httpUrl"))
-        approve = entry.get("autoApprove", entry.get("alwaysAllow", entry.get("trust")))
-        if approve is True:
-            auto_approve: tuple[str, ...] = ("*",)
-        else:
-            auto_approve = tuple(sorted(str(a) for a in as_list(approve) if isinstance(a, str)))
+        auto_approve = _approved_tools(entry)
         servers.append(McpServer(
             name=str(name), client=client, path=file.path, line=file.line_of(f'"{name}"') or file.line_of(str(name)),
             command=command, url=url,

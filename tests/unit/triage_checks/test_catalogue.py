@@ -64,6 +64,7 @@ FIXTURES: dict[str, tuple[str, str]] = {
     "provenance.unsafe-model-load": ("python_ops_agents", "hardened_python"),
     "provenance.unpinned-action": ("ci_issue_agent", "hardened_ci"),
     "provenance.unpinned-dependencies": ("containerised_agent", "hardened_container"),
+    "provenance.unpinned-plugin-source": ("plugin_marketplace_risky", "plugin_marketplace_hardened"),
     "secrets.hardcoded-credential": ("containerised_agent", "hardened_container"),
     "secrets.inline-mcp-credential": ("sentry_fixer_claude", "hardened_claude"),
     "secrets.env-file": ("containerised_agent", "hardened_container"),

@@ -20,12 +20,15 @@ JSON_VALUES = st.recursive(
         st.sampled_from(["mcpServers", "servers", "command", "args", "env", "url", "hooks", "permissions", "allow",
                          "deny", "defaultMode", "PreToolUse", "matcher", "type", "tools", "capabilities", "approval",
                          "name", "egress", "policy", "memory", "harness", "models", "mcp_servers", "on", "jobs",
-                         "steps", "uses", "with", "run", "services", "volumes", "privileged"]),
+                         "steps", "uses", "with", "run", "services", "volumes", "privileged", "plugins", "source",
+                         "repo", "sha", "ref", "alwaysAllow", "autoApprove", "network", "filesystem", "write",
+                         "allowedDomains", "commands", "agents", "allowed_non_write_users"]),
         children, max_size=5),
     max_leaves=20)
 JSON_PATHS = [".mcp.json", ".claude/settings.json", ".cursor/mcp.json", ".vscode/mcp.json", ".vscode/settings.json",
-              "assay-manifest.json", "package.json"]
-YAML_PATHS = [".github/workflows/agent.yml", "docker-compose.yml"]
+              "assay-manifest.json", "package.json", ".claude-plugin/plugin.json", ".claude-plugin/marketplace.json",
+              "hooks/hooks.json", "cline_mcp_settings.json", "sandbox-policy.json"]
+YAML_PATHS = [".github/workflows/agent.yml", "docker-compose.yml", "agent/sandbox-policy.yaml"]
 
 
 def _assert_well_formed(findings) -> None:  # noqa: ANN001
@@ -45,7 +48,8 @@ def test_any_json_shape_in_any_config_file_is_survived(values, manifest):
 @settings(max_examples=25, deadline=None)
 @given(junk=st.text(max_size=300), path=st.sampled_from(
     JSON_PATHS + YAML_PATHS + [".codex/config.toml", "agent.py", "Dockerfile", "CLAUDE.md", ".env", "pyproject.toml",
-                               "requirements.txt", "run.sh"]))
+                               "requirements.txt", "run.sh", "skills/x/SKILL.md",
+                               "SOUL.md"]))
 def test_any_text_in_any_known_file_is_survived(junk, path):
     with tempfile.TemporaryDirectory() as directory:
         _assert_well_formed(analyse(lay_out(Path(directory), {path: junk})))
