@@ -56,7 +56,7 @@ Row = tuple[str, tuple[str, ...], str]
 MCPSCAN_RULES: tuple[Row, ...] = (
     ("MCP001", ("command-injection",), "shell=True / exec / eval with interpolated input in a tool handler"),
     ("MCP002", ("tool-poisoning",), "prompt-injection phrasing or hidden Unicode in tool metadata"),
-    ("MCP003", ("exfiltration", "supply-chain"), "dangerous hook: env/secret exfiltration, curl|sh, base64 payload"),
+    ("MCP003", ("exfiltration", "supply-chain"), "dangerous hook; narrowed by its title in mcpscan_categories()"),
     ("MCP004", ("excessive-permissions",), "wildcard permission grants, permission prompts disabled"),
     ("MCP005", ("secrets",), "committed secret in code or config"),
     ("MCP006", ("supply-chain",), "vulnerable MCP SDK version pinned"),
@@ -96,6 +96,8 @@ AAK_RULES: tuple[Row, ...] = (
     ("AAK-MCP-FHI-001", ("tool-poisoning",), "adversarial-suffix shape in a tool description"),
     ("AAK-MCP-CARD-001", ("tool-poisoning",), "poisoned tool description in a server card"),
     ("AAK-DEEPSEEK-V4-MOE-TOOL-INJ-001", ("tool-poisoning",), "tool description injection"),
+    ("AAK-MCP-APPS-*", (), "MCP Apps iframe sandbox / DOM XSS: UI hardening, not description poisoning"),
+    ("AAK-METIS-*", (), "research-grade prompt-sink advice"),
     ("AAK-LLM-001", ("tool-poisoning",), "model flagged tool metadata (only with --llm-scan, not used here)"),
     ("AAK-IPI-WILD-CORPUS-001", ("tool-poisoning",), "known prompt-injection payload checked into the repo"),
     ("AAK-AGENT-001", ("tool-poisoning",), "instruction file carries shell command directives"),
@@ -141,6 +143,13 @@ AAK_RULES: tuple[Row, ...] = (
     ("AAK-LMDEPLOY-VL-SSRF-001", ("ssrf",), "image loader fetches user URLs"),
     ("AAK-CREWAI-CVE-2026-2286-001", ("ssrf",), "CrewAI RAG/website tool SSRF"),
     ("AAK-MCP-009", ("ssrf",), "MCP server URL points at an internal address"),
+    ("AAK-IDE-TASK-004", (), "VS Code task file unparsable"),
+    ("AAK-IDE-TASK-*", ("command-injection",), "VS Code tasks that auto-run or reach a shell with interpolation"),
+    ("AAK-MCP-008", ("command-injection",), "MCP headersHelper runs arbitrary commands"),
+    ("AAK-SANDBOX-DENYLIST-001", ("command-injection",), "name deny-list as a Python eval sandbox"),
+    ("AAK-APPROVAL-PARSER-DESYNC-001", ("command-injection",), "command-safety parser and shell disagree"),
+    ("AAK-ROUTINE-002", ("command-injection",), "routine schedule interpolates unsanitised input"),
+    ("AAK-MCP-TUNNEL-001", ("ssrf",), "tunnel proxy with its SSRF defence disabled"),
     ("AAK-CREWAI-CVE-2026-2275-001", ("command-injection",), "CrewAI code interpreter in unsafe mode"),
     ("AAK-CREWAI-CHAIN-2026-04-001", ("command-injection",), "CrewAI exploit chain reachable"),
     # Flows out, composition, untrusted content.
@@ -165,6 +174,12 @@ AAK_RULES: tuple[Row, ...] = (
     ("AAK-ROUTINE-001", ("excessive-permissions",), "routine grants broader permissions"),
     ("AAK-MARKETPLACE-002", ("excessive-permissions",), "plugin permission set grants broad access"),
     ("AAK-OAUTH-SCOPE-001", ("excessive-permissions",), "OAuth client granted broad scopes"),
+    ("AAK-AGENT-COMPOSE-001", ("excessive-permissions",), "composed skills exceed what any one requested"),
+    ("AAK-COMPOSE-002", ("excessive-permissions",), "skills share an undeclared writable path"),
+    ("AAK-COMPOSE-003", ("excessive-permissions",), "a skill's code exercises more than it declares"),
+    ("AAK-AGENT-SHARED-RES-AUTHZ-001", ("excessive-permissions",), "mutating shared-resource tool without per-actor authz"),
+    ("AAK-MCP-TOOLGATE-ASYMMETRY-001", ("excessive-permissions",), "tool gate in tools/list but not tools/call"),
+    ("AAK-CREWAI-CVE-2026-2287-001", ("excessive-permissions",), "code sandbox silently falls back to the host"),
     ("AAK-MCP-ZCODE-CVE-2026-88755-001", ("excessive-permissions",), "workspace MCP servers connected unreviewed"),
     # Secrets and sensitive data.
     ("AAK-SECRET-*", ("secrets",), "API keys, tokens, private keys, secrets in MCP env blocks, .env files"),
@@ -173,6 +188,10 @@ AAK_RULES: tuple[Row, ...] = (
     ("AAK-MCP-ENV-PLACEHOLDER-EXFIL-001", ("secrets", "exfiltration"), "user config resolves process.env secrets"),
     ("AAK-SPLUNK-*", ("secrets",), "tokens written to logs"),
     ("AAK-INDIA-PII-*", ("sensitive-data",), "personal identifiers in source or config"),
+    ("AAK-TASKS-002", ("sensitive-data",), "MCP tasks keep credentials after completion"),
+    ("AAK-MCP-014", ("secrets",), "auth token in a URL query parameter (as mcpscan MCP030)"),
+    ("AAK-TRANSPORT-004", ("secrets",), "session token in a URL query parameter"),
+    ("AAK-OAUTH-003", ("secrets",), "OAuth token passed through between tenants (as mcpscan MCP029)"),
     # Provenance.
     ("AAK-SUPPLY-*", ("supply-chain",), "unpinned MCP packages, vulnerable lockfile entries, install scripts"),
     ("AAK-MARKETPLACE-005", (), "marketplace manifest unreadable"),
@@ -202,10 +221,17 @@ def rule_categories(rows: tuple[Row, ...], rule: str) -> tuple[str, ...] | None:
     return None
 
 
+# MCP003 has three variants, told apart by the finding's title; a base64/obfuscated payload may be either.
+MCP003_BY_TITLE = (("exfiltrate", ("exfiltration",)), ("remote payload", ("supply-chain",)))
+
+
 def mcpscan_categories(finding: dict) -> tuple[str, ...]:
     rule = str(finding.get("rule_id", ""))
-    if rule == "MCP012" and "hardcoded" not in str(finding.get("title", "")).lower():
+    title = str(finding.get("title", "")).lower()
+    if rule == "MCP012" and "hardcoded" not in title:
         return ()  # "no authentication" variant: not a corpus category
+    if rule == "MCP003":
+        return next((cats for words, cats in MCP003_BY_TITLE if words in title), ("exfiltration", "supply-chain"))
     return rule_categories(MCPSCAN_RULES, rule) or ()
 
 
