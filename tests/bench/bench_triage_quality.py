@@ -5,7 +5,7 @@ Peers: ``mcpscan-cli`` (the "peer" keys) and ``agent-audit-kit`` ("peer2"). Each
 into its own venv under var/bench-peers/<name>/ (reused when present) and run on a private copy of each case,
 with no network (``unshare -rn`` when the kernel allows it) and a throwaway HOME, so it reads only the case.
 
-Usage: .venv/bin/python tests/bench/bench_triage_quality.py [--quick] [--cases NAME,...]
+Usage: .venv/bin/python tests/bench/bench_triage_quality.py [--quick] [--cases NAME,...] [--corpus DIR]
 Last line: bench_triage_quality: macro_recall= case_recall= fp_cases= peer_macro_recall= peer_case_recall=
 peer_fp_cases= peer2_macro_recall= peer2_case_recall= peer2_fp_cases= cases= benign=
 """
@@ -36,14 +36,15 @@ import django  # noqa: E402
 
 django.setup()
 
-from tests.quality.corpus import (CATEGORIES, Case, CaseResult, Score, load_cases, result_of,  # noqa: E402
-                                  result_of_ours, score)
+from tests.quality.corpus import (CATEGORIES, CORPUS_DIR, Case, CaseResult, Score, load_cases,  # noqa: E402
+                                  result_of, result_of_ours, score)
 from triage.runner import source_for_path, triage_analyse  # noqa: E402
 from triage.sandbox import backend_resolve, configured_backend  # noqa: E402
 
 PEERS_DIR = REPO / "var" / "bench-peers"
 PEER_TIMEOUT_S = 120
-QUICK_BUDGET = 18  # cases in --quick: an even spread over the sorted corpus, benign ones included
+QUICK_BUDGET = 18  # cases in --quick: an even spread over the vulnerable and over the benign cases
+WORKERS = 8
 
 
 # --- peer rule tables ------------------------------------------------------------------------------
@@ -313,6 +314,12 @@ def run_peer(peer: Peer, case: Case) -> CaseResult:
     return result_of((peer.categories(f), str(f.get("severity", ""))) for f in peer.findings(document))
 
 
+def _timed(fn: Callable[..., CaseResult], *args: object) -> tuple[CaseResult, float]:
+    start = time.perf_counter()
+    result = fn(*args)
+    return result, time.perf_counter() - start
+
+
 def run_ours(case: Case, backend: str) -> CaseResult:
     analysis = triage_analyse(sources=[source_for_path(case.path)], backend=backend)
     return result_of_ours(analysis.findings)
@@ -342,21 +349,33 @@ def print_table(scores: dict[str, Score]) -> None:
     print(f"{'fp cases':28} " + " ".join(f"{f'{len(s.fp_cases)}/{s.benign}':>16}" for s in scores.values()))
 
 
+def _spread(items: list[Case], count: int) -> list[Case]:
+    if count >= len(items):
+        return items
+    step = len(items) / count
+    return [items[int(i * step)] for i in range(count)]
+
+
 def pick_quick(cases: list[Case]) -> list[Case]:
+    """An even spread over the sorted cases, keeping the corpus's share of benign ones (at least a third)."""
     if len(cases) <= QUICK_BUDGET:
         return cases
-    step = len(cases) / QUICK_BUDGET
-    return [cases[int(i * step)] for i in range(QUICK_BUDGET)]
+    benign = [c for c in cases if c.benign]
+    vulnerable = [c for c in cases if not c.benign]
+    benign_count = min(len(benign), max(QUICK_BUDGET // 3, round(QUICK_BUDGET * len(benign) / len(cases))))
+    picked = _spread(benign, benign_count) + _spread(vulnerable, QUICK_BUDGET - benign_count)
+    return sorted(picked, key=lambda c: c.name)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help=f"an even spread of {QUICK_BUDGET} cases")
     parser.add_argument("--cases", default="", help="comma-separated case names (default: all)")
+    parser.add_argument("--corpus", type=Path, default=CORPUS_DIR, help="corpus directory (default: %(default)s)")
     args = parser.parse_args()
     started = time.perf_counter()
 
-    cases = load_cases()
+    cases = load_cases(args.corpus)
     if args.cases:
         wanted = set(args.cases.split(","))
         cases = [c for c in cases if c.name in wanted]
@@ -368,14 +387,16 @@ def main() -> None:
           f"peers: {', '.join(versions)}; peer network: {'none (unshare -rn)' if OFFLINE else 'not isolated'}")
 
     results: dict[str, dict[str, CaseResult]] = {"ours": {}, **{p.package: {} for p in PEERS}}
+    seconds: dict[str, float] = {name: 0.0 for name in results}
     try:
-        with ThreadPoolExecutor(max_workers=max(2, min(8, os.cpu_count() or 2))) as pool:
-            jobs = {(name, case.name): pool.submit(run_ours, case, backend) for name, case in
-                    (("ours", c) for c in cases)}
+        # A sandboxed run mostly waits on the sandbox's start, so more workers than cores still pays.
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            jobs = {("ours", case.name): pool.submit(_timed, run_ours, case, backend) for case in cases}
             for peer in PEERS:
-                jobs.update({(peer.package, case.name): pool.submit(run_peer, peer, case) for case in cases})
+                jobs.update({(peer.package, case.name): pool.submit(_timed, run_peer, peer, case) for case in cases})
             for (name, case_name), job in sorted(jobs.items()):
-                results[name][case_name] = job.result()
+                results[name][case_name], spent = job.result()
+                seconds[name] += spent
     finally:
         shutil.rmtree(_DATA, ignore_errors=True)
 
@@ -390,7 +411,8 @@ def main() -> None:
         print(f"ours missed: {case_name}: {', '.join(missing)}")
     for case_name in ours.fp_cases:
         print(f"ours false positive: {case_name}")
-    print(f"elapsed {time.perf_counter() - started:.1f} s")
+    per_scanner = ", ".join(f"{name} {spent:.1f} s" for name, spent in seconds.items())
+    print(f"elapsed {time.perf_counter() - started:.1f} s (summed per-case time: {per_scanner})")
     line = (f"bench_triage_quality: macro_recall={ours.macro_recall:.2f} case_recall={ours.case_recall:.2f} "
             f"fp_cases={len(ours.fp_cases)}")
     for peer in PEERS:
