@@ -38,7 +38,7 @@ django.setup()
 
 from tests.quality.corpus import (CATEGORIES, CORPUS_DIR, Case, CaseResult, Score, load_cases,  # noqa: E402
                                   result_of, result_of_ours, score)
-from triage.runner import source_for_path, triage_analyse  # noqa: E402
+from triage.runner import TriageInputError, TriagePlatformError, source_for_path, triage_analyse  # noqa: E402
 from triage.sandbox import backend_resolve, configured_backend  # noqa: E402
 
 PEERS_DIR = REPO / "var" / "bench-peers"
@@ -321,7 +321,11 @@ def _timed(fn: Callable[..., CaseResult], *args: object) -> tuple[CaseResult, fl
 
 
 def run_ours(case: Case, backend: str) -> CaseResult:
-    analysis = triage_analyse(sources=[source_for_path(case.path)], backend=backend)
+    """The platform's own entry: sandboxed unpack + analysis of the case directory."""
+    try:
+        analysis = triage_analyse(sources=[source_for_path(case.path)], backend=backend)
+    except (TriageInputError, TriagePlatformError) as exc:  # reported with the results, counted as nothing found
+        return result_of([], error=str(exc)[-160:])
     return result_of_ours(analysis.findings)
 
 
