@@ -415,6 +415,8 @@ def main() -> None:
         print(f"ours missed: {case_name}: {', '.join(missing)}")
     for case_name in ours.fp_cases:
         print(f"ours false positive: {case_name}")
+    for peer in PEERS:
+        print(f"{peer.package} false positives: {', '.join(scores[peer.package].fp_cases) or 'none'}")
     per_scanner = ", ".join(f"{name} {spent:.1f} s" for name, spent in seconds.items())
     print(f"elapsed {time.perf_counter() - started:.1f} s (summed per-case time: {per_scanner})")
     line = (f"bench_triage_quality: macro_recall={ours.macro_recall:.2f} case_recall={ours.case_recall:.2f} "
