@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from intake.accounts.assurance import check_staff_session
 from intake.errors import DomainError
 from intake.models import Role, Submission, User
 from intake.ratelimits import enforce
@@ -43,8 +44,7 @@ VIEWER_RATE_GROUP = "reviewer-view"
 
 
 def _require_role(request: HttpRequest, role: str) -> User:
-    if request.user.role != role:
-        raise PermissionDenied(f"This page is for {role}s.")
+    check_staff_session(request, role=role)
     return request.user
 
 
