@@ -263,8 +263,14 @@ def coordinator_reviews(request: HttpRequest) -> HttpResponse:
 
 
 def _coordinator_case(request: HttpRequest, pk) -> Submission:  # noqa: ANN001
+    """The case for a coordinator who may coordinate it: a conflicted coordinator gets 403 with the reason,
+    and none of the case's content."""
     _require_role(request, Role.COORDINATOR)
-    return submission_get_for(request.user, pk)
+    submission = submission_get_for(request.user, pk)
+    found = services.coordinator_conflicts(submission, request.user)
+    if found:
+        raise PermissionDenied(services.coordinator_conflict_message(found[0]))
+    return submission
 
 
 def _case_page(request: HttpRequest, submission: Submission, *, error: str | None = None, status: int = 200,
