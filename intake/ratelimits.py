@@ -158,7 +158,7 @@ def login_attempt_check(request, *, login: str) -> None:  # noqa: ANN001
     too often: on this account, on any accounts, or on an account under a distributed attack.
 
     Called *before* the password is checked, so a refused attempt says nothing about the password. ``login`` is
-    what was typed (an unknown address counts like a known one, so the limits are no account oracle).
+    what was typed (an unknown account counts like a known one, so the limits are no account oracle).
     """
     if not getattr(settings, "RATELIMIT_ENABLE", True):
         return

@@ -103,14 +103,15 @@ def test_builders_keep_the_ordinary_session_lifetime(builder):  # noqa: ANN001
     assert client.get("/dashboard/").status_code == 200
 
 
-def test_the_environment_variable_is_read_and_junk_stops_startup(monkeypatch):  # noqa: ANN001
+def test_the_environment_variable_is_read_and_junk_stops_startup():
     import subprocess
     import sys
 
     from django.conf import settings
 
     probe = "import django; django.setup(); from django.conf import settings; print(settings.ASSAY_STAFF_IDLE_TIMEOUT)"
-    env = {"ASSAY_DATA_DIR": str(settings.DATA_DIR), "DJANGO_SETTINGS_MODULE": "assay.settings", "PATH": "/usr/bin:/bin"}
+    env = {"ASSAY_DATA_DIR": str(settings.DATA_DIR), "DJANGO_SETTINGS_MODULE": "assay.settings",
+           "PATH": "/usr/bin:/bin"}
     ok = subprocess.run([sys.executable, "-c", probe], env={**env, "ASSAY_STAFF_IDLE_TIMEOUT": "900"},
                         cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=60)
     assert ok.stdout.strip() == "900", ok.stderr
