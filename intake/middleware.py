@@ -10,7 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django_ratelimit.exceptions import Ratelimited
 
-from intake.accounts.assurance import mfa_missing, mfa_required, mfa_unverified
+from intake.accounts.assurance import has_mfa, mfa_required, session_passed_mfa
 from intake.audit import audit_append
 from intake.ratelimits import client_address, enforce, retry_after_seconds
 
@@ -106,10 +106,10 @@ class MfaRequiredMiddleware:
         user = getattr(request, "user", None)
         if user is None or not mfa_required(user):
             return self.get_response(request)
-        if mfa_missing(user):
+        if not has_mfa(user):  # one query; the session mark below is read from the session
             if not request.path.startswith(MFA_SETUP_ALLOWED_PREFIXES):
                 return _redirect(request, reverse("mfa_activate_totp"))
-        elif (mfa_unverified(request) and request.path not in MFA_PENDING_ALLOWED_PATHS
+        elif (not session_passed_mfa(request) and request.path not in MFA_PENDING_ALLOWED_PATHS
               and not request.path.startswith(MFA_PENDING_ALLOWED_PREFIXES)):
             return _redirect(request, f"{reverse('mfa_reauthenticate')}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
