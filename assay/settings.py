@@ -19,12 +19,18 @@ from django.core.exceptions import ImproperlyConfigured
 from assay.env import env_bool, env_choice, env_int, env_list, env_str
 from assay.observability import logging_config
 
+# Everything this process writes (database file, keys, vault objects, scratch) is for its owner only.
+os.umask(0o077)
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("ASSAY_DATA_DIR", str(BASE_DIR / "var"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
 
 ASSAY_ENV = env_choice("ASSAY_ENV", ("embedded", "production"), "embedded")
 PRODUCTION = ASSAY_ENV == "production"
+if PRODUCTION and DATA_DIR.stat().st_mode & 0o077:
+    raise ImproperlyConfigured(f"ASSAY_DATA_DIR {DATA_DIR} is readable or writable by other users; "
+                               "chmod 700 it (it holds keys and case data)")
 DEBUG = env_bool("ASSAY_DEBUG", default=False)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("ASSAY_DEBUG must be off when ASSAY_ENV=production")
@@ -40,15 +46,26 @@ def _embedded_secret_key() -> str:
     return path.read_text().strip()
 
 
+def weak_secret_key(key: str) -> bool:
+    """Django's own test for a key an attacker could guess (security.W009), plus words a person types."""
+    return (len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure-")
+            or any(word in key.lower() for word in ("changeme", "change-me", "not-a-secret", "secret-key", "example")))
+
+
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if PRODUCTION:
         raise ImproperlyConfigured("SECRET_KEY (or SECRET_KEY_FILE) is required when ASSAY_ENV=production")
     SECRET_KEY = _embedded_secret_key()
+elif PRODUCTION and weak_secret_key(SECRET_KEY):
+    raise ImproperlyConfigured("SECRET_KEY is weak: use at least 50 random characters "
+                               "(python -c 'import secrets; print(secrets.token_urlsafe(60))')")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
 if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS is required when ASSAY_ENV=production")
+if PRODUCTION and "*" in ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must name the portal's hosts when ASSAY_ENV=production, not '*'")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -82,6 +99,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "intake.middleware.NoStoreWhenAuthenticatedMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -172,7 +190,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # Safety nets that make tasks recoverable; apps add their own entries (the vault adds its retention sweep).
 CELERY_BEAT_SCHEDULE = {
-    "triage-requeue-stale": {"task": "triage.tasks.triage_requeue_stale", "schedule": 600.0},
+    # every 30 s: a run whose worker died restarts within two minutes (triage/leases.py)
+    "triage-requeue-stale": {"task": "triage.tasks.triage_requeue_stale", "schedule": 30.0},
 }
 
 # --- Auth and accounts ------------------------------------------------------
@@ -216,7 +235,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "intake.api_errors.assay_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.MultiPartParser"],
+    "DEFAULT_PARSER_CLASSES": ["intake.jsonlimits.BoundedJSONParser", "rest_framework.parsers.MultiPartParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {

@@ -17,7 +17,7 @@ from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 from intake import services
 from intake.api_auth import MfaSatisfied, TokenScopes
 from intake.api_errors import AUTHENTICATED, documented_errors
+from intake.jsonlimits import BoundedJSONParser
 from intake.models import Submission
 from intake.ratelimits import enforce
 from intake.selectors import (current_terms, submission_get_for, submission_get_owned, submission_timeline,
@@ -63,7 +64,7 @@ class SubmissionViewSet(viewsets.GenericViewSet):
     """A builder's own cases. Drafts are edited, then submitted (which freezes the configuration digest)."""
 
     permission_classes = PERMISSIONS
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
     queryset = Submission.objects.none()  # for the schema; real reads go through the selectors
     pagination_class = SubmissionPagination
     serializer_class = SubmissionOut
@@ -222,7 +223,7 @@ class CurrentTermsView(APIView):
     """The terms a builder must accept now. Readable by any signed-in account."""
 
     permission_classes = PERMISSIONS
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
     required_scopes = {"get": READ}
 
     @extend_schema(summary="Current terms", responses={200: TermsOut, **documented_errors(401, 403, 404, 429)})

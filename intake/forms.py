@@ -15,6 +15,7 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
 from intake.errors import DomainError
+from intake.jsonlimits import TooDeep, bounded_loads
 from intake.manifest import MAX_MANIFEST_BYTES, manifest_errors
 from intake.models import AccessTier, ArtifactKind, PropertyKind, Submission
 from intake.services import MAX_LIST_ITEMS, MAX_TEXT
@@ -127,7 +128,9 @@ class ManifestForm(forms.Form):
         if len(raw.encode()) > MAX_MANIFEST_BYTES:
             raise forms.ValidationError(f"The manifest is larger than {MAX_MANIFEST_BYTES // 1024} KiB.")
         try:
-            manifest = json.loads(raw)
+            manifest = bounded_loads(raw)
+        except TooDeep as exc:
+            raise forms.ValidationError(f"The manifest is {exc}.") from None
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(
                 f"This is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.") from exc

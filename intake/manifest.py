@@ -9,6 +9,7 @@ from pathlib import Path
 from jsonschema import Draft202012Validator
 
 from intake.errors import ValidationFailed
+from intake.jsonlimits import MAX_JSON_DEPTH, TooDeep, bounded_loads, json_depth
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "manifest.schema.json"
 MAX_MANIFEST_BYTES = 512 * 1024
@@ -39,11 +40,15 @@ def manifest_parse(raw: str | bytes | dict) -> dict:
         if len(raw) > MAX_MANIFEST_BYTES:
             raise ValidationFailed(f"manifest is larger than {MAX_MANIFEST_BYTES // 1024} KiB")
         try:
-            manifest = json.loads(raw)
+            manifest = bounded_loads(raw)
+        except TooDeep as exc:
+            raise ValidationFailed(f"manifest is {exc}") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ValidationFailed(f"manifest is not valid JSON: {exc}") from exc
     else:
         manifest = raw
+        if json_depth(manifest) > MAX_JSON_DEPTH:
+            raise ValidationFailed(f"manifest is JSON nested deeper than {MAX_JSON_DEPTH} levels")
     errors = manifest_errors(manifest)
     if errors:
         raise ValidationFailed(f"manifest does not match the schema: {errors[0]}", details={"manifest": errors})

@@ -8,6 +8,7 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django_ratelimit.exceptions import Ratelimited
 
 from intake.accounts.assurance import has_mfa, mfa_required, session_passed_mfa
@@ -89,6 +90,21 @@ def _redirect(request, url: str) -> HttpResponse:  # noqa: ANN001
         response["HX-Redirect"] = url
         return response
     return HttpResponseRedirect(url)
+
+
+class NoStoreWhenAuthenticatedMiddleware:
+    """No cache (browser, proxy, back button) keeps a page or API answer meant for one signed-in person: case data
+    must not outlive the session that fetched it."""
+
+    def __init__(self, get_response):  # noqa: ANN001
+        self.get_response = get_response
+
+    def __call__(self, request):  # noqa: ANN001, ANN204
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if (user is not None and user.is_authenticated) or "HTTP_AUTHORIZATION" in request.META:
+            patch_cache_control(response, no_store=True)
+        return response
 
 
 class MfaRequiredMiddleware:

@@ -461,6 +461,7 @@ _ACTION_LABELS = {
     "vault.dispute.open": "IP dispute opened",
     "vault.dispute.decide": "IP dispute decided",
     "vault.relocate": "Stored artifacts moved",
+    "triage.retry": "Retrying automated triage",
 }
 
 
@@ -488,6 +489,7 @@ def _timeline_entry(event: AuditEvent, viewer) -> TimelineEntry:  # noqa: ANN001
             "artifact.add": data.get("name", ""),
             "artifact.remove": data.get("name", ""),
             "submission.update": ", ".join(str(f).replace("_", " ") for f in data.get("fields", [])),
+            "triage.retry": data.get("reason", ""),
         }.get(event.action, "")
     if event.actor_id is None:
         who = "Assay"

@@ -11,7 +11,7 @@ from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from intake.api import PERMISSIONS, READ, WRITE
 from intake.api_errors import AUTHENTICATED, documented_errors
 from intake.errors import ValidationFailed
+from intake.jsonlimits import BoundedJSONParser
 from intake.ratelimits import enforce
 from intake.selectors import submission_get_for, submission_get_owned
 from reviews.models import AggregateRelease, Report
@@ -91,7 +92,7 @@ class ReportVerifyView(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
-    parser_classes = [MultiPartParser, JSONParser]
+    parser_classes = [MultiPartParser, BoundedJSONParser]
 
     @extend_schema(summary="Verify a report (upload the PDF or give its id)", request=VerifyInput,
                    responses={200: OpenApiTypes.OBJECT, **documented_errors(400, 404, 413, 429)})

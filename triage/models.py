@@ -144,3 +144,17 @@ class ModelNote(models.Model):
     api = models.CharField(max_length=16)
     error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+
+class TriageLease(models.Model):
+    """Which worker is triaging a case right now, kept alive by that worker's heartbeat.
+
+    A worker killed outright (SIGKILL, a lost node) cannot hand its message back to every broker (the embedded
+    filesystem transport drops it; Redis redelivers only after its visibility timeout): a lease whose heartbeat
+    stopped tells the periodic sweep to start the case again, within two minutes on any broker.
+    """
+
+    submission = models.OneToOneField(Submission, on_delete=models.CASCADE, related_name="triage_lease")
+    holder = models.CharField(max_length=200)  # host:pid:nonce of the run
+    heartbeat_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)

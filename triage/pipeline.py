@@ -10,8 +10,9 @@ stored result, and the moves of the state machine.
 
 Idempotent and recoverable: a run re-reads the case and continues from its
 state. A worker that dies mid-triage leaves the case in ``triaging`` with no
-result (the result and the move to ``triaged`` commit together), and the next
-delivery or :func:`triage_requeue_stale` runs it again from the start.
+result (the result and the move to ``triaged`` commit together) and a lease
+whose heartbeat stops (triage/leases.py); the next delivery or the periodic
+``triage_requeue_stale`` sweep runs it again from the start.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from intake.models import Submission
 from intake.states import State, StaleTransition, transition
 from triage.dynamic.services import (dynamic_not_run_unprocessable, dynamic_record_put, dynamic_run_create,
                                      submission_dynamic_triage)
+from triage.leases import heartbeat, lease_acquire, lease_release, new_holder
 from triage.fingerprints import FingerprintVerdict, content_digest, fingerprint_link, fingerprint_similar, \
     fingerprint_store, fingerprint_verdict
 from triage.models import Decision, TriageResult
@@ -43,8 +45,11 @@ logger = logging.getLogger(__name__)
 NEXT_STATE = {Decision.REJECT: State.REJECTED, Decision.GUIDANCE: State.CLOSED,
               Decision.ESCALATE: State.AWAITING_CONSENT}
 REJECTED_RECENTLY_DAYS = 30
-STALE_AFTER = timedelta(minutes=30)
 COPY_CHUNK = 1024 * 1024
+
+
+class TriageRunningElsewhere(Exception):
+    """Another worker holds this case's live lease: try again once that lease could have expired."""
 
 
 def triage_submission_run(submission_id: str) -> str:
@@ -58,7 +63,14 @@ def triage_submission_run(submission_id: str) -> str:
     except StaleTransition:
         submission.refresh_from_db()
     if submission.state == State.TRIAGING:
-        submission_triage(submission=submission)
+        holder = new_holder()
+        if not lease_acquire(submission_id=str(submission.pk), holder=holder):
+            raise TriageRunningElsewhere(str(submission.pk))
+        try:
+            with heartbeat(submission_id=str(submission.pk), holder=holder):
+                submission_triage(submission=submission)
+        finally:
+            lease_release(submission_id=str(submission.pk), holder=holder)
         submission.refresh_from_db()
     if submission.state == State.TRIAGED:
         with triage_stage("apply_decision"):
@@ -159,14 +171,6 @@ def submission_apply_triage_decision(*, submission: Submission) -> Submission:
     except StaleTransition:
         submission.refresh_from_db()
         return submission
-
-
-def triage_stale_cases(*, older_than: timedelta = STALE_AFTER) -> list[str]:
-    """Cases stuck in submitted/triaging (a worker died, the broker lost the message) for re-queueing."""
-    cutoff = timezone.now() - older_than
-    return [str(pk) for pk in Submission.objects.filter(
-        state__in=[State.SUBMITTED, State.TRIAGING, State.TRIAGED], state_changed_at__lt=cutoff,
-    ).values_list("pk", flat=True)]
 
 
 # --- helpers ---------------------------------------------------------------------------------------

@@ -58,6 +58,8 @@ def _manifest_checked(size: int, read) -> dict:  # noqa: ANN001
         manifest = json.loads(read().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UnsafeInput(f"{MANIFEST_NAME} is not valid JSON ({exc.__class__.__name__})") from None
+    except RecursionError:
+        raise UnsafeInput(f"{MANIFEST_NAME} is JSON nested too deeply") from None
     if not isinstance(manifest, dict):
         raise UnsafeInput(f"{MANIFEST_NAME} must hold a JSON object")
     return manifest

@@ -13,20 +13,28 @@ RETRYABLE = (TriagePlatformError, OperationalError, ConnectionError, TimeoutErro
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, autoretry_for=RETRYABLE, retry_backoff=True,
              retry_backoff_max=300, retry_jitter=True, max_retries=5)
 def triage_submission(self, submission_id: str) -> str:  # noqa: ANN001
-    from triage.pipeline import triage_submission_run
+    from triage.leases import LEASE_TTL
+    from triage.pipeline import TriageRunningElsewhere, triage_submission_run
 
-    return triage_submission_run(submission_id)
+    try:
+        return triage_submission_run(submission_id)
+    except TriageRunningElsewhere:
+        # A duplicate delivery while another run's heartbeat is alive: come back when a dead lease would have
+        # expired, so a run whose worker died on another host is still taken over by this message.
+        raise self.retry(countdown=LEASE_TTL.total_seconds() + 5, max_retries=20) from None
 
 
 @shared_task(acks_late=True)
 def triage_requeue_stale() -> int:
-    """Periodic safety net: re-queue cases a lost worker or message left in submitted/triaging."""
-    from triage.pipeline import triage_stale_cases
+    """Periodic safety net: re-queue cases whose worker died mid-run (lease heartbeat stopped) or whose message
+    was lost before any worker started it; each gets a "retrying" entry on its timeline."""
+    from triage.leases import lost_run_record, lost_triage_runs
 
-    stale = triage_stale_cases()
-    for submission_id in stale:
+    lost = lost_triage_runs()
+    for submission_id in lost:
+        lost_run_record(submission_id=submission_id)
         triage_submission.delay(submission_id)
-    return len(stale)
+    return len(lost)
 
 
 @shared_task(acks_late=True)

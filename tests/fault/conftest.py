@@ -55,13 +55,15 @@ def worker_database_url() -> str:
 class Worker:
     """A real Celery worker (prefork) on the run's broker and test database; killable at will."""
 
-    def __init__(self, *, concurrency: int = 1, name: str = "fault") -> None:
+    def __init__(self, *, concurrency: int = 1, name: str = "fault", beat: bool = False) -> None:
         self.log = Path(django_settings.DATA_DIR) / f"worker-{name}-{os.getpid()}-{time.monotonic_ns()}.log"
         celery = Path(sys.executable).with_name("celery")
         env = {**os.environ, "DATABASE_URL": worker_database_url(), "DJANGO_SETTINGS_MODULE": "assay.settings"}
+        # with beat: the production schedule (the lost-run sweep included) runs inside this worker
+        beat_args = ["-B", f"--schedule={self.log.with_suffix('.beat')}"] if beat else []
         self.proc = subprocess.Popen(
             [str(celery), "-A", "assay", "worker", "--pool=prefork", f"--concurrency={concurrency}",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO",
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO", *beat_args,
              f"--hostname={name}-{time.monotonic_ns()}@%h", f"--logfile={self.log}"],
             env=env, cwd=str(django_settings.BASE_DIR), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
             start_new_session=True)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-from datetime import timedelta
+import time
 
 import pytest
 
 from tests.conftest import wait_for
 from tests.fault.helpers import FINAL_STATES, results_of, state_of, submitted_case, triage_finishes
-from triage.pipeline import triage_stale_cases
-from triage.tasks import triage_submission
+from triage.leases import LEASE_TTL
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
 
@@ -35,18 +34,22 @@ def test_a_worker_process_killed_mid_triage_is_redelivered_and_the_case_complete
     assert "WorkerLostError" in log or "exited prematurely" in log  # it really died mid-task
 
 
-def test_a_whole_worker_killed_mid_triage_leaves_a_case_the_sweep_finishes_once(builder, start_worker) -> None:  # noqa: ANN001
+def test_a_whole_worker_killed_mid_triage_is_restarted_by_the_sweep_within_two_minutes(builder, start_worker) -> None:  # noqa: ANN001
     worker = start_worker(concurrency=1, name="doomed")
     case = submitted_case(builder, files=1500)
     wait_for(lambda: state_of(case) == "triaging", timeout=60, interval=0.02)
     worker.kill_all()  # the whole node gone: nobody can reject the message back to the queue
+    killed_at = time.monotonic()
     assert state_of(case) == "triaging" and results_of(case) == 0  # nothing half-written is visible
-    start_worker(concurrency=1, name="replacement")
-    # What the beat's triage_requeue_stale does after STALE_AFTER; here without waiting half an hour.
-    stale = triage_stale_cases(older_than=timedelta(0))
-    assert str(case.pk) in stale
-    for submission_id in stale:
-        triage_submission.delay(submission_id)
-    wait_for(lambda: state_of(case) in FINAL_STATES, timeout=180, interval=0.5)
+    start_worker(concurrency=1, name="replacement", beat=True)  # the production beat schedule, nothing forced
+    wait_for(lambda: retries_of(case) == 1, timeout=LEASE_TTL.total_seconds() + 60, interval=0.5)
+    assert time.monotonic() - killed_at < 120  # the case says "retrying" and runs again within two minutes
+    wait_for(lambda: state_of(case) in FINAL_STATES, timeout=120, interval=0.5)
     assert results_of(case) == 1
     assert triage_finishes(case) == 1
+
+
+def retries_of(case) -> int:  # noqa: ANN001
+    from intake.models import AuditEvent
+
+    return AuditEvent.objects.filter(object_id=str(case.pk), action="triage.retry").count()

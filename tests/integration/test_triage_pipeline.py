@@ -11,8 +11,9 @@ import pytest
 from intake.models import AuditEvent, Submission
 from intake.services import artifact_add, submission_submit, submission_update
 from intake.states import State, transition
+from triage.leases import lost_triage_runs
 from triage.models import FingerprintLink, LinkKind, SubmissionFingerprint, TriageResult
-from triage.pipeline import submission_triage, triage_stale_cases, triage_submission_run
+from triage.pipeline import submission_triage, triage_submission_run
 from triage.policy import POLICY_VERSION
 from triage.runner import TriagePlatformError
 from triage.sandbox import backend_works
@@ -104,10 +105,10 @@ def test_a_case_left_in_triaging_by_a_dead_worker_is_finished_by_a_rerun(builder
     assert not TriageResult.objects.filter(submission=submission).exists()
     Submission.objects.filter(pk=submission.pk).update(
         state_changed_at=Submission.objects.get(pk=submission.pk).state_changed_at.replace(year=2020))
-    assert triage_stale_cases() == [str(submission.pk)]
+    assert lost_triage_runs() == [str(submission.pk)]
     assert triage_submission_run(str(submission.pk)) == State.AWAITING_CONSENT
     assert TriageResult.objects.filter(submission=submission).count() == 1
-    assert triage_stale_cases() == []
+    assert lost_triage_runs() == []
 
 
 def test_a_case_someone_else_finished_is_not_triaged_again(builder) -> None:  # noqa: ANN001

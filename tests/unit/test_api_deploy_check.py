@@ -48,3 +48,26 @@ def test_production_refuses_to_start_without_its_secrets(tmp_path, missing):  # 
     result = run_deploy_check(tmp_path, **{missing: ""})
     assert result.returncode != 0
     assert f"{missing}" in result.stderr and "is required when ASSAY_ENV=production" in result.stderr
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("ALLOWED_HOSTS", "*", "ALLOWED_HOSTS must name the portal's hosts when ASSAY_ENV=production, not '*'"),
+    ("SECRET_KEY", "build-only-not-a-secret", "SECRET_KEY is weak"),
+    ("SECRET_KEY", "django-insecure-" + "k" * 60, "SECRET_KEY is weak"),
+    ("SECRET_KEY", "ab" * 40, "SECRET_KEY is weak"),
+])
+def test_production_refuses_a_wildcard_host_or_a_weak_key(tmp_path, variable, value, message):  # noqa: ANN001
+    result = run_deploy_check(tmp_path, **{variable: value})
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_production_refuses_a_data_directory_other_users_can_read(tmp_path):  # noqa: ANN001
+    data = tmp_path / "data"
+    data.mkdir(mode=0o755)
+    data.chmod(0o755)
+    result = run_deploy_check(data)
+    assert result.returncode != 0
+    assert "is readable or writable by other users; chmod 700 it" in result.stderr
+    data.chmod(0o700)
+    assert run_deploy_check(data).returncode == 0
