@@ -106,6 +106,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "intake.middleware.RateLimitedMiddleware",
+    "intake.middleware.StaffIdleTimeoutMiddleware",
     "intake.middleware.MfaRequiredMiddleware",
     "intake.middleware.ApiJsonErrorsMiddleware",
     "intake.middleware.HtmxSessionExpiryMiddleware",
@@ -317,6 +318,8 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 8 * 3600
+# Reviewers, coordinators and admin staff are signed out after this long without activity (seconds).
+ASSAY_STAFF_IDLE_TIMEOUT = env_int("ASSAY_STAFF_IDLE_TIMEOUT", 30 * 60, minimum=60)
 CSRF_COOKIE_HTTPONLY = True
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
@@ -6,6 +7,11 @@ from drf_spectacular.views import SpectacularAPIView
 from intake import health
 from intake import views as intake_views
 from intake.api import ApiDocsView
+
+# Django's admin login checks a password and nothing else, so it bypassed the TOTP step. It now sends everyone to
+# allauth's login (password, then the code); the admin itself stays staff-only, and MfaRequiredMiddleware holds
+# staff to a session that passed its second factor, as it does reviewers and coordinators.
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("", intake_views.home, name="home"),

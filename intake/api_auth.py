@@ -6,7 +6,7 @@ from django.core.cache import cache
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
-from intake.accounts.assurance import mfa_missing
+from intake.accounts.assurance import mfa_missing, mfa_unverified
 from intake.accounts.tokens import TokenRejected, api_token_authenticate
 from intake.audit import audit_append
 from intake.ratelimits import enforce
@@ -100,9 +100,23 @@ def _required_scope(request, view) -> str | None:  # noqa: ANN001
 
 
 class MfaSatisfied(permissions.BasePermission):
-    """Reviewers and coordinators must have TOTP on before the API serves them, as in the portal."""
+    """Reviewers and coordinators must have TOTP on before the API serves them, as in the portal; a browser
+    session must also have passed it (the session's second-factor mark, as MfaRequiredMiddleware checks).
+
+    A personal token carries no session: it was created from the portal, which only an MFA-passed session of
+    these roles can reach, and it still needs TOTP enrolled.
+    """
 
     message = "Your role requires two-factor authentication; enable it under /accounts/2fa/ first."
+    unverified_message = ("This session has not passed two-factor authentication; "
+                          "enter your code at /accounts/2fa/reauthenticate/ first.")
 
     def has_permission(self, request, view) -> bool:  # noqa: ANN001
-        return not mfa_missing(request.user)
+        from intake.models import ApiToken
+
+        if mfa_missing(request.user):
+            return False
+        if not isinstance(request.auth, ApiToken) and mfa_unverified(request._request):
+            self.message = self.unverified_message
+            return False
+        return True

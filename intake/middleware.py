@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+import time
+from urllib.parse import urlencode
+
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django_ratelimit.exceptions import Ratelimited
 
-from intake.accounts.assurance import mfa_missing, mfa_required
-from intake.ratelimits import retry_after_seconds
+from intake.accounts.assurance import has_mfa, mfa_required, session_passed_mfa
+from intake.audit import audit_append
+from intake.ratelimits import client_address, enforce, retry_after_seconds
 
 RATE_LIMITED_MESSAGE = "Too many requests; try again later."
 
@@ -38,6 +43,12 @@ def allauth_ratelimited(request: HttpRequest) -> HttpResponse:
     return ratelimited_response(request, retry_after=ALLAUTH_RETRY_AFTER)
 
 
+# Where a one-time code or a password is re-entered after sign-in started: the TOTP step of login, and
+# allauth's two re-authentication forms. allauth counts wrong codes per account (a form error); these are
+# also counted per address, answered 429 + Retry-After.
+LOGIN_CODE_PATHS = ("/accounts/2fa/authenticate/", "/accounts/2fa/reauthenticate/", "/accounts/reauthenticate/")
+
+
 class RateLimitedMiddleware:
     """Turns a tripped rate limit anywhere in the portal into a friendly 429 with Retry-After."""
 
@@ -45,6 +56,11 @@ class RateLimitedMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):  # noqa: ANN001, ANN204
+        if request.method == "POST" and request.path in LOGIN_CODE_PATHS:
+            try:
+                enforce(request, "login-code", account_key=None)
+            except Ratelimited:
+                return ratelimited_response(request)
         return self.get_response(request)
 
     def process_exception(self, request, exception):  # noqa: ANN001, ANN201
@@ -57,6 +73,23 @@ class RateLimitedMiddleware:
 # pages (to set it up, verify email, sign out), static files, health, and the API
 # (which refuses them itself with a JSON 403, see intake.api_auth.MfaSatisfied).
 MFA_SETUP_ALLOWED_PREFIXES = ("/accounts/", "/static/", "/healthz", "/api/")
+
+
+# What a session of such an account that has TOTP but has not passed it (a password-only sign-in, e.g. Django's
+# admin login before it was routed through allauth) may still use: the code step, sign-out, static files,
+# health, and the API (which refuses it itself with a JSON 403). Not the rest of /accounts/: its recovery-code
+# pages would hand a password-only session the codes that stand in for the second factor.
+MFA_PENDING_ALLOWED_PATHS = ("/accounts/2fa/reauthenticate/", "/accounts/logout/")
+MFA_PENDING_ALLOWED_PREFIXES = ("/static/", "/healthz", "/api/")
+
+
+def _redirect(request, url: str) -> HttpResponse:  # noqa: ANN001
+    """A redirect htmx follows with a full page load (a swapped-in login form would be useless)."""
+    if request.headers.get("HX-Request"):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return HttpResponseRedirect(url)
 
 
 class NoStoreWhenAuthenticatedMiddleware:
@@ -75,16 +108,64 @@ class NoStoreWhenAuthenticatedMiddleware:
 
 
 class MfaRequiredMiddleware:
-    """Reviewers and coordinators cannot use the portal beyond MFA set-up until TOTP is on."""
+    """Reviewers, coordinators and admin staff use the portal only from a session that passed its second factor.
+
+    Without TOTP they are sent to set it up; with TOTP but a session that never passed it, to enter a code
+    (allauth's MFA re-authentication, which records the second factor in the session). Staff views and the
+    API's ``MfaSatisfied`` check the same mark; this is the gate no route can forget.
+    """
 
     def __init__(self, get_response):  # noqa: ANN001
         self.get_response = get_response
 
     def __call__(self, request):  # noqa: ANN001, ANN204
         user = getattr(request, "user", None)
-        if (user is not None and mfa_required(user) and not request.path.startswith(MFA_SETUP_ALLOWED_PREFIXES)
-                and mfa_missing(user)):
-            return redirect("mfa_activate_totp")
+        if user is None or not mfa_required(user):
+            return self.get_response(request)
+        if not has_mfa(user):  # one query; the session mark below is read from the session
+            if not request.path.startswith(MFA_SETUP_ALLOWED_PREFIXES):
+                return _redirect(request, reverse("mfa_activate_totp"))
+        elif (not session_passed_mfa(request) and request.path not in MFA_PENDING_ALLOWED_PATHS
+              and not request.path.startswith(MFA_PENDING_ALLOWED_PREFIXES)):
+            return _redirect(request, f"{reverse('mfa_reauthenticate')}?{urlencode({'next': request.get_full_path()})}")
+        return self.get_response(request)
+
+
+STAFF_SEEN_SESSION_KEY = "assay_staff_seen_at"
+# The idle clock is written at most once a minute, not on every request.
+STAFF_SEEN_GRANULARITY = 60
+
+
+def _is_activity(request) -> bool:  # noqa: ANN001
+    """A person did something: any page load or form post. An htmx GET (the case page's status poll, a fragment
+    refresh) is the browser acting alone, so an unattended tab does not keep a staff session open forever."""
+    return not (request.headers.get("HX-Request") and request.method == "GET")
+
+
+class StaffIdleTimeoutMiddleware:
+    """Signs reviewers, coordinators and admin staff out after ``ASSAY_STAFF_IDLE_TIMEOUT`` seconds without
+    activity (the absolute session lifetime, ``SESSION_COOKIE_AGE``, still applies to everyone)."""
+
+    def __init__(self, get_response):  # noqa: ANN001
+        self.get_response = get_response
+
+    def __call__(self, request):  # noqa: ANN001, ANN204
+        user = getattr(request, "user", None)
+        if user is None or not mfa_required(user):
+            return self.get_response(request)
+        now = time.time()
+        seen = request.session.get(STAFF_SEEN_SESSION_KEY)
+        if isinstance(seen, (int, float)) and now - seen > settings.ASSAY_STAFF_IDLE_TIMEOUT:
+            audit_append(actor=user, action="account.idle_logout", obj=user,
+                         data={"ip": client_address(request), "idle_seconds": int(now - seen)})
+            logout(request)
+            if request.path.startswith("/api/"):
+                return JsonResponse({"error": {"code": "not_authenticated",
+                                               "message": "Your session ended after inactivity; sign in again."}},
+                                    status=401)
+            return _redirect(request, f"{settings.LOGIN_URL}?{urlencode({'next': request.get_full_path()})}")
+        if _is_activity(request) and (not isinstance(seen, (int, float)) or now - seen >= STAFF_SEEN_GRANULARITY):
+            request.session[STAFF_SEEN_SESSION_KEY] = now
         return self.get_response(request)
 
 

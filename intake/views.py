@@ -24,7 +24,7 @@ from django.template.defaultfilters import filesizeformat
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from intake.accounts.assurance import assurance_level
+from intake.accounts.assurance import assurance_level, check_staff_session
 from intake.errors import DomainError, NotEditable, TooLarge
 from intake.forms import (
     ArtifactForm,
@@ -155,8 +155,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def coordinator_queue(request: HttpRequest) -> HttpResponse:
-    if request.user.role != Role.COORDINATOR:
-        raise PermissionDenied("The queue is for coordinators.")
+    check_staff_session(request, role=Role.COORDINATOR, message="The queue is for coordinators.")
     form = QueueFilterForm(request.GET or None)
     cases = submissions_visible_to(request.user).select_related("owner").order_by("state_changed_at")
     counts = Counter(cases.values_list("state", flat=True))

@@ -280,8 +280,11 @@ class _CoordinatorView(APIView):
     required_scopes = {"get": REVIEWS, "post": REVIEWS}
 
     def case(self, request: Request, pk: str):  # noqa: ANN201
+        """The case, for a coordinator not conflicted on it (as the portal's coordinator case page)."""
         _require_role(request, Role.COORDINATOR)
-        return submission_get_for(request.user, pk)
+        submission = submission_get_for(request.user, pk)
+        services.check_coordinator_may_act(submission=submission, actor=request.user)
+        return submission
 
     @staticmethod
     def reviewer(pk: int) -> User:

@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from intake.accounts.assurance import check_staff_session
 from intake.errors import DomainError
 from intake.models import Role, Submission, User
 from intake.ratelimits import enforce
@@ -43,8 +44,7 @@ VIEWER_RATE_GROUP = "reviewer-view"
 
 
 def _require_role(request: HttpRequest, role: str) -> User:
-    if request.user.role != role:
-        raise PermissionDenied(f"This page is for {role}s.")
+    check_staff_session(request, role=role)
     return request.user
 
 
@@ -263,8 +263,14 @@ def coordinator_reviews(request: HttpRequest) -> HttpResponse:
 
 
 def _coordinator_case(request: HttpRequest, pk) -> Submission:  # noqa: ANN001
+    """The case for a coordinator who may coordinate it: a conflicted coordinator gets 403 with the reason,
+    and none of the case's content."""
     _require_role(request, Role.COORDINATOR)
-    return submission_get_for(request.user, pk)
+    submission = submission_get_for(request.user, pk)
+    found = services.coordinator_conflicts(submission, request.user)
+    if found:
+        raise PermissionDenied(services.coordinator_conflict_message(found[0]))
+    return submission
 
 
 def _case_page(request: HttpRequest, submission: Submission, *, error: str | None = None, status: int = 200,

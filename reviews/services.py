@@ -107,10 +107,37 @@ def _require_not_conflicted(submission: Submission, reviewer: User) -> None:
                          details={"rules": sorted({c.rule for c in found})})
 
 
+# The coordinator of record is excluded from reviewing by that rule; for the coordinator it is their role, not a
+# conflict. No two-coordinator override applies to a coordinator: another coordinator simply takes the case.
+_NOT_A_COORDINATOR_CONFLICT = frozenset({"coordinator_of_record"})
+
+
+def coordinator_conflicts(submission: Submission, coordinator: User) -> list[rules.Conflict]:
+    """The reviewer rules applied to a coordinator: same organisation or organisation domain as the builder, a
+    vendor interest, a named competitor, a conflict either side declared, recent prior work with the builder."""
+    return rules.conflicts_for(reviewer_profile_for(coordinator, for_submission=submission),
+                               case_profile_for(submission), now=timezone.now(),
+                               dismissed=_NOT_A_COORDINATOR_CONFLICT)
+
+
+def coordinator_conflict_message(conflict: rules.Conflict) -> str:
+    return (f"You have a conflict of interest with this case: {conflict.reason} ({conflict.rule}). "
+            "Another coordinator must coordinate and decide it.")
+
+
+def check_coordinator_may_act(*, submission: Submission, actor: User) -> None:
+    """A coordinator, unconflicted on this case, may coordinate or decide it (recomputed now, never cached)."""
+    _require_coordinator(actor)
+    found = coordinator_conflicts(submission, actor)
+    if found:
+        raise Conflicted(coordinator_conflict_message(found[0]), details={"rules": sorted({c.rule for c in found})})
+
+
 # --- coordination and declarations ----------------------------------------------------------
 
 def coordination_take(*, submission: Submission, actor: User) -> CaseCoordination:
-    _require_coordinator(actor)
+    """``actor`` becomes coordinator of record (replacing a conflicted or absent one), unless conflicted."""
+    check_coordinator_may_act(submission=submission, actor=actor)
     with transaction.atomic():
         coordination, _ = CaseCoordination.objects.update_or_create(submission=submission,
                                                                     defaults={"coordinator": actor})
@@ -136,7 +163,7 @@ def declaration_add(*, actor: User, party: str, submission: Submission | None = 
 
 
 def override_request(*, submission: Submission, reviewer: User, rule: str, reason: str, actor: User) -> ConflictOverride:
-    _require_coordinator(actor)
+    check_coordinator_may_act(submission=submission, actor=actor)
     if rule not in rules.RULES:
         raise ValidationFailed(f"unknown conflict rule {rule}")
     if len(reason.strip()) < 20:
@@ -152,7 +179,7 @@ def override_request(*, submission: Submission, reviewer: User, rule: str, reaso
 
 
 def override_approve(*, override: ConflictOverride, actor: User) -> ConflictOverride:
-    _require_coordinator(actor)
+    check_coordinator_may_act(submission=override.submission, actor=actor)
     if override.requested_by_id == actor.pk:
         raise NotPermitted("a second coordinator must approve a conflict override")
     with transaction.atomic():
@@ -228,7 +255,7 @@ def consent_answer(*, submission: Submission, actor: User, accept: bool, tier: s
 def assignment_propose(*, submission: Submission, reviewer: User, actor: User,
                        trigger: dict | None = None) -> Assignment:
     """``trigger`` marks an automatic proposal (no person acted): audited as the system, naming the cause."""
-    _require_coordinator(actor)
+    check_coordinator_may_act(submission=submission, actor=actor)
     if reviewer.role != Role.REVIEWER:
         raise ValidationFailed("only reviewers can be assigned")
     if submission.state not in (State.AWAITING_CONSENT, State.IN_REVIEW):
@@ -274,8 +301,9 @@ def assignment_respond(*, assignment: Assignment, actor: User, accept: bool) -> 
 
 
 def grant_issue(*, submission: Submission, reviewer: User, tier: str, days: int, actor: User) -> AccessGrant:
-    """Least access: within the builder's consent, to an accepted, unconflicted reviewer, for a bounded time."""
-    _require_coordinator(actor)
+    """Least access: within the builder's consent, to an accepted, unconflicted reviewer, for a bounded time,
+    by an unconflicted coordinator."""
+    check_coordinator_may_act(submission=submission, actor=actor)
     if submission.state != State.IN_REVIEW:
         raise WrongState("grants are issued only while a case is in review")
     if not Assignment.objects.filter(submission=submission, reviewer=reviewer,
@@ -381,7 +409,7 @@ def fleiss_kappa(ratings: list[list[str]], categories: list[str]) -> float | Non
 
 
 def decision_record(*, submission: Submission, actor: User, verdict: str, rationale: str) -> Decision:
-    _require_coordinator(actor)
+    check_coordinator_may_act(submission=submission, actor=actor)
     if Review.objects.filter(submission=submission, reviewer=actor).exists():
         raise NotPermitted("a coordinator who reviewed the case cannot decide it")
     if verdict not in Verdict.values:
@@ -503,7 +531,7 @@ def assignment_replan(*, submission: Submission, actor: User, trigger: dict | No
     """
     from reviews.selectors import case_plan, plan_reviewers
 
-    _require_coordinator(actor)
+    check_coordinator_may_act(submission=submission, actor=actor)
     if submission.state not in (State.AWAITING_CONSENT, State.IN_REVIEW):
         return []
     plan = case_plan(submission)
@@ -523,7 +551,9 @@ def assignment_answer(*, assignment: Assignment, actor: User, accept: bool) -> A
         coordination = CaseCoordination.objects.filter(submission=assignment.submission).select_related(
             "coordinator").first()
         on_behalf_of = coordination.coordinator if coordination else assignment.assigned_by
-        if on_behalf_of.role == Role.COORDINATOR:
+        # A coordinator who is conflicted now gets no automatic proposals made in their name: the case waits
+        # for another coordinator to take it.
+        if on_behalf_of.role == Role.COORDINATOR and not coordinator_conflicts(assignment.submission, on_behalf_of):
             assignment_replan(submission=assignment.submission, actor=on_behalf_of,
                               trigger={"automatic": "decline", "declined_by": actor.pseudonym,
                                        "on_behalf_of": on_behalf_of.pseudonym})

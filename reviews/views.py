@@ -139,15 +139,14 @@ def aggregate_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
 @require_http_methods(["POST"])
 def report_revoke_view(request: HttpRequest, case_pk, report_pk) -> HttpResponse:  # noqa: ANN001
     from django.contrib import messages
-    from django.core.exceptions import PermissionDenied
     from django.shortcuts import redirect
 
+    from intake.accounts.assurance import check_staff_session
     from intake.errors import ValidationFailed
     from intake.models import Role
     from reviews.reports import report_revoke
 
-    if request.user.role != Role.COORDINATOR:
-        raise PermissionDenied("Only coordinators revoke reports.")
+    check_staff_session(request, role=Role.COORDINATOR, message="Only coordinators revoke reports.")
     report = _report_for(request, case_pk, report_pk)
     try:
         report_revoke(report=report, actor=request.user, reason=request.POST.get("reason", ""))

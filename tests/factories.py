@@ -72,3 +72,23 @@ def enable_totp(user: User):  # noqa: ANN201
     secret = generate_totp_secret()
     TOTP.activate(user, secret)
     return secret
+
+
+def login_with_mfa(client, user: User):  # noqa: ANN001, ANN201
+    """``client.force_login`` plus the session mark allauth writes once the TOTP step passed.
+
+    Staff pages need a session that passed its second factor, not only an account with TOTP enrolled; tests
+    that are not about the login flow start from such a session. Returns the client.
+    """
+    import time
+
+    from allauth.account.internal.flows.login import AUTHENTICATION_METHODS_SESSION_KEY
+
+    client.force_login(user)
+    session = client.session
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = [{"method": "password", "at": time.time(), "email": user.email},
+                                                   {"method": "mfa", "at": time.time(), "type": "totp"}]
+    session["account_authentication_methods_user"] = str(user.pk)
+    session["assay_staff_seen_at"] = time.time()  # as the first request after sign-in would have written
+    session.save()
+    return client

@@ -4,9 +4,11 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 
-from intake.accounts.assurance import mfa_required
+from intake.accounts.assurance import mark_session_mfa, mfa_required
 from intake.audit import audit_append
-from intake.ratelimits import client_address, enforce
+from intake.ratelimits import (
+    client_address, enforce, login_attempt_check, login_failure_record, login_failures_clear,
+)
 
 
 class AssayAccountAdapter(DefaultAccountAdapter):
@@ -16,8 +18,15 @@ class AssayAccountAdapter(DefaultAccountAdapter):
         enforce(request, "login", account_key=f"user:{user.pk}")
         return super().pre_login(request, user, **kwargs)
 
+    def pre_authenticate(self, request, **credentials):  # noqa: ANN001, ANN003, ANN201
+        # Replaces allauth's per-account ``login_failed`` lock (which locked the real user out from everywhere
+        # and answered 200) with per-address refusals answered 429 + Retry-After (intake.ratelimits).
+        login_attempt_check(request, login=credentials.get("email") or credentials.get("username") or "")
+
     def login(self, request, user):  # noqa: ANN001, ANN201
+        # allauth calls this once every stage passed (the TOTP code included, when enrolled).
         super().login(request, user)
+        login_failures_clear(request, login=user.email)
         audit_append(actor=user, action="account.login", obj=user, data={"ip": client_address(request)})
 
     def authentication_failed(self, request, **credentials):  # noqa: ANN001, ANN003, ANN201
@@ -25,6 +34,7 @@ class AssayAccountAdapter(DefaultAccountAdapter):
         from intake.models import User
 
         attempted = (credentials.get("email") or credentials.get("username") or "").strip().lower()
+        login_failure_record(request, login=attempted)
         account = User.objects.filter(email=attempted).first() if attempted else None
         audit_append(actor=None, action="account.login_failed", obj=account,
                      data={"ip": client_address(request), "known_account": account is not None})
@@ -77,3 +87,10 @@ class AssayMFAAdapter(DefaultMFAAdapter):
         if authenticator.type == Authenticator.Type.TOTP and mfa_required(authenticator.user):
             return False
         return super().can_delete_authenticator(authenticator)
+
+
+def on_authenticator_added(sender, request, user, authenticator, **kwargs) -> None:  # noqa: ANN001, ANN003
+    """Activating TOTP checked a code from the new device, so the session that did it has passed a second factor
+    (otherwise a reviewer would be sent straight from enrolment to type a second code)."""
+    if request is not None and authenticator.type == Authenticator.Type.TOTP:
+        mark_session_mfa(request, authenticator)

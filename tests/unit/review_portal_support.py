@@ -14,7 +14,7 @@ from intake.services import artifact_add
 from intake.states import State, transition
 from reviews.models import AccessGrant, ReviewerProfile
 from reviews.services import assignment_propose, assignment_respond, consent_answer, consent_request, grant_issue
-from tests.factories import enable_totp, make_draft, make_user
+from tests.factories import enable_totp, login_with_mfa, make_draft, make_user
 
 SECRET_LINE = 'OPENAI_KEY = "sk-ant-abcdefghijklmnopqrstuvwxyz0123456789"'
 CONFIG_TEXT = ('{"owner": "ada@acme-agents.example", "note": "<script>alert(1)</script>"}\n' + SECRET_LINE + "\n")
@@ -37,7 +37,7 @@ def make_coordinator(email: str = "coord@assay.example") -> User:
 def client_for(user: User | None) -> Client:
     client = Client()
     if user is not None:
-        client.force_login(user)
+        login_with_mfa(client, user)
     return client
 
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from intake.models import AuditEvent, Role
 from intake.services import submission_submit
 from intake.states import State, transition
-from tests.factories import make_draft, make_user
+from tests.factories import login_with_mfa, make_draft, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -19,8 +19,7 @@ def _client_for(user) -> Client:  # noqa: ANN001
     if user.role in (Role.REVIEWER, Role.COORDINATOR):
         TOTP.activate(user, generate_totp_secret())
     client = Client()
-    client.force_login(user)
-    return client
+    return login_with_mfa(client, user)
 
 
 @pytest.fixture

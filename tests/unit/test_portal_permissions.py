@@ -15,7 +15,7 @@ from django.urls import reverse
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
 from intake.models import Role, Submission
-from tests.factories import make_draft, make_user
+from tests.factories import login_with_mfa, make_draft, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -36,8 +36,7 @@ def _client_for(user) -> Client:  # noqa: ANN001
     if user.role in (Role.REVIEWER, Role.COORDINATOR):
         TOTP.activate(user, generate_totp_secret())
     client = Client()
-    client.force_login(user)
-    return client
+    return login_with_mfa(client, user)
 
 
 @pytest.mark.parametrize("route", CASE_GET_ROUTES)

@@ -75,13 +75,13 @@ def test_transparency_head_and_inclusion_proof(client, report):  # noqa: ANN001
 
 @pytest.mark.django_db
 def test_coordinator_revokes_from_the_case_page_builder_cannot(client, report, builder, coordinator):  # noqa: ANN001
-    from tests.factories import enable_totp
+    from tests.factories import enable_totp, login_with_mfa
 
     url = f"/cases/{report.submission_id}/reports/{report.pk}/revoke/"
     client.login(email=builder.email, password=PASSWORD)
     assert client.post(url, {"reason": "builder tries to revoke"}).status_code == 403
     enable_totp(coordinator)
-    client.login(email=coordinator.email, password=PASSWORD)
+    login_with_mfa(client, coordinator)  # a password-only session of a coordinator is refused (tests/security)
     assert "Revocation reason" in client.get(f"/cases/{report.submission_id}/").content.decode()
     assert client.post(url, {"reason": "wrong artifacts were uploaded"}).status_code == 302
     report.refresh_from_db()
