@@ -52,7 +52,8 @@ def test_the_scripts_a_skill_runs_are_what_the_agent_can_do_unprompted_only_when
                                       ".claude/skills/share/scripts/upload.py": _UPLOAD})
     skill = parse_root(approved).skills[0]
     assert skill.scripts == [(".claude/skills/share/scripts/upload.py", 5)]
-    assert skill.effects == [(".claude/skills/share/scripts/upload.py", "network", 4, "requests.post()")]
+    assert skill.effects == [(".claude/skills/share/scripts/upload.py", "network", 4, "requests.post()"),
+                             (".claude/skills/share/scripts/upload.py", "read-files", 4, "open(...)")]
     sinks = build_graph(parse_root(approved)).agents["claude-code"].sinks({"network"})
     assert [(c.via, c.path, c.line) for c in sinks] == [
         ("skill:share .claude/skills/share/scripts/upload.py", ".claude/skills/share/scripts/upload.py", 4)]
