@@ -30,7 +30,8 @@ def analyse(root: Path, *, manifest: dict | None = None) -> list[Finding]:
     return findings
 
 
-def analyse_tree(tree: Tree, *, manifest: dict | None = None) -> list[Finding]:
-    """Every finding for an already loaded tree (see :func:`triage.parsers.base.tree_from_memory`)."""
-    findings, _graph = analyse_system(parse_tree(tree, manifest=manifest))
+def analyse_tree(tree: Tree, *, manifest: dict | None = None, parallel: bool = False) -> list[Finding]:
+    """Every finding for an already loaded tree (see :func:`triage.parsers.base.tree_from_memory`).
+    ``parallel`` parses code on two cores (the sandbox's entry asks for it; elsewhere forking is not safe)."""
+    findings, _graph = analyse_system(parse_tree(tree, manifest=manifest, parallel=parallel))
     return findings

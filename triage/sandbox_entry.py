@@ -89,7 +89,7 @@ def run(plan: dict) -> dict:
 
     from triage.analysis import analyse_tree
 
-    findings = analyse_tree(tree_from_memory(tree.heads, tree.sizes), manifest=manifest)
+    findings = analyse_tree(tree_from_memory(tree.heads, tree.sizes), manifest=manifest, parallel=True)
     files.sort()
     return {
         "ok": True,

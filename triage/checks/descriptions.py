@@ -386,33 +386,44 @@ def shadowing_in(text: str, *, own_name: str, same_server: frozenset[str], names
                   if m.group(1).lower() not in (own_name.lower(), "this", "it")
                   and ("tool" in m.group(0).lower() or _IDENTIFIER_NAME.fullmatch(m.group(1)))]
     same = same_server
-    pattern = _names_pattern(names)
-    for match in pattern.finditer(body) if pattern else ():
-        name = match.group(1) or match.group(2)
-        if name == own_name or name.lower() == own_name.lower() and match.group(2):
+    for start, end, name, worded in _name_mentions(body, names):
+        if name == own_name or name.lower() == own_name.lower() and worded:
             continue
         directive = _SHADOW_STRONG if name in same else _SHADOW_ANY
-        start, end = _sentence(body, match.start(), match.end())
-        if directive.search(body, start, end):
-            found.append(("shadowing", match.start(), match.end()))
+        sentence_start, sentence_end = _sentence(body, start, end)
+        if directive.search(body, sentence_start, sentence_end):
+            found.append(("shadowing", start, end))
     return _to_original(norm, found)
 
 
+_WORD_RUN = re.compile(r"[\w-]+")
+
+
+def _name_mentions(body: str, names: tuple[str, ...]) -> list[tuple[int, int, str, bool]]:
+    """Where the text names a tool, in order and not overlapping: identifier-shaped names (send_email, sendEmail)
+    anywhere as a whole word, plain words only as "the <word> tool". Identifiers are found by looking each word of
+    the text up in a set, not with one alternation of every name, which is quadratic on a system with many tools."""
+    identifiers, worded = _name_sets(names)
+    mentions = [(m.start(), m.end(), m.group(0), False) for m in _WORD_RUN.finditer(body) if m.group(0) in identifiers]
+    if worded is not None:
+        mentions += [(m.start(), m.end(), m.group(1), True) for m in worded.finditer(body)]
+        mentions.sort()
+        kept: list[tuple[int, int, str, bool]] = []
+        for mention in mentions:
+            if not kept or mention[0] >= kept[-1][1]:
+                kept.append(mention)
+        mentions = kept
+    return mentions
+
+
 @lru_cache(maxsize=64)
-def _names_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
-    """One pattern for every tool name: identifier-shaped names (send_email, sendEmail) match anywhere (group 1),
-    plain words only as "the <word> tool" (group 2)."""
-    identifiers = [n for n in names if _IDENTIFIER_NAME.fullmatch(n) and len(n) >= 4]
-    words = [n for n in names if n not in identifiers and n]
-    if not identifiers and not words:
-        return None
-    never = r"(?!x)x()"  # an alternative that cannot match, keeping the group numbers fixed
-    by_length = {"key": len, "reverse": True}
-    named = r"(?<![\w-])(" + "|".join(map(re.escape, sorted(identifiers, **by_length))) + r")(?![\w-])" \
-        if identifiers else never
-    worded = r"\b(?:the\s+)?[`'\"]?(?i:(" + "|".join(map(re.escape, sorted(words, **by_length))) + \
-        r"))[`'\"]?\s+(?i:tool)\b" if words else never
-    return re.compile(f"{named}|{worded}")
+def _name_sets(names: tuple[str, ...]) -> tuple[frozenset[str], re.Pattern[str] | None]:
+    identifiers = frozenset(n for n in names if _IDENTIFIER_NAME.fullmatch(n) and len(n) >= 4)
+    words = sorted((n for n in names if n not in identifiers and n), key=len, reverse=True)
+    if not words:
+        return identifiers, None
+    return identifiers, re.compile(r"\b(?:the\s+)?[`'\"]?(?i:(" + "|".join(map(re.escape, words)) +
+                                   r"))[`'\"]?\s+(?i:tool)\b")
 
 
 # --- hidden characters and secrets --------------------------------------------------------------------------

@@ -36,9 +36,12 @@ _HEADER_CREDENTIAL = re.compile(
     r"\b(?:authorization|proxy-authorization|x-api-key|api-key|x-auth-token|x-access-token|private-token)[\"'`]?\s*"
     r"[:=,]\s*[\"'`](?:(?:bearer|basic|token|bot)\s+)?([A-Za-z0-9_\-.=+/:]{16,})[\"'`]", re.I)
 # Only lines that could hold a credential reach the (slower) detect-secrets scan.
-_CANDIDATE_SHAPE = re.compile(r"(password|passwd|pwd|secret|token|api_?key|apikey|auth|credential|private_?key|"
-                              r"access_?key|client_?key|_key\b)\w*[\"']?\s*[:=]|BEGIN [A-Z ]*PRIVATE|"
-                              r"://[^/\s:@]+:[^/\s@]+@|\beyJ", re.I)
+_CANDIDATE_WORDS = (r"(password|passwd|pwd|secret|token|api_?key|apikey|auth|credential|private_?key|"
+                    r"access_?key|client_?key|_key\b)\w*[\"']?\s*[:=]|begin [a-z ]*private|"
+                    r"://[^/\s:@]+:[^/\s@]+@|\beyj")
+_CANDIDATE_SHAPE = re.compile(_CANDIDATE_WORDS, re.I)
+# The same shape over lower-cased text: about three times faster than re.I, which tries every alternative both ways.
+_CANDIDATE_SHAPE_LOWER = re.compile(_CANDIDATE_WORDS)
 _LONG_TOKEN = re.compile(r"[A-Za-z0-9_\-+/=]{20,}")
 
 
@@ -51,7 +54,11 @@ def candidate_lines(lines: list[str]) -> list[int]:
     block, or a long token mixing digits and both cases. One regex pass over the whole file, not one per line."""
     text = "\n".join(lines)
     offsets = list(accumulate((len(line) + 1 for line in lines), initial=0))
-    positions = [m.start() for m in _CANDIDATE_SHAPE.finditer(text)]
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        positions = [m.start() for m in _CANDIDATE_SHAPE_LOWER.finditer(lowered)]
+    else:  # a few characters lower-case to two, which would shift the offsets
+        positions = [m.start() for m in _CANDIDATE_SHAPE.finditer(text)]
     positions += [m.start() for m in _LONG_TOKEN.finditer(text) if _mixed(m.group(0))]
     return sorted({bisect_right(offsets, position) for position in positions})
 

@@ -16,6 +16,7 @@ from triage.parsers import manifest as manifest_format
 from triage.parsers.base import (MalformedFile, SourceFile, Tree, as_dict, as_list, load_json, load_toml, load_tree,
                                  load_yaml)
 from triage.parsers.tool_model import CodeServer, ToolDef
+from triage.parsers.prefetch import Prefetched, prefetch_code
 
 __all__ = ["ParsedSystem", "parse_tree", "parse_root", "SourceFile"]
 
@@ -100,7 +101,7 @@ class ParsedSystem:
         return found
 
 
-def _parse_file(system: ParsedSystem, file: SourceFile) -> None:
+def _parse_file(system: ParsedSystem, file: SourceFile, code: Prefetched) -> None:
     path = file.path
     name = file.name
     client = mcp.mcp_client_for(path)
@@ -179,7 +180,7 @@ def _parse_file(system: ParsedSystem, file: SourceFile) -> None:
     elif name.endswith(SCRIPT_SUFFIXES) or name in SCRIPT_NAMES or path.startswith((".githooks/", ".husky/")):
         system.scripts.append(file)
     elif name.endswith(".py"):
-        module = python_code.parse_python(file.text, path)
+        module = code.get(path, file.text, python_code.parse_python)
         if module is None:
             system.problems.append((path, "not valid Python; skipped"))
         else:
@@ -187,7 +188,7 @@ def _parse_file(system: ParsedSystem, file: SourceFile) -> None:
             system.code_servers.extend(module.servers)
             system.code_tools.extend(module.code_tools)
     elif js_code.is_js_source(path):
-        found = js_code.parse_js(file.text, path)
+        found = code.get(path, file.text, js_code.parse_js)
         if found is None:
             system.problems.append((path, "not valid JavaScript/TypeScript; skipped"))
         else:
@@ -325,8 +326,10 @@ def _hook_script_lines(system: ParsedSystem, hook: agent_configs.Hook) -> list[a
     return found
 
 
-def parse_tree(tree: Tree, *, manifest: dict | None = None) -> ParsedSystem:
+def parse_tree(tree: Tree, *, manifest: dict | None = None, parallel: bool = False) -> ParsedSystem:
+    """``parallel``: parse the code files on two cores first (see prefetch.py; only where forking is safe)."""
     system = ParsedSystem(tree)
+    code = prefetch_code(tree) if parallel else Prefetched()
     system.plugin_roots, system.plugin_component_files = _plugin_component_files(tree)
     if manifest is not None:
         system.manifest = manifest_format.normalise_manifest(manifest)
@@ -335,7 +338,7 @@ def parse_tree(tree: Tree, *, manifest: dict | None = None) -> ParsedSystem:
         if file.truncated:
             system.problems.append((path, "larger than the per-file limit; only the start was read"))
         try:
-            _parse_file(system, file)
+            _parse_file(system, file, code)
         except MalformedFile as exc:
             system.problems.append((path, str(exc)))
     system.code_tools.extend(python_flow.link_external_tools(system.python_modules))
