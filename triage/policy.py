@@ -153,6 +153,50 @@ def _decide_2026_11_1(findings: Sequence[Finding], context: PolicyContext) -> De
     return Decision("guidance", score, reasons)
 
 
+def _by_severity(findings: Sequence[Finding]) -> str:
+    """ "2 critical, 1 high" for the findings given (empty when there are none)."""
+    by = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITY_RANK}
+    return ", ".join(f"{n} {s}" for s, n in by.items() if n)
+
+
+def _outside_reason(outside: Sequence[Finding], claim: str) -> list[str]:
+    return [f"{_by_severity(outside)} finding(s) of {claim} outside this claim's scope"] if outside else []
+
+
+def _decide_2026_12_1(findings: Sequence[Finding], context: PolicyContext) -> Decision:
+    """2026.11.1, except that scope can no longer hide the claimed property's failures: a high or critical finding
+    of the claimed property anywhere in the submitted system escalates, in scope or not (a claim about part of a
+    system is not cleared while another part breaks the property), and findings outside the scope are counted
+    by severity in the reasons of every outcome."""
+    decision = _decide_2026_11_1(findings, context)
+    categories = CLAIM_CATEGORIES.get(context.claim_property or "other", CLAIM_CATEGORIES["other"])
+    of_claim = [f for f in findings if set(f.categories) & categories]
+    outside = [f for f in of_claim if not _in_scope(f, context.claim_scope_in)]
+    serious_outside = [f for f in outside if SEVERITY_RANK[f.severity] <= SEVERITY_RANK["high"]]
+    claim = context.claim_property or "unspecified claim"
+    reasons = [r for r in decision.reasons if "outside the claim's property or scope" not in r]
+    if decision.decision == "guidance":
+        if serious_outside:
+            first = sorted(serious_outside, key=Finding.sort_key)[0]
+            return Decision("escalate", decision.score, [
+                f"{_by_severity(serious_outside)} finding(s) of {claim} outside this claim's scope: the claim cannot "
+                f"be cleared while the rest of the submitted system breaks it ({first.check} at "
+                f"{first.path or 'system'})", *(_outside_reason(outside, claim))])
+        inside = [f for f in of_claim if f not in outside]
+        if not findings:
+            reasons = ["no findings by static checks; remediation attached"]
+        elif reasons and reasons[0].startswith("no high or critical findings relevant"):
+            # "(no findings)" only when there are none at all (issue 15): here some bear on other properties
+            reasons[0] = (f"no high or critical findings relevant to {claim} "
+                          f"({_by_severity(inside) or 'none of the findings bears on it'}); remediation attached")
+    if outside and decision.decision != "reject":
+        reasons += _outside_reason(outside, claim)
+    unrelated = len(findings) - len(of_claim)
+    if unrelated and decision.decision == "guidance":
+        reasons.append(f"{unrelated} finding(s) bear on other properties than {claim}: guidance only")
+    return Decision(decision.decision, decision.score, reasons)
+
+
 @dataclass(frozen=True)
 class PolicyVersion:
     version: str
@@ -163,8 +207,8 @@ class PolicyVersion:
 _POLICIES: dict[str, PolicyVersion] = {policy.version: policy for policy in (
     PolicyVersion("2026.10.1", _decide_2026_10_1, CHECKS_2026_11),
     PolicyVersion("2026.11.1", _decide_2026_11_1, CHECKS_2026_11),
-    # The claim-aware rules of 2026.11.1, now reading the checks of the MCP tool model (tools.*, injection.*).
-    PolicyVersion("2026.12.1", _decide_2026_11_1, CHECKS_2026_12),
+    # Reads the checks of the MCP tool model (tools.*, injection.*); scope no longer hides the claim's failures.
+    PolicyVersion("2026.12.1", _decide_2026_12_1, CHECKS_2026_12),
 )}
 
 

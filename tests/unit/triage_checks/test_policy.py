@@ -67,18 +67,58 @@ def test_it_gives_guidance_when_high_findings_do_not_bear_on_the_claim():
     decision = decide([FORCE_PUSH, ROOT_CONTAINER], context=PolicyContext(claim_property="data-handling"))
     assert decision.decision == "guidance"
     assert decision.reasons == [
-        "no high or critical findings relevant to data-handling (no findings); remediation attached",
-        "2 finding(s) outside the claim's property or scope reported as guidance only",
+        "no high or critical findings relevant to data-handling (none of the findings bears on it); remediation "
+        "attached",
+        "2 finding(s) bear on other properties than data-handling: guidance only",
     ]
 
 
-def test_findings_outside_the_claimed_scope_do_not_escalate():
+def test_2026_11_1_let_findings_outside_the_claimed_scope_give_guidance():
+    """The flaw issue 15 reported, kept reproducible under the version that had it."""
     context = PolicyContext(claim_property="no-exfiltration", claim_scope_in=["agents/support"])
-    assert decide([SECRET], context=context).decision == "guidance"
+    assert decide([SECRET], context=context, version="2026.11.1").decision == "guidance"
     in_scope = finding("secrets.hardcoded-credential", "high", ("secrets",), "agents/support/settings.py")
-    assert decide([in_scope], context=context).decision == "escalate"
+    assert decide([in_scope], context=context, version="2026.11.1").decision == "escalate"
     by_agent = PolicyContext(claim_property="no-exfiltration", claim_scope_in=["claude-code"])
-    assert decide([TRIFECTA], context=by_agent).decision == "escalate"
+    assert decide([TRIFECTA], context=by_agent, version="2026.11.1").decision == "escalate"
+    old = decide([FORCE_PUSH, ROOT_CONTAINER], context=PolicyContext(claim_property="data-handling"),
+                 version="2026.11.1")
+    assert old.reasons[0] == "no high or critical findings relevant to data-handling (no findings); remediation attached"
+
+
+def test_scope_cannot_hide_a_serious_finding_of_the_claimed_property():
+    context = PolicyContext(claim_property="no-exfiltration",
+                            claim_scope_in=["Claude Code harness", ".mcp.json servers", "agents/support"])
+    decision = decide([TRIFECTA, SECRET, ROOT_CONTAINER], context=context)
+    assert decision.decision == "escalate"
+    assert decision.reasons == [
+        "1 critical, 1 high finding(s) of no-exfiltration outside this claim's scope: the claim cannot be cleared "
+        "while the rest of the submitted system breaks it (trifecta.lethal-trifecta at .mcp.json)",
+        "1 critical, 1 high finding(s) of no-exfiltration outside this claim's scope",
+    ]
+
+
+def test_findings_outside_the_scope_are_counted_whatever_the_outcome():
+    context = PolicyContext(claim_property="no-exfiltration", claim_scope_in=["agents/support"])
+    in_scope = finding("secrets.hardcoded-credential", "high", ("secrets",), "agents/support/settings.py")
+    medium_outside = finding("secrets.env-file", "medium", ("secrets",), ".env")
+    escalated = decide([in_scope, medium_outside], context=context)
+    assert escalated.decision == "escalate"
+    assert escalated.reasons[-1] == "1 medium finding(s) of no-exfiltration outside this claim's scope"
+    guided = decide([medium_outside], context=context)
+    assert guided.decision == "guidance"
+    assert guided.reasons == [
+        "no high or critical findings relevant to no-exfiltration (none of the findings bears on it); remediation "
+        "attached",
+        "1 medium finding(s) of no-exfiltration outside this claim's scope"]
+
+
+def test_no_findings_is_said_only_when_there_are_none():
+    assert decide([], context=PolicyContext(claim_property="least-privilege")).reasons == [
+        "no findings by static checks; remediation attached"]
+    low = decide([ROOT_CONTAINER], context=PolicyContext(claim_property="least-privilege"))
+    assert "no findings" not in " ".join(low.reasons)
+    assert low.reasons[0] == "no high or critical findings relevant to least-privilege (1 low); remediation attached"
 
 
 def test_a_claim_that_static_checks_cannot_settle_escalates_for_deeper_access():
