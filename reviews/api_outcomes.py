@@ -115,8 +115,9 @@ class ReportVerifyView(APIView):
         else:
             raise ValidationFailed("send the report PDF as 'report' or its id as 'report_id'")
         result = report_verify(pdf)
-        return Response({"status": result.status, "valid": result.ok, "message": result.message,
-                         "statement": result.statement})
+        verdict, verdict_label = result.verdict or (None, None)
+        return Response({"verdict": verdict, "verdict_label": verdict_label, "status": result.status,
+                         "valid": result.ok, "message": result.message, "statement": result.statement})
 
 
 class RetentionView(APIView):

@@ -23,6 +23,7 @@ from intake.states import State, transition
 from reviews.models import Report, SignedTreeHead, TransparencyEntry
 from reviews.report_pdf import ContainerInvalid, canonical, embed, extract
 from reviews.transparency import inclusion_for, keyring, log_append, sth_sign
+from reviews.verdicts import verdict_of
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://assay.invalid/attestations/claim-assessment/v1"
@@ -139,7 +140,8 @@ def _changes_since(previous: Report, submission: Submission, findings: list[dict
 
 
 def report_html(predicate: dict, *, for_pdf: bool) -> str:
-    return render_to_string("reviews/report.html", {"r": predicate, "for_pdf": for_pdf})
+    return render_to_string("reviews/report.html", {"r": predicate, "for_pdf": for_pdf,
+                                                    "verdict_label": verdict_of(predicate)[1]})
 
 
 def _no_network_fetcher(url: str, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
@@ -240,6 +242,13 @@ class Verification:
     def ok(self) -> bool:
         return self.status == "valid"
 
+    @property
+    def verdict(self) -> tuple[str, str] | None:
+        """(code, label) of what the signed report concludes; None when there is no signed statement to read."""
+        if not self.statement:
+            return None
+        return verdict_of(self.statement.get("predicate") or {})
+
 
 def report_verify(data: bytes, *, now: datetime | None = None, check_database: bool = True) -> Verification:
     now = now or timezone.now()
@@ -280,7 +289,9 @@ def report_verify(data: bytes, *, now: datetime | None = None, check_database: b
     if now >= expires:
         return Verification("expired", f"expired on {expires:%Y-%m-%d}", statement)
     claim = predicate.get("claim", {})
-    return Verification("valid", f"valid: {predicate.get('kind')} report {predicate.get('report_id')} on claim "
+    _code, verdict = verdict_of(predicate)
+    return Verification("valid", f"{verdict}. Valid: {predicate.get('kind')} report {predicate.get('report_id')} "
+                                 f"on claim "
                                  f"'{claim.get('property')}' for {predicate.get('config_digest')}, "
                                  f"expires {expires:%Y-%m-%d}", statement)
 

@@ -129,7 +129,7 @@ def test_verify_report_command_exit_codes(report, tmp_path, capsys):  # noqa: AN
     good = tmp_path / "report.pdf"
     good.write_bytes(_pdf(report))
     call_command("verify_report", str(good))
-    assert capsys.readouterr().out.startswith("valid: guidance report")
+    assert capsys.readouterr().out.startswith("No verdict: automated triage guidance, the claim was not assessed. Valid: guidance report")
     bad = tmp_path / "bad.pdf"
     bad.write_bytes(b"%PDF-1.7 not really")
     with pytest.raises(SystemExit) as exit_info:
