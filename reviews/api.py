@@ -132,12 +132,15 @@ class RevokeIn(serializers.Serializer):
 class DecisionIn(serializers.Serializer):
     verdict = serializers.ChoiceField(choices=Verdict.values)
     rationale = serializers.CharField(max_length=10000)
+    override_reason = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="",
+                                            help_text="required when no reviewer reached this verdict")
 
 
 class DecisionOut(serializers.Serializer):
     case = serializers.CharField(source="submission.reference")
     verdict = serializers.CharField()
     rationale = serializers.CharField()
+    override_reason = serializers.CharField()
     disagreement = serializers.BooleanField()
     agreement_kappa = serializers.FloatField(allow_null=True)
     decided_at = serializers.DateTimeField()

@@ -75,8 +75,13 @@ class RevokeForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    verdict = forms.ChoiceField(choices=Verdict.choices)
+    # No verdict is preselected: the coordinator chooses one, having read the reviews.
+    verdict = forms.ChoiceField(choices=[("", "Choose a verdict…"), *Verdict.choices])
     rationale = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), max_length=10000)
+    override_reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=5000, required=False,
+        label="Reason for overruling the reviews",
+        help_text="Required when your verdict is not one any reviewer reached; it is printed in the report.")
 
 
 class ReviewForm(forms.Form):

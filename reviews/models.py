@@ -163,6 +163,8 @@ class Decision(models.Model):
     coordinator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     verdict = models.CharField(max_length=16, choices=Verdict.choices)
     rationale = models.TextField()
+    # Why the verdict differs from every review's, written by the coordinator; shown in the report.
+    override_reason = models.TextField(blank=True)
     disagreement = models.BooleanField(default=False)
     agreement_kappa = models.FloatField(null=True, blank=True)
     decided_at = models.DateTimeField(default=timezone.now)

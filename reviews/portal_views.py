@@ -417,7 +417,8 @@ def coordinator_decide(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN00
     try:
         decision = services.decision_record(submission=submission, actor=request.user,
                                             verdict=form.cleaned_data["verdict"],
-                                            rationale=form.cleaned_data["rationale"])
+                                            rationale=form.cleaned_data["rationale"],
+                                            override_reason=form.cleaned_data["override_reason"])
     except (IllegalTransition, StaleTransition) as error:
         return _case_page(request, submission, decision_form=form, error=str(error), status=409)
     except DomainError as error:

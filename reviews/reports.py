@@ -104,6 +104,7 @@ def report_compose(*, submission: Submission, kind: str, report_id: str, issued_
         predicate["assessment"] = {
             "verdict": decision.verdict,
             "rationale": decision.rationale,
+            "override_reason": decision.override_reason,
             "access_tier_used": consent.granted_tier if consent else None,
             "reviewers": {"count": len(reviews), "pseudonyms": sorted(r.reviewer.pseudonym for r in reviews)},
             "agreement_kappa": decision.agreement_kappa,

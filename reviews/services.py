@@ -408,7 +408,9 @@ def fleiss_kappa(ratings: list[list[str]], categories: list[str]) -> float | Non
     return (p_bar - p_e) / (1 - p_e)
 
 
-def decision_record(*, submission: Submission, actor: User, verdict: str, rationale: str) -> Decision:
+def decision_record(*, submission: Submission, actor: User, verdict: str, rationale: str,
+                    override_reason: str = "") -> Decision:
+    """Record the verdict; a verdict no reviewer reached needs a written reason; reviewers' access ends here."""
     check_coordinator_may_act(submission=submission, actor=actor)
     if Review.objects.filter(submission=submission, reviewer=actor).exists():
         raise NotPermitted("a coordinator who reviewed the case cannot decide it")
@@ -419,18 +421,37 @@ def decision_record(*, submission: Submission, actor: User, verdict: str, ration
     verdicts = list(submission.reviews.values_list("verdict", flat=True))
     if not verdicts:
         raise WrongState("no reviews have been submitted yet")
+    override_reason = override_reason.strip()
+    if verdict not in verdicts and len(override_reason) < 20:
+        raise ValidationFailed("no reviewer reached this verdict: give a reason for overruling the reviews of at "
+                               "least 20 characters (it is printed in the report)")
+    if verdict in verdicts:
+        override_reason = ""  # nothing was overruled
     disagreement = len(set(verdicts)) > 1 or verdict not in verdicts
     kappa = fleiss_kappa([verdicts], list(Verdict.values)) if len(verdicts) >= 2 else None
     with transaction.atomic():
         decision = Decision.objects.create(submission=submission, coordinator=actor, verdict=verdict,
-                                           rationale=rationale.strip(), disagreement=disagreement,
-                                           agreement_kappa=kappa)
+                                           rationale=rationale.strip(), override_reason=override_reason,
+                                           disagreement=disagreement, agreement_kappa=kappa)
         transition(submission, State.DECIDED, actor=actor, reason="coordinator decision",
-                   data={"verdict": verdict, "disagreement": disagreement})
+                   data={"verdict": verdict, "disagreement": disagreement, "overruled": bool(override_reason)})
+        _grants_end_at_decision(submission=submission, actor=actor)
         from reviews.tasks import queue_report
 
         queue_report(submission.pk, "assessment")
     return decision
+
+
+def _grants_end_at_decision(*, submission: Submission, actor: User) -> None:
+    """Least access: once the case is decided no reviewer needs it, so every open grant ends now."""
+    now = timezone.now()
+    for grant in AccessGrant.objects.filter(submission=submission, revoked_at__isnull=True, expires_at__gt=now
+                                            ).select_related("reviewer").order_by("pk"):
+        rows = AccessGrant.objects.filter(pk=grant.pk, revoked_at__isnull=True).update(
+            revoked_at=now, revoke_reason="the case was decided")
+        if rows:
+            audit_append(actor=actor, action="grant.revoke", obj=submission,
+                         data={"reviewer": grant.reviewer.pseudonym, "reason": "the case was decided"})
 
 
 def reviewer_calibration(*, since: date | None = None) -> dict:

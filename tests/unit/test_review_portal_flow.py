@@ -197,8 +197,13 @@ def test_decision_shows_agreement_flags_disagreement_and_moves_case_to_decided(b
     assert "1 review(s); Fleiss' κ undefined below two reviews" in page
     short = client.post(f"/coordinate/cases/{setup.case.pk}/decision/", {"verdict": "supported", "rationale": "ok"})
     assert short.status_code == 400 and "rationale of at least 20 characters" in short.content.decode()
+    overruled = client.post(f"/coordinate/cases/{setup.case.pk}/decision/", {
+        "verdict": "supported", "rationale": "The allowlist proxy holds in every path we examined."})
+    assert overruled.status_code == 400 and "give a reason for overruling the reviews" in overruled.content.decode()
     response = client.post(f"/coordinate/cases/{setup.case.pk}/decision/", {
-        "verdict": "supported", "rationale": "The allowlist proxy holds in every path we examined."}, follow=True)
+        "verdict": "supported", "rationale": "The allowlist proxy holds in every path we examined.",
+        "override_reason": "The reviewer could not run the proxy; its logs show every request filtered."},
+        follow=True)
     setup.case.refresh_from_db()
     assert setup.case.state == State.DECIDED
     decision = Decision.objects.get(submission=setup.case)

@@ -256,3 +256,29 @@ def test_proposed_reviewer_is_told_by_email_without_case_content(builder, coordi
     assert [m.to for m in mailoutbox] == [[reviewer.email]]
     body = mailoutbox[0].body
     assert case.reference in body and builder.email not in body and case.claim_statement not in body
+
+
+@pytest.mark.django_db
+def test_a_verdict_no_reviewer_reached_needs_a_reason_and_access_ends_at_the_decision(case_in_review, coordinator):  # noqa: ANN001
+    from reviews.forms import DecisionForm
+    from reviews.models import AccessGrant
+
+    assert DecisionForm().fields["verdict"].initial is None
+    assert not DecisionForm({"verdict": "", "rationale": "x" * 30}).is_valid()  # nothing preselected, nothing assumed
+    first, second = make_reviewer("r1@elsewhere.example"), make_reviewer("r2@other.example")
+    for reviewer in (first, second):
+        _accepted(case_in_review, coordinator, reviewer)
+        grant_issue(submission=case_in_review, reviewer=reviewer, tier="grey", days=7, actor=coordinator)
+    for reviewer in (first, second):
+        review_submit(submission=case_in_review, reviewer=reviewer, verdict="not_supported", confidence=80,
+                      findings=[], limitations="static only")
+    rationale = "Both reviewers traced ticket text to the shell tool."
+    with pytest.raises(ValidationFailed, match="give a reason for overruling the reviews"):
+        decision_record(submission=case_in_review, actor=coordinator, verdict="supported", rationale=rationale)
+    assert AccessGrant.objects.filter(submission=case_in_review, revoked_at__isnull=True).count() == 2
+    decision = decision_record(submission=case_in_review, actor=coordinator, verdict="supported", rationale=rationale,
+                               override_reason="The path needs a flag that is off in the submitted configuration.")
+    assert decision.override_reason.startswith("The path needs a flag")
+    assert decision.disagreement is True
+    grants = AccessGrant.objects.filter(submission=case_in_review)
+    assert [(g.revoked_at is not None, g.revoke_reason) for g in grants] == [(True, "the case was decided")] * 2
