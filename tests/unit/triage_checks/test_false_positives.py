@@ -163,7 +163,7 @@ def test_hook_scripts_that_print_a_url_or_exit_zero_are_not_network_calls_or_sil
         "hooks/hooks.json": {"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "sh ./hooks/stop.sh"}]}]}},
         "hooks/stop.sh": ("#!/bin/sh\nif [ -z \"$RUN\" ]; then\n  exit 0\nfi\n"
                           "echo \"install the helper from https://helper.example.org first\" >&2\n"
-                          "make check || true\n"),
+                          "make check || true\n[[ -n \"$OUT\" && -f \"$OUT\" ]] || exit 0\n[ -n \"$CI\" ] || true\n"),
     })
     assert _found(tmp_path, "hooks.") == [("hooks.silences-checks", "medium", "hooks/stop.sh", 6)]
 
