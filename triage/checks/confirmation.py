@@ -78,7 +78,7 @@ def _clauses(text: str) -> list[tuple[int, str]]:
     return [(start, clause) for start, clause in found if clause.strip()]
 
 
-def _negated(before: str) -> bool:
+def negated(before: str) -> bool:
     """A negator in the clause before the directive turns it around (an encouraging 'don't hesitate' does not)."""
     cleaned = _ENCOURAGING.sub(" ", before)
     return _NEGATOR.search(cleaned) is not None
@@ -86,26 +86,26 @@ def _negated(before: str) -> bool:
 
 def _requires(clause: str) -> bool:
     """The clause itself says to ask ("always confirm", "you must ask"), not negated ("no need to confirm")."""
-    return any(not _negated(clause[max(0, m.start() - 24):m.start()]) for m in _REQUIRES.finditer(clause))
+    return any(not negated(clause[max(0, m.start() - 24):m.start()]) for m in _REQUIRES.finditer(clause))
 
 
 def _waiver_in(clause: str) -> tuple[str, int] | None:
     """(how, offset in clause) of the first waiver the clause states, or None when it states none or requires asking."""
     match = _FLAG.search(clause)
-    if match and not _negated(clause[:match.start()]):
+    if match and not negated(clause[:match.start()]):
         return "flag", match.start()
     match = _WITHOUT_ASK.search(clause)
     if match and not _NARROWED.search(clause[match.end():]):
         before = clause[:match.start()]
         # "never deploy without asking" / "don't add deps without asking": the negated act must wait for a yes;
         # "you don't need to stop, go ahead without asking" is split into two clauses before it reaches here
-        if not _negated(before) or _WAIVED_NEED.search(before):
+        if not negated(before) or _WAIVED_NEED.search(before):
             return "without-asking", match.start()
     for match in _ASK_VERB.finditer(clause):
         before, after = clause[:match.start()], clause[match.end():]
         words = before.split()
         governed = " ".join(words[-6:])  # the negator must be close: "do not stop to ask", "no need to confirm"
-        if not (_WAIVED_NEED.search(governed) or _negated(governed)):
+        if not (_WAIVED_NEED.search(governed) or negated(governed)):
             continue
         if _NARROWED.search(after) or _requires(clause):
             continue
@@ -113,10 +113,10 @@ def _waiver_in(clause: str) -> tuple[str, int] | None:
             continue  # "don't ask the user for their password", "never confirm a payment": about something else
         return "no-asking", match.start()
     match = _SKIP_STEP.search(clause)
-    if match and not _negated(clause[:match.start()]) and not _NARROWED.search(clause[match.end():]):
+    if match and not negated(clause[:match.start()]) and not _NARROWED.search(clause[match.end():]):
         return "skip-step", match.start()
     match = _ALWAYS_YES.search(clause)
-    if match and not _negated(clause[:match.start()]) and not _NARROWED.search(clause[match.end():]):
+    if match and not negated(clause[:match.start()]) and not _NARROWED.search(clause[match.end():]):
         return "always-yes", match.start()
     return None
 
