@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 
 from triage.checks.registry import AnalysisContext, Hit, check
+from triage.parsers.ci import OUTSIDER_FIELD
 
 
 def _risks(context: AnalysisContext, kind: str) -> Iterator[Hit]:
@@ -41,14 +42,6 @@ def sql_built(context: AnalysisContext) -> Iterator[Hit]:
     yield from _risks(context, "sql-built")
 
 
-# Event fields anyone who opens an issue, comments, forks or names a branch writes (GitHub Security Lab's list of
-# untrusted inputs). Expanded by ``${{ }}`` before the shell or script runs, so a quote in them breaks out.
-_OUTSIDER_FIELD = re.compile(
-    r"\$\{\{[^}]*?\b(github\.event\.(?:issue\.(?:title|body)|pull_request\.(?:title|body|head\.(?:ref|label|"
-    r"repo\.default_branch))|comment\.body|review\.body|review_comment\.body|discussion\.(?:title|body)|"
-    r"pages\.[\w*\[\]]+\.page_name|commits\.[\w*\[\]]+\.(?:message|author\.(?:name|email))|"
-    r"head_commit\.(?:message|author\.(?:name|email))|workflow_run\.(?:head_branch|display_title|"
-    r"head_commit\.(?:message|author\.(?:name|email))))|github\.head_ref)\b[^}]*\}\}")
 # Triggers on which those fields come from an outsider and the job holds the base repository's token and secrets.
 _PRIVILEGED_OUTSIDER_EVENTS = frozenset({"issues", "issue_comment", "pull_request_target", "pull_request_review",
                                          "pull_request_review_comment", "discussion", "discussion_comment",
@@ -75,7 +68,7 @@ def workflow_expression(context: AnalysisContext) -> Iterator[Hit]:
         privileged = bool(set(workflow.triggers) & _PRIVILEGED_OUTSIDER_EVENTS)
         for step in workflow.steps:
             for what, text in _script_inputs(step):
-                for match in _OUTSIDER_FIELD.finditer(text):
+                for match in OUTSIDER_FIELD.finditer(text):
                     line = workflow.file.line_of(match.group(0)) or step.line
                     # on pull_request a fork's run gets a read-only token and no secrets: its own sandbox
                     yield Hit(step.path, line, f"job {step.job} {what}: {match.group(0)}",

@@ -231,3 +231,24 @@ def test_skip_confirmation_reports_the_waiver_and_not_the_negated_rule(tmp_path)
     assert sorted(_found(tmp_path, "instructions.skip-confirmation"), key=lambda f: f[3]) == [
         ("instructions.skip-confirmation", "low", "AGENTS.md", 4),
         ("instructions.skip-confirmation", "medium", "AGENTS.md", 5)]
+
+
+def _codex_pr_workflow(prompt: str) -> str:
+    return ("on:\n  pull_request_target:\n    types: [opened, reopened]\npermissions:\n  contents: write\n"
+            "jobs:\n  tidy:\n    runs-on: ubuntu-latest\n    timeout-minutes: 10\n    steps:\n"
+            "      - uses: openai/codex-action@v1\n        with:\n"
+            "          openai-api-key: ${{ secrets.OPENAI_API_KEY }}\n          sandbox: danger-full-access\n"
+            f"          prompt: |\n            {prompt}\n")
+
+
+def test_an_actor_check_does_not_vouch_for_outsider_text_spliced_into_the_agent_prompt(tmp_path):
+    spliced = lay_out(tmp_path / "spliced", {".github/workflows/t.yml": _codex_pr_workflow(
+        "Tidy this change: ${{ github.event.pull_request.body }}")})
+    fixed = lay_out(tmp_path / "fixed", {".github/workflows/t.yml": _codex_pr_workflow(
+        "Tidy PR number ${{ github.event.pull_request.number }} in ${{ github.repository }}.")})
+    agent_id = "workflow:.github/workflows/t.yml#tidy"
+    assert [c.kind for c in build_graph(parse_root(spliced)).agents[agent_id].untrusted()] == ["pr-text"]
+    assert "agentjacking.ci-untrusted-trigger" in checks_of(analyse(spliced))
+    # a fixed prompt on the same event: the action's own write-access check keeps the PR author out
+    assert build_graph(parse_root(fixed)).agents[agent_id].untrusted() == []
+    assert checks_of(analyse(fixed)).isdisjoint({"agentjacking.ci-untrusted-trigger", "trifecta.lethal-trifecta"})
