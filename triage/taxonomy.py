@@ -125,6 +125,8 @@ MAPPINGS: dict[str, dict[str, list[str]]] = {
     "code.eval-dynamic": {**_CODE, "cwe": ["CWE-95"]},
     "code.shell-dynamic": {**_CODE, "cwe": ["CWE-78"]},
     "code.sql-built": {**_CODE, "cwe": ["CWE-89"]},
+    "code.workflow-expression": {"owasp_llm": ["LLM06:2025"], "owasp_agentic": ["ASI05"], "atlas": [],
+                                 "cwe": ["CWE-78", "CWE-94"]},
     "instructions.skip-confirmation": {**_AUTONOMY, "owasp_agentic": ["ASI09"]},
     "instructions.hidden-content": {"owasp_llm": ["LLM01:2025"], "owasp_agentic": ["ASI01", "ASI04"],
                                     "atlas": ["AML.T0051.001"], "cwe": ["CWE-451"]},

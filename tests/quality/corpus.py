@@ -53,6 +53,7 @@ CATEGORY_OF_CHECK: dict[str, tuple[str, ...]] = {
     "code.eval-dynamic": ("command-injection",),
     "code.shell-dynamic": ("command-injection",),
     "code.sql-built": ("sql-injection",),
+    "code.workflow-expression": ("command-injection",),
     "tools.description-injection": ("tool-poisoning",),
     "tools.hidden-characters": ("tool-poisoning",),
     "tools.shadowing": ("tool-poisoning",),

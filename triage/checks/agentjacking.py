@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from triage.checks.registry import AnalysisContext, Hit, check
 from triage.graph import ACTION_SINKS, EXFIL_SINKS, Agent
-from triage.parsers.ci import trusted_triggers_only, widened_inputs
+from triage.parsers.ci import foreign_text_in_prompt, trusted_triggers_only, widened_inputs
 
 _REMEDIATION = ("Put a human approval between reading {what} and any shell, write, push or deploy tool, or split the "
                 "work: a read-only agent summarises, a separate agent with write access acts only on the summary "
@@ -83,7 +83,10 @@ def ci_untrusted_trigger(context: AnalysisContext) -> Iterator[Hit]:
             if trusted_triggers_only(step):
                 continue  # an author condition, or the action's own write-access check, keeps outsiders out
             widened = widened_inputs(step)
-            how = f"with its write-access check widened ({'; '.join(widened)})" if widened else "with no author check"
+            foreign = foreign_text_in_prompt(step)
+            how = f"with its write-access check widened ({'; '.join(widened)})" if widened else (
+                f"handing the agent outsider-written {', '.join(foreign)} (an actor check does not vouch for it)"
+                if foreign else "with no author check")
             agent = context.graph.agents.get(f"workflow:{step.path}#{step.job}")
             # an agent that can only read (no unapproved shell, fetch or token write) is still steered, but cannot act
             can_act = agent is None or bool(agent.sinks(ACTION_SINKS | EXFIL_SINKS))

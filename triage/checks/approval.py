@@ -80,6 +80,9 @@ def codex_full_access(context: AnalysisContext) -> Iterator[Hit]:
             yield Hit(path, line, text)
 
 
+_COMMAND_ALLOW_LIST = re.compile(r"ALLOW(ED)?_?(SHELL_)?(COMMANDS|CMDS|EXECUTABLES)$", re.I)
+
+
 @check("approval.blanket-shell-allow", title="All shell commands are pre-approved",
        severity="high", categories=("privilege_scope",),
        remediation='Replace "Bash" / "Bash(*)" with the exact commands needed, e.g. "Bash(npm run test:*)".',
@@ -96,6 +99,11 @@ def blanket_shell_allow(context: AnalysisContext) -> Iterator[Hit]:
             tools = allowed_tools(step)
             if BLANKET_SHELL.search(tools):
                 yield Hit(step.path, workflow.file.line_of("Bash") or step.line, f"allowed tools: {tools}")
+    for server in context.system.mcp_servers:
+        # shell servers read their command allow-list from the environment (ALLOW_COMMANDS, ALLOWED_COMMANDS)
+        for name, value in sorted(server.env.items()):
+            if _COMMAND_ALLOW_LIST.search(name) and str(value).strip().lower() in ("*", ".*", "all", "any"):
+                yield Hit(server.path, server.line, f"{server.name}: {name}={value} (every command)")
     for policy in context.system.sandbox_policies:
         for grant in policy.grants:
             if grant.kind == "any-command":
@@ -151,6 +159,9 @@ _APPROVING_OUTPUT = re.compile(r"(\"?decision\"?\s*:\s*\\?\"?approve|permissionD
                                r"\"?behavior\"?\s*:\s*\\?\"?allow)", re.I)
 
 
+_READ_ONLY_TOOLS = frozenset({"Read", "Grep", "Glob", "LS", "NotebookRead", "TodoRead", "TodoWrite"})
+
+
 @check("approval.hook-auto-approves", title="A hook approves tool calls automatically",
        severity="high", categories=("privilege_scope",),
        remediation="Let PreToolUse hooks only deny or ask; never return an unconditional allow/approve.",
@@ -158,7 +169,10 @@ _APPROVING_OUTPUT = re.compile(r"(\"?decision\"?\s*:\s*\\?\"?approve|permissionD
 def hook_auto_approves(context: AnalysisContext) -> Iterator[Hit]:
     for hook in context.system.hooks:
         if hook.event in ("PreToolUse", "PermissionRequest") and _APPROVING_OUTPUT.search(hook.command):
-            yield Hit(hook.path, hook.line, f"{hook.event}: {hook.command}")
+            # a hook matched only to tools that read (Read|Grep|Glob) approves what the default mode allows anyway
+            read_only = bool(hook.matcher) and all(part.strip() in _READ_ONLY_TOOLS for part in hook.matcher.split("|"))
+            yield Hit(hook.path, hook.line, f"{hook.event} ({hook.matcher or 'every tool'}): {hook.command}",
+                      severity="low" if read_only else None)
 
 
 @check("approval.manifest-no-approval", title="The manifest declares dangerous tools that never need approval",

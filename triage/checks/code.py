@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from triage.checks.registry import AnalysisContext, Hit, check
+from triage.parsers.ci import OUTSIDER_FIELD
 
 
 def _risks(context: AnalysisContext, kind: str) -> Iterator[Hit]:
@@ -38,3 +40,36 @@ def shell_dynamic(context: AnalysisContext) -> Iterator[Hit]:
        rationale="Model-chosen values spliced into SQL can read or change any table the role can.")
 def sql_built(context: AnalysisContext) -> Iterator[Hit]:
     yield from _risks(context, "sql-built")
+
+
+# Triggers on which those fields come from an outsider and the job holds the base repository's token and secrets.
+_PRIVILEGED_OUTSIDER_EVENTS = frozenset({"issues", "issue_comment", "pull_request_target", "pull_request_review",
+                                         "pull_request_review_comment", "discussion", "discussion_comment",
+                                         "workflow_run"})
+
+
+def _script_inputs(step) -> list[tuple[str, str]]:  # noqa: ANN001 - WorkflowStep
+    """(what, text) of a step that the runner executes as code: its run script, github-script's script input."""
+    found = [("run", step.run)] if step.run else []
+    if step.uses.lower().startswith("actions/github-script") and isinstance(step.with_.get("script"), str):
+        found.append(("script", step.with_["script"]))
+    return found
+
+
+@check("code.workflow-expression", title="Outsider-written event text is expanded into a workflow script",
+       severity="high", categories=("untrusted_input", "privilege_scope"),
+       remediation="Pass the value through an environment variable (env: TITLE: ${{ github.event.issue.title }}) "
+                   'and use "$TITLE" in the script, quoted; never write ${{ github.event.* }} text inside run: or '
+                   "script:.",
+       rationale="${{ }} is substituted into the script before it runs: an issue title or branch name containing "
+                 "a quote runs the author's commands with the job's token and secrets.")
+def workflow_expression(context: AnalysisContext) -> Iterator[Hit]:
+    for workflow in context.system.workflows:
+        privileged = bool(set(workflow.triggers) & _PRIVILEGED_OUTSIDER_EVENTS)
+        for step in workflow.steps:
+            for what, text in _script_inputs(step):
+                for match in OUTSIDER_FIELD.finditer(text):
+                    line = workflow.file.line_of(match.group(0)) or step.line
+                    # on pull_request a fork's run gets a read-only token and no secrets: its own sandbox
+                    yield Hit(step.path, line, f"job {step.job} {what}: {match.group(0)}",
+                              severity=None if privileged else "low")

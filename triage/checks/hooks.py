@@ -18,6 +18,10 @@ _SILENCE = re.compile(r"--no-verify|\bHUSKY=0|\bSKIP=\S|core\.hooksPath\s+/dev/n
                       r"--no-audit|--skip-checks|--force-no-verify", re.I)
 
 
+# `[[ -f "$file" ]] || exit 0`: a test deciding there is nothing to do, not a command whose failure is swallowed.
+_TEST_GUARD = re.compile(r"^\s*(\[\[(?:(?!\]\])[^;])*\]\]|\[\s[^;|&]*\s\]|test\s[^;|&]*)\s*\|\|\s*(true|exit\s+0|:)\s*$")
+
+
 def _reaches_network(command: str) -> bool:
     if _NETWORK_COMMAND.search(command):
         return True
@@ -54,7 +58,7 @@ def exports_session_data(context: AnalysisContext) -> Iterator[Hit]:
        rationale="A guard that can never fail is no guard; an injected agent will take the silent path.")
 def silences_checks(context: AnalysisContext) -> Iterator[Hit]:
     for hook in context.system.hooks:
-        if _SILENCE.search(hook.command.strip()):
+        if _SILENCE.search(hook.command.strip()) and not _TEST_GUARD.match(hook.command):
             yield Hit(hook.path, hook.line, f"{hook.event}: {hook.command}")
     for settings in context.system.claude_settings:
         if settings.data.get("disableAllHooks") is True:

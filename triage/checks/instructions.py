@@ -5,16 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from triage.checks import confirmation
 from triage.checks.registry import AnalysisContext, Hit, check
 
-_SKIP_CONFIRMATION = re.compile(
-    r"(never|don'?t|do not|no need to)\s+(ask|wait)\s+(the user\s+)?(for\s+)?(confirmation|permission|approval)|"
-    r"without\s+(asking|confirmation|approval|permission)|skip\s+(all\s+)?(confirmations?|approvals?|reviews?)|"
-    r"auto[- ]?approve|--dangerously-skip-permissions|--no-verify|always\s+(approve|say yes|answer yes)", re.I)
 # Zero-width, bidirectional-override and Unicode tag characters: invisible to a reviewer, read by the model.
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0000-\U000e007f]")
 _HTML_COMMENT = re.compile(r"<!--(.*?)-->", re.S)
-_NARROWED = re.compile(r"^\W*(only\s+(when|if)|unless|except)\b", re.I)
 _FENCE = re.compile(r"^\s*(```|~~~)")
 
 
@@ -41,11 +37,11 @@ _REMOTE_IMPORT = re.compile(r"(^|\s)@https?://\S+|(fetch|load|follow|download)\s
        rationale="Prose instructions can override the habits that keep a human in the loop.")
 def skip_confirmation(context: AnalysisContext) -> Iterator[Hit]:
     for file in context.system.instructions:
-        for number, line in enumerate(file.lines, start=1):
-            match = _SKIP_CONFIRMATION.search(line)
-            # "proceed without asking only when the prompt names a file" narrows a rule to confirm, not skips it
-            if match and not _NARROWED.match(line[match.end():]):
-                yield Hit(file.path, number, line.strip())
+        # read clause by clause, with negation and scope: "don't add dependencies without asking" requires asking
+        for waiver in confirmation.waivers(file.text):
+            number = file.text.count("\n", 0, waiver.at) + 1
+            # a waiver for the edit-test loop only ("run the tests without asking") is style, not a lost brake
+            yield Hit(file.path, number, waiver.clause, severity="low" if confirmation.routine_only(waiver) else None)
 
 
 @check("instructions.hidden-content", title="Instruction files hide text from human reviewers",

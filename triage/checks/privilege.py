@@ -105,7 +105,9 @@ def pr_target_checkout(context: AnalysisContext) -> Iterator[Hit]:
                           f"job {step.job}: checkout ref {step.with_.get('ref')}")
 
 
-_BROAD = re.compile(r"^(/|~|~/|\$HOME|/home|/Users|/root|\*\*|/\*\*|//\*\*|~/\*\*|C:\\\\?)/?$")
+# The root, every home, or one user's whole home directory (~/.ssh, ~/.aws and browser profiles included).
+_BROAD = re.compile(r"^(/|~|~/|\$HOME|\$\{HOME\}|%USERPROFILE%|/home(/[^/\s]+)?|/Users(/[^/\s]+)?|/root|\*\*|/\*\*|//\*\*|"
+                    r"~/\*\*|C:\\\\?|C:[\\/]+Users([\\/]+[^\\/\s]+)?)[\\/]?$", re.I)
 
 
 @check("privilege.broad-write-scope", title="The agent may write far outside its workspace",

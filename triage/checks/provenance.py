@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
+from triage.checks import confirmation
 from triage.checks.registry import AnalysisContext, Hit, check
 from triage.parsers.base import as_dict, as_list, as_str
 from triage.parsers.containers import compose_services
@@ -102,6 +103,12 @@ def curl_pipe_shell(context: AnalysisContext) -> Iterator[Hit]:
         if _PIPE_TO_SHELL.search(text):
             # in a hook it runs on every agent event, with the developer's credentials
             yield Hit(path, line, f"{how}: {text}", severity="high" if how in ("hook", "mcp-command") else None)
+    for file in context.system.instructions:
+        # an instruction file (or skill, or slash command) telling the agent to run it: the agent runs it for them
+        for number, line in enumerate(file.lines, start=1):
+            match = _PIPE_TO_SHELL.search(line)
+            if match and not confirmation.negated(line[:match.start()]):
+                yield Hit(file.path, number, f"instructions: {line.strip()}")
 
 
 @check("provenance.trust-remote-code", title="A model is loaded with trust_remote_code=True",

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from triage.checks import descriptions
+from triage.checks import descriptions, skill_scripts
 from triage.checks.registry import AnalysisContext, Hit, check, mask
 from triage.checks.secrets import looks_random
 from triage.graph import PRIVATE, SOURCE, code_tool_capabilities
@@ -199,6 +199,12 @@ def exfiltration(context: AnalysisContext) -> Iterator[Hit]:
         evidence = f"{tool.kind} {tool.name}: {first.kind} {first.detail}"
         yield Hit(tool.path, first.line, evidence + (f" ({'; '.join(why)})" if why else " (fixed destination)"),
                   severity="high" if why else "medium", extra={"tool": tool.name})
+    # a skill's script: the user approves `bash sync.sh`, not what it sends; reading home files and keys makes it
+    # the whole exfiltration, a plain upload is only worth a note
+    for skill, script, line, detail, private in skill_scripts.skill_uploads(context.system):
+        yield Hit(script, line, f"skill {skill.name}: {detail}" + (" (reads home files or credentials)" if private
+                                                                  else ""),
+                  severity="high" if private else "low", extra={"tool": skill.name})
 
 
 _BULK_DELETE = re.compile(r"rmtree|rm\s+-\w*r|rimraf|delete_?many|deleteMany|bulk|purge|wipe|truncate|drop|"
@@ -238,6 +244,14 @@ def irreversible_action(context: AnalysisContext) -> Iterator[Hit]:
         limit = "" if limited or first.kind not in _CRITICAL_ACTIONS else ", no limit"
         yield Hit(tool.path, first.line, f"{tool.kind} {tool.name}: {first.kind} {first.detail} (no approval{limit})",
                   severity=severity, extra={"tool": tool.name})
+    for skill in context.system.skills:
+        # the skill tells the agent to run its destructive script without asking, or an allow rule pre-approves it
+        waives = skill_scripts.skill_waives_confirmation(context.system, skill)
+        for script, line, kind, detail in skill_scripts.skill_irreversible(context.system, skill)[:1]:
+            approved = skill_scripts.pre_approved(context.system, script)
+            if waives or approved:
+                why = "pre-approved" if approved else "its instructions say not to ask"
+                yield Hit(script, line, f"skill {skill.name}: {kind} {detail} ({why})", extra={"tool": skill.name})
 
 
 _SEVERE_DATA = frozenset({"ssn", "card-number", "credential", "private-key"})

@@ -311,7 +311,7 @@ def _hook_script_lines(system: ParsedSystem, hook: agent_configs.Hook) -> list[a
     found = []
     for reference in _SCRIPT_REFERENCE.findall(hook.command):
         relative = reference.replace('"', "").replace("'", "")
-        if hook.root and "CLAUDE_PLUGIN_ROOT" in relative:
+        if "CLAUDE_PLUGIN_ROOT" in relative:  # root "" is a plugin at the tree root, still to be expanded
             relative = plugins.expand_root(relative, hook.root)
         relative = re.sub(r"^(\$\{?(CLAUDE_PROJECT_DIR|PWD)\}?|\.)?/+", "", relative)
         relative = posixpath.normpath(relative) if relative else relative

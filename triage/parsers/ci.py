@@ -22,6 +22,25 @@ UNTRUSTED_EVENTS = {"issues": "issue", "issue_comment": "issue", "pull_request_t
                     "pull_request_review": "pr-text", "discussion": "issue", "discussion_comment": "issue"}
 
 
+# Event fields anyone who opens an issue, comments, forks or names a branch writes (GitHub Security Lab's list of
+# untrusted inputs), as ``${{ }}`` expressions.
+OUTSIDER_FIELD = re.compile(
+    r"\$\{\{[^}]*?\b(github\.event\.(?:issue\.(?:title|body)|pull_request\.(?:title|body|head\.(?:ref|label|"
+    r"repo\.default_branch))|comment\.body|review\.body|review_comment\.body|discussion\.(?:title|body)|"
+    r"pages\.[\w*\[\]]+\.page_name|commits\.[\w*\[\]]+\.(?:message|author\.(?:name|email))|"
+    r"head_commit\.(?:message|author\.(?:name|email))|workflow_run\.(?:head_branch|display_title|"
+    r"head_commit\.(?:message|author\.(?:name|email))))|github\.head_ref)\b[^}]*\}\}")
+# Of those, the ones whose author need not be the actor who triggered the run: a maintainer's comment, label or
+# reopen runs the job, but the issue or pull request text, branch name and commits are the outsider's.
+_FOREIGN_FIELD = re.compile(r"github\.event\.(issue|pull_request|discussion)\.|github\.head_ref|commits|head_commit")
+
+
+def foreign_text_in_prompt(step: "WorkflowStep") -> list[str]:
+    """Outsider-written fields the step hands its agent (inputs, env, run) that an actor check does not vouch for."""
+    texts = [str(v) for v in step.with_.values()] + [str(v) for v in step.env.values()] + [step.run]
+    return sorted({m.group(1) for t in texts for m in OUTSIDER_FIELD.finditer(t) if _FOREIGN_FIELD.search(m.group(1))})
+
+
 @dataclass(frozen=True)
 class AgentAction:
     """What an agent action does on its own about who may trigger it, read from its documented inputs."""
@@ -74,6 +93,8 @@ def widened_inputs(step: WorkflowStep) -> list[str]:
 def trusted_triggers_only(step: WorkflowStep) -> bool:
     """True when outsiders cannot start this agent step: a job/step condition limits it to trusted authors, or the
     action checks the actor's write access itself and the workflow does not widen that."""
+    if foreign_text_in_prompt(step):
+        return False  # the check is on who triggered the run, not on who wrote the text the agent is given
     if TRUSTED_ONLY_CONDITION.search(step.condition):
         return True
     action = action_trust(step)

@@ -78,6 +78,7 @@ FIXTURES: dict[str, tuple[str, str]] = {
     "code.eval-dynamic": ("python_ops_agents", "hardened_python"),
     "code.shell-dynamic": ("python_ops_agents", "hardened_python"),
     "code.sql-built": ("python_ops_agents", "hardened_python"),
+    "code.workflow-expression": ("ci_issue_agent", "hardened_ci"),
     "instructions.skip-confirmation": ("sentry_fixer_claude", "hardened_claude"),
     "instructions.hidden-content": ("sentry_fixer_claude", "hardened_claude"),
     "instructions.remote-import": ("sentry_fixer_claude", "hardened_claude"),
