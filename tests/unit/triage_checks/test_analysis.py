@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import tempfile
 import shutil
-import time
 from pathlib import Path
 
 from tests.unit.triage_checks.helpers import lay_out
@@ -64,7 +63,8 @@ def test_an_empty_tree_has_no_findings(tmp_path):
     assert analyse(tmp_path / "missing") == []
 
 
-def test_a_500_file_repository_is_analysed_in_well_under_two_seconds(tmp_path):
+def test_a_500_file_repository_is_analysed_whole(tmp_path):
+    """Every one of the 100 tool modules is read (speed is measured by tests/bench/bench_triage.py, not here)."""
     tools = (SYSTEMS / "python_ops_agents" / "ops" / "tools.py").read_text()
     files: dict[str, str] = {".mcp.json": (SYSTEMS / "sentry_fixer_claude" / ".mcp.json").read_text()}
     for i in range(500):
@@ -81,10 +81,7 @@ def test_a_500_file_repository_is_analysed_in_well_under_two_seconds(tmp_path):
             case _:
                 files[f"{folder}/conf_{i}.yaml"] = "\n".join(f"key{j}: value{j}" for j in range(100))
     lay_out(tmp_path, files)
-    started = time.process_time()  # CPU time: robust to other processes sharing the CI machine
     findings = analyse(tmp_path)
-    elapsed = time.process_time() - started
-    assert elapsed < 2.0, f"analysis took {elapsed:.2f}s of CPU"
     assert sum(1 for f in findings if f.check == "code.eval-dynamic") == 100
 
 
