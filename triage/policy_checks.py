@@ -49,5 +49,5 @@ TOOL_MODEL_CHECKS = frozenset({
 # 2026.12.1: checks of the formats read for issue 13 (Claude Code plugin marketplaces).
 FORMAT_CHECKS = frozenset({"provenance.unpinned-plugin-source"})
 # 2026.12.1: config-side checks added for issue 13 (CI workflow expression injection).
-CONFIG_CHECKS = frozenset({"code.workflow-expression"})
+CONFIG_CHECKS = frozenset({"code.workflow-expression", "approval.broad-command-allow"})
 CHECKS_2026_12 = CHECKS_2026_11 | TOOL_MODEL_CHECKS | FORMAT_CHECKS | CONFIG_CHECKS

@@ -74,6 +74,7 @@ MAPPINGS: dict[str, dict[str, list[str]]] = {
     "approval.codex-approval-never": _AUTONOMY,
     "approval.codex-full-access": {**_AUTONOMY, "owasp_agentic": ["ASI02", "ASI05"], "cwe": ["CWE-250"]},
     "approval.blanket-shell-allow": {**_AUTONOMY, "owasp_agentic": ["ASI02", "ASI05"]},
+    "approval.broad-command-allow": {**_AUTONOMY, "owasp_agentic": ["ASI02", "ASI05"], "cwe": ["CWE-250", "CWE-862"]},
     "approval.auto-enable-project-mcp": {**_AUTONOMY, "owasp_llm": ["LLM03:2025", "LLM06:2025"],
                                          "owasp_agentic": ["ASI04"], "cwe": ["CWE-829"]},
     "approval.mcp-auto-approve": _AUTONOMY,

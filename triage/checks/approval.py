@@ -110,6 +110,41 @@ def blanket_shell_allow(context: AnalysisContext) -> Iterator[Hit]:
                 yield Hit(grant.path, grant.line, f"sandbox policy: {grant.evidence}")
 
 
+# A rule naming only a program, with every argument allowed: Bash(python:*), Bash(kubectl *), Bash(git:*).
+_WHOLE_PROGRAM_RULE = re.compile(r"^Bash\(\s*([\w.+-]+)\s*(?::\s*\*|\s\*)\s*\)$")
+# Programs that run whatever code or command they are given: a rule over every argument is the blanket shell.
+ANY_COMMAND_PROGRAMS = frozenset({
+    "python", "python2", "python3", "node", "deno", "bun", "ruby", "perl", "php", "bash", "sh", "zsh", "fish", "dash",
+    "pwsh", "powershell", "cmd", "npx", "uvx", "pipx", "bunx", "env", "xargs", "sudo", "su", "doas", "eval", "exec",
+    "nohup", "timeout", "nice", "uv", "npm", "pnpm", "yarn", "docker", "podman", "kubectl", "ssh"})
+# Programs whose subcommands include irreversible or outward changes (push --force, delete, destroy, apply,
+# publish, upload): every argument pre-approved means those too, unprompted.
+DESTRUCTIVE_PROGRAMS = frozenset({
+    "git", "gh", "glab", "terraform", "tofu", "pulumi", "helm", "aws", "gcloud", "gsutil", "az", "doctl", "flyctl",
+    "heroku", "vercel", "netlify", "wrangler", "rm", "rsync", "scp", "curl", "wget", "psql", "mysql", "mongosh",
+    "redis-cli", "sqlite3", "dropdb", "cargo", "twine", "make", "systemctl", "crontab", "chmod", "chown", "dd", "mv"})
+
+
+@check("approval.broad-command-allow", title="Every use of a powerful program is pre-approved",
+       severity="medium", categories=("privilege_scope", "irreversible_action"),
+       remediation='Pre-approve the exact subcommands needed (e.g. "Bash(git status)", "Bash(kubectl get:*)"); '
+                   "leave pushes, deletes, applies and interpreters to ask each time.",
+       rationale="A rule that allows a program with any arguments runs all of its subcommands unprompted: for an "
+                 "interpreter or launcher that is every command, for git, kubectl or terraform it includes force "
+                 "pushes, deletes and applies.")
+def broad_command_allow(context: AnalysisContext) -> Iterator[Hit]:
+    rules = [(allow.rule, allow.path, allow.line) for allow in context.system.claude_allow]
+    rules += [(rule, context.system.manifest_path, context.system.manifest_line(rule))
+              for rule in as_list(_manifest_permissions(context).get("allow")) if isinstance(rule, str)]
+    for rule, path, line in rules:
+        match = _WHOLE_PROGRAM_RULE.match(rule.strip())
+        program = match.group(1).lower() if match else ""
+        if program in ANY_COMMAND_PROGRAMS:
+            yield Hit(path, line, f'allow: "{rule}" (runs any command it is given)', severity="high")
+        elif program in DESTRUCTIVE_PROGRAMS:
+            yield Hit(path, line, f'allow: "{rule}" (every {program} subcommand, destructive ones included)')
+
+
 @check("approval.auto-enable-project-mcp", title="Every MCP server in the project is enabled without review",
        severity="medium", categories=("privilege_scope", "provenance"),
        remediation="Remove enableAllProjectMcpServers; list the reviewed servers in enabledMcpjsonServers.",

@@ -33,6 +33,7 @@ FIXTURES: dict[str, tuple[str, str]] = {
     "approval.codex-approval-never": ("codex_ops_agent", "hardened_codex"),
     "approval.codex-full-access": ("codex_ops_agent", "hardened_codex"),
     "approval.blanket-shell-allow": ("sentry_fixer_claude", "hardened_claude"),
+    "approval.broad-command-allow": ("deploy_commands_claude", "deploy_commands_hardened"),
     "approval.auto-enable-project-mcp": ("sentry_fixer_claude", "hardened_claude"),
     "approval.mcp-auto-approve": ("containerised_agent", "hardened_container"),
     "approval.vscode-auto-approve": ("containerised_agent", "hardened_container"),
