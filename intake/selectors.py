@@ -110,7 +110,7 @@ def case_page_records(user, submission: Submission, *, events: list) -> dict:  #
     from intake.states import State
     from intake.vault.retention import retention_summary
     from triage.dynamic.selectors import dynamic_latest_run
-    from triage.selectors import findings_by_severity, similarity_links_for
+    from triage.selectors import findings_by_severity, findings_outside_scope, similarity_links_for
 
     def present(flag: str) -> bool:
         return getattr(submission, f"page_has_{flag}", True)
@@ -132,6 +132,7 @@ def case_page_records(user, submission: Submission, *, events: list) -> dict:  #
         "acceptances": acceptances,
         "triage": triage,
         "triage_groups": findings_by_severity(triage) if triage else [],
+        "triage_outside": findings_outside_scope(triage, submission) if triage else None,
         "similarity_links": links,
         "reports": reports,
         "retention": retention_summary(submission, reviewed=reviewed, acceptances=acceptances, reports=reports,

@@ -42,13 +42,18 @@ class TriageResultView(APIView):
                    responses={200: OpenApiTypes.OBJECT, **documented_errors(*COMMON)})
     def get(self, request: Request, pk: str) -> Response:
         from triage.sarif import sarif_document
-        from triage.selectors import contract_document, latest_triage_result
+        from triage.selectors import contract_document, findings_outside_scope, latest_triage_result
 
-        result = latest_triage_result(submission_get_for(request.user, pk))
+        submission = submission_get_for(request.user, pk)
+        result = latest_triage_result(submission)
         if result is None:
             raise Http404("No triage result yet.")
         document = contract_document(result)
-        return Response(sarif_document(document) if request.query_params.get("as") == "sarif" else document)
+        if request.query_params.get("as") == "sarif":
+            return Response(sarif_document(document))
+        outside = findings_outside_scope(result, submission)
+        return Response({**document, "outside_claim_scope": {"counts": outside["counts"], "findings": [
+            {k: f.get(k) for k in ("check", "severity", "path", "line")} for f in outside["findings"]]}})
 
 
 def _report_summary(report: Report) -> dict:

@@ -66,9 +66,23 @@ def _dynamic_summary(submission: Submission) -> dict:
     return {"ran": run is not None and run.ran, "summary": dynamic_closing_note(run=run), "findings": findings}
 
 
+def _outside_scope(triage, submission: Submission) -> tuple[dict, list[dict]]:  # noqa: ANN001
+    """Findings outside the claim's scope, counted and named, so the report cannot read cleaner than the system:
+    (the predicate's summary, the stored findings it names)."""
+    from triage.selectors import findings_outside_scope
+
+    if triage is None:
+        return {"counts": {}, "findings": []}, []
+    outside = findings_outside_scope(triage, submission)
+    return ({"counts": outside["counts"], "findings": [{k: f.get(k) for k in ("check", "title", "severity", "path",
+                                                                             "line")} for f in outside["findings"]]},
+            outside["findings"])
+
+
 def report_compose(*, submission: Submission, kind: str, report_id: str, issued_at: datetime) -> dict:
     """The predicate: everything the report says, as data (the HTML and PDF are views of it)."""
     triage = _latest_triage(submission)
+    outside, outside_findings = _outside_scope(triage, submission)
     findings = sorted(triage.findings if triage else [], key=lambda f: (
         ["critical", "high", "medium", "low", "info"].index(f["severity"]), f["check"], f["path"]))
     predicate = {
@@ -89,8 +103,10 @@ def report_compose(*, submission: Submission, kind: str, report_id: str, issued_
             "reasons": triage.reasons if triage else [],
         },
         "findings": [{**{k: f.get(k) for k in ("check", "title", "severity", "categories", "path", "line",
-                                                "remediation")}, "taxonomy": _taxonomy_ids(f.get("check", ""))}
+                                                "remediation")}, "taxonomy": _taxonomy_ids(f.get("check", "")),
+                      **({"outside_scope": True} if f in outside_findings else {})}
                      for f in findings],
+        "outside_scope": outside,
         "not_checked": NOT_CHECKED_BY_TRIAGE,
         "dynamic": _dynamic_summary(submission),
         "issued_at": _iso(issued_at),

@@ -67,16 +67,23 @@ def risk_score(findings: Sequence[Finding]) -> int:
 
 def _in_scope(finding: Finding, scope: Sequence[str]) -> bool:
     """A finding is in scope when no scope is given, or its path or agent falls under a scope entry."""
+    agents = [finding.extra.get("agent", "")] + list(finding.extra.get("agents", []))
+    return location_in_scope(finding.path, agents, scope)
+
+
+def location_in_scope(path: str, agents: Sequence[str], scope: Sequence[str]) -> bool:
+    """The scope rule for a finding's place: its path under a scope entry, or an agent the entry names."""
+    finding_path = path
+    agents = [a for a in agents if a]
     if not scope:
         return True
-    agents = [finding.extra.get("agent", "")] + list(finding.extra.get("agents", []))
     for entry in scope:
         entry = entry.strip().rstrip("/")
         if not entry:
             continue
-        if finding.path == entry or finding.path.startswith(entry + "/") or any(a and entry in a for a in agents):
+        if finding_path == entry or finding_path.startswith(entry + "/") or any(entry in a for a in agents):
             return True
-        if finding.path == "" and not agents:
+        if finding_path == "" and not agents:
             return True  # whole-system findings apply to any scope
     return False
 

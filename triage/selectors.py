@@ -25,6 +25,21 @@ def similarity_links_for(user, submission: Submission) -> list[FingerprintLink]:
 
 
 def contract_document(result: TriageResult) -> dict:
+    """CONTRACT's triage_path shape of a stored result."""
     return {"config_digest": result.config_digest, "policy_version": result.policy_version,
             "sandbox": result.sandbox, "findings": result.findings, "score": result.score,
             "decision": result.decision, "reasons": result.reasons}
+
+
+def findings_outside_scope(result: TriageResult, submission: Submission) -> dict:
+    """The findings outside the claim's scope, by severity and listed (issue 15: scope never hides a finding).
+    ``summary`` reads "3 critical, 1 high"; empty when every finding is in scope or there is no scope."""
+    from triage.policy import location_in_scope
+
+    scope = [entry for entry in (submission.claim_scope_in or []) if isinstance(entry, str)]
+    outside = [f for f in result.findings
+               if not location_in_scope(f.get("path") or "", [f.get("agent") or "", *(f.get("agents") or [])], scope)]
+    counts = [(severity, sum(1 for f in outside if f.get("severity") == severity)) for severity in SEVERITIES]
+    counts = [(severity, n) for severity, n in counts if n]
+    return {"findings": outside, "counts": dict(counts),
+            "summary": ", ".join(f"{n} {severity}" for severity, n in counts)}

@@ -70,3 +70,18 @@ def test_a_guidance_report_says_it_assessed_nothing(builder, settings, tmp_path)
     result = report_verify(bytes(report.pdf))
     assert result.verdict == ("no_verdict", GUIDANCE_LABEL)
     assert result.message.startswith("No verdict: automated triage guidance, the claim was not assessed. Valid:")
+
+
+@pytest.mark.django_db
+def test_the_report_and_case_page_name_the_findings_outside_the_claims_scope(builder, settings, tmp_path, client):  # noqa: ANN001
+    settings.ASSAY_SIGNING_KEY = str(tmp_path / "keys" / "signing.pem")
+    report = report_issue(submission=closed_case(builder), kind=Report.Kind.GUIDANCE, actor=None)
+    predicate = report.statement["predicate"]
+    assert predicate["outside_scope"]["counts"] == {"medium": 1}
+    assert predicate["findings"][0]["outside_scope"] is True
+    html = report_html(predicate, for_pdf=False)
+    assert "Outside the claim's scope" in html and "1 medium finding" in html
+    client.force_login(builder)
+    page = client.get(f"/cases/{report.submission_id}/").content.decode()
+    assert "1 medium finding outside this claim's scope." in page
+    assert page.count('class="tag outside"') == 1
