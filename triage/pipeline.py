@@ -106,7 +106,8 @@ def submission_triage(*, submission: Submission) -> TriageResult | None:
     (retryable) when the platform, not the submission, failed.
     """
     started = time.monotonic()
-    staging = run_dir("stage")
+    # the decrypted artifacts: in memory when they fit (never on a disk), else a private temp dir
+    staging = run_dir("stage", in_memory_bytes=sum(a.size for a in submission.artifacts.all()))
     verdict_box: dict[str, FingerprintVerdict] = {}
     dynamic = dynamic_record = None
     try:

@@ -20,11 +20,29 @@ _NAME = re.compile(r"^assay-(?P<kind>" + "|".join(KINDS) + r")-(?:(?P<pid>\d+)-)
 UNOWNED_MAX_AGE_S = 6 * 3600
 
 
-def run_dir(kind: str) -> Path:
-    """A new 0700 directory for one run of ``kind`` under the system temp dir."""
+# Memory-backed (tmpfs on every Linux): decrypted artifacts staged here never reach a disk, or a backup of one.
+MEMORY_ROOT = Path("/dev/shm")
+MEMORY_HEADROOM = 64 * 1024 * 1024
+
+
+def memory_root(needed_bytes: int) -> Path | None:
+    """/dev/shm when it is usable and has room for twice ``needed_bytes`` besides headroom, else None."""
+    try:
+        stats = os.statvfs(MEMORY_ROOT)
+    except OSError:
+        return None
+    if not os.access(MEMORY_ROOT, os.W_OK | os.X_OK):
+        return None
+    return MEMORY_ROOT if stats.f_bavail * stats.f_frsize >= 2 * needed_bytes + MEMORY_HEADROOM else None
+
+
+def run_dir(kind: str, *, in_memory_bytes: int | None = None) -> Path:
+    """A new 0700 directory for one run of ``kind``: in memory when ``in_memory_bytes`` is given and that much
+    fits there (plaintext of a submission), else under the system temp dir."""
     if kind not in KINDS:
         raise ValueError(f"unknown run directory kind {kind!r}")
-    return Path(tempfile.mkdtemp(prefix=f"assay-{kind}-{os.getpid()}-"))
+    root = memory_root(in_memory_bytes) if in_memory_bytes is not None else None
+    return Path(tempfile.mkdtemp(prefix=f"assay-{kind}-{os.getpid()}-", dir=root))
 
 
 def _alive(pid: int) -> bool:
@@ -39,8 +57,11 @@ def _alive(pid: int) -> bool:
 
 def sweep_run_dirs(*, root: Path | None = None, now: float | None = None) -> list[str]:
     """Remove run directories whose process is gone (or, without a pid, older than UNOWNED_MAX_AGE_S); returns
-    their names. Safe to call from any number of processes at once."""
-    root = Path(root or tempfile.gettempdir())
+    their names. Safe to call from any number of processes at once. Without ``root``: the temp dir and memory."""
+    if root is None:
+        roots = [Path(tempfile.gettempdir())] + ([MEMORY_ROOT] if MEMORY_ROOT.is_dir() else [])
+        return [name for each in dict.fromkeys(roots) for name in sweep_run_dirs(root=each, now=now)]
+    root = Path(root)
     now = time.time() if now is None else now
     removed = []
     try:

@@ -14,11 +14,13 @@ import time
 
 import pytest
 
+from triage import run_dirs
 from triage.run_dirs import UNOWNED_MAX_AGE_S, run_dir, sweep_run_dirs
 
 
 def test_a_run_directory_of_a_killed_process_is_removed_and_a_live_ones_kept(tmp_path, monkeypatch):  # noqa: ANN001
     monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(run_dirs, "MEMORY_ROOT", tmp_path / "no-shm")
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
@@ -53,3 +55,29 @@ def test_unowned_old_directories_go_and_unrelated_ones_stay(tmp_path):  # noqa: 
 def test_an_unknown_kind_is_refused():
     with pytest.raises(ValueError, match="unknown run directory kind"):
         run_dir("secrets")
+
+
+def test_plaintext_is_staged_in_memory_when_it_fits_and_swept_there_too(tmp_path, monkeypatch):  # noqa: ANN001
+    shm = tmp_path / "shm"
+    shm.mkdir()
+    monkeypatch.setattr(run_dirs, "MEMORY_ROOT", shm)
+    staged = run_dir("stage", in_memory_bytes=1024)
+    assert staged.parent == shm and oct(staged.stat().st_mode & 0o777) == "0o700"
+    monkeypatch.setattr(run_dirs, "MEMORY_HEADROOM", 1 << 62)  # no room left in memory: a private temp dir instead
+    spilled, dynamic = run_dir("stage", in_memory_bytes=1024), run_dir("dynamic")
+    assert spilled.parent != shm
+    assert dynamic.parent != shm  # only plaintext staging asks for memory
+    spilled.rmdir()
+    dynamic.rmdir()
+    orphan = shm / "assay-stage-999999999-abc"  # a pid no process has
+    orphan.mkdir()
+    assert "assay-stage-999999999-abc" in sweep_run_dirs()
+    assert not orphan.exists() and staged.exists()
+
+
+def test_a_missing_memory_root_means_the_temp_dir(tmp_path, monkeypatch):  # noqa: ANN001
+    monkeypatch.setattr(run_dirs, "MEMORY_ROOT", tmp_path / "absent")
+    assert run_dirs.memory_root(10) is None
+    staged = run_dir("stage", in_memory_bytes=10)
+    assert staged.parent != tmp_path / "absent"
+    staged.rmdir()
