@@ -10,6 +10,12 @@ class ReviewsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # The conflict rules narrow what coordinators read, through intake's one visibility selector.
+        from intake.selectors import register_coordinator_case_filter
+        from reviews.coordinator_visibility import coordinator_cases_without_conflict
+
+        register_coordinator_case_filter(coordinator_cases_without_conflict)
+
         # Register the audit anchoring with Celery beat without owning the shared settings module.
         from assay.celery import app
 
