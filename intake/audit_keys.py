@@ -147,15 +147,24 @@ class AuditKeyring:
         return entry["id"]
 
     def rewrap(self) -> int:
-        """Re-wrap every audit key under the configured provider's current KEK (after a rotation or a move)."""
+        """Re-wrap the audit keys not yet under the configured provider's current KEK; returns how many.
+
+        Nothing is written when every key is current, so a read-only mounted key file (Kubernetes) survives
+        ``rotate_keys`` under KMS, where the key id does not change.
+        """
         target = key_provider()
+        current = target.current_kek_id()
         with self._lockfile() as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             document = self._read()
             if document is None:
                 return 0
-            keys = []
+            keys, changed = [], 0
             for entry in document["keys"]:
+                if (entry["provider"], entry["kek_id"]) == (target.uri, current):
+                    keys.append(entry)
+                    continue
+                changed += 1
                 source, context = key_provider_from_uri(entry["provider"]), _context(entry["id"])
                 wrapped_before = base64.b64decode(entry["wrapped"])
                 # Same provider, or KMS to KMS (ReEncrypt): the plaintext key never reaches this process.
@@ -167,8 +176,9 @@ class AuditKeyring:
                     wrapped, kek_id = target.wrap(plaintext=plaintext, context=context)
                 keys.append({**entry, "provider": target.uri, "kek_id": kek_id,
                              "wrapped": base64.b64encode(wrapped).decode()})
-            self._write({**document, "keys": keys})
-        return len(keys)
+            if changed:
+                self._write({**document, "keys": keys})
+        return changed
 
 
 _keyrings: dict[str, AuditKeyring] = {}

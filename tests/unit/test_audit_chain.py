@@ -185,6 +185,11 @@ def test_a_kek_rotation_rewraps_the_audit_keys(fresh_audit_key):  # noqa: ANN001
     assert AuditKeyring(fresh_audit_key).key(after["id"])  # a fresh process opens it under the new KEK
     result = audit_verify_chain()
     assert result.ok, result.message
+    # Already current: nothing is re-wrapped and the file is not rewritten (it may be a read-only mount).
+    written = fresh_audit_key.stat().st_mtime_ns
+    call_command("rotate_keys", "--rewrap-only", stdout=io.StringIO())
+    assert fresh_audit_key.stat().st_mtime_ns == written
+    assert AuditEvent.objects.get(action="vault.kek.rewrap").data["audit_keys_rewrapped"] == 0
 
 
 @pytest.mark.django_db
