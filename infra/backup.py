@@ -9,9 +9,9 @@ ASSAY_VAULT, ASSAY_KEY_PROVIDER, ASSAY_SIGNING_KEY). docs/operations.md explains
 * The database: ``pg_dump --format=custom`` (PostgreSQL) or SQLite's online ``.backup``.
 * The vault: a tar of a ``file://`` vault's ciphertext. An ``s3://`` vault is not copied here: the bucket's
   versioning and replication are its backup (the script records the URI and stops short of copying).
-* Keys (a local KEK file, the signing key, the KEK-wrapped audit chain keys) go to a *different* destination, or nowhere: whoever holds the
-  database backup and the KEK together can read every case that was not yet shredded when the backup was
-  taken. With ``kms:`` the KEK never leaves KMS.
+* Keys (a local KEK file, the signing key, the KEK-wrapped audit chain keys) go to a *different*
+  destination, or nowhere: whoever holds the database backup and the KEK together can read every case that
+  was not yet shredded when the backup was taken. With ``kms:`` the KEK never leaves KMS.
 
 * The shred ledger (``ASSAY_SHRED_LEDGER``) is never copied: it lives on its own append-only storage and
   outlives the instance. The backup records its head (sequence number and SHA-256).

@@ -41,8 +41,10 @@ def submissions_visible_to(user, *, among: QuerySet[Submission] | None = None) -
     return cases.none()
 
 
-def _get_visible(user, pk, *, shape: Callable[[QuerySet[Submission]], QuerySet[Submission]] | None = None,  # noqa: ANN001
-                 ) -> Submission:
+Shape = Callable[[QuerySet[Submission]], QuerySet[Submission]]
+
+
+def _get_visible(user, pk, *, shape: Shape | None = None) -> Submission:  # noqa: ANN001
     try:
         cases = submissions_visible_to(user, among=Submission.objects.filter(pk=pk))
         return (shape(cases) if shape else cases).get(pk=pk)
