@@ -273,6 +273,10 @@ FILE_UPLOAD_HANDLERS = [
 ASSAY_VAULT = env_str("ASSAY_VAULT", f"file://{DATA_DIR / 'vault'}")
 ASSAY_KEY_PROVIDER = env_str("ASSAY_KEY_PROVIDER", f"local:{DATA_DIR / 'keys' / 'kek'}")
 ASSAY_SIGNING_KEY = env_str("ASSAY_SIGNING_KEY", str(DATA_DIR / "keys" / "signing-ed25519.pem"))
+# The audit chain's HMAC keys (intake/audit_keys.py), wrapped by ASSAY_KEY_PROVIDER's KEK; never in the database.
+# Every web pod and worker must read the same file: production deployments point it at shared storage or a
+# mounted secret (infra/), since the data dir is per pod.
+ASSAY_AUDIT_KEY = env_str("ASSAY_AUDIT_KEY", str(DATA_DIR / "keys" / "audit-keys.json"))
 # The shred ledger (intake/vault/ledger.py): a directory kept apart from the database and the vault, so a restore
 # from an older backup can re-destroy every key shredded since. Production: separate, append-only storage.
 ASSAY_SHRED_LEDGER = env_str("ASSAY_SHRED_LEDGER", str(DATA_DIR / "shred-ledger"))

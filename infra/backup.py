@@ -9,9 +9,9 @@ ASSAY_VAULT, ASSAY_KEY_PROVIDER, ASSAY_SIGNING_KEY). docs/operations.md explains
 * The database: ``pg_dump --format=custom`` (PostgreSQL) or SQLite's online ``.backup``.
 * The vault: a tar of a ``file://`` vault's ciphertext. An ``s3://`` vault is not copied here: the bucket's
   versioning and replication are its backup (the script records the URI and stops short of copying).
-* Keys (a local KEK file, the signing key) go to a *different* destination, or nowhere: whoever holds the
-  database backup and the KEK together can read every case that was not yet shredded when the backup was
-  taken. With ``kms:`` the KEK never leaves KMS.
+* Keys (a local KEK file, the signing key, the KEK-wrapped audit chain keys) go to a *different*
+  destination, or nowhere: whoever holds the database backup and the KEK together can read every case that
+  was not yet shredded when the backup was taken. With ``kms:`` the KEK never leaves KMS.
 
 * The shred ledger (``ASSAY_SHRED_LEDGER``) is never copied: it lives on its own append-only storage and
   outlives the instance. The backup records its head (sequence number and SHA-256).
@@ -128,6 +128,9 @@ def backup(dest: Path, keys_dest: Path | None) -> dict:
         shutil.copy2(ring.private_path, keys_dest / "signing-key.pem")
         if ring.published_path.exists():
             shutil.copy2(ring.published_path, keys_dest / "signing-keys.published.json")
+        # Without the audit chain's keys a restored chain cannot be verified (they are wrapped by the KEK).
+        if Path(settings.ASSAY_AUDIT_KEY).exists():
+            shutil.copy2(settings.ASSAY_AUDIT_KEY, keys_dest / "audit-keys.json")
         for key_file in keys_dest.iterdir():
             key_file.chmod(0o600)
     manifest = {
@@ -217,6 +220,8 @@ def restore(src: Path, keys_src: Path | None, *, vault_survived: bool = False,
             pairs.append((keys_src / "signing-keys.published.json", ring.published_path))
         if kek is not None and (keys_src / "kek").exists():
             pairs.append((keys_src / "kek", kek))
+        if (keys_src / "audit-keys.json").exists():
+            pairs.append((keys_src / "audit-keys.json", Path(settings.ASSAY_AUDIT_KEY)))
         for source, target in pairs:
             if target.exists():
                 raise SystemExit(f"{target} exists: restore only into a fresh instance")

@@ -219,7 +219,8 @@ class Artifact(models.Model):
 class AuditEvent(models.Model):
     """One link in the append-only, hash-chained audit log.
 
-    ``hash`` = SHA-256 over the previous hash and a canonical JSON body; see
+    ``hash`` = HMAC-SHA256, under the audit key ``key_id`` (held outside the database), over the previous
+    hash and a canonical JSON body; empty ``key_id`` marks a pre-upgrade unkeyed SHA-256 link. See
     :mod:`intake.audit`. Database triggers refuse UPDATE and DELETE.
     """
 
@@ -234,6 +235,7 @@ class AuditEvent(models.Model):
     data = models.JSONField(default=dict)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    key_id = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["seq"]

@@ -2,27 +2,52 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db.models import QuerySet
 from django.http import Http404
 
 from intake.models import Role, Submission, TermsVersion
 from intake.states import OPEN_STATES
 
+CaseFilter = Callable[..., QuerySet[Submission]]
 
-def submissions_visible_to(user) -> QuerySet[Submission]:  # noqa: ANN001
+# What a coordinator may see is narrowed by rules of a higher layer (conflict of interest lives in reviews, which
+# intake must not import). That layer registers its narrowing here at start-up; until one is registered a
+# coordinator sees nothing: unknown means deny.
+_coordinator_case_filters: list[CaseFilter] = []
+
+
+def register_coordinator_case_filter(narrow: CaseFilter) -> None:
+    """``narrow(user, cases) -> cases``: drop what this coordinator must not see. Idempotent per function."""
+    if narrow not in _coordinator_case_filters:
+        _coordinator_case_filters.append(narrow)
+
+
+def submissions_visible_to(user, *, among: QuerySet[Submission] | None = None) -> QuerySet[Submission]:  # noqa: ANN001
+    """The cases ``user`` may see (of ``among``, when given: a coordinator's narrowing then reads only those)."""
+    cases = Submission.objects.all() if among is None else among
     if user is None or not user.is_authenticated or not user.is_active:
-        return Submission.objects.none()
+        return cases.none()
     if user.role == Role.BUILDER:
-        return Submission.objects.filter(owner=user)
+        return cases.filter(owner=user)
     if user.role == Role.COORDINATOR:
-        return Submission.objects.all()
+        if not _coordinator_case_filters:
+            return cases.none()
+        for narrow in _coordinator_case_filters:
+            cases = narrow(user, cases)
+        return cases
     # Reviewers reach cases only through grants (reviews app); institutions never see cases.
-    return Submission.objects.none()
+    return cases.none()
 
 
-def _get_visible(cases: QuerySet[Submission], pk) -> Submission:  # noqa: ANN001
+Shape = Callable[[QuerySet[Submission]], QuerySet[Submission]]
+
+
+def _get_visible(user, pk, *, shape: Shape | None = None) -> Submission:  # noqa: ANN001
     try:
-        return cases.get(pk=pk)
+        cases = submissions_visible_to(user, among=Submission.objects.filter(pk=pk))
+        return (shape(cases) if shape else cases).get(pk=pk)
     except (Submission.DoesNotExist, ValueError, TypeError) as exc:  # ValueError: malformed UUID
         raise Http404("No such case.") from exc
     except Exception as exc:  # django.core.exceptions.ValidationError for a malformed UUID
@@ -33,7 +58,7 @@ def _get_visible(cases: QuerySet[Submission], pk) -> Submission:  # noqa: ANN001
 
 def submission_get_for(user, pk) -> Submission:  # noqa: ANN001
     """Fetch a case the user may see, or 404 (never 403: do not confirm that an id exists)."""
-    return _get_visible(submissions_visible_to(user), pk)
+    return _get_visible(user, pk)
 
 
 def open_case_count(user) -> int:  # noqa: ANN001
@@ -96,7 +121,7 @@ def _case_page_presence() -> dict:
 def case_page_submission(user, pk) -> Submission:  # noqa: ANN001
     """The case for its page, or 404 exactly as :func:`submission_get_for`: with the owner joined (the page
     shows the pseudonym to staff; similarity links compare owners) and the presence flags above."""
-    return _get_visible(submissions_visible_to(user).select_related("owner").annotate(**_case_page_presence()), pk)
+    return _get_visible(user, pk, shape=lambda cases: cases.select_related("owner").annotate(**_case_page_presence()))
 
 
 def case_page_records(user, submission: Submission, *, events: list) -> dict:  # noqa: ANN001

@@ -25,6 +25,7 @@ from intake.api_auth import MfaSatisfied, TokenScopes
 from intake.api_errors import AUTHENTICATED, documented_errors
 from intake.models import AccessTier, Role, User
 from intake.selectors import submission_get_for, submission_get_owned
+from reviews.coordinator_visibility import coordinator_case_for
 from reviews import selectors, services
 from reviews.models import AccessGrant, Assignment, Consent, Verdict
 
@@ -285,9 +286,7 @@ class _CoordinatorView(APIView):
     def case(self, request: Request, pk: str):  # noqa: ANN201
         """The case, for a coordinator not conflicted on it (as the portal's coordinator case page)."""
         _require_role(request, Role.COORDINATOR)
-        submission = submission_get_for(request.user, pk)
-        services.check_coordinator_may_act(submission=submission, actor=request.user)
-        return submission
+        return coordinator_case_for(request.user, pk)  # Conflicted (403, the reason only) if conflicted
 
     @staticmethod
     def reviewer(pk: int) -> User:

@@ -1,6 +1,25 @@
 from django.apps import AppConfig
 
+# How often the audit chain's head is signed into the transparency log: the window in which a database
+# writer holding the audit key could still rewrite recent events unseen by the anchors.
+AUDIT_ANCHOR_SECONDS = 600.0
+
 
 class ReviewsConfig(AppConfig):
     name = "reviews"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The conflict rules narrow what coordinators read, through intake's one visibility selector.
+        from intake.selectors import register_coordinator_case_filter
+        from reviews.coordinator_visibility import coordinator_cases_without_conflict
+
+        register_coordinator_case_filter(coordinator_cases_without_conflict)
+
+        # Register the audit anchoring with Celery beat without owning the shared settings module.
+        from assay.celery import app
+
+        schedule = dict(app.conf.beat_schedule or {})
+        schedule.setdefault("reviews-anchor-audit-head",
+                            {"task": "reviews.tasks.anchor_audit_head", "schedule": AUDIT_ANCHOR_SECONDS})
+        app.conf.beat_schedule = schedule

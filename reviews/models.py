@@ -178,6 +178,7 @@ class TransparencyEntry(models.Model):
         REVOCATION = "revocation", "Report revoked"
         DELETION_RECEIPT = "deletion_receipt", "Deletion receipt"
         AGGREGATE_RELEASE = "aggregate_release", "Aggregate release"
+        AUDIT_HEAD = "audit_head", "Audit chain head"
 
     index = models.BigIntegerField(unique=True)
     kind = models.CharField(max_length=24, choices=Kind.choices)
@@ -205,6 +206,23 @@ class SignedTreeHead(models.Model):
 
     class Meta:
         ordering = ["tree_size", "timestamp"]
+
+
+class AuditAnchor(models.Model):
+    """Which audit event a transparency log entry anchors. The log leaf holds only a digest of (seq, hash);
+    this row says which seq to recompute it from, so editing or deleting it is itself detected."""
+
+    seq = models.BigIntegerField()
+    chain_hash = models.CharField(max_length=64)
+    log_index = models.BigIntegerField(unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["log_index"]
+
+    @property
+    def log_entry(self) -> TransparencyEntry:
+        return TransparencyEntry.objects.get(index=self.log_index)
 
 
 class Report(models.Model):

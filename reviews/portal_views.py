@@ -28,6 +28,7 @@ from intake.ratelimits import enforce
 from intake.selectors import submission_get_for, submission_get_owned
 from intake.states import IllegalTransition, StaleTransition, State
 from reviews import selectors, services
+from reviews.coordinator_visibility import coordinator_case_for
 from reviews.forms import (
     AssignForm, CalibrationForm, ConsentForm, DecisionForm, DeclarationForm, FindingFormSet, GrantForm, MessageForm,
     OverrideRequestForm, ReviewerProfileForm, ReviewForm, RevokeForm, VendorTieForm,
@@ -258,19 +259,19 @@ def reviewer_review(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
 @require_GET
 def coordinator_reviews(request: HttpRequest) -> HttpResponse:
     _require_role(request, Role.COORDINATOR)
+    queue = selectors.coordinator_review_queue(request.user)
     return render(request, "reviews/portal/coordinator_queue.html",
-                  {"cases": selectors.coordinator_review_queue()[:500]})
+                  {"cases": queue.cases[:500], "conflicted": queue.conflicted})
 
 
 def _coordinator_case(request: HttpRequest, pk) -> Submission:  # noqa: ANN001
     """The case for a coordinator who may coordinate it: a conflicted coordinator gets 403 with the reason,
     and none of the case's content."""
     _require_role(request, Role.COORDINATOR)
-    submission = submission_get_for(request.user, pk)
-    found = services.coordinator_conflicts(submission, request.user)
-    if found:
-        raise PermissionDenied(services.coordinator_conflict_message(found[0]))
-    return submission
+    try:
+        return coordinator_case_for(request.user, pk)
+    except services.Conflicted as refused:
+        raise PermissionDenied(str(refused)) from None
 
 
 def _case_page(request: HttpRequest, submission: Submission, *, error: str | None = None, status: int = 200,

@@ -17,6 +17,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from intake.models import Role, Submission, User
+from intake.selectors import submissions_visible_to
 from intake.states import State
 from reviews import conflicts as rules
 from reviews.assignment import Plan, solve
@@ -186,8 +187,20 @@ def case_agreement(submission: Submission) -> Agreement:
     return Agreement(verdicts=counts, kappa=kappa, unanimous=len(counts) == 1, reviews=len(verdicts))
 
 
-def coordinator_review_queue() -> QuerySet[Submission]:
-    return Submission.objects.filter(state__in=(*OPEN_REVIEW_STATES, State.DECIDED)).order_by("state_changed_at")
+@dataclass(frozen=True)
+class CoordinatorQueue:
+    cases: QuerySet[Submission]
+    conflicted: list[str]  # references only: another coordinator must take these
+
+
+def coordinator_review_queue(user: User) -> CoordinatorQueue:
+    """Cases in review for this coordinator, through the visibility selector (which hides conflicted ones); the
+    conflicted ones are named by reference only, so the queue can say another coordinator must take them."""
+    in_review = Submission.objects.filter(state__in=(*OPEN_REVIEW_STATES, State.DECIDED))
+    cases = submissions_visible_to(user, among=in_review)
+    hidden = in_review.exclude(pk__in=cases.values("pk"))  # for a coordinator, hidden means conflicted
+    return CoordinatorQueue(cases=cases.order_by("state_changed_at"),
+                            conflicted=sorted(hidden.values_list("reference", flat=True)))
 
 
 # --- reviewer: inbox and cases ------------------------------------------------------------------

@@ -73,15 +73,22 @@ def _manifest_components(manifest: dict | None) -> tuple[tuple[str, ...], tuple[
     return models, tools
 
 
-def case_profile_for(submission: Submission) -> rules.CaseProfile:
+_LOOK_UP = object()
+
+
+def case_profile_for(submission: Submission, *, coordinator_id: str | None | object = _LOOK_UP) -> rules.CaseProfile:
+    """The case as the conflict rules see it. Pass ``coordinator_id`` when it is known (or irrelevant) to skip
+    reading the coordination row; declarations come from a prefetch when the caller made one."""
     models, tools = _manifest_components(submission.manifest)
-    coordination = CaseCoordination.objects.filter(submission=submission).first()
+    if coordinator_id is _LOOK_UP:
+        coordination = CaseCoordination.objects.filter(submission=submission).first()
+        coordinator_id = str(coordination.coordinator_id) if coordination else None
     return rules.CaseProfile(
         id=str(submission.pk), builder_organisation=submission.owner.organisation,
         builder_email=submission.owner.email, models=models, tools=tools,
         competitors=tuple(submission.named_competitors or ()),
         builder_declared_conflicts=tuple(d.party for d in submission.builder_conflict_declarations.all()),
-        coordinator_id=str(coordination.coordinator_id) if coordination else None)
+        coordinator_id=coordinator_id)
 
 
 def _dismissed_rules(submission: Submission, reviewer: User) -> frozenset[str]:
@@ -109,7 +116,7 @@ def _require_not_conflicted(submission: Submission, reviewer: User) -> None:
 
 # The coordinator of record is excluded from reviewing by that rule; for the coordinator it is their role, not a
 # conflict. No two-coordinator override applies to a coordinator: another coordinator simply takes the case.
-_NOT_A_COORDINATOR_CONFLICT = frozenset({"coordinator_of_record"})
+NOT_A_COORDINATOR_CONFLICT = frozenset({"coordinator_of_record"})
 
 
 def coordinator_conflicts(submission: Submission, coordinator: User) -> list[rules.Conflict]:
@@ -117,7 +124,7 @@ def coordinator_conflicts(submission: Submission, coordinator: User) -> list[rul
     vendor interest, a named competitor, a conflict either side declared, recent prior work with the builder."""
     return rules.conflicts_for(reviewer_profile_for(coordinator, for_submission=submission),
                                case_profile_for(submission), now=timezone.now(),
-                               dismissed=_NOT_A_COORDINATOR_CONFLICT)
+                               dismissed=NOT_A_COORDINATOR_CONFLICT)
 
 
 def coordinator_conflict_message(conflict: rules.Conflict) -> str:

@@ -69,6 +69,7 @@ def aws(moto_endpoint, monkeypatch, settings, tmp_path):  # noqa: ANN001, ANN201
     settings.ASSAY_VAULT = f"s3://{bucket}/artifacts"
     settings.ASSAY_KEY_PROVIDER = f"kms:{key_id}"
     settings.ASSAY_SIGNING_KEY = str(tmp_path / "signing.pem")
+    settings.ASSAY_AUDIT_KEY = str(tmp_path / "audit-keys.json")  # wrapped under this test's KMS key
     return {"s3": s3, "kms": kms, "bucket": bucket, "key_id": key_id, "endpoint": moto_endpoint}
 
 

@@ -5,6 +5,10 @@ coordinator on that same domain could take the case, assign and grant reviewers,
 rules (organisation, organisation domain, vendor interest, named competitor, declarations, prior work) now
 apply to the coordinator: a conflicted coordinator cannot become coordinator of record, open the case's
 coordinator page or API, assign, grant, override or decide; another coordinator takes the case.
+
+Nor read it: ``submissions_visible_to`` (every list and fetch of a case: the queue, the case page, the API,
+the thread, triage downloads) hides the case from a conflicted coordinator, and the review queue names it
+only by reference, as one another coordinator must take.
 """
 
 from __future__ import annotations
@@ -12,7 +16,10 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
+from django.http import Http404
+
 from intake.models import Role, Submission
+from intake.selectors import submission_get_for, submissions_visible_to
 from reviews import services
 from reviews.models import CaseCoordination, Decision, ReviewerProfile, VendorTie
 from tests.factories import enable_totp, login_with_mfa, make_user
@@ -159,3 +166,72 @@ def test_a_decline_is_not_replanned_in_a_conflicted_coordinators_name(builder, o
     services.declaration_add(actor=builder, party=outsider.email, submission=case)
     services.assignment_answer(assignment=assignment, actor=first, accept=False)
     assert list(case.assignments.values_list("reviewer__email", flat=True)) == ["first@northwind.example"]
+
+
+# --- reading: a conflicted coordinator sees none of the case ------------------------------------------------
+
+def test_the_visibility_selector_hides_the_case_from_a_conflicted_coordinator(builder, other_builder, insider,  # noqa: ANN001
+                                                                              outsider):
+    case = case_in_review(builder)
+    elsewhere = case_in_review(other_builder)
+    assert set(submissions_visible_to(insider)) == {elsewhere}
+    assert set(submissions_visible_to(outsider)) == {case, elsewhere}
+    with pytest.raises(Http404):
+        submission_get_for(insider, case.pk)
+    assert submission_get_for(outsider, case.pk) == case
+
+
+def test_a_conflict_declared_now_hides_the_case_at_once(builder, outsider):  # noqa: ANN001
+    case = case_in_review(builder)
+    client = client_for(outsider)
+    assert case.title in client.get("/queue/").content.decode()
+    services.declaration_add(actor=builder, party=outsider.email, submission=case)
+    assert case.reference not in client.get("/queue/").content.decode()
+    assert client.get(f"/cases/{case.pk}/").status_code == 404
+    with pytest.raises(Http404):
+        submission_get_for(outsider, case.pk)
+
+
+def test_the_coordinator_queue_shows_a_conflicted_coordinator_nothing_of_the_case(builder, insider, outsider):  # noqa: ANN001
+    case = case_in_review(builder)
+    html = client_for(insider).get("/queue/").content.decode()
+    assert case.reference not in html and case.title not in html
+    assert case.title in client_for(outsider).get("/queue/").content.decode()
+
+
+def test_the_review_queue_names_a_conflicted_case_by_reference_only(builder, insider, outsider):  # noqa: ANN001
+    case = case_in_review(builder)
+    response = client_for(insider).get("/coordinate/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f"<code>{case.reference}</code> — conflicted, another coordinator must take it" in html
+    assert case.title not in html and case.claim_statement not in html
+    assert f"/coordinate/cases/{case.pk}/" not in html
+    clear = client_for(outsider).get("/coordinate/").content.decode()
+    assert f'href="/coordinate/cases/{case.pk}/"' in clear and "conflicted, another coordinator" not in clear
+
+
+@pytest.mark.parametrize("path", ["/cases/{pk}/", "/cases/{pk}/messages/", "/cases/{pk}/triage.sarif"])
+def test_a_conflicted_coordinator_cannot_open_the_case_pages(path, builder, insider, outsider):  # noqa: ANN001
+    case = case_in_review(builder)
+    url = path.format(pk=case.pk)
+    response = client_for(insider).get(url)
+    assert response.status_code == 404
+    assert case.title not in response.content.decode()
+    assert client_for(outsider).get(url).status_code == 200
+
+
+def test_a_conflicted_coordinator_cannot_read_the_case_through_the_api(builder, insider, outsider):  # noqa: ANN001
+    case = case_in_review(builder)
+    client = login_with_mfa(APIClient(), insider)
+    listing = client.get("/api/v1/submissions/")
+    assert listing.status_code == 200
+    assert str(case.pk) not in listing.content.decode()
+    for path in (f"/api/v1/submissions/{case.pk}/", f"/api/v1/submissions/{case.pk}/triage/",
+                 f"/api/v1/review/cases/{case.pk}/reviews/"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert case.title not in response.content.decode()
+    clear = login_with_mfa(APIClient(), outsider)
+    assert str(case.pk) in clear.get("/api/v1/submissions/").content.decode()
+    assert clear.get(f"/api/v1/submissions/{case.pk}/").status_code == 200
