@@ -52,6 +52,7 @@ class Analyzer(SinkRules):
         self.mod = mod
         self._memo: dict[tuple, Result] = {}
         self._const_seen: dict[str, list[Sensitive]] = {}
+        self._serialiser_memo: dict[int, bool] = {}
         self._budget = 0
         self._spent = 0  # over all tools of the module
         self._nesting = 0
@@ -453,6 +454,8 @@ class Analyzer(SinkRules):
         return taint
 
     def _string(self, node: Node, frame: Frame, depth: int) -> Taint | None:
+        if node.end_byte - node.start_byte > 20:
+            frame.result.sensitive.extend(fx.select_sensitive(string_value(node), line(node)))
         if node.type == "string" or not any(c.type == "template_substitution" for c in node.children):
             if node.end_byte - node.start_byte > 8:
                 frame.result.sensitive.extend(fx.string_sensitive(string_value(node), line(node)))
@@ -540,9 +543,9 @@ class Analyzer(SinkRules):
             if taint is None and found is not None and found.live:
                 taint = found
         parent = node.parent
-        if parent is None or parent.type != "arguments" or _is_serialiser(parent.parent):
+        if parent is None or parent.type != "arguments" or self._serialises(parent.parent):
             # an object handed to a constructor or an API call is its configuration, not data the tool returns
-            frame.result.sensitive.extend(fx.object_sensitive(node, self.mod, _returned))
+            frame.result.sensitive.extend(fx.object_sensitive(node, self.mod, self._returned))
         return Taint(taint.source, "value", taint.spliced, taint.steps) if taint is not None else None
 
     # -- calls -----------------------------------------------------------------------------------------------
@@ -597,8 +600,11 @@ class Analyzer(SinkRules):
                      helper: Node | None) -> Taint | None:
         if helper is not None:
             return self._follow(node, helper, args, arg_taints, frame)
-        if function is not None and function.type == "subscript_expression":
-            dispatched = self._map_dispatch(function, frame)
+        table_lookup = function
+        if function is not None and function.type == "identifier" and text(function) in frame.local:
+            table_lookup = unwrap(frame.local[text(function)])  # const handler = handlers[name]; handler(args)
+        if table_lookup is not None and table_lookup.type == "subscript_expression":
+            dispatched = self._map_dispatch(table_lookup, frame)
             if dispatched is not None:
                 return self._follow(node, dispatched, args, arg_taints, frame)
         if fx.http_call(callee) or fx.sdk_call(callee, self.mod) == "api-read":
@@ -701,6 +707,40 @@ class Analyzer(SinkRules):
         steps = (*prefix, *returned.steps)[-MAX_STEPS:]
         return replace(returned, steps=steps).step(line(call), f"{short(call, 100)} [returns from {name}]")
 
+    def _serialises(self, call: Node | None) -> bool:
+        """A call that turns its argument into the tool's output: JSON.stringify, res.json, or a helper of this file
+        that does (``const asJson = (v) => JSON.stringify(v)``, ``const out = (v) => ({ content: [...] })``)."""
+        if _is_serialiser(call):
+            return True
+        function = unwrap(call.child_by_field_name("function")) if call is not None else None
+        if function is None or function.type != "identifier":
+            return False
+        helper = self.mod.functions.get(text(function))
+        if helper is None:
+            return False
+        known = self._serialiser_memo.get(helper.id)
+        if known is None:
+            body = text(helper)[:4000]
+            known = "JSON.stringify" in body or "content" in body and "text" in body
+            self._serialiser_memo[helper.id] = known
+        return known
+
+    def _returned(self, node: Node) -> bool:
+        """The object is (part of) what the function returns or serialises."""
+        parent = node.parent
+        for _ in range(8):
+            if parent is None:
+                return False
+            if parent.type in ("return_statement", "arrow_function"):
+                return True
+            if parent.type == "call_expression" and self._serialises(parent):
+                return True
+            if parent.type in ("statement_block", "lexical_declaration", "variable_declaration",
+                               "expression_statement"):
+                return False
+            parent = parent.parent
+        return False
+
     def _const_sensitive(self, name: str) -> list[Sensitive]:
         found = self._const_seen.get(name)
         if found is None:
@@ -733,27 +773,13 @@ def _root_name(node: Node) -> str:
     return ""
 
 
-def _returned(node: Node) -> bool:
-    """The object is (part of) what the function returns or serialises."""
-    parent = node.parent
-    for _ in range(8):
-        if parent is None:
-            return False
-        if parent.type in ("return_statement", "arrow_function"):
-            return True
-        if parent.type == "call_expression" and _is_serialiser(parent):
-            return True
-        if parent.type in ("statement_block", "lexical_declaration", "variable_declaration", "expression_statement"):
-            return False
-        parent = parent.parent
-    return False
+SERIALISER = re.compile(r"(stringify|dump|send|json|push|resolve|serialize|serialise)$", re.I)
 
 
 def _is_serialiser(call: Node | None) -> bool:
     if call is None or call.type != "call_expression":
         return False
-    return dotted(call.child_by_field_name("function")).endswith(("JSON.stringify", "stringify", "dump", "send",
-                                                                  "json", "push", "resolve"))
+    return bool(SERIALISER.search(dotted(call.child_by_field_name("function"))))
 
 
 def _exits(node: Node) -> bool:
