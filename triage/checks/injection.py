@@ -90,7 +90,10 @@ def code_exec(context: AnalysisContext) -> Iterator[Hit]:
        rationale="Model-chosen text in SQL can read or change any table the role can reach, and drop it.")
 def sql(context: AnalysisContext) -> Iterator[Hit]:
     for tool, flow in _flows(context, ("sql",)):
-        yield _hit(tool, flow, "high" if flow.spliced else "medium")
+        # A tool that runs the model's whole query inside a read-only transaction or connection reads, and cannot
+        # write or drop: what it may read is a question of the role's grants, not injection.
+        whole = "low" if flow.contained else "medium"
+        yield _hit(tool, flow, "high" if flow.spliced else whole)
 
 
 @check("injection.path-traversal", title="A tool input chooses a file path with no containment check",

@@ -124,8 +124,8 @@ def sdk_call(callee: str, mod: ModuleInfo) -> str:
     if len(parts) < 2:
         return ""
     made_by = mod.instances.get(parts[0], "")
-    package = made_by.rsplit(".", 1)[0] if "." in made_by else made_by
-    if not package or package not in mod.import_sources or package in DB_MODULES or package in ("fs", "child_process"):
+    package = _package_of(made_by, mod)
+    if not package or package in DB_MODULES or package in ("fs", "child_process"):
         return ""
     last = parts[-1]
     if package in HTTP_CLIENTS:  # const api = axios.create({ baseURL })
@@ -152,6 +152,17 @@ CLIENT_PACKAGE = re.compile(r"(sdk|client|api|rest|graphql|octokit)", re.I)
 CLIENT_OPTION = re.compile(r"^(auth|token|api_?key|apikey|access_?token|secret|credentials?|base_?url|baseurl|endpoint|"
                            r"url|host|hostname|region|account(_?id)?|client_?id|client_?secret|project(_?id)?|"
                            r"workspace|org(anization)?|domain|server|instance_?url)$", re.I)
+
+
+def _package_of(made_by: str, mod: ModuleInfo) -> str:
+    """The imported package a canonical constructor name comes from (``mailgun.js.default`` -> ``mailgun.js``)."""
+    if not made_by:
+        return ""
+    found = ""
+    for source in mod.import_sources:
+        if (made_by == source or made_by.startswith(source + ".")) and len(source) > len(found):
+            found = source
+    return found
 
 
 def service_client(package: str, made_by: str, construction: Node | None) -> bool:

@@ -19,6 +19,14 @@ TEMPLATE_SINKS = frozenset({"ejs.render", "ejs.compile", "handlebars.compile", "
 DESERIALISE = frozenset({"node-serialize.unserialize", "serialize-to-js.deserialize", "js-yaml.unsafeLoad",
                          "yaml.unsafeLoad", "funcster.deepDeserialize", "cryo.parse", "v8.deserialize"})
 UNSAFE_YAML_SCHEMA = re.compile(r"(FULL|unsafe|DEFAULT_FULL|js/function)", re.I)
+# Statements after which the session or transaction cannot write, and those that end such a transaction.
+READ_ONLY_SQL = re.compile(r"^\s*((BEGIN|START\s+TRANSACTION|SET\s+(SESSION\s+CHARACTERISTICS\s+AS\s+)?TRANSACTION)\b"
+                           r"[^;]*\bREAD\s+ONLY\b|SET\s+(SESSION\s+|LOCAL\s+)?default_transaction_read_only\s*"
+                           r"(=|TO)\s*'?(on|true|1)\b|PRAGMA\s+query_only\s*=\s*'?(on|1|true)\b)", re.I)
+END_TRANSACTION = re.compile(r"^\s*(COMMIT|ROLLBACK|END)\b", re.I)
+# Connection options that make every statement read-only (better-sqlite3 / sqlite3 / a Postgres session default).
+READ_ONLY_OPTION = re.compile(r"\b(readonly|readOnly|read_only)\s*:\s*true\b|default_transaction_read_only\s*=\s*"
+                              r"(on|true|1)\b|OPEN_READONLY|[?&]mode=ro\b|\bquery_only\b")
 
 
 class SinkRules:
@@ -27,6 +35,8 @@ class SinkRules:
     def _sinks(self, node: Node, callee: str, args: list[Node], taints: list[Taint | None], frame: Frame) -> None:
         if not args:
             return
+        if fx.last_name(callee) in fx.SQL_METHODS:
+            self._note_transaction(node, callee, args, frame)
         first = taints[0] if taints and taints[0] is not None and taints[0].live else None
         live = [t for t in taints if t is not None and t.live]
         if not live:
@@ -79,8 +89,39 @@ class SinkRules:
             if fx.is_db_receiver(callee, self.mod, sql or "SELECT") and (
                     last not in ("get", "run", "all", "each", "one", "many", "none", "any") or
                     fx.SQL_ANY.search(sql) or fx.DB_STRONG.search(fx.base_name(callee))):
-                return flow("sql", first)
+                contained = frame.read_only or self._read_only_connection(callee, frame)
+                step = Step(line(node), short(node, 120))
+                frame.result.flows.append(Flow("sql", first.source, line(node), callee, (*first.steps, step),
+                                               first.spliced, contained))
         return None
+
+    def _note_transaction(self, node: Node, callee: str, args: list[Node], frame: Frame) -> None:
+        """``client.query("BEGIN TRANSACTION READ ONLY")``: SQL run after it in this handler cannot write, until
+        the transaction ends."""
+        statement = self.mod.const_text(args[0])
+        if not statement:
+            return
+        if READ_ONLY_SQL.match(statement):
+            frame.read_only = f"{' '.join(statement.split())[:60]} (l.{line(node)})"
+        elif END_TRANSACTION.match(statement):
+            frame.read_only = ""
+
+    def _read_only_connection(self, callee: str, frame: Frame) -> str:
+        """The receiver was opened read-only (``new Database(file, { readonly: true })``), directly or as a client
+        taken from such a pool (``const client = await pool.connect()``)."""
+        root = callee.split(".", 1)[0]
+        for _ in range(3):
+            bound = unwrap(frame.local.get(root)) if root in frame.local else None
+            if bound is None or bound.type != "call_expression":
+                break
+            function = unwrap(bound.child_by_field_name("function"))
+            if function is None or function.type != "member_expression":
+                break
+            root = text(function.child_by_field_name("object")).split(".", 1)[0]
+        construction = self.mod.instance_args.get(root)
+        if construction is not None and READ_ONLY_OPTION.search(text(construction)[:2000]):
+            return f"read-only connection {root} (l.{line(construction)})"
+        return ""
 
     def _spawn_sink(self, args: list[Node], taints: list[Taint | None], frame: Frame, flow) -> None:  # noqa: ANN001
         program_taint = taints[0] if taints[0] is not None and taints[0].live else None

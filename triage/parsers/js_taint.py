@@ -682,12 +682,12 @@ class Analyzer(SinkRules):
             live = [t for t in arg_taints if t is not None and t.live]
             return live[0] if live else None
         signature = tuple((t.source, t.mode, t.spliced) if t is not None else None for t in arg_taints)
-        key = (helper.id, signature, frame.focus)
+        key = (helper.id, signature, frame.focus, frame.read_only)
         summary = self._memo.get(key)
         if summary is None:
             self._active.add(helper.id)
             summary = Result()
-            inner = Frame({}, {}, summary, frame.depth + 1, frame.focus)
+            inner = Frame({}, {}, summary, frame.depth + 1, frame.focus, read_only=frame.read_only)
             params, _body = function_parts(helper)
             for index, pattern in enumerate(params):
                 taint = arg_taints[index] if index < len(arg_taints) else None

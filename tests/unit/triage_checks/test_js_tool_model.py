@@ -1019,3 +1019,129 @@ def test_environment_config_objects_are_not_sensitive_unless_returned():
     const client = makeClient(config);
     return { content: [{ type: "text", text: "ok" }], meta: { apiKey: process.env.SERVICE_KEY } };"""
     assert [(s.kind, s.line) for s in tool_of(handler(body), "t").sensitive] == [("credential", 8)]
+
+
+# -- project-local modules, handler tables through a local, service clients -----------------------------------------
+def test_names_imported_from_the_project_keep_their_meaning():
+    source = MCP_HEAD + """
+import { store } from "./storage/index.js";
+import { conn as database } from "../shared/connection";
+import * as helpers from "./helpers.js";
+const server = new McpServer({ name: "s", version: "1" });
+server.tool("find", "Find", { who: z.string() }, async ({ who }) => {
+  const a = await store.query(`SELECT * FROM people WHERE name = '${who}'`);
+  const b = await database.query("SELECT * FROM people WHERE name = $1", [who]);
+  helpers.exec(who);
+  return { content: [{ type: "text", text: JSON.stringify([a, b]) }] };
+});
+"""
+    tool = tool_of(source, "find")
+    assert [(f.sink, f.source, f.call) for f in tool.flows] == [("sql", "who", "store.query")]
+    assert [e.kind for e in tool.effects] == ["database-read", "database-read"]  # and helpers.exec is no shell
+
+
+def test_a_handler_picked_from_a_table_into_a_local_is_followed():
+    source = """
+const { Server } = require("@modelcontextprotocol/sdk/server/index.js");
+const cp = require("child_process");
+const server = new Server({ name: "s", version: "1" }, { capabilities: { tools: {} } });
+const impl = {
+  ping: ({ host }) => cp.execSync("ping -c 1 " + host).toString(),
+  echo: ({ words }) => String(words),
+};
+server.setRequestHandler(ListToolsRequestSchema, async () => ({
+  tools: [{ name: "ping", inputSchema: { type: "object" } }, { name: "echo", inputSchema: { type: "object" } }],
+}));
+server.setRequestHandler(CallToolRequestSchema, async (req) => {
+  const run = impl[req.params.name];
+  if (!run) throw new Error("unknown");
+  return { content: [{ type: "text", text: run(req.params.arguments ?? {}) }] };
+});
+"""
+    server = only_server(source, "srv.js")
+    by_name = {t.name: t for t in server.tools}
+    assert [(f.sink, f.source) for f in by_name["ping"].flows] == [("shell", "host")]
+    assert by_name["echo"].flows == [] and by_name["echo"].effects == []
+
+
+def test_only_clients_of_an_outside_service_write_to_it():
+    imports = ('import { LRUCache } from "lru-cache";\nimport { Notebook } from "./notebook.js";\n'
+               'import { WebClient } from "@slack/web-api";\nimport Mailgun from "mailgun.js";\n'
+               'const cache = new LRUCache({ max: 100 });\nconst notes = new Notebook();\n'
+               'const slack = new WebClient(process.env.SLACK_TOKEN);\n'
+               'const mg = new Mailgun({ apiKey: process.env.MG_KEY });\n')
+    body = """cache.set(input, 1);
+    notes.add(input);
+    await server.sendToolListChanged();
+    await slack.reactions.add({ name: "eyes" });
+    await mg.lists.create({ address: "x" });"""
+    assert effects(body, imports=imports) == [("api-write", "slack.reactions.add", True),
+                                              ("api-write", "mg.lists.create", True)]
+
+
+# -- sensitive fields by name, and SELECTed secret columns -----------------------------------------------------------
+@pytest.mark.parametrize("key, kind", [
+    ("stripe_secret_key", "credential"), ("githubToken", "token"), ("password_hash", "credential"),
+    ("mfaSecret", "credential"), ("AWS_SECRET_ACCESS_KEY", "credential"), ("deploySigningKey", "private-key"),
+    ("ssn", "ssn"), ("progressToken", ""), ("nextPageToken", ""), ("maxTokens", ""), ("has_password", ""),
+    ("secret_name", ""), ("public_key", ""), ("token_count", ""),
+])
+def test_sensitive_field_names(key, kind):
+    from triage.parsers.js_effects import sensitive_key
+
+    assert sensitive_key(key) == kind
+
+
+def test_secret_columns_a_query_selects_are_sensitive_and_plain_columns_are_not():
+    source = MCP_HEAD + """
+import pg from "pg";
+const pool = new pg.Pool();
+async function member(id: number) {
+  const { rows } = await pool.query("SELECT m.id, m.handle, m.recovery_token, m.passwordHash FROM members m WHERE id = $1", [id]);
+  return rows[0];
+}
+const server = new McpServer({ name: "s", version: "1" });
+server.tool("member", "Member", { id: z.number() }, async ({ id }) => ({ content: [{ type: "text", text: JSON.stringify(await member(id)) }] }));
+server.tool("names", "Names", async () => ({ content: [{ type: "text", text: JSON.stringify((await pool.query("SELECT id, handle FROM members")).rows) }] }));
+"""
+    assert sorted((s.kind, s.detail) for s in tool_of(source, "member").sensitive) == [
+        ("credential", "SELECT passwordHash"), ("token", "SELECT recovery_token")]
+    assert tool_of(source, "names").sensitive == []
+
+
+def test_environment_secrets_handed_to_a_local_serialiser_are_returned():
+    source = MCP_HEAD + """
+const show = (value: unknown) => JSON.stringify(value);
+const connect = (options: object) => options;
+const server = new McpServer({ name: "s", version: "1" });
+server.resource("config", "config://app", async (uri) => ({
+  contents: [{ uri: uri.href, text: show({ billingApiKey: process.env.BILLING_KEY, region: "eu" }) }],
+}));
+server.tool("ping", "Ping", async () => {
+  connect({ billingApiKey: process.env.BILLING_KEY });
+  return { content: [{ type: "text", text: "ok" }] };
+});
+"""
+    assert [(s.kind, s.line) for s in tool_of(source, "config").sensitive] == [("credential", 9)]
+    assert tool_of(source, "ping").sensitive == []
+
+
+# -- read-only SQL containment -----------------------------------------------------------------------------------------
+def test_a_whole_query_run_in_a_read_only_transaction_is_contained():
+    body = """const client = await pool.connect();
+    await client.query("START TRANSACTION READ ONLY");
+    const r = await client.query(input);
+    await client.query("COMMIT");
+    await client.query(input);
+    return r.rows;"""
+    imports = 'import pg from "pg";\nconst pool = new pg.Pool();\n'
+    tool = tool_of(handler(body, imports=imports), "t")
+    assert [(f.line, f.contained) for f in tool.flows] == [(10, "START TRANSACTION READ ONLY (l.9)"), (12, "")]
+
+
+def test_a_read_only_connection_contains_every_query_and_a_writable_one_does_not():
+    imports = ('import Database from "better-sqlite3";\nconst ro = new Database("a.db", { readonly: true });\n'
+               'const rw = new Database("a.db");\n')
+    tool = tool_of(handler("ro.prepare(input).all();\nrw.prepare(input).all();", imports=imports), "t")
+    assert [(f.call, f.contained) for f in tool.flows] == [("ro.prepare", "read-only connection ro (l.5)"),
+                                                           ("rw.prepare", "")]

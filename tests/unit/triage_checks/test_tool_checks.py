@@ -410,6 +410,17 @@ def test_each_flow_is_one_finding_at_the_sink_with_its_path(check_id, sink, sour
     assert others == set()
 
 
+def test_a_whole_query_in_a_read_only_transaction_is_low_with_the_reason_and_a_spliced_one_stays_high():
+    contained = Flow("sql", "sql", 30, "client.query", (Step(30, "client.query(sql)"),), spliced=False,
+                     contained="BEGIN READ ONLY (l.29)")
+    spliced = Flow("sql", "name", 40, "client.query", (Step(40, "client.query(`... ${name}`)"),), spliced=True,
+                   contained="BEGIN READ ONLY (l.39)")
+    assert found(system(tool("query", "Run SQL.", flows=[contained, spliced])), "injection.sql") == [
+        ("low", "server.py", 30, "tool query: sql -> client.query(sql) (l.30) [contained: BEGIN READ ONLY (l.29)]"),
+        ("high", "server.py", 40, "tool query: name -> client.query(`... ${name}`) (l.40) "
+                                  "[contained: BEGIN READ ONLY (l.39)]")]
+
+
 def test_flow_evidence_reads_source_to_sink():
     traversal = Flow("file-read", "name", 64, "open", (Step(63, "full = os.path.join(NOTES_DIR, name)"),
                                                        Step(64, "open(full)")), spliced=True)
