@@ -415,10 +415,10 @@ def test_a_whole_query_in_a_read_only_transaction_is_low_with_the_reason_and_a_s
                      contained="BEGIN READ ONLY (l.29)")
     spliced = Flow("sql", "name", 40, "client.query", (Step(40, "client.query(`... ${name}`)"),), spliced=True,
                    contained="BEGIN READ ONLY (l.39)")
-    assert found(system(tool("query", "Run SQL.", flows=[contained, spliced])), "injection.sql") == [
-        ("low", "server.py", 30, "tool query: sql -> client.query(sql) (l.30) [contained: BEGIN READ ONLY (l.29)]"),
+    assert sorted(found(system(tool("query", "Run SQL.", flows=[contained, spliced])), "injection.sql")) == [
         ("high", "server.py", 40, "tool query: name -> client.query(`... ${name}`) (l.40) "
-                                  "[contained: BEGIN READ ONLY (l.39)]")]
+                                  "[contained: BEGIN READ ONLY (l.39)]"),
+        ("low", "server.py", 30, "tool query: sql -> client.query(sql) (l.30) [contained: BEGIN READ ONLY (l.29)]")]
 
 
 def test_flow_evidence_reads_source_to_sink():
