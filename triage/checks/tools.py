@@ -182,7 +182,9 @@ def exfiltration(context: AnalysisContext) -> Iterator[Hit]:
     for tool, server in code_tools(context.system):
         if tool.gated:
             continue  # a human approves each send, seeing what goes out: the remediation itself
-        ssrf_lines = {flow.line for flow in tool.flows if flow.sink == "ssrf"}  # reported by injection.ssrf
+        # An input-chosen URL is reported by injection.ssrf; unless the tool itself also reads private data, which
+        # then goes out in the request: that is exfiltration too.
+        ssrf_lines = set() if reads_private(tool) else {flow.line for flow in tool.flows if flow.sink == "ssrf"}
         effects = sorted((e for e in tool.effects if e.kind in EXFIL_EFFECTS and e.line not in ssrf_lines
                           and not _TO_CLIENT.search(e.detail)),
                          key=lambda e: (e.line, e.kind, e.detail))
@@ -197,8 +199,13 @@ def exfiltration(context: AnalysisContext) -> Iterator[Hit]:
             why.append(f"private data read by {'this tool' if reader == tool.name else reader}")
         first = effects[0]
         evidence = f"{tool.kind} {tool.name}: {first.kind} {first.detail}"
-        yield Hit(tool.path, first.line, evidence + (f" ({'; '.join(why)})" if why else " (fixed destination)"),
-                  severity="high" if why else "medium", extra={"tool": tool.name})
+        # A fixed destination with nothing private read, on a tool its author annotates read-only: a query the tool
+        # sends to its own service (a POST search), reported low.
+        quiet = not why and tool.read_only_hint
+        tail = f" ({'; '.join(why)})" if why else " (fixed destination, annotated read-only)" if quiet else \
+            " (fixed destination)"
+        yield Hit(tool.path, first.line, evidence + tail, severity="high" if why else "low" if quiet else "medium",
+                  extra={"tool": tool.name})
 
 
 _BULK_DELETE = re.compile(r"rmtree|rm\s+-\w*r|rimraf|delete_?many|deleteMany|bulk|purge|wipe|truncate|drop|"

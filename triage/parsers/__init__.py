@@ -15,6 +15,7 @@ from triage.parsers import (agent_configs, ci, containers, js_code, mcp, package
 from triage.parsers import manifest as manifest_format
 from triage.parsers.base import (MalformedFile, SourceFile, Tree, as_dict, as_list, load_json, load_toml, load_tree,
                                  load_yaml)
+from triage.parsers.js_project import JsProject
 from triage.parsers.tool_model import CodeServer, ToolDef
 
 __all__ = ["ParsedSystem", "parse_tree", "parse_root", "SourceFile"]
@@ -61,6 +62,8 @@ class ParsedSystem:
     plugin_component_files: dict[str, str] = field(default_factory=dict)
     marketplace_entries: list[plugins.MarketplaceEntry] = field(default_factory=list)
     sandbox_policies: list[policies.SandboxPolicy] = field(default_factory=list)
+    # The tree's JS/TS modules, read on demand when a tool handler calls into one of them.
+    js_project: JsProject | None = field(default=None, repr=False, compare=False)
 
     @property
     def files(self) -> dict[str, SourceFile]:
@@ -187,7 +190,9 @@ def _parse_file(system: ParsedSystem, file: SourceFile) -> None:
             system.code_servers.extend(module.servers)
             system.code_tools.extend(module.code_tools)
     elif js_code.is_js_source(path):
-        found = js_code.parse_js(file.text, path)
+        if system.js_project is None:
+            system.js_project = JsProject(system.files)
+        found = js_code.parse_js(file.text, path, system.js_project)
         if found is None:
             system.problems.append((path, "not valid JavaScript/TypeScript; skipped"))
         else:

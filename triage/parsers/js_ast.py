@@ -177,6 +177,7 @@ class ModuleInfo:
     # Names imported from the project's own modules (``import { db } from "./db.js"``): kept as written, like
     # CommonJS ``const { db } = require("./db")``, so that ``db.query`` reads as a database call; never a library.
     local_imports: set[str] = field(default_factory=set)
+    imports_from: dict[str, tuple[str, str]] = field(default_factory=dict)  # local name -> (module, exported | "*")
 
     def fold(self, node: Node | None, depth: int = 0) -> tuple[str, Node] | None:
         """(constant string, the node holding its text) when ``node`` folds to a constant string."""
@@ -407,7 +408,7 @@ def _import(info: ModuleInfo, node: Node) -> None:
         if clause.type != "import_clause":
             continue
         if relative:
-            _local_import(info, clause)
+            _local_import(info, clause, module)
             continue
         for part in kids(clause):
             if part.type == "identifier":
@@ -431,13 +432,16 @@ def is_relative(module: str) -> bool:
     return module.startswith((".", "/", "~/", "@/", "#"))
 
 
-def _local_import(info: ModuleInfo, clause: Node) -> None:
+def _local_import(info: ModuleInfo, clause: Node, module: str) -> None:
     """Bindings of an import from the project's own code: the local name stands for the exported one."""
     for part in kids(clause):
         if part.type == "identifier":
             info.local_imports.add(text(part))
+            info.imports_from[text(part)] = (module, "default")
         elif part.type == "namespace_import":
-            info.local_imports.update(text(c) for c in kids(part) if c.type == "identifier")
+            for name in (text(c) for c in kids(part) if c.type == "identifier"):
+                info.local_imports.add(name)
+                info.imports_from[name] = (module, "*")
         elif part.type == "named_imports":
             for spec in kids(part):
                 if spec.type != "import_specifier":
@@ -445,6 +449,7 @@ def _local_import(info: ModuleInfo, clause: Node) -> None:
                 name = text(spec.child_by_field_name("name"))
                 alias = text(spec.child_by_field_name("alias")) or name
                 info.local_imports.add(alias)
+                info.imports_from[alias] = (module, name)
                 if alias != name and name != "default":
                     info.aliases[alias] = name
 
@@ -482,6 +487,9 @@ def _declarator(info: ModuleInfo, node: Node) -> None:
                 bound = child.child_by_field_name("value") if child.type == "pair_pattern" else child
                 if bound is not None and bound.type in ("identifier", "shorthand_property_identifier_pattern"):
                     info.local_imports.add(text(bound))
+                    exported = property_key(child.child_by_field_name("key")) if child.type == "pair_pattern" \
+                        else text(bound)
+                    info.imports_from.setdefault(text(bound), (base, exported))
         if base and not base.startswith("."):
             for child in kids(name_node):  # const { exec, spawn: run } = require("child_process")
                 if child.type == "shorthand_property_identifier_pattern":
@@ -502,6 +510,7 @@ def _instance(info: ModuleInfo, name: str, value: Node) -> None:
             info.aliases.setdefault(name, canonical)
         elif canonical and kind == "call_expression":
             info.local_imports.add(name)  # const db = require("./db")
+            info.imports_from.setdefault(name, (canonical, "*"))
         return
     target = value.child_by_field_name("constructor" if kind == "new_expression" else "function")
     callee = dotted(target, info.aliases)

@@ -60,6 +60,7 @@ class Frame:
     focus: str | None = None  # the tool whose dispatch branch is analysed (low-level servers)
     killed: set[str] = field(default_factory=set)
     functions: dict[str, Node] = field(default_factory=dict)  # functions declared inside the handler
+    confined: frozenset[str] = frozenset()  # inputs the schema confines (never a source, whatever is rebound)
     read_only: str = ""  # why SQL run from here on cannot write: "BEGIN TRANSACTION READ ONLY (l.52)"; "" if it can
 
 

@@ -151,7 +151,7 @@ class SinkRules:
     def _element_taint(self, element: Node, frame: Frame) -> Taint | None:
         saved = self._budget
         taint = self.expr(element, Frame(frame.env, frame.local, Result(), frame.depth, frame.focus,
-                                         frame.killed, frame.functions), 0)
+                                         frame.killed, frame.functions, frame.confined, frame.read_only), 0)
         self._budget = saved
         return taint
 

@@ -15,6 +15,7 @@ from triage.parsers import js_effects as fx
 from triage.parsers.js_ast import FUNCTION_TYPES, ModuleInfo, Node, call_args, dotted, function_parts, kids, line, \
     object_pairs, property_key, short, string_value, text, unwrap, walk
 from triage.parsers.js_flow import MAX_STEPS, Frame, Result, Taint, element_of, member_of, pattern_keys
+from triage.parsers.js_project import JsProject
 from triage.parsers.js_sinks import SinkRules
 from triage.parsers.tool_model import Effect, Sensitive, Step
 
@@ -48,8 +49,10 @@ LEAVES = frozenset({"number", "true", "false", "null", "undefined", "regex", "th
 class Analyzer(SinkRules):
     """Per module: analyses tool handlers, memoising helper summaries."""
 
-    def __init__(self, mod: ModuleInfo) -> None:
+    def __init__(self, mod: ModuleInfo, project: JsProject | None = None) -> None:
         self.mod = mod
+        self.project = project
+        self._home: dict[int, ModuleInfo] = {}  # helper node id -> the other module of the project it lives in
         self._memo: dict[tuple, Result] = {}
         self._const_seen: dict[str, list[Sensitive]] = {}
         self._serialiser_memo: dict[int, bool] = {}
@@ -71,8 +74,10 @@ class Analyzer(SinkRules):
         self._active: set[int] = set()
 
     # -- entry points ----------------------------------------------------------------------------------------
-    def analyse(self, handler: Node | None, sources: list[tuple[Node, Taint]], focus: str | None = None) -> Result:
-        """Walk ``handler`` with each parameter pattern bound to its taint."""
+    def analyse(self, handler: Node | None, sources: list[tuple[Node, Taint]], focus: str | None = None,
+                confined: set[str] | None = None) -> Result:
+        """Walk ``handler`` with each parameter pattern bound to its taint; ``confined`` inputs (the schema admits
+        only numbers, fixed values or an anchored pattern) are no source."""
         result = Result()
         if handler is None or self._spent > MAX_NODES_PER_MODULE:
             return result
@@ -80,6 +85,7 @@ class Analyzer(SinkRules):
         frame = Frame({}, {}, result, 0, focus)
         for pattern, taint in sources:
             self.bind(pattern, taint, frame, None)
+        frame.confined = frozenset(confined or ())
         self._nesting = 0
         try:
             self._body(handler, frame)
@@ -370,7 +376,7 @@ class Analyzer(SinkRules):
     # -- expressions -----------------------------------------------------------------------------------------
     def _lookup(self, name: str, frame: Frame) -> Taint | None:
         taint = frame.env.get(name)
-        if taint is None or (taint.live and taint.source in frame.killed):
+        if taint is None or (taint.live and (taint.source in frame.killed or taint.source in frame.confined)):
             return None
         return taint
 
@@ -414,6 +420,8 @@ class Analyzer(SinkRules):
             return None
         if obj_taint.mode == "members":
             frame.result.inputs.append(prop)
+            if prop in frame.confined:
+                return None
         return member_of(obj_taint, prop)
 
     def _subscript(self, node: Node, frame: Frame, depth: int) -> Taint | None:
@@ -424,6 +432,8 @@ class Analyzer(SinkRules):
         if key is not None:
             if obj_taint is not None and obj_taint.mode == "members":
                 frame.result.inputs.append(key[0])
+                if key[0] in frame.confined:
+                    return None
             return member_of(obj_taint, key[0])
         if obj_taint is not None and obj_taint.mode == "members":
             return Taint(obj_taint.source, "value", obj_taint.spliced, obj_taint.steps)
@@ -652,10 +662,27 @@ class Analyzer(SinkRules):
             return None
         if function.type == "identifier":
             name = text(function)
-            return frame.functions.get(name) or (self.mod.functions.get(name) if name not in self.mod.aliases else None)
+            found = frame.functions.get(name) or (self.mod.functions.get(name) if name not in self.mod.aliases
+                                                  else None)
+            return found or self._imported(name, "")
         if function.type == "member_expression" and callee.startswith("this."):
             return self.mod.functions.get(f"this.{fx.last_name(callee)}")
+        if function.type == "member_expression":  # import * as reports from "./reports"; reports.build(x)
+            obj = unwrap(function.child_by_field_name("object"))
+            if obj is not None and obj.type == "identifier":
+                return self._imported(text(obj), text(function.child_by_field_name("property")))
         return None
+
+    def _imported(self, name: str, member: str) -> Node | None:
+        """A function of another module of the project, imported by ``name`` (``member`` of a namespace)."""
+        if self.project is None or name not in self.mod.imports_from:
+            return None
+        found = self.project.exported(self.mod, name, member)
+        if found is None:
+            return None
+        function, home = found
+        self._home[function.id] = home
+        return function
 
     def _map_dispatch(self, function: Node | None, frame: Frame) -> Node | None:
         """``handlers[name](args)``: the handler registered for the analysed tool in a name -> function map."""
@@ -682,7 +709,8 @@ class Analyzer(SinkRules):
             live = [t for t in arg_taints if t is not None and t.live]
             return live[0] if live else None
         signature = tuple((t.source, t.mode, t.spliced) if t is not None else None for t in arg_taints)
-        key = (helper.id, signature, frame.focus, frame.read_only)
+        at = line(call) if helper.id in self._home else 0  # a helper of another file is placed at its call
+        key = (helper.id, signature, frame.focus, frame.read_only, at)
         summary = self._memo.get(key)
         if summary is None:
             self._active.add(helper.id)
@@ -695,8 +723,16 @@ class Analyzer(SinkRules):
                     live = [t for t in arg_taints[index:] if t is not None]
                     taint = live[0] if live else None
                 self.bind(pattern, Taint(taint.source, taint.mode, taint.spliced) if taint else None, inner, None)
-            self._body(helper, inner)
+            home = self._home.get(helper.id)
+            saved = self.mod
+            self.mod = home or saved  # the helper's names resolve in its own module
+            try:
+                self._body(helper, inner)
+            finally:
+                self.mod = saved
             self._active.discard(helper.id)
+            if home is not None and home is not saved:
+                summary = _relocated(summary, line(call), home.path)
             self._memo[key] = summary
         prefix = next((t.steps for t in arg_taints if t is not None and t.live), ())
         frame.result.merge(summary, prefix)
@@ -758,6 +794,20 @@ class Analyzer(SinkRules):
         return found
 
     # -- sinks -----------------------------------------------------------------------------------------------
+
+
+def _relocated(summary: Result, at: int, path: str) -> Result:
+    """A summary of a helper in another file, placed at the line of the call (the tool's file is where findings are
+    reported); each item says where in the other file it comes from."""
+    def steps(items: tuple[Step, ...]) -> tuple[Step, ...]:
+        return tuple(Step(at, f"{s.text} ({path}:{s.line})") for s in items)
+
+    moved = Result(gated=summary.gated, inputs=list(summary.inputs))
+    moved.effects = [replace(e, line=at, detail=f"{e.detail} ({path}:{e.line})") for e in summary.effects]
+    moved.flows = [replace(f, line=at, steps=steps(f.steps)) for f in summary.flows]
+    moved.sensitive = [replace(x, line=at, detail=f"{x.detail} ({path}:{x.line})") for x in summary.sensitive]
+    moved.returns = [replace(t, steps=steps(t.steps)) for t in summary.returns]
+    return moved
 
 
 def _root_name(node: Node) -> str:

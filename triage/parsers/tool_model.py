@@ -99,6 +99,7 @@ class ToolDef:
     flows: list[Flow] = field(default_factory=list)
     sensitive: list[Sensitive] = field(default_factory=list)
     gated: bool = False  # the body asks a human (confirmation / elicitation) before acting
+    read_only_hint: bool = False  # the author annotates it as not changing its environment (MCP readOnlyHint)
 
 
 @dataclass

@@ -1145,3 +1145,103 @@ def test_a_read_only_connection_contains_every_query_and_a_writable_one_does_not
     tool = tool_of(handler("ro.prepare(input).all();\nrw.prepare(input).all();", imports=imports), "t")
     assert [(f.call, f.contained) for f in tool.flows] == [("ro.prepare", "read-only connection ro (l.5)"),
                                                            ("rw.prepare", "")]
+
+
+# -- calls into the project's own modules ------------------------------------------------------------------------------
+def parse_tree_of(files: dict[str, str]):
+    from triage.parsers import parse_tree
+    from triage.parsers.base import tree_from_memory
+
+    data = {path: textwrap.dedent(body).encode() for path, body in files.items()}
+    return parse_tree(tree_from_memory(data, {path: len(body) for path, body in data.items()}))
+
+
+def test_a_helper_imported_from_another_file_is_followed_and_placed_at_the_call():
+    parsed = parse_tree_of({
+        "src/server.ts": MCP_HEAD + """
+import { archive, tidy } from "./jobs.js";
+import * as ops from "./ops";
+const server = new McpServer({ name: "s", version: "1" });
+server.tool("archive", "Archive a folder", { folder: z.string() }, async ({ folder }) => {
+  archive(folder);
+  return { content: [{ type: "text", text: tidy(folder) }] };
+});
+server.tool("nothing", "Nothing", { folder: z.string() }, async ({ folder }) => ops.describe(folder));
+""",
+        "src/jobs.ts": """
+import { execSync } from "node:child_process";
+export function archive(dir: string) {
+  execSync(`tar czf /backups/out.tgz ${dir}`);
+}
+export const tidy = (dir: string) => dir.trim();
+""",
+        "src/ops/index.ts": "export function describe(dir: string) { return `folder ${dir}`; }\n",
+    })
+    tools = {t.name: t for s in parsed.code_servers for t in s.tools}
+    archive = tools["archive"]
+    assert [(f.sink, f.source, f.line) for f in archive.flows] == [("shell", "folder", 9)]
+    assert archive.flows[0].steps[-1].text.endswith("(src/jobs.ts:4)")
+    assert [(e.kind, e.line) for e in archive.effects] == [("shell", 9)]
+    assert tools["nothing"].flows == [] and tools["nothing"].effects == []
+
+
+def test_imports_that_leave_the_tree_or_name_packages_are_not_followed():
+    parsed = parse_tree_of({
+        "app/server.ts": MCP_HEAD + """
+import { run } from "../../outside/run.js";
+import { exec2 } from "some-package";
+const server = new McpServer({ name: "s", version: "1" });
+server.tool("t", "T", { cmd: z.string() }, async ({ cmd }) => { run(cmd); exec2(cmd); return { content: [] }; });
+""",
+        "outside/run.ts": 'import { execSync } from "node:child_process";\nexport function run(c) { execSync(c); }\n',
+    })
+    assert [t.flows for s in parsed.code_servers for t in s.tools] == [[]]
+
+
+# -- what the schema confines, and the read-only annotation ------------------------------------------------------------
+def test_inputs_the_schema_confines_are_no_source():
+    source = MCP_HEAD + """
+import { execSync } from "node:child_process";
+const server = new McpServer({ name: "s", version: "1" });
+server.tool("t", "T", { n: z.number().int(), mode: z.enum(["a", "b"]), slug: z.string().regex(/^[a-z0-9-]{1,40}$/),
+                        loose: z.string().regex(/[a-z]+/), free: z.string() },
+  async ({ n, mode, slug, loose, free }) => {
+    execSync(`run ${n} ${mode} ${slug}`);
+    execSync(`run ${loose}`);
+    execSync(`run ${free}`);
+    return { content: [] };
+  });
+"""
+    assert [(f.source, f.line) for f in tool_of(source, "t").flows] == [("loose", 11), ("free", 12)]
+
+
+def test_a_json_schema_integer_or_pattern_confines_a_low_level_input():
+    source = """
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { execSync } from "node:child_process";
+const server = new Server({ name: "s", version: "1" }, { capabilities: { tools: {} } });
+server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: [{
+  name: "t", annotations: { readOnlyHint: true },
+  inputSchema: { type: "object", properties: { id: { type: "integer" }, tag: { type: "string", pattern: "^[a-z]+$" },
+                                              note: { type: "string" } } },
+}] }));
+server.setRequestHandler(CallToolRequestSchema, async (request) => {
+  const { id, note } = request.params.arguments;
+  execSync(`show ${id} ${request.params.arguments.tag}`);
+  execSync(`note ${note}`);
+  return { content: [] };
+});
+"""
+    tool = only_server(source, "srv.ts").tools[0]
+    assert [f.source for f in tool.flows] == ["note"]
+    assert tool.read_only_hint is True
+
+
+def test_read_only_hint_from_register_tool_and_server_tool_annotations():
+    source = MCP_HEAD + """
+const server = new McpServer({ name: "s", version: "1" });
+server.registerTool("a", { description: "A", inputSchema: {}, annotations: { readOnlyHint: true } }, async () => ({ content: [] }));
+server.tool("b", "B", {}, { readOnlyHint: true }, async () => ({ content: [] }));
+server.tool("c", "C", {}, { destructiveHint: true }, async () => ({ content: [] }));
+"""
+    assert [(t.name, t.read_only_hint) for t in only_server(source).tools] == [("a", True), ("b", True), ("c", False)]

@@ -308,6 +308,23 @@ def test_reads_and_input_chosen_urls_are_left_to_other_checks():
     assert found(system(fetch, posting), "tools.exfiltration") == []
 
 
+def test_posting_to_an_input_chosen_url_is_exfiltration_when_the_tool_reads_private_data():
+    posting = tool("export_rows", "Export rows to a URL.",
+                   effects=[Effect("database-read", 8, "SELECT * FROM payroll"), Effect("network", 9, "fetch(…) POST")],
+                   flows=[Flow("ssrf", "url", 9, "fetch", (Step(9, "fetch(url)"),), spliced=False)])
+    assert found(system(posting), "tools.exfiltration") == [
+        ("high", "server.py", 9, "tool export_rows: network fetch(…) POST (destination chosen by the input; private "
+                                 "data read by this tool)")]
+
+
+def test_a_fixed_destination_on_a_tool_annotated_read_only_is_low():
+    query = tool("free_busy", "Busy slots.", effects=[Effect("api-write", 7, "fetch(https://cal/api) POST", True)],
+                 read_only_hint=True)
+    plain = tool("post_note", "Post a note.", effects=[Effect("api-write", 9, "fetch(https://cal/api) POST", True)])
+    assert [hit[0] for hit in found(system(query), "tools.exfiltration")] == ["low"]
+    assert [hit[0] for hit in found(system(plain), "tools.exfiltration")] == ["medium"]
+
+
 # --- irreversible actions -------------------------------------------------------------------------------------------
 
 def test_an_unapproved_payment_with_no_limit_is_critical_and_a_gated_one_is_quiet():
@@ -435,6 +452,9 @@ def test_flow_evidence_reads_source_to_sink():
     ("browse", "Open a page in a headless browser.", "low"),
     ("notify_webhook", "Post a build summary to a webhook.", "high"),
     ("check_status", "Report whether a partner's service is up.", "high"),
+    ("fetch_attachment", "Download an attachment of an order from the document store.", "high"),
+    ("download_invoice", "The PDF of an invoice.", "high"),
+    ("scrape_page", "Text of a page.", "low"),
 ])
 def test_ssrf_is_low_only_when_fetching_urls_is_the_tools_declared_purpose(name, text, expected):
     the_flow = flow("ssrf", "url", spliced=False, call="httpx.get")
