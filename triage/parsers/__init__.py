@@ -15,7 +15,7 @@ from triage.parsers import (agent_configs, ci, containers, js_code, mcp, package
 from triage.parsers import manifest as manifest_format
 from triage.parsers.base import (MalformedFile, SourceFile, Tree, as_dict, as_list, load_json, load_toml, load_tree,
                                  load_yaml)
-from triage.parsers.js_project import JsProject
+from triage.parsers.js_project import JsProject, settle_yaml_loads
 from triage.parsers.tool_model import CodeServer, ToolDef
 
 __all__ = ["ParsedSystem", "parse_tree", "parse_root", "SourceFile"]
@@ -344,6 +344,7 @@ def parse_tree(tree: Tree, *, manifest: dict | None = None) -> ParsedSystem:
         except MalformedFile as exc:
             system.problems.append((path, str(exc)))
     system.code_tools.extend(python_flow.link_external_tools(system.python_modules))
+    settle_yaml_loads([t for s in system.code_servers for t in s.tools] + system.code_tools, system.package_jsons)
     _resolve_plugin_roots(system)
     system.hooks.extend(_manifest_hooks(system))
     system.hooks.extend([line for hook in list(system.hooks) for line in _hook_script_lines(system, hook)])

@@ -8,9 +8,12 @@ the tree does not hold (packages, anything outside it) are never looked for else
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 from triage.parsers.js_ast import ModuleInfo, Node, scan_module
+from triage.parsers.tool_model import Flow, Step
 
 SUFFIXES = (".ts", ".tsx", ".mts", ".cts", ".js", ".mjs", ".cjs", ".jsx")
 MAX_MODULE_CHARS = 512 * 1024
@@ -82,3 +85,45 @@ class JsProject:
             name = local  # export default function buildReport(...): declared under its own name, usually
         function = info.functions.get(name)
         return (function, info) if function is not None else None
+
+
+def _major(spec: object) -> int | None:
+    match = re.search(r"\d+", spec) if isinstance(spec, str) else None
+    return int(match.group(0)) if match else None
+
+
+def _declared(manifests: Iterable[tuple[object, dict]], package: str) -> list[tuple[str, int | None]]:
+    """(folder, major version) of each package.json that depends on ``package``."""
+    found = []
+    for file, data in manifests:
+        for section in ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies"):
+            deps = data.get(section) if isinstance(data, dict) else None
+            if isinstance(deps, dict) and package in deps:
+                found.append((posixpath.dirname(getattr(file, "path", "")), _major(deps[package])))
+                break
+    return found
+
+
+def settle_yaml_loads(tools: Iterable[object], manifests: Iterable[tuple[object, dict]]) -> None:
+    """Keep a ``js-yaml.load(input)`` flow (no schema given) only where the nearest package.json declaring js-yaml
+    asks for a version before 4, whose default schema builds functions from ``!!js/function`` tags; from 4 on the
+    default schema is safe, and with no declaration the version is unknown (the flow is dropped, not guessed)."""
+    from triage.parsers.js_sinks import YAML_DEFAULT_LOAD
+
+    declared = sorted(_declared(manifests, "js-yaml"), key=lambda item: -len(item[0]))
+    for tool in tools:
+        flows = getattr(tool, "flows", [])
+        if not any(flow.call == YAML_DEFAULT_LOAD for flow in flows):
+            continue
+        folder = posixpath.dirname(tool.path)
+        major = next((m for root, m in declared if not root or folder == root or folder.startswith(root + "/")), None)
+        if major is None or major >= 4:
+            tool.flows = [flow for flow in flows if flow.call != YAML_DEFAULT_LOAD]
+        else:
+            tool.flows = [_explained(flow, major) if flow.call == YAML_DEFAULT_LOAD else flow for flow in flows]
+
+
+def _explained(flow: Flow, major: int) -> Flow:
+    why = f" [js-yaml {major}.x: the default schema builds !!js/function values]"
+    last = flow.steps[-1] if flow.steps else Step(flow.line, flow.call)
+    return replace(flow, steps=(*flow.steps[:-1], Step(last.line, last.text + why)))

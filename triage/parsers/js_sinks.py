@@ -18,6 +18,7 @@ TEMPLATE_SINKS = frozenset({"ejs.render", "ejs.compile", "handlebars.compile", "
                             "dot.template", "doT.template", "eta.renderString", "squirrelly.render"})
 DESERIALISE = frozenset({"node-serialize.unserialize", "serialize-to-js.deserialize", "js-yaml.unsafeLoad",
                          "yaml.unsafeLoad", "funcster.deepDeserialize", "cryo.parse", "v8.deserialize"})
+YAML_DEFAULT_LOAD = "js-yaml.load (default schema)"
 UNSAFE_YAML_SCHEMA = re.compile(r"(FULL|unsafe|DEFAULT_FULL|js/function)", re.I)
 # Statements after which the session or transaction cannot write, and those that end such a transaction.
 READ_ONLY_SQL = re.compile(r"^\s*((BEGIN|START\s+TRANSACTION|SET\s+(SESSION\s+CHARACTERISTICS\s+AS\s+)?TRANSACTION)\b"
@@ -76,6 +77,14 @@ class SinkRules:
         if callee in ("js-yaml.load", "js-yaml.loadAll") and first is not None and len(args) > 1 and \
                 UNSAFE_YAML_SCHEMA.search(text(args[1])):
             return flow("deserialise", first)
+        if callee in ("js-yaml.load", "js-yaml.loadAll") and first is not None and not any(
+                "schema" in text(a) for a in args[1:]):
+            # js-yaml before 4 loads with the full schema (!!js/function) by default; which version the project
+            # uses is settled against its package.json once the whole tree is read (js_project.settle_yaml_loads)
+            step = Step(line(node), short(node, 120))
+            frame.result.flows.append(Flow("deserialise", first.source, line(node), YAML_DEFAULT_LOAD,
+                                           (*first.steps, step), first.spliced))
+            return None
         if callee in TEMPLATE_SINKS and first is not None:
             return flow("template", first)
         if fx.http_call(callee) and not fx.shadowed(callee, self.mod):

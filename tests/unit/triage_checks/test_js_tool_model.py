@@ -382,7 +382,7 @@ FS = 'import fs from "node:fs";\nimport path from "node:path";\nconst ROOT = "/s
      [("deserialise", "input", False)]),
     ("return yaml.load(input, { schema: yaml.DEFAULT_FULL_SCHEMA });", 'import yaml from "js-yaml";\n',
      [("deserialise", "input", False)]),
-    ("return yaml.load(input);", 'import yaml from "js-yaml";\n', []),
+    ("return yaml.load(input, { schema: yaml.JSON_SCHEMA });", 'import yaml from "js-yaml";\n', []),
     ("return yaml.unsafeLoad(input);", 'import * as yaml from "js-yaml";\n', [("deserialise", "input", False)]),
     ("return ejs.render(input, {});", 'import ejs from "ejs";\n', [("template", "input", False)]),
     ("return Handlebars.compile(`<p>${input}</p>`)({});", 'import Handlebars from "handlebars";\n',
@@ -1245,3 +1245,25 @@ server.tool("b", "B", {}, { readOnlyHint: true }, async () => ({ content: [] }))
 server.tool("c", "C", {}, { destructiveHint: true }, async () => ({ content: [] }));
 """
     assert [(t.name, t.read_only_hint) for t in only_server(source).tools] == [("a", True), ("b", True), ("c", False)]
+
+
+# -- js-yaml's default schema depends on the version the project declares ------------------------------------------
+YAML_SERVER = MCP_HEAD + """
+import yaml from "js-yaml";
+const server = new McpServer({ name: "s", version: "1" });
+server.tool("lint", "Lint YAML", { doc: z.string() }, async ({ doc }) => ({ content: [{ type: "text", text: String(yaml.load(doc)) }] }));
+"""
+
+
+@pytest.mark.parametrize("declared, found", [
+    ('"js-yaml": "^3.14.1"', [("deserialise", "doc")]),
+    ('"js-yaml": "4.1.0"', []),
+    ('"left-pad": "1.0.0"', []),  # no declaration: the version is unknown and not guessed
+])
+def test_a_default_yaml_load_is_unsafe_only_under_js_yaml_before_4(declared, found):
+    parsed = parse_tree_of({"pkg/src/index.ts": YAML_SERVER,
+                            "pkg/package.json": '{"name": "p", "dependencies": {' + declared + '}}'})
+    tool = parsed.code_servers[0].tools[0]
+    assert [(f.sink, f.source) for f in tool.flows] == found
+    if found:
+        assert "js-yaml 3.x" in tool.flows[0].render()
