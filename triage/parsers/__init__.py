@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from triage.parsers import (agent_configs, ci, containers, js_code, mcp, packages, plugins, policies, python_code,
-                            python_flow, skills)
+from triage.parsers import (agent_configs, ci, containers, js_code, js_secrets, mcp, packages, plugins, policies,
+                            python_code, python_flow, skills)
 from triage.parsers import manifest as manifest_format
 from triage.parsers.base import (MalformedFile, SourceFile, Tree, as_dict, as_list, load_json, load_toml, load_tree,
                                  load_yaml)
@@ -64,6 +64,9 @@ class ParsedSystem:
     sandbox_policies: list[policies.SandboxPolicy] = field(default_factory=list)
     # The tree's JS/TS modules, read on demand when a tool handler calls into one of them.
     js_project: JsProject | None = field(default=None, repr=False, compare=False)
+    # (path, line, slot, value): string literals the syntax tree shows reaching a credential slot of an options
+    # object (``auth: { pass: SMTP_PASS }``), for the secrets checks, which mask them.
+    code_credentials: list[tuple[str, int, str, str]] = field(default_factory=list, repr=False)
 
     @property
     def files(self) -> dict[str, SourceFile]:
@@ -192,6 +195,7 @@ def _parse_file(system: ParsedSystem, file: SourceFile) -> None:
     elif js_code.is_js_source(path):
         if system.js_project is None:
             system.js_project = JsProject(system.files)
+        system.code_credentials.extend((path, *hit) for hit in js_secrets.credential_literals(file.text, path))
         found = js_code.parse_js(file.text, path, system.js_project)
         if found is None:
             system.problems.append((path, "not valid JavaScript/TypeScript; skipped"))
