@@ -131,6 +131,8 @@ def dotted(node: Node | None, aliases: dict[str, str] | None = None) -> str:
         return aliases.get(name, name) if aliases else name
     if kind == "this":
         return "this"
+    if kind == "import":  # import(specifier): a dynamic import
+        return "import"
     if kind == "member_expression":
         prop = text(node.child_by_field_name("property"))
         base = dotted(node.child_by_field_name("object"), aliases)

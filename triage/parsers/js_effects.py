@@ -134,6 +134,10 @@ def sdk_call(callee: str, mod: ModuleInfo) -> str:
         return "api-write" if last.lower() in HTTP_METHODS else ""
     if not service_client(package, made_by, mod.instance_args.get(parts[0])):
         return ""  # an in-process object (a cache, a history, an event emitter, the MCP server itself)
+    if MAIL_READER.search(package) and (SDK_READ.match(last) or last in MAIL_READ_VERBS):
+        return "email-read"  # the mailbox: mail anyone can send
+    if "gmail" in callee.lower() and re.search(r"\.(messages|threads|history)\.", callee) and SDK_READ.match(last):
+        return "email-read"
     if PAYMENT_CALL.match(last) or MESSAGING.match(last) or DESTRUCTIVE.match(last):
         return ""  # named more precisely below
     if SDK_READ.match(last):
@@ -152,6 +156,12 @@ CLIENT_PACKAGE = re.compile(r"(sdk|client|api|rest|graphql|octokit)", re.I)
 CLIENT_OPTION = re.compile(r"^(auth|token|api_?key|apikey|access_?token|secret|credentials?|base_?url|baseurl|endpoint|"
                            r"url|host|hostname|region|account(_?id)?|client_?id|client_?secret|project(_?id)?|"
                            r"workspace|org(anization)?|domain|server|instance_?url)$", re.I)
+
+
+MAIL_READER = re.compile(r"^(imapflow|imap|imap-simple|node-imap|imap-flow|mail-listener\S*|node-pop3|poplib|"
+                         r"yapople|@?\S*mailparser\S*)$", re.I)
+MAIL_READ_VERBS = frozenset({"fetch", "fetchOne", "fetchAll", "download", "search", "getMailboxLock", "mailboxOpen",
+                             "openBox", "seq", "messages"})
 
 
 def _package_of(made_by: str, mod: ModuleInfo) -> str:

@@ -61,7 +61,10 @@ class Frame:
     killed: set[str] = field(default_factory=set)
     functions: dict[str, Node] = field(default_factory=dict)  # functions declared inside the handler
     confined: frozenset[str] = frozenset()  # inputs the schema confines (never a source, whatever is rebound)
-    read_only: str = ""  # why SQL run from here on cannot write: "BEGIN TRANSACTION READ ONLY (l.52)"; "" if it can
+    read_only: str = ""
+    # file variable -> the taint of the content written to it (fs.writeFile(file, downloaded)): loading that file as
+    # code runs the content
+    written: dict[str, Taint] = field(default_factory=dict)  # why SQL run from here on cannot write: "BEGIN TRANSACTION READ ONLY (l.52)"; "" if it can
 
 
 def member_of(taint: Taint | None, prop: str) -> Taint | None:

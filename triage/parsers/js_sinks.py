@@ -19,6 +19,7 @@ TEMPLATE_SINKS = frozenset({"ejs.render", "ejs.compile", "handlebars.compile", "
 DESERIALISE = frozenset({"node-serialize.unserialize", "serialize-to-js.deserialize", "js-yaml.unsafeLoad",
                          "yaml.unsafeLoad", "funcster.deepDeserialize", "cryo.parse", "v8.deserialize"})
 YAML_DEFAULT_LOAD = "js-yaml.load (default schema)"
+MODULE_LOADERS = frozenset({"import", "require", "module.createRequire"})
 UNSAFE_YAML_SCHEMA = re.compile(r"(FULL|unsafe|DEFAULT_FULL|js/function)", re.I)
 # Statements after which the session or transaction cannot write, and those that end such a transaction.
 READ_ONLY_SQL = re.compile(r"^\s*((BEGIN|START\s+TRANSACTION|SET\s+(SESSION\s+CHARACTERISTICS\s+AS\s+)?TRANSACTION)\b"
@@ -38,6 +39,18 @@ class SinkRules:
             return
         if fx.last_name(callee) in fx.SQL_METHODS:
             self._note_transaction(node, callee, args, frame)
+        if callee.split(".", 1)[0] == "fs" and fx.last_name(callee) in WRITE_FILE_SINK and len(taints) > 1 and \
+                taints[1] is not None and taints[1].live:
+            target = _root_identifier(args[0])
+            if target:
+                frame.written[target] = taints[1].step(line(node), short(node, 120))
+        if callee in MODULE_LOADERS and frame.written:
+            loaded = next((frame.written[n] for n in _identifiers(args[0]) if n in frame.written), None)
+            if loaded is not None:
+                step = Step(line(node), short(node, 120))
+                frame.result.flows.append(Flow("code-exec", loaded.source, line(node), callee, (*loaded.steps, step),
+                                               loaded.spliced))
+                return None
         first = taints[0] if taints and taints[0] is not None and taints[0].live else None
         live = [t for t in taints if t is not None and t.live]
         if not live:
@@ -56,6 +69,8 @@ class SinkRules:
             return flow("shell", first)
         if process == "spawn":
             return self._spawn_sink(args, taints, frame, flow)
+        if callee in MODULE_LOADERS and first is not None:  # import(input) / require(input): the input picks code
+            return flow("code-exec", first)
         if callee in fx.CODE_EXEC or (root == "vm" and last.startswith(("run", "compile"))):
             for taint in live:
                 return flow("code-exec", taint)
@@ -214,3 +229,21 @@ class SinkRules:
                 text(inner.child_by_field_name("property")) == "prepare"
         name = text(obj).rsplit(".", 1)[-1].lower() if obj is not None else ""
         return name in ("stmt", "statement", "prepared", "query") or name.endswith(("stmt", "statement"))
+
+
+def _root_identifier(node: Node | None) -> str:
+    node = unwrap(node)
+    return text(node) if node is not None and node.type == "identifier" else ""
+
+
+def _identifiers(node: Node | None) -> list[str]:
+    """Names an expression reads (``pathToFileURL(file).href`` -> pathToFileURL, file), bounded."""
+    if node is None:
+        return []
+    found, stack = [], [node]
+    while stack and len(found) < 50:
+        current = stack.pop()
+        if current.type == "identifier":
+            found.append(text(current))
+        stack.extend(current.named_children)
+    return found

@@ -617,7 +617,7 @@ class Analyzer(SinkRules):
             dispatched = self._map_dispatch(table_lookup, frame)
             if dispatched is not None:
                 return self._follow(node, dispatched, args, arg_taints, frame)
-        if fx.http_call(callee) or fx.sdk_call(callee, self.mod) == "api-read":
+        if fx.http_call(callee) or fx.sdk_call(callee, self.mod) in ("api-read", "email-read"):
             return Taint(f"fetched:{callee}", "value", False, (Step(line(node), short(node, 100)),))
         if (receiver is None or not receiver.live) and not any(t is not None and t.live for t in arg_taints):
             return None  # nothing tainted goes in: nothing tainted comes out

@@ -1267,3 +1267,36 @@ def test_a_default_yaml_load_is_unsafe_only_under_js_yaml_before_4(declared, fou
     assert [(f.sink, f.source) for f in tool.flows] == found
     if found:
         assert "js-yaml 3.x" in tool.flows[0].render()
+
+
+# -- code loaded at run time, and mail read from a mailbox -------------------------------------------------------------
+def test_downloaded_code_written_to_a_file_and_imported_runs_as_code():
+    body = """const code = await (await fetch("https://plugins.example.net/p.mjs")).text();
+    const file = path.join(os.tmpdir(), "p.mjs");
+    await fs.promises.writeFile(file, code);
+    await import(pathToFileURL(file).href);
+    fs.writeFileSync("/tmp/notes.txt", code);
+    const notes = "/tmp/notes.txt";
+    return fs.readFileSync(notes, "utf8");"""
+    imports = FS + 'import os from "node:os";\nimport { pathToFileURL } from "node:url";\n'
+    assert flows(body, imports=imports) == [("code-exec", "fetched:fetch", False)]
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("return await import(input);", [("code-exec", "input", False)]),
+    ("return require(`./plugins/${input}`);", [("code-exec", "input", True)]),
+    ('return await import("./fixed.js");', []),
+])
+def test_a_module_the_input_names_is_loaded_as_code(body, expected):
+    assert flows(body) == expected
+
+
+def test_reading_a_mailbox_is_an_email_read_whose_content_is_fetched():
+    imports = ('import { ImapFlow } from "imapflow";\nimport { exec } from "node:child_process";\n'
+               'const box = new ImapFlow({ host: "imap.example.net", auth: { user: "u", pass: process.env.P } });\n')
+    body = """for await (const message of box.fetch("1:*", { source: true })) {
+      exec(`archive ${message.source}`);
+    }"""
+    tool = tool_of(handler(body, imports=imports), "t")
+    assert [e.kind for e in tool.effects] == ["email-read", "shell"]
+    assert [(f.sink, f.source) for f in tool.flows] == [("shell", "fetched:box.fetch")]

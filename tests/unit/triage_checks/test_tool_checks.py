@@ -600,3 +600,34 @@ def test_an_instruction_encoded_in_base64_or_hidden_in_a_comment_is_found_and_a_
     assert [hit[3].split(":")[0] for hit in comment] == ["tool convert (hidden-block)"]
     digest = "Verify a download. The release checksum is 3q2+7wAAAAB0aGlzIGlzIGEgdGVzdA1234567890abcdEF==."
     assert found(system(tool("verify", digest)), "tools.description-injection") == []
+
+
+# --- one server's own toxic flow, and code downloaded at run time -----------------------------------------------------
+
+def test_a_server_whose_tools_read_mail_private_records_and_send_is_a_toxic_flow():
+    inbox = tool("unread_mail", "New mails in the inbox.", line=10, effects=[Effect("email-read", 12, "imap.fetch")])
+    records = tool("customer_record", "A customer's record.", line=20,
+                   effects=[Effect("database-read", 22, "SELECT * FROM customers")])
+    reply = tool("reply", "Reply to a mail.", line=30, effects=[Effect("email-send", 32, "smtp.sendMail")])
+    hits = found(system(inbox, records, reply), "trifecta.server-toxic-flow")
+    assert [(h[0], h[2]) for h in hits] == [("high", 32)]
+    assert "email:unread_mail" in hits[0][3] and "email-send:reply" in hits[0][3]
+
+
+def test_no_toxic_flow_when_the_send_is_approved_in_code_or_the_reader_only_names_mail():
+    inbox = tool("unread_mail", "New mails in the inbox.", effects=[Effect("email-read", 12, "imap.fetch")])
+    records = tool("customer_record", "A customer's record.", effects=[Effect("database-read", 22, "SELECT *")])
+    gated = tool("reply", "Reply to a mail.", effects=[Effect("email-send", 32, "smtp.sendMail")], gated=True)
+    assert found(system(inbox, records, gated), "trifecta.server-toxic-flow") == []
+    by_name = tool("mail_by_email", "Orders of a customer, by e-mail.", effects=[Effect("database-read", 8, "SELECT")])
+    reply = tool("reply", "Reply to a mail.", effects=[Effect("email-send", 32, "smtp.sendMail")])
+    assert found(system(by_name, records, reply), "trifecta.server-toxic-flow") == []
+
+
+def test_code_downloaded_and_run_by_a_tool_is_a_supply_chain_finding_and_an_input_run_as_code_is_not():
+    downloaded = Flow("code-exec", "fetched:fetch", 14, "import", (Step(11, "fetch(INDEX)"), Step(14, "import(file)")),
+                      spliced=False)
+    typed = Flow("code-exec", "expression", 20, "eval", (Step(20, "eval(expression)"),), spliced=False)
+    parsed = system(tool("install", "Install a plugin.", flows=[downloaded]), tool("calc", "Calc.", flows=[typed]))
+    assert found(parsed, "provenance.runtime-code-download") == [
+        ("high", "server.py", 14, "tool install: fetched:fetch -> fetch(INDEX) (l.11) -> import(file) (l.14)")]
