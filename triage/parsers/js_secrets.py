@@ -58,7 +58,7 @@ def credential_literals(source: str, path: str) -> list[tuple[int, str, str]]:
     """(line of the literal, slot key, value) for each string literal reaching a credential slot."""
     if len(source) > MAX_CHARS or not SLOT_HINT.search(source):
         return []
-    from triage.parsers.js_code import _parser  # one grammar loader for the JS/TS readers
+    from triage.parsers.js_code import _parser, language_of  # one grammar loader for the JS/TS readers
 
     parser, _scan = _parser(path)
     try:
@@ -66,13 +66,13 @@ def credential_literals(source: str, path: str) -> list[tuple[int, str, str]]:
     except (ValueError, MemoryError, RecursionError):
         return []
     root = tree.root_node
-    language = parser.language
-    query = _queries.get(id(language))
+    grammar = "tsx" if path.endswith(".tsx") else language_of(path)
+    query = _queries.get(grammar)
     if query is None:
         import tree_sitter
 
-        query = tree_sitter.QueryCursor(tree_sitter.Query(language, "(pair) @pair"))
-        _queries[id(language)] = query
+        query = tree_sitter.QueryCursor(tree_sitter.Query(parser.language, "(pair) @pair"))
+        _queries[grammar] = query
     consts = _consts(root)
     found = []
     for pair in sorted(query.captures(root).get("pair", []), key=lambda n: n.start_byte)[:2000]:

@@ -709,8 +709,7 @@ class Analyzer(SinkRules):
             live = [t for t in arg_taints if t is not None and t.live]
             return live[0] if live else None
         signature = tuple((t.source, t.mode, t.spliced) if t is not None else None for t in arg_taints)
-        at = line(call) if helper.id in self._home else 0  # a helper of another file is placed at its call
-        key = (helper.id, signature, frame.focus, frame.read_only, at)
+        key = (helper.id, signature, frame.focus, frame.read_only)
         summary = self._memo.get(key)
         if summary is None:
             self._active.add(helper.id)
@@ -731,9 +730,10 @@ class Analyzer(SinkRules):
             finally:
                 self.mod = saved
             self._active.discard(helper.id)
-            if home is not None and home is not saved:
-                summary = _relocated(summary, line(call), home.path)
             self._memo[key] = summary
+        home = self._home.get(helper.id)
+        if home is not None and home is not self.mod:  # a helper of another file is placed at its call
+            summary = _relocated(summary, line(call), home.path)
         prefix = next((t.steps for t in arg_taints if t is not None and t.live), ())
         frame.result.merge(summary, prefix)
         returned = next((t for t in summary.returns if t is not None and t.live), None)
