@@ -184,7 +184,9 @@ def exfiltration(context: AnalysisContext) -> Iterator[Hit]:
             continue  # a human approves each send, seeing what goes out: the remediation itself
         # An input-chosen URL is reported by injection.ssrf; unless the tool itself also reads private data, which
         # then goes out in the request: that is exfiltration too.
-        ssrf_lines = set() if reads_private(tool) else {flow.line for flow in tool.flows if flow.sink == "ssrf"}
+        ssrf_lines = {flow.line for flow in tool.flows if flow.sink == "ssrf"}
+        if ssrf_lines and reads_private(tool):
+            ssrf_lines = set()
         effects = sorted((e for e in tool.effects if e.kind in EXFIL_EFFECTS and e.line not in ssrf_lines
                           and not _TO_CLIENT.search(e.detail)),
                          key=lambda e: (e.line, e.kind, e.detail))

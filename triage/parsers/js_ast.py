@@ -435,7 +435,7 @@ def is_relative(module: str) -> bool:
 
 
 def _local_import(info: ModuleInfo, clause: Node, module: str) -> None:
-    """Bindings of an import from the project's own code: the local name stands for the exported one."""
+    """Bindings of an import from the project's own code, kept under their local names (as written)."""
     for part in kids(clause):
         if part.type == "identifier":
             info.local_imports.add(text(part))
@@ -452,8 +452,6 @@ def _local_import(info: ModuleInfo, clause: Node, module: str) -> None:
                 alias = text(spec.child_by_field_name("alias")) or name
                 info.local_imports.add(alias)
                 info.imports_from[alias] = (module, name)
-                if alias != name and name != "default":
-                    info.aliases[alias] = name
 
 
 def _declarator(info: ModuleInfo, node: Node) -> None:

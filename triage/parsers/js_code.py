@@ -107,6 +107,8 @@ class _Extractor:
         self.path = module.path
         self.language = language_of(self.path)
         self.info, self.news, self.calls = scan_module(root, self.path, scan)
+        if project is not None:
+            project.link_instances(self.info)
         self.analyzer = Analyzer(self.info, project)
         self.servers: dict[str, CodeServer] = {}  # variable (as written) -> server
         self.ordered: list[CodeServer] = []

@@ -65,6 +65,24 @@ class JsProject:
         self._modules[path] = (info, tree.root_node)  # the root keeps the tree (and its nodes) alive
         return info
 
+    def link_instances(self, importer: ModuleInfo) -> None:
+        """Objects the project's modules make and export (``export const db = new Database(...)``) are known by
+        the name they are imported under, with the package that made them."""
+        for local, (spec, name) in sorted(importer.imports_from.items()):
+            if name == "*":
+                continue
+            path = self.resolve(importer.path, spec)
+            info = self.module(path) if path is not None else None
+            exported = local if name == "default" else name
+            made_by = info.instances.get(exported) if info is not None else None
+            if not made_by:
+                continue
+            importer.instances.setdefault(local, made_by)
+            if exported in info.instance_args:
+                importer.instance_args.setdefault(local, info.instance_args[exported])
+            importer.import_sources.update(source for source in info.import_sources
+                                           if made_by == source or made_by.startswith(source + "."))
+
     def exported(self, importer: ModuleInfo, local: str, member: str = "") -> tuple[Node, ModuleInfo] | None:
         """The function a name imported from the project stands for, with the module it lives in."""
         origin = importer.imports_from.get(local)

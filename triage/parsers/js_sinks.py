@@ -144,7 +144,8 @@ class SinkRules:
             root = text(function.child_by_field_name("object")).split(".", 1)[0]
         construction = self.mod.instance_args.get(root)
         if construction is not None and READ_ONLY_OPTION.search(text(construction)[:2000]):
-            return f"read-only connection {root} (l.{line(construction)})"
+            where = "its module" if root in self.mod.local_imports else f"l.{line(construction)}"
+            return f"read-only connection {root} ({where})"
         return ""
 
     def _spawn_sink(self, args: list[Node], taints: list[Taint | None], frame: Frame, flow) -> None:  # noqa: ANN001

@@ -1300,3 +1300,27 @@ def test_reading_a_mailbox_is_an_email_read_whose_content_is_fetched():
     tool = tool_of(handler(body, imports=imports), "t")
     assert [e.kind for e in tool.effects] == ["email-read", "shell"]
     assert [(f.sink, f.source) for f in tool.flows] == [("shell", "fetched:box.fetch")]
+
+
+def test_clients_made_in_another_module_of_the_project_keep_what_they_are():
+    parsed = parse_tree_of({
+        "src/clients.ts": 'import Database from "better-sqlite3";\nimport { Octokit } from "@octokit/rest";\n'
+                          'export const archive = new Database("archive.db", { readonly: true });\n'
+                          'export const gh = new Octokit({ auth: process.env.GH_TOKEN });\n'
+                          'export const scratch = new Database("scratch.db");\n',
+        "src/server.ts": MCP_HEAD + """
+import { archive, gh, scratch as notes } from "./clients.js";
+const server = new McpServer({ name: "s", version: "1" });
+server.tool("t", "T", { q: z.string() }, async ({ q }) => {
+  const old = archive.prepare(q).all();
+  notes.prepare(q).run();
+  await gh.rest.issues.createComment({ owner: "o", repo: "r", issue_number: 1, body: q });
+  return { content: [] };
+});
+""",
+    })
+    tool = parsed.code_servers[0].tools[0]
+    assert [(f.call, f.contained) for f in tool.flows] == [
+        ("archive.prepare", "read-only connection archive (its module)"), ("notes.prepare", "")]
+    assert [(e.kind, e.detail) for e in tool.effects if e.detail.startswith("gh.")] == [
+        ("messaging", "gh.rest.issues.createComment")]
