@@ -13,8 +13,8 @@ from triage.parsers.tool_model import Flow, ToolDef
 # A tool whose declared purpose is fetching what it is given (fetch_url, "Fetches a URL ... as markdown").
 # The name says so when it is the fetch verb alone or the verb with a web object (fetch_url, scrape_page); a verb
 # with some other object (fetch_attachment, download_invoice) fetches that object from its store, not any URL.
-_FETCHER_NAME = re.compile(r"^(?:\w+_)?(?:fetch|browse|scrape|crawl|download|curl|wget|http_?get|web_?fetch)(?:_?(?:url|"
-                           r"uri|page|web|site|website|link|html|markdown|http|content|webpage))?$|"
+_FETCHER_NAME = re.compile(r"^(?:\w+_)?(?:fetch|browse|scrape|crawl|download|curl|wget|http_?get|web_?fetch)"
+                           r"(?:_?(?:url|uri|page|web|site|website|link|html|markdown|http|content|webpage))?$|"
                            r"(?:get|read|open|load|fetch|scrape|crawl|download)_?(?:url|page|link|web|site|html)|"
                            r"(?:url|page|web)_?(?:get|read|content|fetch|reader|loader)|web_?page", re.I)
 _FETCHER_TEXT = re.compile(r"\b(?:fetch(?:es)?|download(?:s)?|scrape(?:s)?|crawl(?:s)?|brows(?:e|es)|retrieve(?:s)?|"

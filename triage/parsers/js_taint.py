@@ -14,7 +14,8 @@ from dataclasses import replace
 from triage.parsers import js_effects as fx
 from triage.parsers.js_ast import FUNCTION_TYPES, ModuleInfo, Node, call_args, dotted, function_parts, kids, line, \
     object_pairs, property_key, short, string_value, text, unwrap, walk
-from triage.parsers.js_flow import MAX_STEPS, Frame, Result, Taint, element_of, member_of, pattern_keys
+from triage.parsers.js_flow import MAX_STEPS, Frame, Result, Taint, element_of, member_of, pattern_keys, \
+    relocated
 from triage.parsers.js_project import JsProject
 from triage.parsers.js_sinks import SinkRules
 from triage.parsers.tool_model import Effect, Sensitive, Step
@@ -733,7 +734,7 @@ class Analyzer(SinkRules):
             self._memo[key] = summary
         home = self._home.get(helper.id)
         if home is not None and home is not self.mod:  # a helper of another file is placed at its call
-            summary = _relocated(summary, line(call), home.path)
+            summary = relocated(summary, line(call), home.path)
         prefix = next((t.steps for t in arg_taints if t is not None and t.live), ())
         frame.result.merge(summary, prefix)
         returned = next((t for t in summary.returns if t is not None and t.live), None)
@@ -794,20 +795,6 @@ class Analyzer(SinkRules):
         return found
 
     # -- sinks -----------------------------------------------------------------------------------------------
-
-
-def _relocated(summary: Result, at: int, path: str) -> Result:
-    """A summary of a helper in another file, placed at the line of the call (the tool's file is where findings are
-    reported); each item says where in the other file it comes from."""
-    def steps(items: tuple[Step, ...]) -> tuple[Step, ...]:
-        return tuple(Step(at, f"{s.text} ({path}:{s.line})") for s in items)
-
-    moved = Result(gated=summary.gated, inputs=list(summary.inputs))
-    moved.effects = [replace(e, line=at, detail=f"{e.detail} ({path}:{e.line})") for e in summary.effects]
-    moved.flows = [replace(f, line=at, steps=steps(f.steps)) for f in summary.flows]
-    moved.sensitive = [replace(x, line=at, detail=f"{x.detail} ({path}:{x.line})") for x in summary.sensitive]
-    moved.returns = [replace(t, steps=steps(t.steps)) for t in summary.returns]
-    return moved
 
 
 def _root_name(node: Node) -> str:
