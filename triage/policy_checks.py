@@ -44,7 +44,7 @@ TOOL_MODEL_CHECKS = frozenset({
     "tools.description-injection", "tools.hidden-characters", "tools.shadowing", "tools.secret-in-description",
     "tools.exfiltration", "tools.irreversible-action", "tools.sensitive-output", "tools.env-to-child",
     "injection.command", "injection.code-exec", "injection.sql", "injection.path-traversal", "injection.deserialise",
-    "injection.ssrf", "injection.template",
+    "injection.ssrf", "injection.template", "trifecta.server-toxic-flow", "provenance.runtime-code-download",
 })
 # 2026.12.1: checks of the formats read for issue 13 (Claude Code plugin marketplaces).
 FORMAT_CHECKS = frozenset({"provenance.unpinned-plugin-source"})

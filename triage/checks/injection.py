@@ -11,9 +11,12 @@ from triage.checks.tools import code_tools
 from triage.parsers.tool_model import Flow, ToolDef
 
 # A tool whose declared purpose is fetching what it is given (fetch_url, "Fetches a URL ... as markdown").
-_FETCHER_NAME = re.compile(r"fetch|browse|scrape|crawl|download|curl|wget|"
-                           r"(?:get|read|open|load)_?(?:url|page|link|web)|"
-                           r"(?:url|page|web)_?(?:get|read|content|fetch|reader|loader)|web_?page|http_?get", re.I)
+# The name says so when it is the fetch verb alone or the verb with a web object (fetch_url, scrape_page); a verb
+# with some other object (fetch_attachment, download_invoice) fetches that object from its store, not any URL.
+_FETCHER_NAME = re.compile(r"^(?:\w+_)?(?:fetch|browse|scrape|crawl|download|curl|wget|http_?get|web_?fetch)"
+                           r"(?:_?(?:url|uri|page|web|site|website|link|html|markdown|http|content|webpage))?$|"
+                           r"(?:get|read|open|load|fetch|scrape|crawl|download)_?(?:url|page|link|web|site|html)|"
+                           r"(?:url|page|web)_?(?:get|read|content|fetch|reader|loader)|web_?page", re.I)
 _FETCHER_TEXT = re.compile(r"\b(?:fetch(?:es)?|download(?:s)?|scrape(?:s)?|crawl(?:s)?|brows(?:e|es)|retrieve(?:s)?|"
                            r"get(?:s)?|read(?:s)?|open(?:s)?|load(?:s)?|request(?:s)?|list(?:s)?|extract(?:s)?|"
                            r"summari[sz]e(?:s)?|parse(?:s)?|convert(?:s)?)\b[^.]{0,40}"
@@ -90,7 +93,10 @@ def code_exec(context: AnalysisContext) -> Iterator[Hit]:
        rationale="Model-chosen text in SQL can read or change any table the role can reach, and drop it.")
 def sql(context: AnalysisContext) -> Iterator[Hit]:
     for tool, flow in _flows(context, ("sql",)):
-        yield _hit(tool, flow, "high" if flow.spliced else "medium")
+        # A tool that runs the model's whole query inside a read-only transaction or connection reads, and cannot
+        # write or drop: what it may read is a question of the role's grants, not injection.
+        whole = "low" if flow.contained else "medium"
+        yield _hit(tool, flow, "high" if flow.spliced else whole)
 
 
 @check("injection.path-traversal", title="A tool input chooses a file path with no containment check",

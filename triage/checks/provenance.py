@@ -269,3 +269,21 @@ def unpinned_dependencies(context: AnalysisContext) -> Iterator[Hit]:
         for line, requirement in requirement_lines(file.text):
             if not is_pinned_requirement(requirement):
                 yield Hit(file.path, line, requirement)
+
+
+@check("provenance.runtime-code-download", title="A tool runs code it downloads at run time",
+       severity="high", categories=("provenance", "privilege_scope"),
+       remediation="Ship plugins and extensions as pinned, reviewed dependencies (a lockfile with integrity hashes); "
+                   "if code must be fetched, pin its version and verify a checksum or signature before loading it, "
+                   "and never on the model's request.",
+       rationale="Whoever controls the download (the index, the URL, the network path) decides what runs inside the "
+                 "server, with its credentials, and can change it at any time.")
+def runtime_code_download(context: AnalysisContext) -> Iterator[Hit]:
+    from triage.checks.tools import code_tools  # the tool model's listing; imported late as tools imports graph
+
+    for tool, _server in code_tools(context.system):
+        for flow in sorted(tool.flows, key=lambda f: (f.line, f.call, f.render())):
+            if flow.sink in ("code-exec", "shell") and flow.source.startswith("fetched:"):
+                yield Hit(tool.path, flow.line, f"{tool.kind} {tool.name}: {flow.render()}",
+                          extra={"tool": tool.name})
+                break

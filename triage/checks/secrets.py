@@ -146,6 +146,13 @@ def _scan(context: AnalysisContext) -> list[tuple[str, int, str, str]]:
                             and not _is_placeholder(value):
                         seen.add(value)
                         hits.append((path, number, "HTTP credential header", value))
+    # Literals the JS/TS syntax tree shows reaching a credential slot, where no line rule saw them.
+    lines_hit = {(path, number) for path, number, _label, _value in hits}
+    for path, number, slot, value in context.system.code_credentials:
+        if (path, number) not in lines_hit and not _is_placeholder(value) and looks_random(value):
+            lines_hit.add((path, number))
+            hits.append((path, number, f"Credential constant passed as {slot}", value))
+    hits.sort(key=lambda hit: (hit[0], hit[1]))
     context.cache["secret_hits"] = hits
     return hits
 

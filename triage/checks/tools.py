@@ -182,7 +182,11 @@ def exfiltration(context: AnalysisContext) -> Iterator[Hit]:
     for tool, server in code_tools(context.system):
         if tool.gated:
             continue  # a human approves each send, seeing what goes out: the remediation itself
-        ssrf_lines = {flow.line for flow in tool.flows if flow.sink == "ssrf"}  # reported by injection.ssrf
+        # An input-chosen URL is reported by injection.ssrf; unless the tool itself also reads private data, which
+        # then goes out in the request: that is exfiltration too.
+        ssrf_lines = {flow.line for flow in tool.flows if flow.sink == "ssrf"}
+        if ssrf_lines and reads_private(tool):
+            ssrf_lines = set()
         effects = sorted((e for e in tool.effects if e.kind in EXFIL_EFFECTS and e.line not in ssrf_lines
                           and not _TO_CLIENT.search(e.detail)),
                          key=lambda e: (e.line, e.kind, e.detail))
@@ -197,8 +201,13 @@ def exfiltration(context: AnalysisContext) -> Iterator[Hit]:
             why.append(f"private data read by {'this tool' if reader == tool.name else reader}")
         first = effects[0]
         evidence = f"{tool.kind} {tool.name}: {first.kind} {first.detail}"
-        yield Hit(tool.path, first.line, evidence + (f" ({'; '.join(why)})" if why else " (fixed destination)"),
-                  severity="high" if why else "medium", extra={"tool": tool.name})
+        # A fixed destination with nothing private read, on a tool its author annotates read-only: a query the tool
+        # sends to its own service (a POST search), reported low.
+        quiet = not why and tool.read_only_hint
+        tail = f" ({'; '.join(why)})" if why else " (fixed destination, annotated read-only)" if quiet else \
+            " (fixed destination)"
+        yield Hit(tool.path, first.line, evidence + tail, severity="high" if why else "low" if quiet else "medium",
+                  extra={"tool": tool.name})
     # a skill's script: the user approves `bash sync.sh`, not what it sends; reading home files and keys makes it
     # the whole exfiltration, a plain upload is only worth a note
     for skill, script, line, detail, private in skill_scripts.skill_uploads(context.system):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from triage.checks.registry import AnalysisContext, Hit, check
-from triage.graph import EXFIL_SINKS, Agent, Capability
+from triage.graph import EXFIL_SINKS, PRIVATE, SOURCE, UNTRUSTED_KINDS, Agent, Capability, code_tool_capabilities
 
 
 def _legs(caps: list[Capability], width: int = 48) -> str:
@@ -84,3 +84,52 @@ def untrusted_memory(context: AnalysisContext) -> Iterator[Hit]:
             yield Hit(memory[0].path, memory[0].line,
                       f"agent {agent.id}: memory {memory[0].via} is writable by outsiders; sinks [{_legs(out)}]",
                       extra={"agent": agent.id})
+
+
+@check("trifecta.server-toxic-flow", title="One MCP server's own tools combine untrusted input, private data and a "
+                                           "way out",
+       severity="high", categories=("private_data", "untrusted_input", "exfiltration"),
+       remediation="Split the server: keep the reader of outsider-written content (mail, tickets, web pages) apart "
+                   "from the tools that read private records and send, or ask the user in code (elicitation) before "
+                   "every send, showing what goes out.",
+       rationale="Any agent that enables this server gets the whole trifecta from it alone: text an outsider writes "
+                 "can instruct the agent to read private data with one tool and send it with another. The client's "
+                 "per-call prompt is the only brake, and it is routinely switched to always-allow.")
+def server_toxic_flow(context: AnalysisContext) -> Iterator[Hit]:
+    for server in sorted(context.system.code_servers, key=lambda s: (s.path, s.line, s.id)):
+        untrusted, private, out = [], [], []
+        for tool in sorted(server.tools, key=lambda t: (t.line, t.kind, t.name)):
+            for direction, kind, line in code_tool_capabilities(tool):
+                if direction == SOURCE and kind in UNTRUSTED_KINDS and _reads_outside(tool):
+                    untrusted.append((tool.name, kind, line))
+                elif direction == SOURCE and kind == PRIVATE:
+                    private.append((tool.name, kind, line))
+            if not tool.gated:
+                out.extend((tool.name, kind, line) for kind, line in _ways_out(tool))
+        # three legs, and not all in one tool that only relays what it was given
+        if untrusted and private and out and len({name for name, _k, _l in untrusted + private + out}) > 1:
+            sink = out[0]
+            yield Hit(server.path, sink[2],
+                      f"server {server.name}: reads {_named(untrusted)}; sees private data via {_named(private)}; "
+                      f"sends out unapproved via {_named(out)}", extra={"server": server.id})
+
+
+def _ways_out(tool) -> list[tuple[str, int]]:  # noqa: ANN001 - ToolDef
+    """What the tool sends out: mail, messages, writes to a service, requests with a body; a GET only when the input
+    chooses where it goes (a query to the tool's own fixed service is no way out)."""
+    chosen = {flow.line for flow in tool.flows if flow.sink == "ssrf"}
+    found = [(e.kind, e.line) for e in tool.effects if e.kind in ("email-send", "messaging", "network", "api-write")]
+    found += [("network", e.line) for e in tool.effects if e.kind == "web-fetch" and e.line in chosen]
+    return sorted(found, key=lambda item: (item[1], item[0]))
+
+
+def _reads_outside(tool) -> bool:  # noqa: ANN001 - ToolDef
+    """The tool really reads something from outside (mail, a web page, an API), not only a name in its text."""
+    return any(e.kind in ("email-read", "web-fetch", "api-read") for e in tool.effects) or \
+        any(f.source.startswith("fetched:") for f in tool.flows)
+
+
+def _named(legs: list[tuple[str, str, int]]) -> str:
+    shown = sorted({f"{kind}:{name}" for name, kind, _line in legs})
+    text = ", ".join(shown[:3]) + (" …" if len(shown) > 3 else "")
+    return text

@@ -10,11 +10,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from triage.parsers import (agent_configs, ci, containers, js_code, mcp, packages, plugins, policies, python_code,
-                            python_flow, skills)
+from triage.parsers import (agent_configs, ci, containers, js_code, js_secrets, mcp, packages, plugins, policies,
+                            python_code, python_flow, skills)
 from triage.parsers import manifest as manifest_format
 from triage.parsers.base import (MalformedFile, SourceFile, Tree, as_dict, as_list, load_json, load_toml, load_tree,
                                  load_yaml)
+from triage.parsers.js_project import JsProject, settle_yaml_loads
 from triage.parsers.tool_model import CodeServer, ToolDef
 from triage.parsers.prefetch import Prefetched, prefetch_code
 
@@ -62,6 +63,11 @@ class ParsedSystem:
     plugin_component_files: dict[str, str] = field(default_factory=dict)
     marketplace_entries: list[plugins.MarketplaceEntry] = field(default_factory=list)
     sandbox_policies: list[policies.SandboxPolicy] = field(default_factory=list)
+    # The tree's JS/TS modules, read on demand when a tool handler calls into one of them.
+    js_project: JsProject | None = field(default=None, repr=False, compare=False)
+    # (path, line, slot, value): string literals the syntax tree shows reaching a credential slot of an options
+    # object (``auth: { pass: SMTP_PASS }``), for the secrets checks, which mask them.
+    code_credentials: list[tuple[str, int, str, str]] = field(default_factory=list, repr=False)
 
     @property
     def files(self) -> dict[str, SourceFile]:
@@ -188,7 +194,10 @@ def _parse_file(system: ParsedSystem, file: SourceFile, code: Prefetched) -> Non
             system.code_servers.extend(module.servers)
             system.code_tools.extend(module.code_tools)
     elif js_code.is_js_source(path):
-        found = code.get(path, file.text, js_code.parse_js)
+        if system.js_project is None:
+            system.js_project = JsProject(system.files)
+        system.code_credentials.extend((path, *hit) for hit in js_secrets.credential_literals(file.text, path))
+        found = code.get(path, file.text, lambda text, where: js_code.parse_js(text, where, system.js_project))
         if found is None:
             system.problems.append((path, "not valid JavaScript/TypeScript; skipped"))
         else:
@@ -342,6 +351,7 @@ def parse_tree(tree: Tree, *, manifest: dict | None = None, parallel: bool = Fal
         except MalformedFile as exc:
             system.problems.append((path, str(exc)))
     system.code_tools.extend(python_flow.link_external_tools(system.python_modules))
+    settle_yaml_loads([t for s in system.code_servers for t in s.tools] + system.code_tools, system.package_jsons)
     _resolve_plugin_roots(system)
     system.hooks.extend(_manifest_hooks(system))
     system.hooks.extend([line for hook in list(system.hooks) for line in _hook_script_lines(system, hook)])

@@ -131,6 +131,8 @@ def dotted(node: Node | None, aliases: dict[str, str] | None = None) -> str:
         return aliases.get(name, name) if aliases else name
     if kind == "this":
         return "this"
+    if kind == "import":  # import(specifier): a dynamic import
+        return "import"
     if kind == "member_expression":
         prop = text(node.child_by_field_name("property"))
         base = dotted(node.child_by_field_name("object"), aliases)
@@ -172,7 +174,12 @@ class ModuleInfo:
     functions: dict[str, Node] = field(default_factory=dict)  # name or "this.name" -> function node
     aliases: dict[str, str] = field(default_factory=dict)  # local name -> canonical "module.member"
     instances: dict[str, str] = field(default_factory=dict)  # variable -> canonical constructor/factory
+    instance_args: dict[str, Node] = field(default_factory=dict)  # variable -> the construction (its options)
     import_sources: set[str] = field(default_factory=set)
+    # Names imported from the project's own modules (``import { db } from "./db.js"``): kept as written, like
+    # CommonJS ``const { db } = require("./db")``, so that ``db.query`` reads as a database call; never a library.
+    local_imports: set[str] = field(default_factory=set)
+    imports_from: dict[str, tuple[str, str]] = field(default_factory=dict)  # local name -> (module, exported | "*")
 
     def fold(self, node: Node | None, depth: int = 0) -> tuple[str, Node] | None:
         """(constant string, the node holding its text) when ``node`` folds to a constant string."""
@@ -398,8 +405,12 @@ def _import(info: ModuleInfo, node: Node) -> None:
         return
     module = module_name(string_value(source))
     info.import_sources.add(module)
+    relative = is_relative(module)
     for clause in kids(node):
         if clause.type != "import_clause":
+            continue
+        if relative:
+            _local_import(info, clause, module)
             continue
         for part in kids(clause):
             if part.type == "identifier":
@@ -416,6 +427,31 @@ def _import(info: ModuleInfo, node: Node) -> None:
                     alias = text(spec.child_by_field_name("alias")) or name
                     member = "" if name in ("default", "promises") else f".{name}"
                     info.aliases[alias] = f"{module}{member}"
+
+
+def is_relative(module: str) -> bool:
+    """A module of the project itself (``./db.js``, ``../lib``, ``/abs/x``, a ``~/``, ``@/`` or ``#`` alias)."""
+    return module.startswith((".", "/", "~/", "@/", "#"))
+
+
+def _local_import(info: ModuleInfo, clause: Node, module: str) -> None:
+    """Bindings of an import from the project's own code, kept under their local names (as written)."""
+    for part in kids(clause):
+        if part.type == "identifier":
+            info.local_imports.add(text(part))
+            info.imports_from[text(part)] = (module, "default")
+        elif part.type == "namespace_import":
+            for name in (text(c) for c in kids(part) if c.type == "identifier"):
+                info.local_imports.add(name)
+                info.imports_from[name] = (module, "*")
+        elif part.type == "named_imports":
+            for spec in kids(part):
+                if spec.type != "import_specifier":
+                    continue
+                name = text(spec.child_by_field_name("name"))
+                alias = text(spec.child_by_field_name("alias")) or name
+                info.local_imports.add(alias)
+                info.imports_from[alias] = (module, name)
 
 
 def _declarator(info: ModuleInfo, node: Node) -> None:
@@ -446,6 +482,14 @@ def _declarator(info: ModuleInfo, node: Node) -> None:
     elif name_node.type == "object_pattern" and inner is not None:
         base = dotted(inner, info.aliases) if inner.type in ("call_expression", "member_expression",
                                                               "identifier") else ""
+        if base.startswith(".") and inner.type == "call_expression":  # const { walk } = require("./lib")
+            for child in kids(name_node):
+                bound = child.child_by_field_name("value") if child.type == "pair_pattern" else child
+                if bound is not None and bound.type in ("identifier", "shorthand_property_identifier_pattern"):
+                    info.local_imports.add(text(bound))
+                    exported = property_key(child.child_by_field_name("key")) if child.type == "pair_pattern" \
+                        else text(bound)
+                    info.imports_from.setdefault(text(bound), (base, exported))
         if base and not base.startswith("."):
             for child in kids(name_node):  # const { exec, spawn: run } = require("child_process")
                 if child.type == "shorthand_property_identifier_pattern":
@@ -464,6 +508,9 @@ def _instance(info: ModuleInfo, name: str, value: Node) -> None:
         canonical = dotted(value, info.aliases)  # const fs = require("fs").promises; const cp = require(...)
         if canonical and not canonical.startswith("."):
             info.aliases.setdefault(name, canonical)
+        elif canonical and kind == "call_expression":
+            info.local_imports.add(name)  # const db = require("./db")
+            info.imports_from.setdefault(name, (canonical, "*"))
         return
     target = value.child_by_field_name("constructor" if kind == "new_expression" else "function")
     callee = dotted(target, info.aliases)
@@ -476,3 +523,4 @@ def _instance(info: ModuleInfo, name: str, value: Node) -> None:
         return
     if callee:
         info.instances.setdefault(name, callee)
+        info.instance_args.setdefault(name, value)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 from triage.parsers.js_ast import FUNCTION_TYPES, SCAN_QUERY, ModuleInfo, Node, call_args, dotted, function_parts, kids, line, \
     object_pairs, pattern_names, property_key, scan_module, string_value, text, unwrap
+from triage.parsers.js_project import JsProject
+from triage.parsers.js_schema import confined_inputs, read_only_hint
 from triage.parsers.tool_model import CodeServer, ToolDef
 
 JS_SUFFIXES = (".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx")
@@ -70,8 +72,9 @@ def _parser(path: str):  # noqa: ANN202 - (tree_sitter.Parser, tree_sitter.Query
     return parser
 
 
-def parse_js(text_: str, path: str) -> JsModule | None:
-    """None when the file cannot be parsed at all."""
+def parse_js(text_: str, path: str, project: JsProject | None = None) -> JsModule | None:
+    """None when the file cannot be parsed at all. ``project``: the tree's other JS/TS files, for following calls
+    into the project's own modules."""
     module = JsModule(path)
     if len(text_) > MAX_JS_BYTES or TEST_PATH.search(path) or not RELEVANT.search(text_):
         return module
@@ -84,7 +87,7 @@ def parse_js(text_: str, path: str) -> JsModule | None:
     if root.has_error and _mostly_errors(root):
         return None
     try:
-        _Extractor(module, root, scan).run()
+        _Extractor(module, root, scan, project).run()
     except RecursionError:
         return None
     return module
@@ -97,14 +100,16 @@ def _mostly_errors(root: Node) -> bool:
 
 
 class _Extractor:
-    def __init__(self, module: JsModule, root: Node, scan: object) -> None:
+    def __init__(self, module: JsModule, root: Node, scan: object, project: JsProject | None = None) -> None:
         from triage.parsers.js_taint import Analyzer  # the taint walker is only needed for files with tools
 
         self.module = module
         self.path = module.path
         self.language = language_of(self.path)
         self.info, self.news, self.calls = scan_module(root, self.path, scan)
-        self.analyzer = Analyzer(self.info)
+        if project is not None:
+            project.link_instances(self.info)
+        self.analyzer = Analyzer(self.info, project)
         self.servers: dict[str, CodeServer] = {}  # variable (as written) -> server
         self.ordered: list[CodeServer] = []
 
@@ -215,7 +220,9 @@ class _Extractor:
             self._describe(tool, _pair_value(config, "description"))
             schema = _pair_value(config, "inputSchema" if kind == "tool" else "argsSchema")
             tool.params = tuple(self._schema_keys(schema)) if schema is not None else ()
+            tool.read_only_hint = read_only_hint(config, self.info)
         else:
+            schema = None
             if kind == "resource" and middle:
                 tool.uri = self._uri(middle[0])
                 middle = middle[1:]
@@ -230,12 +237,14 @@ class _Extractor:
                     if kind == "resource" and "description" in keys:
                         self._describe(tool, _pair_value(resolved, "description"))
                     elif keys and all(k in ANNOTATION_KEYS for k in keys):
-                        continue
+                        tool.read_only_hint = read_only_hint(resolved, self.info)
                     elif not tool.params:
                         tool.params = tuple(self._schema_keys(resolved))
+                        schema = resolved
                 elif resolved is not None and not tool.params:
                     tool.params = tuple(self._schema_keys(resolved))
-        self._implement(tool, handler, kind)
+                    schema = resolved
+        self._implement(tool, handler, kind, confined=confined_inputs(schema, self.info))
         server.tools.append(tool)
 
     def _fastmcp(self, call: Node, kind: str, args: list[Node], receiver: str, transport: str) -> None:
@@ -255,7 +264,8 @@ class _Extractor:
             tool.uri = self.info.const_text(_pair_value(config, "uri") or _pair_value(config, "uriTemplate"))
         schema = _pair_value(config, "parameters") or _pair_value(config, "arguments")
         tool.params = tuple(self._schema_keys(schema)) if schema is not None else ()
-        self._implement(tool, handler, kind)
+        tool.read_only_hint = read_only_hint(config, self.info)
+        self._implement(tool, handler, kind, confined=confined_inputs(schema, self.info))
         server.tools.append(tool)
 
     def _uri(self, node: Node) -> str:
@@ -319,7 +329,7 @@ class _Extractor:
         return []
 
     def _implement(self, tool: ToolDef, handler: Node | None, kind: str, focus: str | None = None,
-                   sources: list | None = None) -> None:
+                   sources: list | None = None, confined: set[str] | None = None) -> None:
         from triage.parsers.js_taint import Taint
 
         if handler is None:
@@ -331,7 +341,7 @@ class _Extractor:
                 sources.append((params[1], Taint(_param_label(params[1]), "members")))
             elif kind != "resource" and params:
                 sources.append((params[0], Taint(_param_label(params[0]), "members")))
-        result = self.analyzer.analyse(handler, sources, focus)
+        result = self.analyzer.analyse(handler, sources, focus, confined or set())
         tool.effects = result.effects
         tool.flows = result.flows
         tool.sensitive = result.sensitive
@@ -357,14 +367,17 @@ class _Extractor:
                 continue
             seen.add(name)
             tool = ToolDef("tool", name, self.path, line(at), self.language, FRAMEWORK, server=server.id)
+            schema = None
             if entry is not None:
                 self._describe(tool, _pair_value(entry, "description"))
                 schema = _pair_value(entry, "inputSchema") or _pair_value(entry, "input_schema")
                 tool.params = tuple(self._schema_keys(schema)) if schema is not None else ()
+                tool.read_only_hint = read_only_hint(entry, self.info)
             if call_handler is not None:
                 params, _body = function_parts(call_handler)
                 sources = [(params[0], Taint("", "request"))] if params else []
-                self._implement(tool, call_handler, "tool", focus=name, sources=sources)
+                self._implement(tool, call_handler, "tool", focus=name, sources=sources,
+                                confined=confined_inputs(schema, self.info))
             server.tools.append(tool)
         for kind, list_key, reader_key in (("resource", "resources", "ReadResourceRequestSchema"),
                                            ("prompt", "prompts", "GetPromptRequestSchema")):
@@ -482,7 +495,7 @@ class _Extractor:
             mode = "value" if last == "DynamicTool" else "members"
             sources.append((params[0], Taint(_param_label(params[0]) if mode == "members" else text(params[0]),
                                              mode)))
-        self._implement(tool, handler, "tool", sources=sources)
+        self._implement(tool, handler, "tool", sources=sources, confined=confined_inputs(schema, self.info))
         if not tool.params and params and params[0].type == "object_pattern":
             tool.params = tuple(pattern_names(params[0]))
         self.module.code_tools.append(tool)

@@ -69,14 +69,16 @@ def base_name(callee: str) -> str:
 
 
 def shadowed(callee: str, mod: ModuleInfo) -> bool:
-    """A bare name defined as a function in this file (a local ``request``/``fetch`` wrapper), not a library."""
-    return "." not in callee and callee in mod.functions and callee not in mod.aliases
+    """A bare name defined as a function in this file (a local ``request``/``fetch`` wrapper) or imported from the
+    project's own modules, not a library."""
+    return "." not in callee and (callee in mod.functions and callee not in mod.aliases or
+                                  callee in mod.local_imports)
 
 
 def process_call(callee: str, mod: ModuleInfo) -> str:
     """"exec" | "spawn" | "" for a call that starts a child process."""
-    if callee.startswith("."):
-        return ""  # a method on a computed value: /re/.exec(s), (await db()).exec(sql)
+    if callee.startswith(".") or callee.split(".", 1)[0] in mod.local_imports:
+        return ""  # a method on a computed value: /re/.exec(s), (await db()).exec(sql); a project helper
     last = last_name(callee)
     base = base_name(callee)
     root = callee.split(".", 1)[0]
@@ -122,14 +124,20 @@ def sdk_call(callee: str, mod: ModuleInfo) -> str:
     if len(parts) < 2:
         return ""
     made_by = mod.instances.get(parts[0], "")
-    package = made_by.rsplit(".", 1)[0] if "." in made_by else made_by
-    if not package or package not in mod.import_sources or package in DB_MODULES or package in ("fs", "child_process"):
+    package = _package_of(made_by, mod)
+    if not package or package in DB_MODULES or package in ("fs", "child_process"):
         return ""
     last = parts[-1]
     if package in HTTP_CLIENTS:  # const api = axios.create({ baseURL })
         if last.lower() in ("get", "head", "options"):
             return "api-read"
         return "api-write" if last.lower() in HTTP_METHODS else ""
+    if not service_client(package, made_by, mod.instance_args.get(parts[0])):
+        return ""  # an in-process object (a cache, a history, an event emitter, the MCP server itself)
+    if MAIL_READER.search(package) and (SDK_READ.match(last) or last in MAIL_READ_VERBS):
+        return "email-read"  # the mailbox: mail anyone can send
+    if "gmail" in callee.lower() and re.search(r"\.(messages|threads|history)\.", callee) and SDK_READ.match(last):
+        return "email-read"
     if PAYMENT_CALL.match(last) or MESSAGING.match(last) or DESTRUCTIVE.match(last):
         return ""  # named more precisely below
     if SDK_READ.match(last):
@@ -137,6 +145,54 @@ def sdk_call(callee: str, mod: ModuleInfo) -> str:
     if SDK_WRITE.match(last):
         return "api-write"
     return ""
+
+
+# Node's own modules: none of them is a client of an outside service (http, net and the like are handled as requests).
+NODE_BUILTINS = frozenset({"assert", "async_hooks", "buffer", "cluster", "console", "crypto", "events", "os", "path",
+                           "perf_hooks", "process", "querystring", "readline", "stream", "string_decoder", "timers",
+                           "url", "util", "v8", "vm", "worker_threads", "zlib", "module", "diagnostics_channel"})
+CLIENT_NAME = re.compile(r"(client|sdk|api|rest|graphql|octokit|service|gateway|connection|session|transport)$", re.I)
+CLIENT_PACKAGE = re.compile(r"(sdk|client|api|rest|graphql|octokit)", re.I)
+CLIENT_OPTION = re.compile(r"^(auth|token|api_?key|apikey|access_?token|secret|credentials?|base_?url|baseurl|endpoint|"
+                           r"url|host|hostname|region|account(_?id)?|client_?id|client_?secret|project(_?id)?|"
+                           r"workspace|org(anization)?|domain|server|instance_?url)$", re.I)
+
+
+MAIL_READER = re.compile(r"^(imapflow|imap|imap-simple|node-imap|imap-flow|mail-listener\S*|node-pop3|poplib|"
+                         r"yapople|@?\S*mailparser\S*)$", re.I)
+MAIL_READ_VERBS = frozenset({"fetch", "fetchOne", "fetchAll", "download", "search", "getMailboxLock", "mailboxOpen",
+                             "openBox", "seq", "messages"})
+
+
+def _package_of(made_by: str, mod: ModuleInfo) -> str:
+    """The imported package a canonical constructor name comes from (``mailgun.js.default`` -> ``mailgun.js``)."""
+    if not made_by:
+        return ""
+    found = ""
+    for source in mod.import_sources:
+        if (made_by == source or made_by.startswith(source + ".")) and len(source) > len(found):
+            found = source
+    return found
+
+
+def service_client(package: str, made_by: str, construction: Node | None) -> bool:
+    """The object a package made talks to an outside service: a vendor-scoped or client/SDK package, a constructor
+    named like a client, or one configured with credentials or an address. Objects that live in the process (caches,
+    queues, emitters, the MCP server and its transports) are none of these."""
+    if not package or "modelcontextprotocol" in package or package in NODE_BUILTINS or \
+            package.startswith(("@types/", ".")):
+        return False
+    if package.startswith("@") or CLIENT_PACKAGE.search(package) or CLIENT_NAME.search(last_name(made_by)):
+        return True
+    for arg in call_args(construction) if construction is not None else []:
+        inner = unwrap(arg)
+        if inner is None:
+            continue
+        if inner.type == "object" and any(CLIENT_OPTION.match(key) for key, _value, _pair in object_pairs(inner)):
+            return True
+        if inner.type == "member_expression" and text(inner).startswith("process.env"):
+            return True  # new Service(process.env.SERVICE_KEY): a credential passed by position
+    return False
 
 
 def request_url(call: Node, callee: str) -> tuple[Node | None, Node | None]:
@@ -403,6 +459,64 @@ def string_sensitive(value: str, at: int) -> list[Sensitive]:
 
 
 SENSITIVE_KEY_ANY = re.compile("|".join(f"(?:{pattern.pattern})" for pattern, _kind in SENSITIVE_KEYS), re.I)
+_WORD_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|[^A-Za-z0-9]+")
+# Last words of a field name that hold a secret whatever comes before (stripe_secret_key, apiToken, mfa_secret),
+# and second-to-last words that make ``hash``/``key``/``digest`` one (password_hash, access_key, api_key).
+SECRET_TAIL = {"password": "credential", "passwd": "credential", "passphrase": "credential", "secret": "credential",
+               "token": "token", "jwt": "token", "apikey": "credential", "credentials": "credential"}
+SECRET_PAIR = {("password", "hash"): "credential", ("password", "digest"): "credential", ("api", "key"): "credential",
+               ("secret", "key"): "credential", ("access", "key"): "credential", ("private", "key"): "private-key",
+               ("signing", "key"): "private-key", ("ssh", "key"): "private-key", ("encryption", "key"): "credential",
+               ("secret", "access"): "credential"}
+NOT_A_SECRET_HEAD = frozenset({"has", "is", "requires", "require", "needs", "show", "reset", "forgot", "max", "min",
+                               "num", "count", "expires", "expiry", "use", "with", "no", "allow"})
+
+# Protocol and text tokens that are no credential: progressToken, nextPageToken, maxTokens, stopToken.
+NOT_A_CREDENTIAL_TOKEN = frozenset({"progress", "page", "next", "prev", "previous", "continuation", "cursor", "sync",
+                                    "resume", "idempotency", "request", "cancel", "cancellation", "pagination",
+                                    "input", "output", "prompt", "completion", "total", "stop", "start", "end",
+                                    "special", "eos", "bos", "pad", "unk", "mask", "sep", "cls", "batch", "delimiter",
+                                    "state", "nonce", "correlation", "trace", "span", "lexer", "parse", "syntax"})
+
+
+def sensitive_key(key: str) -> str:
+    """The kind of data a record field holds by its name ("" for none): the exact names of SENSITIVE_KEYS, or a
+    name ending in a secret word (``stripe_secret_key``, ``apiToken``, ``password_hash``)."""
+    if not key or len(key) > 40:
+        return ""
+    for pattern, kind in SENSITIVE_KEYS:
+        if pattern.match(key):
+            return kind
+    words = [w.lower() for w in _WORD_BREAK.split(key) if w]
+    if len(words) < 2 or words[0] in NOT_A_SECRET_HEAD:
+        return ""
+    if words[-1] == "token" and words[-2] in NOT_A_CREDENTIAL_TOKEN:
+        return ""
+    if words[-1] in SECRET_TAIL:
+        return SECRET_TAIL[words[-1]]
+    pair = (words[-2], words[-1])
+    if pair in SECRET_PAIR:
+        return SECRET_PAIR[pair]
+    if len(words) >= 3 and (words[-3], words[-2]) == ("secret", "access") and words[-1] == "key":
+        return "credential"
+    return ""
+
+
+_SQL_SELECT = re.compile(r"\bSELECT\b(.*?)\bFROM\b", re.I | re.S)
+
+
+def select_sensitive(sql: str, at: int) -> list[Sensitive]:
+    """Columns a SELECT names that hold identity numbers, card numbers or secrets (``SELECT ssn, api_token FROM``)."""
+    match = _SQL_SELECT.search(sql[:4000]) if "select" in sql[:4000].lower() else None
+    if match is None:
+        return []
+    found = []
+    for column in re.findall(r"[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)?", match.group(1))[:60]:
+        name = column.rsplit(".", 1)[-1]
+        kind = sensitive_key(name)
+        if kind:
+            found.append(Sensitive(kind, at, f"SELECT {name}"))
+    return found
 
 
 def object_sensitive(node: Node, mod: ModuleInfo, returned: Callable[[Node], bool] | None = None) -> list[Sensitive]:
@@ -417,7 +531,8 @@ def object_sensitive(node: Node, mod: ModuleInfo, returned: Callable[[Node], boo
             key = text(child)
         else:
             continue
-        if not key or len(key) > 40 or not SENSITIVE_KEY_ANY.match(key):
+        kind = sensitive_key(key)
+        if not kind:
             continue
         inner = unwrap(child.child_by_field_name("value")) if kind_ == "pair" else None
         if inner is not None and inner.type in ("arrow_function", "function_expression", "call_expression", "object",
@@ -426,10 +541,9 @@ def object_sensitive(node: Node, mod: ModuleInfo, returned: Callable[[Node], boo
         if returned is not None and inner is not None and inner.type == "member_expression" and \
                 text(inner).startswith("process.env") and not returned(node):
             continue
-        for pattern, kind in SENSITIVE_KEYS:
-            if pattern.match(key):
-                found.append(Sensitive(kind, line(child), short(child, 80)))
-                break
+        if inner is not None and inner.type in ("true", "false"):
+            continue  # a flag (hasPassword: true), not the secret itself
+        found.append(Sensitive(kind, line(child), short(child, 80)))
     return found
 
 

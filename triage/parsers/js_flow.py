@@ -60,6 +60,11 @@ class Frame:
     focus: str | None = None  # the tool whose dispatch branch is analysed (low-level servers)
     killed: set[str] = field(default_factory=set)
     functions: dict[str, Node] = field(default_factory=dict)  # functions declared inside the handler
+    confined: frozenset[str] = frozenset()  # inputs the schema confines (never a source, whatever is rebound)
+    read_only: str = ""  # why SQL run from here on cannot write: "BEGIN TRANSACTION READ ONLY (l.52)"; "" if it can
+    # file variable -> the taint of the content written to it (fs.writeFile(file, downloaded)): loading that file as
+    # code runs the content
+    written: dict[str, Taint] = field(default_factory=dict)
 
 
 def member_of(taint: Taint | None, prop: str) -> Taint | None:
@@ -97,3 +102,17 @@ def element_of(taint: Taint | None) -> Taint | None:
     if taint is None or not taint.live:
         return None
     return Taint(taint.source, "value", taint.spliced, taint.steps)
+
+
+def relocated(summary: Result, at: int, path: str) -> Result:
+    """A summary of a helper in another file, placed at the line of the call (the tool's file is where findings are
+    reported); each item says where in the other file it comes from."""
+    def steps(items: tuple[Step, ...]) -> tuple[Step, ...]:
+        return tuple(Step(at, f"{s.text} ({path}:{s.line})") for s in items)
+
+    moved = Result(gated=summary.gated, inputs=list(summary.inputs))
+    moved.effects = [replace(e, line=at, detail=f"{e.detail} ({path}:{e.line})") for e in summary.effects]
+    moved.flows = [replace(f, line=at, steps=steps(f.steps)) for f in summary.flows]
+    moved.sensitive = [replace(x, line=at, detail=f"{x.detail} ({path}:{x.line})") for x in summary.sensitive]
+    moved.returns = [replace(t, steps=steps(t.steps)) for t in summary.returns]
+    return moved

@@ -18,7 +18,17 @@ TEMPLATE_SINKS = frozenset({"ejs.render", "ejs.compile", "handlebars.compile", "
                             "dot.template", "doT.template", "eta.renderString", "squirrelly.render"})
 DESERIALISE = frozenset({"node-serialize.unserialize", "serialize-to-js.deserialize", "js-yaml.unsafeLoad",
                          "yaml.unsafeLoad", "funcster.deepDeserialize", "cryo.parse", "v8.deserialize"})
+YAML_DEFAULT_LOAD = "js-yaml.load (default schema)"
+MODULE_LOADERS = frozenset({"import", "require", "module.createRequire"})
 UNSAFE_YAML_SCHEMA = re.compile(r"(FULL|unsafe|DEFAULT_FULL|js/function)", re.I)
+# Statements after which the session or transaction cannot write, and those that end such a transaction.
+READ_ONLY_SQL = re.compile(r"^\s*((BEGIN|START\s+TRANSACTION|SET\s+(SESSION\s+CHARACTERISTICS\s+AS\s+)?TRANSACTION)\b"
+                           r"[^;]*\bREAD\s+ONLY\b|SET\s+(SESSION\s+|LOCAL\s+)?default_transaction_read_only\s*"
+                           r"(=|TO)\s*'?(on|true|1)\b|PRAGMA\s+query_only\s*=\s*'?(on|1|true)\b)", re.I)
+END_TRANSACTION = re.compile(r"^\s*(COMMIT|ROLLBACK|END)\b", re.I)
+# Connection options that make every statement read-only (better-sqlite3 / sqlite3 / a Postgres session default).
+READ_ONLY_OPTION = re.compile(r"\b(readonly|readOnly|read_only)\s*:\s*true\b|default_transaction_read_only\s*=\s*"
+                              r"(on|true|1)\b|OPEN_READONLY|[?&]mode=ro\b|\bquery_only\b")
 
 
 class SinkRules:
@@ -27,6 +37,20 @@ class SinkRules:
     def _sinks(self, node: Node, callee: str, args: list[Node], taints: list[Taint | None], frame: Frame) -> None:
         if not args:
             return
+        if fx.last_name(callee) in fx.SQL_METHODS:
+            self._note_transaction(node, callee, args, frame)
+        if callee.split(".", 1)[0] == "fs" and fx.last_name(callee) in WRITE_FILE_SINK and len(taints) > 1 and \
+                taints[1] is not None and taints[1].live:
+            target = _root_identifier(args[0])
+            if target:
+                frame.written[target] = taints[1].step(line(node), short(node, 120))
+        if callee in MODULE_LOADERS and frame.written:
+            loaded = next((frame.written[n] for n in _identifiers(args[0]) if n in frame.written), None)
+            if loaded is not None:
+                step = Step(line(node), short(node, 120))
+                frame.result.flows.append(Flow("code-exec", loaded.source, line(node), callee, (*loaded.steps, step),
+                                               loaded.spliced))
+                return None
         first = taints[0] if taints and taints[0] is not None and taints[0].live else None
         live = [t for t in taints if t is not None and t.live]
         if not live:
@@ -45,6 +69,8 @@ class SinkRules:
             return flow("shell", first)
         if process == "spawn":
             return self._spawn_sink(args, taints, frame, flow)
+        if callee in MODULE_LOADERS and first is not None:  # import(input) / require(input): the input picks code
+            return flow("code-exec", first)
         if callee in fx.CODE_EXEC or (root == "vm" and last.startswith(("run", "compile"))):
             for taint in live:
                 return flow("code-exec", taint)
@@ -66,6 +92,14 @@ class SinkRules:
         if callee in ("js-yaml.load", "js-yaml.loadAll") and first is not None and len(args) > 1 and \
                 UNSAFE_YAML_SCHEMA.search(text(args[1])):
             return flow("deserialise", first)
+        if callee in ("js-yaml.load", "js-yaml.loadAll") and first is not None and not any(
+                "schema" in text(a) for a in args[1:]):
+            # js-yaml before 4 loads with the full schema (!!js/function) by default; which version the project
+            # uses is settled against its package.json once the whole tree is read (js_project.settle_yaml_loads)
+            step = Step(line(node), short(node, 120))
+            frame.result.flows.append(Flow("deserialise", first.source, line(node), YAML_DEFAULT_LOAD,
+                                           (*first.steps, step), first.spliced))
+            return None
         if callee in TEMPLATE_SINKS and first is not None:
             return flow("template", first)
         if fx.http_call(callee) and not fx.shadowed(callee, self.mod):
@@ -79,8 +113,40 @@ class SinkRules:
             if fx.is_db_receiver(callee, self.mod, sql or "SELECT") and (
                     last not in ("get", "run", "all", "each", "one", "many", "none", "any") or
                     fx.SQL_ANY.search(sql) or fx.DB_STRONG.search(fx.base_name(callee))):
-                return flow("sql", first)
+                contained = frame.read_only or self._read_only_connection(callee, frame)
+                step = Step(line(node), short(node, 120))
+                frame.result.flows.append(Flow("sql", first.source, line(node), callee, (*first.steps, step),
+                                               first.spliced, contained))
         return None
+
+    def _note_transaction(self, node: Node, callee: str, args: list[Node], frame: Frame) -> None:
+        """``client.query("BEGIN TRANSACTION READ ONLY")``: SQL run after it in this handler cannot write, until
+        the transaction ends."""
+        statement = self.mod.const_text(args[0])
+        if not statement:
+            return
+        if READ_ONLY_SQL.match(statement):
+            frame.read_only = f"{' '.join(statement.split())[:60]} (l.{line(node)})"
+        elif END_TRANSACTION.match(statement):
+            frame.read_only = ""
+
+    def _read_only_connection(self, callee: str, frame: Frame) -> str:
+        """The receiver was opened read-only (``new Database(file, { readonly: true })``), directly or as a client
+        taken from such a pool (``const client = await pool.connect()``)."""
+        root = callee.split(".", 1)[0]
+        for _ in range(3):
+            bound = unwrap(frame.local.get(root)) if root in frame.local else None
+            if bound is None or bound.type != "call_expression":
+                break
+            function = unwrap(bound.child_by_field_name("function"))
+            if function is None or function.type != "member_expression":
+                break
+            root = text(function.child_by_field_name("object")).split(".", 1)[0]
+        construction = self.mod.instance_args.get(root)
+        if construction is not None and READ_ONLY_OPTION.search(text(construction)[:2000]):
+            where = "its module" if root in self.mod.local_imports else f"l.{line(construction)}"
+            return f"read-only connection {root} ({where})"
+        return ""
 
     def _spawn_sink(self, args: list[Node], taints: list[Taint | None], frame: Frame, flow) -> None:  # noqa: ANN001
         program_taint = taints[0] if taints[0] is not None and taints[0].live else None
@@ -110,7 +176,7 @@ class SinkRules:
     def _element_taint(self, element: Node, frame: Frame) -> Taint | None:
         saved = self._budget
         taint = self.expr(element, Frame(frame.env, frame.local, Result(), frame.depth, frame.focus,
-                                         frame.killed, frame.functions), 0)
+                                         frame.killed, frame.functions, frame.confined, frame.read_only), 0)
         self._budget = saved
         return taint
 
@@ -164,3 +230,21 @@ class SinkRules:
                 text(inner.child_by_field_name("property")) == "prepare"
         name = text(obj).rsplit(".", 1)[-1].lower() if obj is not None else ""
         return name in ("stmt", "statement", "prepared", "query") or name.endswith(("stmt", "statement"))
+
+
+def _root_identifier(node: Node | None) -> str:
+    node = unwrap(node)
+    return text(node) if node is not None and node.type == "identifier" else ""
+
+
+def _identifiers(node: Node | None) -> list[str]:
+    """Names an expression reads (``pathToFileURL(file).href`` -> pathToFileURL, file), bounded."""
+    if node is None:
+        return []
+    found, stack = [], [node]
+    while stack and len(found) < 50:
+        current = stack.pop()
+        if current.type == "identifier":
+            found.append(text(current))
+        stack.extend(current.named_children)
+    return found

@@ -14,7 +14,9 @@ from dataclasses import replace
 from triage.parsers import js_effects as fx
 from triage.parsers.js_ast import FUNCTION_TYPES, ModuleInfo, Node, call_args, dotted, function_parts, kids, line, \
     object_pairs, property_key, short, string_value, text, unwrap, walk
-from triage.parsers.js_flow import MAX_STEPS, Frame, Result, Taint, element_of, member_of, pattern_keys
+from triage.parsers.js_flow import MAX_STEPS, Frame, Result, Taint, element_of, member_of, pattern_keys, \
+    relocated
+from triage.parsers.js_project import JsProject
 from triage.parsers.js_sinks import SinkRules
 from triage.parsers.tool_model import Effect, Sensitive, Step
 
@@ -48,10 +50,13 @@ LEAVES = frozenset({"number", "true", "false", "null", "undefined", "regex", "th
 class Analyzer(SinkRules):
     """Per module: analyses tool handlers, memoising helper summaries."""
 
-    def __init__(self, mod: ModuleInfo) -> None:
+    def __init__(self, mod: ModuleInfo, project: JsProject | None = None) -> None:
         self.mod = mod
+        self.project = project
+        self._home: dict[int, ModuleInfo] = {}  # helper node id -> the other module of the project it lives in
         self._memo: dict[tuple, Result] = {}
         self._const_seen: dict[str, list[Sensitive]] = {}
+        self._serialiser_memo: dict[int, bool] = {}
         self._budget = 0
         self._spent = 0  # over all tools of the module
         self._nesting = 0
@@ -70,8 +75,10 @@ class Analyzer(SinkRules):
         self._active: set[int] = set()
 
     # -- entry points ----------------------------------------------------------------------------------------
-    def analyse(self, handler: Node | None, sources: list[tuple[Node, Taint]], focus: str | None = None) -> Result:
-        """Walk ``handler`` with each parameter pattern bound to its taint."""
+    def analyse(self, handler: Node | None, sources: list[tuple[Node, Taint]], focus: str | None = None,
+                confined: set[str] | None = None) -> Result:
+        """Walk ``handler`` with each parameter pattern bound to its taint; ``confined`` inputs (the schema admits
+        only numbers, fixed values or an anchored pattern) are no source."""
         result = Result()
         if handler is None or self._spent > MAX_NODES_PER_MODULE:
             return result
@@ -79,6 +86,7 @@ class Analyzer(SinkRules):
         frame = Frame({}, {}, result, 0, focus)
         for pattern, taint in sources:
             self.bind(pattern, taint, frame, None)
+        frame.confined = frozenset(confined or ())
         self._nesting = 0
         try:
             self._body(handler, frame)
@@ -369,7 +377,7 @@ class Analyzer(SinkRules):
     # -- expressions -----------------------------------------------------------------------------------------
     def _lookup(self, name: str, frame: Frame) -> Taint | None:
         taint = frame.env.get(name)
-        if taint is None or (taint.live and taint.source in frame.killed):
+        if taint is None or (taint.live and (taint.source in frame.killed or taint.source in frame.confined)):
             return None
         return taint
 
@@ -413,6 +421,8 @@ class Analyzer(SinkRules):
             return None
         if obj_taint.mode == "members":
             frame.result.inputs.append(prop)
+            if prop in frame.confined:
+                return None
         return member_of(obj_taint, prop)
 
     def _subscript(self, node: Node, frame: Frame, depth: int) -> Taint | None:
@@ -423,6 +433,8 @@ class Analyzer(SinkRules):
         if key is not None:
             if obj_taint is not None and obj_taint.mode == "members":
                 frame.result.inputs.append(key[0])
+                if key[0] in frame.confined:
+                    return None
             return member_of(obj_taint, key[0])
         if obj_taint is not None and obj_taint.mode == "members":
             return Taint(obj_taint.source, "value", obj_taint.spliced, obj_taint.steps)
@@ -453,6 +465,8 @@ class Analyzer(SinkRules):
         return taint
 
     def _string(self, node: Node, frame: Frame, depth: int) -> Taint | None:
+        if node.end_byte - node.start_byte > 20:
+            frame.result.sensitive.extend(fx.select_sensitive(string_value(node), line(node)))
         if node.type == "string" or not any(c.type == "template_substitution" for c in node.children):
             if node.end_byte - node.start_byte > 8:
                 frame.result.sensitive.extend(fx.string_sensitive(string_value(node), line(node)))
@@ -540,9 +554,9 @@ class Analyzer(SinkRules):
             if taint is None and found is not None and found.live:
                 taint = found
         parent = node.parent
-        if parent is None or parent.type != "arguments" or _is_serialiser(parent.parent):
+        if parent is None or parent.type != "arguments" or self._serialises(parent.parent):
             # an object handed to a constructor or an API call is its configuration, not data the tool returns
-            frame.result.sensitive.extend(fx.object_sensitive(node, self.mod, _returned))
+            frame.result.sensitive.extend(fx.object_sensitive(node, self.mod, self._returned))
         return Taint(taint.source, "value", taint.spliced, taint.steps) if taint is not None else None
 
     # -- calls -----------------------------------------------------------------------------------------------
@@ -597,11 +611,14 @@ class Analyzer(SinkRules):
                      helper: Node | None) -> Taint | None:
         if helper is not None:
             return self._follow(node, helper, args, arg_taints, frame)
-        if function is not None and function.type == "subscript_expression":
-            dispatched = self._map_dispatch(function, frame)
+        table_lookup = function
+        if function is not None and function.type == "identifier" and text(function) in frame.local:
+            table_lookup = unwrap(frame.local[text(function)])  # const handler = handlers[name]; handler(args)
+        if table_lookup is not None and table_lookup.type == "subscript_expression":
+            dispatched = self._map_dispatch(table_lookup, frame)
             if dispatched is not None:
                 return self._follow(node, dispatched, args, arg_taints, frame)
-        if fx.http_call(callee) or fx.sdk_call(callee, self.mod) == "api-read":
+        if fx.http_call(callee) or fx.sdk_call(callee, self.mod) in ("api-read", "email-read"):
             return Taint(f"fetched:{callee}", "value", False, (Step(line(node), short(node, 100)),))
         if (receiver is None or not receiver.live) and not any(t is not None and t.live for t in arg_taints):
             return None  # nothing tainted goes in: nothing tainted comes out
@@ -646,10 +663,27 @@ class Analyzer(SinkRules):
             return None
         if function.type == "identifier":
             name = text(function)
-            return frame.functions.get(name) or (self.mod.functions.get(name) if name not in self.mod.aliases else None)
+            found = frame.functions.get(name) or (self.mod.functions.get(name) if name not in self.mod.aliases
+                                                  else None)
+            return found or self._imported(name, "")
         if function.type == "member_expression" and callee.startswith("this."):
             return self.mod.functions.get(f"this.{fx.last_name(callee)}")
+        if function.type == "member_expression":  # import * as reports from "./reports"; reports.build(x)
+            obj = unwrap(function.child_by_field_name("object"))
+            if obj is not None and obj.type == "identifier":
+                return self._imported(text(obj), text(function.child_by_field_name("property")))
         return None
+
+    def _imported(self, name: str, member: str) -> Node | None:
+        """A function of another module of the project, imported by ``name`` (``member`` of a namespace)."""
+        if self.project is None or name not in self.mod.imports_from:
+            return None
+        found = self.project.exported(self.mod, name, member)
+        if found is None:
+            return None
+        function, home = found
+        self._home[function.id] = home
+        return function
 
     def _map_dispatch(self, function: Node | None, frame: Frame) -> Node | None:
         """``handlers[name](args)``: the handler registered for the analysed tool in a name -> function map."""
@@ -676,12 +710,12 @@ class Analyzer(SinkRules):
             live = [t for t in arg_taints if t is not None and t.live]
             return live[0] if live else None
         signature = tuple((t.source, t.mode, t.spliced) if t is not None else None for t in arg_taints)
-        key = (helper.id, signature, frame.focus)
+        key = (helper.id, signature, frame.focus, frame.read_only)
         summary = self._memo.get(key)
         if summary is None:
             self._active.add(helper.id)
             summary = Result()
-            inner = Frame({}, {}, summary, frame.depth + 1, frame.focus)
+            inner = Frame({}, {}, summary, frame.depth + 1, frame.focus, read_only=frame.read_only)
             params, _body = function_parts(helper)
             for index, pattern in enumerate(params):
                 taint = arg_taints[index] if index < len(arg_taints) else None
@@ -689,9 +723,18 @@ class Analyzer(SinkRules):
                     live = [t for t in arg_taints[index:] if t is not None]
                     taint = live[0] if live else None
                 self.bind(pattern, Taint(taint.source, taint.mode, taint.spliced) if taint else None, inner, None)
-            self._body(helper, inner)
+            home = self._home.get(helper.id)
+            saved = self.mod
+            self.mod = home or saved  # the helper's names resolve in its own module
+            try:
+                self._body(helper, inner)
+            finally:
+                self.mod = saved
             self._active.discard(helper.id)
             self._memo[key] = summary
+        home = self._home.get(helper.id)
+        if home is not None and home is not self.mod:  # a helper of another file is placed at its call
+            summary = relocated(summary, line(call), home.path)
         prefix = next((t.steps for t in arg_taints if t is not None and t.live), ())
         frame.result.merge(summary, prefix)
         returned = next((t for t in summary.returns if t is not None and t.live), None)
@@ -700,6 +743,40 @@ class Analyzer(SinkRules):
         name = text(helper.child_by_field_name("name")) or short(call, 40)
         steps = (*prefix, *returned.steps)[-MAX_STEPS:]
         return replace(returned, steps=steps).step(line(call), f"{short(call, 100)} [returns from {name}]")
+
+    def _serialises(self, call: Node | None) -> bool:
+        """A call that turns its argument into the tool's output: JSON.stringify, res.json, or a helper of this file
+        that does (``const asJson = (v) => JSON.stringify(v)``, ``const out = (v) => ({ content: [...] })``)."""
+        if _is_serialiser(call):
+            return True
+        function = unwrap(call.child_by_field_name("function")) if call is not None else None
+        if function is None or function.type != "identifier":
+            return False
+        helper = self.mod.functions.get(text(function))
+        if helper is None:
+            return False
+        known = self._serialiser_memo.get(helper.id)
+        if known is None:
+            body = text(helper)[:4000]
+            known = "JSON.stringify" in body or "content" in body and "text" in body
+            self._serialiser_memo[helper.id] = known
+        return known
+
+    def _returned(self, node: Node) -> bool:
+        """The object is (part of) what the function returns or serialises."""
+        parent = node.parent
+        for _ in range(8):
+            if parent is None:
+                return False
+            if parent.type in ("return_statement", "arrow_function"):
+                return True
+            if parent.type == "call_expression" and self._serialises(parent):
+                return True
+            if parent.type in ("statement_block", "lexical_declaration", "variable_declaration",
+                               "expression_statement"):
+                return False
+            parent = parent.parent
+        return False
 
     def _const_sensitive(self, name: str) -> list[Sensitive]:
         found = self._const_seen.get(name)
@@ -733,27 +810,13 @@ def _root_name(node: Node) -> str:
     return ""
 
 
-def _returned(node: Node) -> bool:
-    """The object is (part of) what the function returns or serialises."""
-    parent = node.parent
-    for _ in range(8):
-        if parent is None:
-            return False
-        if parent.type in ("return_statement", "arrow_function"):
-            return True
-        if parent.type == "call_expression" and _is_serialiser(parent):
-            return True
-        if parent.type in ("statement_block", "lexical_declaration", "variable_declaration", "expression_statement"):
-            return False
-        parent = parent.parent
-    return False
+SERIALISER = re.compile(r"(stringify|dump|send|json|push|resolve|serialize|serialise)$", re.I)
 
 
 def _is_serialiser(call: Node | None) -> bool:
     if call is None or call.type != "call_expression":
         return False
-    return dotted(call.child_by_field_name("function")).endswith(("JSON.stringify", "stringify", "dump", "send",
-                                                                  "json", "push", "resolve"))
+    return bool(SERIALISER.search(dotted(call.child_by_field_name("function"))))
 
 
 def _exits(node: Node) -> bool:

@@ -1,8 +1,8 @@
 """Parse a tree's code files on two cores: JavaScript/TypeScript in a forked child, Python here, at the same time.
 
 The sandbox has two cores and the code parsers are the larger part of a triage, so splitting them by language
-about halves that part. Both parsers are pure functions of (text, path), so the results are the same objects
-the one-process loop would build, looked up by path in that loop: the order of everything it appends, and so
+about halves that part. Both parsers are functions of the file and the (read-only) tree, so the results are the
+same objects the one-process loop would build, looked up by path in that loop: the order of everything it appends, and so
 the findings, are byte for byte those of a serial run. Used only inside the sandbox (a process with no threads
 to break by forking); anywhere the child fails, its files are parsed here instead.
 """
@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from triage.parsers import js_code, python_code
 from triage.parsers.base import Tree
+from triage.parsers.js_project import JsProject
 
 # Below this many files of either language the fork costs more than it saves.
 MIN_FILES_EACH = 8
@@ -54,7 +55,9 @@ def prefetch_code(tree: Tree) -> Prefetched:
         status = 1
         try:
             os.close(read_end)
-            payload = pickle.dumps(_parse_all(js, js_code.parse_js), protocol=pickle.HIGHEST_PROTOCOL)
+            project = JsProject(tree.files)  # the child's own cache of the project's modules, as the loop's
+            payload = pickle.dumps(_parse_all(js, lambda text, path: js_code.parse_js(text, path, project)),
+                                   protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(write_end, "wb") as out:
                 out.write(payload)
             status = 0

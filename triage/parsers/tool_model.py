@@ -54,11 +54,15 @@ class Flow:
     # injection into a fixed statement. False when the input reaches the sink whole: the tool runs whatever
     # command, query or path it is given (arbitrary execution by design, a privilege question rather than a bug).
     spliced: bool = True
+    # Why the sink cannot do what the input asks beyond a bound, when the code confines it: "READ ONLY transaction
+    # (l.52)", "read-only connection (l.7)". "" when nothing confines it.
+    contained: str = ""
 
     def render(self) -> str:
         """Evidence text: ``param path -> os.path.join(BASE, path) (l.12) -> open(full) (l.13)``."""
         hops = " -> ".join(f"{s.text} (l.{s.line})" for s in self.steps)
-        return f"{self.source} -> {hops}" if hops else f"{self.source} -> {self.call} (l.{self.line})"
+        shown = f"{self.source} -> {hops}" if hops else f"{self.source} -> {self.call} (l.{self.line})"
+        return f"{shown} [contained: {self.contained}]" if self.contained else shown
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ class ToolDef:
     flows: list[Flow] = field(default_factory=list)
     sensitive: list[Sensitive] = field(default_factory=list)
     gated: bool = False  # the body asks a human (confirmation / elicitation) before acting
+    read_only_hint: bool = False  # the author annotates it as not changing its environment (MCP readOnlyHint)
 
 
 @dataclass

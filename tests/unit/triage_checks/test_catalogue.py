@@ -100,6 +100,8 @@ FIXTURES: dict[str, tuple[str, str]] = {
     "injection.deserialise": ("mcp_server_py_vulnerable", "mcp_server_py_hardened"),
     "injection.ssrf": ("mcp_server_ts_vulnerable", "mcp_server_ts_hardened"),
     "injection.template": ("mcp_server_py_vulnerable", "mcp_server_py_hardened"),
+    "trifecta.server-toxic-flow": ("mcp_server_py_vulnerable", "mcp_server_py_hardened"),
+    "provenance.runtime-code-download": ("mcp_server_ts_vulnerable", "mcp_server_ts_hardened"),
 }
 # Checks whose positive fixture needs the tool model extracted from code: until an extractor reads the fixture's
 # language, the positive test is skipped (not passed); once it does, it runs for real.

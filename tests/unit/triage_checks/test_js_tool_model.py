@@ -382,7 +382,7 @@ FS = 'import fs from "node:fs";\nimport path from "node:path";\nconst ROOT = "/s
      [("deserialise", "input", False)]),
     ("return yaml.load(input, { schema: yaml.DEFAULT_FULL_SCHEMA });", 'import yaml from "js-yaml";\n',
      [("deserialise", "input", False)]),
-    ("return yaml.load(input);", 'import yaml from "js-yaml";\n', []),
+    ("return yaml.load(input, { schema: yaml.JSON_SCHEMA });", 'import yaml from "js-yaml";\n', []),
     ("return yaml.unsafeLoad(input);", 'import * as yaml from "js-yaml";\n', [("deserialise", "input", False)]),
     ("return ejs.render(input, {});", 'import ejs from "ejs";\n', [("template", "input", False)]),
     ("return Handlebars.compile(`<p>${input}</p>`)({});", 'import Handlebars from "handlebars";\n',
@@ -1019,3 +1019,308 @@ def test_environment_config_objects_are_not_sensitive_unless_returned():
     const client = makeClient(config);
     return { content: [{ type: "text", text: "ok" }], meta: { apiKey: process.env.SERVICE_KEY } };"""
     assert [(s.kind, s.line) for s in tool_of(handler(body), "t").sensitive] == [("credential", 8)]
+
+
+# -- project-local modules, handler tables through a local, service clients -----------------------------------------
+def test_names_imported_from_the_project_keep_their_meaning():
+    source = MCP_HEAD + """
+import { store } from "./storage/index.js";
+import { conn as database } from "../shared/connection";
+import * as helpers from "./helpers.js";
+const server = new McpServer({ name: "s", version: "1" });
+server.tool("find", "Find", { who: z.string() }, async ({ who }) => {
+  const a = await store.query(`SELECT * FROM people WHERE name = '${who}'`);
+  const b = await database.query("SELECT * FROM people WHERE name = $1", [who]);
+  helpers.exec(who);
+  return { content: [{ type: "text", text: JSON.stringify([a, b]) }] };
+});
+"""
+    tool = tool_of(source, "find")
+    assert [(f.sink, f.source, f.call) for f in tool.flows] == [("sql", "who", "store.query")]
+    assert [e.kind for e in tool.effects] == ["database-read", "database-read"]  # and helpers.exec is no shell
+
+
+def test_a_handler_picked_from_a_table_into_a_local_is_followed():
+    source = """
+const { Server } = require("@modelcontextprotocol/sdk/server/index.js");
+const cp = require("child_process");
+const server = new Server({ name: "s", version: "1" }, { capabilities: { tools: {} } });
+const impl = {
+  ping: ({ host }) => cp.execSync("ping -c 1 " + host).toString(),
+  echo: ({ words }) => String(words),
+};
+server.setRequestHandler(ListToolsRequestSchema, async () => ({
+  tools: [{ name: "ping", inputSchema: { type: "object" } }, { name: "echo", inputSchema: { type: "object" } }],
+}));
+server.setRequestHandler(CallToolRequestSchema, async (req) => {
+  const run = impl[req.params.name];
+  if (!run) throw new Error("unknown");
+  return { content: [{ type: "text", text: run(req.params.arguments ?? {}) }] };
+});
+"""
+    server = only_server(source, "srv.js")
+    by_name = {t.name: t for t in server.tools}
+    assert [(f.sink, f.source) for f in by_name["ping"].flows] == [("shell", "host")]
+    assert by_name["echo"].flows == [] and by_name["echo"].effects == []
+
+
+def test_only_clients_of_an_outside_service_write_to_it():
+    imports = ('import { LRUCache } from "lru-cache";\nimport { Notebook } from "./notebook.js";\n'
+               'import { WebClient } from "@slack/web-api";\nimport Mailgun from "mailgun.js";\n'
+               'const cache = new LRUCache({ max: 100 });\nconst notes = new Notebook();\n'
+               'const slack = new WebClient(process.env.SLACK_TOKEN);\n'
+               'const mg = new Mailgun({ apiKey: process.env.MG_KEY });\n')
+    body = """cache.set(input, 1);
+    notes.add(input);
+    await server.sendToolListChanged();
+    await slack.reactions.add({ name: "eyes" });
+    await mg.lists.create({ address: "x" });"""
+    assert effects(body, imports=imports) == [("api-write", "slack.reactions.add", True),
+                                              ("api-write", "mg.lists.create", True)]
+
+
+# -- sensitive fields by name, and SELECTed secret columns -----------------------------------------------------------
+@pytest.mark.parametrize("key, kind", [
+    ("stripe_secret_key", "credential"), ("githubToken", "token"), ("password_hash", "credential"),
+    ("mfaSecret", "credential"), ("AWS_SECRET_ACCESS_KEY", "credential"), ("deploySigningKey", "private-key"),
+    ("ssn", "ssn"), ("progressToken", ""), ("nextPageToken", ""), ("maxTokens", ""), ("has_password", ""),
+    ("secret_name", ""), ("public_key", ""), ("token_count", ""),
+])
+def test_sensitive_field_names(key, kind):
+    from triage.parsers.js_effects import sensitive_key
+
+    assert sensitive_key(key) == kind
+
+
+def test_secret_columns_a_query_selects_are_sensitive_and_plain_columns_are_not():
+    source = MCP_HEAD + """
+import pg from "pg";
+const pool = new pg.Pool();
+async function member(id: number) {
+  const { rows } = await pool.query("SELECT m.id, m.handle, m.recovery_token, m.passwordHash FROM members m WHERE id = $1", [id]);
+  return rows[0];
+}
+const server = new McpServer({ name: "s", version: "1" });
+server.tool("member", "Member", { id: z.number() }, async ({ id }) => ({ content: [{ type: "text", text: JSON.stringify(await member(id)) }] }));
+server.tool("names", "Names", async () => ({ content: [{ type: "text", text: JSON.stringify((await pool.query("SELECT id, handle FROM members")).rows) }] }));
+"""
+    assert sorted((s.kind, s.detail) for s in tool_of(source, "member").sensitive) == [
+        ("credential", "SELECT passwordHash"), ("token", "SELECT recovery_token")]
+    assert tool_of(source, "names").sensitive == []
+
+
+def test_environment_secrets_handed_to_a_local_serialiser_are_returned():
+    source = MCP_HEAD + """
+const show = (value: unknown) => JSON.stringify(value);
+const connect = (options: object) => options;
+const server = new McpServer({ name: "s", version: "1" });
+server.resource("config", "config://app", async (uri) => ({
+  contents: [{ uri: uri.href, text: show({ billingApiKey: process.env.BILLING_KEY, region: "eu" }) }],
+}));
+server.tool("ping", "Ping", async () => {
+  connect({ billingApiKey: process.env.BILLING_KEY });
+  return { content: [{ type: "text", text: "ok" }] };
+});
+"""
+    assert [(s.kind, s.line) for s in tool_of(source, "config").sensitive] == [("credential", 9)]
+    assert tool_of(source, "ping").sensitive == []
+
+
+# -- read-only SQL containment -----------------------------------------------------------------------------------------
+def test_a_whole_query_run_in_a_read_only_transaction_is_contained():
+    body = """const client = await pool.connect();
+    await client.query("START TRANSACTION READ ONLY");
+    const r = await client.query(input);
+    await client.query("COMMIT");
+    await client.query(input);
+    return r.rows;"""
+    imports = 'import pg from "pg";\nconst pool = new pg.Pool();\n'
+    tool = tool_of(handler(body, imports=imports), "t")
+    assert [(f.line, f.contained) for f in tool.flows] == [(10, "START TRANSACTION READ ONLY (l.9)"), (12, "")]
+
+
+def test_a_read_only_connection_contains_every_query_and_a_writable_one_does_not():
+    imports = ('import Database from "better-sqlite3";\nconst ro = new Database("a.db", { readonly: true });\n'
+               'const rw = new Database("a.db");\n')
+    tool = tool_of(handler("ro.prepare(input).all();\nrw.prepare(input).all();", imports=imports), "t")
+    assert [(f.call, f.contained) for f in tool.flows] == [("ro.prepare", "read-only connection ro (l.5)"),
+                                                           ("rw.prepare", "")]
+
+
+# -- calls into the project's own modules ------------------------------------------------------------------------------
+def parse_tree_of(files: dict[str, str]):
+    from triage.parsers import parse_tree
+    from triage.parsers.base import tree_from_memory
+
+    data = {path: textwrap.dedent(body).encode() for path, body in files.items()}
+    return parse_tree(tree_from_memory(data, {path: len(body) for path, body in data.items()}))
+
+
+def test_a_helper_imported_from_another_file_is_followed_and_placed_at_the_call():
+    parsed = parse_tree_of({
+        "src/server.ts": MCP_HEAD + """
+import { archive, tidy } from "./jobs.js";
+import * as ops from "./ops";
+const server = new McpServer({ name: "s", version: "1" });
+server.tool("archive", "Archive a folder", { folder: z.string() }, async ({ folder }) => {
+  archive(folder);
+  return { content: [{ type: "text", text: tidy(folder) }] };
+});
+server.tool("nothing", "Nothing", { folder: z.string() }, async ({ folder }) => ops.describe(folder));
+""",
+        "src/jobs.ts": """
+import { execSync } from "node:child_process";
+export function archive(dir: string) {
+  execSync(`tar czf /backups/out.tgz ${dir}`);
+}
+export const tidy = (dir: string) => dir.trim();
+""",
+        "src/ops/index.ts": "export function describe(dir: string) { return `folder ${dir}`; }\n",
+    })
+    tools = {t.name: t for s in parsed.code_servers for t in s.tools}
+    archive = tools["archive"]
+    assert [(f.sink, f.source, f.line) for f in archive.flows] == [("shell", "folder", 9)]
+    assert archive.flows[0].steps[-1].text.endswith("(src/jobs.ts:4)")
+    assert [(e.kind, e.line) for e in archive.effects] == [("shell", 9)]
+    assert tools["nothing"].flows == [] and tools["nothing"].effects == []
+
+
+def test_imports_that_leave_the_tree_or_name_packages_are_not_followed():
+    parsed = parse_tree_of({
+        "app/server.ts": MCP_HEAD + """
+import { run } from "../../outside/run.js";
+import { exec2 } from "some-package";
+const server = new McpServer({ name: "s", version: "1" });
+server.tool("t", "T", { cmd: z.string() }, async ({ cmd }) => { run(cmd); exec2(cmd); return { content: [] }; });
+""",
+        "outside/run.ts": 'import { execSync } from "node:child_process";\nexport function run(c) { execSync(c); }\n',
+    })
+    assert [t.flows for s in parsed.code_servers for t in s.tools] == [[]]
+
+
+# -- what the schema confines, and the read-only annotation ------------------------------------------------------------
+def test_inputs_the_schema_confines_are_no_source():
+    source = MCP_HEAD + """
+import { execSync } from "node:child_process";
+const server = new McpServer({ name: "s", version: "1" });
+server.tool("t", "T", { n: z.number().int(), mode: z.enum(["a", "b"]), slug: z.string().regex(/^[a-z0-9-]{1,40}$/),
+                        loose: z.string().regex(/[a-z]+/), free: z.string() },
+  async ({ n, mode, slug, loose, free }) => {
+    execSync(`run ${n} ${mode} ${slug}`);
+    execSync(`run ${loose}`);
+    execSync(`run ${free}`);
+    return { content: [] };
+  });
+"""
+    assert [(f.source, f.line) for f in tool_of(source, "t").flows] == [("loose", 11), ("free", 12)]
+
+
+def test_a_json_schema_integer_or_pattern_confines_a_low_level_input():
+    source = """
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { execSync } from "node:child_process";
+const server = new Server({ name: "s", version: "1" }, { capabilities: { tools: {} } });
+server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: [{
+  name: "t", annotations: { readOnlyHint: true },
+  inputSchema: { type: "object", properties: { id: { type: "integer" }, tag: { type: "string", pattern: "^[a-z]+$" },
+                                              note: { type: "string" } } },
+}] }));
+server.setRequestHandler(CallToolRequestSchema, async (request) => {
+  const { id, note } = request.params.arguments;
+  execSync(`show ${id} ${request.params.arguments.tag}`);
+  execSync(`note ${note}`);
+  return { content: [] };
+});
+"""
+    tool = only_server(source, "srv.ts").tools[0]
+    assert [f.source for f in tool.flows] == ["note"]
+    assert tool.read_only_hint is True
+
+
+def test_read_only_hint_from_register_tool_and_server_tool_annotations():
+    source = MCP_HEAD + """
+const server = new McpServer({ name: "s", version: "1" });
+server.registerTool("a", { description: "A", inputSchema: {}, annotations: { readOnlyHint: true } }, async () => ({ content: [] }));
+server.tool("b", "B", {}, { readOnlyHint: true }, async () => ({ content: [] }));
+server.tool("c", "C", {}, { destructiveHint: true }, async () => ({ content: [] }));
+"""
+    assert [(t.name, t.read_only_hint) for t in only_server(source).tools] == [("a", True), ("b", True), ("c", False)]
+
+
+# -- js-yaml's default schema depends on the version the project declares ------------------------------------------
+YAML_SERVER = MCP_HEAD + """
+import yaml from "js-yaml";
+const server = new McpServer({ name: "s", version: "1" });
+server.tool("lint", "Lint YAML", { doc: z.string() }, async ({ doc }) => ({ content: [{ type: "text", text: String(yaml.load(doc)) }] }));
+"""
+
+
+@pytest.mark.parametrize("declared, found", [
+    ('"js-yaml": "^3.14.1"', [("deserialise", "doc")]),
+    ('"js-yaml": "4.1.0"', []),
+    ('"left-pad": "1.0.0"', []),  # no declaration: the version is unknown and not guessed
+])
+def test_a_default_yaml_load_is_unsafe_only_under_js_yaml_before_4(declared, found):
+    parsed = parse_tree_of({"pkg/src/index.ts": YAML_SERVER,
+                            "pkg/package.json": '{"name": "p", "dependencies": {' + declared + '}}'})
+    tool = parsed.code_servers[0].tools[0]
+    assert [(f.sink, f.source) for f in tool.flows] == found
+    if found:
+        assert "js-yaml 3.x" in tool.flows[0].render()
+
+
+# -- code loaded at run time, and mail read from a mailbox -------------------------------------------------------------
+def test_downloaded_code_written_to_a_file_and_imported_runs_as_code():
+    body = """const code = await (await fetch("https://plugins.example.net/p.mjs")).text();
+    const file = path.join(os.tmpdir(), "p.mjs");
+    await fs.promises.writeFile(file, code);
+    await import(pathToFileURL(file).href);
+    fs.writeFileSync("/tmp/notes.txt", code);
+    const notes = "/tmp/notes.txt";
+    return fs.readFileSync(notes, "utf8");"""
+    imports = FS + 'import os from "node:os";\nimport { pathToFileURL } from "node:url";\n'
+    assert flows(body, imports=imports) == [("code-exec", "fetched:fetch", False)]
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("return await import(input);", [("code-exec", "input", False)]),
+    ("return require(`./plugins/${input}`);", [("code-exec", "input", True)]),
+    ('return await import("./fixed.js");', []),
+])
+def test_a_module_the_input_names_is_loaded_as_code(body, expected):
+    assert flows(body) == expected
+
+
+def test_reading_a_mailbox_is_an_email_read_whose_content_is_fetched():
+    imports = ('import { ImapFlow } from "imapflow";\nimport { exec } from "node:child_process";\n'
+               'const box = new ImapFlow({ host: "imap.example.net", auth: { user: "u", pass: process.env.P } });\n')
+    body = """for await (const message of box.fetch("1:*", { source: true })) {
+      exec(`archive ${message.source}`);
+    }"""
+    tool = tool_of(handler(body, imports=imports), "t")
+    assert [e.kind for e in tool.effects] == ["email-read", "shell"]
+    assert [(f.sink, f.source) for f in tool.flows] == [("shell", "fetched:box.fetch")]
+
+
+def test_clients_made_in_another_module_of_the_project_keep_what_they_are():
+    parsed = parse_tree_of({
+        "src/clients.ts": 'import Database from "better-sqlite3";\nimport { Octokit } from "@octokit/rest";\n'
+                          'export const archive = new Database("archive.db", { readonly: true });\n'
+                          'export const gh = new Octokit({ auth: process.env.GH_TOKEN });\n'
+                          'export const scratch = new Database("scratch.db");\n',
+        "src/server.ts": MCP_HEAD + """
+import { archive, gh, scratch as notes } from "./clients.js";
+const server = new McpServer({ name: "s", version: "1" });
+server.tool("t", "T", { q: z.string() }, async ({ q }) => {
+  const old = archive.prepare(q).all();
+  notes.prepare(q).run();
+  await gh.rest.issues.createComment({ owner: "o", repo: "r", issue_number: 1, body: q });
+  return { content: [] };
+});
+""",
+    })
+    tool = parsed.code_servers[0].tools[0]
+    assert [(f.call, f.contained) for f in tool.flows] == [
+        ("archive.prepare", "read-only connection archive (its module)"), ("notes.prepare", "")]
+    assert [(e.kind, e.detail) for e in tool.effects if e.detail.startswith("gh.")] == [
+        ("messaging", "gh.rest.issues.createComment")]

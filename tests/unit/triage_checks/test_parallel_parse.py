@@ -33,10 +33,10 @@ def test_it_parses_the_js_in_a_child_and_the_python_here(repository, monkeypatch
     parsed_here = []
     real = js_code.parse_js
 
-    def spy(text, path):  # noqa: ANN001, ANN202
+    def spy(text, path, project=None):  # noqa: ANN001, ANN202
         if os.getpid() == parent:
             parsed_here.append(path)
-        return real(text, path)
+        return real(text, path, project)
 
     monkeypatch.setattr(js_code, "parse_js", spy)
     code = prefetch.prefetch_code(repository)
@@ -49,10 +49,10 @@ def test_a_failing_child_leaves_its_files_to_the_serial_loop(repository, monkeyp
     parent = os.getpid()
     real = js_code.parse_js
 
-    def crash_in_child(text, path):  # noqa: ANN001, ANN202
+    def crash_in_child(text, path, project=None):  # noqa: ANN001, ANN202
         if os.getpid() != parent:
             raise MemoryError("the child ran out of memory")
-        return real(text, path)
+        return real(text, path, project)
 
     serial = _findings_json(repository, parallel=False)
     monkeypatch.setattr(js_code, "parse_js", crash_in_child)
@@ -69,3 +69,13 @@ def test_small_trees_are_not_forked(tmp_path, monkeypatch):
     (tmp_path / "b.ts").write_text("const x = 1;\n")
     monkeypatch.setattr(os, "fork", lambda: pytest.fail("forked for two files"))
     assert prefetch.prefetch_code(load_tree(tmp_path)).get("a.py", "y = 2\n", lambda text, path: "parsed") == "parsed"
+
+
+def test_it_gives_the_serial_findings_on_every_corpus_case(monkeypatch):  # noqa: ANN001
+    """Forced to fork on small trees too, so cross-file JS projects and Python imports are covered."""
+    from tests.quality.corpus import load_cases
+
+    monkeypatch.setattr(prefetch, "MIN_FILES_EACH", 0)
+    for case in load_cases():
+        tree = load_tree(case.path)
+        assert _findings_json(tree, parallel=True) == _findings_json(tree, parallel=False), case.name

@@ -174,7 +174,7 @@ def test_each_version_reads_a_frozen_check_set_and_the_current_one_reads_the_who
     assert catalogue <= checks_read_by(POLICY_VERSION)
     assert checks_read_by("2026.10.1") == checks_read_by("2026.11.1") == CHECKS_2026_11
     assert CHECKS_2026_11 == catalogue - TOOL_MODEL_CHECKS - FORMAT_CHECKS - CONFIG_CHECKS
-    assert len(CHECKS_2026_11) == 78 and len(TOOL_MODEL_CHECKS) == 15
+    assert len(CHECKS_2026_11) == 78 and len(TOOL_MODEL_CHECKS) == 17
     assert checks_read_by(POLICY_VERSION) == CHECKS_2026_11 | TOOL_MODEL_CHECKS | FORMAT_CHECKS | CONFIG_CHECKS
 
 

@@ -74,3 +74,13 @@ def test_two_detectors_on_one_token_report_it_once(tmp_path):
     line = 'STRIPE = "sk_live_51Hq8ZmK2pL9vN4xR7tY3wB6cD1fG5hJ"\n'
     assert [e for _s, _p, _l, e in _secret_findings(tmp_path, {"pay.js": line})] == [
         "Stripe live key: sk_********************hJ"]
+
+
+def test_a_js_constant_handed_to_a_credential_slot_is_a_credential(tmp_path):
+    files = {"src/mail.js": 'import nodemailer from "nodemailer";\nconst RELAY_KEY = "Qw7pZ2mX9vL4tR8n";\n'
+                            "export const relay = nodemailer.createTransport({\n"
+                            '  host: "smtp.example.net", auth: { user: "bot", pass: RELAY_KEY },\n});\n',
+             "src/other.ts": 'const LABEL = "Qw7pZ2mX9vL4tR8nA";\nconst cfg = { title: LABEL };\n'
+                             'const env = { pass: process.env.RELAY_KEY, token: "changeme-token-value" };\n'}
+    assert _secret_findings(tmp_path, files) == [
+        ("high", "src/mail.js", 2, "Credential constant passed as pass: Qw7***********8n")]

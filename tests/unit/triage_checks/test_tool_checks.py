@@ -308,6 +308,23 @@ def test_reads_and_input_chosen_urls_are_left_to_other_checks():
     assert found(system(fetch, posting), "tools.exfiltration") == []
 
 
+def test_posting_to_an_input_chosen_url_is_exfiltration_when_the_tool_reads_private_data():
+    posting = tool("export_rows", "Export rows to a URL.",
+                   effects=[Effect("database-read", 8, "SELECT * FROM payroll"), Effect("network", 9, "fetch(…) POST")],
+                   flows=[Flow("ssrf", "url", 9, "fetch", (Step(9, "fetch(url)"),), spliced=False)])
+    assert found(system(posting), "tools.exfiltration") == [
+        ("high", "server.py", 9, "tool export_rows: network fetch(…) POST (destination chosen by the input; private "
+                                 "data read by this tool)")]
+
+
+def test_a_fixed_destination_on_a_tool_annotated_read_only_is_low():
+    query = tool("free_busy", "Busy slots.", effects=[Effect("api-write", 7, "fetch(https://cal/api) POST", True)],
+                 read_only_hint=True)
+    plain = tool("post_note", "Post a note.", effects=[Effect("api-write", 9, "fetch(https://cal/api) POST", True)])
+    assert [hit[0] for hit in found(system(query), "tools.exfiltration")] == ["low"]
+    assert [hit[0] for hit in found(system(plain), "tools.exfiltration")] == ["medium"]
+
+
 # --- irreversible actions -------------------------------------------------------------------------------------------
 
 def test_an_unapproved_payment_with_no_limit_is_critical_and_a_gated_one_is_quiet():
@@ -410,6 +427,17 @@ def test_each_flow_is_one_finding_at_the_sink_with_its_path(check_id, sink, sour
     assert others == set()
 
 
+def test_a_whole_query_in_a_read_only_transaction_is_low_with_the_reason_and_a_spliced_one_stays_high():
+    contained = Flow("sql", "sql", 30, "client.query", (Step(30, "client.query(sql)"),), spliced=False,
+                     contained="BEGIN READ ONLY (l.29)")
+    spliced = Flow("sql", "name", 40, "client.query", (Step(40, "client.query(`... ${name}`)"),), spliced=True,
+                   contained="BEGIN READ ONLY (l.39)")
+    assert sorted(found(system(tool("query", "Run SQL.", flows=[contained, spliced])), "injection.sql")) == [
+        ("high", "server.py", 40, "tool query: name -> client.query(`... ${name}`) (l.40) "
+                                  "[contained: BEGIN READ ONLY (l.39)]"),
+        ("low", "server.py", 30, "tool query: sql -> client.query(sql) (l.30) [contained: BEGIN READ ONLY (l.29)]")]
+
+
 def test_flow_evidence_reads_source_to_sink():
     traversal = Flow("file-read", "name", 64, "open", (Step(63, "full = os.path.join(NOTES_DIR, name)"),
                                                        Step(64, "open(full)")), spliced=True)
@@ -424,6 +452,9 @@ def test_flow_evidence_reads_source_to_sink():
     ("browse", "Open a page in a headless browser.", "low"),
     ("notify_webhook", "Post a build summary to a webhook.", "high"),
     ("check_status", "Report whether a partner's service is up.", "high"),
+    ("fetch_attachment", "Download an attachment of an order from the document store.", "high"),
+    ("download_invoice", "The PDF of an invoice.", "high"),
+    ("scrape_page", "Text of a page.", "low"),
 ])
 def test_ssrf_is_low_only_when_fetching_urls_is_the_tools_declared_purpose(name, text, expected):
     the_flow = flow("ssrf", "url", spliced=False, call="httpx.get")
@@ -569,3 +600,34 @@ def test_an_instruction_encoded_in_base64_or_hidden_in_a_comment_is_found_and_a_
     assert [hit[3].split(":")[0] for hit in comment] == ["tool convert (hidden-block)"]
     digest = "Verify a download. The release checksum is 3q2+7wAAAAB0aGlzIGlzIGEgdGVzdA1234567890abcdEF==."
     assert found(system(tool("verify", digest)), "tools.description-injection") == []
+
+
+# --- one server's own toxic flow, and code downloaded at run time -----------------------------------------------------
+
+def test_a_server_whose_tools_read_mail_private_records_and_send_is_a_toxic_flow():
+    inbox = tool("unread_mail", "New mails in the inbox.", line=10, effects=[Effect("email-read", 12, "imap.fetch")])
+    records = tool("customer_record", "A customer's record.", line=20,
+                   effects=[Effect("database-read", 22, "SELECT * FROM customers")])
+    reply = tool("reply", "Reply to a mail.", line=30, effects=[Effect("email-send", 32, "smtp.sendMail")])
+    hits = found(system(inbox, records, reply), "trifecta.server-toxic-flow")
+    assert [(h[0], h[2]) for h in hits] == [("high", 32)]
+    assert "email:unread_mail" in hits[0][3] and "email-send:reply" in hits[0][3]
+
+
+def test_no_toxic_flow_when_the_send_is_approved_in_code_or_the_reader_only_names_mail():
+    inbox = tool("unread_mail", "New mails in the inbox.", effects=[Effect("email-read", 12, "imap.fetch")])
+    records = tool("customer_record", "A customer's record.", effects=[Effect("database-read", 22, "SELECT *")])
+    gated = tool("reply", "Reply to a mail.", effects=[Effect("email-send", 32, "smtp.sendMail")], gated=True)
+    assert found(system(inbox, records, gated), "trifecta.server-toxic-flow") == []
+    by_name = tool("mail_by_email", "Orders of a customer, by e-mail.", effects=[Effect("database-read", 8, "SELECT")])
+    reply = tool("reply", "Reply to a mail.", effects=[Effect("email-send", 32, "smtp.sendMail")])
+    assert found(system(by_name, records, reply), "trifecta.server-toxic-flow") == []
+
+
+def test_code_downloaded_and_run_by_a_tool_is_a_supply_chain_finding_and_an_input_run_as_code_is_not():
+    downloaded = Flow("code-exec", "fetched:fetch", 14, "import", (Step(11, "fetch(INDEX)"), Step(14, "import(file)")),
+                      spliced=False)
+    typed = Flow("code-exec", "expression", 20, "eval", (Step(20, "eval(expression)"),), spliced=False)
+    parsed = system(tool("install", "Install a plugin.", flows=[downloaded]), tool("calc", "Calc.", flows=[typed]))
+    assert found(parsed, "provenance.runtime-code-download") == [
+        ("high", "server.py", 14, "tool install: fetched:fetch -> fetch(INDEX) (l.11) -> import(file) (l.14)")]
