@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from intake.models import AccessTier, Submission
+from intake.vault.sealed_fields import SealedJSONField, SealedTextField
 
 TIER_RANK = {AccessTier.BLACK: 0, AccessTier.GREY: 1, AccessTier.WHITE: 2}
 
@@ -149,9 +150,10 @@ class Review(models.Model):
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews")
     verdict = models.CharField(max_length=16, choices=Verdict.choices)
     confidence = models.PositiveSmallIntegerField(help_text="0-100")
-    findings = models.JSONField(default=list)
-    limitations = models.TextField(blank=True)
-    summary = models.TextField(blank=True)
+    # What a reviewer writes quotes the case: sealed under the case's key, shredded with it.
+    findings = SealedJSONField(default=list)
+    limitations = SealedTextField(blank=True)
+    summary = SealedTextField(blank=True)
     submitted_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -162,7 +164,7 @@ class Decision(models.Model):
     submission = models.OneToOneField(Submission, on_delete=models.CASCADE, related_name="decision")
     coordinator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     verdict = models.CharField(max_length=16, choices=Verdict.choices)
-    rationale = models.TextField()
+    rationale = SealedTextField()
     disagreement = models.BooleanField(default=False)
     agreement_kappa = models.FloatField(null=True, blank=True)
     decided_at = models.DateTimeField(default=timezone.now)
@@ -271,7 +273,7 @@ class Message(models.Model):
 
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="messages")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    body = models.TextField()
+    body = SealedTextField()  # sealed under the case's key, shredded with it
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
