@@ -8,6 +8,24 @@ from django.http import Http404
 from intake.models import Role, Submission, TermsVersion
 from intake.states import OPEN_STATES
 
+SEARCH_SCAN_LIMIT = 5000
+
+
+def submissions_matching(cases: QuerySet, query: str, *, limit: int) -> list[Submission]:
+    """Cases whose reference or title contains ``query``, in ``cases``' order.
+
+    Titles are sealed (intake.vault.sealed_fields), so the database cannot search them: the match runs
+    here, on at most SEARCH_SCAN_LIMIT cases the caller may already see.
+    """
+    needle = query.casefold()
+    found = []
+    for case in cases[:SEARCH_SCAN_LIMIT]:
+        if needle in case.reference.casefold() or needle in case.title.casefold():
+            found.append(case)
+            if len(found) >= limit:
+                break
+    return found
+
 
 def submissions_visible_to(user) -> QuerySet[Submission]:  # noqa: ANN001
     if user is None or not user.is_authenticated or not user.is_active:

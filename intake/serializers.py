@@ -6,6 +6,11 @@ from rest_framework import serializers
 
 from intake.models import AccessTier, Artifact, ArtifactKind, PropertyKind, Submission, TermsVersion
 from intake.states import State
+from intake.vault.sealed_fields import SealedJSONField, SealedTextField
+
+# Sealed fields are text columns holding ciphertext, but their values are JSON or text: serialise them so.
+serializers.ModelSerializer.serializer_field_mapping[SealedJSONField] = serializers.JSONField
+serializers.ModelSerializer.serializer_field_mapping[SealedTextField] = serializers.CharField
 
 
 class StrictInput(serializers.Serializer):

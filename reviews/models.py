@@ -216,7 +216,9 @@ class Report(models.Model):
     submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="reports")
     kind = models.CharField(max_length=12, choices=Kind.choices)
     config_digest = models.CharField(max_length=71)
-    statement = models.JSONField()
+    # The signed statement quotes the claim and findings: sealed under the case's key. The PDF is overwritten
+    # at shredding (intake.vault.shred_records); the digests stay, so an uploaded copy still verifies.
+    statement = SealedJSONField(shredded="dict")
     statement_sha256 = models.CharField(max_length=64, unique=True)
     key_id = models.CharField(max_length=64)
     pdf_sha256 = models.CharField(max_length=64)

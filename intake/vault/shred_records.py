@@ -35,6 +35,10 @@ RETAINED = (
      "kept": "a keyed hash of the whole tree's content digest",
      "why": "so a later resubmission of the same tree is still recognised as a duplicate; similarity "
             "signatures and per-file hashes are deleted"},
+    {"record_class": "reviews.report",
+     "kept": "kind, config_digest, statement and PDF SHA-256, key id, issue, expiry and revocation",
+     "why": "so a copy of the report the builder holds still verifies and shows its status; the signed "
+            "statement and PDF are destroyed"},
     {"record_class": "intake.audit_event",
      "kept": "who did what and when, with ids, counts and digests",
      "why": "the audit chain is append-only; its events carry no submitted text"},
@@ -72,11 +76,20 @@ def sealed_record_classes() -> list[SealedRecordClass]:
     return sorted(found, key=lambda item: item.name)
 
 
-def _fingerprint_model():  # noqa: ANN202
+def _optional_model(app_label: str, name: str):  # noqa: ANN202
+    """Higher layers' models, reached through the registry (intake never imports triage or reviews)."""
     try:
-        return apps.get_model("triage", "SubmissionFingerprint")
+        return apps.get_model(app_label, name)
     except LookupError:
         return None
+
+
+def _fingerprint_model():  # noqa: ANN202
+    return _optional_model("triage", "SubmissionFingerprint")
+
+
+def _report_model():  # noqa: ANN202
+    return _optional_model("reviews", "Report")
 
 
 def shred_counts(submission: Submission) -> list[dict]:
@@ -96,6 +109,11 @@ def shred_counts(submission: Submission) -> list[dict]:
         if count:
             listed.append({"record_class": "triage.fingerprint_detail", "count": count,
                            "fields": ["signature", "bands", "file_hashes"]})
+    report = _report_model()
+    if report is not None:
+        count = report.objects.filter(submission=submission).count()
+        if count:
+            listed.append({"record_class": "reviews.report_pdf", "count": count, "fields": ["pdf"]})
     return listed
 
 
@@ -116,6 +134,9 @@ def shred_records(submission: Submission) -> None:
     for index, artifact_id in enumerate(submission.artifacts.order_by("created_at", "pk")
                                         .values_list("pk", flat=True), start=1):
         submission.artifacts.filter(pk=artifact_id).update(name=f"shredded-{index}")
+    report = _report_model()
+    if report is not None:
+        report.objects.filter(submission=submission).update(pdf=b"")
     fingerprint = _fingerprint_model()
     if fingerprint is not None:
         for stored in fingerprint.objects.filter(submission=submission):

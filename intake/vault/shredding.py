@@ -40,7 +40,7 @@ METHOD = ("crypto-shred: each artifact's AES-256-GCM data key and the case's dat
           "it unrecoverable; ciphertext deleted from storage and sealed records overwritten")
 TRIGGERS = ("retention_expired", "builder_request", "coordinator")
 # Record classes destroyed by overwriting rather than under the case key (they are never sealed).
-UNSEALED = frozenset({"intake.artifact_name", "triage.fingerprint_detail"})
+UNSEALED = frozenset({"intake.artifact_name", "triage.fingerprint_detail", "reviews.report_pdf"})
 
 
 # Other vault objects a case owns besides its artifacts (e.g. triage's dynamic-stage records).
@@ -151,7 +151,8 @@ def case_shred(*, submission: Submission, actor, trigger: str, reason: str = "")
         # (ledger.py); a ledger that cannot be written rolls the whole shred back, to be retried.
         ledger_append(receipt=document, submission_id=str(locked.pk),
                       object_ids=[record.storage_key for record in records.values()],
-                      data_key_ids=[record.data_key_id for record in records.values()])
+                      data_key_ids=[record.data_key_id for record in records.values()]
+                      + ([case_key.data_key_id] if case_key is not None else []))
     try:
         vault_purge_ciphertext()
         _delete_legacy_plaintext([key for key in keys if key not in records])
