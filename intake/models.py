@@ -155,6 +155,7 @@ class Submission(models.Model):
     named_competitors = SealedJSONField(case_attr="pk", default=list, blank=True)
     aggregate_opt_in = models.BooleanField(default=False)
     retention_days = models.PositiveIntegerField(null=True, blank=True, help_text="Shorter than the terms, if chosen.")
+    withdrawal_reason = SealedTextField(case_attr="pk", blank=True)
     # Redaction-lint findings the builder confirmed are placeholders, by fingerprint.
     redaction_confirmed = models.JSONField(default=list, blank=True)
 

@@ -287,4 +287,12 @@ def _queue_triage(pk) -> None:  # noqa: ANN001
 
 
 def submission_withdraw(*, submission: Submission, actor, reason: str = "") -> Submission:  # noqa: ANN001
-    return transition(submission, State.WITHDRAWN, actor=actor, reason=reason[:500] or "withdrawn by builder")
+    """Withdraw the case. The builder's reason is their text: kept sealed on the case, never in the audit log."""
+    reason = (reason or "").strip()[:500]
+    with transaction.atomic():
+        submission = transition(submission, State.WITHDRAWN, actor=actor, reason="withdrawn by builder",
+                                data={"reason_chars": len(reason)})
+        if reason:
+            submission.withdrawal_reason = reason
+            submission.save(update_fields=["withdrawal_reason"])
+    return submission

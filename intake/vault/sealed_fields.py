@@ -217,7 +217,8 @@ class _Sealed:
                          label=self.seal_label)
 
     def get_prep_value(self, value: Any) -> Any:
-        if value is None or is_token(value):
+        # "" carries nothing to protect; allowing it lets a migration add a sealed column to existing rows.
+        if value is None or value == "" or is_token(value):
             return value
         raise VaultError(f"{self.seal_label} is sealed: write it through save(), never a bulk update or lookup")
 

@@ -131,6 +131,8 @@ def shred_records(submission: Submission) -> None:
     """Overwrite the case's live records (inside the shred's transaction, after its key is destroyed)."""
     for record_class in sealed_record_classes():
         record_class.rows(submission).update(**{name: SHREDDED_TOKEN for name in record_class.fields})
+    # Fingerprints of redaction findings the builder confirmed: digests of their text, no longer needed.
+    Submission.objects.filter(pk=submission.pk).update(redaction_confirmed=[])
     for index, artifact_id in enumerate(submission.artifacts.order_by("created_at", "pk")
                                         .values_list("pk", flat=True), start=1):
         submission.artifacts.filter(pk=artifact_id).update(name=f"shredded-{index}")

@@ -137,6 +137,9 @@ def test_a_deleted_case_leaves_its_canary_nowhere(builder, other_builder, coordi
     assert canary in api.get(f"/api/v1/submissions/{case.pk}/triage/", **headers).content.decode()
     assert canary in client_for(builder).get(f"/cases/{case.pk}/").content.decode()
     _decide_dispute(dispute, coordinator)  # an open dispute would (rightly) block the shred
+    withdrawn = api.post(f"/api/v1/submissions/{case.pk}/withdraw/", data=json.dumps({"reason": f"why {canary}"}),
+                         content_type="application/json", **headers)
+    assert withdrawn.status_code == 200, withdrawn.content
 
     response = api.post(f"/api/v1/submissions/{case.pk}/delete/",
                         data=json.dumps({"confirm_reference": case.reference, "reason": f"gone {canary}"}),
@@ -174,7 +177,11 @@ def test_a_deleted_case_leaves_its_canary_nowhere(builder, other_builder, coordi
     for name, answer in responses.items():
         assert answer.status_code < 500, name
         assert canary not in answer.content.decode(errors="replace"), f"canary in {name}"
-    assert "shredded" in responses["builder case page"].content.decode().lower()
+    assert "was crypto-shredded" in responses["builder case page"].content.decode()
+    assert "was crypto-shredded" in responses["coordinator case page"].content.decode()
+    # No empty findings list that could read as a clean result: the triage result is gone, and says so.
+    assert responses["triage"].status_code == 404
+    assert "crypto-shredded" in responses["triage"].json()["error"]["message"]
 
     from intake.models import AuditEvent
 
