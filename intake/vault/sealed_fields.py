@@ -181,7 +181,7 @@ def _case_id_of(instance: models.Model, path: str) -> Any:
     return value
 
 
-class _Sealed:
+class SealedField:
     """Shared by the text and JSON variants: storage is always a text column holding a token."""
 
     def __init__(self, *args: Any, case_attr: str = "submission_id", **kwargs: Any):
@@ -241,7 +241,7 @@ class _Sealed:
         return self.value_from_object(obj)
 
 
-class SealedTextField(_Sealed, models.TextField):
+class SealedTextField(SealedField, models.TextField):
     """A string, sealed. ``max_length`` is checked on the plaintext by forms and serializers, not the column."""
 
     def _encode(self, value: Any) -> str:
@@ -253,11 +253,8 @@ class SealedTextField(_Sealed, models.TextField):
     def shredded_value(self) -> str:
         return SHREDDED_TEXT
 
-    def formfield(self, **kwargs: Any):  # noqa: ANN201
-        return super().formfield(**kwargs)
 
-
-class SealedJSONField(_Sealed, models.TextField):
+class SealedJSONField(SealedField, models.TextField):
     """A JSON value, sealed. After shredding it reads as ``shredded`` (an empty list, mapping or None)."""
 
     def __init__(self, *args: Any, shredded: str = "list", **kwargs: Any):

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import models
 
 from intake.models import Submission
-from intake.vault.sealed_fields import SHREDDED_TOKEN, _Sealed
+from intake.vault.sealed_fields import SHREDDED_TOKEN, SealedField
 
 RETAINED = (
     {"record_class": "intake.submission",
@@ -64,7 +64,7 @@ def _snake(name: str) -> str:
 def sealed_record_classes() -> list[SealedRecordClass]:
     found = []
     for model in apps.get_models():
-        sealed = [field for field in model._meta.concrete_fields if isinstance(field, _Sealed)]
+        sealed = [field for field in model._meta.concrete_fields if isinstance(field, SealedField)]
         if not sealed:
             continue
         lookups = {field.case_attr for field in sealed}
