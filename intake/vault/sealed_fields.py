@@ -290,11 +290,19 @@ def seal_existing_rows(model_label: str, fields: list[str]):  # noqa: ANN201
     """A RunPython step for a data migration: seal clear values written before the field was sealed.
 
     Reading a clear value gives it back as is (``from_db_value``); saving it seals it under its case's key.
+    Rows of cases shredded before sealing existed are not sealed but overwritten: their text was meant to be
+    gone already.
     """
 
     def forwards(apps, schema_editor) -> None:  # noqa: ANN001
         model = apps.get_model(model_label)
+        case_attr = model._meta.get_field(fields[0]).case_attr
+        shredded = {str(pk) for pk in apps.get_model("intake", "Submission").objects
+                    .filter(state="shredded").values_list("pk", flat=True)}
         for row in model.objects.all().iterator(chunk_size=500):
-            row.save(update_fields=fields)
+            if str(_case_id_of(row, case_attr)) in shredded:
+                model.objects.filter(pk=row.pk).update(**{name: SHREDDED_TOKEN for name in fields})
+            else:
+                row.save(update_fields=fields)
 
     return forwards

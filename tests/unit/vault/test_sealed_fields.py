@@ -105,6 +105,15 @@ def test_the_data_migration_seals_clear_text_written_before_sealing(builder, coo
     assert Submission.objects.get(pk=case.pk).named_competitors == ["Old Rival Ltd"]
 
 
+def test_the_data_migration_overwrites_text_of_cases_shredded_before_sealing(builder, terms):  # noqa: ANN001
+    case = rejected(make_draft(builder, title="Shredded by an older release"))
+    Submission.objects.filter(pk=case.pk).update(state=State.SHREDDED)
+    write_raw("intake_submission", "description", case.pk, "clear text an older shred left behind")
+    seal_existing_rows("intake.Submission", ["description"])(django_apps, None)
+    assert raw("intake_submission", "description", case.pk) == sealed_fields.SHREDDED_TOKEN
+    assert Submission.objects.get(pk=case.pk).description == SHREDDED_TEXT
+
+
 def test_rewrapping_covers_case_keys(builder, terms):  # noqa: ANN001
     from intake.vault.keys import key_provider
     from intake.vault.services import vault_rewrap_keys
