@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 from intake.states import State
+from intake.vault.sealed_fields import SealedJSONField, SealedTextField
 
 
 class Role(models.TextChoices):
@@ -138,20 +139,23 @@ class Submission(models.Model):
     reference = models.CharField(max_length=16, unique=True, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="submissions")
     state = models.CharField(max_length=20, choices=State.choices, default=State.DRAFT, db_index=True)
-    title = models.CharField(max_length=200)
-    description = models.TextField(blank=True, help_text="Redacted description of the system.")
+    # Everything the builder writes is sealed under the case's key (intake.vault.sealed_fields), so that
+    # shredding the case makes it unreadable here and in every backup.
+    title = SealedTextField(case_attr="pk")
+    description = SealedTextField(case_attr="pk", blank=True, help_text="Redacted description of the system.")
 
-    claim_statement = models.TextField(blank=True)
+    claim_statement = SealedTextField(case_attr="pk", blank=True)
     claim_property = models.CharField(max_length=32, choices=PropertyKind.choices, blank=True)
-    claim_scope_in = models.JSONField(default=list, blank=True)
-    claim_scope_out = models.JSONField(default=list, blank=True)
-    claim_assumptions = models.JSONField(default=list, blank=True)
+    claim_scope_in = SealedJSONField(case_attr="pk", default=list, blank=True)
+    claim_scope_out = SealedJSONField(case_attr="pk", default=list, blank=True)
+    claim_assumptions = SealedJSONField(case_attr="pk", default=list, blank=True)
     claim_access_tier = models.CharField(max_length=8, choices=AccessTier.choices, default=AccessTier.BLACK)
 
-    manifest = models.JSONField(null=True, blank=True)
-    named_competitors = models.JSONField(default=list, blank=True)
+    manifest = SealedJSONField(case_attr="pk", shredded="none", null=True, blank=True)
+    named_competitors = SealedJSONField(case_attr="pk", default=list, blank=True)
     aggregate_opt_in = models.BooleanField(default=False)
     retention_days = models.PositiveIntegerField(null=True, blank=True, help_text="Shorter than the terms, if chosen.")
+    withdrawal_reason = SealedTextField(case_attr="pk", blank=True)
     # Redaction-lint findings the builder confirmed are placeholders, by fingerprint.
     redaction_confirmed = models.JSONField(default=list, blank=True)
 

@@ -10,6 +10,25 @@ from django.http import Http404
 from intake.models import Role, Submission, TermsVersion
 from intake.states import OPEN_STATES
 
+SEARCH_SCAN_LIMIT = 5000
+
+
+def submissions_matching(cases: QuerySet, query: str, *, limit: int) -> list[Submission]:
+    """Cases whose reference or title contains ``query``, in ``cases``' order.
+
+    Titles are sealed (intake.vault.sealed_fields), so the database cannot search them: the match runs
+    here, on at most SEARCH_SCAN_LIMIT cases the caller may already see.
+    """
+    needle = query.casefold()
+    found = []
+    for case in cases[:SEARCH_SCAN_LIMIT]:
+        if needle in case.reference.casefold() or needle in case.title.casefold():
+            found.append(case)
+            if len(found) >= limit:
+                break
+    return found
+
+
 CaseFilter = Callable[..., QuerySet[Submission]]
 
 # What a coordinator may see is narrowed by rules of a higher layer (conflict of interest lives in reviews, which

@@ -5,6 +5,12 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from intake.models import AccessTier, Artifact, ArtifactKind, PropertyKind, Submission, TermsVersion
+from intake.states import State
+from intake.vault.sealed_fields import SealedJSONField, SealedTextField
+
+# Sealed fields are text columns holding ciphertext, but their values are JSON or text: serialise them so.
+serializers.ModelSerializer.serializer_field_mapping[SealedJSONField] = serializers.JSONField
+serializers.ModelSerializer.serializer_field_mapping[SealedTextField] = serializers.CharField
 
 
 class StrictInput(serializers.Serializer):
@@ -65,17 +71,25 @@ class SubmissionOut(serializers.ModelSerializer):
     artifacts = ArtifactOut(many=True, read_only=True)
     claim_property = serializers.ChoiceField(**_CLAIM_PROPERTY_OUT)
     terms_accepted = serializers.SerializerMethodField()
+    deletion_receipts = serializers.SerializerMethodField(
+        help_text="Signed deletion receipts; once the case is shredded its content fields read as [shredded].")
 
     class Meta:
         model = Submission
         fields = ["id", "reference", "state", "title", "description", "claim_statement", "claim_property",
                   "claim_scope_in", "claim_scope_out", "claim_assumptions", "claim_access_tier", "manifest",
                   "named_competitors", "aggregate_opt_in", "retention_days", "config_digest", "artifacts",
-                  "terms_accepted", "created_at", "updated_at", "submitted_at", "state_changed_at"]
+                  "terms_accepted", "created_at", "updated_at", "submitted_at", "state_changed_at",
+                  "deletion_receipts"]
         read_only_fields = fields
 
     def get_terms_accepted(self, obj: Submission) -> list[str]:
         return [a.terms.version for a in obj.terms_acceptances.all()]
+
+    def get_deletion_receipts(self, obj: Submission) -> list[dict]:
+        if obj.state != State.SHREDDED:
+            return []
+        return [receipt.document for receipt in obj.deletion_receipts.all()]
 
 
 class SubmissionSummaryOut(serializers.ModelSerializer):

@@ -8,6 +8,7 @@ audits in the same transaction.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from typing import BinaryIO
 
 from django.conf import settings
@@ -105,7 +106,9 @@ def submission_create(*, owner, title: str, **fields) -> Submission:  # noqa: AN
                 "close or withdraw a case, or raise your assurance level (verify email, enable MFA, "
                 "verify your organisation's domain)", retry_after=3600)
         submission = Submission.objects.create(owner=owner, **cleaned)
-        audit_append(actor=owner, action="submission.create", obj=submission, data={"title": submission.title})
+        # Audit events are kept for ever and cannot be shredded: ids and sizes only, never the builder's text.
+        audit_append(actor=owner, action="submission.create", obj=submission,
+                     data={"title_chars": len(submission.title)})
     return submission
 
 
@@ -172,15 +175,16 @@ def artifact_add(*, submission: Submission, actor, name: str, stream: BinaryIO, 
     if submission.artifacts.filter(name=clean_name).exists():
         raise ValidationFailed(f"an artifact named {clean_name} is already attached")
     store = artifact_store()
-    stored = store.put(stream, max_bytes=settings.ASSAY_MAX_ARTIFACT_BYTES, artifact_id=clean_name)
+    artifact_id = uuid.uuid4()
+    # The store's label is the artifact's id, never its file name: file names are submitted content.
+    stored = store.put(stream, max_bytes=settings.ASSAY_MAX_ARTIFACT_BYTES, artifact_id=str(artifact_id))
     try:
         with transaction.atomic():
-            artifact = Artifact.objects.create(submission=submission, name=clean_name, kind=kind,
+            artifact = Artifact.objects.create(id=artifact_id, submission=submission, name=clean_name, kind=kind,
                                                content_type=content_type[:100], size=stored.size,
                                                sha256=stored.sha256, storage_key=stored.key)
             audit_append(actor=actor, action="artifact.add", obj=submission,
-                         data={"artifact": str(artifact.pk), "name": clean_name, "size": stored.size,
-                               "sha256": stored.sha256})
+                         data={"artifact": str(artifact.pk), "size": stored.size, "sha256": stored.sha256})
     except IntegrityError as exc:
         store.delete(stored.key)  # never leave an orphan behind a failed insert
         raise ValidationFailed(f"an artifact named {clean_name} is already attached") from exc
@@ -196,7 +200,7 @@ def artifact_remove(*, artifact: Artifact, actor) -> None:  # noqa: ANN001
         raise NotEditable("artifacts can only be removed from drafts")
     with transaction.atomic():
         artifact.delete()
-        audit_append(actor=actor, action="artifact.remove", obj=submission, data={"name": artifact.name})
+        audit_append(actor=actor, action="artifact.remove", obj=submission, data={"artifact": str(artifact.pk), "sha256": artifact.sha256})
     artifact_store().delete(artifact.storage_key)
 
 
@@ -283,4 +287,12 @@ def _queue_triage(pk) -> None:  # noqa: ANN001
 
 
 def submission_withdraw(*, submission: Submission, actor, reason: str = "") -> Submission:  # noqa: ANN001
-    return transition(submission, State.WITHDRAWN, actor=actor, reason=reason[:500] or "withdrawn by builder")
+    """Withdraw the case. The builder's reason is their text: kept sealed on the case, never in the audit log."""
+    reason = (reason or "").strip()[:500]
+    with transaction.atomic():
+        submission = transition(submission, State.WITHDRAWN, actor=actor, reason="withdrawn by builder",
+                                data={"reason_chars": len(reason)})
+        if reason:
+            submission.withdrawal_reason = reason
+            submission.save(update_fields=["withdrawal_reason"])
+    return submission

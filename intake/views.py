@@ -16,7 +16,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -41,6 +40,7 @@ from intake.middleware import ratelimited_response
 from intake.models import AuditEvent, Role, Submission
 from intake.ratelimits import enforce
 from intake.selectors import (case_page_records, case_page_submission, current_terms, open_case_count,
+                              submissions_matching,
                               submission_events, submission_get_for, submissions_visible_to)
 from intake.services import (
     artifact_add,
@@ -166,7 +166,7 @@ def coordinator_queue(request: HttpRequest) -> HttpResponse:
         if data["claim_property"]:
             cases = cases.filter(claim_property=data["claim_property"])
         if data["q"]:
-            cases = cases.filter(Q(reference__icontains=data["q"]) | Q(title__icontains=data["q"]))
+            cases = submissions_matching(cases, data["q"], limit=500)
     elif form.is_bound:
         cases = cases.none()
     by_state = [(value, label, counts.get(value, 0)) for value, label in State.choices]

@@ -42,12 +42,13 @@ class TriageResultView(APIView):
                    responses={200: OpenApiTypes.OBJECT, **documented_errors(*COMMON)})
     def get(self, request: Request, pk: str) -> Response:
         from triage.sarif import sarif_document
-        from triage.selectors import contract_document, findings_outside_scope, latest_triage_result
+        from triage.selectors import (contract_document, findings_outside_scope, latest_triage_result,
+                                      no_triage_result_message)
 
         submission = submission_get_for(request.user, pk)
         result = latest_triage_result(submission)
         if result is None:
-            raise Http404("No triage result yet.")
+            raise Http404(no_triage_result_message(submission))
         document = contract_document(result)
         if request.query_params.get("as") == "sarif":
             return Response(sarif_document(document))

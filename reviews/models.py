@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from intake.models import AccessTier, Submission
+from intake.vault.sealed_fields import SealedJSONField, SealedTextField
 
 TIER_RANK = {AccessTier.BLACK: 0, AccessTier.GREY: 1, AccessTier.WHITE: 2}
 
@@ -149,9 +150,10 @@ class Review(models.Model):
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews")
     verdict = models.CharField(max_length=16, choices=Verdict.choices)
     confidence = models.PositiveSmallIntegerField(help_text="0-100")
-    findings = models.JSONField(default=list)
-    limitations = models.TextField(blank=True)
-    summary = models.TextField(blank=True)
+    # What a reviewer writes quotes the case: sealed under the case's key, shredded with it.
+    findings = SealedJSONField(default=list)
+    limitations = SealedTextField(blank=True)
+    summary = SealedTextField(blank=True)
     submitted_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -162,9 +164,9 @@ class Decision(models.Model):
     submission = models.OneToOneField(Submission, on_delete=models.CASCADE, related_name="decision")
     coordinator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     verdict = models.CharField(max_length=16, choices=Verdict.choices)
-    rationale = models.TextField()
+    rationale = SealedTextField()
     # Why the verdict differs from every review's, written by the coordinator; shown in the report.
-    override_reason = models.TextField(blank=True)
+    override_reason = SealedTextField(blank=True)
     disagreement = models.BooleanField(default=False)
     agreement_kappa = models.FloatField(null=True, blank=True)
     decided_at = models.DateTimeField(default=timezone.now)
@@ -234,7 +236,9 @@ class Report(models.Model):
     submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="reports")
     kind = models.CharField(max_length=12, choices=Kind.choices)
     config_digest = models.CharField(max_length=71)
-    statement = models.JSONField()
+    # The signed statement quotes the claim and findings: sealed under the case's key. The PDF is overwritten
+    # at shredding (intake.vault.shred_records); the digests stay, so an uploaded copy still verifies.
+    statement = SealedJSONField(shredded="dict")
     statement_sha256 = models.CharField(max_length=64, unique=True)
     key_id = models.CharField(max_length=64)
     pdf_sha256 = models.CharField(max_length=64)
@@ -291,7 +295,7 @@ class Message(models.Model):
 
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="messages")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    body = models.TextField()
+    body = SealedTextField()  # sealed under the case's key, shredded with it
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -128,8 +128,11 @@ def report_compose(*, submission: Submission, kind: str, report_id: str, issued_
             "reviewer_findings": [f for r in reviews for f in r.findings],
             "limitations": [r.limitations for r in reviews if r.limitations],
         }
-    previous = Report.objects.filter(submission__owner=submission.owner, submission__title=submission.title,
-                                     ).exclude(submission=submission).order_by("-issued_at").first()
+    # Titles are sealed, so the database cannot match them: compare the owner's earlier reports here.
+    earlier = (Report.objects.filter(submission__owner=submission.owner).exclude(submission=submission)
+               .select_related("submission").order_by("-issued_at")[:200])
+    previous = next((report for report in earlier if report.submission.title == submission.title
+                     and report.submission.state != State.SHREDDED), None)
     predicate["supersedes"] = str(previous.pk) if previous else None
     predicate["changes"] = _changes_since(previous, submission, findings) if previous else None
     return predicate
@@ -140,7 +143,7 @@ def _changes_since(previous: Report, submission: Submission, findings: list[dict
     before = previous.submission
     old_files = dict(before.artifacts.values_list("name", "sha256"))
     new_files = dict(submission.artifacts.values_list("name", "sha256"))
-    old_checks = {f["check"] for f in previous.statement["predicate"].get("findings", [])}
+    old_checks = {f["check"] for f in previous.statement.get("predicate", {}).get("findings", [])}
     new_checks = {f["check"] for f in findings}
     return {
         "previous_report": str(previous.pk),
@@ -335,6 +338,10 @@ def report_pdf_response(report: Report):  # noqa: ANN201
 
     from django.http import FileResponse
 
+    if not report.pdf:
+        from django.http import Http404
+
+        raise Http404("This report's case was deleted; its PDF is no longer kept here.")
     response = FileResponse(io.BytesIO(bytes(report.pdf)), content_type="application/pdf", as_attachment=True,
                             filename=f"assay-{report.submission.reference}-{report.kind}.pdf")
     response["Cache-Control"] = "no-store"

@@ -359,8 +359,8 @@ def access_case_as_reviewer(*, reviewer: User, submission_pk, minimum_tier: str 
     if grant is None:
         raise Http404("No such case.")
     submission = grant.submission
-    if case_conflicts(submission, reviewer):
-        raise Http404("No such case.")
+    if submission.state == State.SHREDDED or case_conflicts(submission, reviewer):
+        raise Http404("No such case.")  # a shredded case has nothing left to review, whatever the grant says
     audit_append(actor=reviewer, action=f"reviewer.{purpose}", obj=submission,
                  data={"tier": grant.tier, "grant": grant.pk})
     return submission, grant

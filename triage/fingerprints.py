@@ -186,19 +186,22 @@ class FingerprintVerdict:
 def fingerprint_similar(*, signature: list[int], content_sha256: str, exclude_submission_id=None,  # noqa: ANN001
                         ) -> list[SimilarCase]:
     """Earlier submissions whose estimated similarity reaches NEAR_DUPLICATE, or identical content."""
+    from intake.vault.shred_records import fingerprint_keyed_digest
     from triage.models import FingerprintBand, SubmissionFingerprint
 
     keys = band_keys(signature)
     candidate_ids = set(
         FingerprintBand.objects.filter(key__in=keys).values_list("fingerprint_id", flat=True)[:MAX_CANDIDATES * BANDS])
-    exact_ids = set(SubmissionFingerprint.objects.filter(content_sha256=content_sha256)
+    # A shredded case keeps only a keyed hash of its tree digest (intake.vault.shred_records): match that too.
+    retained = fingerprint_keyed_digest(content_sha256)
+    exact_ids = set(SubmissionFingerprint.objects.filter(content_sha256__in=[content_sha256, retained])
                     .values_list("id", flat=True)[:MAX_CANDIDATES])
     rows = (SubmissionFingerprint.objects.filter(id__in=candidate_ids | exact_ids)
             .exclude(submission_id=exclude_submission_id)
             .values_list("submission_id", "owner_id", "signature", "content_sha256"))
     similar = []
     for submission_id, owner_id, stored, stored_content in rows:
-        exact = stored_content == content_sha256
+        exact = stored_content in (content_sha256, retained)
         score = 1.0 if exact else estimated_similarity(signature, signature_from_bytes(stored))
         if exact or score >= NEAR_DUPLICATE:
             similar.append(SimilarCase(submission_id=str(submission_id), owner_id=owner_id,

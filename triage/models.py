@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from intake.models import Submission
+from intake.vault.sealed_fields import SealedJSONField
 
 
 class Decision(models.TextChoices):
@@ -25,10 +26,10 @@ class TriageResult(models.Model):
     policy_version = models.CharField(max_length=32)
     sandbox = models.CharField(max_length=16)
     config_digest = models.CharField(max_length=71)
-    findings = models.JSONField(default=list)
+    findings = SealedJSONField(default=list)  # evidence quotes submitted content: sealed under the case's key
     score = models.PositiveSmallIntegerField()
     decision = models.CharField(max_length=16, choices=Decision.choices)
-    reasons = models.JSONField(default=list)
+    reasons = SealedJSONField(default=list)
     file_count = models.PositiveIntegerField(default=0)
     duration_ms = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
@@ -102,11 +103,12 @@ class DynamicRun(models.Model):
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="dynamic_runs")
     sandbox = models.CharField(max_length=16)
     config_digest = models.CharField(max_length=71)
-    pins = models.JSONField(default=dict)  # server -> {"pin": "sha256:…", "tools": {name: digest}}
-    servers = models.JSONField(default=list)  # [{"name", "started", "stopped", "tools": [names]}]
-    findings = models.JSONField(default=list)  # the dynamic.* findings, CONTRACT shape
-    not_run = models.JSONField(default=list)  # [{"target", "reason"}]
-    gate = models.JSONField(default=dict)  # GateDecision.as_dict(): version, run, reason, servers, flows, ...
+    # Server, tool and flow names come from submitted code: every summary below is sealed under the case's key.
+    pins = SealedJSONField(default=dict, shredded="dict")  # server -> {"pin": "sha256:…", "tools": {name: digest}}
+    servers = SealedJSONField(default=list)  # [{"name", "started", "stopped", "tools": [names]}]
+    findings = SealedJSONField(default=list)  # the dynamic.* findings, CONTRACT shape
+    not_run = SealedJSONField(default=list)  # [{"target", "reason"}]
+    gate = SealedJSONField(default=dict, shredded="dict")  # GateDecision.as_dict(): version, run, reason, ...
     record_key = models.CharField(max_length=200, blank=True)
     record_sha256 = models.CharField(max_length=64, blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
@@ -139,7 +141,7 @@ class ModelNote(models.Model):
 
     triage_result = models.OneToOneField(TriageResult, on_delete=models.CASCADE, related_name="model_note")
     status = models.CharField(max_length=8, choices=Status.choices)
-    note = models.JSONField(default=dict)
+    note = SealedJSONField(case_attr="triage_result.submission_id", default=dict, shredded="dict")
     model = models.CharField(max_length=100)
     api = models.CharField(max_length=16)
     error = models.CharField(max_length=300, blank=True)

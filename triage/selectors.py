@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from intake.models import Role, Submission
+from intake.states import State
 from triage.findings import SEVERITIES
 from triage.models import FingerprintLink, LinkKind, TriageResult
 
 
+SHREDDED_RESULT = "This case was crypto-shredded; its triage result no longer exists."
+
+
 def latest_triage_result(submission: Submission) -> TriageResult | None:
+    """The newest result; None for a shredded case, whose sealed findings would read as an empty (clean) list."""
+    if submission.state == State.SHREDDED:
+        return None
     return submission.triage_results.order_by("-created_at", "-pk").first()
+
+
+def no_triage_result_message(submission: Submission) -> str:
+    return SHREDDED_RESULT if submission.state == State.SHREDDED else "No triage result yet."
 
 
 def findings_by_severity(result: TriageResult) -> list[tuple[str, list[dict]]]:

@@ -242,8 +242,10 @@ def ledger_replay(*, keys: list[PublishedKey] | None = None, expect_head: Ledger
     from intake.audit import audit_append
     from intake.models import Submission
     from intake.states import State, can_transition, transition
-    from intake.vault.models import DeletionReceipt, VaultObject, VaultObjectState
+    from intake.vault.models import CaseKey, DeletionReceipt, VaultObject, VaultObjectState
+    from intake.vault.sealed_fields import case_key_destroy
     from intake.vault.services import vault_destroy_keys
+    from intake.vault.shred_records import shred_records
 
     entries = ledger_verify(keys=keys, expect_head=expect_head)
     result = ReplayResult(entries=len(entries))
@@ -259,9 +261,17 @@ def ledger_replay(*, keys: list[PublishedKey] | None = None, expect_head: Ledger
                     state=VaultObjectState.STORED)  # an upload restored half-way: destroy its key all the same
                 vault_destroy_keys(records=records)
                 result.keys_destroyed += [record.data_key_id for record in records]
+            # The case key that sealed the case's database records, restored with the backup: destroy it again.
+            case_keys = list(CaseKey.objects.select_for_update().filter(data_key_id__in=entry["data_key_ids"],
+                                                                         wrapped_key__isnull=False))
+            for case_key in case_keys:
+                case_key_destroy(case_key.case_id)
+                result.keys_destroyed.append(case_key.data_key_id)
             submission = Submission.objects.select_for_update().filter(pk=entry["submission_id"]).first()
             if submission is None:
                 continue
+            if case_keys:
+                shred_records(submission)
             if submission.state != State.SHREDDED:
                 reason = f"shred ledger replay (receipt {entry['receipt_id']})"
                 if not can_transition(submission.state, State.SHREDDED) \
@@ -279,8 +289,9 @@ def ledger_replay(*, keys: list[PublishedKey] | None = None, expect_head: Ledger
                     issued_at=parse_time(receipt["receipt"]["issued_at"]),
                     signing_key_id=receipt["signature"]["key_id"], document=receipt)
                 result.receipts_restored.append(entry["receipt_id"])
-            if records:
+            if records or case_keys:
+                destroyed = [record.data_key_id for record in records] + [key.data_key_id for key in case_keys]
                 audit_append(actor=None, action="vault.ledger_replay_shred", obj=submission,
                              data={"receipt": entry["receipt_id"], "ledger_seq": entry["seq"],
-                                   "data_keys_destroyed": sorted(record.data_key_id for record in records)})
+                                   "data_keys_destroyed": sorted(destroyed)})
     return result

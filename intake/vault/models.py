@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from intake.vault.sealed_fields import SealedTextField
+
 
 class VaultObjectState(models.TextChoices):
     PENDING = "pending", "Upload in progress"
@@ -107,7 +109,8 @@ class IpDispute(models.Model):
                                                       ("triage_similarity", "Triage similarity signal")])
     raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="+")
-    statement = models.TextField(blank=True)
+    # The claimant's statement is their submitted text: sealed under the claimant case's key.
+    statement = SealedTextField(case_attr="claimant_case_id", blank=True)
     evidence_digests = models.JSONField(default=list)
     state = models.CharField(max_length=10, choices=DisputeState.choices, default=DisputeState.OPEN, db_index=True)
     opened_at = models.DateTimeField(default=timezone.now)
@@ -115,3 +118,24 @@ class IpDispute(models.Model):
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
     decision = models.TextField(blank=True)
+
+
+class CaseKey(models.Model):
+    """A case's own data key, wrapped by the key provider: it seals every text the case holds in the database.
+
+    The sibling of VaultObject for database records (intake.vault.sealed_fields): submitted text and what
+    triage derives from it are AES-256-GCM sealed under this key, so destroying ``wrapped_key`` at shredding
+    makes them (and every backup of them) unreadable. ``case_id`` is a plain column, not a foreign key, so
+    the key row can be written before its case row and outlives nothing but itself.
+    """
+
+    case_id = models.UUIDField(unique=True)
+    data_key_id = models.CharField(max_length=40, unique=True)
+    key_provider = models.CharField(max_length=500)
+    kek_id = models.CharField(max_length=300)
+    wrapped_key = models.BinaryField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    key_destroyed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kek_id"])]

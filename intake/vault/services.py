@@ -29,7 +29,8 @@ from intake.vault.backends import StorageBackend, backend_from_uri
 from intake.vault.crypto import DEFAULT_CHUNK_BYTES, encrypt_stream, open_decrypting
 from intake.vault.errors import KeyDestroyed, ObjectMissing, VaultError
 from intake.vault.keys import KeyProvider, KmsKeyProvider, key_provider_from_uri
-from intake.vault.models import VaultObject, VaultObjectState
+from intake.vault.models import CaseKey, VaultObject, VaultObjectState
+from intake.vault.sealed_fields import case_key_context
 
 log = logging.getLogger(__name__)
 
@@ -222,28 +223,31 @@ def vault_sweep_abandoned(*, older_than_hours: int = 24) -> int:
 
 
 def vault_rewrap_keys(*, provider_uri: str | None = None, batch: int = 200) -> int:
-    """Re-wrap every live data key under the current KEK of ``provider_uri``. Content is not re-encrypted.
+    """Re-wrap every live data key (artifacts' and cases') under the current KEK of ``provider_uri``.
 
-    Each row is updated guarded by its old wrapped key, so a concurrent shred
+    Content is not re-encrypted. Each row is updated guarded by its old wrapped key, so a concurrent shred
     (which nulls the key) always wins and a shredded key is never revived.
     """
     target = key_provider_from_uri(provider_uri or settings.ASSAY_KEY_PROVIDER)
     current = target.current_kek_id()
     rewrapped = 0
-    live = VaultObject.objects.filter(wrapped_key__isnull=False).exclude(key_provider=target.uri, kek_id=current)
-    for record in live.order_by("created_at").iterator(chunk_size=batch):
-        source = key_provider_from_uri(record.key_provider)
-        # Same provider, or KMS to KMS (ReEncrypt): the plaintext data key never reaches this process.
-        if source.uri == target.uri or (isinstance(source, KmsKeyProvider) and isinstance(target, KmsKeyProvider)):
-            wrapped, kek_id = target.rewrap(wrapped=bytes(record.wrapped_key), kek_id=record.kek_id,
-                                            context=key_context(record.id))
-        else:  # moving between providers (e.g. local → KMS): unwrap with the old, wrap with the new
-            plaintext = source.unwrap(wrapped=bytes(record.wrapped_key), kek_id=record.kek_id,
-                                      context=key_context(record.id))
-            wrapped, kek_id = target.wrap(plaintext=plaintext, context=key_context(record.id))
-        rows = VaultObject.objects.filter(pk=record.pk, kek_id=record.kek_id, key_provider=record.key_provider,
-                                          wrapped_key__isnull=False).update(
-            wrapped_key=wrapped, kek_id=kek_id, key_provider=target.uri)
-        rewrapped += rows
+    for model, context_of in ((VaultObject, lambda record: key_context(record.id)),
+                              (CaseKey, lambda record: case_key_context(record.case_id))):
+        live = model.objects.filter(wrapped_key__isnull=False).exclude(key_provider=target.uri, kek_id=current)
+        for record in live.order_by("created_at").iterator(chunk_size=batch):
+            wrapped, kek_id = _rewrap(record, target=target, context=context_of(record))
+            rows = model.objects.filter(pk=record.pk, kek_id=record.kek_id, key_provider=record.key_provider,
+                                        wrapped_key__isnull=False).update(
+                wrapped_key=wrapped, kek_id=kek_id, key_provider=target.uri)
+            rewrapped += rows
     return rewrapped
 
+
+def _rewrap(record, *, target: KeyProvider, context: dict[str, str]) -> tuple[bytes, str]:  # noqa: ANN001
+    source = key_provider_from_uri(record.key_provider)
+    # Same provider, or KMS to KMS (ReEncrypt): the plaintext data key never reaches this process.
+    if source.uri == target.uri or (isinstance(source, KmsKeyProvider) and isinstance(target, KmsKeyProvider)):
+        return target.rewrap(wrapped=bytes(record.wrapped_key), kek_id=record.kek_id, context=context)
+    # Moving between providers (e.g. local → KMS): unwrap with the old, wrap with the new.
+    plaintext = source.unwrap(wrapped=bytes(record.wrapped_key), kek_id=record.kek_id, context=context)
+    return target.wrap(plaintext=plaintext, context=context)

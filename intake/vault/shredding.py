@@ -26,16 +26,21 @@ from intake.signing import _iso
 from intake.states import IllegalTransition, State, can_transition, transition
 from intake.vault.errors import NotAllowed, ShredBlocked
 from intake.vault.ledger import ledger_append
-from intake.vault.models import DeletionReceipt, VaultObject, VaultObjectState
+from intake.vault.models import CaseKey, DeletionReceipt, VaultObject, VaultObjectState
 from intake.vault.receipts import RECEIPT_TYPE, receipt_sign
 from intake.vault.retention import shredding_blocked_reason
+from intake.vault.sealed_fields import case_key_destroy
+from intake.vault.shred_records import RETAINED, shred_counts, shred_records
 from intake.vault.services import vault_destroy_keys, vault_purge_ciphertext
 
 log = logging.getLogger(__name__)
 
-METHOD = ("crypto-shred: each artifact's AES-256-GCM data key destroyed, making its ciphertext and every "
-          "copy of it unrecoverable; ciphertext deleted from storage")
+METHOD = ("crypto-shred: each artifact's AES-256-GCM data key and the case's data key (which sealed every "
+          "submitted and derived record in the database) destroyed, making their ciphertext and every copy of "
+          "it unrecoverable; ciphertext deleted from storage and sealed records overwritten")
 TRIGGERS = ("retention_expired", "builder_request", "coordinator")
+# Record classes destroyed by overwriting rather than under the case key (they are never sealed).
+UNSEALED = frozenset({"intake.artifact_name", "triage.fingerprint_detail", "reviews.report_pdf"})
 
 
 # Other vault objects a case owns besides its artifacts (e.g. triage's dynamic-stage records).
@@ -59,15 +64,22 @@ def _derived_keys(submission: Submission) -> list[str]:
 
 
 def _receipt_body(*, submission: Submission, receipt_id: uuid.UUID, issued_at, trigger: str,  # noqa: ANN001
-                  artifacts: list, records: dict[str, VaultObject], derived: list[str]) -> dict:
+                  artifacts: list, records: dict[str, VaultObject], derived: list[str],
+                  case_key: CaseKey | None, record_classes: list[dict]) -> dict:
     listed = []
     for artifact in artifacts:
         record = records.get(artifact.storage_key)
         listed.append({"sha256": artifact.sha256, "size": artifact.size,
                        "data_key_id": record.data_key_id if record else None})
-    derived_listed = sorted(({"sha256": records[key].sha256, "size": records[key].size,
-                              "data_key_id": records[key].data_key_id} for key in derived if key in records),
-                            key=lambda item: item["data_key_id"])
+    # Vaulted derived objects first (as receipts always listed them), then every database record class
+    # the case key sealed, with its row count.
+    derived_listed = sorted(({"record_class": "vault.vault_object", "count": 1, "sha256": records[key].sha256,
+                              "size": records[key].size, "data_key_id": records[key].data_key_id}
+                             for key in derived if key in records), key=lambda item: item["data_key_id"])
+    case_key_id = case_key.data_key_id if case_key is not None else None
+    derived_listed += [{**item, "data_key_id": case_key_id if item["record_class"] not in UNSEALED else None}
+                       for item in record_classes]
+    destroyed = sorted([record.data_key_id for record in records.values()] + ([case_key_id] if case_key_id else []))
     return {
         "type": RECEIPT_TYPE,
         "receipt_id": str(receipt_id),
@@ -78,7 +90,9 @@ def _receipt_body(*, submission: Submission, receipt_id: uuid.UUID, issued_at, t
         "trigger": trigger,
         "artifacts": sorted(listed, key=lambda item: (item["sha256"], item["data_key_id"] or "")),
         "derived_records": derived_listed,
-        "data_keys_destroyed": sorted(record.data_key_id for record in records.values()),
+        "case_data_key_id": case_key_id,
+        "retained": list(RETAINED),
+        "data_keys_destroyed": destroyed,
     }
 
 
@@ -104,19 +118,26 @@ def case_shred(*, submission: Submission, actor, trigger: str, reason: str = "")
     keys = [artifact.storage_key for artifact in artifacts] + derived
     records = {record.storage_key: record for record in VaultObject.objects.filter(
         id__in=[_uuid(key) for key in keys if _uuid(key)], state=VaultObjectState.STORED)}
+    case_key = CaseKey.objects.filter(case_id=submission.pk, wrapped_key__isnull=False).first()
     receipt_id = uuid.uuid4()
     issued_at = timezone.now().replace(microsecond=0)
     document = receipt_sign(_receipt_body(submission=submission, receipt_id=receipt_id, issued_at=issued_at,
                                           trigger=trigger, artifacts=artifacts, records=records,
-                                          derived=derived))
+                                          derived=derived, case_key=case_key,
+                                          record_classes=shred_counts(submission)))
     with transaction.atomic():
         locked = Submission.objects.select_for_update().get(pk=submission.pk)
         blocked = shredding_blocked_reason(locked)  # a hold placed since the first check still wins
         if blocked:
             raise ShredBlocked(blocked)
         vault_destroy_keys(records=records.values())
-        transition(locked, State.SHREDDED, actor=actor, reason=reason[:500] or trigger,
-                   data={"receipt": str(receipt_id), "trigger": trigger})
+        case_key_destroy(locked.pk)
+        shred_records(locked)
+        # A builder's reason is their text: the audit event (kept for ever) records only its length. A
+        # coordinator's reason is their account of the decision and stays.
+        audited_reason = reason[:500] if trigger == "coordinator" and reason else trigger
+        transition(locked, State.SHREDDED, actor=actor, reason=audited_reason,
+                   data={"receipt": str(receipt_id), "trigger": trigger, "reason_chars": len(reason or "")})
         receipt = DeletionReceipt.objects.create(
             id=receipt_id, submission=locked, case_reference=locked.reference, issued_at=issued_at,
             signing_key_id=document["signature"]["key_id"], document=document)
@@ -130,7 +151,8 @@ def case_shred(*, submission: Submission, actor, trigger: str, reason: str = "")
         # (ledger.py); a ledger that cannot be written rolls the whole shred back, to be retried.
         ledger_append(receipt=document, submission_id=str(locked.pk),
                       object_ids=[record.storage_key for record in records.values()],
-                      data_key_ids=[record.data_key_id for record in records.values()])
+                      data_key_ids=[record.data_key_id for record in records.values()]
+                      + ([case_key.data_key_id] if case_key is not None else []))
     try:
         vault_purge_ciphertext()
         _delete_legacy_plaintext([key for key in keys if key not in records])
@@ -178,7 +200,7 @@ def case_delete_by_builder(*, submission: Submission, actor, reason: str = "") -
         raise NotAllowed("only the builder who owns this case can delete it")
     submission.refresh_from_db()
     if submission.state != State.SHREDDED and can_transition(submission.state, State.WITHDRAWN):
-        transition(submission, State.WITHDRAWN, actor=actor, reason=reason[:500] or "withdrawn for deletion")
+        transition(submission, State.WITHDRAWN, actor=actor, reason="withdrawn for deletion")
     return case_shred(submission=submission, actor=actor, trigger="builder_request", reason=reason)
 
 

@@ -67,6 +67,7 @@ for name, entry in seed.items():
     except VaultError as exc:
         out[name] = exc.__class__.__name__
     out[name + "_state"] = Submission.objects.get(pk=entry["case"]).state
+    out[name + "_title"] = Submission.objects.get(pk=entry["case"]).title
 print("INSPECT " + json.dumps(out))
 """
 
@@ -164,13 +165,16 @@ def test_restore_into_fresh_instances_keeps_reports_verifiable_and_shreds_shredd
     #    the ledger replay destroys the restored key of the case shredded after the backup.
     restored = instances("restored")
     output = restored.run(PY, "infra/backup.py", "restore", str(backup_dir), "--keys-src", str(keys_dir))
-    assert "1 key(s) destroyed again, 1 case(s) marked shredded again, 1 receipt(s) restored" in output
+    # Two keys: the artifact's and the case key that sealed its text in the database.
+    assert "2 key(s) destroyed again, 1 case(s) marked shredded again, 1 receipt(s) restored" in output
     assert not (restored.data / "restore-pending").exists()  # /readyz may now say ready
     assert "valid" in restored.manage("verify_report", str(report)).lower()
     state = restored.shell(INSPECT.format(seed=json.dumps(seed)), "INSPECT")
     assert state["keep"] == "content of keep"
     assert state["shred_before"] == "KeyDestroyed" and state["shred_before_state"] == "shredded"
     assert state["shred_after"] == "KeyDestroyed" and state["shred_after_state"] == "shredded"
+    assert state["shred_after_title"] == state["shred_before_title"] == "[shredded]"  # the restored text too
+    assert state["keep_title"] != "[shredded]"
     restored_vault = restored.data / "vault"
     assert not any(seed["shred_after"]["key"] in str(path) for path in restored_vault.rglob("*"))  # ciphertext too
     receipts = restored.shell(
@@ -192,6 +196,7 @@ def test_restore_into_fresh_instances_keeps_reports_verifiable_and_shreds_shredd
     assert state["keep"] == "content of keep"
     assert state["shred_before"] == "KeyDestroyed"
     assert state["shred_after"] == "KeyDestroyed"  # not revived by the older backup
+    assert state["shred_after_title"] == "[shredded]"
 
 
 def test_restore_refuses_a_tampered_backup_and_a_non_empty_target(instances, tmp_path) -> None:  # noqa: ANN001

@@ -60,7 +60,9 @@ def _full_case(builder, coordinator, other_builder):  # noqa: ANN001, ANN202
     """A closed case with triage findings, a signed report, messages, a dynamic run, a similarity link to the
     builder's own earlier case, a legal hold and an IP dispute: every optional part of the page present."""
     case = closed_case(builder)
-    TriageResult.objects.filter(submission=case).update(findings=FINDINGS)
+    for result in TriageResult.objects.filter(submission=case):  # findings are sealed: save, not update
+        result.findings = FINDINGS
+        result.save(update_fields=["findings"])
     report_issue(submission=case, kind=Report.Kind.GUIDANCE, actor=None)
     for body in ("Our proxy logs are attached.", "A second question about scope."):
         message_post(submission=case, actor=builder, body=body)
@@ -100,7 +102,9 @@ def test_a_full_case_page_makes_a_fixed_number_of_queries(builder, coordinator, 
     report_issue(submission=case, kind=Report.Kind.GUIDANCE, actor=None)
     for index in range(3):
         message_post(submission=case, actor=builder, body=f"Follow-up {index}")
-    TriageResult.objects.filter(submission=case).update(findings=FINDINGS * 3)
+    for result in TriageResult.objects.filter(submission=case):  # findings are sealed: save, not update
+        result.findings = FINDINGS * 3
+        result.save(update_fields=["findings"])
     response, queries = _get(client, case)
     assert "Critical (9)" in response.content.decode()
     assert len(queries) == FULL_CASE_QUERIES

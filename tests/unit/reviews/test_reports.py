@@ -217,7 +217,9 @@ def test_a_resubmission_links_to_the_earlier_report_and_says_what_changed(report
 
     second = closed_case(builder)  # same title, new configuration
     Artifact.objects.filter(submission=second).update(sha256="f" * 64)
-    TriageResult.objects.filter(submission=second).update(findings=[])
+    for result in TriageResult.objects.filter(submission=second):  # findings are sealed: save, not update
+        result.findings = []
+        result.save(update_fields=["findings"])
     later = report_issue(submission=second, kind=Report.Kind.GUIDANCE, actor=None)
     changes = later.statement["predicate"]["changes"]
     assert later.statement["predicate"]["supersedes"] == str(report.pk)

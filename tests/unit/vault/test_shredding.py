@@ -61,8 +61,12 @@ def test_shredded_content_is_unrecoverable_even_with_the_ciphertext_still_presen
             artifact_store().open(key)
     assert set(VaultObject.objects.values_list("state", flat=True)) == {VaultObjectState.SHREDDED}
     assert not VaultObject.objects.filter(wrapped_key__isnull=False).exists()
+    from intake.vault.models import CaseKey
+
+    case_key = CaseKey.objects.get(case_id=case.pk)  # sealed the case's text in the database
+    assert case_key.wrapped_key is None and case_key.key_destroyed_at is not None
     assert sorted(receipt.document["receipt"]["data_keys_destroyed"]) == sorted(
-        VaultObject.objects.values_list("data_key_id", flat=True))
+        [*VaultObject.objects.values_list("data_key_id", flat=True), case_key.data_key_id])
     event = AuditEvent.objects.get(action="vault.shred")
     assert event.data["receipt"] == str(receipt.pk)
 
@@ -84,7 +88,7 @@ def test_the_receipt_names_case_digests_time_method_and_destroyed_keys(builder, 
     assert sorted(a["sha256"] for a in receipt["artifacts"]) == sorted(case.artifacts.values_list("sha256", flat=True))
     assert receipt["method"].startswith("crypto-shred:")
     assert receipt["trigger"] == "retention_expired"
-    assert len(receipt["data_keys_destroyed"]) == 2
+    assert len(receipt["data_keys_destroyed"]) == 3  # the two artifacts' keys and the case key
     assert "agent.py" not in json.dumps(receipt)  # file names can be confidential; digests are enough
 
 
@@ -96,7 +100,7 @@ def test_a_receipt_verifies_offline_and_fails_when_edited(builder, terms, tmp_pa
     code, out, err = run_verify(path)
     assert code == 0, err
     assert out.startswith(f"valid deletion receipt {receipt.pk} for case {receipt.case_reference}: 2 artifact(s), "
-                          "2 data key(s) destroyed by crypto-shred at ")
+                          "3 data key(s) destroyed by crypto-shred at ")
     assert out.count("\n") == 1
 
     edited = json.loads(path.read_text())
@@ -226,7 +230,8 @@ def test_vault_records_derived_from_a_case_are_shredded_with_it(builder, terms):
     receipt = case_shred(submission=case, actor=builder, trigger="builder_request")
     record = VaultObject.objects.get(pk=stored.key)
     assert record.wrapped_key is None and record.state == VaultObjectState.SHREDDED
-    assert [d["data_key_id"] for d in receipt.document["receipt"]["derived_records"]] == [record.data_key_id]
+    vaulted = [d for d in receipt.document["receipt"]["derived_records"] if d["record_class"] == "vault.vault_object"]
+    assert [d["data_key_id"] for d in vaulted] == [record.data_key_id]
     assert record.data_key_id in receipt.document["receipt"]["data_keys_destroyed"]
     with pytest.raises(KeyDestroyed):
         artifact_store().open(stored.key)
