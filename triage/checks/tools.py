@@ -182,9 +182,7 @@ def exfiltration(context: AnalysisContext) -> Iterator[Hit]:
     for tool, server in code_tools(context.system):
         if tool.gated:
             continue  # a human approves each send, seeing what goes out: the remediation itself
-        ssrf_lines = {flow.line for flow in tool.flows if flow.sink == "ssrf"}  # reported by injection.ssrf
-        effects = sorted((e for e in tool.effects if e.kind in EXFIL_EFFECTS and e.line not in ssrf_lines
-                          and not _TO_CLIENT.search(e.detail)),
+        effects = sorted((e for e in tool.effects if e.kind in EXFIL_EFFECTS and not _TO_CLIENT.search(e.detail)),
                          key=lambda e: (e.line, e.kind, e.detail))
         if not effects:
             continue

@@ -301,11 +301,19 @@ def test_a_send_a_human_approves_is_quiet():
     assert found(system(mail), "tools.exfiltration") == []
 
 
-def test_reads_and_input_chosen_urls_are_left_to_other_checks():
-    fetch = tool("get_page", "Get a page.", effects=[Effect("web-fetch", 8, "httpx.get")])
-    posting = tool("post_json", "Post JSON.", effects=[Effect("network", 9, "httpx.post")],
+def test_reads_are_left_to_other_checks():
+    fetch = tool("get_page", "Get a page.", effects=[Effect("web-fetch", 8, "httpx.get")],
+                 flows=[Flow("ssrf", "url", 8, "httpx.get", (Step(8, "httpx.get(url)"),), spliced=False)])
+    assert found(system(fetch), "tools.exfiltration") == []
+
+
+def test_a_send_to_an_input_chosen_url_is_exfiltration_as_well_as_ssrf():
+    # the request forges a destination (injection.ssrf) and carries whatever the model writes there (exfiltration)
+    posting = tool("relay_note", "Relay a note.", effects=[Effect("network", 9, "httpx.post()")],
                    flows=[Flow("ssrf", "url", 9, "httpx.post", (Step(9, "httpx.post(url)"),), spliced=False)])
-    assert found(system(fetch, posting), "tools.exfiltration") == []
+    assert found(system(posting), "tools.exfiltration") == [
+        ("high", "server.py", 9, "tool relay_note: network httpx.post() (destination chosen by the input)")]
+    assert [hit[0] for hit in found(system(posting), "injection.ssrf")] == ["high"]
 
 
 # --- irreversible actions -------------------------------------------------------------------------------------------
