@@ -550,6 +550,7 @@ _FLOW_CAPS = {
     "shell": [(SINK, "shell")], "code-exec": [(SINK, "shell")], "sql": [(SINK, "database-write"), (SOURCE, PRIVATE)],
     "file-read": [(SOURCE, PRIVATE)], "file-write": [(SINK, "write-files")], "file-delete": [(SINK, "delete")],
     "deserialise": [(SINK, "shell")], "ssrf": [(SOURCE, "web"), (SINK, "network")], "template": [(SINK, "shell")],
+    "package-install": [(SINK, "shell")],  # installing a package runs its install scripts
 }
 _CODE_EFFECT_CAPS = {**_EFFECT_CAPS, "read-files": [(SOURCE, PRIVATE)], "destructive": [(SINK, "delete")],
                      "api-read": [], "command": [], "env-to-child": []}

@@ -144,6 +144,9 @@ MAPPINGS: dict[str, dict[str, list[str]]] = {
     "tools.irreversible-action": {**_IRREVERSIBLE, "cwe": ["CWE-862", "CWE-749"]},
     "tools.sensitive-output": {"owasp_llm": ["LLM02:2025"], "owasp_agentic": ["ASI02", "ASI03"],
                                "atlas": ["AML.T0057"], "cwe": ["CWE-200", "CWE-359"]},
+    "tools.arbitrary-execution": {**_AUTONOMY, "owasp_agentic": ["ASI02", "ASI03", "ASI05"],
+                                  "cwe": ["CWE-250", "CWE-749"]},
+    "tools.runtime-install": {**_SUPPLY, "owasp_agentic": ["ASI04", "ASI05"], "cwe": ["CWE-494", "CWE-829"]},
     "tools.env-to-child": {"owasp_llm": ["LLM02:2025", "LLM06:2025"], "owasp_agentic": ["ASI03"],
                            "atlas": ["AML.T0055"], "cwe": ["CWE-526", "CWE-668"]},
     # Flows from tool inputs to sinks (triage/checks/injection.py).

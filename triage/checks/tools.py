@@ -284,3 +284,55 @@ def env_to_child(context: AnalysisContext) -> Iterator[Hit]:
     for tool, _server in code_tools(context.system):
         for effect in sorted((e for e in tool.effects if e.kind == "env-to-child"), key=lambda e: (e.line, e.detail)):
             yield Hit(tool.path, effect.line, f"{tool.kind} {tool.name}: {effect.detail}", extra={"tool": tool.name})
+
+
+_WHOLE_INPUT_SINKS = {"shell": "shell command", "code-exec": "code", "sql": "SQL statement"}
+
+
+def _approved_everywhere(context: AnalysisContext, tool: ToolDef) -> bool:
+    """Every agent handed the tool asks a human first (approval on the agent, an interrupt before tools)."""
+    uses = [c for agent in context.graph.sorted_agents() for c in agent.capabilities
+            if c.via == tool.name and c.path == tool.path]
+    return bool(uses) and all(c.gated for c in uses)
+
+
+@check("tools.arbitrary-execution", title="An agent tool runs whatever command, code or SQL the model writes",
+       severity="high", categories=("privilege_scope", "irreversible_action"),
+       remediation="Replace the open-ended tool with narrow ones (fixed commands or queries with validated "
+                   "arguments), run what remains as a least-privileged user or read-only database role in a sandbox, "
+                   "and require human approval before each execution.",
+       rationale="A tool that executes any command or statement hands the model, and whoever steers it through "
+                 "a page, email or ticket it reads, every privilege the agent process or database role holds.")
+def arbitrary_execution(context: AnalysisContext) -> Iterator[Hit]:
+    for tool, server in code_tools(context.system):
+        if server is not None or tool.gated:
+            continue  # MCP server tools: the client asks per call; injection.* reports their flows
+        writes = any(e.kind in ("database-write", "database-drop") for e in tool.effects)
+        whole = sorted((f for f in tool.flows if f.sink in _WHOLE_INPUT_SINKS and not f.spliced
+                        and not f.source.startswith("fetched:") and (f.sink != "sql" or writes)),
+                       key=lambda f: (f.line, f.sink, f.source))
+        if not whole or _approved_everywhere(context, tool):
+            continue
+        first = whole[0]
+        yield Hit(tool.path, first.line, f"{tool.kind} {tool.name} runs any {_WHOLE_INPUT_SINKS[first.sink]} "
+                  f"it is given, with no approval: {first.render()}", extra={"tool": tool.name})
+
+
+@check("tools.runtime-install", title="A tool installs packages or runs code it fetched at run time",
+       severity="high", categories=("provenance", "privilege_scope"),
+       remediation="Ship plugins as reviewed, pinned dependencies of the server (hashes in a lock file); never let a "
+                   "tool install a package the model names or execute code downloaded at run time. If plugins are "
+                   "a feature, load them only from an allow-list of pinned, signed artefacts, behind approval.",
+       rationale="Whoever steers the model picks what gets installed or executed: a typosquatted package or a page "
+                 "of attacker code then runs with the server's credentials, outside any review of the server.")
+def runtime_install(context: AnalysisContext) -> Iterator[Hit]:
+    for tool, _server in code_tools(context.system):
+        flows = sorted((f for f in tool.flows if f.sink == "package-install" or (
+            f.sink == "code-exec" and f.source.startswith("fetched:"))), key=lambda f: (f.line, f.sink, f.source))
+        if not flows:
+            continue
+        first = flows[0]
+        what = "installs a package the input names" if first.sink == "package-install" else \
+            "executes code it downloaded"
+        yield Hit(tool.path, first.line, f"{tool.kind} {tool.name} {what}: {first.render()}",
+                  severity="medium" if tool.gated else None, extra={"tool": tool.name})

@@ -32,6 +32,7 @@ FRAMEWORK_OF_MODULE = (("langchain", "langchain"), ("langgraph", "langchain"), (
                        ("agents", "openai-agents"), ("smolagents", "smolagents"), ("strands", "strands"),
                        ("agno", "agno"), ("llama_index", "llama-index"), ("pydantic_ai", "pydantic-ai"))
 SQL_AGENT_CALLS = frozenset({"create_sql_agent", "SQLDatabaseToolkit", "QuerySQLDataBaseTool", "QuerySQLDatabaseTool"})
+READ_ONLY_SQL = re.compile(r"\bREAD\s+ONLY\b|\bquery_only\b", re.I)
 READ_ONLY_URI = re.compile(r"(mode=ro\b|[?&]immutable=1|read[_-]?only|readonly|ApplicationIntent=ReadOnly)", re.I)
 
 
@@ -85,6 +86,7 @@ class _ModelBuilder(LowLevelSdk):
         self._effects_memo: dict[str, list[PyEffect]] = {}
         self._walked_constants: dict[str, list[ast.AST]] = {}
         self.servers: dict[str, CodeServer] = {}
+        self._read_only_module: bool | None = None
 
     # -- driver ------------------------------------------------------------------------------------------------------
     def build(self) -> None:
@@ -93,6 +95,8 @@ class _ModelBuilder(LowLevelSdk):
         self._lowlevel_tools()
         self._framework_tools()
         self._sql_agents()
+        for tool in [t for server in self.servers.values() for t in server.tools] + self.module.code_tools:
+            tool.effects += self._any_statement_effects(tool)
         transport = self._transports()
         entry = f"python {self.path}" if self._runs_as_main() else ""
         for key in sorted(self.servers, key=lambda k: (self.servers[k].line, k)):
@@ -358,6 +362,32 @@ class _ModelBuilder(LowLevelSdk):
                            "Runs SQL the model writes against the database", None, ("query",))
             tool.effects = [Effect("database-write", call.lineno, f"{last}(...) with a database that accepts writes")]
             self.module.code_tools.append(tool)
+
+    def _any_statement_effects(self, tool: ToolDef) -> list[Effect]:
+        """A tool that executes whatever SQL text it is given (the input reaches ``execute`` whole) can write, alter
+        and drop, unless the module opens its database read-only."""
+        if any(e.kind in ("database-write", "database-drop") for e in tool.effects):
+            return []
+        whole = sorted({(f.line, f.call) for f in tool.flows if f.sink == "sql" and not f.spliced and
+                        not f.source.startswith("fetched:")})
+        if not whole or self._opens_read_only():
+            return []
+        line, call = whole[0]
+        return [Effect("database-write", line, f"{call}(<any statement the input gives>)")]
+
+    def _opens_read_only(self) -> bool:
+        """Some string or keyword of the module makes a connection or transaction read-only (``mode=ro``,
+        ``SET TRANSACTION READ ONLY``, ``postgresql_readonly=True``, ``readonly=True``)."""
+        if self._read_only_module is None:
+            self._read_only_module = False
+            for node in _nodes(self.tree):
+                if (isinstance(node, ast.Constant) and isinstance(node.value, str) and (
+                        READ_ONLY_URI.search(node.value) or READ_ONLY_SQL.search(node.value))) or (
+                        isinstance(node, ast.keyword) and node.arg and "readonly" in node.arg.replace("_", "").lower()
+                        and isinstance(node.value, ast.Constant) and node.value.value is True):
+                    self._read_only_module = True
+                    break
+        return self._read_only_module
 
     def _read_only(self, call: ast.Call, databases: dict[str, tuple[bool, int]]) -> bool:
         """A URI or engine option that makes the connection read-only (``include_tables`` does not)."""
@@ -639,6 +669,7 @@ def link_external_tools(modules: list) -> list[ToolDef]:  # noqa: ANN001 - list[
             try:
                 builder._fill(tool, [function], function, None)
                 tool.flows = builder._flows_of_function(function, skip_context=True)
+                tool.effects += builder._any_statement_effects(tool)
             except RecursionError:
                 continue
             found.append(tool)

@@ -23,6 +23,7 @@ FLOW_SINKS = (
     "deserialise",  # pickle/yaml.load/marshal/node-serialize on the input
     "ssrf",         # the input chooses the URL or host of an outbound request, with no allow-list
     "template",     # the input is rendered as a server-side template (jinja2 Template(input).render)
+    "package-install",  # the input names a package installed at run time (pip/npm install <input>)
 )
 # Effects a tool has whatever its arguments; kinds shared with triage.parsers.python_code.PyEffect.
 EFFECT_KINDS = (

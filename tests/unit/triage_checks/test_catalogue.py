@@ -91,6 +91,8 @@ FIXTURES: dict[str, tuple[str, str]] = {
     "tools.irreversible-action": ("mcp_server_py_vulnerable", "mcp_server_py_hardened"),
     "tools.sensitive-output": ("mcp_server_py_vulnerable", "mcp_server_py_hardened"),
     "tools.env-to-child": ("mcp_server_ts_vulnerable", "mcp_server_ts_hardened"),
+    "tools.arbitrary-execution": ("python_ops_agents", "hardened_python"),
+    "tools.runtime-install": ("mcp_server_py_vulnerable", "mcp_server_py_hardened"),
     "injection.command": ("mcp_server_ts_vulnerable", "mcp_server_ts_hardened"),
     "injection.code-exec": ("mcp_server_py_vulnerable", "mcp_server_py_hardened"),
     "injection.sql": ("mcp_server_py_vulnerable", "mcp_server_py_hardened"),

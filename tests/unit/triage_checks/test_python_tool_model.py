@@ -1046,3 +1046,44 @@ def test_selected_identity_and_secret_columns_are_sensitive_record_fields():
         ("card-number", "SELECT card_number"), ("credential", "SELECT api_key"), ("ssn", "SELECT ssn")]
     assert fastmcp_tool("return conn.execute('SELECT id, title FROM books WHERE id = ?', (x,)).fetchone()").sensitive \
         == []
+
+
+def test_an_agent_tool_that_executes_any_statement_it_is_given_can_write_unless_the_database_is_read_only():
+    source = '''\
+        from langchain_core.tools import tool
+        import psycopg
+
+        PG = "{dsn}"
+
+        @tool
+        def console(statement: str) -> str:
+            """Execute a statement on the warehouse."""
+            with psycopg.connect(PG) as conn:
+                return str(conn.execute(statement).fetchall())
+
+        @tool
+        def count_rows(table: str) -> str:
+            """Rows of one table."""
+            with psycopg.connect(PG) as conn:
+                return str(conn.execute(f"SELECT count(*) FROM {{table}}").fetchone())
+        '''
+    writable = {t.name: t for t in module_of(source.format(dsn="postgresql://etl@wh/main"), "agent.py").code_tools}
+    assert [(e.kind, e.line) for e in writable["console"].effects if e.kind.startswith("database")] == [
+        ("database-read", 10), ("database-write", 10)]
+    # spliced into a fixed SELECT: injection, but no open-ended write
+    assert all(e.kind != "database-write" for e in writable["count_rows"].effects)
+    read_only = module_of(source.format(dsn="postgresql://etl@wh/main?options=-c%20default_transaction_read_only=on"),
+                          "agent.py")
+    assert all(e.kind != "database-write" for t in read_only.code_tools for e in t.effects)
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("subprocess.run([sys.executable, '-m', 'pip', 'install', '--quiet', x])", [("package-install", "x", False)]),
+    ("subprocess.check_call(['npm', 'install', '--no-save', *x.split()])", [("package-install", "x", False)]),
+    ("subprocess.run(['uv', 'add', x], check=True)", [("package-install", "x", False)]),
+    # a fixed, locked set of packages is the server's own dependency, whatever the input
+    ("subprocess.run([sys.executable, '-m', 'pip', 'install', '-r', 'requirements.lock']); return x", []),
+    ("subprocess.run(['pip', 'show', x], capture_output=True)", []),
+])
+def test_a_package_manager_installing_what_the_input_names_is_a_package_install_flow(body, expected):
+    assert flows(body) == expected

@@ -577,3 +577,73 @@ def test_an_instruction_encoded_in_base64_or_hidden_in_a_comment_is_found_and_a_
     assert [hit[3].split(":")[0] for hit in comment] == ["tool convert (hidden-block)"]
     digest = "Verify a download. The release checksum is 3q2+7wAAAAB0aGlzIGlzIGEgdGVzdA1234567890abcdEF==."
     assert found(system(tool("verify", digest)), "tools.description-injection") == []
+
+
+# --- what agent tools are allowed to run, and code installed at run time -------------------------------------------
+
+def agent_tool(name: str, **fields) -> ToolDef:
+    return tool(name, "An agent tool.", framework="langchain", server="", path="agent.py", **fields)
+
+
+def whole(sink: str, source: str = "command", line: int = 14) -> Flow:
+    return Flow(sink, source, line, "run", (Step(line, f"run({source})"),), spliced=False)
+
+
+def test_an_agent_tool_running_any_command_or_writing_sql_unapproved_is_high():
+    shell = agent_tool("sh", flows=[whole("shell")])
+    sql_writer = agent_tool("db_console", flows=[whole("sql", "statement")],
+                            effects=[Effect("database-write", 14, "conn.execute(<any statement the input gives>)")])
+    assert found(system(code_tools=(shell,)), "tools.arbitrary-execution") == [
+        ("high", "agent.py", 14, "tool sh runs any shell command it is given, with no approval: command -> run(command) "
+         "(l.14)")]
+    assert [hit[0] for hit in found(system(code_tools=(sql_writer,)), "tools.arbitrary-execution")] == ["high"]
+
+
+def test_spliced_inputs_read_only_sql_approved_tools_and_server_tools_are_left_to_other_checks():
+    spliced = agent_tool("grep_logs", flows=[Flow("shell", "pattern", 9, "os.system", (), spliced=True)])
+    read_only_sql = agent_tool("ask_db", flows=[whole("sql", "statement")])
+    approved = agent_tool("sh", flows=[whole("shell")], gated=True)
+    served = tool("sh", "Run a command.", flows=[whole("shell")])  # an MCP client asks before each call
+    parsed = system(served, code_tools=(spliced, read_only_sql, approved))
+    assert found(parsed, "tools.arbitrary-execution") == []
+
+
+def test_a_tool_installing_a_named_package_or_running_downloaded_code_is_high():
+    installer = tool("add_plugin", "Add a plugin.", flows=[Flow("package-install", "package", 17, "subprocess.run", (
+        Step(17, "subprocess.run([sys.executable, '-m', 'pip', 'install', package])"),), spliced=False)])
+    loader = tool("load_remote", "Load a module.", flows=[Flow("code-exec", "fetched:httpx.get", 25, "exec", (
+        Step(24, "code = httpx.get(url).text"), Step(25, "exec(code)")), spliced=False)])
+    assert found(system(installer, loader), "tools.runtime-install") == [
+        ("high", "server.py", 17, "tool add_plugin installs a package the input names: package -> "
+         "subprocess.run([sys.executable, '-m', 'pip', 'install', package]) (l.17)"),
+        ("high", "server.py", 25, "tool load_remote executes code it downloaded: fetched:httpx.get -> "
+         "code = httpx.get(url).text (l.24) -> exec(code) (l.25)")]
+
+
+def test_code_the_input_itself_runs_is_injection_not_an_install():
+    calculator = tool("calc", "Evaluate.", flows=[Flow("code-exec", "expr", 8, "eval", (), spliced=False)])
+    assert found(system(calculator), "tools.runtime-install") == []
+    assert [hit[0] for hit in found(system(calculator), "injection.code-exec")] == ["high"]
+
+
+AGENT_WITH_SHELL = '''\
+import subprocess
+from langchain_core.tools import tool
+from langgraph.prebuilt import create_react_agent
+
+
+@tool
+def terminal(cmd: str) -> str:
+    """Run a command on the build host."""
+    return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout
+
+
+agent = create_react_agent(model, tools=[terminal]{gate})
+'''
+
+
+def test_an_agent_that_interrupts_before_its_tools_is_approved_and_one_that_does_not_is_reported():
+    open_agent = system(files={"ops/agent.py": AGENT_WITH_SHELL.format(gate="")})
+    gated_agent = system(files={"ops/agent.py": AGENT_WITH_SHELL.format(gate=', interrupt_before=["tools"]')})
+    assert [(hit[0], hit[2]) for hit in found(open_agent, "tools.arbitrary-execution")] == [("high", 9)]
+    assert found(gated_agent, "tools.arbitrary-execution") == []
