@@ -195,7 +195,8 @@ def exfiltration(context: AnalysisContext) -> Iterator[Hit]:
             why.append(f"private data read by {'this tool' if reader == tool.name else reader}")
         first = effects[0]
         evidence = f"{tool.kind} {tool.name}: {first.kind} {first.detail}"
-        yield Hit(tool.path, first.line, evidence + (f" ({'; '.join(why)})" if why else " (fixed destination)"),
+        evidence += f" ({'; '.join(why)})" if why else " (fixed destination)"
+        yield Hit(first.path or tool.path, first.line, evidence,
                   severity="high" if why else "medium", extra={"tool": tool.name})
 
 
@@ -234,7 +235,8 @@ def irreversible_action(context: AnalysisContext) -> Iterator[Hit]:
         limited = bool(getattr(tool, "bounded", False))
         severity = "critical" if first.kind in _CRITICAL_ACTIONS and not limited else "high"
         limit = "" if limited or first.kind not in _CRITICAL_ACTIONS else ", no limit"
-        yield Hit(tool.path, first.line, f"{tool.kind} {tool.name}: {first.kind} {first.detail} (no approval{limit})",
+        yield Hit(first.path or tool.path, first.line,
+                  f"{tool.kind} {tool.name}: {first.kind} {first.detail} (no approval{limit})",
                   severity=severity, extra={"tool": tool.name})
 
 
@@ -283,7 +285,8 @@ def sensitive_output(context: AnalysisContext) -> Iterator[Hit]:
 def env_to_child(context: AnalysisContext) -> Iterator[Hit]:
     for tool, _server in code_tools(context.system):
         for effect in sorted((e for e in tool.effects if e.kind == "env-to-child"), key=lambda e: (e.line, e.detail)):
-            yield Hit(tool.path, effect.line, f"{tool.kind} {tool.name}: {effect.detail}", extra={"tool": tool.name})
+            yield Hit(effect.path or tool.path, effect.line, f"{tool.kind} {tool.name}: {effect.detail}",
+                      extra={"tool": tool.name})
 
 
 _WHOLE_INPUT_SINKS = {"shell": "shell command", "code-exec": "code", "sql": "SQL statement"}
@@ -314,8 +317,9 @@ def arbitrary_execution(context: AnalysisContext) -> Iterator[Hit]:
         if not whole or _approved_everywhere(context, tool):
             continue
         first = whole[0]
-        yield Hit(tool.path, first.line, f"{tool.kind} {tool.name} runs any {_WHOLE_INPUT_SINKS[first.sink]} "
-                  f"it is given, with no approval: {first.render()}", extra={"tool": tool.name})
+        what = _WHOLE_INPUT_SINKS[first.sink]
+        yield Hit(first.path or tool.path, first.line, f"{tool.kind} {tool.name} runs any {what} it is given, with no "
+                  f"approval: {first.render()}", extra={"tool": tool.name})
 
 
 @check("tools.runtime-install", title="A tool installs packages or runs code it fetched at run time",
@@ -334,5 +338,5 @@ def runtime_install(context: AnalysisContext) -> Iterator[Hit]:
         first = flows[0]
         what = "installs a package the input names" if first.sink == "package-install" else \
             "executes code it downloaded"
-        yield Hit(tool.path, first.line, f"{tool.kind} {tool.name} {what}: {first.render()}",
+        yield Hit(first.path or tool.path, first.line, f"{tool.kind} {tool.name} {what}: {first.render()}",
                   severity="medium" if tool.gated else None, extra={"tool": tool.name})

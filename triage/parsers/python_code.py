@@ -42,6 +42,7 @@ class PyEffect:
     kind: str  # one of tool_model.EFFECT_KINDS
     line: int
     detail: str
+    path: str = ""  # set when the call is in a helper of another module
 
 
 @dataclass

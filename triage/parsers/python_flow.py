@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 import posixpath
 import re
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from triage.parsers.python_code import (DESTRUCTIVE_NAME, EMAIL_NAME, GATE_KWARGS, MESSAGE_NAME, PAYMENT_NAME, PyEffect,
                                         _ModuleVisitor, _nodes, call_effects)
@@ -19,6 +21,9 @@ from triage.parsers.python_sensitive import sensitive_data
 from triage.parsers.python_taint import (HTTP_CLIENT_FACTORIES, Analyser, ModuleContext, Origin, client_params,
                                          dotted, function_params, is_whole_environ)
 from triage.parsers.tool_model import CodeServer, Effect, Flow, ToolDef
+
+if TYPE_CHECKING:
+    from triage.parsers.python_imports import ImportedCode
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 MAX_EFFECT_DEPTH = 3
@@ -52,7 +57,7 @@ def build_model(tree: ast.Module, visitor: _ModuleVisitor) -> None:
 
 
 class _ModelBuilder(LowLevelSdk):
-    def __init__(self, tree: ast.Module, visitor: _ModuleVisitor) -> None:
+    def __init__(self, tree: ast.Module, visitor: _ModuleVisitor, imported: ImportedCode | None = None) -> None:
         self.tree = tree
         self.module = visitor.module
         self.path = visitor.module.path
@@ -63,6 +68,11 @@ class _ModelBuilder(LowLevelSdk):
         self.classes: dict[str, ast.ClassDef] = {}
         for node in sorted(visitor.classes, key=lambda n: (n.lineno, n.col_offset)):
             self.classes.setdefault(node.name, node)
+        if imported is not None:  # helpers and classes of other modules of the tree: the module's own names win
+            for name, function in imported.functions.items():
+                self.functions.setdefault(name, function)
+            for name, cls in imported.classes.items():
+                self.classes.setdefault(name, cls)
         self.assigns = sorted(visitor.assigns, key=lambda n: (n.lineno, n.col_offset))
         self.calls = sorted(visitor.calls, key=lambda n: (n.lineno, n.col_offset))
         self.decorated = sorted((n for n in visitor.functions if n.decorator_list), key=lambda n: n.lineno)
@@ -78,6 +88,9 @@ class _ModelBuilder(LowLevelSdk):
         self.context = ModuleContext(self.functions, self.constants, self.module.imports)
         self.context.instances = {name for name, value in self.constants.items() if isinstance(value, ast.Call)
                                   and dotted(value.func) in self.classes}
+        if imported is not None:
+            self.context.instances |= imported.modules  # helpers.fetch(x) for ``from . import helpers``
+            self.context.foreign = imported.origin
         # module-level HTTP clients (http = httpx.Client(base_url=...)) and helpers that return one
         self._client_makers = {name for name, f in self.functions.items() if _returns_client(f)}
         self._module_clients = {name: "http" for name, value in self.constants.items()
@@ -373,7 +386,8 @@ class _ModelBuilder(LowLevelSdk):
         if not whole or self._opens_read_only():
             return []
         line, call = whole[0]
-        return [Effect("database-write", line, f"{call}(<any statement the input gives>)")]
+        path = next((f.path for f in tool.flows if (f.line, f.call) == (line, call)), "")
+        return [Effect("database-write", line, f"{call}(<any statement the input gives>)", path=path)]
 
     def _opens_read_only(self) -> bool:
         """Some string or keyword of the module makes a connection or transaction read-only (``mode=ro``,
@@ -410,7 +424,7 @@ class _ModelBuilder(LowLevelSdk):
     def _fill(self, tool: ToolDef, roots: list[ast.AST], function: ast.AST, decorator: ast.Call | None) -> None:
         nodes = [n for root in roots for n in _nodes(root)]  # one walk serves effects and the human gate
         effects = self._effects(nodes, roots, 0)
-        tool.effects = [Effect(e.kind, e.line, e.detail, e.kind in ("api-read", "api-write")) for e in effects]
+        tool.effects = [Effect(e.kind, e.line, e.detail, e.kind in ("api-read", "api-write"), e.path) for e in effects]
         tool.effects += _named_effects(tool, getattr(function, "name", ""), {e.kind for e in effects})
         tool.gated = self._gated(nodes, decorator)
         tool.sensitive = sensitive_data(nodes, self.constants, self._walked_constants)
@@ -436,7 +450,9 @@ class _ModelBuilder(LowLevelSdk):
         key = f"{helper.name}@{helper.lineno}"
         if key not in self._effects_memo:
             self._effects_memo[key] = []  # a recursive helper sees itself as doing nothing more
-            self._effects_memo[key] = self._effects(list(_nodes(helper)), [helper], depth)
+            found = self._effects(list(_nodes(helper)), [helper], depth)
+            path = self.context.foreign.get(id(helper))
+            self._effects_memo[key] = [e if e.path or not path else replace(e, path=path) for e in found]
         return self._effects_memo[key]
 
     def _gated(self, nodes: list[ast.AST], decorator: ast.Call | None) -> bool:

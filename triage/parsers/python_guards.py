@@ -58,6 +58,9 @@ class GuardRules:
             op, left, right = test.ops[0], test.left, test.comparators[0]
             if isinstance(op, (ast.In, ast.NotIn)):
                 holds = isinstance(op, ast.In) == outcome
+                if isinstance(right, ast.Attribute) and right.attr == "parents":  # ROOT in path.resolve().parents
+                    subject = self._subject(right.value)
+                    return [(subject, "path")] if subject and holds and self._normalised(subject) else []
                 if isinstance(left, ast.Constant):  # ".." in path: rejecting a traversal token
                     subject = self._subject(right)
                     return [(subject, "all")] if subject and not holds else []

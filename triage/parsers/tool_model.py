@@ -55,6 +55,7 @@ class Flow:
     # injection into a fixed statement. False when the input reaches the sink whole: the tool runs whatever
     # command, query or path it is given (arbitrary execution by design, a privilege question rather than a bug).
     spliced: bool = True
+    path: str = ""  # the sink's file when it is not the tool's (a helper imported from another module)
 
     def render(self) -> str:
         """Evidence text: ``param path -> os.path.join(BASE, path) (l.12) -> open(full) (l.13)``."""
@@ -68,6 +69,7 @@ class Effect:
     line: int
     detail: str  # the call as written, with constant arguments, e.g. "smtplib.SMTP.sendmail", "requests.post(https://x/)"
     fixed_target: bool = False  # the host / recipient is a literal in the code (the model cannot choose it)
+    path: str = ""  # the call's file when it is not the tool's (a helper imported from another module)
 
 
 @dataclass(frozen=True)

@@ -420,6 +420,12 @@ SINK_CASES = [
      "open(p).read()", []),
     ("p = (Path(BASE) / x).resolve()\nif not p.is_relative_to(BASE):\n    return 'denied'\nreturn p.read_text()", []),
     ("p = (Path(BASE) / x).resolve()\nassert p.is_relative_to(Path(BASE))\nreturn p.read_text()", []),
+    ("p = (Path(BASE) / x).resolve()\nif Path(BASE) not in p.parents:\n    raise ValueError(x)\nreturn p.read_text()",
+     []),
+    ("p = Path(BASE) / x\nif Path(BASE) not in p.parents:\n    raise ValueError(x)\nreturn p.read_text()",
+     [("file-read", "x", True)]),  # parents of an unresolved path: BASE/../etc still has BASE as a parent
+    ("p = (Path(BASE) / x).resolve()\np.relative_to(BASE)\nreturn p.read_text()", []),
+    ("p = Path(BASE) / x\np.relative_to(BASE)\nreturn p.read_text()", [("file-read", "x", True)]),
     ("with open(os.path.join(BASE, x), 'w') as f:\n    f.write('data')", [("file-write", "x", True)]),
     ("os.remove(x)", [("file-delete", "x", False)]),
     ("import shutil\nshutil.rmtree(os.path.join(BASE, x))", [("file-delete", "x", True)]),
@@ -1087,3 +1093,83 @@ def test_an_agent_tool_that_executes_any_statement_it_is_given_can_write_unless_
 ])
 def test_a_package_manager_installing_what_the_input_names_is_a_package_install_flow(body, expected):
     assert flows(body) == expected
+
+
+ARCHIVE_HELPERS = '''\
+import shutil
+from pathlib import Path
+
+SHELF = Path("/var/archive")
+
+
+class Shelf:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def fetch(self, label: str) -> bytes:
+        wanted = self.root / label
+{guard}        return wanted.read_bytes()
+
+
+def discard(label: str) -> None:
+    shutil.rmtree(SHELF / label)
+'''
+ARCHIVE_SERVER = '''\
+from fastmcp import FastMCP
+from .shelf import Shelf, SHELF
+from . import shelf as helpers
+
+app = FastMCP("archive")
+boxes = Shelf(SHELF)
+
+
+@app.tool()
+def take_out(label: str) -> str:
+    """Take a box off the shelf."""
+    return boxes.fetch(label).decode()
+
+
+@app.tool()
+def throw_away(label: str) -> str:
+    """Throw a box away."""
+    helpers.discard(label)
+    return "gone"
+'''
+CONTAINED = '''\
+        wanted = wanted.resolve()
+        if not wanted.is_relative_to(self.root.resolve()):
+            raise ValueError("outside the shelf")
+'''
+
+
+def test_methods_of_an_imported_class_and_functions_of_an_imported_module_are_followed(tmp_path):
+    lay_out(tmp_path, {"archive/__init__.py": "", "archive/shelf.py": ARCHIVE_HELPERS.format(guard=""),
+                       "archive/server.py": ARCHIVE_SERVER})
+    tools = {t.name: t for s in parse_root(tmp_path).code_servers for t in s.tools}
+    assert [(f.sink, f.source, f.path, f.line) for f in tools["take_out"].flows] == [
+        ("file-read", "label", "archive/shelf.py", 13)]
+    assert [(f.sink, f.source, f.path, f.line) for f in tools["throw_away"].flows] == [
+        ("file-delete", "label", "archive/shelf.py", 17)]
+    assert [(e.kind, e.path, e.line) for e in tools["throw_away"].effects] == [("delete", "archive/shelf.py", 17)]
+
+
+def test_a_resolved_path_checked_with_is_relative_to_in_the_imported_helper_cuts_the_flow(tmp_path):
+    lay_out(tmp_path, {"archive/__init__.py": "", "archive/shelf.py": ARCHIVE_HELPERS.format(guard=CONTAINED),
+                       "archive/server.py": ARCHIVE_SERVER})
+    tools = {t.name: t for s in parse_root(tmp_path).code_servers for t in s.tools}
+    assert tools["take_out"].flows == []
+    assert [(e.kind, e.path) for e in tools["take_out"].effects] == [("read-files", "archive/shelf.py")]
+
+
+INSIDE_HELPER = '''
+def _inside(name: str) -> Path:
+    candidate = (Path(BASE) / name).resolve()
+{check}    return candidate
+'''
+
+
+def test_parts_of_a_path_a_helper_contained_stay_contained_and_without_the_check_they_do_not():
+    body = "target = _inside(x)\ntarget.parent.mkdir(parents=True)\ntarget.write_text('note')\nreturn 'ok'"
+    checked = "    if not candidate.is_relative_to(BASE):\n        raise ValueError(name)\n"
+    assert flows(body, extra=INSIDE_HELPER.format(check=checked)) == []
+    assert flows(body, extra=INSIDE_HELPER.format(check="")) == [("file-write", "x", True), ("file-write", "x", True)]

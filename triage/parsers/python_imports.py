@@ -1,0 +1,127 @@
+"""Helpers a tool calls from other modules of the same tree: ``from .store import FileStore`` then
+``store = FileStore(BASE)`` and ``store.load(arguments["name"])``, ``from .net import fetch_page``, or
+``from . import helpers`` then ``helpers.run(cmd)``.
+
+Each module's tool model is first built alone (python_flow.build_model). When a module that defines servers or tools
+imports functions or classes from modules of the tree, its model is rebuilt once with those bodies available as local
+helpers, so its flows and effects follow them one level across files. Work stays linear: one rebuild per such module,
+and only the imported names are lent.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from triage.parsers.python_code import MAX_PYTHON_BYTES, PyModule, _ModuleVisitor
+from triage.parsers.python_flow import _imported_module, _ModelBuilder
+from triage.parsers.tool_model import CodeServer, ToolDef
+
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+# A method named like a builtin (list, open, format) would capture the module's bare calls of that builtin.
+_BUILTIN_NAMES = frozenset(dir(builtins))
+
+
+@dataclass
+class ImportedCode:
+    functions: dict[str, FunctionNode] = field(default_factory=dict)  # bare name -> body (functions and methods)
+    classes: dict[str, ast.ClassDef] = field(default_factory=dict)
+    modules: set[str] = field(default_factory=set)  # names bound to a whole module of the tree (helpers.f(x))
+    origin: dict[int, str] = field(default_factory=dict)  # id(function) -> the file defining it
+
+    def __bool__(self) -> bool:
+        return bool(self.functions or self.classes)
+
+
+def _definitions(tree: ast.Module) -> tuple[dict[str, FunctionNode], dict[str, ast.ClassDef]]:
+    functions: dict[str, FunctionNode] = {}
+    classes: dict[str, ast.ClassDef] = {}
+    for statement in tree.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            functions.setdefault(statement.name, statement)
+        elif isinstance(statement, ast.ClassDef):
+            classes.setdefault(statement.name, statement)
+    return functions, classes
+
+
+def _methods(cls: ast.ClassDef) -> dict[str, FunctionNode]:
+    return {s.name: s for s in cls.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and s.name not in _BUILTIN_NAMES and not (s.name.startswith("__") and s.name != "__call__")}
+
+
+def _tree_of(module: PyModule, text_of: Callable[[str], str | None], cache: dict[str, ast.Module | None]) -> ast.Module | None:
+    """The module's tree; one the parser skipped (it mentions nothing we model) is parsed now, once."""
+    if module.tree is not None:
+        return module.tree
+    if module.path not in cache:
+        text = text_of(module.path)
+        try:
+            cache[module.path] = ast.parse(text, filename=module.path) if text and len(text) <= MAX_PYTHON_BYTES \
+                else None
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            cache[module.path] = None
+    return cache[module.path]
+
+
+def imported_code(module: PyModule, by_path: dict[str, PyModule], text_of: Callable[[str], str | None] = lambda _p: None,
+                  cache: dict[str, ast.Module | None] | None = None) -> ImportedCode:
+    """What ``module`` imports from other Python modules of the tree, in import order (deterministic)."""
+    found = ImportedCode()
+    cache = {} if cache is None else cache
+    definitions: dict[str, tuple[dict[str, FunctionNode], dict[str, ast.ClassDef]]] = {}
+    for name, (dotted_module, level, item) in sorted(module.imports.items()):
+        if not (level or dotted_module) or name in ("mcp", "server", "app"):
+            continue
+        target = _imported_module(module, name, by_path)
+        if target is None or target.path == module.path:
+            continue
+        tree = _tree_of(target, text_of, cache)
+        if tree is None:
+            continue
+        if target.path not in definitions:
+            definitions[target.path] = _definitions(tree)
+        functions, classes = definitions[target.path]
+        if item and item in classes:
+            found.classes.setdefault(name, classes[item])
+            for method, body in sorted(_methods(classes[item]).items()):
+                found.functions.setdefault(method, body)
+        elif item and item in functions:
+            found.functions.setdefault(name, functions[item])
+        elif not item or target.path.endswith((f"/{item}.py", f"{item}.py", f"/{item}/__init__.py")):
+            # the whole module (import pkg.helpers as helpers / from . import helpers): its functions by name
+            found.modules.add(name)
+            for function, body in sorted(functions.items()):
+                if function not in _BUILTIN_NAMES:
+                    found.functions.setdefault(function, body)
+    found.origin = {id(body): path for path, (functions, classes) in definitions.items()
+                    for body in [*functions.values(), *(m for c in classes.values() for m in _methods(c).values())]}
+    return found
+
+
+def link_imported_code(modules: list[PyModule], text_of: Callable[[str], str | None]) -> list[
+        tuple[list[CodeServer], list[ToolDef], PyModule]]:
+    """Rebuild the tool model of modules whose tools may call code of other modules; returns, per rebuilt module,
+    the servers and tools it had before (for the caller to swap) and the module, now holding the new ones.
+    ``text_of`` gives a module's source, for modules the first pass did not need to parse."""
+    by_path = {m.path: m for m in modules}
+    cache: dict[str, ast.Module | None] = {}
+    rebuilt = []
+    for module in modules:
+        if module.tree is None or not (module.servers or module.code_tools):
+            continue
+        imported = imported_code(module, by_path, text_of, cache)
+        if not imported:
+            continue
+        visitor = _ModuleVisitor(module.path)
+        try:
+            visitor.visit(module.tree)
+            builder = _ModelBuilder(module.tree, visitor, imported)
+            builder.build()
+        except RecursionError:
+            continue
+        old = (module.servers, module.code_tools)
+        module.servers, module.code_tools = visitor.module.servers, visitor.module.code_tools
+        rebuilt.append((old[0], old[1], module))
+    return rebuilt
