@@ -48,6 +48,6 @@ TOOL_MODEL_CHECKS = frozenset({
 })
 # 2026.12.1: checks of the formats read for issue 13 (Claude Code plugin marketplaces).
 FORMAT_CHECKS = frozenset({"provenance.unpinned-plugin-source"})
-# 2026.12.1: checks of what agent-framework and plugin-host code does (issue 13, Python misses).
-CODE_PRIVILEGE_CHECKS = frozenset({"tools.arbitrary-execution", "tools.runtime-install"})
-CHECKS_2026_12 = CHECKS_2026_11 | TOOL_MODEL_CHECKS | FORMAT_CHECKS | CODE_PRIVILEGE_CHECKS
+# 2026.12.1: checks of what agent-framework, plugin-host and multi-tool server code can do together (issue 13).
+CODE_CAPABILITY_CHECKS = frozenset({"tools.arbitrary-execution", "tools.runtime-install", "trifecta.server-toxic-flow"})
+CHECKS_2026_12 = CHECKS_2026_11 | TOOL_MODEL_CHECKS | FORMAT_CHECKS | CODE_CAPABILITY_CHECKS

@@ -62,6 +62,7 @@ _CODE = {"owasp_llm": ["LLM05:2025"], "owasp_agentic": ["ASI05"], "atlas": ["AML
 MAPPINGS: dict[str, dict[str, list[str]]] = {
     "trifecta.lethal-trifecta": _EXFIL,
     "trifecta.mcp-untrusted-to-shell": {**_INJECTION, "owasp_agentic": ["ASI01", "ASI02", "ASI05"]},
+    "trifecta.server-toxic-flow": {**_EXFIL, "owasp_agentic": ["ASI01", "ASI02", "ASI04"]},
     "trifecta.cross-agent-flow": {**_EXFIL, "owasp_agentic": ["ASI01", "ASI07"]},
     "trifecta.untrusted-memory": {**_EXFIL, "owasp_llm": ["LLM01:2025", "LLM04:2025"], "owasp_agentic": ["ASI06"]},
     "agentjacking.error-report-to-action": _INJECTION,

@@ -84,3 +84,30 @@ def untrusted_memory(context: AnalysisContext) -> Iterator[Hit]:
             yield Hit(memory[0].path, memory[0].line,
                       f"agent {agent.id}: memory {memory[0].via} is writable by outsiders; sinks [{_legs(out)}]",
                       extra={"agent": agent.id})
+
+
+# Untrusted kinds an outsider authors on purpose (an issue, a ticket, a mail); a web page a tool fetches on request is
+# left to the per-flow checks: a documentation fetcher that also reads local files is not a toxic server.
+_AUTHORED_KINDS = frozenset({"issue", "pr-text", "ticket", "error-report", "email", "chat"})
+
+
+@check("trifecta.server-toxic-flow",
+       title="One MCP server's tools combine outsider-written content, private data and a way out",
+       severity="high", categories=("private_data", "untrusted_input", "exfiltration"),
+       remediation="Split the server: keep the tool that reads outsider-written content (issues, tickets, mail) "
+                   "apart from the tools that read private data and publish or send, or make the publishing tool "
+                   "ask for confirmation showing what leaves. Never auto-approve this server's tools.",
+       rationale="Whoever writes the issue, ticket or mail the first tool returns can instruct the agent to read "
+                 "private data with the second and publish it with the third; the client's per-call prompt is "
+                 "the only defence left, and users routinely approve it.")
+def server_toxic_flow(context: AnalysisContext) -> Iterator[Hit]:
+    for agent in context.graph.sorted_agents():
+        if not agent.harness.startswith("mcp-server/"):
+            continue
+        untrusted = [c for c in agent.untrusted() if c.kind in _AUTHORED_KINDS]
+        private = agent.private()
+        out = agent.sinks(EXFIL_SINKS | {"api-write"}, ungated=False)
+        if untrusted and private and out:
+            sink = sorted(out, key=lambda c: (c.path, c.line or 0, c.kind, c.via))[0]
+            yield Hit(sink.path, sink.line, f"{agent.id}: reads {_legs(untrusted)}; sees {_legs(private, 36)}; "
+                      f"sends out {_legs(out)}", extra={"agent": agent.id})

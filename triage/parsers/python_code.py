@@ -11,6 +11,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from triage.parsers.python_outbound import REQUEST_CONSTRUCTORS, fixed_host, request_sends, url_prefix
 from triage.parsers.python_taint import is_whole_environ
 from triage.parsers.tool_model import CodeServer, ToolDef
 
@@ -228,10 +229,12 @@ def _open_mode(call: ast.Call) -> str:
 
 
 def call_effects(call: ast.Call, environ_names: frozenset[str] = frozenset(),
-                 http_clients: frozenset[str] = frozenset()) -> list[PyEffect]:
+                 http_clients: frozenset[str] = frozenset(), *, bound: dict | None = None,
+                 constants: dict | None = None) -> list[PyEffect]:
     """What one call does, by the library function it reaches. ``environ_names``: local variables holding a copy of
     the whole environment (``env = os.environ.copy()``), for env-to-child; ``http_clients``: locals bound to an
-    HTTP client (``httpx.AsyncClient()``, ``requests.Session()``) whose methods are requests."""
+    HTTP client (``httpx.AsyncClient()``, ``requests.Session()``) whose methods are requests; ``bound``: constants
+    the call site of the enclosing helper passes (python_outbound.bindings); ``constants``: module constants."""
     name = dotted(call.func)
     last = name.rsplit(".", 1)[-1]
     first = name.split(".", 1)[0]
@@ -262,6 +265,12 @@ def call_effects(call: ast.Call, environ_names: frozenset[str] = frozenset(),
         else:
             kind = "web-fetch" if reads else "network"
         effects.append(PyEffect(kind, line, f"{name}({args_text})"))
+    elif name in REQUEST_CONSTRUCTORS:
+        # urllib's Request(url, data=..., method=...): urlopen reads the answer, the request says what it sends
+        if request_sends(call, bound or {}):
+            url = _kwarg(call, "url") or (call.args[0] if call.args else None)
+            kind = "api-write" if _fixed_host(url) or fixed_host(url, constants or {}) else "network"
+            effects.append(PyEffect(kind, line, f"{name}({url_prefix(url, constants or {})[:120]}, with a body)"))
     elif first == "smtplib" or last in ("sendmail", "send_message") and "smtp" in name.lower() or (
             EMAIL_NAME.match(last) and (last != "send_message" or re.search(r"(mail|ses|smtp|gmail)", name, re.I))) or (
             last == "send" and re.search(r"(sendgrid|sg\b|mailgun|postmark|resend|mail)", name, re.I)):

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 from triage.parsers.python_code import (DESTRUCTIVE_NAME, EMAIL_NAME, GATE_KWARGS, MESSAGE_NAME, PAYMENT_NAME, PyEffect,
                                         _ModuleVisitor, _nodes, call_effects)
 from triage.parsers.python_lowlevel import LowLevelSdk, kwarg, local_callee, model_fields
+from triage.parsers.python_outbound import (REQUEST_CONSTRUCTORS, Bindings, bindings, fixed_host, memo_key,
+                                            request_sends, url_prefix)
 from triage.parsers.python_sensitive import sensitive_data
 from triage.parsers.python_taint import (HTTP_CLIENT_FACTORIES, Analyser, ModuleContext, Origin, client_params,
                                          dotted, function_params, is_whole_environ)
@@ -429,28 +431,54 @@ class _ModelBuilder(LowLevelSdk):
         tool.gated = self._gated(nodes, decorator)
         tool.sensitive = sensitive_data(nodes, self.constants, self._walked_constants)
 
-    def _effects(self, nodes: list[ast.AST], roots: list[ast.AST], depth: int) -> list[PyEffect]:
+    def _effects(self, nodes: list[ast.AST], roots: list[ast.AST], depth: int,
+                 bound: Bindings | None = None) -> list[PyEffect]:
         found: list[PyEffect] = []
         environ, clients = _local_bindings(nodes, self._client_makers)
         clients = clients | frozenset(self._module_clients)
+        hosts = self._request_hosts(nodes, bound or {})
         for node in nodes:
             if type(node) is not ast.Call:
                 continue
             func = node.func
             if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call) and call_effects(func.value):
                 continue  # subprocess.run(...).stdout.decode(): the inner call is the effect
-            found.extend(call_effects(node, environ, clients))
+            effects = call_effects(node, environ, clients, bound=bound, constants=self.constants)
+            sent = node.args[0] if node.args and isinstance(node.args[0], ast.Name) else None
+            if sent is not None and sent.id in hosts and dotted(func).rsplit(".", 1)[-1] == "urlopen":
+                # urlopen(request) of a request built for one fixed API reads that API, not any web page; the answer
+                # to a request that sends is no read at all (its Request(...) is the effect)
+                host = hosts[sent.id]
+                effects = [e for e in effects if e.kind != "web-fetch"] + (
+                    [PyEffect("api-read", e.line, f"{dotted(func)}({host})") for e in effects
+                     if e.kind == "web-fetch"] if host else [])
+            found.extend(effects)
             helper = local_callee(node, self.functions, self.context.instances)
             if helper is not None and depth < MAX_EFFECT_DEPTH and helper not in roots:
-                found.extend(self._helper_effects(helper, depth + 1))
+                found.extend(self._helper_effects(helper, depth + 1, bindings(helper, node)))
         unique = sorted(set(found), key=lambda e: (e.line, e.kind, e.detail))
         return unique[:MAX_EFFECTS]
 
-    def _helper_effects(self, helper: FunctionNode, depth: int) -> list[PyEffect]:
-        key = f"{helper.name}@{helper.lineno}"
+    def _request_hosts(self, nodes: list[ast.AST], bound: Bindings) -> dict[str, str]:
+        """Locals bound to ``urllib.request.Request(url, ...)`` whose URL starts with a fixed host: name -> host, or
+        name -> "" when the request sends (with what the call site binds)."""
+        found = {}
+        for node in nodes:
+            if type(node) is ast.Assign and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and \
+                    isinstance(node.value, ast.Call) and dotted(node.value.func) in REQUEST_CONSTRUCTORS:
+                url = kwarg(node.value, "url") or (node.value.args[0] if node.value.args else None)
+                if request_sends(node.value, bound):
+                    found[node.targets[0].id] = ""
+                elif fixed_host(url, self.constants):
+                    found[node.targets[0].id] = url_prefix(url, self.constants)[:120]
+        return found
+
+    def _helper_effects(self, helper: FunctionNode, depth: int, bound: Bindings) -> list[PyEffect]:
+        # per helper and per constants its call site passes (_call("GET", ...) reads, _call("POST", ...) sends)
+        key = f"{helper.name}@{helper.lineno}@{id(helper)}{memo_key(bound)}"
         if key not in self._effects_memo:
             self._effects_memo[key] = []  # a recursive helper sees itself as doing nothing more
-            found = self._effects(list(_nodes(helper)), [helper], depth)
+            found = self._effects(list(_nodes(helper)), [helper], depth, bound)
             path = self.context.foreign.get(id(helper))
             self._effects_memo[key] = [e if e.path or not path else replace(e, path=path) for e in found]
         return self._effects_memo[key]

@@ -234,6 +234,10 @@ class SinkRules:
             return left
         if isinstance(node, ast.Call):
             name = dotted(node.func)
+            if name in ("urllib.request.Request", "Request", "request.Request") and (node.args or node.keywords):
+                # urlopen(request): where it goes is the Request's URL
+                url = next((k.value for k in node.keywords if k.arg == "url"), node.args[0] if node.args else None)
+                return self._prefix(url, depth + 1)
             if name.endswith("format") and isinstance(node.func, ast.Attribute):
                 return self._prefix(node.func.value, depth + 1)
             if name.rsplit(".", 1)[-1] in ("urljoin", "join") and node.args:

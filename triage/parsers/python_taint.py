@@ -646,6 +646,11 @@ class Analyser(GuardRules, SinkRules):
             return mark(everything, normalised=True)
         if name in ("urllib.parse.quote", "urllib.parse.quote_plus", "quote", "quote_plus"):
             return mark(everything, safe="url")
+        if name in ("urllib.request.Request", "Request", "request.Request") and (node.args or node.keywords):
+            # the body and headers travel inside the request but do not choose where it goes
+            url = kwargs.get("url", args[0] if args else NO_TAINT)
+            rest = join(*args[1:], *(v for k, v in kwargs.items() if k != "url"), spread)
+            return join(url, mark(rest, safe="url"))
         local = self._local_function(node, written)
         if local is not None:
             return self._apply_summary(node, local, args, kwargs)

@@ -23,6 +23,7 @@ FIXTURES: dict[str, tuple[str, str]] = {
     "trifecta.mcp-untrusted-to-shell": ("sentry_fixer_claude", "hardened_claude"),
     "trifecta.cross-agent-flow": ("python_ops_agents", "hardened_python"),
     "trifecta.untrusted-memory": ("manifest_risky", "manifest_hardened"),
+    "trifecta.server-toxic-flow": ("mcp_server_py_vulnerable", "mcp_server_py_hardened"),
     "agentjacking.error-report-to-action": ("sentry_fixer_claude", "hardened_claude"),
     "agentjacking.ticket-to-action": ("ci_issue_agent", "hardened_ci"),
     "agentjacking.email-to-action": ("python_ops_agents", "hardened_python"),

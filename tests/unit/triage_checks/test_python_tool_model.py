@@ -1173,3 +1173,54 @@ def test_parts_of_a_path_a_helper_contained_stay_contained_and_without_the_check
     checked = "    if not candidate.is_relative_to(BASE):\n        raise ValueError(name)\n"
     assert flows(body, extra=INSIDE_HELPER.format(check=checked)) == []
     assert flows(body, extra=INSIDE_HELPER.format(check="")) == [("file-write", "x", True), ("file-write", "x", True)]
+
+
+TRACKER = '''\
+import json, os, urllib.request
+from mcp.server import Server
+
+server = Server("tracker")
+BASE = "https://tracker.example.net/api"
+
+
+def _api(verb: str, route: str, payload: dict | None = None):
+    req = urllib.request.Request(f"{BASE}{route}", method=verb,
+                                 data=None if payload is None else json.dumps(payload).encode())
+    with urllib.request.urlopen(req) as answer:
+        return json.load(answer)
+
+
+def _open(route: str, body=None):
+    req = urllib.request.Request(route, data=body)
+    return urllib.request.urlopen(req).read()
+
+
+@server.call_tool()
+async def call(name: str, arguments: dict):
+    if name == "show_bug":
+        return _api("GET", f"/bugs/{arguments['bug']}")
+    if name == "comment":
+        return _api("POST", "/comments", {"text": arguments["text"]})
+    if name == "ping":
+        return _open(arguments["route"])
+    if name == "upload":
+        return _open(arguments["route"], arguments["blob"].encode())
+'''
+
+
+def test_urllib_requests_read_or_send_as_each_call_site_of_a_shared_helper_binds_them():
+    tools = {t.name: t for t in module_of(TRACKER).servers[0].tools}
+    kinds = {name: sorted((e.kind, e.fixed_target) for e in t.effects) for name, t in tools.items()}
+    assert kinds == {
+        "show_bug": [("api-read", True)],
+        "comment": [("api-write", True)],
+        "ping": [("web-fetch", False)],
+        "upload": [("network", False)],
+    }
+    assert [e.detail for e in tools["comment"].effects] == [
+        "urllib.request.Request(https://tracker.example.net/api, with a body)"]
+    # the body travels in the request but does not choose where it goes; an input-chosen route does
+    assert [(f.sink, f.source) for f in tools["comment"].flows] == []
+    assert [(f.sink, f.source) for f in tools["show_bug"].flows] == []
+    assert {(f.sink, f.source) for f in tools["upload"].flows} == {("ssrf", "route")}
+    assert {(f.sink, f.source) for f in tools["ping"].flows} == {("ssrf", "route")}

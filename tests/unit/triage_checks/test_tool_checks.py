@@ -647,3 +647,29 @@ def test_an_agent_that_interrupts_before_its_tools_is_approved_and_one_that_does
     gated_agent = system(files={"ops/agent.py": AGENT_WITH_SHELL.format(gate=', interrupt_before=["tools"]')})
     assert [(hit[0], hit[2]) for hit in found(open_agent, "tools.arbitrary-execution")] == [("high", 9)]
     assert found(gated_agent, "tools.arbitrary-execution") == []
+
+
+# --- one server whose tools together read outsider text, see private data and publish --------------------------------
+
+def _toxic_server(*, publisher_effect: Effect | None) -> ParsedSystem:
+    tracker = tool("list_bug_reports", "Bug reports filed by anyone on the public tracker.",
+                   effects=[Effect("api-read", 12, "urllib.request.urlopen(https://gitlab.com/api/v4)", True)])
+    vault = tool("read_secret_doc", "Read an internal design document.", line=20,
+                 effects=[Effect("read-files", 22, "open(...)")])
+    publisher = tool("post_snippet", "Publish a snippet.", line=30,
+                     effects=[publisher_effect] if publisher_effect else [])
+    return system(tracker, vault, publisher)
+
+
+def test_a_server_reading_outsider_issues_and_private_files_and_publishing_is_a_toxic_flow():
+    parsed = _toxic_server(publisher_effect=Effect("api-write", 33, "urllib.request.Request(https://gitlab.com, "
+                                                                    "with a body)", True))
+    assert [(hit[0], hit[2]) for hit in found(parsed, "trifecta.server-toxic-flow")] == [("high", 33)]
+
+
+def test_without_a_way_out_or_with_only_fetched_web_pages_a_server_is_no_toxic_flow():
+    assert found(_toxic_server(publisher_effect=None), "trifecta.server-toxic-flow") == []
+    docs = tool("fetch_docs", "Fetch a documentation page.", flows=[Flow("ssrf", "url", 8, "httpx.get", spliced=False)],
+                effects=[Effect("web-fetch", 8, "httpx.get()")])
+    notes = tool("read_note", "Read a local note.", line=20, effects=[Effect("read-files", 22, "open(...)")])
+    assert found(system(docs, notes), "trifecta.server-toxic-flow") == []
