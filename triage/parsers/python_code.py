@@ -211,6 +211,12 @@ MESSAGE_NAME = re.compile(
     r"send_chat\w*|send_sms|create_message|post_tweet|send_dm|send_notification)$")
 EMAIL_NAME = re.compile(r"^(send_email|send_mail|send_raw_email|send_templated_email|send_bulk_templated_email|"
                         r"sendmail|send_message)$")
+# An HTTP write to a route that moves money (POST /v1/transfers, /payouts, /charges, /refunds, /wires).
+MONEY_ROUTE = re.compile(r"/(transfers?|payouts?|payments?|charges?|refunds?|wires?|remittances?|disbursements?)\b",
+                         re.I)
+# client.transfers.send(...), api.payouts.execute(...): a money resource of an SDK and a verb that moves it
+MONEY_RESOURCE = re.compile(r"(^|\.)(transfers|payouts|payments|charges|refunds|wires|remittances|disbursements)$", re.I)
+MONEY_VERBS = frozenset({"send", "execute", "submit", "initiate", "make"})
 SQL_DELETE_ALL = re.compile(r"\bDELETE\s+FROM\s+[\w.\"`\[\]]+\s*(;|$)", re.I)
 RM_RF = re.compile(r"\brm\s+-(\w*r\w*f|\w*f\w*r)\w*\b|\brm\b.*\s--recursive\b")
 ENV_ARGUMENT = {"os.execve": 2, "os.execvpe": 2, "os.execle": -1, "os.execlpe": -1, "os.spawnve": 3,
@@ -265,12 +271,17 @@ def call_effects(call: ast.Call, environ_names: frozenset[str] = frozenset(),
         else:
             kind = "web-fetch" if reads else "network"
         effects.append(PyEffect(kind, line, f"{name}({args_text})"))
+        if not reads and MONEY_ROUTE.search(args_text):
+            effects.append(PyEffect("payments", line, f"{name}({args_text})"))  # POST .../v1/transfers
     elif name in REQUEST_CONSTRUCTORS:
         # urllib's Request(url, data=..., method=...): urlopen reads the answer, the request says what it sends
         if request_sends(call, bound or {}):
             url = _kwarg(call, "url") or (call.args[0] if call.args else None)
             kind = "api-write" if _fixed_host(url) or fixed_host(url, constants or {}) else "network"
-            effects.append(PyEffect(kind, line, f"{name}({url_prefix(url, constants or {})[:120]}, with a body)"))
+            where = (url_prefix(url, constants or {}) or _const_text(url) if url is not None else "")[:120] or "..."
+            effects.append(PyEffect(kind, line, f"{name}({where}, with a body)"))
+            if MONEY_ROUTE.search(_const_text(url) if url is not None else ""):
+                effects.append(PyEffect("payments", line, f"{name}({where}, with a body)"))
     elif first == "smtplib" or last in ("sendmail", "send_message") and "smtp" in name.lower() or (
             EMAIL_NAME.match(last) and (last != "send_message" or re.search(r"(mail|ses|smtp|gmail)", name, re.I))) or (
             last == "send" and re.search(r"(sendgrid|sg\b|mailgun|postmark|resend|mail)", name, re.I)):
@@ -290,7 +301,7 @@ def call_effects(call: ast.Call, environ_names: frozenset[str] = frozenset(),
         if SQL_DELETE_ALL.search(sql) or re.search(r"\bTRUNCATE\b", sql, re.I):
             effects.append(PyEffect("destructive", line, sql[:120]))
     elif first == "stripe" or (last == "create" and re.search(r"(charge|payment|transfer|payout|refund)", name, re.I)) \
-            or PAYMENT_NAME.match(last):
+            or (last in MONEY_VERBS and MONEY_RESOURCE.search(name.rsplit(".", 1)[0])) or PAYMENT_NAME.match(last):
         effects.append(PyEffect("payments", line, name))
     elif MESSAGE_NAME.match(last) or "webhook" in name.lower():
         effects.append(PyEffect("messaging", line, name))

@@ -445,10 +445,18 @@ class _ModelBuilder(LowLevelSdk):
                 continue  # subprocess.run(...).stdout.decode(): the inner call is the effect
             effects = call_effects(node, environ, clients, bound=bound, constants=self.constants)
             sent = node.args[0] if node.args and isinstance(node.args[0], ast.Name) else None
-            if sent is not None and sent.id in hosts and dotted(func).rsplit(".", 1)[-1] == "urlopen":
+            inline = node.args[0] if node.args and isinstance(node.args[0], ast.Call) and \
+                dotted(node.args[0].func) in REQUEST_CONSTRUCTORS else None
+            host = None
+            if inline is not None:
+                url = kwarg(inline, "url") or (inline.args[0] if inline.args else None)
+                host = "" if request_sends(inline, bound or {}) else (
+                    url_prefix(url, self.constants)[:120] if fixed_host(url, self.constants) else None)
+            elif sent is not None and sent.id in hosts:
+                host = hosts[sent.id]
+            if host is not None and dotted(func).rsplit(".", 1)[-1] == "urlopen":
                 # urlopen(request) of a request built for one fixed API reads that API, not any web page; the answer
                 # to a request that sends is no read at all (its Request(...) is the effect)
-                host = hosts[sent.id]
                 effects = [e for e in effects if e.kind != "web-fetch"] + (
                     [PyEffect("api-read", e.line, f"{dotted(func)}({host})") for e in effects
                      if e.kind == "web-fetch"] if host else [])

@@ -1224,3 +1224,17 @@ def test_urllib_requests_read_or_send_as_each_call_site_of_a_shared_helper_binds
     assert [(f.sink, f.source) for f in tools["show_bug"].flows] == []
     assert {(f.sink, f.source) for f in tools["upload"].flows} == {("ssrf", "route")}
     assert {(f.sink, f.source) for f in tools["ping"].flows} == {("ssrf", "route")}
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("return requests.post('https://bank.example.com/v2/transfers', json={'to': x}).text", ["api-write", "payments"]),
+    ("return requests.get('https://bank.example.com/v2/transfers', params={'to': x}).text", ["api-read"]),
+    ("return ledger_api.payouts.execute(account=x)", ["payments"]),
+    ("return sftp_transfer.send(x)", []),  # moving a file is not moving money
+    ("import urllib.request\nreturn urllib.request.urlopen(urllib.request.Request("
+     "'https://hooks.example.com/in', data=x.encode())).read()", ["api-write"]),
+    ("import urllib.request\nreturn urllib.request.urlopen(urllib.request.Request("
+     "'https://status.example.com/now')).read()", ["api-read"]),
+])
+def test_money_routes_sdk_money_resources_and_urllib_posts_are_effects(body, expected):
+    assert effect_kinds(body) == expected
