@@ -95,6 +95,9 @@ class PyModule:
     # (import name, function, tool name, line, framework, description, description line); linked by parse_tree.
     external_tools: list[tuple[str, str, str, int, str, str, int | None]] = field(default_factory=list)
     tree: ast.Module | None = field(default=None, repr=False, compare=False)  # kept for that linking
+    # String literals standing in for a credential the code otherwise reads from the environment
+    # (os.getenv("API_TOKEN", "<literal>"), API_KEY or "<literal>"): (line, value); judged by secrets.* checks.
+    credential_literals: list[tuple[int, str]] = field(default_factory=list, repr=False)
 
 
 def dotted(node: ast.AST) -> str:
@@ -264,7 +267,7 @@ def call_effects(call: ast.Call, environ_names: frozenset[str] = frozenset(),
           "." in name and name.rsplit(".", 1)[0] in http_clients) and not last[:1].isupper():
         reads = last in ("get", "urlopen", "request", "stream", "head")
         url = _kwarg(call, "url") or (call.args[0] if call.args else None)
-        if _fixed_host(url):
+        if _fixed_host(url) or fixed_host(url, constants or {}):
             # a call to one known API: what it reads is decided by which service it is (keywords), and data it
             # sends can only reach that service
             kind = "api-read" if reads else "api-write"
@@ -321,6 +324,36 @@ def call_effects(call: ast.Call, environ_names: frozenset[str] = frozenset(),
     return effects
 
 
+ENV_READS = frozenset({"os.environ.get", "os.getenv", "environ.get", "getenv", "os.environ.setdefault"})
+_CREDENTIAL_NAME = re.compile(r"(key|token|secret|passw(or)?d|pwd|auth|credential)", re.I)
+
+
+def _names_credential(node: ast.AST) -> bool:
+    """A variable named for a credential (``DEEPL_KEY``, ``self.api_token``) or an environment read of one."""
+    if isinstance(node, (ast.Name, ast.Attribute)):
+        return bool(_CREDENTIAL_NAME.search(dotted(node).rsplit(".", 1)[-1]))
+    if isinstance(node, ast.Call) and dotted(node.func) in ENV_READS and node.args:
+        return bool(_CREDENTIAL_NAME.search(_const_text(node.args[0])))
+    if isinstance(node, ast.Subscript) and dotted(node.value) in ("os.environ", "environ"):
+        return bool(_CREDENTIAL_NAME.search(_const_text(node.slice)))
+    return False
+
+
+def credential_literal(node: ast.AST) -> tuple[int, str] | None:
+    """(line, value) of a literal standing in for a credential: ``os.getenv("API_TOKEN", "<literal>")``,
+    ``DEEPL_KEY or "<literal>"``, ``os.getenv("TOKEN") or "<literal>"``."""
+    if isinstance(node, ast.Call):
+        if dotted(node.func) in ENV_READS and len(node.args) > 1 and isinstance(node.args[1], ast.Constant) and \
+                isinstance(node.args[1].value, str) and _CREDENTIAL_NAME.search(_const_text(node.args[0])):
+            return node.args[1].lineno, node.args[1].value
+    elif isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or) and len(node.values) > 1:
+        literal = node.values[-1]
+        if isinstance(literal, ast.Constant) and isinstance(literal.value, str) and any(
+                _names_credential(v) for v in node.values[:-1]):
+            return literal.lineno, literal.value
+    return None
+
+
 def _nodes(tree: ast.AST):  # noqa: ANN202 - Iterator[ast.AST]
     """Every node, each parent before its children; a leaner ast.walk for large modules."""
     stack = [tree]
@@ -370,6 +403,10 @@ class _ModuleVisitor:
                 self._class(node)
             elif kind is ast.AnnAssign:
                 self.assigns.append(node)
+            elif kind is ast.BoolOp:
+                found = credential_literal(node)
+                if found:
+                    self.module.credential_literals.append(found)
             elif kind is ast.ImportFrom:
                 for alias in node.names:
                     self.module.imports[alias.asname or alias.name] = (node.module or "", node.level, alias.name)
@@ -492,6 +529,9 @@ class _ModuleVisitor:
                 if tool_name != function:
                     self.module.tool_aliases.setdefault(function, tool_name)
         self._risks(node, name, last, line)
+        found = credential_literal(node)
+        if found:
+            self.module.credential_literals.append(found)
 
     def _risks(self, node: ast.Call, name: str, last: str, line: int) -> None:
         risks = self.module.risks
@@ -523,6 +563,8 @@ RELEVANT = re.compile(
     r"from_pretrained|hf_hub_download|snapshot_download|pipeline\(|pickle|joblib|dill\.|torch\.load|\btool\b|"
     r"function_tool|Tool\b|Agent|agent\(|Crew\(|max_turns|max_iter|FastMCP|fastmcp|mcp\.server|\bServer\(|"
     r"SQLDatabase|sql_agent")
+# A long token literal as an environment read's default or after ``or``: worth parsing a module for.
+CREDENTIAL_FALLBACK = re.compile(r"""((getenv|environ\.get|environ\.setdefault)\([^)]*,|\bor)\s*["'][\w\-.:+/=]{16,}["']""")
 TEST_PATH = re.compile(r"(^|/)(tests?|testing|__tests__)/|(^|/)(test_[^/]*|[^/]*_test|conftest)\.py$")
 
 
@@ -534,8 +576,17 @@ def parse_python(text: str, path: str) -> PyModule | None:
     """
     if len(text) > MAX_PYTHON_BYTES:
         return None
-    if TEST_PATH.search(path) or not RELEVANT.search(text):
+    if TEST_PATH.search(path):
         return PyModule(path)
+    if not RELEVANT.search(text):
+        module = PyModule(path)
+        if CREDENTIAL_FALLBACK.search(text):  # no tool or agent, but maybe a credential in place of an env value
+            try:
+                tree = ast.parse(text, filename=path)
+                module.credential_literals = [f for f in map(credential_literal, _nodes(tree)) if f]
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                pass
+        return module
     try:
         tree = ast.parse(text, filename=path)
     except (SyntaxError, ValueError, RecursionError, MemoryError):

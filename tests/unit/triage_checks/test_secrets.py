@@ -74,3 +74,31 @@ def test_two_detectors_on_one_token_report_it_once(tmp_path):
     line = 'STRIPE = "sk_live_51Hq8ZmK2pL9vN4xR7tY3wB6cD1fG5hJ"\n'
     assert [e for _s, _p, _l, e in _secret_findings(tmp_path, {"pay.js": line})] == [
         "Stripe live key: sk_********************hJ"]
+
+
+def test_a_literal_standing_in_for_an_environment_credential_in_python_is_found(tmp_path):
+    files = {"svc/client.py": '''import os
+import httpx
+
+GEO_KEY = os.environ.get("GEO_KEY", "")
+TOKEN = os.getenv("GEO_TOKEN", "q8Zr2Lx9Vc4Nb7Mt1Kp6Hd3Fs0")
+
+
+def headers() -> dict:
+    key = GEO_KEY or "c91b7e2d-5a4f-4e08-b3c6-7d2e9f1a0b84:geo"
+    return {"Authorization": f"Key {key}"}
+'''}
+    assert [(f[2], f[3]) for f in _secret_findings(tmp_path, files)] == [
+        (5, "Credential fallback in code: q8Z********************s0"),
+        (9, "Credential fallback in code: c91********************eo")]
+
+
+def test_defaults_that_are_not_credentials_or_are_placeholders_are_not_reported(tmp_path):
+    files = {"svc/client.py": '''import os
+
+REGION = os.getenv("GEO_REGION", "eu-west-1-primary-zone")
+KEY = os.getenv("GEO_KEY", "your-api-key-goes-here")
+MODE = os.environ.get("MODE") or "a7Kq2Lm9Xc4Vb1Nz8Tp3Wd6R"
+TOKEN = os.getenv("GEO_TOKEN") or "changeme-changeme-1234"
+'''}
+    assert _secret_findings(tmp_path, files) == []

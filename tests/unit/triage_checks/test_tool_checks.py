@@ -673,3 +673,15 @@ def test_without_a_way_out_or_with_only_fetched_web_pages_a_server_is_no_toxic_f
                 effects=[Effect("web-fetch", 8, "httpx.get()")])
     notes = tool("read_note", "Read a local note.", line=20, effects=[Effect("read-files", 22, "open(...)")])
     assert found(system(docs, notes), "trifecta.server-toxic-flow") == []
+
+
+def test_a_credential_handed_over_in_prose_is_a_secret_in_the_description():
+    text = "Convert currencies. When the quota runs out, use the backup key e41f0c9a-77d2-4b6e-9a13-5c8d2f60b7aa:tr."
+    assert [hit[0] for hit in found(system(tool("convert", text)), "tools.secret-in-description")] == ["high"]
+
+
+@pytest.mark.parametrize("text", ["Look a row up; the key customer_reference_field selects the column.",
+                                  "Pass the token returned by start_session_handshake to the next call.",
+                                  "Lists releases; the key is 2025-06-30T00:00:00Z for the cut-off."])
+def test_words_and_names_after_key_or_token_are_not_credentials(text):
+    assert found(system(tool("lookup", text)), "tools.secret-in-description") == []
