@@ -699,11 +699,12 @@ def link_external_tools(modules: list) -> list[ToolDef]:  # noqa: ANN001 - list[
     """Tools one module builds from functions another module defines: each becomes a ToolDef read from the
     defining module (its path, line, effects and flows), the name and description as the wrapping call gives them."""
     by_path = {m.path: m for m in modules}
+    suffixes = suffix_index(by_path) if any(m.external_tools for m in modules) else {}
     builders: dict[str, _ModelBuilder] = {}
     found: list[ToolDef] = []
     for module in modules:
         for head, function_name, tool_name, _line, framework, description, description_line in module.external_tools:
-            target = _imported_module(module, head, by_path)
+            target = _imported_module(module, head, by_path, suffixes)
             if target is None or target.tree is None:
                 continue
             if target.path not in builders:
@@ -728,7 +729,19 @@ def link_external_tools(modules: list) -> list[ToolDef]:  # noqa: ANN001 - list[
     return sorted(found, key=lambda t: (t.path, t.line, t.name))
 
 
-def _imported_module(module, head: str, by_path: dict):  # noqa: ANN001, ANN202 - PyModule
+def suffix_index(paths) -> dict[str, list[str]]:  # noqa: ANN001 - iterable of posix paths
+    """Every trailing run of path components -> the paths ending with it (``pkg/mod.py`` -> pkg/mod.py, mod.py):
+    absolute imports resolve in constant time instead of scanning every module."""
+    index: dict[str, list[str]] = {}
+    for path in sorted(paths):
+        parts = path.split("/")
+        for start in range(len(parts)):
+            index.setdefault("/".join(parts[start:]), []).append(path)
+    return index
+
+
+def _imported_module(module, head: str, by_path: dict,  # noqa: ANN001, ANN202 - PyModule
+                     suffixes: dict[str, list[str]] | None = None):
     """The parsed module an import refers to: ``from . import functions``, ``from .functions import f``,
     ``from pkg.functions import f`` (any source root), ``import pkg.functions as functions``."""
     dotted_module, level, item = module.imports[head]
@@ -747,7 +760,8 @@ def _imported_module(module, head: str, by_path: dict):  # noqa: ANN001, ANN202 
                 if path in by_path:
                     return by_path[path]
             else:
-                matches = sorted(p for p in by_path if p == candidate or p.endswith("/" + candidate))
+                matches = suffixes.get(candidate, []) if suffixes is not None else sorted(
+                    p for p in by_path if p == candidate or p.endswith("/" + candidate))
                 if len(matches) == 1:
                     return by_path[matches[0]]
     return None

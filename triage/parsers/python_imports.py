@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from triage.parsers.python_code import MAX_PYTHON_BYTES, PyModule, _ModuleVisitor
-from triage.parsers.python_flow import _imported_module, _ModelBuilder
+from triage.parsers.python_flow import _imported_module, _ModelBuilder, suffix_index
 from triage.parsers.tool_model import CodeServer, ToolDef
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -51,7 +51,10 @@ def _methods(cls: ast.ClassDef) -> dict[str, FunctionNode]:
             and s.name not in _BUILTIN_NAMES and not (s.name.startswith("__") and s.name != "__call__")}
 
 
-def _tree_of(module: PyModule, text_of: Callable[[str], str | None], cache: dict[str, ast.Module | None]) -> ast.Module | None:
+TextOf = Callable[[str], "str | None"]
+
+
+def _tree_of(module: PyModule, text_of: TextOf, cache: dict[str, ast.Module | None]) -> ast.Module | None:
     """The module's tree; one the parser skipped (it mentions nothing we model) is parsed now, once."""
     if module.tree is not None:
         return module.tree
@@ -65,16 +68,18 @@ def _tree_of(module: PyModule, text_of: Callable[[str], str | None], cache: dict
     return cache[module.path]
 
 
-def imported_code(module: PyModule, by_path: dict[str, PyModule], text_of: Callable[[str], str | None] = lambda _p: None,
-                  cache: dict[str, ast.Module | None] | None = None) -> ImportedCode:
+def imported_code(module: PyModule, by_path: dict[str, PyModule], text_of: TextOf = lambda _p: None,
+                  cache: dict[str, ast.Module | None] | None = None,
+                  suffixes: dict[str, list[str]] | None = None) -> ImportedCode:
     """What ``module`` imports from other Python modules of the tree, in import order (deterministic)."""
     found = ImportedCode()
     cache = {} if cache is None else cache
+    suffixes = suffix_index(by_path) if suffixes is None else suffixes
     definitions: dict[str, tuple[dict[str, FunctionNode], dict[str, ast.ClassDef]]] = {}
     for name, (dotted_module, level, item) in sorted(module.imports.items()):
         if not (level or dotted_module) or name in ("mcp", "server", "app"):
             continue
-        target = _imported_module(module, name, by_path)
+        target = _imported_module(module, name, by_path, suffixes)
         if target is None or target.path == module.path:
             continue
         tree = _tree_of(target, text_of, cache)
@@ -107,11 +112,13 @@ def link_imported_code(modules: list[PyModule], text_of: Callable[[str], str | N
     ``text_of`` gives a module's source, for modules the first pass did not need to parse."""
     by_path = {m.path: m for m in modules}
     cache: dict[str, ast.Module | None] = {}
+    suffixes: dict[str, list[str]] | None = None
     rebuilt = []
     for module in modules:
         if module.tree is None or not (module.servers or module.code_tools):
             continue
-        imported = imported_code(module, by_path, text_of, cache)
+        suffixes = suffix_index(by_path) if suffixes is None else suffixes
+        imported = imported_code(module, by_path, text_of, cache, suffixes)
         if not imported:
             continue
         visitor = _ModuleVisitor(module.path)
