@@ -425,6 +425,10 @@ SINK_CASES = [
     ("p = Path(BASE) / x\nif Path(BASE) not in p.parents:\n    raise ValueError(x)\nreturn p.read_text()",
      [("file-read", "x", True)]),  # parents of an unresolved path: BASE/../etc still has BASE as a parent
     ("p = (Path(BASE) / x).resolve()\np.relative_to(BASE)\nreturn p.read_text()", []),
+    ("root = Path(BASE).resolve()\np = (root / x).resolve()\nif p != root and root not in p.parents:\n"
+     "    raise ValueError(x)\nreturn p.read_text()", []),  # the base itself or below it: both contained
+    ("root = Path(BASE).resolve()\np = (root / x).resolve()\nif p != root and not p.name.endswith('.md'):\n"
+     "    raise ValueError(x)\nreturn p.read_text()", [("file-read", "x", True)]),  # any .md anywhere passes
     ("p = Path(BASE) / x\np.relative_to(BASE)\nreturn p.read_text()", [("file-read", "x", True)]),
     ("with open(os.path.join(BASE, x), 'w') as f:\n    f.write('data')", [("file-write", "x", True)]),
     ("os.remove(x)", [("file-delete", "x", False)]),
