@@ -25,6 +25,7 @@ AGENT_FACTORIES = {
     "create_tool_calling_agent": "langchain", "create_openai_tools_agent": "langchain", "CodeAgent": "smolagents",
     "ToolCallingAgent": "smolagents", "AssistantAgent": "autogen", "ConversableAgent": "autogen",
     "ReActAgent": "llama-index", "FunctionAgent": "llama-index", "Crew": "crewai", "create_agent": "langchain",
+    "ToolNode": "langgraph", "LlmAgent": "google-adk",
 }
 BUDGET_KWARGS = {"max_iterations", "max_iter", "max_turns", "max_rpm", "max_execution_time", "recursion_limit",
                  "max_steps", "max_consecutive_auto_reply", "max_budget_usd", "max_tokens_budget"}
@@ -354,6 +355,21 @@ def credential_literal(node: ast.AST) -> tuple[int, str] | None:
     return None
 
 
+def plain_function_tools(module: PyModule, functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef]) -> list[
+        tuple[ast.FunctionDef | ast.AsyncFunctionDef, str]]:
+    """Undecorated module-level functions an agent is handed as tools (``create_react_agent(llm, tools=[run_sql])``,
+    ``ToolNode([search])``, ``LlmAgent(tools=[lookup])``): LangGraph, Google ADK, pydantic-ai, AutoGen and
+    LlamaIndex agents turn a plain function into a tool from its signature and docstring."""
+    found: dict[str, tuple[ast.FunctionDef | ast.AsyncFunctionDef, str]] = {}
+    for agent in module.agents:
+        for name in agent.tool_names:
+            function = functions.get(name)
+            if function is not None and function.col_offset == 0 and not function.decorator_list and \
+                    not name.startswith("_"):
+                found.setdefault(name, (function, agent.framework))
+    return [found[name] for name in sorted(found)]
+
+
 def _nodes(tree: ast.AST):  # noqa: ANN202 - Iterator[ast.AST]
     """Every node, each parent before its children; a leaner ast.walk for large modules."""
     stack = [tree]
@@ -418,6 +434,12 @@ class _ModuleVisitor:
             node = self._functions.get(function)
             if node is not None and tool_name not in known:
                 self.module.tools.append(self._tool_from_body(tool_name, node, "langchain", line, False))
+        known = {tool.name for tool in self.module.tools} | set(self.module.tool_aliases)
+        for function, framework in plain_function_tools(self.module, self._functions):
+            if function.name not in known:
+                known.add(function.name)
+                self.module.tools.append(self._tool_from_body(function.name, function, framework, function.lineno,
+                                                              False))
 
     # -- tools -------------------------------------------------------------------------------------------------
     def _decorator_framework(self, decorator: ast.AST) -> str | None:

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from triage.parsers.python_code import (DESTRUCTIVE_NAME, EMAIL_NAME, GATE_KWARGS, MESSAGE_NAME, PAYMENT_NAME, PyEffect,
-                                        _ModuleVisitor, _nodes, call_effects)
+                                        _ModuleVisitor, _nodes, call_effects, plain_function_tools)
 from triage.parsers.python_lowlevel import LowLevelSdk, kwarg, local_callee, model_fields
 from triage.parsers.python_outbound import (REQUEST_CONSTRUCTORS, Bindings, bindings, fixed_host, memo_key,
                                             request_sends, url_prefix)
@@ -304,6 +304,17 @@ class _ModelBuilder(LowLevelSdk):
             if explicit is not None and self._string(explicit) is not None:
                 description, description_line = self._string(explicit) or "", explicit.lineno
             tool = ToolDef("tool", name or function.name, self.path, call.lineno, "python", framework, description,
+                           description_line, tuple(function_params(function, skip_context=True)))
+            self._fill(tool, [function], function, None)
+            tool.flows = self._flows_of_function(function, skip_context=True)
+            self.module.code_tools.append(tool)
+            named.add(function.name)
+        for function, framework in plain_function_tools(self.module, self.functions):
+            if function.name in named:
+                continue
+            description, description_line = self._docstring(function)
+            tool = ToolDef("tool", function.name, self.path, function.lineno, "python",
+                           self._framework("Agent", "agent") if framework == "agent" else framework, description,
                            description_line, tuple(function_params(function, skip_context=True)))
             self._fill(tool, [function], function, None)
             tool.flows = self._flows_of_function(function, skip_context=True)

@@ -1242,3 +1242,32 @@ def test_urllib_requests_read_or_send_as_each_call_site_of_a_shared_helper_binds
 ])
 def test_money_routes_sdk_money_resources_and_urllib_posts_are_effects(body, expected):
     assert effect_kinds(body) == expected
+
+
+def test_plain_functions_handed_to_an_agent_are_its_tools():
+    module = module_of('''\
+        import subprocess
+        from google.adk.agents import LlmAgent
+        from langgraph.prebuilt import ToolNode
+
+        def run_command(command: str) -> str:
+            """Run a command on the build box."""
+            return subprocess.run(command, shell=True, capture_output=True, text=True).stdout
+
+        def word_count(text: str) -> int:
+            """Count words."""
+            return len(text.split())
+
+        def _normalise(text: str) -> str:
+            return text.strip()
+
+        def unused(path: str) -> str:
+            return open(path).read()
+
+        builder = LlmAgent(name="builder", model="gemini-2.0-flash", tools=[run_command, _normalise])
+        node = ToolNode([word_count])
+        ''', "ops/agent.py")
+    got = [(t.name, t.framework, t.description, t.params, [f.sink for f in t.flows]) for t in module.code_tools]
+    assert got == [("run_command", "google-adk", "Run a command on the build box.", ("command",), ["shell"]),
+                   ("word_count", "langgraph", "Count words.", ("text",), [])]
+    assert sorted(t.name for t in module.tools) == ["run_command", "word_count"]

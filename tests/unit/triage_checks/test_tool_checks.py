@@ -685,3 +685,11 @@ def test_a_credential_handed_over_in_prose_is_a_secret_in_the_description():
                                   "Lists releases; the key is 2025-06-30T00:00:00Z for the cut-off."])
 def test_words_and_names_after_key_or_token_are_not_credentials(text):
     assert found(system(tool("lookup", text)), "tools.secret-in-description") == []
+
+
+def test_a_plain_function_handed_to_an_agent_is_checked_like_a_decorated_tool():
+    plain = AGENT_WITH_SHELL.replace("@tool\n", "").format(gate="")
+    gated = AGENT_WITH_SHELL.replace("@tool\n", "").format(gate=', interrupt_before=["tools"]')
+    assert [(hit[0], hit[2]) for hit in found(system(files={"ops/agent.py": plain}), "tools.arbitrary-execution")] == [
+        ("high", 8)]  # one line up: the decorator is gone
+    assert found(system(files={"ops/agent.py": gated}), "tools.arbitrary-execution") == []
