@@ -539,8 +539,8 @@ class _ModuleVisitor:
                 _names_in(_kwarg(node, "handoffs")) + agents_kw,
                 gated=any(k.arg in GATE_KWARGS and _truthy(k.value) for k in node.keywords),
                 unbounded=unbounded, variable=assigned_to or ""))
-        if last in TOOL_FACTORIES:
-            func = _kwarg(node, "func") or (node.args[0] if node.args else None)
+        if last in TOOL_FACTORIES or (last == "from_defaults" and name.endswith("FunctionTool.from_defaults")):
+            func = _kwarg(node, "func") or _kwarg(node, "fn") or (node.args[0] if node.args else None)
             label = _const_text(_kwarg(node, "name") or ast.Constant(""))
             if func is not None and dotted(func):
                 function = dotted(func).rsplit(".", 1)[-1]

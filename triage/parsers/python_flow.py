@@ -102,6 +102,7 @@ class _ModelBuilder(LowLevelSdk):
         self._walked_constants: dict[str, list[ast.AST]] = {}
         self.servers: dict[str, CodeServer] = {}
         self._read_only_module: bool | None = None
+        self._served_factories: set[int] = set()  # id of Tool.from_function(...) calls a server's add_tool takes
 
     # -- driver ------------------------------------------------------------------------------------------------------
     def build(self) -> None:
@@ -187,8 +188,11 @@ class _ModelBuilder(LowLevelSdk):
             func = call.func
             if isinstance(func, ast.Attribute) and func.attr == "add_tool" and call.args:
                 server = self.servers.get(dotted(func.value))
+                # add_tool(Tool.from_function(fn, name=..., description=...)): the inner call names the tool
+                inner = call.args[0] if isinstance(call.args[0], ast.Call) else call
                 for function in self._functions_named_by(call.args[0], call) if server is not None else []:
-                    tool = self._fastmcp_tool(function, "tool", call, server, positional_name=False)
+                    self._served_factories.add(id(inner))
+                    tool = self._fastmcp_tool(function, "tool", inner, server, positional_name=False)
                     tool.line = call.lineno if len(self._functions_named_by(call.args[0], call)) == 1 else \
                         function.lineno
                     server.tools.append(tool)
@@ -202,7 +206,11 @@ class _ModelBuilder(LowLevelSdk):
                     server.tools.append(tool)
 
     def _functions_named_by(self, node: ast.AST, call: ast.Call) -> list[FunctionNode]:
-        """``add_tool(fn)``, ``add_tool(obj.method)``, or ``for method in (a.x, a.y): add_tool(method)``."""
+        """``add_tool(fn)``, ``add_tool(obj.method)``, ``add_tool(Tool.from_function(fn, ...))``, or
+        ``for method in (a.x, a.y): add_tool(method)``."""
+        if isinstance(node, ast.Call) and dotted(node.func).rsplit(".", 1)[-1] == "from_function" and (
+                node.args or kwarg(node, "fn")):
+            node = kwarg(node, "fn") or node.args[0]
         direct = self.functions.get(dotted(node).rsplit(".", 1)[-1]) if dotted(node) else None
         if direct is not None:
             return [direct]
@@ -282,6 +290,10 @@ class _ModelBuilder(LowLevelSdk):
                 self._class_tool(node)
         for call in self.calls:
             last = dotted(call.func).rsplit(".", 1)[-1]
+            if id(call) in self._served_factories:
+                continue  # a FastMCP Tool.from_function(...) the server adds: an MCP tool, already read
+            if last == "from_defaults" and dotted(call.func).endswith("FunctionTool.from_defaults"):
+                last = "from_function"  # LlamaIndex: FunctionTool.from_defaults(fn=multiply)
             if last not in ("Tool", "StructuredTool", "FunctionTool", "from_function"):
                 continue
             func = kwarg(call, "func") or kwarg(call, "fn") or (

@@ -1271,3 +1271,58 @@ def test_plain_functions_handed_to_an_agent_are_its_tools():
     assert got == [("run_command", "google-adk", "Run a command on the build box.", ("command",), ["shell"]),
                    ("word_count", "langgraph", "Count words.", ("text",), [])]
     assert sorted(t.name for t in module.tools) == ["run_command", "word_count"]
+
+
+def test_fastmcp_tool_objects_llama_index_function_tools_and_handler_specs_in_a_dispatch_table():
+    served = module_of('''\
+        import os
+        from fastmcp import FastMCP
+        from fastmcp.tools import Tool
+
+        app = FastMCP("files")
+
+        def wipe(path: str) -> str:
+            """Remove a file."""
+            os.remove(path)
+            return "ok"
+
+        app.add_tool(Tool.from_function(wipe, name="remove_file", description="Delete one file"))
+        ''')
+    assert [(t.name, t.description, [f.sink for f in t.flows]) for t in served.servers[0].tools] == [
+        ("remove_file", "Delete one file", ["file-delete"])]
+    assert served.code_tools == []  # the server's tool, not a second agent-framework one
+    llama = module_of('''\
+        import subprocess
+        from llama_index.core.tools import FunctionTool
+
+        def shell(cmd: str) -> str:
+            """Run a command."""
+            return subprocess.check_output(cmd, shell=True, text=True)
+
+        shell_tool = FunctionTool.from_defaults(fn=shell)
+        ''')
+    assert [(t.name, [f.sink for f in t.flows]) for t in llama.code_tools] == [("shell", ["shell"])]
+    table = module_of('''\
+        import subprocess
+        from mcp.server import Server
+
+        server = Server("net")
+
+        class Spec:
+            def __init__(self, handler, description):
+                self.handler, self.description = handler, description
+
+        def ping(arguments):
+            return subprocess.run("ping -c1 " + arguments["host"], shell=True).returncode
+
+        def uptime(arguments):
+            return "up"
+
+        HANDLERS = {"ping": Spec(handler=ping, description="Ping a host"), "uptime": Spec(uptime, "Uptime")}
+
+        @server.call_tool()
+        async def call(name: str, arguments: dict):
+            return HANDLERS[name].handler(arguments)
+        ''')
+    assert [(t.name, [(f.sink, f.source) for f in t.flows]) for t in table.servers[0].tools] == [
+        ("ping", [("shell", "host")]), ("uptime", [])]
