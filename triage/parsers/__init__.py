@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from triage.parsers import (agent_configs, ci, containers, js_code, mcp, packages, plugins, policies, python_code,
-                            python_flow, python_imports, skills)
+                            python_imports, skills)
 from triage.parsers import manifest as manifest_format
 from triage.parsers.base import (MalformedFile, SourceFile, Tree, as_dict, as_list, load_json, load_toml, load_tree,
                                  load_yaml)
@@ -356,7 +356,7 @@ def parse_tree(tree: Tree, *, manifest: dict | None = None) -> ParsedSystem:
     for old_servers, old_tools, module in python_imports.link_imported_code(system.python_modules, texts.get):
         system.code_servers = _swapped(system.code_servers, old_servers, module.servers)
         system.code_tools = _swapped(system.code_tools, old_tools, module.code_tools)
-    system.code_tools.extend(python_flow.link_external_tools(system.python_modules))
+    system.code_tools.extend(python_imports.link_external_tools(system.python_modules))
     _resolve_plugin_roots(system)
     system.hooks.extend(_manifest_hooks(system))
     system.hooks.extend([line for hook in list(system.hooks) for line in _hook_script_lines(system, hook)])

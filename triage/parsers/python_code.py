@@ -11,6 +11,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from triage.parsers.python_credentials import CREDENTIAL_FALLBACK, credential_literal
 from triage.parsers.python_outbound import REQUEST_CONSTRUCTORS, fixed_host, request_sends, url_prefix
 from triage.parsers.python_taint import is_whole_environ
 from triage.parsers.tool_model import CodeServer, ToolDef
@@ -325,36 +326,6 @@ def call_effects(call: ast.Call, environ_names: frozenset[str] = frozenset(),
     return effects
 
 
-ENV_READS = frozenset({"os.environ.get", "os.getenv", "environ.get", "getenv", "os.environ.setdefault"})
-_CREDENTIAL_NAME = re.compile(r"(key|token|secret|passw(or)?d|pwd|auth|credential)", re.I)
-
-
-def _names_credential(node: ast.AST) -> bool:
-    """A variable named for a credential (``DEEPL_KEY``, ``self.api_token``) or an environment read of one."""
-    if isinstance(node, (ast.Name, ast.Attribute)):
-        return bool(_CREDENTIAL_NAME.search(dotted(node).rsplit(".", 1)[-1]))
-    if isinstance(node, ast.Call) and dotted(node.func) in ENV_READS and node.args:
-        return bool(_CREDENTIAL_NAME.search(_const_text(node.args[0])))
-    if isinstance(node, ast.Subscript) and dotted(node.value) in ("os.environ", "environ"):
-        return bool(_CREDENTIAL_NAME.search(_const_text(node.slice)))
-    return False
-
-
-def credential_literal(node: ast.AST) -> tuple[int, str] | None:
-    """(line, value) of a literal standing in for a credential: ``os.getenv("API_TOKEN", "<literal>")``,
-    ``DEEPL_KEY or "<literal>"``, ``os.getenv("TOKEN") or "<literal>"``."""
-    if isinstance(node, ast.Call):
-        if dotted(node.func) in ENV_READS and len(node.args) > 1 and isinstance(node.args[1], ast.Constant) and \
-                isinstance(node.args[1].value, str) and _CREDENTIAL_NAME.search(_const_text(node.args[0])):
-            return node.args[1].lineno, node.args[1].value
-    elif isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or) and len(node.values) > 1:
-        literal = node.values[-1]
-        if isinstance(literal, ast.Constant) and isinstance(literal.value, str) and any(
-                _names_credential(v) for v in node.values[:-1]):
-            return literal.lineno, literal.value
-    return None
-
-
 def plain_function_tools(module: PyModule, functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef]) -> list[
         tuple[ast.FunctionDef | ast.AsyncFunctionDef, str]]:
     """Undecorated module-level functions an agent is handed as tools (``create_react_agent(llm, tools=[run_sql])``,
@@ -585,8 +556,6 @@ RELEVANT = re.compile(
     r"from_pretrained|hf_hub_download|snapshot_download|pipeline\(|pickle|joblib|dill\.|torch\.load|\btool\b|"
     r"function_tool|Tool\b|Agent|agent\(|Crew\(|max_turns|max_iter|FastMCP|fastmcp|mcp\.server|\bServer\(|"
     r"SQLDatabase|sql_agent")
-# A long token literal as an environment read's default or after ``or``: worth parsing a module for.
-CREDENTIAL_FALLBACK = re.compile(r"""((getenv|environ\.get|environ\.setdefault)\([^)]*,|\bor)\s*["'][\w\-.:+/=]{16,}["']""")
 TEST_PATH = re.compile(r"(^|/)(tests?|testing|__tests__)/|(^|/)(test_[^/]*|[^/]*_test|conftest)\.py$")
 
 

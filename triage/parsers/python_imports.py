@@ -1,4 +1,7 @@
-"""Helpers a tool calls from other modules of the same tree: ``from .store import FileStore`` then
+"""Code one module's tools take from other modules of the same tree.
+
+Tools built from a function another module defines (``StructuredTool.from_function(functions.get_report)``) are
+read from the defining module (``link_external_tools``). Helpers a tool calls from other modules: ``from .store import FileStore`` then
 ``store = FileStore(BASE)`` and ``store.load(arguments["name"])``, ``from .net import fetch_page``, or
 ``from . import helpers`` then ``helpers.run(cmd)``.
 
@@ -12,11 +15,13 @@ from __future__ import annotations
 
 import ast
 import builtins
+import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from triage.parsers.python_code import MAX_PYTHON_BYTES, PyModule, _ModuleVisitor
-from triage.parsers.python_flow import _imported_module, _ModelBuilder, suffix_index
+from triage.parsers.python_flow import _ModelBuilder
+from triage.parsers.python_taint import function_params
 from triage.parsers.tool_model import CodeServer, ToolDef
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -132,3 +137,75 @@ def link_imported_code(modules: list[PyModule], text_of: Callable[[str], str | N
         module.servers, module.code_tools = visitor.module.servers, visitor.module.code_tools
         rebuilt.append((old[0], old[1], module))
     return rebuilt
+
+
+def link_external_tools(modules: list) -> list[ToolDef]:  # noqa: ANN001 - list[PyModule]
+    """Tools one module builds from functions another module defines: each becomes a ToolDef read from the
+    defining module (its path, line, effects and flows), the name and description as the wrapping call gives them."""
+    by_path = {m.path: m for m in modules}
+    suffixes = suffix_index(by_path) if any(m.external_tools for m in modules) else {}
+    builders: dict[str, _ModelBuilder] = {}
+    found: list[ToolDef] = []
+    for module in modules:
+        for head, function_name, tool_name, _line, framework, description, description_line in module.external_tools:
+            target = _imported_module(module, head, by_path, suffixes)
+            if target is None or target.tree is None:
+                continue
+            if target.path not in builders:
+                visitor = _ModuleVisitor(target.path)
+                visitor.visit(target.tree)
+                builders[target.path] = _ModelBuilder(target.tree, visitor)
+            builder = builders[target.path]
+            function = builder.functions.get(function_name)
+            if function is None:
+                continue
+            if not description:
+                description, description_line = builder._docstring(function)
+            tool = ToolDef("tool", tool_name or function.name, target.path, function.lineno, "python", framework,
+                           description, description_line, tuple(function_params(function, skip_context=True)))
+            try:
+                builder._fill(tool, [function], function, None)
+                tool.flows = builder._flows_of_function(function, skip_context=True)
+                tool.effects += builder._any_statement_effects(tool)
+            except RecursionError:
+                continue
+            found.append(tool)
+    return sorted(found, key=lambda t: (t.path, t.line, t.name))
+
+
+def suffix_index(paths) -> dict[str, list[str]]:  # noqa: ANN001 - iterable of posix paths
+    """Every trailing run of path components -> the paths ending with it (``pkg/mod.py`` -> pkg/mod.py, mod.py):
+    absolute imports resolve in constant time instead of scanning every module."""
+    index: dict[str, list[str]] = {}
+    for path in sorted(paths):
+        parts = path.split("/")
+        for start in range(len(parts)):
+            index.setdefault("/".join(parts[start:]), []).append(path)
+    return index
+
+
+def _imported_module(module, head: str, by_path: dict,  # noqa: ANN001, ANN202 - PyModule
+                     suffixes: dict[str, list[str]] | None = None):
+    """The parsed module an import refers to: ``from . import functions``, ``from .functions import f``,
+    ``from pkg.functions import f`` (any source root), ``import pkg.functions as functions``."""
+    dotted_module, level, item = module.imports[head]
+    names = [f"{dotted_module}.{item}" if dotted_module and item else item or dotted_module, dotted_module]
+    if level:
+        parent = posixpath.dirname(module.path)
+        for _ in range(level - 1):
+            parent = posixpath.dirname(parent)
+    for name in names:
+        if not name:
+            continue
+        relative = name.replace(".", "/")
+        for candidate in (f"{relative}.py", f"{relative}/__init__.py"):
+            if level:
+                path = posixpath.normpath(posixpath.join(parent, candidate)) if parent else candidate
+                if path in by_path:
+                    return by_path[path]
+            else:
+                matches = suffixes.get(candidate, []) if suffixes is not None else sorted(
+                    p for p in by_path if p == candidate or p.endswith("/" + candidate))
+                if len(matches) == 1:
+                    return by_path[matches[0]]
+    return None
