@@ -294,9 +294,14 @@ _WHOLE_INPUT_SINKS = {"shell": "shell command", "code-exec": "code", "sql": "SQL
 
 def _approved_everywhere(context: AnalysisContext, tool: ToolDef) -> bool:
     """Every agent handed the tool asks a human first (approval on the agent, an interrupt before tools)."""
-    uses = [c for agent in context.graph.sorted_agents() for c in agent.capabilities
-            if c.via == tool.name and c.path == tool.path]
-    return bool(uses) and all(c.gated for c in uses)
+    if "gated_by_tool" not in context.cache:  # (tool, file) -> gated flags of every capability it grants
+        index: dict[tuple[str, str], list[bool]] = {}
+        for agent in context.graph.sorted_agents():
+            for cap in agent.capabilities:
+                index.setdefault((cap.via, cap.path), []).append(cap.gated)
+        context.cache["gated_by_tool"] = index
+    uses = context.cache["gated_by_tool"].get((tool.name, tool.path), [])
+    return bool(uses) and all(uses)
 
 
 @check("tools.arbitrary-execution", title="An agent tool runs whatever command, code or SQL the model writes",

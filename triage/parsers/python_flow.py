@@ -101,6 +101,7 @@ class _ModelBuilder(LowLevelSdk):
         self._walked_constants: dict[str, list[ast.AST]] = {}
         self.servers: dict[str, CodeServer] = {}
         self._read_only_module: bool | None = None
+        self._request_builders: dict[int, bool] = {}  # id(helper) -> it builds urllib requests
         self._served_factories: set[int] = set()  # id of Tool.from_function(...) calls a server's add_tool takes
 
     # -- driver ------------------------------------------------------------------------------------------------------
@@ -485,9 +486,18 @@ class _ModelBuilder(LowLevelSdk):
             found.extend(effects)
             helper = local_callee(node, self.functions, self.context.instances)
             if helper is not None and depth < MAX_EFFECT_DEPTH and helper not in roots:
-                found.extend(self._helper_effects(helper, depth + 1, bindings(helper, node)))
+                bound_here = bindings(helper, node) if self._builds_requests(helper) else {}
+                found.extend(self._helper_effects(helper, depth + 1, bound_here))
         unique = sorted(set(found), key=lambda e: (e.line, e.kind, e.detail))
         return unique[:MAX_EFFECTS]
+
+    def _builds_requests(self, helper: FunctionNode) -> bool:
+        """Whether a helper builds urllib requests: only then do its call sites' constants change its effects."""
+        key = id(helper)
+        if key not in self._request_builders:
+            self._request_builders[key] = any(type(n) is ast.Call and dotted(n.func) in REQUEST_CONSTRUCTORS
+                                              for n in _nodes(helper))
+        return self._request_builders[key]
 
     def _request_hosts(self, nodes: list[ast.AST], bound: Bindings) -> dict[str, str]:
         """Locals bound to ``urllib.request.Request(url, ...)`` whose URL starts with a fixed host: name -> host, or
