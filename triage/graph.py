@@ -550,6 +550,7 @@ _FLOW_CAPS = {
     "shell": [(SINK, "shell")], "code-exec": [(SINK, "shell")], "sql": [(SINK, "database-write"), (SOURCE, PRIVATE)],
     "file-read": [(SOURCE, PRIVATE)], "file-write": [(SINK, "write-files")], "file-delete": [(SINK, "delete")],
     "deserialise": [(SINK, "shell")], "ssrf": [(SOURCE, "web"), (SINK, "network")], "template": [(SINK, "shell")],
+    "package-install": [(SINK, "shell")],  # installing a package runs its install scripts
 }
 _CODE_EFFECT_CAPS = {**_EFFECT_CAPS, "read-files": [(SOURCE, PRIVATE)], "destructive": [(SINK, "delete")],
                      "api-read": [], "command": [], "env-to-child": []}
@@ -572,8 +573,10 @@ def code_tool_capabilities(tool) -> list[tuple[str, str, int]]:  # noqa: ANN001 
         caps.append((SOURCE, PRIVATE, tool.line))
     reads = {e.kind for e in tool.effects} & {"api-read", "web-fetch", "database-read", "email-read", "read-files"}
     if reads:
-        # what a reading tool reads is named in its name and description (a ticket, a pull request, a mailbox)
-        caps += [(d, k, tool.line) for d, k in classify(f"{tool.name} {tool.description[:300]}", sinks=False)]
+        # what a reading tool reads is named in its name and description (a ticket, a pull request, a mailbox), and
+        # by the fixed API host it reads from (api.github.com serves issues and private repositories)
+        hosts = " ".join(sorted({e.detail for e in tool.effects if e.kind == "api-read"}))[:300]
+        caps += [(d, k, tool.line) for d, k in classify(f"{tool.name} {tool.description[:300]} {hosts}", sinks=False)]
     return caps
 
 

@@ -44,10 +44,12 @@ TOOL_MODEL_CHECKS = frozenset({
     "tools.description-injection", "tools.hidden-characters", "tools.shadowing", "tools.secret-in-description",
     "tools.exfiltration", "tools.irreversible-action", "tools.sensitive-output", "tools.env-to-child",
     "injection.command", "injection.code-exec", "injection.sql", "injection.path-traversal", "injection.deserialise",
-    "injection.ssrf", "injection.template", "trifecta.server-toxic-flow", "provenance.runtime-code-download",
+    "injection.ssrf", "injection.template", "provenance.runtime-code-download",
 })
 # 2026.12.1: checks of the formats read for issue 13 (Claude Code plugin marketplaces).
 FORMAT_CHECKS = frozenset({"provenance.unpinned-plugin-source"})
-# 2026.12.1: config-side checks added for issue 13 (CI workflow expression injection).
+# 2026.12.1: config-side checks added for issue 13 (CI workflow expression injection, broad command rules).
 CONFIG_CHECKS = frozenset({"code.workflow-expression", "approval.broad-command-allow"})
-CHECKS_2026_12 = CHECKS_2026_11 | TOOL_MODEL_CHECKS | FORMAT_CHECKS | CONFIG_CHECKS
+# 2026.12.1: checks of what agent-framework, plugin-host and multi-tool server code can do together (issue 13).
+CODE_CAPABILITY_CHECKS = frozenset({"tools.arbitrary-execution", "tools.runtime-install", "trifecta.server-toxic-flow"})
+CHECKS_2026_12 = CHECKS_2026_11 | TOOL_MODEL_CHECKS | FORMAT_CHECKS | CONFIG_CHECKS | CODE_CAPABILITY_CHECKS

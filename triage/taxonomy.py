@@ -62,6 +62,7 @@ _CODE = {"owasp_llm": ["LLM05:2025"], "owasp_agentic": ["ASI05"], "atlas": ["AML
 MAPPINGS: dict[str, dict[str, list[str]]] = {
     "trifecta.lethal-trifecta": _EXFIL,
     "trifecta.mcp-untrusted-to-shell": {**_INJECTION, "owasp_agentic": ["ASI01", "ASI02", "ASI05"]},
+    "trifecta.server-toxic-flow": {**_EXFIL, "owasp_agentic": ["ASI01", "ASI02", "ASI04"]},
     "trifecta.cross-agent-flow": {**_EXFIL, "owasp_agentic": ["ASI01", "ASI07"]},
     "trifecta.server-toxic-flow": {**_EXFIL, "cwe": ["CWE-200", "CWE-441", "CWE-1427"]},
     "trifecta.untrusted-memory": {**_EXFIL, "owasp_llm": ["LLM01:2025", "LLM04:2025"], "owasp_agentic": ["ASI06"]},
@@ -150,6 +151,9 @@ MAPPINGS: dict[str, dict[str, list[str]]] = {
     "tools.irreversible-action": {**_IRREVERSIBLE, "cwe": ["CWE-862", "CWE-749"]},
     "tools.sensitive-output": {"owasp_llm": ["LLM02:2025"], "owasp_agentic": ["ASI02", "ASI03"],
                                "atlas": ["AML.T0057"], "cwe": ["CWE-200", "CWE-359"]},
+    "tools.arbitrary-execution": {**_AUTONOMY, "owasp_agentic": ["ASI02", "ASI03", "ASI05"],
+                                  "cwe": ["CWE-250", "CWE-749"]},
+    "tools.runtime-install": {**_SUPPLY, "owasp_agentic": ["ASI04", "ASI05"], "cwe": ["CWE-494", "CWE-829"]},
     "tools.env-to-child": {"owasp_llm": ["LLM02:2025", "LLM06:2025"], "owasp_agentic": ["ASI03"],
                            "atlas": ["AML.T0055"], "cwe": ["CWE-526", "CWE-668"]},
     # Flows from tool inputs to sinks (triage/checks/injection.py).

@@ -62,6 +62,8 @@ CATEGORY_OF_CHECK: dict[str, tuple[str, ...]] = {
     "tools.irreversible-action": ("irreversible-action",),
     "tools.sensitive-output": ("sensitive-data",),
     "tools.env-to-child": ("excessive-permissions",),
+    "tools.arbitrary-execution": ("excessive-permissions",),
+    "tools.runtime-install": ("supply-chain",),
     "injection.command": ("command-injection",),
     "injection.code-exec": ("command-injection",),
     "injection.template": ("command-injection",),

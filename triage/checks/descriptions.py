@@ -468,10 +468,17 @@ def secret_spans(text: str, looks_random) -> list[tuple[int, int]]:  # noqa: ANN
     """Original offsets of credential shapes in a description, and of assigned values that look generated."""
     norm = normalise(text[:MAX_DESCRIPTION])
     spans = [norm.span(m.start(), m.end()) for m in _SECRET_SHAPES.finditer(norm.text)]
-    for match in _ASSIGNED_SECRET.finditer(norm.text):
-        if looks_random(match.group(2)):
-            spans.append(norm.span(match.start(2), match.end(2)))
+    for pattern in (_ASSIGNED_SECRET, _NAMED_SECRET):
+        for match in pattern.finditer(norm.text):
+            if looks_random(match.group(2)):
+                spans.append(norm.span(match.start(2), match.end(2)))
     return sorted(set(spans))
+
+
+# A credential handed over in prose: "use the shared key 7c2e...", "the API token is 9f8a..." (no ':' or '=').
+_NAMED_SECRET = re.compile(r"\b((?:api[_ -]?|auth[_ -]?|access[_ -]?|secret[_ -]?|license[_ -]?)?(?:key|token|secret|"
+                           r"password|passphrase)\s+(?:is\s+|of\s+|as\s+)?[\"'`]?)([A-Za-z0-9][A-Za-z0-9_\-.:+/=]{15,})",
+                           re.I)
 
 
 _TAG_RUN = re.compile("[\U000e0000-\U000e007f]+")

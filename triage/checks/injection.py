@@ -48,7 +48,7 @@ def _flows(context: AnalysisContext, sinks: tuple[str, ...]) -> Iterator[tuple[T
 
 
 def _hit(tool: ToolDef, flow: Flow, severity: str) -> Hit:
-    return Hit(tool.path, flow.line, f"{tool.kind} {tool.name}: {flow.render()}", severity=severity,
+    return Hit(flow.path or tool.path, flow.line, f"{tool.kind} {tool.name}: {flow.render()}", severity=severity,
                extra={"tool": tool.name, "sink": flow.sink, "source": flow.source, "spliced": flow.spliced})
 
 

@@ -146,6 +146,7 @@ def _scan(context: AnalysisContext) -> list[tuple[str, int, str, str]]:
                             and not _is_placeholder(value):
                         seen.add(value)
                         hits.append((path, number, "HTTP credential header", value))
+        hits += _code_fallbacks(context, hits)
     # Literals the JS/TS syntax tree shows reaching a credential slot, where no line rule saw them.
     lines_hit = {(path, number) for path, number, _label, _value in hits}
     for path, number, slot, value in context.system.code_credentials:
@@ -155,6 +156,20 @@ def _scan(context: AnalysisContext) -> list[tuple[str, int, str, str]]:
     hits.sort(key=lambda hit: (hit[0], hit[1]))
     context.cache["secret_hits"] = hits
     return hits
+
+
+def _code_fallbacks(context: AnalysisContext, hits: list[tuple[str, int, str, str]]) -> list[tuple[str, int, str, str]]:
+    """Literals Python code uses in place of a credential it otherwise reads from the environment (the parser
+    finds them with ``ast``: ``os.getenv("API_TOKEN", "<literal>")``, ``API_KEY or "<literal>"``)."""
+    known = {(path, value) for path, _line, _label, value in hits}
+    found = []
+    for module in sorted(context.system.python_modules, key=lambda m: m.path):
+        for line, value in module.credential_literals:
+            if (module.path, value) in known or _is_placeholder(value) or not looks_random(value):
+                continue
+            known.add((module.path, value))
+            found.append((module.path, line, "Credential fallback in code", value))
+    return found
 
 
 def _reported_elsewhere(context: AnalysisContext) -> set[tuple[str, int | None]]:

@@ -182,13 +182,7 @@ def exfiltration(context: AnalysisContext) -> Iterator[Hit]:
     for tool, server in code_tools(context.system):
         if tool.gated:
             continue  # a human approves each send, seeing what goes out: the remediation itself
-        # An input-chosen URL is reported by injection.ssrf; unless the tool itself also reads private data, which
-        # then goes out in the request: that is exfiltration too.
-        ssrf_lines = {flow.line for flow in tool.flows if flow.sink == "ssrf"}
-        if ssrf_lines and reads_private(tool):
-            ssrf_lines = set()
-        effects = sorted((e for e in tool.effects if e.kind in EXFIL_EFFECTS and e.line not in ssrf_lines
-                          and not _TO_CLIENT.search(e.detail)),
+        effects = sorted((e for e in tool.effects if e.kind in EXFIL_EFFECTS and not _TO_CLIENT.search(e.detail)),
                          key=lambda e: (e.line, e.kind, e.detail))
         if not effects:
             continue
@@ -206,8 +200,8 @@ def exfiltration(context: AnalysisContext) -> Iterator[Hit]:
         quiet = not why and tool.read_only_hint
         tail = f" ({'; '.join(why)})" if why else " (fixed destination, annotated read-only)" if quiet else \
             " (fixed destination)"
-        yield Hit(tool.path, first.line, evidence + tail, severity="high" if why else "low" if quiet else "medium",
-                  extra={"tool": tool.name})
+        yield Hit(first.path or tool.path, first.line, evidence + tail,
+                  severity="high" if why else "low" if quiet else "medium", extra={"tool": tool.name})
     # a skill's script: the user approves `bash sync.sh`, not what it sends; reading home files and keys makes it
     # the whole exfiltration, a plain upload is only worth a note
     for skill, script, line, detail, private in skill_scripts.skill_uploads(context.system):
@@ -251,7 +245,8 @@ def irreversible_action(context: AnalysisContext) -> Iterator[Hit]:
         limited = bool(getattr(tool, "bounded", False))
         severity = "critical" if first.kind in _CRITICAL_ACTIONS and not limited else "high"
         limit = "" if limited or first.kind not in _CRITICAL_ACTIONS else ", no limit"
-        yield Hit(tool.path, first.line, f"{tool.kind} {tool.name}: {first.kind} {first.detail} (no approval{limit})",
+        yield Hit(first.path or tool.path, first.line,
+                  f"{tool.kind} {tool.name}: {first.kind} {first.detail} (no approval{limit})",
                   severity=severity, extra={"tool": tool.name})
     for skill in context.system.skills:
         # the skill tells the agent to run its destructive script without asking, or an allow rule pre-approves it
@@ -308,4 +303,63 @@ def sensitive_output(context: AnalysisContext) -> Iterator[Hit]:
 def env_to_child(context: AnalysisContext) -> Iterator[Hit]:
     for tool, _server in code_tools(context.system):
         for effect in sorted((e for e in tool.effects if e.kind == "env-to-child"), key=lambda e: (e.line, e.detail)):
-            yield Hit(tool.path, effect.line, f"{tool.kind} {tool.name}: {effect.detail}", extra={"tool": tool.name})
+            yield Hit(effect.path or tool.path, effect.line, f"{tool.kind} {tool.name}: {effect.detail}",
+                      extra={"tool": tool.name})
+
+
+_WHOLE_INPUT_SINKS = {"shell": "shell command", "code-exec": "code", "sql": "SQL statement"}
+
+
+def _approved_everywhere(context: AnalysisContext, tool: ToolDef) -> bool:
+    """Every agent handed the tool asks a human first (approval on the agent, an interrupt before tools)."""
+    if "gated_by_tool" not in context.cache:  # (tool, file) -> gated flags of every capability it grants
+        index: dict[tuple[str, str], list[bool]] = {}
+        for agent in context.graph.sorted_agents():
+            for cap in agent.capabilities:
+                index.setdefault((cap.via, cap.path), []).append(cap.gated)
+        context.cache["gated_by_tool"] = index
+    uses = context.cache["gated_by_tool"].get((tool.name, tool.path), [])
+    return bool(uses) and all(uses)
+
+
+@check("tools.arbitrary-execution", title="An agent tool runs whatever command, code or SQL the model writes",
+       severity="high", categories=("privilege_scope", "irreversible_action"),
+       remediation="Replace the open-ended tool with narrow ones (fixed commands or queries with validated "
+                   "arguments), run what remains as a least-privileged user or read-only database role in a sandbox, "
+                   "and require human approval before each execution.",
+       rationale="A tool that executes any command or statement hands the model, and whoever steers it through "
+                 "a page, email or ticket it reads, every privilege the agent process or database role holds.")
+def arbitrary_execution(context: AnalysisContext) -> Iterator[Hit]:
+    for tool, server in code_tools(context.system):
+        if server is not None or tool.gated:
+            continue  # MCP server tools: the client asks per call; injection.* reports their flows
+        writes = any(e.kind in ("database-write", "database-drop") for e in tool.effects)
+        whole = sorted((f for f in tool.flows if f.sink in _WHOLE_INPUT_SINKS and not f.spliced
+                        and not f.source.startswith("fetched:") and (f.sink != "sql" or writes)),
+                       key=lambda f: (f.line, f.sink, f.source))
+        if not whole or _approved_everywhere(context, tool):
+            continue
+        first = whole[0]
+        what = _WHOLE_INPUT_SINKS[first.sink]
+        yield Hit(first.path or tool.path, first.line, f"{tool.kind} {tool.name} runs any {what} it is given, with no "
+                  f"approval: {first.render()}", extra={"tool": tool.name})
+
+
+@check("tools.runtime-install", title="A tool installs packages or runs code it fetched at run time",
+       severity="high", categories=("provenance", "privilege_scope"),
+       remediation="Ship plugins as reviewed, pinned dependencies of the server (hashes in a lock file); never let a "
+                   "tool install a package the model names or execute code downloaded at run time. If plugins are "
+                   "a feature, load them only from an allow-list of pinned, signed artefacts, behind approval.",
+       rationale="Whoever steers the model picks what gets installed or executed: a typosquatted package or a page "
+                 "of attacker code then runs with the server's credentials, outside any review of the server.")
+def runtime_install(context: AnalysisContext) -> Iterator[Hit]:
+    for tool, _server in code_tools(context.system):
+        flows = sorted((f for f in tool.flows if f.sink == "package-install" or (
+            f.sink == "code-exec" and f.source.startswith("fetched:"))), key=lambda f: (f.line, f.sink, f.source))
+        if not flows:
+            continue
+        first = flows[0]
+        what = "installs a package the input names" if first.sink == "package-install" else \
+            "executes code it downloaded"
+        yield Hit(first.path or tool.path, first.line, f"{tool.kind} {tool.name} {what}: {first.render()}",
+                  severity="medium" if tool.gated else None, extra={"tool": tool.name})

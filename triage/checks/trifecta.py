@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from triage.checks.registry import AnalysisContext, Hit, check
-from triage.graph import EXFIL_SINKS, PRIVATE, SOURCE, UNTRUSTED_KINDS, Agent, Capability, code_tool_capabilities
+from triage.graph import EXFIL_SINKS, PRIVATE, SOURCE, Agent, Capability, code_tool_capabilities
 
 
 def _legs(caps: list[Capability], width: int = 48) -> str:
@@ -86,21 +86,27 @@ def untrusted_memory(context: AnalysisContext) -> Iterator[Hit]:
                       extra={"agent": agent.id})
 
 
-@check("trifecta.server-toxic-flow", title="One MCP server's own tools combine untrusted input, private data and a "
-                                           "way out",
+# Untrusted kinds an outsider authors on purpose (an issue, a ticket, a mail); a web page a tool fetches on request is
+# left to the per-flow checks: a documentation fetcher that also reads local files is not a toxic server.
+_AUTHORED_KINDS = frozenset({"issue", "pr-text", "ticket", "error-report", "email", "chat"})
+
+
+@check("trifecta.server-toxic-flow",
+       title="One MCP server's tools combine outsider-written content, private data and a way out",
        severity="high", categories=("private_data", "untrusted_input", "exfiltration"),
-       remediation="Split the server: keep the reader of outsider-written content (mail, tickets, web pages) apart "
-                   "from the tools that read private records and send, or ask the user in code (elicitation) before "
-                   "every send, showing what goes out.",
-       rationale="Any agent that enables this server gets the whole trifecta from it alone: text an outsider writes "
-                 "can instruct the agent to read private data with one tool and send it with another. The client's "
-                 "per-call prompt is the only brake, and it is routinely switched to always-allow.")
+       remediation="Split the server: keep the tool that reads outsider-written content (issues, tickets, mail) "
+                   "apart from the tools that read private data and publish or send, or ask the user in code "
+                   "(elicitation) before every send, showing what leaves. Never auto-approve this server's tools.",
+       rationale="Whoever writes the issue, ticket or mail the first tool returns can instruct the agent to read "
+                 "private data with the second and publish it with the third; the client's per-call prompt is "
+                 "the only defence left, and users routinely approve it.")
 def server_toxic_flow(context: AnalysisContext) -> Iterator[Hit]:
+    # leg by leg over the server's own tools; a send its code asks the user about (elicitation) is no way out
     for server in sorted(context.system.code_servers, key=lambda s: (s.path, s.line, s.id)):
         untrusted, private, out = [], [], []
         for tool in sorted(server.tools, key=lambda t: (t.line, t.kind, t.name)):
             for direction, kind, line in code_tool_capabilities(tool):
-                if direction == SOURCE and kind in UNTRUSTED_KINDS and _reads_outside(tool):
+                if direction == SOURCE and kind in _AUTHORED_KINDS and _reads_outside(tool):
                     untrusted.append((tool.name, kind, line))
                 elif direction == SOURCE and kind == PRIVATE:
                     private.append((tool.name, kind, line))
@@ -108,8 +114,7 @@ def server_toxic_flow(context: AnalysisContext) -> Iterator[Hit]:
                 out.extend((tool.name, kind, line) for kind, line in _ways_out(tool))
         # three legs, and not all in one tool that only relays what it was given
         if untrusted and private and out and len({name for name, _k, _l in untrusted + private + out}) > 1:
-            sink = out[0]
-            yield Hit(server.path, sink[2],
+            yield Hit(server.path, out[0][2],
                       f"server {server.name}: reads {_named(untrusted)}; sees private data via {_named(private)}; "
                       f"sends out unapproved via {_named(out)}", extra={"server": server.id})
 

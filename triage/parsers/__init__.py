@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from triage.parsers import (agent_configs, ci, containers, js_code, js_secrets, mcp, packages, plugins, policies,
-                            python_code, python_flow, skills)
+                            python_code, python_imports, skills)
 from triage.parsers import manifest as manifest_format
 from triage.parsers.base import (MalformedFile, SourceFile, Tree, as_dict, as_list, load_json, load_toml, load_tree,
                                  load_yaml)
@@ -335,6 +335,20 @@ def _hook_script_lines(system: ParsedSystem, hook: agent_configs.Hook) -> list[a
     return found
 
 
+def _swapped(items: list, old: list, new: list) -> list:
+    """``items`` with the run of ``old`` entries (by identity) replaced, in place, by ``new``."""
+    if not old:
+        return items + new
+    gone = {id(item) for item in old}
+    out: list = []
+    for item in items:
+        if id(item) not in gone:
+            out.append(item)
+        elif item is old[0]:
+            out.extend(new)
+    return out
+
+
 def parse_tree(tree: Tree, *, manifest: dict | None = None, parallel: bool = False) -> ParsedSystem:
     """``parallel``: parse the code files on two cores first (see prefetch.py; only where forking is safe)."""
     system = ParsedSystem(tree)
@@ -350,7 +364,11 @@ def parse_tree(tree: Tree, *, manifest: dict | None = None, parallel: bool = Fal
             _parse_file(system, file, code)
         except MalformedFile as exc:
             system.problems.append((path, str(exc)))
-    system.code_tools.extend(python_flow.link_external_tools(system.python_modules))
+    texts = {path: file.text for path, file in tree.files.items() if path.endswith(".py")}
+    for old_servers, old_tools, module in python_imports.link_imported_code(system.python_modules, texts.get):
+        system.code_servers = _swapped(system.code_servers, old_servers, module.servers)
+        system.code_tools = _swapped(system.code_tools, old_tools, module.code_tools)
+    system.code_tools.extend(python_imports.link_external_tools(system.python_modules))
     settle_yaml_loads([t for s in system.code_servers for t in s.tools] + system.code_tools, system.package_jsons)
     _resolve_plugin_roots(system)
     system.hooks.extend(_manifest_hooks(system))

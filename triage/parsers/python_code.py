@@ -11,6 +11,8 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from triage.parsers.python_credentials import CREDENTIAL_FALLBACK, credential_literal
+from triage.parsers.python_outbound import REQUEST_CONSTRUCTORS, fixed_host, request_sends, url_prefix
 from triage.parsers.python_taint import is_whole_environ
 from triage.parsers.tool_model import CodeServer, ToolDef
 
@@ -24,6 +26,7 @@ AGENT_FACTORIES = {
     "create_tool_calling_agent": "langchain", "create_openai_tools_agent": "langchain", "CodeAgent": "smolagents",
     "ToolCallingAgent": "smolagents", "AssistantAgent": "autogen", "ConversableAgent": "autogen",
     "ReActAgent": "llama-index", "FunctionAgent": "llama-index", "Crew": "crewai", "create_agent": "langchain",
+    "ToolNode": "langgraph", "LlmAgent": "google-adk",
 }
 BUDGET_KWARGS = {"max_iterations", "max_iter", "max_turns", "max_rpm", "max_execution_time", "recursion_limit",
                  "max_steps", "max_consecutive_auto_reply", "max_budget_usd", "max_tokens_budget"}
@@ -42,6 +45,7 @@ class PyEffect:
     kind: str  # one of tool_model.EFFECT_KINDS
     line: int
     detail: str
+    path: str = ""  # set when the call is in a helper of another module
 
 
 @dataclass
@@ -93,6 +97,9 @@ class PyModule:
     # (import name, function, tool name, line, framework, description, description line); linked by parse_tree.
     external_tools: list[tuple[str, str, str, int, str, str, int | None]] = field(default_factory=list)
     tree: ast.Module | None = field(default=None, repr=False, compare=False)  # kept for that linking
+    # String literals standing in for a credential the code otherwise reads from the environment
+    # (os.getenv("API_TOKEN", "<literal>"), API_KEY or "<literal>"): (line, value); judged by secrets.* checks.
+    credential_literals: list[tuple[int, str]] = field(default_factory=list, repr=False)
 
 
 def dotted(node: ast.AST) -> str:
@@ -209,6 +216,12 @@ MESSAGE_NAME = re.compile(
     r"send_chat\w*|send_sms|create_message|post_tweet|send_dm|send_notification)$")
 EMAIL_NAME = re.compile(r"^(send_email|send_mail|send_raw_email|send_templated_email|send_bulk_templated_email|"
                         r"sendmail|send_message)$")
+# An HTTP write to a route that moves money (POST /v1/transfers, /payouts, /charges, /refunds, /wires).
+MONEY_ROUTE = re.compile(r"/(transfers?|payouts?|payments?|charges?|refunds?|wires?|remittances?|disbursements?)\b",
+                         re.I)
+# client.transfers.send(...), api.payouts.execute(...): a money resource of an SDK and a verb that moves it
+MONEY_RESOURCE = re.compile(r"(^|\.)(transfers|payouts|payments|charges|refunds|wires|remittances|disbursements)$", re.I)
+MONEY_VERBS = frozenset({"send", "execute", "submit", "initiate", "make"})
 SQL_DELETE_ALL = re.compile(r"\bDELETE\s+FROM\s+[\w.\"`\[\]]+\s*(;|$)", re.I)
 RM_RF = re.compile(r"\brm\s+-(\w*r\w*f|\w*f\w*r)\w*\b|\brm\b.*\s--recursive\b")
 ENV_ARGUMENT = {"os.execve": 2, "os.execvpe": 2, "os.execle": -1, "os.execlpe": -1, "os.spawnve": 3,
@@ -227,10 +240,12 @@ def _open_mode(call: ast.Call) -> str:
 
 
 def call_effects(call: ast.Call, environ_names: frozenset[str] = frozenset(),
-                 http_clients: frozenset[str] = frozenset()) -> list[PyEffect]:
+                 http_clients: frozenset[str] = frozenset(), *, bound: dict | None = None,
+                 constants: dict | None = None) -> list[PyEffect]:
     """What one call does, by the library function it reaches. ``environ_names``: local variables holding a copy of
     the whole environment (``env = os.environ.copy()``), for env-to-child; ``http_clients``: locals bound to an
-    HTTP client (``httpx.AsyncClient()``, ``requests.Session()``) whose methods are requests."""
+    HTTP client (``httpx.AsyncClient()``, ``requests.Session()``) whose methods are requests; ``bound``: constants
+    the call site of the enclosing helper passes (python_outbound.bindings); ``constants``: module constants."""
     name = dotted(call.func)
     last = name.rsplit(".", 1)[-1]
     first = name.split(".", 1)[0]
@@ -254,13 +269,24 @@ def call_effects(call: ast.Call, environ_names: frozenset[str] = frozenset(),
           "." in name and name.rsplit(".", 1)[0] in http_clients) and not last[:1].isupper():
         reads = last in ("get", "urlopen", "request", "stream", "head")
         url = _kwarg(call, "url") or (call.args[0] if call.args else None)
-        if _fixed_host(url):
+        if _fixed_host(url) or fixed_host(url, constants or {}):
             # a call to one known API: what it reads is decided by which service it is (keywords), and data it
             # sends can only reach that service
             kind = "api-read" if reads else "api-write"
         else:
             kind = "web-fetch" if reads else "network"
         effects.append(PyEffect(kind, line, f"{name}({args_text})"))
+        if not reads and MONEY_ROUTE.search(args_text):
+            effects.append(PyEffect("payments", line, f"{name}({args_text})"))  # POST .../v1/transfers
+    elif name in REQUEST_CONSTRUCTORS:
+        # urllib's Request(url, data=..., method=...): urlopen reads the answer, the request says what it sends
+        if request_sends(call, bound or {}):
+            url = _kwarg(call, "url") or (call.args[0] if call.args else None)
+            kind = "api-write" if _fixed_host(url) or fixed_host(url, constants or {}) else "network"
+            where = (url_prefix(url, constants or {}) or _const_text(url) if url is not None else "")[:120] or "..."
+            effects.append(PyEffect(kind, line, f"{name}({where}, with a body)"))
+            if MONEY_ROUTE.search(_const_text(url) if url is not None else ""):
+                effects.append(PyEffect("payments", line, f"{name}({where}, with a body)"))
     elif first == "smtplib" or last in ("sendmail", "send_message") and "smtp" in name.lower() or (
             EMAIL_NAME.match(last) and (last != "send_message" or re.search(r"(mail|ses|smtp|gmail)", name, re.I))) or (
             last == "send" and re.search(r"(sendgrid|sg\b|mailgun|postmark|resend|mail)", name, re.I)):
@@ -280,7 +306,7 @@ def call_effects(call: ast.Call, environ_names: frozenset[str] = frozenset(),
         if SQL_DELETE_ALL.search(sql) or re.search(r"\bTRUNCATE\b", sql, re.I):
             effects.append(PyEffect("destructive", line, sql[:120]))
     elif first == "stripe" or (last == "create" and re.search(r"(charge|payment|transfer|payout|refund)", name, re.I)) \
-            or PAYMENT_NAME.match(last):
+            or (last in MONEY_VERBS and MONEY_RESOURCE.search(name.rsplit(".", 1)[0])) or PAYMENT_NAME.match(last):
         effects.append(PyEffect("payments", line, name))
     elif MESSAGE_NAME.match(last) or "webhook" in name.lower():
         effects.append(PyEffect("messaging", line, name))
@@ -298,6 +324,21 @@ def call_effects(call: ast.Call, environ_names: frozenset[str] = frozenset(),
     if DESTRUCTIVE_NAME.match(last):
         effects.append(PyEffect("destructive", line, f"{name}({args_text})"))
     return effects
+
+
+def plain_function_tools(module: PyModule, functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef]) -> list[
+        tuple[ast.FunctionDef | ast.AsyncFunctionDef, str]]:
+    """Undecorated module-level functions an agent is handed as tools (``create_react_agent(llm, tools=[run_sql])``,
+    ``ToolNode([search])``, ``LlmAgent(tools=[lookup])``): LangGraph, Google ADK, pydantic-ai, AutoGen and
+    LlamaIndex agents turn a plain function into a tool from its signature and docstring."""
+    found: dict[str, tuple[ast.FunctionDef | ast.AsyncFunctionDef, str]] = {}
+    for agent in module.agents:
+        for name in agent.tool_names:
+            function = functions.get(name)
+            if function is not None and function.col_offset == 0 and not function.decorator_list and \
+                    not name.startswith("_"):
+                found.setdefault(name, (function, agent.framework))
+    return [found[name] for name in sorted(found)]
 
 
 def _nodes(tree: ast.AST):  # noqa: ANN202 - Iterator[ast.AST]
@@ -349,6 +390,10 @@ class _ModuleVisitor:
                 self._class(node)
             elif kind is ast.AnnAssign:
                 self.assigns.append(node)
+            elif kind is ast.BoolOp:
+                found = credential_literal(node)
+                if found:
+                    self.module.credential_literals.append(found)
             elif kind is ast.ImportFrom:
                 for alias in node.names:
                     self.module.imports[alias.asname or alias.name] = (node.module or "", node.level, alias.name)
@@ -360,6 +405,12 @@ class _ModuleVisitor:
             node = self._functions.get(function)
             if node is not None and tool_name not in known:
                 self.module.tools.append(self._tool_from_body(tool_name, node, "langchain", line, False))
+        known = {tool.name for tool in self.module.tools} | set(self.module.tool_aliases)
+        for function, framework in plain_function_tools(self.module, self._functions):
+            if function.name not in known:
+                known.add(function.name)
+                self.module.tools.append(self._tool_from_body(function.name, function, framework, function.lineno,
+                                                              False))
 
     # -- tools -------------------------------------------------------------------------------------------------
     def _decorator_framework(self, decorator: ast.AST) -> str | None:
@@ -459,8 +510,8 @@ class _ModuleVisitor:
                 _names_in(_kwarg(node, "handoffs")) + agents_kw,
                 gated=any(k.arg in GATE_KWARGS and _truthy(k.value) for k in node.keywords),
                 unbounded=unbounded, variable=assigned_to or ""))
-        if last in TOOL_FACTORIES:
-            func = _kwarg(node, "func") or (node.args[0] if node.args else None)
+        if last in TOOL_FACTORIES or (last == "from_defaults" and name.endswith("FunctionTool.from_defaults")):
+            func = _kwarg(node, "func") or _kwarg(node, "fn") or (node.args[0] if node.args else None)
             label = _const_text(_kwarg(node, "name") or ast.Constant(""))
             if func is not None and dotted(func):
                 function = dotted(func).rsplit(".", 1)[-1]
@@ -471,6 +522,9 @@ class _ModuleVisitor:
                 if tool_name != function:
                     self.module.tool_aliases.setdefault(function, tool_name)
         self._risks(node, name, last, line)
+        found = credential_literal(node)
+        if found:
+            self.module.credential_literals.append(found)
 
     def _risks(self, node: ast.Call, name: str, last: str, line: int) -> None:
         risks = self.module.risks
@@ -513,8 +567,17 @@ def parse_python(text: str, path: str) -> PyModule | None:
     """
     if len(text) > MAX_PYTHON_BYTES:
         return None
-    if TEST_PATH.search(path) or not RELEVANT.search(text):
+    if TEST_PATH.search(path):
         return PyModule(path)
+    if not RELEVANT.search(text):
+        module = PyModule(path)
+        if CREDENTIAL_FALLBACK.search(text):  # no tool or agent, but maybe a credential in place of an env value
+            try:
+                tree = ast.parse(text, filename=path)
+                module.credential_literals = [f for f in map(credential_literal, _nodes(tree)) if f]
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                pass
+        return module
     try:
         tree = ast.parse(text, filename=path)
     except (SyntaxError, ValueError, RecursionError, MemoryError):

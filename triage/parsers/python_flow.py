@@ -9,16 +9,22 @@ name), LangChain/CrewAI/OpenAI Agents function tools and ``BaseTool`` classes, a
 from __future__ import annotations
 
 import ast
-import posixpath
 import re
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from triage.parsers.python_code import (DESTRUCTIVE_NAME, EMAIL_NAME, GATE_KWARGS, MESSAGE_NAME, PAYMENT_NAME, PyEffect,
-                                        _ModuleVisitor, _nodes, call_effects)
+                                        _ModuleVisitor, _nodes, call_effects, plain_function_tools)
 from triage.parsers.python_lowlevel import LowLevelSdk, kwarg, local_callee, model_fields
+from triage.parsers.python_outbound import (REQUEST_CONSTRUCTORS, Bindings, bindings, fixed_host, memo_key,
+                                            request_sends, url_prefix)
 from triage.parsers.python_sensitive import sensitive_data
 from triage.parsers.python_taint import (HTTP_CLIENT_FACTORIES, Analyser, ModuleContext, Origin, client_params,
                                          dotted, function_params, is_whole_environ)
 from triage.parsers.tool_model import CodeServer, Effect, Flow, ToolDef
+
+if TYPE_CHECKING:
+    from triage.parsers.python_imports import ImportedCode
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 MAX_EFFECT_DEPTH = 3
@@ -32,6 +38,7 @@ FRAMEWORK_OF_MODULE = (("langchain", "langchain"), ("langgraph", "langchain"), (
                        ("agents", "openai-agents"), ("smolagents", "smolagents"), ("strands", "strands"),
                        ("agno", "agno"), ("llama_index", "llama-index"), ("pydantic_ai", "pydantic-ai"))
 SQL_AGENT_CALLS = frozenset({"create_sql_agent", "SQLDatabaseToolkit", "QuerySQLDataBaseTool", "QuerySQLDatabaseTool"})
+READ_ONLY_SQL = re.compile(r"\bREAD\s+ONLY\b|\bquery_only\b", re.I)
 READ_ONLY_URI = re.compile(r"(mode=ro\b|[?&]immutable=1|read[_-]?only|readonly|ApplicationIntent=ReadOnly)", re.I)
 
 
@@ -51,7 +58,7 @@ def build_model(tree: ast.Module, visitor: _ModuleVisitor) -> None:
 
 
 class _ModelBuilder(LowLevelSdk):
-    def __init__(self, tree: ast.Module, visitor: _ModuleVisitor) -> None:
+    def __init__(self, tree: ast.Module, visitor: _ModuleVisitor, imported: ImportedCode | None = None) -> None:
         self.tree = tree
         self.module = visitor.module
         self.path = visitor.module.path
@@ -62,6 +69,11 @@ class _ModelBuilder(LowLevelSdk):
         self.classes: dict[str, ast.ClassDef] = {}
         for node in sorted(visitor.classes, key=lambda n: (n.lineno, n.col_offset)):
             self.classes.setdefault(node.name, node)
+        if imported is not None:  # helpers and classes of other modules of the tree: the module's own names win
+            for name, function in imported.functions.items():
+                self.functions.setdefault(name, function)
+            for name, cls in imported.classes.items():
+                self.classes.setdefault(name, cls)
         self.assigns = sorted(visitor.assigns, key=lambda n: (n.lineno, n.col_offset))
         self.calls = sorted(visitor.calls, key=lambda n: (n.lineno, n.col_offset))
         self.decorated = sorted((n for n in visitor.functions if n.decorator_list), key=lambda n: n.lineno)
@@ -77,6 +89,9 @@ class _ModelBuilder(LowLevelSdk):
         self.context = ModuleContext(self.functions, self.constants, self.module.imports)
         self.context.instances = {name for name, value in self.constants.items() if isinstance(value, ast.Call)
                                   and dotted(value.func) in self.classes}
+        if imported is not None:
+            self.context.instances |= imported.modules  # helpers.fetch(x) for ``from . import helpers``
+            self.context.foreign = imported.origin
         # module-level HTTP clients (http = httpx.Client(base_url=...)) and helpers that return one
         self._client_makers = {name for name, f in self.functions.items() if _returns_client(f)}
         self._module_clients = {name: "http" for name, value in self.constants.items()
@@ -85,6 +100,9 @@ class _ModelBuilder(LowLevelSdk):
         self._effects_memo: dict[str, list[PyEffect]] = {}
         self._walked_constants: dict[str, list[ast.AST]] = {}
         self.servers: dict[str, CodeServer] = {}
+        self._read_only_module: bool | None = None
+        self._request_builders: dict[int, bool] = {}  # id(helper) -> it builds urllib requests
+        self._served_factories: set[int] = set()  # id of Tool.from_function(...) calls a server's add_tool takes
 
     # -- driver ------------------------------------------------------------------------------------------------------
     def build(self) -> None:
@@ -93,6 +111,8 @@ class _ModelBuilder(LowLevelSdk):
         self._lowlevel_tools()
         self._framework_tools()
         self._sql_agents()
+        for tool in [t for server in self.servers.values() for t in server.tools] + self.module.code_tools:
+            tool.effects += self._any_statement_effects(tool)
         transport = self._transports()
         entry = f"python {self.path}" if self._runs_as_main() else ""
         for key in sorted(self.servers, key=lambda k: (self.servers[k].line, k)):
@@ -168,8 +188,11 @@ class _ModelBuilder(LowLevelSdk):
             func = call.func
             if isinstance(func, ast.Attribute) and func.attr == "add_tool" and call.args:
                 server = self.servers.get(dotted(func.value))
+                # add_tool(Tool.from_function(fn, name=..., description=...)): the inner call names the tool
+                inner = call.args[0] if isinstance(call.args[0], ast.Call) else call
                 for function in self._functions_named_by(call.args[0], call) if server is not None else []:
-                    tool = self._fastmcp_tool(function, "tool", call, server, positional_name=False)
+                    self._served_factories.add(id(inner))
+                    tool = self._fastmcp_tool(function, "tool", inner, server, positional_name=False)
                     tool.line = call.lineno if len(self._functions_named_by(call.args[0], call)) == 1 else \
                         function.lineno
                     server.tools.append(tool)
@@ -183,7 +206,11 @@ class _ModelBuilder(LowLevelSdk):
                     server.tools.append(tool)
 
     def _functions_named_by(self, node: ast.AST, call: ast.Call) -> list[FunctionNode]:
-        """``add_tool(fn)``, ``add_tool(obj.method)``, or ``for method in (a.x, a.y): add_tool(method)``."""
+        """``add_tool(fn)``, ``add_tool(obj.method)``, ``add_tool(Tool.from_function(fn, ...))``, or
+        ``for method in (a.x, a.y): add_tool(method)``."""
+        if isinstance(node, ast.Call) and dotted(node.func).rsplit(".", 1)[-1] == "from_function" and (
+                node.args or kwarg(node, "fn")):
+            node = kwarg(node, "fn") or node.args[0]
         direct = self.functions.get(dotted(node).rsplit(".", 1)[-1]) if dotted(node) else None
         if direct is not None:
             return [direct]
@@ -263,6 +290,10 @@ class _ModelBuilder(LowLevelSdk):
                 self._class_tool(node)
         for call in self.calls:
             last = dotted(call.func).rsplit(".", 1)[-1]
+            if id(call) in self._served_factories:
+                continue  # a FastMCP Tool.from_function(...) the server adds: an MCP tool, already read
+            if last == "from_defaults" and dotted(call.func).endswith("FunctionTool.from_defaults"):
+                last = "from_function"  # LlamaIndex: FunctionTool.from_defaults(fn=multiply)
             if last not in ("Tool", "StructuredTool", "FunctionTool", "from_function"):
                 continue
             func = kwarg(call, "func") or kwarg(call, "fn") or (
@@ -285,6 +316,17 @@ class _ModelBuilder(LowLevelSdk):
             if explicit is not None and self._string(explicit) is not None:
                 description, description_line = self._string(explicit) or "", explicit.lineno
             tool = ToolDef("tool", name or function.name, self.path, call.lineno, "python", framework, description,
+                           description_line, tuple(function_params(function, skip_context=True)))
+            self._fill(tool, [function], function, None)
+            tool.flows = self._flows_of_function(function, skip_context=True)
+            self.module.code_tools.append(tool)
+            named.add(function.name)
+        for function, framework in plain_function_tools(self.module, self.functions):
+            if function.name in named:
+                continue
+            description, description_line = self._docstring(function)
+            tool = ToolDef("tool", function.name, self.path, function.lineno, "python",
+                           self._framework("Agent", "agent") if framework == "agent" else framework, description,
                            description_line, tuple(function_params(function, skip_context=True)))
             self._fill(tool, [function], function, None)
             tool.flows = self._flows_of_function(function, skip_context=True)
@@ -359,6 +401,33 @@ class _ModelBuilder(LowLevelSdk):
             tool.effects = [Effect("database-write", call.lineno, f"{last}(...) with a database that accepts writes")]
             self.module.code_tools.append(tool)
 
+    def _any_statement_effects(self, tool: ToolDef) -> list[Effect]:
+        """A tool that executes whatever SQL text it is given (the input reaches ``execute`` whole) can write, alter
+        and drop, unless the module opens its database read-only."""
+        if any(e.kind in ("database-write", "database-drop") for e in tool.effects):
+            return []
+        whole = sorted({(f.line, f.call) for f in tool.flows if f.sink == "sql" and not f.spliced and
+                        not f.source.startswith("fetched:")})
+        if not whole or self._opens_read_only():
+            return []
+        line, call = whole[0]
+        path = next((f.path for f in tool.flows if (f.line, f.call) == (line, call)), "")
+        return [Effect("database-write", line, f"{call}(<any statement the input gives>)", path=path)]
+
+    def _opens_read_only(self) -> bool:
+        """Some string or keyword of the module makes a connection or transaction read-only (``mode=ro``,
+        ``SET TRANSACTION READ ONLY``, ``postgresql_readonly=True``, ``readonly=True``)."""
+        if self._read_only_module is None:
+            self._read_only_module = False
+            for node in _nodes(self.tree):
+                if (isinstance(node, ast.Constant) and isinstance(node.value, str) and (
+                        READ_ONLY_URI.search(node.value) or READ_ONLY_SQL.search(node.value))) or (
+                        isinstance(node, ast.keyword) and node.arg and "readonly" in node.arg.replace("_", "").lower()
+                        and isinstance(node.value, ast.Constant) and node.value.value is True):
+                    self._read_only_module = True
+                    break
+        return self._read_only_module
+
     def _read_only(self, call: ast.Call, databases: dict[str, tuple[bool, int]]) -> bool:
         """A URI or engine option that makes the connection read-only (``include_tables`` does not)."""
         for node in ast.walk(call):
@@ -380,33 +449,78 @@ class _ModelBuilder(LowLevelSdk):
     def _fill(self, tool: ToolDef, roots: list[ast.AST], function: ast.AST, decorator: ast.Call | None) -> None:
         nodes = [n for root in roots for n in _nodes(root)]  # one walk serves effects and the human gate
         effects = self._effects(nodes, roots, 0)
-        tool.effects = [Effect(e.kind, e.line, e.detail, e.kind in ("api-read", "api-write")) for e in effects]
+        tool.effects = [Effect(e.kind, e.line, e.detail, e.kind in ("api-read", "api-write"), e.path) for e in effects]
         tool.effects += _named_effects(tool, getattr(function, "name", ""), {e.kind for e in effects})
         tool.gated = self._gated(nodes, decorator)
         tool.sensitive = sensitive_data(nodes, self.constants, self._walked_constants)
 
-    def _effects(self, nodes: list[ast.AST], roots: list[ast.AST], depth: int) -> list[PyEffect]:
+    def _effects(self, nodes: list[ast.AST], roots: list[ast.AST], depth: int,
+                 bound: Bindings | None = None) -> list[PyEffect]:
         found: list[PyEffect] = []
         environ, clients = _local_bindings(nodes, self._client_makers)
         clients = clients | frozenset(self._module_clients)
+        hosts = self._request_hosts(nodes, bound or {})
         for node in nodes:
             if type(node) is not ast.Call:
                 continue
             func = node.func
             if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call) and call_effects(func.value):
                 continue  # subprocess.run(...).stdout.decode(): the inner call is the effect
-            found.extend(call_effects(node, environ, clients))
+            effects = call_effects(node, environ, clients, bound=bound, constants=self.constants)
+            sent = node.args[0] if node.args and isinstance(node.args[0], ast.Name) else None
+            inline = node.args[0] if node.args and isinstance(node.args[0], ast.Call) and \
+                dotted(node.args[0].func) in REQUEST_CONSTRUCTORS else None
+            host = None
+            if inline is not None:
+                url = kwarg(inline, "url") or (inline.args[0] if inline.args else None)
+                host = "" if request_sends(inline, bound or {}) else (
+                    url_prefix(url, self.constants)[:120] if fixed_host(url, self.constants) else None)
+            elif sent is not None and sent.id in hosts:
+                host = hosts[sent.id]
+            if host is not None and dotted(func).rsplit(".", 1)[-1] == "urlopen":
+                # urlopen(request) of a request built for one fixed API reads that API, not any web page; the answer
+                # to a request that sends is no read at all (its Request(...) is the effect)
+                effects = [e for e in effects if e.kind != "web-fetch"] + (
+                    [PyEffect("api-read", e.line, f"{dotted(func)}({host})") for e in effects
+                     if e.kind == "web-fetch"] if host else [])
+            found.extend(effects)
             helper = local_callee(node, self.functions, self.context.instances)
             if helper is not None and depth < MAX_EFFECT_DEPTH and helper not in roots:
-                found.extend(self._helper_effects(helper, depth + 1))
+                bound_here = bindings(helper, node) if self._builds_requests(helper) else {}
+                found.extend(self._helper_effects(helper, depth + 1, bound_here))
         unique = sorted(set(found), key=lambda e: (e.line, e.kind, e.detail))
         return unique[:MAX_EFFECTS]
 
-    def _helper_effects(self, helper: FunctionNode, depth: int) -> list[PyEffect]:
-        key = f"{helper.name}@{helper.lineno}"
+    def _builds_requests(self, helper: FunctionNode) -> bool:
+        """Whether a helper builds urllib requests: only then do its call sites' constants change its effects."""
+        key = id(helper)
+        if key not in self._request_builders:
+            self._request_builders[key] = any(type(n) is ast.Call and dotted(n.func) in REQUEST_CONSTRUCTORS
+                                              for n in _nodes(helper))
+        return self._request_builders[key]
+
+    def _request_hosts(self, nodes: list[ast.AST], bound: Bindings) -> dict[str, str]:
+        """Locals bound to ``urllib.request.Request(url, ...)`` whose URL starts with a fixed host: name -> host, or
+        name -> "" when the request sends (with what the call site binds)."""
+        found = {}
+        for node in nodes:
+            if type(node) is ast.Assign and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and \
+                    isinstance(node.value, ast.Call) and dotted(node.value.func) in REQUEST_CONSTRUCTORS:
+                url = kwarg(node.value, "url") or (node.value.args[0] if node.value.args else None)
+                if request_sends(node.value, bound):
+                    found[node.targets[0].id] = ""
+                elif fixed_host(url, self.constants):
+                    found[node.targets[0].id] = url_prefix(url, self.constants)[:120]
+        return found
+
+    def _helper_effects(self, helper: FunctionNode, depth: int, bound: Bindings) -> list[PyEffect]:
+        # per helper and per constants its call site passes (_call("GET", ...) reads, _call("POST", ...) sends)
+        key = f"{helper.name}@{helper.lineno}@{id(helper)}{memo_key(bound)}"
         if key not in self._effects_memo:
             self._effects_memo[key] = []  # a recursive helper sees itself as doing nothing more
-            self._effects_memo[key] = self._effects(list(_nodes(helper)), [helper], depth)
+            found = self._effects(list(_nodes(helper)), [helper], depth, bound)
+            path = self.context.foreign.get(id(helper))
+            self._effects_memo[key] = [e if e.path or not path else replace(e, path=path) for e in found]
         return self._effects_memo[key]
 
     def _gated(self, nodes: list[ast.AST], decorator: ast.Call | None) -> bool:
@@ -611,60 +725,3 @@ def _local_bindings(nodes: list[ast.AST], client_makers: set[str] = frozenset())
         if type(node) is ast.FunctionDef or type(node) is ast.AsyncFunctionDef:
             clients.update(client_params(node))
     return frozenset(names), frozenset(clients)
-
-
-def link_external_tools(modules: list) -> list[ToolDef]:  # noqa: ANN001 - list[PyModule]
-    """Tools one module builds from functions another module defines: each becomes a ToolDef read from the
-    defining module (its path, line, effects and flows), the name and description as the wrapping call gives them."""
-    by_path = {m.path: m for m in modules}
-    builders: dict[str, _ModelBuilder] = {}
-    found: list[ToolDef] = []
-    for module in modules:
-        for head, function_name, tool_name, _line, framework, description, description_line in module.external_tools:
-            target = _imported_module(module, head, by_path)
-            if target is None or target.tree is None:
-                continue
-            if target.path not in builders:
-                visitor = _ModuleVisitor(target.path)
-                visitor.visit(target.tree)
-                builders[target.path] = _ModelBuilder(target.tree, visitor)
-            builder = builders[target.path]
-            function = builder.functions.get(function_name)
-            if function is None:
-                continue
-            if not description:
-                description, description_line = builder._docstring(function)
-            tool = ToolDef("tool", tool_name or function.name, target.path, function.lineno, "python", framework,
-                           description, description_line, tuple(function_params(function, skip_context=True)))
-            try:
-                builder._fill(tool, [function], function, None)
-                tool.flows = builder._flows_of_function(function, skip_context=True)
-            except RecursionError:
-                continue
-            found.append(tool)
-    return sorted(found, key=lambda t: (t.path, t.line, t.name))
-
-
-def _imported_module(module, head: str, by_path: dict):  # noqa: ANN001, ANN202 - PyModule
-    """The parsed module an import refers to: ``from . import functions``, ``from .functions import f``,
-    ``from pkg.functions import f`` (any source root), ``import pkg.functions as functions``."""
-    dotted_module, level, item = module.imports[head]
-    names = [f"{dotted_module}.{item}" if dotted_module and item else item or dotted_module, dotted_module]
-    if level:
-        parent = posixpath.dirname(module.path)
-        for _ in range(level - 1):
-            parent = posixpath.dirname(parent)
-    for name in names:
-        if not name:
-            continue
-        relative = name.replace(".", "/")
-        for candidate in (f"{relative}.py", f"{relative}/__init__.py"):
-            if level:
-                path = posixpath.normpath(posixpath.join(parent, candidate)) if parent else candidate
-                if path in by_path:
-                    return by_path[path]
-            else:
-                matches = sorted(p for p in by_path if p == candidate or p.endswith("/" + candidate))
-                if len(matches) == 1:
-                    return by_path[matches[0]]
-    return None

@@ -52,12 +52,17 @@ class GuardRules:
         if isinstance(test, ast.BoolOp):
             both = isinstance(test.op, ast.And) == outcome  # every part holds: and/True, or/False
             if not both:
-                return []
+                # one part holds, unknown which: what every part establishes (p == ROOT or ROOT in p.parents)
+                alternatives = [set(self._guard_facts(value, outcome)) for value in test.values]
+                return sorted(set.intersection(*alternatives)) if alternatives else []
             return [fact for value in test.values for fact in self._guard_facts(value, outcome)]
         if isinstance(test, ast.Compare) and len(test.ops) == 1:
             op, left, right = test.ops[0], test.left, test.comparators[0]
             if isinstance(op, (ast.In, ast.NotIn)):
                 holds = isinstance(op, ast.In) == outcome
+                if isinstance(right, ast.Attribute) and right.attr == "parents":  # ROOT in path.resolve().parents
+                    subject = self._subject(right.value)
+                    return [(subject, "path")] if subject and holds and self._normalised(subject) else []
                 if isinstance(left, ast.Constant):  # ".." in path: rejecting a traversal token
                     subject = self._subject(right)
                     return [(subject, "all")] if subject and not holds else []
@@ -74,6 +79,12 @@ class GuardRules:
                     if isinstance(other, ast.Constant) and other.value is not None:
                         subject = self._subject(side)
                         return [(subject, self._subject_group(side))] if subject and holds else []
+                for side, other in ((left, right), (right, left)):
+                    # a normalised path equal to the (untainted) base directory is inside it
+                    subject = self._subject(side) if isinstance(side, (ast.Name, ast.Attribute)) else ""
+                    if subject and self._normalised(subject) and isinstance(other, (ast.Name, ast.Attribute)) and \
+                            not self._is_tainted_name(self._key(other)):
+                        return [(subject, "path")] if holds else []
             return []
         if isinstance(test, ast.Call):
             name = self.ctx.canonical(dotted(test.func))

@@ -226,6 +226,10 @@ class LowLevelSdk:
             tool = self._string(key)
             if isinstance(item, (ast.Tuple, ast.List)) and item.elts:  # {"x": (handler, description, schema)}
                 item = item.elts[0]
+            elif isinstance(item, ast.Call):  # {"x": ToolSpec(handler=fn, ...)} / {"x": partial(fn, ...)}
+                item = next((k.value for k in item.keywords if k.arg in ("handler", "fn", "func", "function",
+                                                                         "callback", "impl")),
+                            next((a for a in item.args if dotted(a) in self.functions), item))
             function = self.functions.get(dotted(item).rsplit(".", 1)[-1]) if tool else None
             if tool and function is not None:
                 result[tool] = (key.lineno, function)

@@ -172,6 +172,10 @@ class SinkRules:
             program = constant_str(elements[0]) or ""
             program_name = program.rsplit("/", 1)[-1]
             interpreter = INTERPRETERS.match(program_name) or dotted(elements[0]) == "sys.executable"
+            installed = _installed_elements(elements)
+            if installed:
+                self._flow("package-install", call, self._union(*(self._expr(e) for e in installed)))
+                return
             if program_name in SHELL_PROGRAMS or interpreter:
                 flags = [i for i, e in enumerate(elements) if constant_str(e) in ("-c", "/c", "-Command", "-e")]
                 if flags:
@@ -230,6 +234,10 @@ class SinkRules:
             return left
         if isinstance(node, ast.Call):
             name = dotted(node.func)
+            if name in ("urllib.request.Request", "Request", "request.Request") and (node.args or node.keywords):
+                # urlopen(request): where it goes is the Request's URL
+                url = next((k.value for k in node.keywords if k.arg == "url"), node.args[0] if node.args else None)
+                return self._prefix(url, depth + 1)
             if name.endswith("format") and isinstance(node.func, ast.Attribute):
                 return self._prefix(node.func.value, depth + 1)
             if name.rsplit(".", 1)[-1] in ("urljoin", "join") and node.args:
@@ -259,6 +267,22 @@ class SinkRules:
     def _truthy(node: ast.Call, keyword: str) -> bool:
         value = next((k.value for k in node.keywords if k.arg == keyword), None)
         return value is not None and not (isinstance(value, ast.Constant) and not value.value)
+
+
+PACKAGE_MANAGERS = frozenset({"pip", "pip3", "uv", "pipx", "poetry", "pdm", "conda", "mamba", "npm", "pnpm", "yarn",
+                              "bun", "gem", "cargo", "go", "composer"})
+INSTALL_VERBS = frozenset({"install", "add", "get"})
+
+
+def _installed_elements(elements: list[ast.AST]) -> list[ast.AST]:
+    """The argument-vector elements after ``<manager> ... install`` (``[sys.executable, "-m", "pip", "install",
+    "--upgrade", pkg]``, ``["npm", "install", name]``): what they name is fetched from a registry and installed."""
+    words = [constant_str(e) for e in elements]
+    manager = next((i for i, w in enumerate(words[:4]) if w and w.rsplit("/", 1)[-1] in PACKAGE_MANAGERS), None)
+    if manager is None:
+        return []
+    verb = next((i for i in range(manager + 1, min(len(words), manager + 3)) if words[i] in INSTALL_VERBS), None)
+    return [e for e in elements[verb + 1:] if constant_str(e) is None] if verb is not None else []
 
 
 def fully_constant(node: ast.AST, analyser: SinkRules, depth: int) -> bool:

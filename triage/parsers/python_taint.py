@@ -152,6 +152,7 @@ class ModuleContext:
         self._in_progress: set[str] = set()
         # module-level instances of classes defined here (store = FileStore(BASE)): their methods are local helpers
         self.instances: set[str] = set()
+        self.foreign: dict[int, str] = {}  # id(function) -> its file, for helpers lent by another module
 
     def canonical(self, name: str) -> str:
         """``sp.run`` -> ``subprocess.run`` for ``import subprocess as sp``; ``load`` -> ``yaml.load``."""
@@ -179,7 +180,10 @@ class ModuleContext:
                 analyser = Analyser(self, tainted, keyed={p: f"#{i}" for i, p in enumerate(params)}, depth=depth + 1)
                 analyser.kinds.update(client_params(node))
                 analyser.run(node.body)
-                self.summaries[name] = Summary(analyser.flows, analyser.returns)
+                flows = analyser.flows
+                if id(node) in self.foreign:
+                    flows = [f if f.path else replace(f, path=self.foreign[id(node)]) for f in flows]
+                self.summaries[name] = Summary(flows, analyser.returns)
             finally:
                 self._in_progress.discard(name)
         return self.summaries[name]
@@ -594,7 +598,12 @@ class Analyser(GuardRules, SinkRules):
         if explicit in self.state:
             return self.state[explicit]
         prefix = self.keyed[variable]
-        return (Origin(f"{prefix}.{key}" if prefix else key),)
+        item = Origin(f"{prefix}.{key}" if prefix else key)
+        base = self.state.get(variable, NO_TAINT)
+        if base:  # an item of a value already cleared (a contained path's .parent) stays cleared
+            shared = frozenset.intersection(*(o.safe for o in base))
+            item = replace(item, safe=shared, normalised=all(o.normalised for o in base))
+        return (item,)
 
     def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) -> Taint:
         saved = dict(self.state)
@@ -637,6 +646,11 @@ class Analyser(GuardRules, SinkRules):
             return mark(everything, normalised=True)
         if name in ("urllib.parse.quote", "urllib.parse.quote_plus", "quote", "quote_plus"):
             return mark(everything, safe="url")
+        if name in ("urllib.request.Request", "Request", "request.Request") and (node.args or node.keywords):
+            # the body and headers travel inside the request but do not choose where it goes
+            url = kwargs.get("url", args[0] if args else NO_TAINT)
+            rest = join(*args[1:], *(v for k, v in kwargs.items() if k != "url"), spread)
+            return join(url, mark(rest, safe="url"))
         local = self._local_function(node, written)
         if local is not None:
             return self._apply_summary(node, local, args, kwargs)
@@ -651,6 +665,12 @@ class Analyser(GuardRules, SinkRules):
                 return NO_TAINT
             if last in ("resolve", "absolute", "expanduser") and receiver:
                 return mark(receiver, normalised=True)
+            if last == "relative_to" and receiver:
+                # raises ValueError unless the normalised path is under the base: contained from here on
+                subject = self._subject(receiver_node)
+                if subject and self._normalised(subject):
+                    self._sanitise(subject, "path")
+                    return mark(receiver, safe="path")
             if last == "get" and isinstance(receiver_node, ast.Name) and receiver_node.id in self.keyed and receiver \
                     and node.args and constant_str(node.args[0]) is not None:
                 return self._keyed_item(receiver_node.id, constant_str(node.args[0]))
@@ -726,7 +746,7 @@ class Analyser(GuardRules, SinkRules):
                     continue
                 steps = _cap_steps(_rendered(origin.steps + (call_step,)) + flow.steps)
                 self._add_flow(Flow(flow.sink, origin.source, flow.line, flow.call, steps,
-                                    origin.spliced or flow.spliced))
+                                    origin.spliced or flow.spliced, path=flow.path))
         returned = []
         for origin in summary.returns:
             for mapped in self._map_origin(origin, bound, arg_nodes):

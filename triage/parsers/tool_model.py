@@ -23,6 +23,7 @@ FLOW_SINKS = (
     "deserialise",  # pickle/yaml.load/marshal/node-serialize on the input
     "ssrf",         # the input chooses the URL or host of an outbound request, with no allow-list
     "template",     # the input is rendered as a server-side template (jinja2 Template(input).render)
+    "package-install",  # the input names a package installed at run time (pip/npm install <input>)
 )
 # Effects a tool has whatever its arguments; kinds shared with triage.parsers.python_code.PyEffect.
 EFFECT_KINDS = (
@@ -57,6 +58,7 @@ class Flow:
     # Why the sink cannot do what the input asks beyond a bound, when the code confines it: "READ ONLY transaction
     # (l.52)", "read-only connection (l.7)". "" when nothing confines it.
     contained: str = ""
+    path: str = ""  # the sink's file when it is not the tool's (a helper imported from another module)
 
     def render(self) -> str:
         """Evidence text: ``param path -> os.path.join(BASE, path) (l.12) -> open(full) (l.13)``."""
@@ -71,6 +73,7 @@ class Effect:
     line: int
     detail: str  # the call as written, with constant arguments, e.g. "smtplib.SMTP.sendmail", "requests.post(https://x/)"
     fixed_target: bool = False  # the host / recipient is a literal in the code (the model cannot choose it)
+    path: str = ""  # the call's file when it is not the tool's (a helper imported from another module)
 
 
 @dataclass(frozen=True)

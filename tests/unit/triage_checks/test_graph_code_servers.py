@@ -66,3 +66,12 @@ def test_launch_commands_name_the_server_by_file_directory_or_module(tmp_path):
     assert not launched("python other/server.py")
     assert not launched("npx -y @modelcontextprotocol/server-memory")
     assert not launched("")
+
+
+def test_a_reading_tool_is_classified_by_the_fixed_api_host_it_reads_as_well_as_its_name():
+    reader = ToolDef("tool", "get_thread", "s.py", 5, "python", "mcp-lowlevel",
+                     effects=[Effect("api-read", 9, "urllib.request.urlopen(https://gitlab.com/api/v4)", True)])
+    plain = ToolDef("tool", "get_thread", "s.py", 5, "python", "mcp-lowlevel",
+                    effects=[Effect("api-read", 9, "urllib.request.urlopen(https://forecast.example.org)", True)])
+    assert {(d, k) for d, k, _line in code_tool_capabilities(reader)} == {(SOURCE, "issue"), (SOURCE, PRIVATE)}
+    assert code_tool_capabilities(plain) == []

@@ -167,15 +167,17 @@ def test_each_version_reads_a_frozen_check_set_and_the_current_one_reads_the_who
     from triage.checks import CHECKS
     from triage.dynamic.checks import DYNAMIC_CHECKS
     from triage.policy import checks_read_by
-    from triage.policy_checks import CHECKS_2026_11, CONFIG_CHECKS, FORMAT_CHECKS, TOOL_MODEL_CHECKS
+    from triage.policy_checks import (CHECKS_2026_11, CODE_CAPABILITY_CHECKS, CONFIG_CHECKS, FORMAT_CHECKS,
+                                      TOOL_MODEL_CHECKS)
 
     catalogue = frozenset(CHECKS) | frozenset(DYNAMIC_CHECKS)
     # A check added without a policy version that reads it would never reach a decision: list it in a new version.
     assert catalogue <= checks_read_by(POLICY_VERSION)
     assert checks_read_by("2026.10.1") == checks_read_by("2026.11.1") == CHECKS_2026_11
-    assert CHECKS_2026_11 == catalogue - TOOL_MODEL_CHECKS - FORMAT_CHECKS - CONFIG_CHECKS
-    assert len(CHECKS_2026_11) == 78 and len(TOOL_MODEL_CHECKS) == 17
-    assert checks_read_by(POLICY_VERSION) == CHECKS_2026_11 | TOOL_MODEL_CHECKS | FORMAT_CHECKS | CONFIG_CHECKS
+    added = TOOL_MODEL_CHECKS | FORMAT_CHECKS | CONFIG_CHECKS | CODE_CAPABILITY_CHECKS
+    assert CHECKS_2026_11 == catalogue - added
+    assert len(CHECKS_2026_11) == 78 and len(TOOL_MODEL_CHECKS) == 16 and len(CODE_CAPABILITY_CHECKS) == 3
+    assert checks_read_by(POLICY_VERSION) == CHECKS_2026_11 | added
 
 
 def test_golden_decisions_of_the_old_versions_are_unchanged():

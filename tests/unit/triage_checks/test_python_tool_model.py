@@ -420,6 +420,16 @@ SINK_CASES = [
      "open(p).read()", []),
     ("p = (Path(BASE) / x).resolve()\nif not p.is_relative_to(BASE):\n    return 'denied'\nreturn p.read_text()", []),
     ("p = (Path(BASE) / x).resolve()\nassert p.is_relative_to(Path(BASE))\nreturn p.read_text()", []),
+    ("p = (Path(BASE) / x).resolve()\nif Path(BASE) not in p.parents:\n    raise ValueError(x)\nreturn p.read_text()",
+     []),
+    ("p = Path(BASE) / x\nif Path(BASE) not in p.parents:\n    raise ValueError(x)\nreturn p.read_text()",
+     [("file-read", "x", True)]),  # parents of an unresolved path: BASE/../etc still has BASE as a parent
+    ("p = (Path(BASE) / x).resolve()\np.relative_to(BASE)\nreturn p.read_text()", []),
+    ("root = Path(BASE).resolve()\np = (root / x).resolve()\nif p != root and root not in p.parents:\n"
+     "    raise ValueError(x)\nreturn p.read_text()", []),  # the base itself or below it: both contained
+    ("root = Path(BASE).resolve()\np = (root / x).resolve()\nif p != root and not p.name.endswith('.md'):\n"
+     "    raise ValueError(x)\nreturn p.read_text()", [("file-read", "x", True)]),  # any .md anywhere passes
+    ("p = Path(BASE) / x\np.relative_to(BASE)\nreturn p.read_text()", [("file-read", "x", True)]),
     ("with open(os.path.join(BASE, x), 'w') as f:\n    f.write('data')", [("file-write", "x", True)]),
     ("os.remove(x)", [("file-delete", "x", False)]),
     ("import shutil\nshutil.rmtree(os.path.join(BASE, x))", [("file-delete", "x", True)]),
@@ -1046,3 +1056,273 @@ def test_selected_identity_and_secret_columns_are_sensitive_record_fields():
         ("card-number", "SELECT card_number"), ("credential", "SELECT api_key"), ("ssn", "SELECT ssn")]
     assert fastmcp_tool("return conn.execute('SELECT id, title FROM books WHERE id = ?', (x,)).fetchone()").sensitive \
         == []
+
+
+def test_an_agent_tool_that_executes_any_statement_it_is_given_can_write_unless_the_database_is_read_only():
+    source = '''\
+        from langchain_core.tools import tool
+        import psycopg
+
+        PG = "{dsn}"
+
+        @tool
+        def console(statement: str) -> str:
+            """Execute a statement on the warehouse."""
+            with psycopg.connect(PG) as conn:
+                return str(conn.execute(statement).fetchall())
+
+        @tool
+        def count_rows(table: str) -> str:
+            """Rows of one table."""
+            with psycopg.connect(PG) as conn:
+                return str(conn.execute(f"SELECT count(*) FROM {{table}}").fetchone())
+        '''
+    writable = {t.name: t for t in module_of(source.format(dsn="postgresql://etl@wh/main"), "agent.py").code_tools}
+    assert [(e.kind, e.line) for e in writable["console"].effects if e.kind.startswith("database")] == [
+        ("database-read", 10), ("database-write", 10)]
+    # spliced into a fixed SELECT: injection, but no open-ended write
+    assert all(e.kind != "database-write" for e in writable["count_rows"].effects)
+    read_only = module_of(source.format(dsn="postgresql://etl@wh/main?options=-c%20default_transaction_read_only=on"),
+                          "agent.py")
+    assert all(e.kind != "database-write" for t in read_only.code_tools for e in t.effects)
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("subprocess.run([sys.executable, '-m', 'pip', 'install', '--quiet', x])", [("package-install", "x", False)]),
+    ("subprocess.check_call(['npm', 'install', '--no-save', *x.split()])", [("package-install", "x", False)]),
+    ("subprocess.run(['uv', 'add', x], check=True)", [("package-install", "x", False)]),
+    # a fixed, locked set of packages is the server's own dependency, whatever the input
+    ("subprocess.run([sys.executable, '-m', 'pip', 'install', '-r', 'requirements.lock']); return x", []),
+    ("subprocess.run(['pip', 'show', x], capture_output=True)", []),
+])
+def test_a_package_manager_installing_what_the_input_names_is_a_package_install_flow(body, expected):
+    assert flows(body) == expected
+
+
+ARCHIVE_HELPERS = '''\
+import shutil
+from pathlib import Path
+
+SHELF = Path("/var/archive")
+
+
+class Shelf:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def fetch(self, label: str) -> bytes:
+        wanted = self.root / label
+{guard}        return wanted.read_bytes()
+
+
+def discard(label: str) -> None:
+    shutil.rmtree(SHELF / label)
+'''
+ARCHIVE_SERVER = '''\
+from fastmcp import FastMCP
+from .shelf import Shelf, SHELF
+from . import shelf as helpers
+
+app = FastMCP("archive")
+boxes = Shelf(SHELF)
+
+
+@app.tool()
+def take_out(label: str) -> str:
+    """Take a box off the shelf."""
+    return boxes.fetch(label).decode()
+
+
+@app.tool()
+def throw_away(label: str) -> str:
+    """Throw a box away."""
+    helpers.discard(label)
+    return "gone"
+'''
+CONTAINED = '''\
+        wanted = wanted.resolve()
+        if not wanted.is_relative_to(self.root.resolve()):
+            raise ValueError("outside the shelf")
+'''
+
+
+def test_methods_of_an_imported_class_and_functions_of_an_imported_module_are_followed(tmp_path):
+    lay_out(tmp_path, {"archive/__init__.py": "", "archive/shelf.py": ARCHIVE_HELPERS.format(guard=""),
+                       "archive/server.py": ARCHIVE_SERVER})
+    tools = {t.name: t for s in parse_root(tmp_path).code_servers for t in s.tools}
+    assert [(f.sink, f.source, f.path, f.line) for f in tools["take_out"].flows] == [
+        ("file-read", "label", "archive/shelf.py", 13)]
+    assert [(f.sink, f.source, f.path, f.line) for f in tools["throw_away"].flows] == [
+        ("file-delete", "label", "archive/shelf.py", 17)]
+    assert [(e.kind, e.path, e.line) for e in tools["throw_away"].effects] == [("delete", "archive/shelf.py", 17)]
+
+
+def test_a_resolved_path_checked_with_is_relative_to_in_the_imported_helper_cuts_the_flow(tmp_path):
+    lay_out(tmp_path, {"archive/__init__.py": "", "archive/shelf.py": ARCHIVE_HELPERS.format(guard=CONTAINED),
+                       "archive/server.py": ARCHIVE_SERVER})
+    tools = {t.name: t for s in parse_root(tmp_path).code_servers for t in s.tools}
+    assert tools["take_out"].flows == []
+    assert [(e.kind, e.path) for e in tools["take_out"].effects] == [("read-files", "archive/shelf.py")]
+
+
+INSIDE_HELPER = '''
+def _inside(name: str) -> Path:
+    candidate = (Path(BASE) / name).resolve()
+{check}    return candidate
+'''
+
+
+def test_parts_of_a_path_a_helper_contained_stay_contained_and_without_the_check_they_do_not():
+    body = "target = _inside(x)\ntarget.parent.mkdir(parents=True)\ntarget.write_text('note')\nreturn 'ok'"
+    checked = "    if not candidate.is_relative_to(BASE):\n        raise ValueError(name)\n"
+    assert flows(body, extra=INSIDE_HELPER.format(check=checked)) == []
+    assert flows(body, extra=INSIDE_HELPER.format(check="")) == [("file-write", "x", True), ("file-write", "x", True)]
+
+
+TRACKER = '''\
+import json, os, urllib.request
+from mcp.server import Server
+
+server = Server("tracker")
+BASE = "https://tracker.example.net/api"
+
+
+def _api(verb: str, route: str, payload: dict | None = None):
+    req = urllib.request.Request(f"{BASE}{route}", method=verb,
+                                 data=None if payload is None else json.dumps(payload).encode())
+    with urllib.request.urlopen(req) as answer:
+        return json.load(answer)
+
+
+def _open(route: str, body=None):
+    req = urllib.request.Request(route, data=body)
+    return urllib.request.urlopen(req).read()
+
+
+@server.call_tool()
+async def call(name: str, arguments: dict):
+    if name == "show_bug":
+        return _api("GET", f"/bugs/{arguments['bug']}")
+    if name == "comment":
+        return _api("POST", "/comments", {"text": arguments["text"]})
+    if name == "ping":
+        return _open(arguments["route"])
+    if name == "upload":
+        return _open(arguments["route"], arguments["blob"].encode())
+'''
+
+
+def test_urllib_requests_read_or_send_as_each_call_site_of_a_shared_helper_binds_them():
+    tools = {t.name: t for t in module_of(TRACKER).servers[0].tools}
+    kinds = {name: sorted((e.kind, e.fixed_target) for e in t.effects) for name, t in tools.items()}
+    assert kinds == {
+        "show_bug": [("api-read", True)],
+        "comment": [("api-write", True)],
+        "ping": [("web-fetch", False)],
+        "upload": [("network", False)],
+    }
+    assert [e.detail for e in tools["comment"].effects] == [
+        "urllib.request.Request(https://tracker.example.net/api, with a body)"]
+    # the body travels in the request but does not choose where it goes; an input-chosen route does
+    assert [(f.sink, f.source) for f in tools["comment"].flows] == []
+    assert [(f.sink, f.source) for f in tools["show_bug"].flows] == []
+    assert {(f.sink, f.source) for f in tools["upload"].flows} == {("ssrf", "route")}
+    assert {(f.sink, f.source) for f in tools["ping"].flows} == {("ssrf", "route")}
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("return requests.post('https://bank.example.com/v2/transfers', json={'to': x}).text", ["api-write", "payments"]),
+    ("return requests.get('https://bank.example.com/v2/transfers', params={'to': x}).text", ["api-read"]),
+    ("return ledger_api.payouts.execute(account=x)", ["payments"]),
+    ("return sftp_transfer.send(x)", []),  # moving a file is not moving money
+    ("import urllib.request\nreturn urllib.request.urlopen(urllib.request.Request("
+     "'https://hooks.example.com/in', data=x.encode())).read()", ["api-write"]),
+    ("import urllib.request\nreturn urllib.request.urlopen(urllib.request.Request("
+     "'https://status.example.com/now')).read()", ["api-read"]),
+])
+def test_money_routes_sdk_money_resources_and_urllib_posts_are_effects(body, expected):
+    assert effect_kinds(body) == expected
+
+
+def test_plain_functions_handed_to_an_agent_are_its_tools():
+    module = module_of('''\
+        import subprocess
+        from google.adk.agents import LlmAgent
+        from langgraph.prebuilt import ToolNode
+
+        def run_command(command: str) -> str:
+            """Run a command on the build box."""
+            return subprocess.run(command, shell=True, capture_output=True, text=True).stdout
+
+        def word_count(text: str) -> int:
+            """Count words."""
+            return len(text.split())
+
+        def _normalise(text: str) -> str:
+            return text.strip()
+
+        def unused(path: str) -> str:
+            return open(path).read()
+
+        builder = LlmAgent(name="builder", model="gemini-2.0-flash", tools=[run_command, _normalise])
+        node = ToolNode([word_count])
+        ''', "ops/agent.py")
+    got = [(t.name, t.framework, t.description, t.params, [f.sink for f in t.flows]) for t in module.code_tools]
+    assert got == [("run_command", "google-adk", "Run a command on the build box.", ("command",), ["shell"]),
+                   ("word_count", "langgraph", "Count words.", ("text",), [])]
+    assert sorted(t.name for t in module.tools) == ["run_command", "word_count"]
+
+
+def test_fastmcp_tool_objects_llama_index_function_tools_and_handler_specs_in_a_dispatch_table():
+    served = module_of('''\
+        import os
+        from fastmcp import FastMCP
+        from fastmcp.tools import Tool
+
+        app = FastMCP("files")
+
+        def wipe(path: str) -> str:
+            """Remove a file."""
+            os.remove(path)
+            return "ok"
+
+        app.add_tool(Tool.from_function(wipe, name="remove_file", description="Delete one file"))
+        ''')
+    assert [(t.name, t.description, [f.sink for f in t.flows]) for t in served.servers[0].tools] == [
+        ("remove_file", "Delete one file", ["file-delete"])]
+    assert served.code_tools == []  # the server's tool, not a second agent-framework one
+    llama = module_of('''\
+        import subprocess
+        from llama_index.core.tools import FunctionTool
+
+        def shell(cmd: str) -> str:
+            """Run a command."""
+            return subprocess.check_output(cmd, shell=True, text=True)
+
+        shell_tool = FunctionTool.from_defaults(fn=shell)
+        ''')
+    assert [(t.name, [f.sink for f in t.flows]) for t in llama.code_tools] == [("shell", ["shell"])]
+    table = module_of('''\
+        import subprocess
+        from mcp.server import Server
+
+        server = Server("net")
+
+        class Spec:
+            def __init__(self, handler, description):
+                self.handler, self.description = handler, description
+
+        def ping(arguments):
+            return subprocess.run("ping -c1 " + arguments["host"], shell=True).returncode
+
+        def uptime(arguments):
+            return "up"
+
+        HANDLERS = {"ping": Spec(handler=ping, description="Ping a host"), "uptime": Spec(uptime, "Uptime")}
+
+        @server.call_tool()
+        async def call(name: str, arguments: dict):
+            return HANDLERS[name].handler(arguments)
+        ''')
+    assert [(t.name, [(f.sink, f.source) for f in t.flows]) for t in table.servers[0].tools] == [
+        ("ping", [("shell", "host")]), ("uptime", [])]

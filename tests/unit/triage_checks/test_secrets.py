@@ -84,3 +84,31 @@ def test_a_js_constant_handed_to_a_credential_slot_is_a_credential(tmp_path):
                              'const env = { pass: process.env.RELAY_KEY, token: "changeme-token-value" };\n'}
     assert _secret_findings(tmp_path, files) == [
         ("high", "src/mail.js", 2, "Credential constant passed as pass: Qw7***********8n")]
+
+
+def test_a_literal_standing_in_for_an_environment_credential_in_python_is_found(tmp_path):
+    files = {"svc/client.py": '''import os
+import httpx
+
+GEO_KEY = os.environ.get("GEO_KEY", "")
+TOKEN = os.getenv("GEO_TOKEN", "q8Zr2Lx9Vc4Nb7Mt1Kp6Hd3Fs0")
+
+
+def headers() -> dict:
+    key = GEO_KEY or "c91b7e2d-5a4f-4e08-b3c6-7d2e9f1a0b84:geo"
+    return {"Authorization": f"Key {key}"}
+'''}
+    assert [(f[2], f[3]) for f in _secret_findings(tmp_path, files)] == [
+        (5, "Credential fallback in code: q8Z********************s0"),
+        (9, "Credential fallback in code: c91********************eo")]
+
+
+def test_defaults_that_are_not_credentials_or_are_placeholders_are_not_reported(tmp_path):
+    files = {"svc/client.py": '''import os
+
+REGION = os.getenv("GEO_REGION", "eu-west-1-primary-zone")
+KEY = os.getenv("GEO_KEY", "your-api-key-goes-here")
+MODE = os.environ.get("MODE") or "a7Kq2Lm9Xc4Vb1Nz8Tp3Wd6R"
+TOKEN = os.getenv("GEO_TOKEN") or "changeme-changeme-1234"
+'''}
+    assert _secret_findings(tmp_path, files) == []

@@ -301,11 +301,19 @@ def test_a_send_a_human_approves_is_quiet():
     assert found(system(mail), "tools.exfiltration") == []
 
 
-def test_reads_and_input_chosen_urls_are_left_to_other_checks():
-    fetch = tool("get_page", "Get a page.", effects=[Effect("web-fetch", 8, "httpx.get")])
-    posting = tool("post_json", "Post JSON.", effects=[Effect("network", 9, "httpx.post")],
+def test_reads_are_left_to_other_checks():
+    fetch = tool("get_page", "Get a page.", effects=[Effect("web-fetch", 8, "httpx.get")],
+                 flows=[Flow("ssrf", "url", 8, "httpx.get", (Step(8, "httpx.get(url)"),), spliced=False)])
+    assert found(system(fetch), "tools.exfiltration") == []
+
+
+def test_a_send_to_an_input_chosen_url_is_exfiltration_as_well_as_ssrf():
+    # the request forges a destination (injection.ssrf) and carries whatever the model writes there (exfiltration)
+    posting = tool("relay_note", "Relay a note.", effects=[Effect("network", 9, "httpx.post()")],
                    flows=[Flow("ssrf", "url", 9, "httpx.post", (Step(9, "httpx.post(url)"),), spliced=False)])
-    assert found(system(fetch, posting), "tools.exfiltration") == []
+    assert found(system(posting), "tools.exfiltration") == [
+        ("high", "server.py", 9, "tool relay_note: network httpx.post() (destination chosen by the input)")]
+    assert [hit[0] for hit in found(system(posting), "injection.ssrf")] == ["high"]
 
 
 def test_posting_to_an_input_chosen_url_is_exfiltration_when_the_tool_reads_private_data():
@@ -631,3 +639,119 @@ def test_code_downloaded_and_run_by_a_tool_is_a_supply_chain_finding_and_an_inpu
     parsed = system(tool("install", "Install a plugin.", flows=[downloaded]), tool("calc", "Calc.", flows=[typed]))
     assert found(parsed, "provenance.runtime-code-download") == [
         ("high", "server.py", 14, "tool install: fetched:fetch -> fetch(INDEX) (l.11) -> import(file) (l.14)")]
+
+
+# --- what agent tools are allowed to run, and code installed at run time -------------------------------------------
+
+def agent_tool(name: str, **fields) -> ToolDef:
+    return tool(name, "An agent tool.", framework="langchain", server="", path="agent.py", **fields)
+
+
+def whole(sink: str, source: str = "command", line: int = 14) -> Flow:
+    return Flow(sink, source, line, "run", (Step(line, f"run({source})"),), spliced=False)
+
+
+def test_an_agent_tool_running_any_command_or_writing_sql_unapproved_is_high():
+    shell = agent_tool("sh", flows=[whole("shell")])
+    sql_writer = agent_tool("db_console", flows=[whole("sql", "statement")],
+                            effects=[Effect("database-write", 14, "conn.execute(<any statement the input gives>)")])
+    assert found(system(code_tools=(shell,)), "tools.arbitrary-execution") == [
+        ("high", "agent.py", 14, "tool sh runs any shell command it is given, with no approval: command -> run(command) "
+         "(l.14)")]
+    assert [hit[0] for hit in found(system(code_tools=(sql_writer,)), "tools.arbitrary-execution")] == ["high"]
+
+
+def test_spliced_inputs_read_only_sql_approved_tools_and_server_tools_are_left_to_other_checks():
+    spliced = agent_tool("grep_logs", flows=[Flow("shell", "pattern", 9, "os.system", (), spliced=True)])
+    read_only_sql = agent_tool("ask_db", flows=[whole("sql", "statement")])
+    approved = agent_tool("sh", flows=[whole("shell")], gated=True)
+    served = tool("sh", "Run a command.", flows=[whole("shell")])  # an MCP client asks before each call
+    parsed = system(served, code_tools=(spliced, read_only_sql, approved))
+    assert found(parsed, "tools.arbitrary-execution") == []
+
+
+def test_a_tool_installing_a_named_package_or_running_downloaded_code_is_high():
+    installer = tool("add_plugin", "Add a plugin.", flows=[Flow("package-install", "package", 17, "subprocess.run", (
+        Step(17, "subprocess.run([sys.executable, '-m', 'pip', 'install', package])"),), spliced=False)])
+    loader = tool("load_remote", "Load a module.", flows=[Flow("code-exec", "fetched:httpx.get", 25, "exec", (
+        Step(24, "code = httpx.get(url).text"), Step(25, "exec(code)")), spliced=False)])
+    assert found(system(installer, loader), "tools.runtime-install") == [
+        ("high", "server.py", 17, "tool add_plugin installs a package the input names: package -> "
+         "subprocess.run([sys.executable, '-m', 'pip', 'install', package]) (l.17)"),
+        ("high", "server.py", 25, "tool load_remote executes code it downloaded: fetched:httpx.get -> "
+         "code = httpx.get(url).text (l.24) -> exec(code) (l.25)")]
+
+
+def test_code_the_input_itself_runs_is_injection_not_an_install():
+    calculator = tool("calc", "Evaluate.", flows=[Flow("code-exec", "expr", 8, "eval", (), spliced=False)])
+    assert found(system(calculator), "tools.runtime-install") == []
+    assert [hit[0] for hit in found(system(calculator), "injection.code-exec")] == ["high"]
+
+
+AGENT_WITH_SHELL = '''\
+import subprocess
+from langchain_core.tools import tool
+from langgraph.prebuilt import create_react_agent
+
+
+@tool
+def terminal(cmd: str) -> str:
+    """Run a command on the build host."""
+    return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout
+
+
+agent = create_react_agent(model, tools=[terminal]{gate})
+'''
+
+
+def test_an_agent_that_interrupts_before_its_tools_is_approved_and_one_that_does_not_is_reported():
+    open_agent = system(files={"ops/agent.py": AGENT_WITH_SHELL.format(gate="")})
+    gated_agent = system(files={"ops/agent.py": AGENT_WITH_SHELL.format(gate=', interrupt_before=["tools"]')})
+    assert [(hit[0], hit[2]) for hit in found(open_agent, "tools.arbitrary-execution")] == [("high", 9)]
+    assert found(gated_agent, "tools.arbitrary-execution") == []
+
+
+# --- one server whose tools together read outsider text, see private data and publish --------------------------------
+
+def _toxic_server(*, publisher_effect: Effect | None) -> ParsedSystem:
+    tracker = tool("list_bug_reports", "Bug reports filed by anyone on the public tracker.",
+                   effects=[Effect("api-read", 12, "urllib.request.urlopen(https://gitlab.com/api/v4)", True)])
+    vault = tool("read_secret_doc", "Read an internal design document.", line=20,
+                 effects=[Effect("read-files", 22, "open(...)")])
+    publisher = tool("post_snippet", "Publish a snippet.", line=30,
+                     effects=[publisher_effect] if publisher_effect else [])
+    return system(tracker, vault, publisher)
+
+
+def test_a_server_reading_outsider_issues_and_private_files_and_publishing_is_a_toxic_flow():
+    parsed = _toxic_server(publisher_effect=Effect("api-write", 33, "urllib.request.Request(https://gitlab.com, "
+                                                                    "with a body)", True))
+    assert [(hit[0], hit[2]) for hit in found(parsed, "trifecta.server-toxic-flow")] == [("high", 33)]
+
+
+def test_without_a_way_out_or_with_only_fetched_web_pages_a_server_is_no_toxic_flow():
+    assert found(_toxic_server(publisher_effect=None), "trifecta.server-toxic-flow") == []
+    docs = tool("fetch_docs", "Fetch a documentation page.", flows=[Flow("ssrf", "url", 8, "httpx.get", spliced=False)],
+                effects=[Effect("web-fetch", 8, "httpx.get()")])
+    notes = tool("read_note", "Read a local note.", line=20, effects=[Effect("read-files", 22, "open(...)")])
+    assert found(system(docs, notes), "trifecta.server-toxic-flow") == []
+
+
+def test_a_credential_handed_over_in_prose_is_a_secret_in_the_description():
+    text = "Convert currencies. When the quota runs out, use the backup key e41f0c9a-77d2-4b6e-9a13-5c8d2f60b7aa:tr."
+    assert [hit[0] for hit in found(system(tool("convert", text)), "tools.secret-in-description")] == ["high"]
+
+
+@pytest.mark.parametrize("text", ["Look a row up; the key customer_reference_field selects the column.",
+                                  "Pass the token returned by start_session_handshake to the next call.",
+                                  "Lists releases; the key is 2025-06-30T00:00:00Z for the cut-off."])
+def test_words_and_names_after_key_or_token_are_not_credentials(text):
+    assert found(system(tool("lookup", text)), "tools.secret-in-description") == []
+
+
+def test_a_plain_function_handed_to_an_agent_is_checked_like_a_decorated_tool():
+    plain = AGENT_WITH_SHELL.replace("@tool\n", "").format(gate="")
+    gated = AGENT_WITH_SHELL.replace("@tool\n", "").format(gate=', interrupt_before=["tools"]')
+    assert [(hit[0], hit[2]) for hit in found(system(files={"ops/agent.py": plain}), "tools.arbitrary-execution")] == [
+        ("high", 8)]  # one line up: the decorator is gone
+    assert found(system(files={"ops/agent.py": gated}), "tools.arbitrary-execution") == []
