@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.bench.bench_triage import generate_repository
+from tests.bench.generated_repository import generate_repository
 from triage.analysis import analyse_tree
 from triage.parsers import js_code, prefetch
 from triage.parsers.base import load_tree
@@ -79,3 +79,16 @@ def test_it_gives_the_serial_findings_on_every_corpus_case(monkeypatch):  # noqa
     for case in load_cases():
         tree = load_tree(case.path)
         assert _findings_json(tree, parallel=True) == _findings_json(tree, parallel=False), case.name
+
+
+def test_the_generator_module_leaves_the_environment_alone():
+    """The benchmark module itself points ASSAY_DATA_DIR at a throwaway dir on import; a unit test importing it
+    sent a later-started Celery worker to another broker folder (tasks never arrived)."""
+    import importlib
+    import sys
+
+    before = dict(os.environ)
+    sys.modules.pop("tests.bench.generated_repository", None)
+    importlib.import_module("tests.bench.generated_repository")
+    assert dict(os.environ) == before
+    assert "tests.bench.bench_triage" not in sys.modules
