@@ -53,7 +53,8 @@ class TriageResultView(APIView):
         if request.query_params.get("as") == "sarif":
             return Response(sarif_document(document))
         outside = findings_outside_scope(result, submission)
-        return Response({**document, "outside_claim_scope": {"counts": outside["counts"], "findings": [
+        return Response({**document, "tree_digest": result.tree_digest,
+                         "outside_claim_scope": {"counts": outside["counts"], "findings": [
             {k: f.get(k) for k in ("check", "severity", "path", "line")} for f in outside["findings"]]}})
 
 

@@ -25,7 +25,12 @@ class TriageResult(models.Model):
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="triage_results")
     policy_version = models.CharField(max_length=32)
     sandbox = models.CharField(max_length=16)
+    # The case's configuration digest (intake.digest, DESIGN.md: the manifest and every artifact's plaintext hash),
+    # the one the case, reports, receipts and the API name; never a second meaning under this name.
     config_digest = models.CharField(max_length=71)
+    # The digest of the unpacked tree triage read (every file inside the archives): content-only, so the same tree
+    # in a .zip or a .tar.gz has the same tree digest, while the case digest names the artifacts as uploaded.
+    tree_digest = models.CharField(max_length=71, blank=True)
     findings = SealedJSONField(default=list)  # evidence quotes submitted content: sealed under the case's key
     score = models.PositiveSmallIntegerField()
     decision = models.CharField(max_length=16, choices=Decision.choices)

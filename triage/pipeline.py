@@ -230,7 +230,8 @@ def _store_outcome(submission: Submission, outcome: TriageOutcome, verdict: Fing
     analysis = outcome.analysis
     result, _ = TriageResult.objects.update_or_create(
         submission=submission, policy_version=outcome.policy_version,
-        defaults={"sandbox": analysis.sandbox, "config_digest": analysis.config_digest,
+        defaults={"sandbox": analysis.sandbox, "config_digest": submission.config_digest,
+                  "tree_digest": analysis.config_digest,
                   "findings": outcome.contract()["findings"], "score": outcome.score,
                   "decision": outcome.decision, "reasons": outcome.reasons, "file_count": len(analysis.files),
                   "duration_ms": duration_ms, "created_at": timezone.now()})

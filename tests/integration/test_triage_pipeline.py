@@ -62,7 +62,11 @@ def test_a_risky_system_is_escalated_and_awaits_consent(builder) -> None:  # noq
     assert result.decision == "escalate" and result.policy_version == POLICY_VERSION
     assert result.sandbox == ("gvisor" if not backend_works("bubblewrap") else "bubblewrap")
     assert result.score > 50 and result.reasons
-    assert result.config_digest.startswith("sha256:")
+    submission.refresh_from_db()
+    # one configuration digest: the case's (manifest + each artifact's plaintext hash), named alike everywhere;
+    # the digest of the unpacked tree triage read has its own name
+    assert result.config_digest == submission.config_digest and result.config_digest.startswith("sha256:")
+    assert result.tree_digest.startswith("sha256:") and result.tree_digest != result.config_digest
     assert {"approval.bypass-permissions", "provenance.curl-pipe-shell"} <= {f["check"] for f in result.findings}
     assert result.file_count == 6  # five files from the archive plus the settings.json artifact
     assert moves(submission) == [("draft", "submitted"), ("submitted", "triaging"), ("triaging", "triaged"),
