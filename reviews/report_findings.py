@@ -76,6 +76,13 @@ def findings_merged(findings: list[dict]) -> list[dict]:
                                        r["locations"][0]["path"], r["locations"][0]["line"] or 0))
 
 
-def headline_findings(rows: list[dict], *, count: int = HEADLINE_COUNT) -> list[dict]:
-    """The top few rows by severity (info never headlines); the rest are in the findings table."""
-    return [r for r in rows if r["severity"] != "info"][:count]
+def headline_findings(rows: list[dict], *, reviewer_findings: list[dict] = (), count: int = HEADLINE_COUNT,
+                      ) -> list[dict]:
+    """The top few by severity (info never headlines): reviewers' findings lead among equals, then triage's rows;
+    the rest are in the report's tables."""
+    reviewed = [{"severity": f.get("severity"), "title": f.get("title") or "(untitled)", "locations": [],
+                 "by_reviewer": True, "outside_scope": False}
+                for f in reviewer_findings if isinstance(f, dict) and f.get("severity") in SEVERITY_RANK]
+    candidates = sorted(reviewed, key=lambda f: SEVERITY_RANK[f["severity"]]) + rows
+    ranked = sorted(candidates, key=lambda f: SEVERITY_RANK.get(f["severity"], 99))  # stable: reviewers first
+    return [f for f in ranked if f["severity"] != "info"][:count]

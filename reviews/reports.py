@@ -213,7 +213,7 @@ def _qr_svg(url: str) -> str:
     import segno
 
     return segno.make(url, error="m").svg_inline(scale=3, border=2, dark="#1b1f24", light="#ffffff",
-                                                  svgclass="qr", omitsize=False)
+                                                  svgclass="qr", omitsize=True)  # viewBox: CSS sizes it
 
 
 def report_html(predicate: dict, *, for_pdf: bool) -> str:
@@ -224,7 +224,9 @@ def report_html(predicate: dict, *, for_pdf: bool) -> str:
     code, label = verdict_of(predicate)
     return render_to_string("reviews/report.html", {
         "r": predicate, "for_pdf": for_pdf, "verdict_code": code, "verdict_label": label, "rows": rows,
-        "headline": headline_findings(rows), "examined": _examined(predicate), "verify_url": verify_url,
+        "headline": headline_findings(rows, reviewer_findings=(predicate.get("assessment") or {}).get(
+            "reviewer_findings") or []), "examined": _examined(predicate), "verify_url": verify_url,
+        "reviewer_count": len((predicate.get("assessment") or {}).get("reviewer_findings") or []),
         "qr_svg": mark_safe(_qr_svg(verify_url)),  # noqa: S308 - segno's own markup of our own URL
     })
 

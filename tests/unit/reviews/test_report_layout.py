@@ -14,9 +14,11 @@ from pypdf import PdfReader
 
 from intake.models import Submission
 from intake.states import State
-from reviews.models import Decision, Report, Verdict
+from intake.models import Role
+from reviews.models import Consent, Decision, Report, Review, Verdict
 from reviews.report_findings import findings_merged, headline_findings, merge_key, report_evidence
 from reviews.reports import report_issue
+from tests.factories import make_user
 from tests.unit.reviews.test_reports import closed_case
 from triage.models import TriageResult
 
@@ -182,14 +184,78 @@ def test_the_assessment_report_leads_with_its_verdict_and_review(builder, coordi
     submission = _system_case(builder)
     Submission.objects.filter(pk=submission.pk).update(state=State.DECIDED)
     submission.refresh_from_db()
+    reviewer = make_user("reviewer@assay.example", role=Role.REVIEWER)
+    Review.objects.create(submission=submission, reviewer=reviewer, verdict=Verdict.NOT_SUPPORTED, confidence=80,
+                          findings=[{"severity": "critical", "title": "Ticket text reaches the mail tool unfiltered",
+                                     "remediation": "Put the mail tool behind an approval."}],
+                          limitations="Grey box only: the mail relay's own code was redacted.")
+    Consent.objects.create(submission=submission, tier_required="grey", granted_tier="grey")
     Decision.objects.create(submission=submission, coordinator=coordinator, verdict=Verdict.NOT_SUPPORTED,
                             rationale="the reviewers found an exfiltration path through the mail tool")
     report = report_issue(submission=submission, kind=Report.Kind.ASSESSMENT, actor=None)
     texts, _pngs = _pages(bytes(report.pdf), tmp_path, "assessment")
     first = " ".join(texts[0].split())
     assert "Claim not supported within scope" in first and "Verdict: Not supported within scope" in first
-    assert "Human review: 0 reviewer(s)" in first
+    assert "Human review: 1 reviewer(s) with grey box (redacted artifacts) access" in first
+    # The reviewer's critical finding headlines, first among the criticals, marked as a reviewer's.
+    headline = first[first.index("Headline findings"):]
+    assert headline.index("Ticket text reaches the mail tool") < headline.index("Private data, untrusted input")
+    assert "found by a reviewer" in headline
     assert _flat(f"Verify at http://127.0.0.1:8000/verify/?id={report.pk}") in _flat(first)
     assert "notsupported" not in "".join(texts)
     assert "exfiltration path through the mail tool" not in first  # the rationale opens page two
     assert len(texts) <= 4
+
+
+@pytest.mark.django_db
+def test_the_printed_qr_code_is_the_verification_url(builder, settings, tmp_path):  # noqa: ANN001
+    """Read the QR code back off the rendered page: module by module it is segno's code of the absolute URL."""
+    import segno
+    from PIL import Image
+
+    settings.ASSAY_SIGNING_KEY = str(tmp_path / "keys" / "signing.pem")
+    settings.ASSAY_PUBLIC_URL = "https://assay.example.org"
+    report = report_issue(submission=closed_case(builder), kind=Report.Kind.GUIDANCE, actor=None)
+    _pages(bytes(report.pdf), tmp_path, "qr")  # skips or fails as the other layout tests do without poppler
+    pdf = tmp_path / "qr.pdf"
+    subprocess.run(["pdftoppm", "-png", "-r", "200", "-f", "1", "-l", "1", "-singlefile", str(pdf),
+                    str(tmp_path / "qr-hi")], check=True, timeout=60)
+    bbox = subprocess.run(["pdftotext", "-bbox", "-f", "1", "-l", "1", str(pdf), "-"], check=True,
+                          capture_output=True, text=True, timeout=60).stdout
+    verify = re.search(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="[\d.]+" yMax="[\d.]+">Verify</word>', bbox)
+    assert verify, "page 1 names where to verify"
+    scale = 200 / 72
+    x_max, y_top = float(verify.group(1)) * scale, float(verify.group(2)) * scale
+    image = Image.open(tmp_path / "qr-hi.png").convert("L")
+    region = image.crop((0, int(y_top - 20 * scale), int(x_max - 2 * scale), int(y_top + 100 * scale)))
+    # The code is the tallest band of rows with dark pixels (the band above, if any, is the text before it).
+    dark_rows = [y for y in range(region.height) if region.crop((0, y, region.width, y + 1)).getextrema()[0] < 128]
+    bands, start = [], dark_rows[0]
+    for previous, y in zip(dark_rows, dark_rows[1:] + [None]):
+        if y is None or y - previous > 12:
+            bands.append((start, previous + 1))
+            start = y
+    top, bottom = max(bands, key=lambda band: band[1] - band[0])
+    band = region.crop((0, top, region.width, bottom)).point(lambda v: 255 if v < 128 else 0)
+    left, _, right, _ = band.getbbox()
+    matrix = segno.make(report.statement["predicate"]["verify_url"], error="m").matrix
+    size = len(matrix)
+    module = (right - left) / size
+    assert abs((bottom - top) - (right - left)) <= 2 and module >= 5  # square, and big enough to scan
+    same = sum((region.getpixel((int(left + (c + .5) * module), int(top + (r + .5) * module))) < 128)
+               == bool(matrix[r][c]) for r in range(size) for c in range(size))
+    assert same / size**2 > 0.98
+
+
+@pytest.mark.django_db
+def test_a_report_issued_before_these_fields_still_renders(builder, settings, tmp_path):  # noqa: ANN001
+    from reviews.reports import report_html
+
+    settings.ASSAY_SIGNING_KEY = str(tmp_path / "keys" / "signing.pem")
+    settings.ASSAY_PUBLIC_URL = "https://assay.example.org"
+    report = report_issue(submission=closed_case(builder), kind=Report.Kind.GUIDANCE, actor=None)
+    predicate = {k: v for k, v in report.statement["predicate"].items() if k not in ("verify_url", "signing_key")}
+    predicate["findings"] = [{k: v for k, v in f.items() if k != "evidence"} for f in predicate["findings"]]
+    html = report_html(predicate, for_pdf=False)
+    assert f"Verify at https://assay.example.org/verify/?id={report.pk}" in html
+    assert "Key fingerprint" not in html and '<svg viewBox="0 0' in html
