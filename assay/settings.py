@@ -66,6 +66,10 @@ if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS is required when ASSAY_ENV=production")
 if PRODUCTION and "*" in ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must name the portal's hosts when ASSAY_ENV=production, not '*'")
+# The portal's public base URL: reports print "<this>/verify/?id=…" (and its QR code), emails link here.
+# Production without it: the first allowed host over HTTPS, never a loopback address printed on a report.
+_PUBLIC_URL_DEFAULT = f"https://{ALLOWED_HOSTS[0]}" if PRODUCTION else "http://127.0.0.1:8000"
+ASSAY_PUBLIC_URL = (env_str("ASSAY_PUBLIC_URL", _PUBLIC_URL_DEFAULT) or _PUBLIC_URL_DEFAULT).rstrip("/")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -273,8 +277,6 @@ FILE_UPLOAD_HANDLERS = [
 ASSAY_VAULT = env_str("ASSAY_VAULT", f"file://{DATA_DIR / 'vault'}")
 ASSAY_KEY_PROVIDER = env_str("ASSAY_KEY_PROVIDER", f"local:{DATA_DIR / 'keys' / 'kek'}")
 ASSAY_SIGNING_KEY = env_str("ASSAY_SIGNING_KEY", str(DATA_DIR / "keys" / "signing-ed25519.pem"))
-# The portal's public base URL: reports print "<this>/verify/?id=…" (and its QR code), emails link here.
-ASSAY_PUBLIC_URL = (env_str("ASSAY_PUBLIC_URL", "http://127.0.0.1:8000") or "http://127.0.0.1:8000").rstrip("/")
 # The shred ledger (intake/vault/ledger.py): a directory kept apart from the database and the vault, so a restore
 # from an older backup can re-destroy every key shredded since. Production: separate, append-only storage.
 ASSAY_SHRED_LEDGER = env_str("ASSAY_SHRED_LEDGER", str(DATA_DIR / "shred-ledger"))

@@ -202,9 +202,8 @@ def _examined(predicate: dict) -> list[tuple[str, str]]:
         lines.append(("Human review", f"{reviewers} reviewer(s) with "
                                       f"{_access_tier_words(assessment.get('access_tier_used'))} access"))
     else:
-        lines.append(("Human review", "none: automated triage only (the builder offered "
-                                      f"{_access_tier_words(predicate['claim'].get('access_tier_offered'))}"
-                                      " access)"))
+        offered = _access_tier_words(predicate["claim"].get("access_tier_offered")).split(" (")[0]
+        lines.append(("Human review", f"none, automated triage only (the builder offered {offered} access)"))
     return lines
 
 
