@@ -66,6 +66,10 @@ if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS is required when ASSAY_ENV=production")
 if PRODUCTION and "*" in ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must name the portal's hosts when ASSAY_ENV=production, not '*'")
+# The portal's public base URL: reports print "<this>/verify/?id=…" (and its QR code), emails link here.
+# Production without it: the first allowed host over HTTPS, never a loopback address printed on a report.
+_PUBLIC_URL_DEFAULT = f"https://{ALLOWED_HOSTS[0]}" if PRODUCTION else "http://127.0.0.1:8000"
+ASSAY_PUBLIC_URL = (env_str("ASSAY_PUBLIC_URL", _PUBLIC_URL_DEFAULT) or _PUBLIC_URL_DEFAULT).rstrip("/")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [

@@ -11,7 +11,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
 from pathlib import Path
+from urllib.parse import urlencode
 
+from cryptography.hazmat.primitives import serialization
+from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -21,6 +24,7 @@ from intake.errors import ValidationFailed
 from intake.models import Submission, User
 from intake.states import State, transition
 from reviews.models import Report, SignedTreeHead, TransparencyEntry
+from reviews.report_findings import findings_merged, headline_findings, report_evidence
 from reviews.report_pdf import ContainerInvalid, canonical, embed, extract
 from reviews.transparency import inclusion_for, keyring, log_append, sth_sign
 from reviews.verdicts import verdict_of
@@ -79,6 +83,21 @@ def _outside_scope(triage, submission: Submission) -> tuple[dict, list[dict]]:  
             outside["findings"])
 
 
+def verify_url_for(report_id: str) -> str:
+    """Where anyone checks this report: absolute, so a printed copy (and its QR code) leads back here."""
+    return f"{settings.ASSAY_PUBLIC_URL.rstrip('/')}/verify/?{urlencode({'id': report_id})}"
+
+
+def signing_key_summary() -> dict:
+    """The key that signs this report: its id and the SHA-256 fingerprint of its raw public key (the id is that
+    fingerprint's first 16 hex digits), to compare with /.well-known/assay-keys.json."""
+    key_id = keyring().current_key_id()
+    key = next(k for k in keyring().published_keys() if k.key_id == key_id)
+    raw = key.public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    digest = hashlib.sha256(raw).hexdigest()
+    return {"key_id": key_id, "fingerprint": "SHA256:" + " ".join(digest[i:i + 4] for i in range(0, 64, 4))}
+
+
 def report_compose(*, submission: Submission, kind: str, report_id: str, issued_at: datetime) -> dict:
     """The predicate: everything the report says, as data (the HTML and PDF are views of it)."""
     triage = _latest_triage(submission)
@@ -103,7 +122,8 @@ def report_compose(*, submission: Submission, kind: str, report_id: str, issued_
             "reasons": triage.reasons if triage else [],
         },
         "findings": [{**{k: f.get(k) for k in ("check", "title", "severity", "categories", "path", "line",
-                                                "remediation")}, "taxonomy": _taxonomy_ids(f.get("check", "")),
+                                                "remediation")}, "evidence": report_evidence(f.get("evidence")),
+                      "taxonomy": _taxonomy_ids(f.get("check", "")),
                       **({"outside_scope": True} if f in outside_findings else {})}
                      for f in findings],
         "outside_scope": outside,
@@ -112,6 +132,8 @@ def report_compose(*, submission: Submission, kind: str, report_id: str, issued_
         "issued_at": _iso(issued_at),
         "expires_at": _iso(issued_at + timedelta(days=VALID_DAYS[kind])),
         "disclaimer": DISCLAIMER,
+        "verify_url": verify_url_for(report_id),
+        "signing_key": signing_key_summary(),
     }
     if kind == Report.Kind.ASSESSMENT:
         decision = submission.decision
@@ -159,9 +181,56 @@ def _changes_since(previous: Report, submission: Submission, findings: list[dict
     }
 
 
+def _access_tier_words(tier: str | None) -> str:
+    """"grey box (redacted artifacts)" for "grey"."""
+    from intake.models import AccessTier
+
+    if tier not in AccessTier.values:
+        return "no"
+    kind, _, what = AccessTier(tier).label.partition(": ")
+    return f"{kind.lower()} ({what})"
+
+
+def _examined(predicate: dict) -> list[tuple[str, str]]:
+    """What was and was not examined, one (stage, what happened) line each, for the summary."""
+    triage, dynamic = predicate.get("triage") or {}, predicate.get("dynamic") or {}
+    static = (f"ran under policy {triage['policy_version']} in the {triage.get('sandbox') or 'unnamed'} sandbox"
+              if triage.get("policy_version") else "did not run")
+    lines = [("Static triage", static),
+             ("Dynamic stage", " ".join(dynamic.get("summary") or ["not recorded"]).removeprefix("Dynamic stage")
+              .lstrip(": "))]
+    assessment = predicate.get("assessment")
+    if assessment:
+        reviewers = assessment.get("reviewers", {}).get("count", 0)
+        lines.append(("Human review", f"{reviewers} reviewer(s) with "
+                                      f"{_access_tier_words(assessment.get('access_tier_used'))} access"))
+    else:
+        offered = _access_tier_words(predicate["claim"].get("access_tier_offered")).split(" (")[0]
+        lines.append(("Human review", f"none, automated triage only (the builder offered {offered} access)"))
+    return lines
+
+
+def _qr_svg(url: str) -> str:
+    """The verification URL as an inline SVG QR code (drawn here: rendering fetches nothing)."""
+    import segno
+
+    return segno.make(url, error="m").svg_inline(scale=3, border=2, dark="#1b1f24", light="#ffffff",
+                                                  svgclass="qr", omitsize=True)  # viewBox: CSS sizes it
+
+
 def report_html(predicate: dict, *, for_pdf: bool) -> str:
-    return render_to_string("reviews/report.html", {"r": predicate, "for_pdf": for_pdf,
-                                                    "verdict_label": verdict_of(predicate)[1]})
+    from django.utils.safestring import mark_safe
+
+    rows = findings_merged(predicate.get("findings") or [])
+    verify_url = predicate.get("verify_url") or verify_url_for(predicate.get("report_id", ""))
+    code, label = verdict_of(predicate)
+    return render_to_string("reviews/report.html", {
+        "r": predicate, "for_pdf": for_pdf, "verdict_code": code, "verdict_label": label, "rows": rows,
+        "headline": headline_findings(rows, reviewer_findings=(predicate.get("assessment") or {}).get(
+            "reviewer_findings") or []), "examined": _examined(predicate), "verify_url": verify_url,
+        "reviewer_count": len((predicate.get("assessment") or {}).get("reviewer_findings") or []),
+        "qr_svg": mark_safe(_qr_svg(verify_url)),  # noqa: S308 - segno's own markup of our own URL
+    })
 
 
 def _no_network_fetcher(url: str, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
@@ -201,6 +270,8 @@ def report_issue(*, submission: Submission, kind: str, actor: User | None) -> Re
     statement = statement_for(predicate, pdf=pdf)
     statement_bytes = canonical(statement)
     key_id, signature = keyring().sign(statement_bytes)
+    if key_id != predicate["signing_key"]["key_id"]:  # rotated between composing and signing: the page would lie
+        raise ValidationFailed("the signing key changed while the report was issued; issue it again")
     signed_pdf = embed(pdf=pdf, statement_bytes=statement_bytes, key_id=key_id, signature=signature)
     statement_sha = hashlib.sha256(statement_bytes).hexdigest()
     with transaction.atomic():
