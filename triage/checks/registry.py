@@ -34,10 +34,16 @@ def mask(value: str) -> str:
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0000-\U000e007f]")
 
 
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)([^/\s@]+)@", re.I)
+
+
 def mask_evidence(text: str) -> str:
     """One line, credentials masked, invisible characters made visible, at most MAX_EVIDENCE characters."""
     text = _INVISIBLE.sub(lambda m: f"[U+{ord(m.group(0)):04X}]", " ".join(text.split()))
     text = _SECRET_SHAPES.sub(lambda m: mask(m.group(0)), text)
+    # a password in a URL (postgresql://user:secret@host): the password only, whatever it looks like
+    text = _URL_PASSWORD.sub(lambda m: m.group(1) + ("*" * 8 if not m.group(2).startswith(("${", "$", "<", "{{"))
+                                                     else m.group(2)) + "@", text)
     text = _ASSIGNED_SECRET.sub(
         lambda m: m.group(1) + (m.group(2) if m.group(2).startswith(("${", "$", "<", "{{")) else mask(m.group(2))), text)
     if len(text) > MAX_EVIDENCE:

@@ -92,9 +92,11 @@ def test_report_evidence_masks_url_passwords_and_stays_short():
 
 def _system_case(builder) -> Submission:  # noqa: ANN001
     submission = closed_case(builder)
-    Submission.objects.filter(pk=submission.pk).update(claim_scope_in=[".mcp.json"])
-    TriageResult.objects.filter(submission=submission).update(findings=SYSTEM_FINDINGS, decision="escalate",
-                                                               score=98)
+    submission.claim_scope_in = [".mcp.json"]
+    submission.save(update_fields=["claim_scope_in"])  # sealed fields are written through save()
+    result = TriageResult.objects.get(submission=submission)
+    result.findings, result.decision, result.score = SYSTEM_FINDINGS, "escalate", 98
+    result.save(update_fields=["findings", "decision", "score"])
     submission.refresh_from_db()
     return submission
 

@@ -58,6 +58,14 @@ def test_evidence_is_one_short_line_with_credentials_and_invisible_characters_ma
     assert "[U+200B]" in evidence
 
 
+def test_a_password_in_a_url_is_masked_in_evidence_and_a_variable_is_left_readable():
+    assert mask_evidence("DATABASE_URL=postgresql://ops:Zt4rQ8wLx2Pk@db.internal:5432/app") == \
+        "DATABASE_URL=postgresql://ops:********@db.internal:5432/app"
+    assert mask_evidence("redis://:plain-words-too@cache:6379/0") == "redis://:********@cache:6379/0"
+    assert mask_evidence("mysql://app:${DB_PASSWORD}@db/app") == "mysql://app:${DB_PASSWORD}@db/app"
+    assert mask_evidence("see https://example.com/a:b@c") == "see https://example.com/a:b@c"  # no credentials
+
+
 def test_an_empty_tree_has_no_findings(tmp_path):
     assert analyse(tmp_path) == []
     assert analyse(tmp_path / "missing") == []
