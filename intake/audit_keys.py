@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from intake.vault.errors import UnknownKey, VaultError
-from intake.vault.keys import KmsKeyProvider, key_provider, key_provider_from_uri
+from intake.vault.keys import KmsKeyProvider, key_provider, key_provider_from_uri, write_key_file
 
 FORMAT = "assay-audit-keys/v1"
 
@@ -55,13 +55,7 @@ class AuditKeyring:
         return os.fdopen(fd, "r+")
 
     def _write(self, document: dict) -> None:
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(document, handle, indent=1)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.path)
+        write_key_file(self.path, document)
         self._mtime = None
 
     def _read(self) -> dict | None:

@@ -32,6 +32,17 @@ from intake.vault.errors import IntegrityFailure, KeyProviderUnavailable, Unknow
 LOCAL_FORMAT = "assay-kek/v1"
 
 
+def write_key_file(path: Path, document: dict) -> None:
+    """Atomic replace with a 0600 temp file, so readers never see half a key file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(document, handle, indent=1)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
 @dataclass(frozen=True)
 class DataKey:
     plaintext: bytes
@@ -80,14 +91,7 @@ class LocalKeyProvider:
         return kek_id, secret, {"id": kek_id, "created_at": created, "key": base64.b64encode(secret).decode()}
 
     def _write(self, document: dict) -> None:
-        """Atomic replace with a 0600 temp file, so readers never see half a key file."""
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(document, handle, indent=1)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.path)
+        write_key_file(self.path, document)
 
     def _read_document(self) -> dict:
         mode = self.path.stat().st_mode
