@@ -44,11 +44,18 @@ def respondent_case_for(*, claimant_case: Submission, actor: User, target_kind: 
 
 def dispute_raise(*, claimant_case: Submission, actor: User, target_kind: str, target_ref: str, statement: str,
                   evidence_file=None, evidence_name: str = ""):  # noqa: ANN001, ANN201 - IpDispute
-    """Open a dispute about ``claimant_case`` against what ``target_ref`` names: a builder about their own case,
-    or a coordinator on a similarity signal. The caller fetched ``claimant_case`` through a visibility selector."""
+    """Open a dispute from ``claimant_case`` against what ``target_ref`` names: a builder about their own case
+    against another case's report, or a coordinator from a similarity link of ``claimant_case`` (the linked earlier
+    case then claims). The caller fetched ``claimant_case`` through a visibility selector."""
+    if actor.role == Role.COORDINATOR and target_kind != DisputeTarget.SIMILARITY_LINK:
+        raise NotAllowed("a coordinator raises a dispute from a similarity link; a builder names a report")
     respondent = respondent_case_for(claimant_case=claimant_case, actor=actor, target_kind=target_kind,
                                      target_ref=target_ref)
-    source = "triage_similarity" if actor.role == Role.COORDINATOR else "builder"
+    source = "builder"
+    if target_kind == DisputeTarget.SIMILARITY_LINK:
+        # Triage links a new case to the earlier one it resembles: the earlier case's builder is the one whose
+        # work may have been taken, so that case claims and the linked (newer) case responds.
+        claimant_case, respondent, source = respondent, claimant_case, "triage_similarity"
     return dispute_open(claimant_case=claimant_case, respondent_case=respondent, actor=actor, source=source,
                         statement=statement, evidence_file=evidence_file, evidence_name=evidence_name,
                         target_kind=target_kind, target_ref=target_ref.strip())

@@ -346,3 +346,24 @@ def test_the_builder_acknowledges_a_report_over_the_api(builder, terms):  # noqa
     assert done.status_code == 200 and done.json()["state"] == State.CLOSED
     again = api("post", f"/api/v1/submissions/{case.pk}/acknowledge/")
     assert again.status_code == 409 and again.json()["error"]["code"] == "not_editable"
+
+
+def test_a_coordinator_raises_a_dispute_from_a_similarity_link_not_from_a_report(parties):  # noqa: ANN001
+    from triage.models import FingerprintLink, LinkKind
+
+    mine, theirs, report = parties
+    link = FingerprintLink.objects.create(submission=theirs, other=mine, kind=LinkKind.POSSIBLE_EXTRACTION,
+                                          similarity=0.93)
+    api = _api(make_coordinator(), ("reviews", "submissions:read", "submissions:write"))
+    url = f"/api/v1/submissions/{theirs.pk}/disputes/"
+    by_report = api("post", url, {"target": "report", "target_id": str(report.pk), "statement": STATEMENT})
+    assert by_report.status_code == 403 and "similarity link" in by_report.json()["error"]["message"]
+    unknown = api("post", url, {"target": "similarity_link", "target_id": "999999", "statement": STATEMENT})
+    assert unknown.status_code == 400
+    assert unknown.json()["error"]["message"] == "this case has no similarity link with that id"
+    created = api("post", url, {"target": "similarity_link", "target_id": str(link.pk), "statement": STATEMENT})
+    assert created.status_code == 201
+    [view] = created.json()
+    # The earlier case the new one resembles is the claimant; the linked (newer) case responds.
+    assert view["this_case_role"] == "respondent" and view["other_case"] == mine.reference
+    assert view["source"] == "triage_similarity" and view["target"] == "similarity_link"
