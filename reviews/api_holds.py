@@ -67,8 +67,8 @@ class LegalHoldOut(serializers.ModelSerializer):
     case = serializers.CharField(source="submission.reference")
     status = serializers.SerializerMethodField()
     requested_by = serializers.CharField(source="requested_by.email")
-    approved_by = serializers.CharField(source="approved_by.email", default=None)
-    released_by = serializers.CharField(source="released_by.email", default=None)
+    approved_by = serializers.CharField(source="approved_by.email", default=None, allow_null=True)
+    released_by = serializers.CharField(source="released_by.email", default=None, allow_null=True)
 
     class Meta:
         model = LegalHold
