@@ -162,6 +162,7 @@ def test_a_builder_opens_a_dispute_in_the_portal_and_the_respondent_never_sees_i
     their_page = client_for(other_builder).get(f"/cases/{theirs.pk}/").content.decode()
     assert "Another builder raised an IP dispute" in their_page
     assert STATEMENT not in their_page and mine.reference not in their_page and "hooks.txt" not in their_page
+    assert builder.email not in their_page and "Another builder" in their_page and "this case is the respondent" in their_page
 
 
 def test_only_the_cases_builder_opens_a_dispute_and_bad_input_is_a_clear_400(parties, builder, other_builder):  # noqa: ANN001
