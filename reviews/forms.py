@@ -151,6 +151,14 @@ class DisputeOpenForm(forms.Form):
     evidence = forms.FileField(required=False, help_text="Optional: one file, stored encrypted like your artifacts.")
 
 
+class SimilarityDisputeForm(forms.Form):
+    """A coordinator's dispute from a similarity link of this case: the linked earlier case claims."""
+
+    link = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    statement = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), min_length=20, max_length=10_000,
+                                help_text="Why this similarity needs a decision.")
+
+
 class DisputeDecideForm(forms.Form):
     outcome = forms.ChoiceField(choices=[("upheld", "Uphold"), ("dismissed", "Dismiss")], widget=forms.RadioSelect)
     decision = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), min_length=20, max_length=20_000,

@@ -28,7 +28,8 @@ from intake.vault.models import DisputeTarget
 from intake.vault.retention import legal_hold_approve, legal_hold_release, legal_hold_request
 from reviews.coordinator_visibility import coordinator_case_for
 from reviews.dispute_targets import dispute_raise
-from reviews.forms import DisputeDecideForm, DisputeOpenForm, LegalHoldReleaseForm, LegalHoldRequestForm
+from reviews.forms import (DisputeDecideForm, DisputeOpenForm, LegalHoldReleaseForm, LegalHoldRequestForm,
+                           SimilarityDisputeForm)
 from reviews.services import Conflicted
 
 
@@ -84,6 +85,22 @@ def dispute_open_view(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
 
 
 # --- coordinators: disputes -------------------------------------------------------------------------------
+
+@login_required
+@require_POST
+def dispute_from_link_view(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
+    submission = _coordinator_case(request, pk)
+    form = SimilarityDisputeForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, submission, "Dispute not opened", _first_error(form), 400)
+    try:
+        dispute_raise(claimant_case=submission, actor=request.user, target_kind=DisputeTarget.SIMILARITY_LINK,
+                      target_ref=str(form.cleaned_data["link"]), statement=form.cleaned_data["statement"])
+    except DomainError as error:
+        return _refused(request, submission, "Dispute not opened", str(error), error.http_status)
+    return _back(request, submission, "IP dispute opened from the similarity link; neither case can be deleted "
+                                      "until it is decided.")
+
 
 @login_required
 @require_POST

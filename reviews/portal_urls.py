@@ -38,6 +38,7 @@ urlpatterns = [
     path("coordinate/cases/<uuid:pk>/decision/", views.coordinator_decide, name="coordinator_decide"),
     # IP disputes (the builder opens, a coordinator decides) and legal holds (two coordinators)
     path("cases/<uuid:pk>/disputes/new/", portal_holds.dispute_open_view, name="dispute_open"),
+    path("coordinate/cases/<uuid:pk>/disputes/", portal_holds.dispute_from_link_view, name="dispute_from_link"),
     path("coordinate/disputes/<uuid:dispute_pk>/decide/", portal_holds.dispute_decide_view, name="dispute_decide"),
     path("coordinate/disputes/<uuid:dispute_pk>/evidence/", portal_holds.dispute_evidence_view,
          name="dispute_evidence"),

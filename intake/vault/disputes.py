@@ -163,7 +163,8 @@ def dispute_evidence_keys(submission: Submission) -> list[str]:
 def dispute_view_for_builder(dispute: IpDispute, user) -> dict:  # noqa: ANN001
     """What one side may see: their own case, the state and the decision. Never the other side.
 
-    The claimant also sees their own statement and evidence file name; the respondent never sees either.
+    A claimant who raised it also sees their own statement and evidence file name; the respondent never sees
+    either, nor does a claimant see a coordinator's statement on a similarity signal.
     """
     if user.pk == dispute.claimant_case.owner_id:
         own, role = dispute.claimant_case, "claimant"
@@ -175,7 +176,9 @@ def dispute_view_for_builder(dispute: IpDispute, user) -> dict:  # noqa: ANN001
             "opened_at": dispute.opened_at.isoformat(), "outcome": dispute.outcome or None,
             "decision": dispute.decision or None,
             "decided_at": dispute.decided_at.isoformat() if dispute.decided_at else None}
-    if role == "claimant":
+    view["raised_by_you"] = role == "claimant" and dispute.source == "builder"
+    if view["raised_by_you"]:
+        # Their own text. A coordinator's statement on a similarity signal may describe the other case: not shown.
         view.update(statement=dispute.statement, target=dispute.target_kind or None,
                     evidence_file=dispute.evidence_name or None, evidence_digests=list(dispute.evidence_digests))
     return view

@@ -368,3 +368,32 @@ def test_a_coordinator_raises_a_dispute_from_a_similarity_link_not_from_a_report
     # The earlier case the new one resembles is the claimant; the linked (newer) case responds.
     assert view["this_case_role"] == "respondent" and view["other_case"] == mine.reference
     assert view["source"] == "triage_similarity" and view["target"] == "similarity_link"
+
+
+def test_a_coordinator_opens_a_dispute_from_a_similarity_link_on_the_case_page(parties, builder):  # noqa: ANN001
+    from triage.models import FingerprintLink, LinkKind, TriageResult
+
+    mine, theirs, _report = parties
+    TriageResult.objects.create(submission=theirs, policy_version="test-1", sandbox="none",
+                                config_digest="sha256:" + "0" * 64, findings=[], score=0, decision="escalate",
+                                reasons=["similar to another builder's case"])
+    link = FingerprintLink.objects.create(submission=theirs, other=mine, kind=LinkKind.POSSIBLE_EXTRACTION,
+                                          similarity=0.91)
+    client = client_for(make_coordinator())
+    page = client.get(f"/cases/{theirs.pk}/").content.decode()
+    assert "Open an IP dispute from the similarity to" in page and mine.reference in page
+    assert client.post(f"/coordinate/cases/{theirs.pk}/disputes/", {"link": link.pk, "statement": "short"}
+                       ).status_code == 400
+    other = client.post(f"/coordinate/cases/{mine.pk}/disputes/", {"link": link.pk, "statement": STATEMENT})
+    assert other.status_code == 400 and "no similarity link with that id" in other.content.decode()
+    done = client.post(f"/coordinate/cases/{theirs.pk}/disputes/", {"link": link.pk, "statement": STATEMENT})
+    assert done.status_code == 302
+    dispute = IpDispute.objects.get()
+    assert (dispute.claimant_case_id, dispute.respondent_case_id, dispute.source) == (mine.pk, theirs.pk,
+                                                                                      "triage_similarity")
+    # The builder of the earlier case sees a dispute on their side; the coordinator's text is sealed there too.
+    assert _raw(dispute, "statement").startswith("assay-sealed/v1:")
+    claimant_page = client_for(builder).get(f"/cases/{mine.pk}/").content.decode()
+    assert "A coordinator opened this dispute on your behalf" in claimant_page
+    assert STATEMENT not in claimant_page and theirs.reference not in claimant_page
+    assert "Open an IP dispute from the similarity" not in claimant_page

@@ -85,6 +85,7 @@ COORDINATOR_ROUTES = [
     ("post", "/coordinate/grants/{grant}/revoke/"), ("post", "/coordinate/cases/{case}/decision/"),
     ("post", "/coordinate/disputes/{dispute}/decide/"), ("get", "/coordinate/disputes/{dispute}/evidence/"),
     ("post", "/coordinate/cases/{case}/holds/"), ("post", "/coordinate/holds/{hold}/approve/"),
+    ("post", "/coordinate/cases/{case}/disputes/"),
     ("post", "/coordinate/holds/{hold}/release/"),
 ]
 REVIEWER_ONLY_ROUTES = [
