@@ -490,6 +490,8 @@ def _timeline_entry(event: AuditEvent, viewer) -> TimelineEntry:  # noqa: ANN001
             "artifact.remove": data.get("name", ""),
             "submission.update": ", ".join(str(f).replace("_", " ") for f in data.get("fields", [])),
             "triage.retry": data.get("reason", ""),
+            "vault.dispute.open": f"this case is the {data.get('role')}" if data.get("role") else "",
+            "vault.dispute.decide": data.get("outcome", ""),
         }.get(event.action, "")
     if event.actor_id is None:
         who = "Assay"
@@ -497,6 +499,8 @@ def _timeline_entry(event: AuditEvent, viewer) -> TimelineEntry:  # noqa: ANN001
         who = "You"
     elif viewer.role == Role.COORDINATOR:
         who = event.actor_label
+    elif event.action == "vault.dispute.open" and data.get("source") == "builder":
+        who = "Another builder"  # the respondent learns a builder raised it, never which one
     else:
         who = "Assay staff"  # builders never learn which coordinator or reviewer acted
     return TimelineEntry(at=event.created_at, label=label, detail=str(detail)[:300], who=who)
