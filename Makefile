@@ -3,12 +3,12 @@ PYTHON ?= python3
 VENV   := .venv
 PIP    := $(VENV)/bin/pip
 
-.PHONY: run test venv system-deps system-deps-test clean audit fault-test load-test bench-portal fuzz
+.PHONY: run test venv dynamic-runtime system-deps system-deps-test clean audit fault-test load-test bench-portal fuzz
 
-run: system-deps venv
+run: system-deps venv dynamic-runtime
 	infra/run-embedded.sh
 
-test: system-deps-test venv
+test: system-deps-test venv dynamic-runtime
 	infra/run-tests.sh
 
 venv: $(VENV)/.installed
@@ -18,6 +18,10 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -q --disable-pip-version-check -e ".[test]" 2>&1 | grep -v "is ignored: it is neither" || true
 	$(VENV)/bin/python -c "import django, celery, weasyprint, allauth, rest_framework" 
 	touch $@
+
+# The dynamic stage's offline runtime (var/dynamic-runtime) from the committed lock files; rebuilt only when they change.
+dynamic-runtime: venv
+	PYTHON=$(VENV)/bin/python infra/build-dynamic-runtime.sh
 
 system-deps:
 	infra/system-deps.sh

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from triage.dynamic.discovery import launch_plan
+from triage.dynamic.observe import OBSERVE_SITE
+from triage.dynamic.runtime import runtime_dir
 from triage.dynamic.session import crafted_arguments
 
 CANARY = "assay-canary-0123456789abcdef"
@@ -16,12 +18,17 @@ def plan(command: str, root: Path, *, transport: str = "stdio", url: str = "", d
     return launch_plan(command=command, transport=transport, url=url, disabled=disabled, root=root)
 
 
-def test_a_vendored_python_script_runs_under_the_sandbox_interpreter(tmp_path: Path) -> None:
+PYSTART = str(OBSERVE_SITE / "pystart.py")
+
+
+def test_a_vendored_python_script_runs_on_the_vetted_runtime_only(tmp_path: Path) -> None:
     (tmp_path / "srv").mkdir()
-    (tmp_path / "srv" / "main.py").write_text("print()")
+    (tmp_path / "srv" / "main.py").write_text("import json\nprint()")
     result = plan("python3 -u srv/main.py --stdio", tmp_path)
-    assert result["runtime"] == "python"
-    assert result["argv"][1:] == ["-u", str(tmp_path / "srv" / "main.py"), "--stdio"]
+    assert result["runtime"] == "python" and result["python_set"] == "mcp1"
+    # -S: none of the interpreter's own site-packages; pystart.py puts back the runtime set and our hooks.
+    assert result["argv"][1:] == ["-S", PYSTART, str(runtime_dir() / "python" / "mcp1"), "script",
+                                  str(tmp_path / "srv" / "main.py"), "--stdio"]
     assert result["entry"] == "srv/main.py"  # what the gate ties static flows in the server's code to
 
 
@@ -29,23 +36,25 @@ def test_a_vendored_module_names_its_entry_point(tmp_path: Path) -> None:
     (tmp_path / "tickets_mcp").mkdir()
     (tmp_path / "tickets_mcp" / "__main__.py").write_text("print()")
     result = plan("python -m tickets_mcp", tmp_path)
-    assert result["argv"][1:] == ["-m", "tickets_mcp"] and result["entry"] == "tickets_mcp/__main__.py"
+    assert result["argv"][4:] == ["module", "tickets_mcp"] and result["entry"] == "tickets_mcp/__main__.py"
 
 
 def test_isolation_flags_that_would_skip_our_observation_hooks_are_dropped(tmp_path: Path) -> None:
     (tmp_path / "s.py").write_text("")
-    assert plan("python -I -S s.py", tmp_path)["argv"][1:] == [str(tmp_path / "s.py")]
+    assert plan("python -I -S s.py", tmp_path)["argv"][4:] == ["script", str(tmp_path / "s.py")]
 
 
 @pytest.mark.parametrize(("command", "reason"), [
-    ("npx -y @scope/server", "'npx' fetches the server package from the npm registry at start: needs the network"),
-    ("uvx mcp-server-git", "'uvx' fetches the server package from PyPI at start: needs the network"),
+    ("npx -y @scope/server", "'npx' would fetch '@scope/server' from the npm registry at start; it is not in the "
+                             "submitted files or the vetted runtime, and nothing is downloaded at triage"),
+    ("uvx mcp-server-git", "'uvx' would fetch 'mcp-server-git' from the PyPI registry at start; it is not in the "
+                           "submitted files or the vetted runtime, and nothing is downloaded at triage"),
     ("docker run -i img", "'docker' pulls and runs a container image: needs the network"),
     ("python ../outside.py", "script '../outside.py' is not in the submitted files"),
     ("python /etc/passwd", "script '/etc/passwd' is not in the submitted files"),
-    ("python -m not_vendored", "module 'not_vendored' is not vendored in the submitted files"),
+    ("python -m not_vendored", "module 'not_vendored' is neither in the submitted files nor in the vetted runtime"),
     ("python -c 'import os'", "inline python (-c) is not a vendored entry point"),
-    ("corp-mcp --stdio", "command 'corp-mcp' is not present offline in the submitted files"),
+    ("corp-mcp --stdio", "command 'corp-mcp' is not present offline in the submitted files or the vetted runtime"),
     ("", "declares no command"),
     ("python 'unclosed", "its command line cannot be parsed"),
 ])

@@ -52,7 +52,7 @@ def test_the_stage_runs_in_triage_and_its_record_is_vaulted(builder) -> None:  #
     assert "dynamic.canary-exfiltration" in {f["check"] for f in result.findings}
     run = DynamicRun.objects.get(submission=submission)
     assert run.sandbox == real_backend()
-    assert run.not_run == [{"target": "mcp:tickets", "reason": "module 'tickets_mcp' is not vendored in the submitted files"}]
+    assert run.not_run == [{"target": "mcp:tickets", "reason": "module 'tickets_mcp' is neither in the submitted files nor in the vetted runtime"}]
     assert [s["name"] for s in run.servers] == ["ticket-helper"] and run.pins["ticket-helper"]["pin"].startswith("sha256:")
     assert run.record_key and len(run.record_sha256) == 64
     record = dynamic_record_read(run=run, actor=builder, purpose="builder_download", reason="builder views own case")
@@ -98,7 +98,7 @@ def test_the_closing_note_says_what_ran_what_could_not_and_why(builder) -> None:
         "Dynamic stage ran: 1 MCP server(s) within the scope of claim no-exfiltration can start offline (janitor); "
         "0 static flow(s) through them to confirm with a canary.",
         f"Ran MCP server janitor in the {run.sandbox} sandbox (tools: tidy_workspace).",
-        "Not run: mcp:tickets (module 'tickets_mcp' is not vendored in the submitted files).",
+        "Not run: mcp:tickets (module 'tickets_mcp' is neither in the submitted files nor in the vetted runtime).",
         "Dynamic findings: 1.",
     ]
     assert dynamic_closing_note(run=None) == ["Dynamic stage: not run for this case (static triage only)."]
