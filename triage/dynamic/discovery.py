@@ -67,13 +67,17 @@ def _project(system, root: Path, runtime_root: str | None) -> Project:  # noqa: 
 def discover(plan: dict, root: Path = ROOT) -> dict:
     """Every MCP server the submission has: declared in a config or the manifest, or defined in code (with the
     packaging that says how it starts). Each has how it would be started and the evidence, or why it cannot be."""
+    unpack_submission(plan, root)
+    return servers_in(root, manifest=_manifest(plan, root), runtime_root=plan.get("runtime_dir"))
+
+
+def servers_in(root: Path, *, manifest: dict | None = None, runtime_root: str | None = None) -> dict:
+    """The discovery result for an unpacked tree at ``root`` (``{"ok", "servers", "manifest_tools", ...}``)."""
     from triage.parsers import parse_root
     from triage.parsers.base import as_dict, as_list, as_str
 
-    unpack_submission(plan, root)
-    manifest = _manifest(plan, root)
     system = parse_root(root, manifest=manifest)
-    project = _project(system, root, plan.get("runtime_dir"))
+    project = _project(system, root, runtime_root)
     servers, seen = [], set()
     manifest_servers = {as_str(as_dict(s).get("name")): as_dict(s)
                         for s in as_list((system.manifest or {}).get("mcp_servers"))}

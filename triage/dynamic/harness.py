@@ -65,6 +65,11 @@ def run_server(plan: dict) -> dict:
         env["NODE_OPTIONS"] = f"--require {OBSERVE_SITE / 'preload.js'}"
         env["TSX_DISABLE_CACHE"] = "1"
         _link_node_modules(plan.get("runtime_dir"))
+    if server.get("runtime") == "python":
+        # The vetted fastmcp's own start-up (an update check against PyPI, a banner) is ours, not the submitter's:
+        # switched off so that every connection attempt seen is the server's.
+        env.setdefault("FASTMCP_CHECK_FOR_UPDATES", "off")
+        env.setdefault("FASTMCP_SHOW_SERVER_BANNER", "false")
     # Python servers start through pystart.py, which puts the vetted runtime and our hooks on sys.path itself.
     cwd = (ROOT / str(server.get("cwd") or "")).resolve()
     if not cwd.is_relative_to(ROOT) or not cwd.is_dir():

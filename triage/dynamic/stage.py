@@ -55,8 +55,12 @@ class DynamicBudget:
                 "process_threshold": self.process_threshold}
 
     def sandbox(self) -> SandboxLimits:
+        # Address space is not what bounds memory here: V8 reserves far more than it uses, per isolate and per
+        # WebAssembly instance (tsx's loader has both). The harness bounds each server instead (RLIMIT_AS for
+        # Python, --max-old-space-size for Node); this outer cap only stops a runaway sandbox.
         return SandboxLimits(wall_seconds=self.sandbox_wall_seconds, cpu_seconds=int(self.sandbox_wall_seconds),
-                             output_bytes=8 * 1024 * 1024, processes=self.server_processes + 80)
+                             output_bytes=8 * 1024 * 1024, processes=self.server_processes + 80,
+                             memory_bytes=64 * 1024 ** 3)
 
 
 @dataclass
@@ -297,7 +301,7 @@ def _start_failure(payload: dict, run: ServerRun) -> str:
     if run.stopped_by_limit:
         return run.stopped
     tail = [printable(line.strip())[:200] for line in _str(payload.get("stderr_tail"), 2000).splitlines()
-            if line.strip()][-STDERR_LINES:]
+            if line.strip(" \t~^")][-STDERR_LINES:]  # not a traceback's ~~~^^^ underlines
     what = run.stopped or "failed to start"
     if what.startswith("exited with status"):
         what = f"crashed at start ({what})"
