@@ -28,6 +28,8 @@ from triage.sandbox import Mount, SandboxLimits, SandboxRequest, sandbox_run
 from triage.unpack import printable
 
 MAX_SERVERS = 8
+# The whole dynamic run's memory (harness, servers, their runtimes, /tmp and /scratch; gVisor's kernel too).
+DYNAMIC_RUN_MEMORY_BYTES = 3 * 1024 ** 3
 HARNESS_VERSION = "1"
 
 
@@ -57,10 +59,11 @@ class DynamicBudget:
     def sandbox(self) -> SandboxLimits:
         # Address space is not what bounds memory here: V8 reserves far more than it uses, per isolate and per
         # WebAssembly instance (tsx's loader has both). The harness bounds each server instead (RLIMIT_AS for
-        # Python, --max-old-space-size for Node); this outer cap only stops a runaway sandbox.
+        # Python, --max-old-space-size for Node); this outer cap only stops a runaway sandbox. What the run really
+        # uses (every process, V8's off-heap memory, the tmpfs) is bounded by the run's memory control group.
         return SandboxLimits(wall_seconds=self.sandbox_wall_seconds, cpu_seconds=int(self.sandbox_wall_seconds),
                              output_bytes=8 * 1024 * 1024, processes=self.server_processes + 80,
-                             memory_bytes=64 * 1024 ** 3)
+                             memory_bytes=64 * 1024 ** 3, total_memory_bytes=DYNAMIC_RUN_MEMORY_BYTES)
 
 
 @dataclass
