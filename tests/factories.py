@@ -109,3 +109,14 @@ def login_with_mfa(client, user: User):  # noqa: ANN001, ANN201
     session["assay_staff_seen_at"] = time.time()  # as the first request after sign-in would have written
     session.save()
     return client
+
+
+def scope_components(submission: Submission, owner: User, *, scope_in: list[str],
+                     scope_out: list[str] | None = None) -> Submission:
+    """Detect the draft's components the way the wizard's scope step does (the real sandboxed analysis), then
+    set its scope to component ids or globs: for tests whose drafts gained artifacts after make_draft."""
+    from triage.scope_inventory import submission_detect_components
+
+    submission = submission_detect_components(submission=submission, actor=owner)
+    return submission_update(submission=submission, actor=owner, claim_scope_in=scope_in,
+                             claim_scope_out=scope_out or [])

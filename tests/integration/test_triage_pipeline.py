@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from intake.models import AuditEvent, Submission
-from intake.services import artifact_add, submission_submit, submission_update
+from intake.services import artifact_add, submission_submit
 from intake.states import State, transition
 from triage.leases import lost_triage_runs
 from triage.models import FingerprintLink, LinkKind, SubmissionFingerprint, TriageResult
@@ -19,7 +19,7 @@ from triage.runner import TriagePlatformError
 from triage.sandbox import backend_works
 from triage.sarif import sarif_document
 from triage.tasks import triage_submission
-from tests.factories import make_draft
+from tests.factories import make_draft, scope_components
 
 AGENT = Path(__file__).resolve().parent.parent / "fixtures" / "archives" / "agent_system"
 
@@ -43,10 +43,9 @@ def agent_zip(extra: dict[str, bytes] | None = None) -> bytes:
 def submitted_case(owner, archive: bytes | None = None, *, name: str = "system.zip") -> Submission:  # noqa: ANN001
     submission = make_draft(owner)
     if archive is not None:
-        # The claim covers the agent's configuration and tools (scope entries are paths in the system).
-        submission = submission_update(submission=submission, actor=owner,
-                                       claim_scope_in=[".claude", ".mcp.json", "agent"])
+        # The claim covers the agent's configuration and tools (scope entries are component ids and globs).
         artifact_add(submission=submission, actor=owner, name=name, stream=io.BytesIO(archive), kind="archive")
+        submission = scope_components(submission, owner, scope_in=["file:.claude/**", "file:.mcp.json", "agent:*"])
     return submission_submit(submission=submission, actor=owner)
 
 

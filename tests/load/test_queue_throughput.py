@@ -13,7 +13,7 @@ import pytest
 from intake.models import Submission
 from intake.services import artifact_add, submission_submit
 from tests.conftest import wait_for
-from tests.factories import make_draft, make_user
+from tests.factories import make_draft, make_user, scope_components
 from tests.fault.helpers import FINAL_STATES
 from triage.models import TriageResult
 from triage.pipeline import triage_submission_run
@@ -30,6 +30,7 @@ def generated_case(owner, index: int) -> Submission:  # noqa: ANN001
     artifact_add(submission=submission, actor=owner, name="tool.py", kind="config",
                  stream=io.BytesIO(f"import subprocess\n\ndef tool_{index}(x):\n    return subprocess.run(['echo', x])\n"
                                    .encode()))
+    submission = scope_components(submission, owner, scope_in=["agent:manifest", "mcp-server:tickets"])
     return submission_submit(submission=submission, actor=owner)
 
 
