@@ -90,6 +90,14 @@ def _clean_fields(fields: dict) -> dict:
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 3650):
                 raise ValidationFailed("retention_days must be a whole number of days from 1 to 3650")
         cleaned[name] = value
+    scope = (cleaned.get("manifest") or {}).get("scope")
+    if isinstance(scope, dict):
+        # A manifest that states the scope (component ids, as the schema says) sets the case's scope, unless the
+        # same change sets it explicitly; the submit-time check applies to it like any other entry.
+        cleaned.setdefault("claim_scope_in", _clean_list("claim_scope_in", scope.get("in") or []))
+        cleaned.setdefault("claim_scope_out", _clean_list("claim_scope_out", scope.get("out") or []))
+        if isinstance(scope.get("note"), str):
+            cleaned.setdefault("claim_scope_note", scope["note"].strip()[:MAX_SCOPE_NOTE])
     return cleaned
 
 

@@ -23,6 +23,7 @@ MAX_NAME = 160
 MAX_LABEL = 200
 MAX_PATHS = 50
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_NODE_PREFIXES = ("mcp-server:", "python-tools:")
 KNOWN_KINDS = ("agent", "harness-config", "mcp-server", "tool", "hook", "workflow", "container", "skill", "file")
 
 
@@ -59,6 +60,8 @@ def inventory_of(system: ParsedSystem, graph: CapabilityGraph, files: Iterable[s
 
     inventory = _Inventory()
     for agent in graph.sorted_agents():
+        if agent.id.startswith(_NODE_PREFIXES):
+            continue  # graph nodes for a code server or loose tools: their components are the server and tools
         paths = [agent.path] + sorted({c.path for c in agent.capabilities} - {agent.path})
         for path in paths:
             inventory.add("agent", agent.id, f"{agent.harness} agent {agent.id}", path)
@@ -81,11 +84,16 @@ def inventory_of(system: ParsedSystem, graph: CapabilityGraph, files: Iterable[s
         for tool in server.tools:
             inventory.add("tool", f"{_name(server.name)}/{_name(tool.name)}",
                           f"{tool.kind} {_name(tool.name)} of MCP server {_name(server.name)}", tool.path, tool.line)
+    served = {(t.path, t.name) for server in system.code_servers for t in server.tools}
     for tool in system.code_tools:
+        if tool.server or (tool.path, tool.name) in served:
+            continue
         inventory.add("tool", f"{tool.path}/{_name(tool.name)}", f"{tool.framework} tool {_name(tool.name)}",
                       tool.path, tool.line)
     for module in system.python_modules:
         for tool in module.tools:
+            if (tool.path, tool.name) in served:
+                continue
             inventory.add("tool", f"{tool.path}/{_name(tool.name)}", f"{tool.framework} tool {_name(tool.name)}",
                           tool.path, tool.line)
     _manifest_components(system, inventory)
@@ -161,8 +169,15 @@ def finding_components(finding: dict, inventory: Sequence[dict]) -> set[str]:
         for kind, items in by_kind.items():
             chosen = items if kind in ("agent", "harness-config", "workflow", "skill") else _nearest(items, path, line)
             found |= {item["id"] for item in chosen}
-    agents = [finding.get("agent")] + list(finding.get("agents") or [])
-    found |= {f"agent:{_name(agent)}" for agent in agents if isinstance(agent, str) and agent}
+    for agent in [finding.get("agent")] + list(finding.get("agents") or []):
+        if not isinstance(agent, str) or not agent:
+            continue
+        if agent.startswith("mcp-server:"):  # the graph's node for a server read from code: "<path>#<name>"
+            found.add(f"mcp-server:{_name(agent.rsplit('#', 1)[-1])}")
+        elif agent.startswith("python-tools:"):
+            found.add(f"file:{agent.split(':', 1)[1]}")
+        else:
+            found.add(f"agent:{_name(agent)}")
     tool = finding.get("tool")
     if isinstance(tool, str) and tool:
         named = {item["id"] for item in inventory if item.get("kind") == "tool"
