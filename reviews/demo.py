@@ -48,12 +48,17 @@ def demo_case_with_report() -> Report:
             submission=submission, actor=builder, description="Answers research questions using web search.",
             claim_statement="Content fetched from the web cannot cause the agent to run shell commands other than "
                             "'git status'.",
-            claim_property="prompt-injection-resistance", claim_scope_in=["harness permissions", "hooks"],
-            claim_scope_out=["the model provider"], claim_assumptions=["the harness enforces its allow list"],
+            claim_property="prompt-injection-resistance", claim_scope_in=["agent:manifest", "file:settings.json"],
+            claim_scope_note="The harness and its permissions; not the model provider.",
+            claim_assumptions=["the harness enforces its allow list"],
             claim_access_tier="grey", manifest=DEMO_MANIFEST)
         terms_accept(submission=submission, actor=builder, terms=current_terms())
         artifact_add(submission=submission, actor=builder, name="settings.json", kind="config",
                      stream=io.BytesIO(DEMO_SETTINGS))
+        from triage.scope_inventory import submission_detect_components
+
+        # the scope names components, so they are detected first, as the wizard's scope step does
+        submission = submission_detect_components(submission=submission, actor=builder)
         submission = submission_submit(submission=submission, actor=builder)
     from triage.pipeline import triage_submission_run
 

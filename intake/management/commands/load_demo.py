@@ -83,8 +83,10 @@ class Command(BaseCommand):
                 submission=submission, actor=builder,
                 description="A support agent that reads tickets and drafts replies.",
                 claim_statement="Ticket contents cannot leave through any channel other than the reply API.",
-                claim_property="no-exfiltration", claim_scope_in=["harness", "tickets MCP server", "hooks"],
-                claim_scope_out=["model provider infrastructure"], claim_assumptions=["egress proxy enforced"],
+                claim_property="no-exfiltration", claim_scope_in=["agent:manifest", "mcp-server:tickets"],
+                claim_scope_out=["tool:manifest/shell"],
+                claim_scope_note="The harness and the tickets connector; not the model provider's infrastructure.",
+                claim_assumptions=["egress proxy enforced"],
                 manifest=DEMO_MANIFEST)
             terms_accept(submission=submission, actor=builder, terms=terms)
             artifact_add(submission=submission, actor=builder, name="settings.json", kind="config",
