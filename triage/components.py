@@ -23,6 +23,8 @@ MAX_NAME = 160
 MAX_LABEL = 200
 MAX_PATHS = 50
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# Kinds a finding in one of their files belongs to whatever its line: the file configures all of it.
+_WHOLE_FILE_KINDS = ("agent", "harness-config", "workflow", "skill")
 _NODE_PREFIXES = ("mcp-server:", "python-tools:")
 KNOWN_KINDS = ("agent", "harness-config", "mcp-server", "tool", "hook", "workflow", "container", "skill", "file")
 
@@ -141,24 +143,29 @@ def _manifest_components(system: ParsedSystem, inventory: _Inventory) -> None:
                           system.manifest_line(f'"{name}"'))
 
 
-def _nearest(items: Sequence[dict], path: str, line: int | None) -> list[dict]:
+def _nearest(items: Sequence[dict], path: str, line: int | None) -> tuple[list[dict], bool]:
     """Of the components of one kind declared in one file, the one a line belongs to: the last declared at or
-    before it. Without a line (or without every declaration's line) all of them."""
+    before it, and True (certain). Without a line, or without every declaration's line, all of them and False."""
     declared = [item for item in items if path in item["lines"]]
-    if line is None or len(declared) != len(items) or len(items) < 2:
-        return list(items)
+    if line is None or len(declared) != len(items):
+        return list(items), False
     before = [item for item in declared if item["lines"][path] <= line]
     if not before:
-        return []  # the line comes before every declaration: it belongs to none of them
-    return [max(before, key=lambda item: item["lines"][path])]
+        return [], True  # the line comes before every declaration: it belongs to none of them
+    return [max(before, key=lambda item: item["lines"][path])], True
 
 
-def finding_components(finding: dict, inventory: Sequence[dict]) -> set[str]:
+def finding_components(finding: dict, inventory: Sequence[dict], *, definite: bool = False) -> set[str]:
     """The ids of the components a finding (CONTRACT shape, with ``agent``/``agents``/``tool``/``server`` from its
     extra data when present) belongs to: its file, the components declared in that file around its line, and the
-    agents, tools and servers it names. Empty for a whole-system finding."""
+    agents, tools and servers it names. Empty for a whole-system finding.
+
+    When a line cannot tell which of several components of one kind declared in a file it belongs to (a submitted
+    manifest has no lines), it belongs to all of them; ``definite=True`` leaves those out, for exclusions: an
+    out-of-scope tool must not take the manifest's other components out of scope with it."""
     path = finding.get("path") or ""
     line = finding.get("line") if isinstance(finding.get("line"), int) else None
+    tool = finding.get("tool") if isinstance(finding.get("tool"), str) else ""
     found: set[str] = set()
     if path:
         found.add(f"file:{path}")
@@ -167,8 +174,14 @@ def finding_components(finding: dict, inventory: Sequence[dict]) -> set[str]:
             if path in item.get("paths", ()) and item.get("kind") != "file":
                 by_kind.setdefault(item["kind"], []).append(item)
         for kind, items in by_kind.items():
-            chosen = items if kind in ("agent", "harness-config", "workflow", "skill") else _nearest(items, path, line)
-            found |= {item["id"] for item in chosen}
+            if kind == "tool" and tool:
+                continue  # the finding names its tool: that one (below), not its neighbours
+            if kind in _WHOLE_FILE_KINDS:
+                chosen, certain = items, True
+            else:
+                chosen, certain = _nearest(items, path, line)
+            if certain or not definite:
+                found |= {item["id"] for item in chosen}
     for agent in [finding.get("agent")] + list(finding.get("agents") or []):
         if not isinstance(agent, str) or not agent:
             continue
@@ -178,11 +191,9 @@ def finding_components(finding: dict, inventory: Sequence[dict]) -> set[str]:
             found.add(f"file:{agent.split(':', 1)[1]}")
         else:
             found.add(f"agent:{_name(agent)}")
-    tool = finding.get("tool")
-    if isinstance(tool, str) and tool:
-        named = {item["id"] for item in inventory if item.get("kind") == "tool"
-                 and item["id"].rsplit("/", 1)[-1] == _name(tool) and (not path or path in item.get("paths", ()))}
-        found |= named
+    if tool:
+        found |= {item["id"] for item in inventory if item.get("kind") == "tool"
+                  and item["id"].rsplit("/", 1)[-1] == _name(tool) and (not path or path in item.get("paths", ()))}
     server = finding.get("server")
     if isinstance(server, str) and server:
         found.add(f"mcp-server:{_name(server.rsplit('#', 1)[-1])}")

@@ -77,8 +77,9 @@ def _in_scope(finding: Finding, scope: Sequence[str]) -> bool:
 
 def finding_in_component_scope(finding: dict, context: PolicyContext) -> bool:
     """2026.12.2's scope rule: by component identity when the scope names components (one of the finding's
-    components, triage.components.finding_components, selected or matched by a glob, and none excluded by an
-    out-of-scope entry); an older free-text scope keeps the path rule. A whole-system finding is in any scope."""
+    components, triage.components.finding_components, selected or matched by a glob, and none it certainly belongs
+    to excluded by an out-of-scope entry); an older free-text scope keeps the path rule. A whole-system finding is
+    in any scope."""
     from intake.scope import entry_matches, is_component_entry
     from triage.components import finding_components
 
@@ -90,7 +91,8 @@ def finding_in_component_scope(finding: dict, context: PolicyContext) -> bool:
     if not selected:
         return location_in_scope(path, agents, context.claim_scope_in)
     excluded = [e for e in context.claim_scope_out if is_component_entry(e)]
-    if any(entry_matches(e, cid) for e in excluded for cid in ids):
+    definite = finding_components(finding, context.components, definite=True)
+    if any(entry_matches(e, cid) for e in excluded for cid in definite):
         return False
     if any(entry_matches(e, cid) for e in selected for cid in ids):
         return True

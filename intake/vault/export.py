@@ -49,7 +49,7 @@ def _case_record(case: Submission) -> dict:
         "reference": case.reference, "state": case.state, "title": case.title, "description": case.description,
         "claim": {"statement": case.claim_statement, "property": case.claim_property,
                   "scope_in": case.claim_scope_in, "scope_out": case.claim_scope_out,
-                  "assumptions": case.claim_assumptions, "access_tier": case.claim_access_tier},
+                  "scope_note": case.claim_scope_note, "assumptions": case.claim_assumptions, "access_tier": case.claim_access_tier},
         "manifest": case.manifest, "config_digest": case.config_digest, "retention_days": case.retention_days,
         "created_at": case.created_at.isoformat(),
         "terms_accepted": [{"version": a.terms.version, "text_sha256": a.text_sha256,

@@ -171,3 +171,33 @@ def _zip(files: dict[str, str]) -> bytes:
         for name, text in files.items():
             archive.writestr(name, text)
     return buffer.getvalue()
+
+
+def test_the_inventory_and_note_are_sealed_under_the_case_key(builder):  # noqa: ANN001
+    from django.db import connection
+
+    draft = make_draft(builder)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT component_inventory, claim_scope_note FROM intake_submission WHERE id = %s",
+                       [draft.pk.hex if connection.vendor == "sqlite" else draft.pk])
+        inventory, note = cursor.fetchone()
+    assert inventory.startswith("assay-sealed/v1:") and "mcp-server:tickets" not in inventory
+    assert note.startswith("assay-sealed/v1:")
+
+
+def test_findings_outside_a_component_scope_are_listed_by_the_selector(builder):  # noqa: ANN001
+    from triage.models import TriageResult
+    from triage.selectors import findings_outside_scope
+
+    case = submission_submit(submission=make_draft(builder), actor=builder)  # in: agent:manifest, mcp-server:tickets
+    named_tool = {"check": "approval.manifest-no-approval", "severity": "high", "path": "(manifest)", "line": None,
+                  "tool": "shell"}  # the out-of-scope tool:manifest/shell
+    about_manifest = {"check": "provenance.unverified-model", "severity": "medium", "path": "(manifest)",
+                      "line": None}
+    settings_file = {"check": "privilege.no-secret-deny-rules", "severity": "low", "path": "settings.json", "line": 1}
+    result = TriageResult.objects.create(submission=case, policy_version="2026.12.2", sandbox="gvisor",
+                                         config_digest=case.config_digest, score=30, decision="escalate",
+                                         reasons=[], findings=[named_tool, about_manifest, settings_file])
+    outside = findings_outside_scope(result, case)
+    assert outside["findings"] == [named_tool, settings_file]
+    assert outside["summary"] == "1 high, 1 low"
