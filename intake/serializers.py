@@ -79,8 +79,8 @@ class SubmissionOut(serializers.ModelSerializer):
     class Meta:
         model = Submission
         fields = ["id", "reference", "state", "title", "description", "claim_statement", "claim_property",
-                  "claim_scope_in", "claim_scope_out", "claim_scope_note", "claim_assumptions", "claim_access_tier", "manifest",
-                  "named_competitors", "aggregate_opt_in", "retention_days", "config_digest", "artifacts",
+                  "claim_scope_in", "claim_scope_out", "claim_scope_note", "claim_assumptions", "claim_access_tier",
+                  "manifest", "named_competitors", "aggregate_opt_in", "retention_days", "config_digest", "artifacts",
                   "terms_accepted", "created_at", "updated_at", "submitted_at", "state_changed_at",
                   "deletion_receipts"]
         read_only_fields = fields

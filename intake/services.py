@@ -43,7 +43,8 @@ class TermsOutdated(NotEditable):
 
 EDITABLE_FIELDS = {
     "title", "description", "claim_statement", "claim_property", "claim_scope_in", "claim_scope_out",
-    "claim_scope_note", "claim_assumptions", "claim_access_tier", "manifest", "named_competitors", "aggregate_opt_in", "retention_days",
+    "claim_scope_note", "claim_assumptions", "claim_access_tier", "manifest", "named_competitors", "aggregate_opt_in",
+    "retention_days",
 }
 
 
