@@ -11,7 +11,7 @@ import pytest
 
 from intake.models import AuditEvent
 from intake.services import artifact_add, submission_submit, submission_update
-from intake.states import State
+from intake.states import State, transition
 from tests.factories import PASSWORD, make_draft, scope_components
 from tests.unit.dynamic.helpers import real_backend
 from tests.unit.dynamic.test_pipeline_dynamic import fixture_zip
@@ -137,7 +137,12 @@ def test_an_unprocessable_upload_is_rejected_and_its_dynamic_stage_says_why(buil
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("../../escape.sh", "rm -rf /")
-    submission = submitted(builder, buffer.getvalue())
+    submission = make_draft(builder)
+    artifact_add(submission=submission, actor=builder, name="system.zip", stream=io.BytesIO(buffer.getvalue()),
+                 kind="archive")
+    # The scope step's detection refuses such an archive (test_triage_pipeline); a case submitted without it
+    # (before components existed) still reaches triage, which rejects it.
+    submission = transition(submission, State.SUBMITTED, actor=builder, reason="submitted before detection")
     assert triage_submission_run(str(submission.pk)) == State.REJECTED
     assert harness_modes == []
     run = DynamicRun.objects.get(submission=submission)
