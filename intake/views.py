@@ -477,6 +477,7 @@ _ACTION_LABELS = {
     "artifact.add": "Artifact added",
     "artifact.remove": "Artifact removed",
     "redaction.confirm_placeholder": "Placeholder confirmed",
+    "scope.inventory": "Components detected",
     "triage.dynamic_run": "Submitted servers run in the sandbox",
     "consent.request": "Human review proposed; your consent is asked",
     "consent.give": "Consent to human review given",
@@ -536,6 +537,7 @@ def _timeline_entry(event: AuditEvent, viewer) -> TimelineEntry:  # noqa: ANN001
             "artifact.remove": data.get("name", ""),
             "submission.update": ", ".join(str(f).replace("_", " ") for f in data.get("fields", [])),
             "triage.retry": data.get("reason", ""),
+            "scope.inventory": f"{data.get('components', 0)} component(s)",
         }.get(event.action, "")
     if event.actor_id is None:
         who = "Assay"

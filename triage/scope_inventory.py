@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 
+from intake.errors import NotEditable
 from intake.models import Submission
 from intake.services import submission_compute_digest, submission_inventory_store
 from triage.run_dirs import run_dir
@@ -18,6 +19,8 @@ def submission_detect_components(*, submission: Submission, actor) -> Submission
     was submitted or changed meanwhile)."""
     from triage.pipeline import _stage_artifacts
 
+    if not submission.is_editable:  # before any analysis: a submitted case's scope is frozen
+        raise NotEditable(f"case {submission.reference} is {submission.state}; components are detected for drafts")
     basis = submission_compute_digest(submission)
     staging = run_dir("stage", in_memory_bytes=sum(a.size for a in submission.artifacts.all()))
     try:

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from intake.models import AuditEvent
 from intake.services import artifact_add, submission_inventory
-from tests.factories import make_draft
+from tests.factories import make_draft, make_token
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +102,23 @@ def test_detection_needs_a_csrf_token(builder):  # noqa: ANN001
     client = Client(enforce_csrf_checks=True)
     client.force_login(builder)
     assert client.post(reverse("case_scope_detect", args=[draft.pk])).status_code == 403
+
+
+def test_the_case_timeline_says_components_were_detected(client, builder):  # noqa: ANN001
+    draft = make_draft(builder)
+    body = client.get(reverse("case_detail", args=[draft.pk])).content.decode()
+    assert "Components detected" in body and "4 component(s)" in body
+
+
+def test_a_submitted_case_is_not_analysed_again(client, builder, monkeypatch):  # noqa: ANN001
+    from intake.services import submission_submit
+    from triage import scope_inventory
+
+    case = submission_submit(submission=make_draft(builder), actor=builder)
+    monkeypatch.setattr(scope_inventory, "triage_analyse", lambda **kwargs: pytest.fail("analysed a submitted case"))
+    response = client.post(reverse("case_scope_detect", args=[case.pk]))
+    assert response.status_code == 302
+    assert client.get(reverse("case_detail", args=[case.pk])).status_code == 200
+    api_response = Client(HTTP_AUTHORIZATION=f"Bearer {make_token(builder)}").post(
+        f"/api/v1/submissions/{case.pk}/components/")
+    assert api_response.status_code == 409 and api_response.json()["error"]["code"] == "not_editable"
