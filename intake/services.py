@@ -324,9 +324,9 @@ def submission_submit(*, submission: Submission, actor) -> Submission:  # noqa: 
     if problems:
         findings = submission_redaction_findings(submission)
         error_cls = RedactionRequired if findings and len(problems) == 1 else ValidationFailed
-        raise error_cls(problems[0], details={
-            "problems": problems, "redaction": [f.as_dict() for f in findings],
-            "scope": [p.as_dict() for p in submission_scope_problems(submission)] if submission.claim_scope_in else []})
+        scope = submission_scope_problems(submission) if submission.claim_scope_in else []
+        raise error_cls(problems[0], details={"problems": problems, "redaction": [f.as_dict() for f in findings],
+                                              "scope": [p.as_dict() for p in scope]})
     with transaction.atomic():
         digest = submission_compute_digest(submission)
         Submission.objects.filter(pk=submission.pk, state=State.DRAFT).update(config_digest=digest)

@@ -201,3 +201,14 @@ def test_findings_outside_a_component_scope_are_listed_by_the_selector(builder):
     outside = findings_outside_scope(result, case)
     assert outside["findings"] == [named_tool, settings_file]
     assert outside["summary"] == "1 high, 1 low"
+
+
+def test_a_black_box_draft_without_artifacts_gets_the_manifests_components(builder):  # noqa: ANN001
+    from intake.services import submission_create
+    from triage.scope_inventory import submission_detect_components
+
+    draft = submission_update(submission=submission_create(owner=builder, title="Black box"), actor=builder,
+                              manifest=VALID_MANIFEST)
+    detected = submission_detect_components(submission=draft, actor=builder)
+    assert [c["id"] for c in submission_inventory(detected)] == ["agent:manifest", "mcp-server:tickets",
+                                                                 "tool:manifest/shell"]
