@@ -68,19 +68,6 @@ def components_matching(entry: str, inventory: Sequence[dict]) -> list[str]:
     return [c["id"] for c in inventory if entry_matches(entry, c["id"])]
 
 
-def ids_in_scope(component_ids: set[str] | frozenset[str], scope_in: Sequence[str],
-                 scope_out: Sequence[str]) -> bool | None:
-    """Whether a place with these components is in the scope, by component identity: one of them selected (or
-    matched by a glob) and none excluded by an out-of-scope entry. None when ``scope_in`` names no component
-    (a free-text scope of an older case: the caller falls back to its path rule)."""
-    selected = [e for e in scope_in if is_component_entry(e)]
-    if not selected:
-        return None
-    if any(entry_matches(e, cid) for e in scope_out for cid in component_ids):
-        return False
-    return any(entry_matches(e, cid) for e in selected for cid in component_ids)
-
-
 def _words(text: str) -> list[str]:
     return [w for w in re.split(r"[\s,;()\"']+", text.lower()) if w]
 
