@@ -53,7 +53,9 @@ class SubmissionPagination(LimitOffsetPagination):
 def _readiness(submission: Submission) -> dict:
     problems = services.submission_readiness(submission)
     findings = services.submission_redaction_findings(submission)
-    return {"ready": not problems, "problems": problems, "redaction": [f.as_dict() for f in findings]}
+    scope = services.submission_scope_problems(submission) if submission.claim_scope_in else []
+    return {"ready": not problems, "problems": problems, "redaction": [f.as_dict() for f in findings],
+            "scope": [p.as_dict() for p in scope]}
 
 
 @extend_schema_view(

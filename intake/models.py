@@ -148,6 +148,12 @@ class Submission(models.Model):
     claim_property = models.CharField(max_length=32, choices=PropertyKind.choices, blank=True)
     claim_scope_in = SealedJSONField(case_attr="pk", default=list, blank=True)
     claim_scope_out = SealedJSONField(case_attr="pk", default=list, blank=True)
+    # Scope entries are component ids or globs over them (intake.scope); the note is the builder's words and
+    # never affects matching.
+    claim_scope_note = SealedTextField(case_attr="pk", blank=True)
+    # What triage detected in the draft's artifacts and manifest: {"basis": <config digest it was computed for>,
+    # "components": [{"id", "kind", "label", "paths", "lines"}]} (triage.components); stale once the digest moves.
+    component_inventory = SealedJSONField(case_attr="pk", shredded="none", null=True, blank=True)
     claim_assumptions = SealedJSONField(case_attr="pk", default=list, blank=True)
     claim_access_tier = models.CharField(max_length=8, choices=AccessTier.choices, default=AccessTier.BLACK)
 

@@ -36,8 +36,10 @@ class SubmissionFieldsInput(StrictInput):
     description = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
     claim_statement = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
     claim_property = serializers.ChoiceField(choices=PropertyKind.choices, required=False)
-    claim_scope_in = _text_list()
+    claim_scope_in = _text_list()  # component ids or globs: see /api/v1/submissions/{id}/components/
     claim_scope_out = _text_list()
+    claim_scope_note = serializers.CharField(max_length=2000, required=False, allow_blank=True,
+                                             help_text="Free text for reviewers; never affects scope matching.")
     claim_assumptions = _text_list()
     claim_access_tier = serializers.ChoiceField(choices=AccessTier.choices, required=False)
     manifest = serializers.JSONField(required=False, allow_null=True,
@@ -77,8 +79,8 @@ class SubmissionOut(serializers.ModelSerializer):
     class Meta:
         model = Submission
         fields = ["id", "reference", "state", "title", "description", "claim_statement", "claim_property",
-                  "claim_scope_in", "claim_scope_out", "claim_assumptions", "claim_access_tier", "manifest",
-                  "named_competitors", "aggregate_opt_in", "retention_days", "config_digest", "artifacts",
+                  "claim_scope_in", "claim_scope_out", "claim_scope_note", "claim_assumptions", "claim_access_tier",
+                  "manifest", "named_competitors", "aggregate_opt_in", "retention_days", "config_digest", "artifacts",
                   "terms_accepted", "created_at", "updated_at", "submitted_at", "state_changed_at",
                   "deletion_receipts"]
         read_only_fields = fields
@@ -153,10 +155,19 @@ class RedactionFindingOut(serializers.Serializer):
     fingerprint = serializers.CharField()
 
 
+class ScopeEntryProblemOut(serializers.Serializer):
+    entry = serializers.CharField()
+    field = serializers.CharField()
+    message = serializers.CharField()
+    suggestions = serializers.ListField(child=serializers.CharField(), help_text="Nearest component ids or globs.")
+
+
 class ReadinessOut(serializers.Serializer):
     ready = serializers.BooleanField()
     problems = serializers.ListField(child=serializers.CharField())
     redaction = RedactionFindingOut(many=True)
+    scope = ScopeEntryProblemOut(many=True, help_text="Scope entries that name no detected component "
+                                                      "(GET/POST /api/v1/submissions/{id}/components/).")
 
 
 class ConfirmPlaceholdersInput(StrictInput):

@@ -22,6 +22,7 @@ urlpatterns = [
     path("cases/<uuid:pk>/edit/artifacts/", views.case_artifacts, name="case_artifacts"),
     path("cases/<uuid:pk>/edit/artifacts/<uuid:artifact_pk>/remove/", views.case_artifact_remove,
          name="case_artifact_remove"),
+    path("cases/<uuid:pk>/edit/scope/", views.case_scope, name="case_scope"),
     path("cases/<uuid:pk>/edit/review/", views.case_review, name="case_review"),
     path("cases/<uuid:pk>/edit/review/confirm-placeholder/", views.case_confirm_placeholder,
          name="case_confirm_placeholder"),

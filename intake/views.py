@@ -31,6 +31,7 @@ from intake.forms import (
     ManifestForm,
     PlaceholderConfirmForm,
     QueueFilterForm,
+    ScopeForm,
     TermsForm,
     WithdrawForm,
     add_domain_error,
@@ -39,6 +40,7 @@ from intake.manifest import manifest_schema
 from intake.middleware import ratelimited_response
 from intake.models import AuditEvent, Role, Submission
 from intake.ratelimits import enforce
+from intake.scope import grouped, scope_problems
 from intake.selectors import (case_page_records, case_page_submission, current_terms, open_case_count,
                               submissions_matching,
                               submission_events, submission_get_for, submissions_visible_to)
@@ -48,6 +50,7 @@ from intake.services import (
     submission_confirm_placeholders,
     submission_create,
     submission_readiness,
+    submission_inventory,
     submission_redaction_findings,
     submission_submit,
     submission_update,
@@ -57,7 +60,7 @@ from intake.services import (
 from intake.states import TERMINAL_STATES, IllegalTransition, StaleTransition, State, can_transition
 
 WIZARD_STEPS = [("claim", "Claim"), ("manifest", "Manifest"), ("terms", "Terms"), ("artifacts", "Artifacts"),
-                ("review", "Review & submit")]
+                ("scope", "Scope"), ("review", "Review & submit")]
 # Where a builder fixes a redaction finding, by the field it was found in.
 FIELD_STEP = {"manifest": "manifest"}
 # Poll fast while the machine is working on the case, slowly while it waits for people.
@@ -355,6 +358,49 @@ def case_artifact_remove(request: HttpRequest, pk, artifact_pk) -> HttpResponse:
     return redirect(_step_url(submission, "artifacts"))
 
 
+def _scope_context(submission: Submission, form: ScopeForm | None = None, problems: list | None = None,
+                   error: str = "") -> dict:
+    inventory = submission_inventory(submission)
+    ids = [c["id"] for c in inventory or []]
+    if form is None:
+        form = ScopeForm(initial=ScopeForm.initial_for(submission, ids), component_ids=ids)
+    chosen_in = set(form["scope_in"].value() or [])
+    chosen_out = set(form["scope_out"].value() or [])
+    return {"form": form, "inventory": inventory, "groups": grouped(inventory or []),
+            "stale": inventory is None and submission.component_inventory is not None,
+            "chosen_in": chosen_in, "chosen_out": chosen_out, "problems": problems or [], "error": error}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def case_scope(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
+    """Pick the claim's scope from the detected components; entries naming no component are refused with
+    suggestions (the same check the submit-time readiness makes)."""
+    submission, refused = _editable_case(request, pk)
+    if refused:
+        return refused
+    if request.method == "GET":
+        return _wizard(request, submission, "scope", _scope_context(submission))
+    inventory = submission_inventory(submission)
+    form = ScopeForm(request.POST, component_ids=[c["id"] for c in inventory or []])
+    if inventory is None:
+        return _wizard(request, submission, "scope", _scope_context(
+            submission, form, error="Detect the system's components first."), status=400)
+    if not form.is_valid():
+        return _wizard(request, submission, "scope", _scope_context(submission, form), status=400)
+    fields = form.service_fields()
+    problems = scope_problems(fields["claim_scope_in"], fields["claim_scope_out"], inventory)
+    if not fields["claim_scope_in"] or problems:
+        error = "" if fields["claim_scope_in"] else "Pick at least one component in scope."
+        return _wizard(request, submission, "scope", _scope_context(submission, form, problems, error), status=400)
+    try:
+        submission_update(submission=submission, actor=request.user, **fields)
+    except DomainError as error:
+        return _wizard(request, submission, "scope", _scope_context(submission, form, error=str(error)),
+                       status=error.http_status)
+    return _redirect(request, _step_url(submission, "review"))
+
+
 def _review_context(submission: Submission) -> dict:
     findings = submission_redaction_findings(submission)
     return {
@@ -431,6 +477,7 @@ _ACTION_LABELS = {
     "artifact.add": "Artifact added",
     "artifact.remove": "Artifact removed",
     "redaction.confirm_placeholder": "Placeholder confirmed",
+    "scope.inventory": "Components detected",
     "triage.dynamic_run": "Submitted servers run in the sandbox",
     "consent.request": "Human review proposed; your consent is asked",
     "consent.give": "Consent to human review given",
@@ -492,6 +539,7 @@ def _timeline_entry(event: AuditEvent, viewer) -> TimelineEntry:  # noqa: ANN001
             "triage.retry": data.get("reason", ""),
             "vault.dispute.open": f"this case is the {data.get('role')}" if data.get("role") else "",
             "vault.dispute.decide": data.get("outcome", ""),
+            "scope.inventory": f"{data.get('components', 0)} component(s)",
         }.get(event.action, "")
     if event.actor_id is None:
         who = "Assay"

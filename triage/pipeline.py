@@ -217,6 +217,8 @@ def _policy_context(submission: Submission, analysis: SandboxedAnalysis, verdict
     return PolicyContext(
         claim_property=submission.claim_property or None,
         claim_scope_in=list(submission.claim_scope_in or []),
+        claim_scope_out=list(submission.claim_scope_out or []),
+        components=list(analysis.inventory),
         assurance_level=assurance_level(submission.owner),
         builder_history={"exact_duplicate_of_own_case": verdict.exact_duplicate_of_own_case,
                          "suspected_extraction": verdict.suspected_extraction,

@@ -11,7 +11,7 @@ touches a file system (under gVisor every read and write is a trip through its
 kernel, so this is most of the speed).
 
 Output on stdout: ``{"ok": true, "files": [[path, sha256, size], ...], "manifest": ..., "findings": [...],
-"fingerprint": {...}}`` or ``{"ok": false, "error": "<one line>"}``. It never imports Django and
+"fingerprint": {...}, "inventory": [...]}`` or ``{"ok": false, "error": "<one line>"}``. It never imports Django and
 sees nothing of the platform: only the runtime, this package, its inputs and ``/scratch``.
 """
 
@@ -87,16 +87,18 @@ def run(plan: dict) -> dict:
     except OSError as exc:
         return {"ok": False, "error": f"cannot unpack input ({exc.strerror or exc.__class__.__name__})"}
 
-    from triage.analysis import analyse_tree
+    from triage.analysis import analyse_tree_with_inventory
 
-    findings = analyse_tree(tree_from_memory(tree.heads, tree.sizes), manifest=manifest, parallel=True)
     files.sort()
+    findings, inventory = analyse_tree_with_inventory(tree_from_memory(tree.heads, tree.sizes), manifest=manifest,
+                                                      parallel=True, files=[f.path for f in files])
     return {
         "ok": True,
         "files": [[f.path, f.sha256, f.size] for f in files],
         "manifest": manifest,
         "findings": [{**finding.as_contract_dict(), "extra": finding.extra} for finding in findings],
         "fingerprint": fingerprint_of_contents(tree.heads[f.path] for f in files),
+        "inventory": inventory,
     }
 
 

@@ -9,17 +9,18 @@ from pathlib import Path
 import pytest
 
 from intake.models import AuditEvent, Submission
-from intake.services import artifact_add, submission_submit, submission_update
+from intake.services import artifact_add, submission_submit
 from intake.states import State, transition
 from triage.leases import lost_triage_runs
 from triage.models import FingerprintLink, LinkKind, SubmissionFingerprint, TriageResult
 from triage.pipeline import submission_triage, triage_submission_run
 from triage.policy import POLICY_VERSION
-from triage.runner import TriagePlatformError
+from triage.runner import TriageInputError, TriagePlatformError
 from triage.sandbox import backend_works
 from triage.sarif import sarif_document
+from triage.scope_inventory import submission_detect_components
 from triage.tasks import triage_submission
-from tests.factories import make_draft
+from tests.factories import make_draft, scope_components
 
 AGENT = Path(__file__).resolve().parent.parent / "fixtures" / "archives" / "agent_system"
 
@@ -43,10 +44,9 @@ def agent_zip(extra: dict[str, bytes] | None = None) -> bytes:
 def submitted_case(owner, archive: bytes | None = None, *, name: str = "system.zip") -> Submission:  # noqa: ANN001
     submission = make_draft(owner)
     if archive is not None:
-        # The claim covers the agent's configuration and tools (scope entries are paths in the system).
-        submission = submission_update(submission=submission, actor=owner,
-                                       claim_scope_in=[".claude", ".mcp.json", "agent"])
+        # The claim covers the agent's configuration and tools (scope entries are component ids and globs).
         artifact_add(submission=submission, actor=owner, name=name, stream=io.BytesIO(archive), kind="archive")
+        submission = scope_components(submission, owner, scope_in=["file:.claude/**", "file:.mcp.json", "agent:*"])
     return submission_submit(submission=submission, actor=owner)
 
 
@@ -85,7 +85,14 @@ def test_an_unsafe_archive_is_rejected_with_the_reason(builder) -> None:  # noqa
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("../../escape.sh", "rm -rf /")
-    submission = submitted_case(builder, buffer.getvalue())
+    submission = make_draft(builder)
+    artifact_add(submission=submission, actor=builder, name="system.zip", stream=io.BytesIO(buffer.getvalue()),
+                 kind="archive")
+    # The scope step's detection already refuses it, saying why, so such a draft cannot pass readiness ...
+    with pytest.raises(TriageInputError, match="entry escapes the root: ../../escape.sh"):
+        submission_detect_components(submission=submission, actor=builder)
+    # ... and a case submitted without it (before components existed) is rejected by triage with the reason.
+    submission = transition(submission, State.SUBMITTED, actor=builder, reason="submitted before detection")
     assert triage_submission_run(str(submission.pk)) == State.REJECTED
     result = TriageResult.objects.get(submission=submission)
     assert result.decision == "reject" and result.findings == []

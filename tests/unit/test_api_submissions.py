@@ -357,7 +357,7 @@ def test_readiness_reports_redaction_findings_until_confirmed_as_placeholders(ap
     confirmed = api.post(url(submission.pk, "redaction/confirm"), {"fingerprints": [finding["fingerprint"]]},
                          format="json")
     assert confirmed.status_code == 200
-    assert confirmed.json() == {"ready": True, "problems": [], "redaction": []}
+    assert confirmed.json() == {"ready": True, "problems": [], "redaction": [], "scope": []}
     assert api.post(url(submission.pk, "submit")).status_code == 200
 
 

@@ -38,6 +38,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from intake.scope import entry_matches, is_component_entry
 from triage.findings import Finding
 
 GATE_VERSION = "2026.12.1"  # 2026.12.1: S1/S2 count servers defined in code, on the vetted runtime
@@ -192,6 +193,10 @@ def _matches(entry: str, server: GateServer) -> bool:
     entry = entry.strip().rstrip("/")
     if not entry:
         return False
+    if is_component_entry(entry):  # a component id or glob (intake.scope): the server, or a file it lives in
+        ids = [f"mcp-server:{server.name}"] + [f"{kind}:{path}" for path in (server.path, server.entry) if path
+                                               for kind in ("file", "harness-config")]
+        return any(entry_matches(entry, component_id) for component_id in ids)
     if entry.lower() in (server.name.lower(), f"mcp:{server.name.lower()}"):
         return True
     for path in (server.path, server.entry):

@@ -120,6 +120,15 @@ def test_s2_servers_that_cannot_start_offline_are_not_run_and_one_that_can_is() 
     (("ticketsystem",), (), "outside the claim's scope (not named in its scope)"),  # a word, not a substring
     ((), ("tickets",), "outside the claim's scope (excluded by 'tickets')"),
     ((".mcp.json",), (".mcp.json",), "outside the claim's scope (excluded by '.mcp.json')"),  # scope_out wins
+    # component ids and globs (intake.scope): the server, or the files it lives in
+    (("mcp-server:tickets",), (), None),
+    (("mcp-server:*",), (), None),
+    (("file:.mcp.json",), (), None),
+    (("harness-config:.mcp.json",), (), None),
+    (("file:server.py",), (), None),
+    (("mcp-server:tick",), (), "outside the claim's scope (not named in its scope)"),
+    (("agent:claude-code",), (), "outside the claim's scope (not named in its scope)"),
+    (("mcp-server:*",), ("mcp-server:tickets",), "outside the claim's scope (excluded by 'mcp-server:tickets')"),
 ])
 def test_s3_scope_in_and_out_decide_which_servers_run(scope_in, scope_out, outside) -> None:  # noqa: ANN001
     claim = GateClaim(property_kind="no-exfiltration", scope_in=scope_in, scope_out=scope_out)

@@ -10,9 +10,9 @@ import zipfile
 import pytest
 
 from intake.models import AuditEvent
-from intake.services import artifact_add, submission_submit, submission_update
+from intake.services import artifact_add, submission_submit
 from intake.states import State
-from tests.factories import make_draft
+from tests.factories import make_draft, scope_components
 from tests.unit.dynamic.helpers import FIXTURES, real_backend
 from triage.dynamic.services import dynamic_record_read
 from triage.models import DynamicRun, TriageResult
@@ -40,8 +40,9 @@ def fixture_zip(name: str, extra: dict[str, str] | None = None) -> bytes:
 
 def submitted(owner, archive: bytes):  # noqa: ANN001, ANN201
     # The factory's manifest also declares a 'tickets' server that is not vendored: it cannot run offline.
-    submission = submission_update(submission=make_draft(owner), actor=owner, claim_scope_in=[".mcp.json"])
+    submission = make_draft(owner)
     artifact_add(submission=submission, actor=owner, name="system.zip", stream=io.BytesIO(archive), kind="archive")
+    submission = scope_components(submission, owner, scope_in=["file:.mcp.json"])
     return submission_submit(submission=submission, actor=owner)
 
 
