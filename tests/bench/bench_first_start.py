@@ -107,7 +107,7 @@ def baseline_pip(work: Path) -> float:
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     started = time.monotonic()
     subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", "-e",
-                    f"{ROOT}[test]"], check=True, stdout=subprocess.DEVNULL)
+                    f"{ROOT}[test]"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.monotonic() - started
 
 
