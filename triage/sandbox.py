@@ -22,6 +22,7 @@ group, and for gVisor the whole sandbox, is killed.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import resource
@@ -43,6 +44,8 @@ BACKENDS = ("gvisor", "bubblewrap", "none")
 STRONGEST_FIRST = ("gvisor", "bubblewrap")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_CODE_DIR = PROJECT_ROOT / "triage"  # the only project directory mounted inside
+# The lower layer's Django-free modules the analysis uses (the one list of secret shapes), mounted file by file.
+SANDBOX_SHARED_FILES = (PROJECT_ROOT / "intake" / "__init__.py", PROJECT_ROOT / "intake" / "redaction.py")
 SANDBOX_ENV = {
     "PATH": "/usr/bin:/bin",
     "LANG": "C.UTF-8",
@@ -141,6 +144,9 @@ def _runtime_mounts() -> list[Mount]:
     paths.add(executable_dir)
     mounts = [Mount(source=path.resolve(), target=str(path)) for path in sorted(paths) if path.exists()]
     mounts.append(Mount(source=SANDBOX_CODE_DIR, target=str(SANDBOX_CODE_DIR)))
+    for path in SANDBOX_SHARED_FILES:
+        compiled = Path(importlib.util.cache_from_source(str(path)))
+        mounts += [Mount(source=file, target=str(file)) for file in (path, compiled) if file.exists()]
     return _without_nested(mounts)
 
 
@@ -177,6 +183,8 @@ def sandbox_code_compile() -> None:
 
     try:
         compileall.compile_dir(str(SANDBOX_CODE_DIR), quiet=2, workers=1)
+        for path in SANDBOX_SHARED_FILES:
+            compileall.compile_file(str(path), quiet=2)
     except OSError:
         pass
     _COMPILED.set()
