@@ -5,10 +5,10 @@ Every view goes through :func:`reviews.services.access_case_as_reviewer`
 and decrypts through the vault with purpose ``reviewer_grant`` (audited
 again, with the grant and what was opened). Nothing is cached: content is
 decrypted on demand into a private temporary directory that is removed
-before the response is rendered. Archives are read with triage's safe
-unpacker (every entry name validated, sizes and counts bounded). Grey box
-shows text with secrets and personal data masked; only white box may
-download an artifact whole.
+before the response is rendered. Archives are read with the one archive
+parser, :mod:`intake.archives` (every entry name validated, sizes and
+counts bounded). Grey box shows text with secrets and personal data masked
+(:mod:`intake.redaction`); only white box may download an artifact whole.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from xml.sax.saxutils import escape as xml_escape
 from django.conf import settings
 from django.http import Http404
 
+from intake.archives import UnpackLimits, UnsafeInput, detect_kind, safe_member_path, unpack
 from intake.models import AccessTier, Artifact, Submission, User
 from intake.redaction import redact_for_view
+from intake.run_dirs import run_dir
 from intake.storage import artifact_store
 from reviews.models import TIER_RANK, AccessGrant
 from reviews.services import access_case_as_reviewer
-from triage.run_dirs import run_dir
-from triage.unpack import UnpackLimits, UnsafeInput, detect_kind, safe_member_path, unpack
 
 MAX_VIEW_BYTES = 512 * 1024  # text shown per page; the rest is cut, and says so
 VIEW_LIMITS = UnpackLimits(max_entries=5_000, max_total_bytes=256 * 1024 * 1024, max_file_bytes=64 * 1024 * 1024)

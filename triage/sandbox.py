@@ -38,14 +38,15 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from triage.run_dirs import run_dir
+from intake.run_dirs import run_dir
 
 BACKENDS = ("gvisor", "bubblewrap", "none")
 STRONGEST_FIRST = ("gvisor", "bubblewrap")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_CODE_DIR = PROJECT_ROOT / "triage"  # the only project directory mounted inside
-# The lower layer's Django-free modules the analysis uses (the one list of secret shapes), mounted file by file.
-SANDBOX_SHARED_FILES = (PROJECT_ROOT / "intake" / "__init__.py", PROJECT_ROOT / "intake" / "redaction.py")
+# The lower layer's Django-free modules the analysis uses (the one archive parser, the one list of secret shapes),
+# mounted file by file: nothing else of the platform is visible inside.
+SANDBOX_SHARED_FILES = tuple(PROJECT_ROOT / "intake" / name for name in ("__init__.py", "archives.py", "redaction.py"))
 SANDBOX_ENV = {
     "PATH": "/usr/bin:/bin",
     "LANG": "C.UTF-8",

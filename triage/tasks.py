@@ -29,7 +29,7 @@ def triage_requeue_stale() -> int:
     """Periodic safety net: re-queue cases whose worker died mid-run (lease heartbeat stopped) or whose message
     was lost before any worker started it; each gets a "retrying" entry on its timeline."""
     from triage.leases import lost_run_record, lost_triage_runs
-    from triage.run_dirs import sweep_run_dirs
+    from intake.run_dirs import sweep_run_dirs
 
     sweep_run_dirs()  # plaintext a killed run on this host left in its private directories
     lost = lost_triage_runs()

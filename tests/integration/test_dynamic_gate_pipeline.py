@@ -132,8 +132,8 @@ def test_an_unprocessable_upload_is_rejected_and_its_dynamic_stage_says_why(buil
     import zipfile
 
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("../../escape.sh", "rm -rf /")
+    with zipfile.ZipFile(buffer, "w") as archive:  # the draft's uploaded settings.json is at this path too
+        archive.writestr("settings.json", "{}")
     submission = submitted(builder, buffer.getvalue())
     assert triage_submission_run(str(submission.pk)) == State.REJECTED
     assert harness_modes == []
