@@ -8,7 +8,9 @@ audits in the same transaction.
 from __future__ import annotations
 
 import hashlib
+import shutil
 import uuid
+from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
@@ -17,14 +19,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from intake.accounts.assurance import assurance_level
+from intake.archives import UnpackLimits, UnsafeInput, archive_listing
 from intake.audit import audit_append
 from intake.digest import config_digest
-from intake.errors import NotEditable, QuotaExceeded, RedactionRequired, ValidationFailed
+from intake.errors import NotEditable, QuotaExceeded, RedactionRequired, TooLarge, ValidationFailed
 from intake.manifest import manifest_parse
 from intake.models import (AccessTier, Artifact, ArtifactKind, PropertyKind, Role, Submission, TermsAcceptance,
                            TermsVersion, User)
 from intake.redaction import RedactionFinding, scan_fields
 from intake.scope import ScopeProblem, scope_problems
+from intake.run_dirs import run_dir
 from intake.selectors import current_terms, open_case_count
 from intake.states import State, transition
 from intake.storage import artifact_store
@@ -188,8 +192,17 @@ def artifact_add(*, submission: Submission, actor, name: str, stream: BinaryIO, 
         raise ValidationFailed(f"an artifact named {clean_name} is already attached")
     store = artifact_store()
     artifact_id = uuid.uuid4()
-    # The store's label is the artifact's id, never its file name: file names are submitted content.
-    stored = store.put(stream, max_bytes=settings.ASSAY_MAX_ARTIFACT_BYTES, artifact_id=str(artifact_id))
+    limit = settings.ASSAY_MAX_ARTIFACT_BYTES
+    staging = run_dir("upload", in_memory_bytes=limit)  # 0700, in memory when it fits: plaintext
+    try:
+        staged = _stage_upload(stream, staging / "upload", limit=limit)
+        if kind == ArtifactKind.ARCHIVE:
+            _refuse_unsafe_archive(staged, name=clean_name)
+        with staged.open("rb") as plaintext:
+            # The store's label is the artifact's id, never its file name: file names are submitted content.
+            stored = store.put(plaintext, max_bytes=limit, artifact_id=str(artifact_id))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     try:
         with transaction.atomic():
             artifact = Artifact.objects.create(id=artifact_id, submission=submission, name=clean_name, kind=kind,
@@ -204,6 +217,27 @@ def artifact_add(*, submission: Submission, actor, name: str, stream: BinaryIO, 
         store.delete(stored.key)
         raise
     return artifact
+
+
+def _stage_upload(stream: BinaryIO, target: Path, *, limit: int) -> Path:
+    written = 0
+    with target.open("xb") as out:
+        target.chmod(0o600)
+        while chunk := stream.read(1024 * 1024):
+            written += len(chunk)
+            if written > limit:
+                raise TooLarge(f"artifact is larger than the {limit} byte limit")
+            out.write(chunk)
+    return target
+
+
+def _refuse_unsafe_archive(path: Path, *, name: str) -> None:
+    """An archive is accepted only if it reads one way, with the parser and limits triage uses on it later: what is
+    stored, what triage analyses and what the digest covers are then the same files."""
+    try:
+        archive_listing(path, limits=UnpackLimits(**getattr(settings, "ASSAY_TRIAGE_UNPACK_LIMITS", {})))
+    except UnsafeInput as exc:
+        raise ValidationFailed(f"{name} cannot be accepted: {exc}") from None
 
 
 def artifact_remove(*, artifact: Artifact, actor) -> None:  # noqa: ANN001

@@ -27,7 +27,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from assay.metrics import triage_stage
+from intake.archives import UnsafeInput, detect_kind
 from intake.models import Submission
+from intake.run_dirs import run_dir
 from intake.states import State, StaleTransition, transition
 from triage.dynamic.services import (dynamic_not_run_unprocessable, dynamic_record_put, dynamic_run_create,
                                      submission_dynamic_triage)
@@ -35,10 +37,8 @@ from triage.leases import heartbeat, lease_acquire, lease_release, new_holder
 from triage.fingerprints import FingerprintVerdict, content_digest, fingerprint_link, fingerprint_similar, \
     fingerprint_store, fingerprint_verdict
 from triage.models import Decision, TriageResult
-from triage.run_dirs import run_dir
 from triage.runner import SandboxedAnalysis, TriageInputError, TriageOutcome, TriageSource, triage_analyse, \
     triage_decide
-from triage.unpack import UnsafeInput, detect_kind
 
 logger = logging.getLogger(__name__)
 

@@ -18,13 +18,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from intake.archives import UnpackLimits, UnsafeInput, detect_kind, printable
 from intake.digest import config_digest
+from intake.run_dirs import run_dir
 from triage.components import inventory_checked
 from triage.findings import Finding
-from triage.run_dirs import run_dir
 from triage.sandbox import (Mount, SandboxLimits, SandboxRequest, SandboxUnavailable, backend_resolve,
                             configured_backend, sandbox_code_compile, sandbox_run)
-from triage.unpack import UnpackLimits, UnsafeInput, detect_kind, printable
 
 ARCHIVE_HINT = "a directory or an archive (.zip, .tar, .tar.gz, .tgz)"
 MAX_FINDINGS = 5000

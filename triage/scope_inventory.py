@@ -9,7 +9,7 @@ import shutil
 from intake.errors import NotEditable
 from intake.models import Submission
 from intake.services import submission_compute_digest, submission_inventory_store
-from triage.run_dirs import run_dir
+from intake.run_dirs import run_dir
 from triage.runner import TriageInputError, triage_analyse
 
 

@@ -135,13 +135,13 @@ def test_an_unprocessable_upload_is_rejected_and_its_dynamic_stage_says_why(buil
     import zipfile
 
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("../../escape.sh", "rm -rf /")
+    with zipfile.ZipFile(buffer, "w") as archive:  # the draft's uploaded settings.json is at this path too
+        archive.writestr("settings.json", "{}")
     submission = make_draft(builder)
     artifact_add(submission=submission, actor=builder, name="system.zip", stream=io.BytesIO(buffer.getvalue()),
                  kind="archive")
-    # The scope step's detection refuses such an archive (test_triage_pipeline); a case submitted without it
-    # (before components existed) still reaches triage, which rejects it.
+    # The scope step's detection refuses such a pair (test_triage_pipeline); a case submitted without it (before
+    # components existed) still reaches triage, which rejects it.
     submission = transition(submission, State.SUBMITTED, actor=builder, reason="submitted before detection")
     assert triage_submission_run(str(submission.pk)) == State.REJECTED
     assert harness_modes == []

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from intake.errors import ValidationFailed
 from intake.models import AuditEvent, Submission
 from intake.services import artifact_add, submission_submit
 from intake.states import State, transition
@@ -81,15 +82,17 @@ def test_a_harmless_system_is_closed_with_guidance(builder) -> None:  # noqa: AN
     assert moves(submission)[-1] == ("triaged", "closed")
 
 
-def test_an_unsafe_archive_is_rejected_with_the_reason(builder) -> None:  # noqa: ANN001
+def test_artifacts_that_clash_when_unpacked_together_are_rejected_with_the_reason(builder) -> None:  # noqa: ANN001
+    """Each upload reads one way on its own (unsafe archives are refused at upload); together, an archive's
+    settings.json and the uploaded settings.json would be two files at one path."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("../../escape.sh", "rm -rf /")
+        archive.writestr("settings.json", '{"permissions": {"defaultMode": "bypassPermissions"}}')
     submission = make_draft(builder)
     artifact_add(submission=submission, actor=builder, name="system.zip", stream=io.BytesIO(buffer.getvalue()),
                  kind="archive")
-    # The scope step's detection already refuses it, saying why, so such a draft cannot pass readiness ...
-    with pytest.raises(TriageInputError, match="entry escapes the root: ../../escape.sh"):
+    # The scope step's detection already refuses the pair, saying why, so such a draft cannot pass readiness ...
+    with pytest.raises(TriageInputError, match="duplicate entry name: settings.json"):
         submission_detect_components(submission=submission, actor=builder)
     # ... and a case submitted without it (before components existed) is rejected by triage with the reason.
     submission = transition(submission, State.SUBMITTED, actor=builder, reason="submitted before detection")
@@ -97,7 +100,16 @@ def test_an_unsafe_archive_is_rejected_with_the_reason(builder) -> None:  # noqa
     result = TriageResult.objects.get(submission=submission)
     assert result.decision == "reject" and result.findings == []
     assert result.reasons == ["The uploaded artifacts could not be unpacked safely: "
-                              "entry escapes the root: ../../escape.sh"]
+                              "duplicate entry name: settings.json"]
+
+
+def test_an_unsafe_archive_is_refused_at_upload_and_never_reaches_triage(builder) -> None:  # noqa: ANN001
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("../../escape.sh", "rm -rf /")
+    with pytest.raises(ValidationFailed, match=r"^system.zip cannot be accepted: entry escapes the root: "
+                                               r"../../escape.sh$"):
+        submitted_case(builder, buffer.getvalue())
 
 
 def test_running_twice_changes_nothing_the_second_time(builder) -> None:  # noqa: ANN001

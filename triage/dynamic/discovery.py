@@ -17,7 +17,7 @@ from triage.dynamic.runtime import VettedRuntime
 def unpack_submission(plan: dict, dest: Path) -> list:
     from dataclasses import fields
 
-    from triage.unpack import UnpackLimits, new_budget, unpack
+    from intake.archives import UnpackLimits, new_budget, unpack
 
     known = {f.name for f in fields(UnpackLimits)}
     limits = UnpackLimits(**{k: int(v) for k, v in (plan.get("limits") or {}).items() if k in known})

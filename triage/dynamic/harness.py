@@ -130,7 +130,7 @@ def main() -> None:
     try:
         result = discover(plan) if plan.get("mode") == "discover" else run_server(plan)
     except Exception as exc:  # noqa: BLE001 - the host needs one line, not a traceback
-        from triage.unpack import UnsafeInput
+        from intake.archives import UnsafeInput
 
         if isinstance(exc, (UnsafeInput, OSError)):
             result = {"ok": False, "error": str(exc)[:300]}

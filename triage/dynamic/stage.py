@@ -19,13 +19,13 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from intake.archives import printable
+from intake.run_dirs import run_dir
 from triage.dynamic.checks import DynamicContext, ServerRun, dynamic_findings
 from triage.dynamic.gating import (FLOW_FAMILIES, GateClaim, GateDecision, GateServer, flow_servers, gate_plan,
                                    gate_preconditions)
 from triage.findings import Finding
-from triage.run_dirs import run_dir
 from triage.sandbox import Mount, SandboxLimits, SandboxRequest, sandbox_run
-from triage.unpack import printable
 
 MAX_SERVERS = 8
 # The whole dynamic run's memory (harness, servers, their runtimes, /tmp and /scratch; gVisor's kernel too).
