@@ -19,5 +19,8 @@ urlpatterns = [
     path("coordinate/cases/<uuid:pk>/grants/", api.CaseGrantsView.as_view(), name="case-grants"),
     path("coordinate/grants/<int:pk>/revoke/", api.GrantRevokeView.as_view(), name="grant-revoke"),
     path("coordinate/cases/<uuid:pk>/decision/", api.CaseDecisionView.as_view(), name="case-decision"),
+    path("coordinate/review-requests/", api.PendingReviewRequestsView.as_view(), name="review-requests"),
+    path("coordinate/review-requests/<int:pk>/decision/", api.ReviewRequestDecisionView.as_view(),
+         name="review-request-decision"),
     path("consent/<uuid:pk>/", api.ConsentView.as_view(), name="consent"),
 ]

@@ -136,3 +136,12 @@ class CalibrationForm(forms.Form):
 
 class MessageForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)
+
+
+class ReviewRequestDecisionForm(forms.Form):
+    """A coordinator answers a builder's request for human review (issue 15). No answer is preselected."""
+
+    answer = forms.ChoiceField(choices=[("", "Choose…"), ("accept", "Accept: send the case to human review"),
+                                        ("decline", "Decline")], label="Answer")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), min_length=10, max_length=2000,
+                             label="Reason (shown to the builder)")

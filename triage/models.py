@@ -38,6 +38,10 @@ class TriageResult(models.Model):
     file_count = models.PositiveIntegerField(default=0)
     duration_ms = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
+    # Rejected as an exact duplicate (same configuration, same claim) of this earlier case of the same builder:
+    # the page and the API point there, to that case's next steps (issue 15).
+    duplicate_of = models.ForeignKey(Submission, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
 
     class Meta:
         ordering = ["-created_at"]

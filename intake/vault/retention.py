@@ -116,7 +116,8 @@ def _active_holds(submission: Submission, now: datetime):  # noqa: ANN202
 
 
 def shredding_blocked_reason(submission: Submission, *, now: datetime | None = None,
-                             disputes: list[IpDispute] | None = None, may_have_holds: bool = True) -> str | None:
+                             disputes: list[IpDispute] | None = None, may_have_holds: bool = True,
+                             may_have_review_requests: bool = True) -> str | None:
     """``disputes``: every dispute the case is party to, when the caller has just read them;
     ``may_have_holds=False``: the caller has just seen the case has no legal hold at all (for display only)."""
     now = now or timezone.now()
@@ -130,12 +131,16 @@ def shredding_blocked_reason(submission: Submission, *, now: datetime | None = N
         open_dispute = any(dispute.state == DisputeState.OPEN for dispute in disputes)
     if open_dispute:
         return f"case {submission.reference} is party to an open IP dispute; shredding is suspended"
+    # Issue 15: a coordinator may still send the case to human review; it must not vanish before the answer.
+    if may_have_review_requests and submission.review_requests.filter(status="pending").exists():
+        return (f"case {submission.reference} has a request for human review waiting for a coordinator; "
+                "shredding is suspended until it is answered")
     return None
 
 
 def retention_summary(submission: Submission, *, now: datetime | None = None, reviewed: bool | None = None,
                       acceptances=None, reports=None, receipts=None, disputes: list[IpDispute] | None = None,
-                      may_have_holds: bool = True) -> dict:  # noqa: ANN001
+                      may_have_holds: bool = True, may_have_review_requests: bool = True) -> dict:  # noqa: ANN001
     """What the portal and API show on a case: the outcome, when retention ends, and what suspends it.
 
     The case page passes what it has read in this request (whether the case was reviewed, its terms
@@ -162,7 +167,8 @@ def retention_summary(submission: Submission, *, now: datetime | None = None, re
         "ends_at": ends_at,
         "builder_retention_days": submission.retention_days,
         "suspended_because": shredding_blocked_reason(submission, now=now, disputes=disputes,
-                                                      may_have_holds=may_have_holds),
+                                                      may_have_holds=may_have_holds,
+                                                      may_have_review_requests=may_have_review_requests),
         "deletion_receipt": str(receipt.pk) if receipt else None,
     }
 
