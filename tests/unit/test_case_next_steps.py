@@ -9,7 +9,6 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test import Client
 
-from intake.digest import config_digest
 from intake.errors import NotEditable, QuotaExceeded, ValidationFailed
 from intake.models import AuditEvent, ReviewRequest, Submission
 from intake.review_requests import review_request_create
@@ -22,31 +21,12 @@ from reviews.models import Consent
 from reviews.review_requests import review_request_decide
 from reviews.services import Conflicted, consent_answer
 from tests.factories import make_draft, make_token
-from tests.unit.review_portal_support import client_for, make_coordinator, make_reviewer
+from tests.unit.review_portal_support import client_for, make_coordinator, make_reviewer, outcome_case
 from triage.models import TriageResult
 
 pytestmark = pytest.mark.django_db
 
 WHY = "Triage missed that the tickets MCP server can post to a webhook; please have a person check it."
-CRITICAL = {"check": "trifecta.mcp-untrusted-to-shell", "title": "Untrusted tickets reach the shell",
-            "severity": "critical", "categories": ["exfiltration"], "path": ".mcp.json", "line": 2,
-            "evidence": "Bash(*)", "remediation": "Require approval"}
-
-
-def outcome_case(builder, *, state: str = State.CLOSED, findings=None, decision: str | None = None):  # noqa: ANN001, ANN201
-    """A case that triage finished with guidance (closed) or reject, with its stored result."""
-    submission = make_draft(builder)
-    digest = config_digest(files=[(a.name, a.sha256) for a in submission.artifacts.all()],
-                           manifest=submission.manifest)
-    Submission.objects.filter(pk=submission.pk).update(config_digest=digest)
-    submission.refresh_from_db()
-    for step in (State.SUBMITTED, State.TRIAGING, State.TRIAGED, state):
-        submission = transition(submission, step, actor=None)
-    TriageResult.objects.create(
-        submission=submission, policy_version="test-1", sandbox="none", config_digest=digest, score=60,
-        decision=decision or ("guidance" if state == State.CLOSED else "reject"),
-        reasons=["no high or critical findings relevant to no-exfiltration"], findings=findings or [CRITICAL])
-    return submission
 
 
 @pytest.fixture
