@@ -263,7 +263,8 @@ def coordinator_reviews(request: HttpRequest) -> HttpResponse:
     _require_role(request, Role.COORDINATOR)
     queue = selectors.coordinator_review_queue(request.user)
     return render(request, "reviews/portal/coordinator_queue.html",
-                  {"cases": queue.cases[:500], "conflicted": queue.conflicted})
+                  {"cases": queue.cases[:500], "conflicted": queue.conflicted,
+                   "pending_review_requests": review_requests_pending_for(request.user).count()})
 
 
 def _review_requests_page(request: HttpRequest, *, forms: dict | None = None, error: str | None = None,

@@ -345,6 +345,8 @@ def test_the_coordinator_sees_pending_requests_and_accepts_one(builder, coord): 
     case = outcome_case(builder)
     request = review_request_create(submission=case, actor=builder, justification=WHY)
     client = client_for(coord)
+    queue = client.get("/coordinate/").content.decode()
+    assert "1 request for human review is waiting" in queue and 'href="/coordinate/review-requests/"' in queue
     page = client.get("/coordinate/review-requests/").content.decode()
     assert case.reference in page and WHY in page
     assert f'action="/coordinate/review-requests/{request.pk}/decide/"' in page
@@ -457,3 +459,10 @@ def test_the_triage_api_names_the_duplicated_case(builder):  # noqa: ANN001
     assert body["duplicate_of"] == {"id": str(first.pk), "reference": first.reference}
     assert _api(builder).get(f"/api/v1/submissions/{first.pk}/triage/").json()["duplicate_of"] is None
 
+
+
+def test_the_live_status_links_the_builder_to_the_next_steps_once_triage_finishes(builder, coord):  # noqa: ANN001
+    case = outcome_case(builder, state=State.REJECTED)
+    status = client_for(builder).get(f"/cases/{case.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    assert f'href="/cases/{case.pk}/#case-next-steps"' in status
+    assert "#case-next-steps" not in client_for(coord).get(f"/cases/{case.pk}/", HTTP_HX_REQUEST="true").content.decode()
