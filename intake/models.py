@@ -237,6 +237,7 @@ class ReviewRequest(models.Model):
         PENDING = "pending", "Pending"
         ACCEPTED = "accepted", "Accepted"
         DECLINED = "declined", "Declined"
+        WITHDRAWN = "withdrawn", "Withdrawn"  # the builder deleted the case while it was pending
 
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="review_requests")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

@@ -173,7 +173,7 @@ class ReviewRequestOut(serializers.Serializer):
     case_id = serializers.UUIDField(source="submission_id")
     case = serializers.CharField(source="submission.reference")
     outcome_state = serializers.CharField(help_text="The case's state when review was requested: closed or rejected.")
-    status = serializers.ChoiceField(choices=["pending", "accepted", "declined"])
+    status = serializers.ChoiceField(choices=["pending", "accepted", "declined", "withdrawn"])
     justification = serializers.CharField()
     created_at = serializers.DateTimeField()
     decided_at = serializers.DateTimeField(allow_null=True)

@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('outcome_state', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted'), ('triaging', 'Triaging'), ('triaged', 'Triaged'), ('awaiting_consent', 'Awaiting consent'), ('in_review', 'In review'), ('decided', 'Decided'), ('reported', 'Reported'), ('closed', 'Closed'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn'), ('shredded', 'Shredded')], max_length=20)),
                 ('justification', intake.vault.sealed_fields.SealedTextField(case_attr='submission_id')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('accepted', 'Accepted'), ('declined', 'Declined')], db_index=True, default='pending', max_length=16)),
+                ('status', models.CharField(choices=[('pending', 'Pending'), ('accepted', 'Accepted'), ('declined', 'Declined'), ('withdrawn', 'Withdrawn')], db_index=True, default='pending', max_length=16)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('decided_at', models.DateTimeField(blank=True, null=True)),
                 ('decision_reason', intake.vault.sealed_fields.SealedTextField(blank=True, case_attr='submission_id')),

@@ -466,3 +466,18 @@ def test_the_live_status_links_the_builder_to_the_next_steps_once_triage_finishe
     status = client_for(builder).get(f"/cases/{case.pk}/", HTTP_HX_REQUEST="true").content.decode()
     assert f'href="/cases/{case.pk}/#case-next-steps"' in status
     assert "#case-next-steps" not in client_for(coord).get(f"/cases/{case.pk}/", HTTP_HX_REQUEST="true").content.decode()
+
+
+def test_the_builders_own_deletion_withdraws_a_pending_request_but_the_sweep_waits(builder):  # noqa: ANN001
+    from intake.vault.errors import ShredBlocked
+    from intake.vault.shredding import case_shred
+
+    case = outcome_case(builder)
+    request = review_request_create(submission=case, actor=builder, justification=WHY)
+    with pytest.raises(ShredBlocked, match="request for human review waiting"):
+        case_shred(submission=case, actor=None, trigger="retention_expired")
+    case_shred(submission=case, actor=builder, trigger="builder_request")
+    case.refresh_from_db()
+    assert case.state == State.SHREDDED
+    assert ReviewRequest.objects.get(pk=request.pk).status == "withdrawn"
+    assert open_case_count(builder) == 0
