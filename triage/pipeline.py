@@ -233,14 +233,16 @@ def _policy_context(submission: Submission, analysis: SandboxedAnalysis, verdict
 def _own_exact_duplicate(submission: Submission, verdict: FingerprintVerdict) -> Submission | None:
     """The builder's earlier case this one exactly duplicates: the same configuration (the same unpacked content,
     or the same configuration digest) *and* the same claim (intake.versions.claim_key). A new version whose claim
-    or digest changed is not a duplicate of its predecessor; a shredded case's claim is gone and matches nothing."""
+    or digest changed is not a duplicate of its predecessor; a shredded case's claim is gone and matches nothing,
+    and a withdrawn one is not followed up."""
     from intake.versions import same_claim
 
     same_content = [case.submission_id for case in verdict.own_near_duplicates if case.exact]
     candidates = (Submission.objects.filter(owner_id=submission.owner_id)
                   .filter(Q(pk__in=same_content) | Q(config_digest=submission.config_digest))
-                  .exclude(pk=submission.pk).exclude(config_digest="")
-                  .exclude(state__in=(State.SHREDDED, State.DRAFT)).order_by("created_at", "pk"))
+                  .filter(created_at__lt=submission.created_at).exclude(config_digest="")
+                  # a withdrawn case offers no next step to point to: submitting it again is the next step
+                  .exclude(state__in=(State.SHREDDED, State.DRAFT, State.WITHDRAWN)).order_by("created_at", "pk"))
     return next((case for case in candidates[:50] if same_claim(case, submission)), None)
 
 

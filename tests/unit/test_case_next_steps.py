@@ -240,6 +240,21 @@ def test_same_claim_and_digest_is_a_duplicate_a_changed_claim_or_digest_is_not(b
     assert _duplicate(unchanged) is None  # the same claim about a changed configuration is not a duplicate
 
 
+def test_a_withdrawn_or_shredded_earlier_case_is_not_what_a_submission_duplicates(builder):  # noqa: ANN001
+    from intake.vault.shredding import case_shred
+
+    withdrawn = make_draft(builder)
+    first = outcome_case(builder, state=State.REJECTED)
+    again = outcome_case(builder)
+    Submission.objects.filter(pk=withdrawn.pk).update(config_digest=again.config_digest)
+    withdrawn.refresh_from_db()
+    transition(withdrawn, State.WITHDRAWN, actor=builder)
+    assert _duplicate(again) == first
+    assert _duplicate(first) is None  # only an earlier case is duplicated, and the withdrawn one is not followed up
+    case_shred(submission=first, actor=builder, trigger="builder_request")
+    assert _duplicate(again) is None
+
+
 def test_the_policy_names_the_earlier_case_and_its_next_steps():
     from triage.policy import PolicyContext, decide
 
