@@ -25,6 +25,7 @@ class NextSteps:
     review_refusal: str | None
     can_new_version: bool
     version_refusal: str | None
+    reviewed: bool  # the case went through human review (its outcome is a reviewed one, not triage's)
     notes: list[str] = field(default_factory=list)  # what the outcome means for this user, in words
 
 
@@ -66,4 +67,4 @@ def case_next_steps(user, submission: Submission, *, events: list | None = None)
     return NextSteps(versions=versions, requests=requests, next_version=next_version, pending_request=pending,
                      can_request_review=owner and review_refusal is None, review_refusal=review_refusal,
                      can_new_version=owner and version_refusal is None, version_refusal=version_refusal,
-                     notes=notes)
+                     reviewed=reviewed, notes=notes)
