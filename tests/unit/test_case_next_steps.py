@@ -496,3 +496,17 @@ def test_the_builders_own_deletion_withdraws_a_pending_request_but_the_sweep_wai
     assert case.state == State.SHREDDED
     assert ReviewRequest.objects.get(pk=request.pk).status == "withdrawn"
     assert open_case_count(builder) == 0
+
+
+def test_a_reviewed_outcome_is_not_sent_back_to_review_but_may_get_a_new_version(builder):  # noqa: ANN001
+    from tests.unit.review_portal_support import case_in_review
+
+    case = case_in_review(builder)
+    for step in (State.DECIDED, State.REPORTED, State.CLOSED):
+        case = transition(case, step, actor=None)
+    with pytest.raises(NotEditable, match="already followed a human review"):
+        review_request_create(submission=case, actor=builder, justification=WHY)
+    body = client_for(builder).get(f"/cases/{case.pk}/").content.decode()
+    assert "This case was reviewed by people and is closed." in body
+    assert "not available — this outcome already followed a human review" in body
+    assert submission_new_version(previous=case, actor=builder).version == 2
