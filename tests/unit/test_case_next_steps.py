@@ -510,3 +510,19 @@ def test_a_reviewed_outcome_is_not_sent_back_to_review_but_may_get_a_new_version
     assert "This case was reviewed by people and is closed." in body
     assert "not available — this outcome already followed a human review" in body
     assert submission_new_version(previous=case, actor=builder).version == 2
+
+
+def test_the_builders_export_carries_versions_and_requests(builder):  # noqa: ANN001
+    import io
+    import json
+    import zipfile
+
+    case = outcome_case(builder)
+    review_request_create(submission=case, actor=builder, justification=WHY)
+    draft = submission_new_version(previous=case, actor=builder)
+    response = client_for(builder).get("/account/export.zip")
+    document = json.loads(zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))).read("assay-export.json"))
+    by_reference = {c["reference"]: c for c in document["cases"]}
+    assert by_reference[case.reference]["review_requests"][0]["justification"] == WHY
+    assert (by_reference[draft.reference]["version"], by_reference[draft.reference]["previous_version"]) == (
+        2, case.reference)
