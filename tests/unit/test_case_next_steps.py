@@ -491,10 +491,13 @@ def test_the_builders_own_deletion_withdraws_a_pending_request_but_the_sweep_wai
     request = review_request_create(submission=case, actor=builder, justification=WHY)
     with pytest.raises(ShredBlocked, match="request for human review waiting"):
         case_shred(submission=case, actor=None, trigger="retention_expired")
-    case_shred(submission=case, actor=builder, trigger="builder_request")
+    receipt = case_shred(submission=case, actor=builder, trigger="builder_request")
     case.refresh_from_db()
     assert case.state == State.SHREDDED
-    assert ReviewRequest.objects.get(pk=request.pk).status == "withdrawn"
+    withdrawn = ReviewRequest.objects.get(pk=request.pk)
+    assert (withdrawn.status, withdrawn.justification) == ("withdrawn", "[shredded]")
+    destroyed = {item["record_class"]: item for item in receipt.document["receipt"]["derived_records"]}
+    assert destroyed["intake.review_request"]["count"] == 1
     assert open_case_count(builder) == 0
 
 
