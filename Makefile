@@ -3,27 +3,35 @@ PYTHON ?= python3
 VENV   := .venv
 PIP    := $(VENV)/bin/pip
 
-.PHONY: run test venv system-deps system-deps-test clean audit fault-test load-test bench-portal fuzz
+.PHONY: run test venv venv-run system-deps system-deps-test clean audit fault-test load-test bench-portal fuzz
 
-run: system-deps venv
-	infra/run-embedded.sh
+# The portal needs only the runtime packages; the test toolchain is installed by `make test` alone.
+run: system-deps venv-run
+	@$(VENV)/bin/python infra/run_embedded.py
 
 test: system-deps-test venv
 	infra/run-tests.sh
 
 venv: $(VENV)/.installed
+venv-run: $(VENV)/.installed-run
 
 $(VENV)/.installed: pyproject.toml
-	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --disable-pip-version-check -e ".[test]" 2>&1 | grep -v "is ignored: it is neither" || true
-	$(VENV)/bin/python -c "import django, celery, weasyprint, allauth, rest_framework" 
-	touch $@
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	@infra/pip-install.sh "the runtime and test packages" -e ".[test]"
+	@$(VENV)/bin/python -c "import django, celery, weasyprint, allauth, rest_framework, pytest, playwright"
+	@touch $@ $(VENV)/.installed-run
+
+$(VENV)/.installed-run: pyproject.toml
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	@infra/pip-install.sh "the runtime packages" -e .
+	@$(VENV)/bin/python -c "import django, celery, weasyprint, allauth, rest_framework"
+	@touch $@
 
 system-deps:
-	infra/system-deps.sh
+	@infra/system-deps.sh
 
 system-deps-test:
-	infra/system-deps.sh --test
+	@infra/system-deps.sh --test
 
 # Not part of `make test` (see docs/operations.md): slower, or needing the network.
 audit: venv

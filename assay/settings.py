@@ -286,6 +286,11 @@ ASSAY_AUDIT_KEY = env_str("ASSAY_AUDIT_KEY", str(DATA_DIR / "keys" / "audit-keys
 # The shred ledger (intake/vault/ledger.py): a directory kept apart from the database and the vault, so a restore
 # from an older backup can re-destroy every key shredded since. Production: separate, append-only storage.
 ASSAY_SHRED_LEDGER = env_str("ASSAY_SHRED_LEDGER", str(DATA_DIR / "shred-ledger"))
+# A reported case closes when its builder acknowledges the report, or this many days after it was issued (the
+# retention sweep closes it); its retention clock then runs from the report's expiry, as the terms say.
+ASSAY_REPORTED_CLOSE_DAYS = env_int("ASSAY_REPORTED_CLOSE_DAYS", 30, minimum=1)
+# The largest file a builder may attach to an IP dispute as evidence (stored encrypted in the vault).
+ASSAY_MAX_DISPUTE_EVIDENCE_BYTES = env_int("ASSAY_MAX_DISPUTE_EVIDENCE_BYTES", 25 * 1024 * 1024, minimum=1)
 ASSAY_SANDBOX = env_choice("ASSAY_SANDBOX", ("auto", "gvisor", "bubblewrap", "none"), "auto")
 # Run submitted MCP servers in the sandbox during triage (triage/dynamic); off unless the operator opts in.
 ASSAY_DYNAMIC_TRIAGE = env_bool("ASSAY_DYNAMIC_TRIAGE", default=False)

@@ -27,6 +27,7 @@ from intake import services
 from intake.api_auth import MfaSatisfied, TokenScopes
 from intake.api_errors import AUTHENTICATED, documented_errors
 from intake.jsonlimits import BoundedJSONParser
+from intake.lifecycle import submission_acknowledge_report
 from intake.models import Submission
 from intake.ratelimits import enforce
 from intake.selectors import (current_terms, submission_get_for, submission_get_owned, submission_timeline,
@@ -75,6 +76,7 @@ class SubmissionViewSet(viewsets.GenericViewSet):
     required_scopes = {
         "list": READ, "retrieve": READ, "status": READ, "readiness": READ, "artifacts": READ,
         "create": WRITE, "partial_update": WRITE, "submit": WRITE, "withdraw": WRITE, "accept_terms": WRITE,
+        "acknowledge": WRITE,
         "upload": WRITE, "remove_artifact": WRITE, "confirm_placeholders": WRITE,
         "next_steps": READ, "review_requests": READ, "request_review": WRITE, "new_version": WRITE,
     }
@@ -137,6 +139,12 @@ class SubmissionViewSet(viewsets.GenericViewSet):
         body.is_valid(raise_exception=True)
         return self._full(services.submission_withdraw(submission=submission, actor=request.user,
                                                        reason=body.validated_data["reason"]))
+
+    @extend_schema(summary="Acknowledge the report of a reported case, which closes it (its retention then runs)",
+                   request=None, responses={200: SubmissionOut, **documented_errors(*COMMON, 409)})
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request: Request, pk: str) -> Response:
+        return self._full(submission_acknowledge_report(submission=self._owned(pk), actor=request.user))
 
     @extend_schema(summary="Current state and timeline",
                    responses={200: SubmissionStatusOut, **documented_errors(*COMMON)})

@@ -25,6 +25,7 @@ RATES: dict[str, str] = {
     "token-create": "20/h",
     "submission-create": "20/h",
     "upload": "120/h",
+    "dispute-open": "10/h",  # an open dispute suspends another builder's deletion: not to be sprayed
     "reviewer-view": "300/h",  # secure viewer: artifact views and downloads, against scraping
     "domain-verify": "5/h",
     "review-request": "10/h",  # builders asking for human review of an outcome (each also counts in the quota)

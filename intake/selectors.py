@@ -187,7 +187,8 @@ def case_page_records(user, submission: Submission, *, events: list) -> dict:  #
     across requests: the page shows the case as it is now.
     """
     from intake.states import State
-    from intake.vault.retention import retention_summary
+    from intake.vault.dispute_hold_selectors import case_disputes, case_legal_holds
+    from intake.vault.retention import disputes_of, retention_summary
     from triage.dynamic.selectors import dynamic_latest_run
     from triage.selectors import findings_by_severity, findings_outside_scope, similarity_links_for
 
@@ -207,6 +208,9 @@ def case_page_records(user, submission: Submission, *, events: list) -> dict:  #
     reviewed = any(event.action == "submission.transition" and (event.data or {}).get("to") == State.IN_REVIEW
                    for event in events)
     links = similarity_links_for(user, submission) if triage and present("links") else []
+    # Read once, both cases joined: the retention summary and the disputes section both use them.
+    disputes = (list(disputes_of(submission).select_related("claimant_case", "respondent_case"))
+                if present("disputes") else [])
     return {
         "artifacts": list(submission.artifacts.all()),
         "acceptances": acceptances,
@@ -216,9 +220,10 @@ def case_page_records(user, submission: Submission, *, events: list) -> dict:  #
         "similarity_links": links,
         "reports": reports,
         "retention": retention_summary(submission, reviewed=reviewed, acceptances=acceptances, reports=reports,
-                                       receipts=receipts, disputes=None if present("disputes") else [],
-                                       may_have_holds=present("holds"),
+                                       receipts=receipts, disputes=disputes, may_have_holds=present("holds"),
                                        may_have_review_requests=present("review_requests")),
+        "disputes": case_disputes(user, submission, disputes=disputes) if disputes else [],
+        "legal_holds": case_legal_holds(user, submission) if present("holds") else [],
         "dynamic_run": dynamic_latest_run(submission=submission) if present("dynamic_runs") else None,
         "receipts": receipts,
     }

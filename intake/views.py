@@ -499,6 +499,8 @@ def _timeline_entry(event: AuditEvent, viewer) -> TimelineEntry:  # noqa: ANN001
             "artifact.remove": data.get("name", ""),
             "submission.update": ", ".join(str(f).replace("_", " ") for f in data.get("fields", [])),
             "triage.retry": data.get("reason", ""),
+            "vault.dispute.open": f"this case is the {data.get('role')}" if data.get("role") else "",
+            "vault.dispute.decide": data.get("outcome", ""),
             "submission.new_version": f"version {data.get('version', '')}",
             "submission.version_of": f"version {data.get('version', '')}",
         }.get(event.action, "")
@@ -508,6 +510,8 @@ def _timeline_entry(event: AuditEvent, viewer) -> TimelineEntry:  # noqa: ANN001
         who = "You"
     elif viewer.role == Role.COORDINATOR:
         who = event.actor_label
+    elif event.action == "vault.dispute.open" and data.get("source") == "builder":
+        who = "Another builder"  # the respondent learns a builder raised it, never which one
     else:
         who = "Assay staff"  # builders never learn which coordinator or reviewer acted
     return TimelineEntry(at=event.created_at, label=label, detail=str(detail)[:300], who=who)

@@ -1,4 +1,5 @@
-"""Builder-facing retention: delete a case now (crypto-shred + signed receipt), receipts, and a data export."""
+"""Builder-facing retention: acknowledge a report (which closes the case and starts its retention clock), delete
+a case now (crypto-shred + signed receipt), receipts, and a data export."""
 
 from __future__ import annotations
 
@@ -8,13 +9,29 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
+from intake.errors import DomainError
+from intake.lifecycle import submission_acknowledge_report
 from intake.models import Role
 from intake.views import _owned_case
 from intake.vault.errors import NotAllowed, ShredBlocked
 from intake.vault.models import DeletionReceipt
 from intake.vault.retention import retention_summary
+
+
+@login_required
+@require_POST
+def case_acknowledge_report(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
+    submission = _owned_case(request, pk)
+    try:
+        submission_acknowledge_report(submission=submission, actor=request.user)
+    except DomainError as error:
+        return render(request, "intake/error.html", {"title": "Report not acknowledged", "message": str(error)},
+                      status=error.http_status)
+    messages.success(request, f"Case {submission.reference} is closed. It is kept as the terms say, then "
+                              "crypto-shredded automatically.")
+    return redirect("case_detail", pk=submission.pk)
 
 
 @login_required

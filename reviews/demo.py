@@ -27,15 +27,15 @@ DEMO_SETTINGS = b'''{
 def demo_case_with_report() -> Report:
     """Create (or reuse) the demo case and take it as far as a signed report."""
     call_command("load_demo", verbosity=0, stdout=io.StringIO())
-    builder = User.objects.get(email="builder@demo.assay.test")
+    builder = User.objects.get(email="builder@acme-agents.test")
     # Titles are sealed (intake.vault.sealed_fields): match them here, among the demo builder's cases.
     existing = next((report for report in Report.objects.filter(submission__owner=builder)
                      .select_related("submission").order_by("-issued_at")
                      if report.submission.title == DEMO_TITLE), None)
     if existing is not None:
         return existing
-    coordinator = User.objects.get(email="coordinator@demo.assay.test")
-    reviewer = User.objects.get(email="reviewer@demo.assay.test")
+    coordinator = User.objects.get(email="coordinator@assay-coordination.test")
+    reviewer = User.objects.get(email="reviewer@northwind-security.test")
     ReviewerProfile.objects.get_or_create(user=reviewer, defaults={"expertise": ["mcp", "prompt-injection"]})
     from intake.management.commands.load_demo import DEMO_MANIFEST
     from intake.selectors import current_terms
@@ -79,6 +79,74 @@ def demo_case_with_report() -> Report:
     if submission.state == State.DECIDED:
         return _issued(report_issue_when_due(submission_id=str(submission.pk), kind=Report.Kind.ASSESSMENT))
     raise RuntimeError(f"demo case ended in state {submission.state}; no report could be issued")
+
+
+ESCALATED_TITLE = "Demo: coding agent with unrestricted shell"
+GUIDANCE_TITLE = "Demo: read-only documentation helper"
+# A harness that approves everything and allows any shell command: triage escalates this to human review.
+ESCALATED_SETTINGS = b'''{
+  "permissions": {"defaultMode": "bypassPermissions", "allow": ["Bash(*)", "Read", "Write", "WebFetch"]},
+  "enableAllProjectMcpServers": true
+}
+'''
+GUIDANCE_SETTINGS = b'''{
+  "permissions": {"allow": ["Read", "Grep", "Glob"], "deny": ["Read(.env)", "Read(**/*.pem)", "Bash", "WebFetch"]}
+}
+'''
+
+
+def demo_route() -> dict[str, str]:
+    """Every stop of the route for the portal's demo (idempotent): a reported case, a case triage escalated
+    (waiting for the builder's consent), a case triage closed with guidance, and a published aggregate
+    release. Everything goes through the real services and the real sandboxed triage."""
+    from django.utils import timezone
+
+    from reviews.aggregates import release_create
+    from reviews.models import AggregateRelease
+
+    reported = demo_case_with_report()
+    escalated = _demo_triaged_case(
+        ESCALATED_TITLE, ESCALATED_SETTINGS, claim_property="bounded-actions",
+        claim_statement="The agent cannot delete files outside the repository it works in.")
+    guidance = _demo_triaged_case(
+        GUIDANCE_TITLE, GUIDANCE_SETTINGS, claim_property="least-privilege",
+        claim_statement="The helper can only read the documentation tree.")
+    if not AggregateRelease.objects.filter(dataset="findings").exists():
+        today = timezone.now().date()
+        release_create(dataset="findings", period_start=today.replace(day=1), period_end=today, epsilon=0.5,
+                       actor=None)
+    return {"reported": reported.submission.reference, "escalated": f"{escalated.reference} ({escalated.state})",
+            "guidance": f"{guidance.reference} ({guidance.state})"}
+
+
+def _demo_triaged_case(title: str, settings_json: bytes, *, claim_property: str, claim_statement: str) -> Submission:
+    from intake.selectors import current_terms
+    from triage.pipeline import triage_submission_run
+
+    # The second demo builder's cases: the first one's open-case quota already holds its own demo cases.
+    builder = User.objects.get(email="builder2@independent-builder.test")
+    existing = next((case for case in Submission.objects.filter(owner=builder) if case.title == title), None)
+    if existing is not None and existing.state != State.DRAFT:
+        return existing
+    submission = existing or submission_create(owner=builder, title=title)
+    submission = submission_update(
+        submission=submission, actor=builder, description="Demo system for the portal tour.",
+        claim_statement=claim_statement, claim_property=claim_property, claim_scope_in=["settings.json"],
+        claim_assumptions=["the harness enforces its permission settings"], claim_access_tier="grey",
+        aggregate_opt_in=True, manifest={
+            "schema_version": 1, "name": title.removeprefix("Demo: "), "summary": claim_statement,
+            "models": [{"provider": "ExampleAI", "name": "example-large", "version": "2026-05",
+                        "source": "hosted-api"}],
+            "harness": {"name": "claude-code", "version": "2.1", "approval_mode": "on-risk"}})
+    if not submission.terms_acceptances.exists():
+        terms_accept(submission=submission, actor=builder, terms=current_terms())
+    if not submission.artifacts.exists():
+        artifact_add(submission=submission, actor=builder, name="settings.json", kind="config",
+                     stream=io.BytesIO(settings_json))
+    submission = submission_submit(submission=submission, actor=builder)
+    triage_submission_run(str(submission.pk))
+    submission.refresh_from_db()
+    return submission
 
 
 def _issued(report: Report | None) -> Report:

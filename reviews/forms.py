@@ -138,6 +138,42 @@ class MessageForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)
 
 
+# --- IP disputes and legal holds ------------------------------------------------------------------
+
+class DisputeOpenForm(forms.Form):
+    """A builder's dispute: the other case's report, what is disputed, and optional evidence."""
+
+    report_id = forms.UUIDField(label="Report id", help_text="The id printed on the other case's report "
+                                                             "(anyone can check it on the verify page).")
+    statement = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), min_length=20, max_length=10_000,
+                                help_text="What you believe was taken from your system, and why. Only "
+                                          "coordinators read it; the other builder never sees it.")
+    evidence = forms.FileField(required=False, help_text="Optional: one file, stored encrypted like your artifacts.")
+
+
+class SimilarityDisputeForm(forms.Form):
+    """A coordinator's dispute from a similarity link of this case: the linked earlier case claims."""
+
+    link = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    statement = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), min_length=20, max_length=10_000,
+                                help_text="Why this similarity needs a decision.")
+
+
+class DisputeDecideForm(forms.Form):
+    outcome = forms.ChoiceField(choices=[("upheld", "Uphold"), ("dismissed", "Dismiss")], widget=forms.RadioSelect)
+    decision = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), min_length=20, max_length=20_000,
+                               label="Reason", help_text="Both builders read this decision.")
+
+
+class LegalHoldRequestForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), min_length=10, max_length=5000,
+                             help_text="Takes effect when a second coordinator approves it.")
+
+
+class LegalHoldReleaseForm(forms.Form):
+    reason = forms.CharField(min_length=10, max_length=5000, label="Release reason")
+
+
 class ReviewRequestDecisionForm(forms.Form):
     """A coordinator answers a builder's request for human review (issue 15). No answer is preselected."""
 

@@ -3,6 +3,7 @@ consent and thread pages under /cases/<id>/."""
 
 from django.urls import path
 
+from reviews import portal_holds
 from reviews import portal_views as views
 
 urlpatterns = [
@@ -38,6 +39,15 @@ urlpatterns = [
     path("coordinate/cases/<uuid:pk>/grants/", views.coordinator_grant_issue, name="coordinator_grant_issue"),
     path("coordinate/grants/<int:grant_pk>/revoke/", views.coordinator_grant_revoke, name="coordinator_grant_revoke"),
     path("coordinate/cases/<uuid:pk>/decision/", views.coordinator_decide, name="coordinator_decide"),
+    # IP disputes (the builder opens, a coordinator decides) and legal holds (two coordinators)
+    path("cases/<uuid:pk>/disputes/new/", portal_holds.dispute_open_view, name="dispute_open"),
+    path("coordinate/cases/<uuid:pk>/disputes/", portal_holds.dispute_from_link_view, name="dispute_from_link"),
+    path("coordinate/disputes/<uuid:dispute_pk>/decide/", portal_holds.dispute_decide_view, name="dispute_decide"),
+    path("coordinate/disputes/<uuid:dispute_pk>/evidence/", portal_holds.dispute_evidence_view,
+         name="dispute_evidence"),
+    path("coordinate/cases/<uuid:pk>/holds/", portal_holds.legal_hold_request_view, name="legal_hold_request"),
+    path("coordinate/holds/<int:hold_pk>/approve/", portal_holds.legal_hold_approve_view, name="legal_hold_approve"),
+    path("coordinate/holds/<int:hold_pk>/release/", portal_holds.legal_hold_release_view, name="legal_hold_release"),
     # builders (consent, declared conflicts) and the builder ↔ coordinator thread
     path("cases/<uuid:pk>/consent/", views.builder_consent, name="builder_consent"),
     path("cases/<uuid:pk>/conflicts/", views.builder_declaration_add, name="builder_declaration_add"),

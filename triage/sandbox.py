@@ -37,11 +37,13 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from triage.cgroups import CgroupLimits, RunCgroup, block_devices_of
 from triage.run_dirs import run_dir
 
 BACKENDS = ("gvisor", "bubblewrap", "none")
 STRONGEST_FIRST = ("gvisor", "bubblewrap")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+GVISOR_KERNEL_BYTES = 384 * 1024 * 1024  # what gVisor's own kernel and gofer may use beside the program
 SANDBOX_CODE_DIR = PROJECT_ROOT / "triage"  # the only project directory mounted inside
 SANDBOX_ENV = {
     "PATH": "/usr/bin:/bin",
@@ -71,6 +73,24 @@ class SandboxLimits:
     # /scratch (the working directory) is memory too, never the host's disk: a submitted server writing files
     # without end is stopped at this cap, and nothing it unpacked or wrote is left on the host after a crash.
     scratch_bytes: int = 512 * 1024 * 1024
+    # Whole-run bounds from the run's control groups (triage.cgroups), where the host lets us make them: memory
+    # of every process plus the run's tmpfs pages (None: address space + /tmp + /scratch, plus gVisor's own
+    # kernel when it runs), and read/write throttles on the disks the run reads from.
+    total_memory_bytes: int | None = None
+    read_bytes_per_s: int = 128 * 1024 * 1024
+    write_bytes_per_s: int = 32 * 1024 * 1024
+    read_iops: int = 4000
+    write_iops: int = 1000
+
+    def cgroup_limits(self, backend: str, read_paths=()) -> CgroupLimits:  # noqa: ANN001
+        total = self.total_memory_bytes or (self.memory_bytes + self.tmpfs_bytes + self.scratch_bytes
+                                            + (GVISOR_KERNEL_BYTES if backend == "gvisor" else 0))
+        return CgroupLimits(
+            # gVisor's kernel threads and helper processes are host tasks too; it bounds the program's processes
+            # itself (the spec's pids limit), so a host pids bound would only make it fail to start.
+            processes=None if backend == "gvisor" else self.processes, memory_bytes=total,
+            read_bps=self.read_bytes_per_s, write_bps=self.write_bytes_per_s, read_iops=self.read_iops,
+            write_iops=self.write_iops, devices=block_devices_of(read_paths))
 
     def rlimits(self) -> dict[int, int]:
         return {
@@ -102,6 +122,7 @@ class SandboxResult:
     output_truncated: bool
     duration_s: float
     signal_name: str | None = None
+    memory_exhausted: bool = False  # the run's memory control group killed something of it
 
     @property
     def killed_by(self) -> str | None:
@@ -112,6 +133,8 @@ class SandboxResult:
             return "cpu time"
         if self.signal_name in ("SIGXFSZ",):
             return "file size"
+        if self.memory_exhausted:
+            return "memory"
         if self.signal_name in ("SIGKILL",):
             return "killed"
         return None
@@ -296,10 +319,20 @@ def _run_backend(name: str, request: SandboxRequest) -> SandboxResult:
     return _run_process(name, request.argv, request, apply_rlimits=True, env=_none_env(request))
 
 
-# Joins the cgroup named by $0, then runs the rest. Writing "0" to a cgroup v1 "tasks" file moves just the
-# writing thread, which the kernel does without the global threadgroup lock; moving a process by pid (what a
-# parent can do for its child) takes that lock and waits for an RCU grace period, ~10 ms here.
-_JOIN_CGROUP = 'echo 0 > "$0" || exit 125; exec "$@"'
+# Joins the control groups whose join files $0 lists (space-separated; our names hold no spaces), then runs
+# the rest, so that everything the run starts is bounded before it runs (see RunCgroup.join_files).
+_JOIN_CGROUPS = 'for f in $0; do echo 0 > "$f" || exit 125; done; exec "$@"'
+
+
+def _joined(argv: list[str], cgroup: RunCgroup) -> list[str]:
+    files = cgroup.join_files
+    if not files:
+        return argv
+    return ["/bin/sh", "-c", _JOIN_CGROUPS, " ".join(str(f) for f in files), *argv]
+
+
+def _read_paths(request: SandboxRequest) -> list[Path]:
+    return [Path(m.source) for m in [*_runtime_mounts(), *request.mounts]]
 
 
 def _run_bubblewrap(request: SandboxRequest) -> SandboxResult:
@@ -309,11 +342,9 @@ def _run_bubblewrap(request: SandboxRequest) -> SandboxResult:
     prlimit = shutil.which("prlimit")
     if prlimit is None:
         return _run_process("bubblewrap", _bwrap_argv(request), request, apply_rlimits=True)
-    cgroup = _PidsCgroup(request.limits.processes)
+    cgroup = RunCgroup(request.limits.cgroup_limits("bubblewrap", _read_paths(request)))
     try:
-        argv = [*_prlimit_argv(prlimit, request.limits), *_bwrap_argv(request)]
-        if cgroup.path is not None:
-            argv = ["/bin/sh", "-c", _JOIN_CGROUP, str(cgroup.join_file), *argv]
+        argv = _joined([*_prlimit_argv(prlimit, request.limits), *_bwrap_argv(request)], cgroup)
         return _run_process("bubblewrap", argv, request, apply_rlimits=False, cgroup=cgroup)
     finally:
         cgroup.remove()
@@ -363,97 +394,16 @@ def _preexec(limits: SandboxLimits):  # noqa: ANN202
     return apply
 
 
-class _PidsCgroup:
-    """A private pids cgroup for one run, when we are root and a pids controller is writable.
-
-    Root in the initial user namespace is exempt from RLIMIT_NPROC, so for root
-    the process limit comes from here; it also lets us kill every process of
-    the run at once, whatever sessions they made.
-    """
-
-    CANDIDATES = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
-
-    def __init__(self, limit: int):
-        self.path: Path | None = None
-        if os.geteuid() != 0:
-            return
-        for base in self.CANDIDATES:
-            if not (base / "cgroup.procs").exists():
-                continue
-            candidate = base / f"assay-sandbox-{uuid.uuid4().hex[:12]}"
-            try:
-                candidate.mkdir()
-                (candidate / "pids.max").write_text(str(limit))
-            except OSError:
-                try:
-                    candidate.rmdir()
-                except OSError:
-                    pass
-                continue
-            self.path = candidate
-            return
-
-    @property
-    def join_file(self) -> Path:
-        """Where a process writes "0" to join: v1's per-thread "tasks" (no global lock), else cgroup.procs."""
-        assert self.path is not None
-        tasks = self.path / "tasks"
-        return tasks if tasks.exists() else self.path / "cgroup.procs"
-
-    def enter(self) -> None:
-        if self.path is not None:
-            (self.path / "cgroup.procs").write_text(str(os.getpid()))
-
-    def kill_all(self) -> None:
-        if self.path is None:
-            return
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                pids = [int(p) for p in (self.path / "cgroup.procs").read_text().split()]
-            except OSError:
-                return  # already removed
-            if not pids:
-                return
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.001)
-
-    def remove(self) -> None:
-        """Kill what is left and remove the cgroup; if its last tasks are still being reaped, finish that in the
-        background rather than make the caller wait for it."""
-        if self.path is None:
-            return
-        self.kill_all()
-        try:
-            self.path.rmdir()
-        except OSError:
-            threading.Thread(target=self._remove_later, daemon=True).start()
-
-    def _remove_later(self) -> None:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            self.kill_all()
-            try:
-                self.path.rmdir()
-                return
-            except OSError:
-                time.sleep(0.001)  # the last task is still being reaped
-
-
 def _run_process(name: str, argv: list[str], request: SandboxRequest, *, apply_rlimits: bool,
                  env: dict[str, str] | None = None, on_timeout=None,  # noqa: ANN001
-                 cgroup: _PidsCgroup | None = None) -> SandboxResult:
-    """``apply_rlimits``: set the limits in a pre-exec hook and enter a pids cgroup there. ``cgroup``: one the
+                 cgroup: RunCgroup | None = None) -> SandboxResult:
+    """``apply_rlimits``: set the limits in a pre-exec hook and enter the run's control groups there. ``cgroup``: one the
     program joins by itself (killed with it on timeout; the caller removes it)."""
     started = time.monotonic()
     deadline = started + request.limits.wall_seconds
     preexec = None
     if apply_rlimits:
-        cgroup = _PidsCgroup(request.limits.processes)  # ours to remove
+        cgroup = RunCgroup(request.limits.cgroup_limits(name, _read_paths(request)))  # ours to remove
         set_limits = _preexec(request.limits)
 
         def preexec() -> None:
@@ -474,7 +424,7 @@ def _run_process(name: str, argv: list[str], request: SandboxRequest, *, apply_r
                 cgroup.kill_all()
 
         try:
-            stdout, stderr, truncated, timed_out = _collect(proc, request, deadline, expire)
+            stdout, stderr, truncated, timed_out = _collect(proc, request, deadline, expire, cgroup)
         except BaseException:
             expire()
             proc.wait()
@@ -482,6 +432,7 @@ def _run_process(name: str, argv: list[str], request: SandboxRequest, *, apply_r
         if timed_out and on_timeout is not None:
             on_timeout()
         returncode = proc.wait()
+        memory_exhausted = cgroup is not None and cgroup.memory_exhausted()
     finally:
         if apply_rlimits and cgroup is not None:
             cgroup.remove()
@@ -490,18 +441,24 @@ def _run_process(name: str, argv: list[str], request: SandboxRequest, *, apply_r
         # bwrap and runsc report a signalled child as 128+N.
         signal_name = signal.Signals(returncode - 128).name
     return SandboxResult(backend=name, returncode=returncode, stdout=stdout, stderr=stderr, timed_out=timed_out,
-                         output_truncated=truncated, duration_s=time.monotonic() - started, signal_name=signal_name)
+                         output_truncated=truncated, duration_s=time.monotonic() - started, signal_name=signal_name,
+                         memory_exhausted=memory_exhausted)
 
 
 LEFTOVER_GRACE_S = 2.0  # after the program exits, how long what it left behind may hold its output open
 TEARDOWN_S = 5.0  # after a kill, how long to wait for the output to close
 
 
+MEMORY_WATCH_S = 0.25  # how often a running program's memory group is asked whether the kernel killed part of it
+
+
 def _collect(proc: subprocess.Popen, request: SandboxRequest, deadline: float,
-             expire) -> tuple[bytes, bytes, bool, bool]:  # noqa: ANN001
+             expire, cgroup: RunCgroup | None = None) -> tuple[bytes, bytes, bool, bool]:  # noqa: ANN001
     """Feed stdin and read stdout/stderr (up to the output limit) in this thread, until the program has exited
-    and its pipes are closed, killing it at ``deadline``. One event loop instead of a timer and pump threads:
-    no thread start-ups and hand-offs on every run. Returns (stdout, stderr, truncated, timed_out)."""
+    and its pipes are closed, killing it at ``deadline``, or as soon as the kernel has killed part of it for
+    exceeding the run's memory bound (under gVisor the rest would otherwise wait for the wall-time limit). One
+    event loop instead of a timer and pump threads: no thread start-ups and hand-offs on every run.
+    Returns (stdout, stderr, truncated, timed_out)."""
     limit = request.limits.output_bytes
     out_fd, err_fd, in_fd = proc.stdout.fileno(), proc.stderr.fileno(), proc.stdin.fileno()
     buffers = {out_fd: bytearray(), err_fd: bytearray()}
@@ -510,6 +467,7 @@ def _collect(proc: subprocess.Popen, request: SandboxRequest, deadline: float,
     truncated = timed_out = False
     exited_at: float | None = None
     give_up_at: float | None = None
+    watch_at = time.monotonic() + MEMORY_WATCH_S if cgroup is not None and "memory" in cgroup.applied else None
     try:
         pidfd = os.pidfd_open(proc.pid)  # readable once the program has exited
     except (AttributeError, OSError):
@@ -537,12 +495,19 @@ def _collect(proc: subprocess.Popen, request: SandboxRequest, deadline: float,
                 timed_out = True  # something left behind still holds the pipes open
                 expire()
                 give_up_at = now + TEARDOWN_S
+            if watch_at is not None and give_up_at is None and now >= watch_at:
+                watch_at = now + MEMORY_WATCH_S
+                if cgroup.memory_exhausted():
+                    expire()
+                    give_up_at = now + TEARDOWN_S
             if give_up_at is not None and now >= give_up_at:
                 break
             if give_up_at is not None:
                 wake = give_up_at
             else:
                 wake = deadline if exited_at is None else min(deadline, exited_at + LEFTOVER_GRACE_S)
+                if watch_at is not None:
+                    wake = min(wake, watch_at)
             if pidfd is None and exited_at is None:
                 wake = min(wake, now + 0.01)  # no pidfd here: look for the exit now and then
             for key, _mask in selector.select(max(0.0, wake - now)):
@@ -656,11 +621,15 @@ def _run_gvisor(request: SandboxRequest) -> SandboxResult:
             subprocess.run([*base, "kill", "--all", container, "KILL"], capture_output=True, timeout=15)
             subprocess.run([*base, "delete", "--force", container], capture_output=True, timeout=15)
 
+        # runsc and the sandbox it starts (its kernel, gofer and the program's host threads) join the run's
+        # groups, so the memory and I/O bounds cover the program together with its kernel.
+        cgroup = RunCgroup(request.limits.cgroup_limits("gvisor", _read_paths(request)))
         try:
-            result = _run_process("gvisor", [*base, "run", "--bundle", str(bundle), container], request,
-                                  apply_rlimits=False, on_timeout=destroy)
+            result = _run_process("gvisor", _joined([*base, "run", "--bundle", str(bundle), container], cgroup),
+                                  request, apply_rlimits=False, on_timeout=destroy, cgroup=cgroup)
         finally:
             subprocess.run([*base, "delete", "--force", container], capture_output=True, timeout=15)
+            cgroup.remove()
         return result
     finally:
         shutil.rmtree(bundle, ignore_errors=True)

@@ -17,8 +17,11 @@ class VaultConfig(AppConfig):
 
         from django.apps import apps
 
+        from intake.vault.disputes import dispute_evidence_keys
         from intake.vault.shredding import register_case_vault_keys
 
+        # A claimant's dispute evidence is vaulted under their case: shredding the case destroys it too.
+        register_case_vault_keys(dispute_evidence_keys)
         if apps.is_installed("triage"):
             try:
                 apps.get_model("triage", "DynamicRun")

@@ -95,6 +95,16 @@ class DisputeState(models.TextChoices):
     DECIDED = "decided", "Decided"
 
 
+class DisputeOutcome(models.TextChoices):
+    UPHELD = "upheld", "Upheld"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class DisputeTarget(models.TextChoices):
+    REPORT = "report", "Another case's report"
+    SIMILARITY_LINK = "similarity_link", "A similarity link found at triage"
+
+
 class IpDispute(models.Model):
     """An IP dispute between two cases. Evidence is kept by digest only; neither side sees the other's content.
 
@@ -112,11 +122,19 @@ class IpDispute(models.Model):
     # The claimant's statement is their submitted text: sealed under the claimant case's key.
     statement = SealedTextField(case_attr="claimant_case_id", blank=True)
     evidence_digests = models.JSONField(default=list)
+    # What the dispute was raised against (a report id, a similarity link id): names the respondent for coordinators.
+    target_kind = models.CharField(max_length=20, choices=DisputeTarget.choices, blank=True)
+    target_ref = models.CharField(max_length=64, blank=True)
+    # An optional evidence file, encrypted in the vault like an artifact; its name is the claimant's text.
+    evidence_key = models.CharField(max_length=64, blank=True, help_text="Vault storage key of the evidence file.")
+    evidence_name = SealedTextField(case_attr="claimant_case_id", blank=True)
+    evidence_size = models.BigIntegerField(null=True, blank=True)
     state = models.CharField(max_length=10, choices=DisputeState.choices, default=DisputeState.OPEN, db_index=True)
     opened_at = models.DateTimeField(default=timezone.now)
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
+    outcome = models.CharField(max_length=10, choices=DisputeOutcome.choices, blank=True)
     decision = models.TextField(blank=True)
 
 

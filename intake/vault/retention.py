@@ -4,7 +4,10 @@ The accepted terms version says how many days each outcome is kept
 (``rejected``, ``guidance``, ``reviewed_after_report_expiry``, ``withdrawn``);
 the builder may choose fewer days (``Submission.retention_days``), never more.
 The clock starts when the case reaches its final state (or, for reviewed
-cases, when the report expires). Open IP disputes freeze the clock: the time
+cases, when the report expires). A reported case is not final yet: it closes
+when its builder acknowledges the report or after ``ASSAY_REPORTED_CLOSE_DAYS``
+(intake.lifecycle; the sweep below closes it), and its date is shown as what it
+will be once closed. Open IP disputes freeze the clock: the time
 they were open is added. Legal holds suspend shredding without moving the date.
 """
 
@@ -19,6 +22,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from intake.audit import audit_append
+from intake.errors import NotEditable, ValidationFailed
+from intake.lifecycle import reported_closes_at, submissions_close_reported
 from intake.models import AuditEvent, Role, Submission, TermsAcceptance
 from intake.states import State
 from intake.vault.errors import NotAllowed, ShredBlocked
@@ -43,6 +48,8 @@ def retention_outcome(submission: Submission, *, reviewed: bool | None = None) -
         return "rejected"
     if submission.state == State.WITHDRAWN:
         return "withdrawn"
+    if submission.state == State.REPORTED:
+        return "reviewed_after_report_expiry"  # what it will be once closed; only closed cases are shredded
     if submission.state == State.CLOSED:
         if reviewed is None:
             reviewed = _was_reviewed(submission)
@@ -119,9 +126,16 @@ def shredding_blocked_reason(submission: Submission, *, now: datetime | None = N
                              disputes: list[IpDispute] | None = None, may_have_holds: bool = True,
                              may_have_review_requests: bool = True) -> str | None:
     """``disputes``: every dispute the case is party to, when the caller has just read them;
-    ``may_have_holds=False``: the caller has just seen the case has no legal hold at all (for display only)."""
+    ``may_have_holds=False``: the caller has just seen the case has no legal hold at all (for display only);
+    ``may_have_review_requests=False``: the case has no request for human review, or the builder who made it is
+    deleting the case (their deletion withdraws it)."""
     now = now or timezone.now()
     hold = _active_holds(submission, now).first() if may_have_holds else None
+    return _blocked_reason(submission, hold=hold, disputes=disputes, may_have_review_requests=may_have_review_requests)
+
+
+def _blocked_reason(submission: Submission, *, hold: LegalHold | None, disputes: list[IpDispute] | None,
+                    may_have_review_requests: bool = True) -> str | None:
     if hold is not None:
         status = "legal hold" if hold.approved_at else "legal hold awaiting a second coordinator"
         return f"case {submission.reference} is under a {status}; shredding is suspended"
@@ -150,6 +164,7 @@ def retention_summary(submission: Submission, *, now: datetime | None = None, re
     now = now or timezone.now()
     if disputes is None:
         disputes = _disputes(submission)  # read once for both the frozen time and the open-dispute check
+    hold = _active_holds(submission, now).first() if may_have_holds else None
     outcome = retention_outcome(submission, reviewed=reviewed)
     if outcome is not None and reviewed is None and submission.state == State.CLOSED:
         reviewed = outcome == "reviewed_after_report_expiry"
@@ -166,9 +181,11 @@ def retention_summary(submission: Submission, *, now: datetime | None = None, re
         "outcome": outcome,
         "ends_at": ends_at,
         "builder_retention_days": submission.retention_days,
-        "suspended_because": shredding_blocked_reason(submission, now=now, disputes=disputes,
-                                                      may_have_holds=may_have_holds,
-                                                      may_have_review_requests=may_have_review_requests),
+        "closes_at": reported_closes_at(submission),
+        "suspended_because": _blocked_reason(submission, hold=hold, disputes=disputes,
+                                             may_have_review_requests=may_have_review_requests),
+        "legal_hold": None if hold is None else ("approved" if hold.approved_at else "awaiting_approval"),
+        "open_disputes": sum(1 for dispute in disputes if dispute.state == DisputeState.OPEN),
         "deletion_receipt": str(receipt.pk) if receipt else None,
     }
 
@@ -181,6 +198,7 @@ def cases_due_for_shredding(*, now: datetime | None = None) -> list[Submission]:
 
 @dataclass
 class SweepResult:
+    closed: list[str] = field(default_factory=list)
     shredded: list[str] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
@@ -189,15 +207,17 @@ class SweepResult:
 
     def summary(self) -> str:
         return (f"shredded {len(self.shredded)}, suspended {len(self.blocked)}, failed {len(self.failed)}, "
-                f"ciphertext purged {self.ciphertext_purged}, abandoned uploads removed {self.abandoned_uploads}")
+                f"ciphertext purged {self.ciphertext_purged}, abandoned uploads removed {self.abandoned_uploads}, "
+                f"reported cases closed {len(self.closed)}")
 
 
 def retention_enforce(*, now: datetime | None = None) -> SweepResult:
-    """Shred every case past its retention date that is not held; idempotent, so beat may run it often."""
+    """Close reported cases past their period, then shred every case past its retention date that is not held;
+    idempotent, so beat may run it often."""
     from intake.vault.services import vault_purge_ciphertext, vault_sweep_abandoned
     from intake.vault.shredding import case_shred
 
-    result = SweepResult()
+    result = SweepResult(closed=submissions_close_reported(now=now))
     for case in cases_due_for_shredding(now=now):
         try:
             case_shred(submission=case, actor=None, trigger="retention_expired", reason="retention period ended")
@@ -223,9 +243,9 @@ def legal_hold_request(*, submission: Submission, actor, reason: str) -> LegalHo
     _require_coordinator(actor)
     reason = (reason or "").strip()
     if len(reason) < 10:
-        from intake.errors import ValidationFailed
-
         raise ValidationFailed("a legal hold needs a written reason (at least 10 characters)")
+    if submission.state == State.SHREDDED:
+        raise NotEditable(f"case {submission.reference} is already crypto-shredded; there is nothing left to hold")
     with transaction.atomic():
         hold = LegalHold.objects.create(submission=submission, reason=reason[:5000], requested_by=actor)
         audit_append(action="vault.legal_hold.request", actor=actor, obj=submission,
@@ -241,8 +261,6 @@ def legal_hold_approve(*, hold: LegalHold, actor) -> LegalHold:  # noqa: ANN001
         rows = LegalHold.objects.filter(pk=hold.pk, approved_at__isnull=True, released_at__isnull=True).update(
             approved_by=actor, approved_at=timezone.now())
         if rows != 1:
-            from intake.errors import NotEditable
-
             raise NotEditable("this legal hold was already approved or released")
         audit_append(action="vault.legal_hold.approve", actor=actor, obj=hold.submission, data={"hold": hold.pk})
     hold.refresh_from_db()
@@ -250,15 +268,17 @@ def legal_hold_approve(*, hold: LegalHold, actor) -> LegalHold:  # noqa: ANN001
 
 
 def legal_hold_release(*, hold: LegalHold, actor, reason: str) -> LegalHold:  # noqa: ANN001
+    """Any coordinator may release a hold (or withdraw a request not yet approved), with a written reason."""
     _require_coordinator(actor)
+    reason = (reason or "").strip()
+    if len(reason) < 10:
+        raise ValidationFailed("releasing a legal hold needs a written reason (at least 10 characters)")
     with transaction.atomic():
         rows = LegalHold.objects.filter(pk=hold.pk, released_at__isnull=True).update(
-            released_by=actor, released_at=timezone.now(), release_reason=(reason or "").strip()[:5000])
+            released_by=actor, released_at=timezone.now(), release_reason=reason[:5000])
         if rows != 1:
-            from intake.errors import NotEditable
-
             raise NotEditable("this legal hold was already released")
         audit_append(action="vault.legal_hold.release", actor=actor, obj=hold.submission,
-                     data={"hold": hold.pk, "reason": (reason or "").strip()[:500]})
+                     data={"hold": hold.pk, "reason": reason[:500]})
     hold.refresh_from_db()
     return hold

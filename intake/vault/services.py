@@ -40,6 +40,7 @@ class ReadPurpose(models.TextChoices):
     REVIEWER_GRANT = "reviewer_grant", "Reviewer access grant"
     BUILDER_DOWNLOAD = "builder_download", "Builder download"
     BUILDER_EXPORT = "builder_export", "Builder data export"
+    DISPUTE_REVIEW = "dispute_review", "Coordinator reading a dispute's evidence"
     SYSTEM = "system", "System process (unspecified)"
 
 

@@ -87,7 +87,7 @@ def _case_with_canary_everywhere(builder, other_builder, coordinator, canary: st
 def _decide_dispute(dispute, coordinator):  # noqa: ANN001, ANN202
     from intake.vault.disputes import dispute_decide
 
-    dispute_decide(dispute=dispute, actor=coordinator, decision="No copying found after comparing digests.")
+    dispute_decide(dispute=dispute, actor=coordinator, outcome="dismissed", decision="No copying found after comparing digests.")
 
 
 def _database_hits(canary: str) -> list[str]:

@@ -23,9 +23,11 @@ from django.utils import timezone
 from intake.models import Role
 from reviews.models import AccessGrant, Assignment, ConflictDeclaration
 from reviews.services import assignment_propose, override_request
-from tests.factories import make_token, make_user
 from intake.review_requests import review_request_create
 from intake.states import State
+from intake.vault.disputes import dispute_open
+from intake.vault.retention import legal_hold_request
+from tests.factories import make_draft, make_token, make_user
 from tests.unit.review_portal_support import client_for, granted, make_coordinator, make_reviewer, outcome_case
 
 
@@ -53,6 +55,9 @@ def world(builder, other_builder):  # noqa: ANN001, ANN201
                                 reason="Only for the matrix: this override exists to be approved.",
                                 actor=coordinator)
     artifact = case.artifacts.get(name="notes.txt")
+    dispute = dispute_open(claimant_case=case, respondent_case=make_draft(other_builder, title="Their agent"),
+                           actor=builder, source="builder", statement="Only for the matrix: a dispute to decide.")
+    hold = legal_hold_request(submission=case, actor=coordinator, reason="Only for the matrix: a hold to approve.")
     review_request = review_request_create(submission=outcome_case(builder, state=State.REJECTED), actor=builder,
                                            justification="The matrix needs one pending request for human review.")
     assignment = Assignment.objects.get(submission=case, reviewer=reviewer)
@@ -63,7 +68,7 @@ def world(builder, other_builder):  # noqa: ANN001, ANN201
     return {
         "clients": {name: client_for(person) for name, person in people.items()},
         "tokens": {},
-        "case": case, "artifact": artifact, "grant": setup.grant, "assignment": assignment, "override": override,
+        "case": case, "artifact": artifact, "grant": setup.grant, "dispute": dispute, "hold": hold, "assignment": assignment, "override": override,
         "request": review_request,
         "conflicted_assignment": Assignment.objects.get(submission=case, reviewer=conflicted),
         "people": people,
@@ -83,6 +88,10 @@ COORDINATOR_ROUTES = [
     ("post", "/coordinate/cases/{case}/assign-plan/"), ("post", "/coordinate/cases/{case}/overrides/"),
     ("post", "/coordinate/overrides/{override}/approve/"), ("post", "/coordinate/cases/{case}/grants/"),
     ("post", "/coordinate/grants/{grant}/revoke/"), ("post", "/coordinate/cases/{case}/decision/"),
+    ("post", "/coordinate/disputes/{dispute}/decide/"), ("get", "/coordinate/disputes/{dispute}/evidence/"),
+    ("post", "/coordinate/cases/{case}/holds/"), ("post", "/coordinate/holds/{hold}/approve/"),
+    ("post", "/coordinate/cases/{case}/disputes/"),
+    ("post", "/coordinate/holds/{hold}/release/"),
     ("get", "/coordinate/review-requests/"), ("post", "/coordinate/review-requests/{request}/decide/"),
 ]
 REVIEWER_ONLY_ROUTES = [
@@ -96,7 +105,7 @@ WRONG_REVIEWERS = ["no_grant", "expired", "conflicted"]
 def _url(template: str, world: dict) -> str:
     return template.format(case=world["case"].pk, artifact=world["artifact"].pk, grant=world["grant"].pk,
                            override=world["override"].pk, assignment=world["assignment"].pk,
-                           request=world["request"].pk)
+                           dispute=world["dispute"].pk, hold=world["hold"].pk, request=world["request"].pk)
 
 
 def _call(client, method: str, url: str):  # noqa: ANN001, ANN202
@@ -162,6 +171,22 @@ def test_consent_and_conflict_naming_are_the_builders_alone(world):  # noqa: ANN
 
 
 @pytest.mark.django_db
+def test_opening_a_dispute_is_the_builders_alone(world):  # noqa: ANN001
+    url = _url("/cases/{case}/disputes/new/", world)
+    for name in ["other_builder", "institution", "reviewer", "no_grant"]:
+        assert world["clients"][name].get(url).status_code == 404, name
+        assert world["clients"][name].post(url, {"statement": "x"}).status_code == 404, name
+    assert world["clients"]["coordinator"].get(url).status_code == 403
+    assert world["clients"]["builder"].get(url).status_code == 200
+    api = _url("/api/v1/submissions/{case}/disputes/", world)
+    for name in ["other_builder", "institution", "reviewer", "no_grant"]:
+        assert _api(world, name, "post", api).status_code == 404, name
+        assert _api(world, name, "get", api).status_code == 404, name
+    refused = _api(world, "coordinator", "post", api)  # a coordinator raises disputes from similarity links only
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid"
+
+
+@pytest.mark.django_db
 def test_the_thread_is_only_for_the_builder_and_coordinators(world):  # noqa: ANN001
     url = _url("/cases/{case}/messages/", world)
     for name in ["other_builder", "institution", "reviewer", "no_grant", "conflicted"]:
@@ -190,6 +215,11 @@ API_COORDINATOR = [("get", "/api/v1/coordinate/cases/{case}/conflicts/"),
                    ("post", "/api/v1/coordinate/cases/{case}/grants/"),
                    ("post", "/api/v1/coordinate/grants/{grant}/revoke/"),
                    ("post", "/api/v1/coordinate/cases/{case}/decision/"),
+                   ("post", "/api/v1/coordinate/disputes/{dispute}/decide/"),
+                   ("get", "/api/v1/coordinate/cases/{case}/holds/"),
+                   ("post", "/api/v1/coordinate/cases/{case}/holds/"),
+                   ("post", "/api/v1/coordinate/holds/{hold}/approve/"),
+                   ("post", "/api/v1/coordinate/holds/{hold}/release/"),
                    ("get", "/api/v1/coordinate/review-requests/"),
                    ("post", "/api/v1/coordinate/review-requests/{request}/decision/")]
 
@@ -251,13 +281,14 @@ def test_every_review_route_is_in_the_matrix():
         "/review/cases/{case}/artifacts/{artifact}/download/", "/review/assignments/{assignment}/respond/",
         "/cases/{case}/consent/", "/cases/{case}/conflicts/", "/cases/{case}/messages/",
         "/review/profile/ties/{tie}/remove/", "/api/v1/consent/{case}/", "/api/v1/review/assignments/",
-        "/api/v1/review/assignments/{assignment}/respond/", "/api/v1/review/grants/"}
+        "/api/v1/review/assignments/{assignment}/respond/", "/api/v1/review/grants/",
+        "/cases/{case}/disputes/new/", "/api/v1/submissions/{case}/disputes/"}
     from reviews import api_urls, portal_urls
 
     def shape(pattern: str) -> str:
         for name, label in (("pk", "{case}"), ("artifact_pk", "{artifact}"), ("grant_pk", "{grant}"),
                             ("override_pk", "{override}"), ("assignment_pk", "{assignment}"), ("tie_pk", "{tie}"),
-                            ("request_pk", "{request}")):
+                            ("dispute_pk", "{dispute}"), ("hold_pk", "{hold}"), ("request_pk", "{request}")):
             pattern = pattern.replace(f"<uuid:{name}>", label).replace(f"<int:{name}>", label)
         return "/" + pattern
 

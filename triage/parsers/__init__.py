@@ -107,13 +107,24 @@ class ParsedSystem:
         return found
 
 
+def _claude_settings_by_shape(file: SourceFile) -> bool:
+    """A ``settings.json`` outside ``.claude/`` (say, a user-level one submitted alone) that has Claude Code's
+    settings schema is read as one; anything else of that name stays an ordinary file."""
+    if file.name not in ("settings.json", "settings.local.json") or agent_configs.is_vscode_settings(file.path):
+        return False
+    try:
+        return agent_configs.has_claude_settings_shape(load_json(file.text))
+    except MalformedFile:
+        return False
+
+
 def _parse_file(system: ParsedSystem, file: SourceFile, code: Prefetched) -> None:
     path = file.path
     name = file.name
     client = mcp.mcp_client_for(path)
     if system.plugin_component_files.get(path) == "mcp" and not client:
         _parse_plugin_mcp_file(system, file)
-    elif agent_configs.is_claude_settings(path):
+    elif agent_configs.is_claude_settings(path) or (not client and _claude_settings_by_shape(file)):
         settings = agent_configs.ClaudeSettings(file, _dict(load_json(file.text)))
         system.claude_settings.append(settings)
         system.claude_allow.extend(agent_configs.settings_allow_rules(settings))

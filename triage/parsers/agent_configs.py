@@ -140,6 +140,26 @@ def is_claude_settings(path: str) -> bool:
         ".claude/settings.json", ".claude/settings.local.json")
 
 
+CLAUDE_PERMISSION_KEYS = frozenset({"allow", "deny", "ask", "defaultMode", "additionalDirectories"})
+CLAUDE_HOOK_EVENTS = frozenset({"PreToolUse", "PostToolUse", "UserPromptSubmit", "Notification", "Stop",
+                                "SubagentStop", "PreCompact", "SessionStart", "SessionEnd"})
+
+
+def has_claude_settings_shape(data: object) -> bool:
+    """A settings file Claude Code would read, recognised by its schema wherever it sits (a user-level
+    ``~/.claude/settings.json`` submitted on its own arrives as a bare ``settings.json``): a ``permissions``
+    object of Claude's rule lists or mode, a ``hooks`` object keyed by Claude's hook events, or its MCP switches."""
+    if not isinstance(data, dict):
+        return False
+    permissions = data.get("permissions")
+    if isinstance(permissions, dict) and CLAUDE_PERMISSION_KEYS & set(permissions):
+        return True
+    hooks = data.get("hooks")
+    if isinstance(hooks, dict) and CLAUDE_HOOK_EVENTS & set(hooks):
+        return True
+    return "enableAllProjectMcpServers" in data or "enabledMcpjsonServers" in data
+
+
 def is_codex_config(path: str) -> bool:
     return path == ".codex/config.toml" or path.endswith("/.codex/config.toml") or path.endswith("codex/config.toml")
 

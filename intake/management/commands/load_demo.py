@@ -11,17 +11,18 @@ from django.db import transaction
 from intake.models import Role, Submission, User
 from intake.selectors import current_terms
 from intake.services import (
-    artifact_add, submission_create, submission_update, submission_withdraw, terms_accept, terms_publish,
+    artifact_add, submission_create, submission_submit, submission_update, submission_withdraw, terms_accept,
+    terms_publish,
 )
-from intake.states import State, transition
 
 DEMO_PASSWORD = "assay-demo-password"
+# Each account at its own organisation domain: the conflict rules treat a shared domain as one organisation.
 ACCOUNTS = [
-    ("builder@demo.assay.test", Role.BUILDER, "Acme Agents Ltd"),
-    ("builder2@demo.assay.test", Role.BUILDER, "Independent"),
-    ("reviewer@demo.assay.test", Role.REVIEWER, "Northwind Security"),
-    ("coordinator@demo.assay.test", Role.COORDINATOR, "Assay"),
-    ("institution@demo.assay.test", Role.INSTITUTION, "AI Safety Institute (demo)"),
+    ("builder@acme-agents.test", Role.BUILDER, "Acme Agents Ltd"),
+    ("builder2@independent-builder.test", Role.BUILDER, "Independent"),
+    ("reviewer@northwind-security.test", Role.REVIEWER, "Northwind Security"),
+    ("coordinator@assay-coordination.test", Role.COORDINATOR, "Assay"),
+    ("institution@ai-safety-institute.test", Role.INSTITUTION, "AI Safety Institute (demo)"),
 ]
 TERMS_BODY = """Assay submission terms, version 2026.1
 
@@ -57,7 +58,7 @@ class Command(BaseCommand):
             terms = current_terms() or terms_publish(
                 version="2026.1", title="Assay submission terms", body=TERMS_BODY,
                 retention={"rejected": 30, "guidance": 90, "reviewed_after_report_expiry": 30})
-            builder = users["builder@demo.assay.test"]
+            builder = users["builder@acme-agents.test"]
             if not Submission.objects.filter(owner=builder).exists():
                 self.create_cases(builder, terms)
         self.stdout.write("Demo logins (password for all: %s):" % DEMO_PASSWORD)
@@ -94,5 +95,5 @@ class Command(BaseCommand):
         case("Draft: release-notes agent")
         withdrawn = case("Withdrawn: old prototype")
         submission_withdraw(submission=withdrawn, actor=builder, reason="superseded")
-        submitted = case("Submitted: ticket triage agent")
-        transition(submitted, State.SUBMITTED, actor=builder, reason="demo data")
+        # Submitted like any case: its triage is queued and the worker (started by `make run`) runs it.
+        submission_submit(submission=case("Submitted: ticket triage agent"), actor=builder)

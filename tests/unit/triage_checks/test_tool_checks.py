@@ -587,7 +587,7 @@ def test_hostile_descriptions_and_instruction_files_are_analysed_in_bounded_time
         descriptions.instruction_signals(text * 10)
         descriptions.shadowing_signals(text, own_name="x", other_tools=["send_email", "fetch"])
         descriptions.hidden_characters(text)
-    assert time.perf_counter() - started < 10  # about 1.5 s on one core; quadratic patterns took minutes
+    assert time.perf_counter() - started < 30  # about 1.5 s on one quiet core; quadratic patterns took minutes
 
 
 def test_signals_on_one_line_of_an_instruction_file_are_one_finding():

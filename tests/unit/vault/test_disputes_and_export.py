@@ -19,6 +19,7 @@ from tests.factories import make_draft
 
 pytestmark = pytest.mark.django_db
 DIGEST = "sha256:" + "ab" * 32
+STATEMENT = "Their hooks and MCP wiring are ours, file for file."
 
 
 def test_a_builder_raises_a_dispute_about_their_own_case_only(builder, other_builder, terms):
@@ -27,9 +28,11 @@ def test_a_builder_raises_a_dispute_about_their_own_case_only(builder, other_bui
         dispute_open(claimant_case=theirs, respondent_case=mine, actor=builder, source="builder")
     with pytest.raises(ValidationFailed, match="by digest only"):
         dispute_open(claimant_case=mine, respondent_case=theirs, actor=builder, source="builder",
-                     evidence_digests=["the full text of my prompt"])
+                     statement=STATEMENT, evidence_digests=["the full text of my prompt"])
+    with pytest.raises(ValidationFailed, match="say what you dispute"):
+        dispute_open(claimant_case=mine, respondent_case=theirs, actor=builder, source="builder", statement="mine")
     dispute = dispute_open(claimant_case=mine, respondent_case=theirs, actor=builder, source="builder",
-                           evidence_digests=["AB" * 32, DIGEST])
+                           statement=STATEMENT, evidence_digests=["AB" * 32, DIGEST])
     assert dispute.evidence_digests == [DIGEST]
     assert AuditEvent.objects.filter(action="vault.dispute.open").count() == 2
 
@@ -41,10 +44,14 @@ def test_an_open_dispute_suspends_shredding_of_both_cases_until_decided(builder,
         with pytest.raises(ShredBlocked, match="party to an open IP dispute"):
             case_delete_by_builder(submission=case, actor=owner)
     with pytest.raises(ValidationFailed, match="written decision"):
-        dispute_decide(dispute=dispute, actor=coordinator, decision="no")
+        dispute_decide(dispute=dispute, actor=coordinator, outcome="dismissed", decision="no")
+    with pytest.raises(ValidationFailed, match="outcome must be one of upheld, dismissed"):
+        dispute_decide(dispute=dispute, actor=coordinator, outcome="maybe",
+                       decision="Similarity stems from a shared public template.")
     with pytest.raises(NotAllowed):
-        dispute_decide(dispute=dispute, actor=builder, decision="I win this dispute obviously, trust me.")
-    dispute_decide(dispute=dispute, actor=coordinator,
+        dispute_decide(dispute=dispute, actor=builder, outcome="upheld",
+                       decision="I win this dispute obviously, trust me.")
+    dispute_decide(dispute=dispute, actor=coordinator, outcome="dismissed",
                    decision="Similarity stems from a shared public template; no misappropriation found.")
     assert case_shred(submission=theirs, actor=other_builder, trigger="builder_request").case_reference == \
         theirs.reference
@@ -52,10 +59,13 @@ def test_an_open_dispute_suspends_shredding_of_both_cases_until_decided(builder,
 
 def test_each_side_sees_only_its_own_case(builder, other_builder, terms):
     mine, theirs = make_draft(builder), make_draft(other_builder)
-    dispute = dispute_open(claimant_case=mine, respondent_case=theirs, actor=builder, source="builder")
+    dispute = dispute_open(claimant_case=mine, respondent_case=theirs, actor=builder, source="builder",
+                           statement=STATEMENT)
     view = dispute_view_for_builder(dispute, other_builder)
     assert view["your_case"] == theirs.reference and view["your_role"] == "respondent"
     assert mine.reference not in json.dumps(view) and builder.email not in json.dumps(view)
+    assert STATEMENT not in json.dumps(view)  # the claimant's text is never shown to the respondent
+    assert dispute_view_for_builder(dispute, builder)["statement"] == STATEMENT
 
 
 def test_the_export_holds_the_builders_data_and_decrypted_artifacts_and_audits_each_read(builder, other_builder,

@@ -135,3 +135,28 @@ def test_the_retention_summary_shows_the_end_date_and_any_suspension(builder, te
     legal_hold_request(submission=case, actor=coordinator, reason="Preserve pending regulator letter")
     assert retention_summary(case)["suspended_because"] == (
         f"case {case.reference} is under a legal hold awaiting a second coordinator; shredding is suspended")
+
+
+def test_the_sweep_closes_reported_cases_after_the_configured_period_then_they_follow_retention(builder, terms,
+                                                                                               settings):
+    from intake.lifecycle import reported_closes_at
+
+    settings.ASSAY_REPORTED_CLOSE_DAYS = 7
+    case = finished_case(builder, "reviewed")  # closed: the path walks through reported
+    reported = make_draft(builder)
+    for state in (State.SUBMITTED, State.TRIAGING, State.TRIAGED, State.AWAITING_CONSENT, State.IN_REVIEW,
+                  State.DECIDED, State.REPORTED):
+        reported = transition(reported, state)
+    assert reported_closes_at(reported) == reported.state_changed_at + timedelta(days=7)
+    assert reported_closes_at(case) is None
+    assert retention_enforce(now=timezone.now() + timedelta(days=6)).closed == []
+    result = retention_enforce(now=timezone.now() + timedelta(days=8))
+    assert result.closed == [reported.reference]
+    assert result.summary().endswith("reported cases closed 1")
+    reported.refresh_from_db()
+    assert reported.state == State.CLOSED
+    event = AuditEvent.objects.filter(action="submission.transition", object_id=str(reported.pk)).last()
+    assert event.actor_id is None and event.data["reason"] == "closed 7 days after the report"
+    # Closed now, it is kept for the terms' 30 days after the close (no report expiry recorded here), then shredded.
+    assert retention_ends_at(reported) == reported.state_changed_at + timedelta(days=30)
+    assert retention_enforce(now=timezone.now() + timedelta(days=8)).closed == []  # idempotent
