@@ -81,7 +81,8 @@ class FileHash(models.Model):
 
 
 class LinkKind(models.TextChoices):
-    OWN_EXACT = "own_exact", "Exact duplicate of the builder's own case"
+    # The same unpacked content; a duplicate only when the claim is the same too (triage.pipeline, issue 15).
+    OWN_EXACT = "own_exact", "Same content as the builder's own case"
     OWN_NEAR_DUPLICATE = "own_near_duplicate", "Near-duplicate of the builder's own case"
     POSSIBLE_EXTRACTION = "possible_extraction", "Similar to another builder's case (coordinators only)"
 

@@ -529,3 +529,17 @@ def test_the_builders_export_carries_versions_and_requests(builder):  # noqa: AN
     assert by_reference[case.reference]["review_requests"][0]["justification"] == WHY
     assert (by_reference[draft.reference]["version"], by_reference[draft.reference]["previous_version"]) == (
         2, case.reference)
+
+
+def test_a_same_content_link_under_another_claim_does_not_call_itself_a_duplicate(builder):  # noqa: ANN001
+    from triage.models import FingerprintLink, LinkKind
+
+    first = outcome_case(builder)
+    version = _finish(submission_new_version(previous=first, actor=builder), builder)
+    FingerprintLink.objects.create(submission=version, other=first, similarity=1.0, kind=LinkKind.OWN_EXACT)
+    TriageResult.objects.create(submission=version, policy_version="test-1", sandbox="none",
+                                config_digest=first.config_digest, score=0, decision="guidance",
+                                reasons=["no findings by static checks"], findings=[])
+    body = client_for(builder).get(f"/cases/{version.pk}/").content.decode()
+    assert f"Same content as the builder&#x27;s own case: {first.reference}" in body
+    assert "duplicate" not in body.lower()
