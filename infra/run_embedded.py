@@ -53,6 +53,7 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)  # the terminal closed
     log = data / "setup.log"
     log.write_text("")
     steps = [

@@ -73,7 +73,7 @@ def test_a_claim_and_findings_that_justify_it_get_a_dynamic_run(builder, harness
     assert {"trifecta.lethal-trifecta", "dynamic.canary-exfiltration"} <= checks
     # The canary confirmed the static flow, so it is not listed as unconfirmed; the unvendored server is not run.
     assert run.not_run == [{"target": "mcp:tickets",
-                            "reason": "module 'tickets_mcp' is not vendored in the submitted files"}]
+                            "reason": "module 'tickets_mcp' is neither in the submitted files nor in the vetted runtime"}]
     assert AuditEvent.objects.filter(action="triage.dynamic_run", object_id=str(submission.pk)).exists()
     assert triaged_event(submission)["dynamic_stage"] == {"ran": True, "reason": run.gate_reason,
                                                           "gate_version": run.gate["version"]}
@@ -90,7 +90,7 @@ def test_a_claim_that_does_not_cover_the_servers_gets_not_run_with_the_reason_an
     assert run.gate_reason == "every MCP server that can start offline is outside the claim's scope"
     assert run.not_run == [
         {"target": "mcp:ticket-helper", "reason": "outside the claim's scope (not named in its scope)"},
-        {"target": "mcp:tickets", "reason": "module 'tickets_mcp' is not vendored in the submitted files"},
+        {"target": "mcp:tickets", "reason": "module 'tickets_mcp' is neither in the submitted files nor in the vetted runtime"},
     ]
     result = TriageResult.objects.get(submission=submission)
     assert not [f for f in result.findings if f["check"].startswith("dynamic.")]
