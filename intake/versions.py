@@ -8,6 +8,8 @@ the same claim about the same configuration is a duplicate; a changed claim or a
 
 from __future__ import annotations
 
+import re
+
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 
@@ -65,7 +67,7 @@ def submission_new_version(*, previous: Submission, actor) -> Submission:  # noq
                                                                  "reference": existing.reference})
         title = locked.title
         suffix = f" (v{locked.version + 1})"
-        base = title.rsplit(" (v", 1)[0] if title.endswith(")") and " (v" in title else title
+        base = re.sub(r" \(v\d+\)$", "", title)  # "Agent (v2)" becomes "Agent (v3)", not "Agent (v2) (v3)"
         carried = {name: getattr(locked, name) for name in CARRIED_FIELDS}
         carried = {name: value for name, value in carried.items() if value not in ("", None)}
         draft = submission_create(owner=actor, title=(base[:200 - len(suffix)] + suffix), **carried)

@@ -174,7 +174,11 @@ def test_a_new_version_is_a_linked_prefilled_draft_with_its_own_artifacts(builde
     assert second.config_digest == ""
     assert AuditEvent.objects.filter(action="submission.new_version", object_id=str(first.pk)).exists()
     third = submission_new_version(previous=_finish(second, builder), actor=builder)
-    assert (third.version, third.title.count("(v")) == (3, 1)
+    assert third.title == first.title + " (v3)"
+    other = outcome_case(builder)
+    other.title = "Mail agent (vision)"
+    other.save(update_fields=["title"])
+    assert submission_new_version(previous=other, actor=builder).title == "Mail agent (vision) (v2)"
 
 
 def _finish(draft, builder):  # noqa: ANN001, ANN202
