@@ -228,3 +228,13 @@ class QueueFilterForm(forms.Form):
     claim_property = forms.ChoiceField(label="Property", choices=[("", "All properties"), *PropertyKind.choices],
                                        required=False)
     q = forms.CharField(label="Reference or title", required=False, max_length=100)
+
+
+class ReviewRequestForm(forms.Form):
+    """The builder asks for human review of a guidance or reject outcome (issue 15)."""
+
+    justification = forms.CharField(
+        label="Why should people review this outcome?", min_length=30, max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="At least 30 characters: what triage missed or got wrong, and what a reviewer should look at. "
+                  "Only coordinators and assigned reviewers read it.")

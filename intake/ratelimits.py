@@ -29,6 +29,7 @@ RATES: dict[str, str] = {
     "detect-components": "30/h",  # each one is a sandboxed analysis of the draft's artifacts
     "reviewer-view": "300/h",  # secure viewer: artifact views and downloads, against scraping
     "domain-verify": "5/h",
+    "review-request": "10/h",  # builders asking for human review of an outcome (each also counts in the quota)
     # Failed password logins (see login_attempt_check). Per account *and* address: that address is refused.
     "login-failed": "5/5m",
     # Per address, whatever accounts it names: password spraying from one address.

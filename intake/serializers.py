@@ -82,7 +82,7 @@ class SubmissionOut(serializers.ModelSerializer):
                   "claim_scope_in", "claim_scope_out", "claim_scope_note", "claim_assumptions", "claim_access_tier",
                   "manifest", "named_competitors", "aggregate_opt_in", "retention_days", "config_digest", "artifacts",
                   "terms_accepted", "created_at", "updated_at", "submitted_at", "state_changed_at",
-                  "deletion_receipts"]
+                  "deletion_receipts", "version", "previous_version"]
         read_only_fields = fields
 
     def get_terms_accepted(self, obj: Submission) -> list[str]:
@@ -172,6 +172,45 @@ class ReadinessOut(serializers.Serializer):
 
 class ConfirmPlaceholdersInput(StrictInput):
     fingerprints = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1, max_length=200)
+
+
+class ReviewRequestInput(StrictInput):
+    justification = serializers.CharField(max_length=5000, help_text="Why people should review the outcome "
+                                                                      "(at least 30 characters).")
+
+
+class ReviewRequestOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    case_id = serializers.UUIDField(source="submission_id")
+    case = serializers.CharField(source="submission.reference")
+    outcome_state = serializers.CharField(help_text="The case's state when review was requested: closed or rejected.")
+    status = serializers.ChoiceField(choices=["pending", "accepted", "declined", "withdrawn"])
+    justification = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decision_reason = serializers.CharField(help_text="The coordinator's reason, once decided.")
+
+
+class VersionOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    reference = serializers.CharField()
+    version = serializers.IntegerField()
+    state = serializers.CharField()
+    config_digest = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class NextStepsOut(serializers.Serializer):
+    """What the caller can do next on the case; a refusal says why an action is not available."""
+
+    state = serializers.CharField()
+    versions = VersionOut(many=True)
+    review_requests = ReviewRequestOut(many=True)
+    can_request_review = serializers.BooleanField()
+    review_request_refusal = serializers.CharField(allow_null=True)
+    can_submit_new_version = serializers.BooleanField()
+    new_version_refusal = serializers.CharField(allow_null=True)
+    next_version = VersionOut(allow_null=True)
 
 
 class ErrorBody(serializers.Serializer):

@@ -11,6 +11,8 @@ urlpatterns = [
     path("cases/<uuid:pk>/", views.case_detail, name="case_detail"),
     path("cases/<uuid:pk>/withdraw/", views.case_withdraw, name="case_withdraw"),
     path("cases/<uuid:pk>/acknowledge/", views_retention.case_acknowledge_report, name="case_acknowledge_report"),
+    path("cases/<uuid:pk>/review-request/", views.case_review_request, name="case_review_request"),
+    path("cases/<uuid:pk>/new-version/", views.case_new_version, name="case_new_version"),
     path("cases/<uuid:pk>/delete/", views_retention.case_delete, name="case_delete"),
     path("cases/<uuid:pk>/receipts/<uuid:receipt_pk>.json", views_retention.receipt_download,
          name="receipt_download"),

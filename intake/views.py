@@ -31,6 +31,7 @@ from intake.forms import (
     ManifestForm,
     PlaceholderConfirmForm,
     QueueFilterForm,
+    ReviewRequestForm,
     ScopeForm,
     TermsForm,
     WithdrawForm,
@@ -39,6 +40,9 @@ from intake.forms import (
 from intake.manifest import manifest_schema
 from intake.middleware import ratelimited_response
 from intake.models import AuditEvent, Role, Submission
+from intake.next_steps import case_next_steps
+from intake.review_requests import review_request_create
+from intake.versions import submission_new_version
 from intake.ratelimits import enforce
 from intake.scope import grouped, scope_problems
 from intake.selectors import (case_page_records, case_page_submission, current_terms, open_case_count,
@@ -509,6 +513,11 @@ _ACTION_LABELS = {
     "vault.dispute.decide": "IP dispute decided",
     "vault.relocate": "Stored artifacts moved",
     "triage.retry": "Retrying automated triage",
+    "review_request.create": "Human review requested",
+    "review_request.accepted": "Request for human review accepted",
+    "review_request.declined": "Request for human review declined",
+    "submission.new_version": "New configuration version started",
+    "submission.version_of": "Started as a new configuration version",
 }
 
 
@@ -540,6 +549,8 @@ def _timeline_entry(event: AuditEvent, viewer) -> TimelineEntry:  # noqa: ANN001
             "vault.dispute.open": f"this case is the {data.get('role')}" if data.get("role") else "",
             "vault.dispute.decide": data.get("outcome", ""),
             "scope.inventory": f"{data.get('components', 0)} component(s)",
+            "submission.new_version": f"version {data.get('version', '')}",
+            "submission.version_of": f"version {data.get('version', '')}",
         }.get(event.action, "")
     if event.actor_id is None:
         who = "Assay"
@@ -580,8 +591,54 @@ def case_detail(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
         **case_page_records(request.user, submission, events=events),
         "is_owner": submission.owner_id == request.user.pk,
         "can_withdraw": submission.owner_id == request.user.pk and can_transition(submission.state, State.WITHDRAWN),
+        "next_steps": case_next_steps(request.user, submission, events=events),
+        "review_request_form": ReviewRequestForm(),
     }
     return render(request, "intake/case_detail.html", context)
+
+
+@login_required
+@require_POST
+def case_review_request(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
+    """The builder asks for human review of a guidance or reject outcome (rate-limited; counts in the quota)."""
+    submission = _owned_case(request, pk)
+    enforce(request, "review-request")
+    form = ReviewRequestForm(request.POST)
+    if form.is_valid():
+        try:
+            review_request_create(submission=submission, actor=request.user,
+                                  justification=form.cleaned_data["justification"])
+        except DomainError as error:
+            add_domain_error(form, error)
+            response = render(request, "intake/case_review_request.html", {"case": submission, "form": form},
+                              status=error.http_status)
+            if error.retry_after:
+                response["Retry-After"] = str(error.retry_after)
+            return response
+        messages.success(request, f"Human review of case {submission.reference} is requested; a coordinator "
+                                  "will accept or decline it with a reason.")
+        return _redirect(request, reverse("case_detail", args=[submission.pk]))
+    return render(request, "intake/case_review_request.html", {"case": submission, "form": form}, status=400)
+
+
+@login_required
+@require_POST
+def case_new_version(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
+    """Open the next configuration version of the case as a pre-filled draft, and continue in the wizard."""
+    submission = _owned_case(request, pk)
+    enforce(request, "submission-create")
+    try:
+        draft = submission_new_version(previous=submission, actor=request.user)
+    except DomainError as error:
+        response = render(request, "intake/error.html", {"title": "No new version started",
+                                                         "message": str(error)}, status=error.http_status)
+        if error.retry_after:
+            response["Retry-After"] = str(error.retry_after)
+        return response
+    messages.success(request, f"Version {draft.version} of the case is a draft ({draft.reference}), pre-filled from "
+                              f"{submission.reference}: check the claim, upload the new configuration, accept the "
+                              "terms and submit.")
+    return _redirect(request, _step_url(draft, "claim"))
 
 
 @login_required

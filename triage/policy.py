@@ -45,7 +45,7 @@ class PolicyContext:
     components: list[dict] = field(default_factory=list)
     assurance_level: int | None = None
     builder_history: dict = field(default_factory=dict)  # exact_duplicate_of_own_case, suspected_extraction,
-    #                                                      rejected_recently
+    #                                                      rejected_recently, duplicate_of_reference
     empty_submission: bool = False
 
 
@@ -133,6 +133,11 @@ def _gatekeeping(findings: Sequence[Finding], context: PolicyContext) -> Decisio
     if context.empty_submission:
         return Decision("reject", score, ["empty submission: no agent-system files or manifest to assess"])
     if history.get("exact_duplicate_of_own_case"):
+        earlier = history.get("duplicate_of_reference")
+        if earlier:  # issue 15: name the case, and its next steps, instead of a dead end
+            return Decision("reject", score, [f"exact duplicate (same configuration and claim) of your earlier case "
+                                              f"{earlier}; open that case to request human review or submit a new "
+                                              "version"])
         return Decision("reject", score, ["exact duplicate of one of your earlier cases; follow up on that case"])
     if history.get("suspected_extraction"):
         # Deliberately vague: the submitter must not learn what it resembled.

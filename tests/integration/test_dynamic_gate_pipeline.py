@@ -126,8 +126,9 @@ def test_a_static_reject_runs_nothing_not_even_discovery(builder, settings, harn
     assert harness_modes == []
     run = DynamicRun.objects.get(submission=duplicate)
     assert not run.ran and run.servers == []
-    assert run.gate_reason == ("static triage rejected the case (exact duplicate of one of your earlier cases; follow "
-                               "up on that case); submitted code is never run for a rejected case")
+    assert run.gate_reason == ("static triage rejected the case (exact duplicate (same configuration and claim) of "
+                               f"your earlier case {first.reference}; open that case to request human review or "
+                               "submit a new version); submitted code is never run for a rejected case")
     assert run.not_run == [{"target": "dynamic stage", "reason": run.gate_reason}]
 
 

@@ -42,12 +42,14 @@ def agent_zip(extra: dict[str, bytes] | None = None) -> bytes:
     return buffer.getvalue()
 
 
-def submitted_case(owner, archive: bytes | None = None, *, name: str = "system.zip") -> Submission:  # noqa: ANN001
+def submitted_case(owner, archive: bytes | None = None, *, name: str = "system.zip",  # noqa: ANN001
+                   claim_scope_in: list[str] | None = None) -> Submission:
     submission = make_draft(owner)
     if archive is not None:
         # The claim covers the agent's configuration and tools (scope entries are component ids and globs).
         artifact_add(submission=submission, actor=owner, name=name, stream=io.BytesIO(archive), kind="archive")
-        submission = scope_components(submission, owner, scope_in=["file:.claude/**", "file:.mcp.json", "agent:*"])
+        submission = scope_components(submission, owner,
+                                      scope_in=claim_scope_in or ["file:.claude/**", "file:.mcp.json", "agent:*"])
     return submission_submit(submission=submission, actor=owner)
 
 
@@ -152,9 +154,21 @@ def test_resubmitting_the_same_system_is_rejected_as_a_duplicate_of_the_own_case
     second = submitted_case(builder, agent_zip())
     assert triage_submission_run(str(second.pk)) == State.REJECTED
     result = TriageResult.objects.get(submission=second)
-    assert result.reasons == ["exact duplicate of one of your earlier cases; follow up on that case"]
+    assert result.reasons == [f"exact duplicate (same configuration and claim) of your earlier case {first.reference}; "
+                              "open that case to request human review or submit a new version"]
+    assert result.duplicate_of_id == first.pk
     link = FingerprintLink.objects.get(submission=second)
     assert (link.other_id, link.kind, link.similarity) == (first.pk, LinkKind.OWN_EXACT, 1.0)
+
+
+def test_the_same_system_under_a_corrected_claim_is_triaged_on_its_merits(builder) -> None:  # noqa: ANN001
+    """Issue 15: the duplicate check compares claim and digest, so a corrected scope is no dead end."""
+    first = submitted_case(builder, agent_zip())
+    triage_submission_run(str(first.pk))
+    second = submitted_case(builder, agent_zip(), claim_scope_in=["file:.claude/settings.json"])
+    assert triage_submission_run(str(second.pk)) != State.REJECTED
+    result = TriageResult.objects.get(submission=second)
+    assert result.duplicate_of_id is None and not any("duplicate" in reason for reason in result.reasons)
 
 
 def test_a_near_duplicate_of_the_own_case_is_linked_but_judged_on_its_merits(builder) -> None:  # noqa: ANN001
