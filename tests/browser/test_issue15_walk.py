@@ -174,6 +174,9 @@ def test_a_narrow_scope_cannot_hide_an_exfiltrating_server_from_the_page_the_rep
     assert critical.locator(".tag.outside").count() == 1 and "server.py:14" in critical.inner_text()
     assert page.locator("#case-triage .tag.outside").count() == 3
     assert "No findings." not in page.inner_text("#case-triage")
+    # Long evidence lines wrap inside the card instead of being cut off at its edge.
+    assert page.eval_on_selector_all("#case-triage pre.evidence",
+                                     "els => els.filter(e => e.scrollWidth > e.clientWidth + 1).length") == 0
     _shot(page, "case-escalated")
 
     # --- 2. Consent (builder), plan and grant (coordinator), review (reviewer), decision (coordinator).
