@@ -142,7 +142,8 @@ def test_a_narrow_scope_cannot_hide_an_exfiltrating_server_from_the_page_the_rep
     problems.wait_for()
     text = problems.inner_text()
     assert "3 scope entries name no component; nothing is saved yet." in text
-    for typed, suggestion in ((".mcp.json servers", "mcp-server:ticket-helper"), ("Claude Code harness", "agent:claude-code"),
+    for typed, suggestion in ((".mcp.json servers", "mcp-server:ticket-helper"),
+                              ("Claude Code harness", "agent:claude-code"),
                               (".claude/settings.json permissions", "harness-config:.claude/settings.json")):
         line = problems.locator("li", has_text=typed)
         assert line.count() == 1 and suggestion in line.inner_text(), (typed, text)
