@@ -26,6 +26,7 @@ VALID_MANIFEST = {
 
 # What triage detects for make_draft's manifest and settings.json (tests/unit/test_scope_inventory.py proves it), so
 # drafts get their scope step's inventory without a sandbox run per test.
+# (settings.json at the root is read as Claude Code settings, so it is also a harness configuration and an agent.)
 DRAFT_COMPONENTS = [
     {"id": "agent:claude-code", "kind": "agent", "label": "claude-code agent claude-code", "paths": ["settings.json"],
      "lines": {}},
