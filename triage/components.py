@@ -10,6 +10,8 @@ sandbox (:func:`inventory_checked`).
 
 from __future__ import annotations
 
+import posixpath
+
 import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -77,9 +79,13 @@ def inventory_of(system: ParsedSystem, graph: CapabilityGraph, files: Iterable[s
                       config.file.path)
     for file, _data in system.vscode_settings:
         inventory.add("harness-config", file.path, f"VS Code settings ({file.path})", file.path)
+    tree = set(files)
     for server in system.mcp_servers:
         inventory.add("mcp-server", server.name, f"MCP server {_name(server.name)} ({server.client})", server.path,
                       server.line)
+        # The code a configured server launches is part of it: picking the server covers its code's findings.
+        for launched in launched_files(server.command, config_path=server.path, tree=tree):
+            inventory.add("mcp-server", server.name, f"MCP server {_name(server.name)} ({server.client})", launched)
     for server in system.code_servers:
         inventory.add("mcp-server", server.name, f"MCP server {_name(server.name)} (code, {server.language})",
                       server.path, server.line)
@@ -119,9 +125,36 @@ def inventory_of(system: ParsedSystem, graph: CapabilityGraph, files: Iterable[s
         inventory.add("skill", skill.name, f"Skill {_name(skill.name)}", skill.path)
         for script, _line in skill.scripts:
             inventory.add("skill", skill.name, f"Skill {_name(skill.name)}", script)
-    for path in sorted(files):
+    for path in sorted(tree):
         inventory.add("file", path, path, path)
     return inventory.sorted()
+
+
+_CODE_SUFFIXES = (".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".cts")
+
+
+def launched_files(command: str, *, config_path: str, tree: set[str]) -> list[str]:
+    """Files of the tree a configured server's command line starts: script arguments (``python server.py``,
+    ``node dist/index.js``, ``uv run --directory srv main.py``) and ``-m`` modules, looked up beside the
+    configuration file and at the root. Only names that exist in the tree count."""
+    base = posixpath.dirname(config_path)
+    tokens = command.split()
+    candidates: list[str] = []
+    for index, token in enumerate(tokens):
+        token = token.strip("'\"")
+        if index and tokens[index - 1] == "-m" and token.replace(".", "").replace("_", "").isalnum():
+            module = token.replace(".", "/")
+            candidates += [f"{module}.py", f"{module}/__main__.py", f"{module}/__init__.py"]
+        elif token.endswith(_CODE_SUFFIXES) and "://" not in token:
+            candidates.append(token.removeprefix("./"))
+    found: list[str] = []
+    for candidate in candidates:
+        for root in dict.fromkeys((base, "")):
+            path = posixpath.normpath(posixpath.join(root, candidate)) if root else posixpath.normpath(candidate)
+            if path in tree and path not in found:
+                found.append(path)
+                break
+    return found
 
 
 def _manifest_components(system: ParsedSystem, inventory: _Inventory) -> None:

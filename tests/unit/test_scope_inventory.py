@@ -110,3 +110,29 @@ def test_the_factory_drafts_inventory_is_what_detection_finds(builder):  # noqa:
     draft = make_draft(builder)
     detected = submission_detect_components(submission=draft, actor=builder)
     assert detected.component_inventory["components"] == DRAFT_COMPONENTS
+
+
+def test_a_configured_server_covers_the_code_its_command_starts(tmp_path):  # noqa: ANN001
+    from triage.components import launched_files
+
+    tree = {"server.py", "srv/main.py", "pkg/tool/__main__.py", "dist/index.js", "README.md"}
+    assert launched_files("python server.py", config_path=".mcp.json", tree=tree) == ["server.py"]
+    assert launched_files("uv run --directory srv main.py", config_path="srv/.mcp.json", tree=tree) == ["srv/main.py"]
+    assert launched_files("python -m pkg.tool", config_path=".mcp.json", tree=tree) == ["pkg/tool/__main__.py"]
+    assert launched_files("node ./dist/index.js --stdio", config_path=".mcp.json", tree=tree) == ["dist/index.js"]
+    assert launched_files("npx -y @acme/server https://x.example/a.js", config_path=".mcp.json", tree=tree) == []
+    assert launched_files("python ../../etc/server.py", config_path=".mcp.json", tree=tree) == []
+
+
+def test_picking_a_configured_server_puts_its_code_findings_in_scope() -> None:
+    from triage.components import finding_components
+
+    root = SYSTEMS.parent / "mcp_servers" / "exfiltrating"
+    system = parse_root(root)
+    findings, graph = analyse_system(system)
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    components = inventory_of(system, graph, files)
+    servers = [c for c in components if c["kind"] == "mcp-server" and "server.py" in c["paths"]]
+    assert servers, components
+    in_code = [f for f in findings if f.path == "server.py"]
+    assert in_code and all(servers[0]["id"] in finding_components(f.as_contract_dict(), components) for f in in_code)
