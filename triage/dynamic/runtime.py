@@ -29,11 +29,12 @@ PYTHON_SETS = ("mcp1", "mcp2")  # preference order when a server's imports resol
 
 
 def runtime_dir() -> Path:
-    """Where the built runtime is (``ASSAY_DYNAMIC_RUNTIME`` overrides the project's ``var/dynamic-runtime``)."""
-    from triage.sandbox import PROJECT_ROOT
-
+    """Where the built runtime is (``ASSAY_DYNAMIC_RUNTIME`` overrides the project's ``var/dynamic-runtime``).
+    Also called inside the sandbox's harness, where only triage/ and a few stdlib-only intake modules exist: so
+    the project root comes from this file's place, not from triage.sandbox (which needs intake.run_dirs)."""
+    project_root = Path(__file__).resolve().parents[2]
     configured = os.environ.get("ASSAY_DYNAMIC_RUNTIME", "")
-    return Path(configured).resolve() if configured else PROJECT_ROOT / "var" / "dynamic-runtime"
+    return Path(configured).resolve() if configured else project_root / "var" / "dynamic-runtime"
 
 
 @dataclass
