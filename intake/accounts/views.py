@@ -5,11 +5,15 @@ Sign-up, login, email and MFA pages are allauth's (under /accounts/).
 
 from __future__ import annotations
 
+from allauth.mfa.totp.views import ActivateTOTPView
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from intake.accounts.assurance import assurance_level, has_mfa, mfa_required
@@ -107,3 +111,26 @@ def domain_confirm(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "intake/accounts/domain_confirm_failed.html", {"message": str(exc)}, status=400)
     messages.success(request, f"Confirmed: you can receive mail at {verification.domain}.")
     return redirect("account-security")
+
+
+class TotpActivateView(ActivateTOTPView):
+    """allauth's TOTP set-up, landing where the person was going instead of on the recovery codes.
+
+    Staff reach this page from their first sign-in; allauth sent them on to the recovery codes (behind a second
+    password prompt) as if that were the destination. The codes are offered once, as a notice with a link.
+    """
+
+    def get_success_url(self) -> str:
+        if self.did_generate_recovery_codes:
+            messages.success(self.request, format_html(
+                "Two-factor authentication is on. We created recovery codes: each signs you in once if you lose "
+                'your device. <a href="{}">View and save them now</a>; they stay under Security.',
+                reverse("mfa_view_recovery_codes")))
+        target = self.request.GET.get("next", "")
+        if url_has_allowed_host_and_scheme(target, allowed_hosts={self.request.get_host()},
+                                           require_https=self.request.is_secure()):
+            return target
+        return settings.LOGIN_REDIRECT_URL
+
+
+totp_activate = TotpActivateView.as_view()
