@@ -21,6 +21,7 @@ from intake.accounts.domains import LinkRejected, domain_verification_confirm, d
 from intake.accounts.forms import DomainVerificationForm, TokenCreateForm
 from intake.accounts.tokens import api_token_create, api_token_revoke, api_tokens_of
 from intake.errors import ValidationFailed
+from intake.notifications import absolute_url
 from intake.ratelimits import enforce
 
 
@@ -86,7 +87,8 @@ def domain_verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         enforce(request, "domain-verify")
         if form.is_valid():
-            base = request.build_absolute_uri(reverse("account-domain-confirm", args=["TOKEN"])).rsplit("TOKEN", 1)[0]
+            # Rooted at ASSAY_PUBLIC_URL: a link built from the request's Host header is the attacker's to choose.
+            base = absolute_url(reverse("account-domain-confirm", args=["TOKEN"])).rsplit("TOKEN", 1)[0]
             try:
                 verification = domain_verification_start(user=request.user, address=form.cleaned_data["address"],
                                                          confirm_url_base=base)
