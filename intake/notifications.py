@@ -91,7 +91,10 @@ def notify(*, recipient: User, kind: str, path: str, submission: Submission | No
 
 
 def _send(notification_pk: int) -> None:
-    notification = Notification.objects.select_related("recipient").get(pk=notification_pk)
+    """Runs after the hand-off committed: nothing here may raise into the caller's request or task."""
+    notification = Notification.objects.select_related("recipient").filter(pk=notification_pk).first()
+    if notification is None:  # the account went in between
+        return
     site = settings.ASSAY_SITE_NAME
     subject = f"[{site}] {notification.get_kind_display()}"
     if notification.reference:

@@ -216,3 +216,16 @@ def test_a_notification_refuses_free_text(builder, terms):  # noqa: ANN001
     with pytest.raises(ValueError, match="portal path"):
         notify(recipient=builder, kind=NotificationKind.REPORT_ISSUED, submission=case, path="https://evil.example/")
     assert not Notification.objects.exists()
+
+
+def test_a_mail_server_outage_keeps_the_hand_off_and_its_entry(builder, terms, settings, caplog):  # noqa: ANN001
+    """Nothing listens on port 1: the SMTP backend's connection is refused after the hand-off committed."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2
+    case = _submitted(builder, title=SECRET_TITLE)
+    assert triage_submission_run(str(case.pk)) == State.CLOSED
+    entry = Notification.objects.get(recipient=builder)
+    assert entry.kind == NotificationKind.TRIAGE_FINISHED and not entry.emailed
+    assert Submission.objects.get(pk=case.pk).state == State.CLOSED
+    assert f"notification {entry.pk} could not be e-mailed" in caplog.text
+    assert SECRET_TITLE not in caplog.text and builder.email not in caplog.text
