@@ -3,13 +3,13 @@ PYTHON ?= python3
 VENV   := .venv
 PIP    := $(VENV)/bin/pip
 
-.PHONY: run test venv venv-run system-deps system-deps-test clean audit fault-test load-test bench-portal fuzz
+.PHONY: run test venv venv-run dynamic-runtime system-deps system-deps-test clean audit fault-test load-test bench-portal fuzz
 
 # The portal needs only the runtime packages; the test toolchain is installed by `make test` alone.
-run: system-deps venv-run
+run: system-deps venv-run dynamic-runtime
 	@$(VENV)/bin/python infra/run_embedded.py
 
-test: system-deps-test venv
+test: system-deps-test venv dynamic-runtime
 	infra/run-tests.sh
 
 venv: $(VENV)/.installed
@@ -26,6 +26,10 @@ $(VENV)/.installed-run: pyproject.toml
 	@infra/pip-install.sh "the runtime packages" -e .
 	@$(VENV)/bin/python -c "import django, celery, weasyprint, allauth, rest_framework"
 	@touch $@
+
+# The dynamic stage's offline runtime (var/dynamic-runtime) from the committed lock files; rebuilt only when they change.
+dynamic-runtime: venv-run
+	@PYTHON=$(VENV)/bin/python infra/build-dynamic-runtime.sh
 
 system-deps:
 	@infra/system-deps.sh

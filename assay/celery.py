@@ -36,8 +36,8 @@ _observability()
 @worker_ready.connect
 def _sweep_leftovers(**_kwargs) -> None:
     """A worker that starts after a crash removes the plaintext its dead predecessor left in run directories."""
+    from intake.run_dirs import sweep_run_dirs
     from triage.cgroups import sweep_leftovers
-    from triage.run_dirs import sweep_run_dirs
 
     sweep_run_dirs()
     sweep_leftovers()

@@ -29,6 +29,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("account/", include("intake.accounts.urls")),
     path("api/v1/", include("intake.api_urls")),
+    path("api/v1/", include("triage.api_urls")),
     path("api/v1/", include("reviews.api_urls")),
     path("api/v1/", include("reviews.api_outcome_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

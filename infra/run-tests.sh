@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTEST=.venv/bin/pytest
+# The dynamic stage's vetted runtime (a no-op when var/dynamic-runtime matches the lock files).
+PYTHON=.venv/bin/python infra/build-dynamic-runtime.sh
 # Each pass gets its own data dir (keys, vault, broker queue), as two fresh installations would.
 DATA_ROOT="${ASSAY_TEST_DATA_DIR:-$(mktemp -d /tmp/assay-test.XXXXXX)}"
 PG_URL="${ASSAY_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"

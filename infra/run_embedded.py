@@ -53,6 +53,7 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)  # the terminal closed
     log = data / "setup.log"
     log.write_text("")
     steps = [
@@ -87,7 +88,8 @@ def main() -> int:
         stop_quietly(children)
         return fail(f"the portal did not start; see {shown}/portal.log")
     print(f"  ok  portal running (log {shown}/portal.log)", flush=True)
-    print("\n" + outputs["load_demo"].strip(), flush=True)
+    demo_output = outputs["load_demo"]
+    print("\n" + demo_output[demo_output.find("Demo logins"):].strip(), flush=True)
     print(f"\nAssay portal: {url}    (Ctrl-C stops it)", flush=True)
     while True:
         for child in children:

@@ -32,9 +32,13 @@ from intake.models import Submission
 from intake.ratelimits import enforce
 from intake.selectors import (current_terms, submission_get_for, submission_get_owned, submission_timeline,
                               submissions_visible_to)
-from intake.serializers import (ArtifactOut, ArtifactUploadInput, ConfirmPlaceholdersInput, ReadinessOut,
-                                SubmissionCreateInput, SubmissionFieldsInput, SubmissionOut, SubmissionStatusOut,
-                                SubmissionSummaryOut, TermsAcceptanceOut, TermsAcceptInput, TermsOut, WithdrawInput)
+from intake.next_steps import case_next_steps
+from intake.review_requests import review_request_create, review_requests_of
+from intake.serializers import (ArtifactOut, ArtifactUploadInput, ConfirmPlaceholdersInput, NextStepsOut,
+                                ReadinessOut, ReviewRequestInput, ReviewRequestOut, SubmissionCreateInput,
+                                SubmissionFieldsInput, SubmissionOut, SubmissionStatusOut, SubmissionSummaryOut,
+                                TermsAcceptanceOut, TermsAcceptInput, TermsOut, WithdrawInput)
+from intake.versions import submission_new_version
 from intake.uploads import install_artifact_upload_handlers
 
 READ = "submissions:read"
@@ -53,7 +57,9 @@ class SubmissionPagination(LimitOffsetPagination):
 def _readiness(submission: Submission) -> dict:
     problems = services.submission_readiness(submission)
     findings = services.submission_redaction_findings(submission)
-    return {"ready": not problems, "problems": problems, "redaction": [f.as_dict() for f in findings]}
+    scope = services.submission_scope_problems(submission) if submission.claim_scope_in else []
+    return {"ready": not problems, "problems": problems, "redaction": [f.as_dict() for f in findings],
+            "scope": [p.as_dict() for p in scope]}
 
 
 @extend_schema_view(
@@ -74,6 +80,7 @@ class SubmissionViewSet(viewsets.GenericViewSet):
         "create": WRITE, "partial_update": WRITE, "submit": WRITE, "withdraw": WRITE, "accept_terms": WRITE,
         "acknowledge": WRITE,
         "upload": WRITE, "remove_artifact": WRITE, "confirm_placeholders": WRITE,
+        "next_steps": READ, "review_requests": READ, "request_review": WRITE, "new_version": WRITE,
     }
 
     def get_queryset(self):  # noqa: ANN201
@@ -225,6 +232,55 @@ class SubmissionViewSet(viewsets.GenericViewSet):
             raise Http404("No such artifact.")
         services.artifact_remove(artifact=artifact, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+
+
+    # --- after an outcome (issue 15): request human review, or submit a new configuration version ----------
+
+    @extend_schema(summary="What you can do next on a case: its versions, review requests and available actions",
+                   responses={200: NextStepsOut, **documented_errors(*COMMON)})
+    @action(detail=True, methods=["get"], url_path="next-steps")
+    def next_steps(self, request: Request, pk: str) -> Response:
+        submission = submission_get_for(request.user, pk)
+        steps = case_next_steps(request.user, submission)
+        return Response(NextStepsOut({
+            "state": submission.state, "versions": steps.versions, "review_requests": steps.requests,
+            "can_request_review": steps.can_request_review, "review_request_refusal": steps.review_refusal,
+            "can_submit_new_version": steps.can_new_version, "new_version_refusal": steps.version_refusal,
+            "next_version": steps.next_version}).data)
+
+    @extend_schema(summary="Requests for human review of this case", responses={200: ReviewRequestOut(many=True),
+                                                                                **documented_errors(*COMMON)})
+    @action(detail=True, methods=["get"], url_path="review-requests", pagination_class=None)
+    def review_requests(self, request: Request, pk: str) -> Response:
+        return Response(ReviewRequestOut(review_requests_of(submission_get_for(request.user, pk)), many=True).data)
+
+    @extend_schema(summary="Request human review of a guidance or reject outcome (a coordinator accepts or "
+                           "declines with a reason; rate-limited; a pending request counts as an open case)",
+                   request=ReviewRequestInput,
+                   responses={201: ReviewRequestOut, **documented_errors(400, *COMMON, 409, 413)})
+    @review_requests.mapping.post
+    def request_review(self, request: Request, pk: str) -> Response:
+        enforce(request._request, "review-request")
+        submission = self._owned(pk)
+        body = ReviewRequestInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        created = review_request_create(submission=submission, actor=request.user,
+                                        justification=body.validated_data["justification"])
+        return Response(ReviewRequestOut(created).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Start the next configuration version of a case after a guidance or reject outcome: a "
+                           "draft pre-filled with its claim, scope and terms choices, to which you upload the new "
+                           "configuration", request=None,
+                   responses={201: SubmissionOut, **documented_errors(*COMMON, 409)})
+    @action(detail=True, methods=["post"], url_path="versions")
+    def new_version(self, request: Request, pk: str) -> Response:
+        enforce(request._request, "submission-create")
+        draft = submission_new_version(previous=self._owned(pk), actor=request.user)
+        response = self._full(draft)
+        response.status_code = status.HTTP_201_CREATED
+        return response
 
 
 class CurrentTermsView(APIView):

@@ -28,6 +28,7 @@ ERROR_DESCRIPTIONS = {
     409: "The object's state does not allow this",
     413: "Request body or upload too large",
     429: "Rate limit or open-case quota reached (see Retry-After)",
+    503: "The platform could not do this right now (e.g. no analysis sandbox); try again after Retry-After",
 }
 # Token-authenticated endpoints: a bad token (401), a missing scope, role or MFA (403), token rate limit (429).
 AUTHENTICATED = (401, 403, 429)

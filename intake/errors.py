@@ -36,3 +36,10 @@ class TooLarge(DomainError):
 class RedactionRequired(DomainError):
     code = "redaction_required"
     http_status = 400
+
+
+class Unavailable(DomainError):
+    """The platform, not the request, failed (no analysis sandbox, a crashed analysis); retry later."""
+
+    code = "unavailable"
+    http_status = 503

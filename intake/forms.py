@@ -63,10 +63,6 @@ class ClaimForm(forms.Form):
                   "outside the allowlist.”")
     claim_property = forms.ChoiceField(label="Property kind", choices=[("", "— choose —"), *PropertyKind.choices],
                                        required=False)
-    claim_scope_in = forms.CharField(label="In scope", widget=forms.Textarea(attrs={"rows": 3}), required=False,
-                                     help_text=LIST_HELP + " Components the claim covers.")
-    claim_scope_out = forms.CharField(label="Out of scope", widget=forms.Textarea(attrs={"rows": 3}), required=False,
-                                      help_text=LIST_HELP)
     claim_assumptions = forms.CharField(label="Assumptions", widget=forms.Textarea(attrs={"rows": 3}),
                                         required=False, help_text=LIST_HELP)
     claim_access_tier = forms.ChoiceField(label="Access offered to reviewers", choices=AccessTier.choices,
@@ -80,7 +76,7 @@ class ClaimForm(forms.Form):
         required=False, min_value=1, max_value=3650,
         help_text="Optional: keep the case for fewer days than the terms allow.")
 
-    LIST_FIELDS = ("claim_scope_in", "claim_scope_out", "claim_assumptions", "named_competitors")
+    LIST_FIELDS = ("claim_assumptions", "named_competitors")
 
     @classmethod
     def initial_for(cls, submission: Submission) -> dict:
@@ -92,12 +88,6 @@ class ClaimForm(forms.Form):
     def _clean_list(self, name: str) -> list[str]:
         return _split_lines(self.fields[name].label or name, self.cleaned_data.get(name, ""))
 
-    def clean_claim_scope_in(self) -> list[str]:
-        return self._clean_list("claim_scope_in")
-
-    def clean_claim_scope_out(self) -> list[str]:
-        return self._clean_list("claim_scope_out")
-
     def clean_claim_assumptions(self) -> list[str]:
         return self._clean_list("claim_assumptions")
 
@@ -108,6 +98,51 @@ class ClaimForm(forms.Form):
         data = dict(self.cleaned_data)
         data.pop("title", None)
         return data
+
+
+class ScopeForm(forms.Form):
+    """Step 5: the claim's scope, picked from the components triage detected (checkboxes), plus component ids or
+    globs typed one per line, and a note. Whether each entry names a component is the service's check
+    (intake.scope), so the form and the API give the same errors."""
+
+    scope_in = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+    scope_out = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+    scope_in_extra = forms.CharField(
+        label="More in scope", widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}), required=False,
+        help_text=LIST_HELP + " Component ids or globs, e.g. mcp-server:* or file:tools/**.")
+    scope_out_extra = forms.CharField(
+        label="More out of scope", widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}), required=False,
+        help_text=LIST_HELP + " Component ids or globs; these win over in-scope entries.")
+    claim_scope_note = forms.CharField(
+        label="Scope note", widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000,
+        help_text="Optional, in your words, for reviewers. It never changes which findings count as in scope.")
+
+    def __init__(self, *args, component_ids: list[str], **kwargs):  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        choices = [(cid, cid) for cid in component_ids]
+        self.fields["scope_in"].choices = choices
+        self.fields["scope_out"].choices = choices
+
+    @staticmethod
+    def initial_for(submission: Submission, component_ids: list[str]) -> dict:
+        known = set(component_ids)
+        scope_in, scope_out = list(submission.claim_scope_in or []), list(submission.claim_scope_out or [])
+        return {"scope_in": [e for e in scope_in if e in known], "scope_out": [e for e in scope_out if e in known],
+                "scope_in_extra": _lines([e for e in scope_in if e not in known]),
+                "scope_out_extra": _lines([e for e in scope_out if e not in known]),
+                "claim_scope_note": submission.claim_scope_note}
+
+    def clean_scope_in_extra(self) -> list[str]:
+        return _split_lines("in-scope entries", self.cleaned_data.get("scope_in_extra", ""))
+
+    def clean_scope_out_extra(self) -> list[str]:
+        return _split_lines("out-of-scope entries", self.cleaned_data.get("scope_out_extra", ""))
+
+    def service_fields(self) -> dict:
+        data = self.cleaned_data
+        return {"claim_scope_in": list(dict.fromkeys([*data["scope_in"], *data["scope_in_extra"]])),
+                "claim_scope_out": list(dict.fromkeys([*data["scope_out"], *data["scope_out_extra"]])),
+                "claim_scope_note": data["claim_scope_note"]}
 
 
 class ManifestForm(forms.Form):
@@ -193,3 +228,13 @@ class QueueFilterForm(forms.Form):
     claim_property = forms.ChoiceField(label="Property", choices=[("", "All properties"), *PropertyKind.choices],
                                        required=False)
     q = forms.CharField(label="Reference or title", required=False, max_length=100)
+
+
+class ReviewRequestForm(forms.Form):
+    """The builder asks for human review of a guidance or reject outcome (issue 15)."""
+
+    justification = forms.CharField(
+        label="Why should people review this outcome?", min_length=30, max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="At least 30 characters: what triage missed or got wrong, and what a reviewer should look at. "
+                  "Only coordinators and assigned reviewers read it.")

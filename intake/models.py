@@ -148,6 +148,12 @@ class Submission(models.Model):
     claim_property = models.CharField(max_length=32, choices=PropertyKind.choices, blank=True)
     claim_scope_in = SealedJSONField(case_attr="pk", default=list, blank=True)
     claim_scope_out = SealedJSONField(case_attr="pk", default=list, blank=True)
+    # Scope entries are component ids or globs over them (intake.scope); the note is the builder's words and
+    # never affects matching.
+    claim_scope_note = SealedTextField(case_attr="pk", blank=True)
+    # What triage detected in the draft's artifacts and manifest: {"basis": <config digest it was computed for>,
+    # "components": [{"id", "kind", "label", "paths", "lines"}]} (triage.components); stale once the digest moves.
+    component_inventory = SealedJSONField(case_attr="pk", shredded="none", null=True, blank=True)
     claim_assumptions = SealedJSONField(case_attr="pk", default=list, blank=True)
     claim_access_tier = models.CharField(max_length=8, choices=AccessTier.choices, default=AccessTier.BLACK)
 
@@ -160,6 +166,11 @@ class Submission(models.Model):
     redaction_confirmed = models.JSONField(default=list, blank=True)
 
     config_digest = models.CharField(max_length=71, blank=True)
+    # A new configuration version of an earlier case (issue 15): its own artifacts, digest and triage, linked to
+    # the version it follows. One successor per version, so a case's versions form a single chain.
+    previous_version = models.OneToOneField("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                            related_name="next_version")
+    version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -218,6 +229,37 @@ class Artifact(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["submission", "name"], name="artifact_name_unique_per_case")]
+
+
+class ReviewRequest(models.Model):
+    """A builder's request for human review of a triage outcome (guidance or reject), decided by a coordinator.
+
+    The justification and the coordinator's reason are the builder's and staff's text about the case: sealed under
+    the case key and shredded with it. An accepted request is what lets a closed or rejected case move back to
+    awaiting consent (intake.states.REOPENED_BY_REVIEW_REQUEST).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        WITHDRAWN = "withdrawn", "Withdrawn"  # the builder deleted the case while it was pending
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="review_requests")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    outcome_state = models.CharField(max_length=20, choices=State.choices)  # the case's state when asked
+    justification = SealedTextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = SealedTextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["submission"], condition=models.Q(status="pending"),
+                                               name="one_pending_review_request_per_case")]
 
 
 class AuditEvent(models.Model):

@@ -26,8 +26,10 @@ RATES: dict[str, str] = {
     "submission-create": "20/h",
     "upload": "120/h",
     "dispute-open": "10/h",  # an open dispute suspends another builder's deletion: not to be sprayed
+    "detect-components": "30/h",  # each one is a sandboxed analysis of the draft's artifacts
     "reviewer-view": "300/h",  # secure viewer: artifact views and downloads, against scraping
     "domain-verify": "5/h",
+    "review-request": "10/h",  # builders asking for human review of an outcome (each also counts in the quota)
     # Failed password logins (see login_attempt_check). Per account *and* address: that address is refused.
     "login-failed": "5/5m",
     # Per address, whatever accounts it names: password spraying from one address.

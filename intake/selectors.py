@@ -7,7 +7,7 @@ from collections.abc import Callable
 from django.db.models import QuerySet
 from django.http import Http404
 
-from intake.models import Role, Submission, TermsVersion
+from intake.models import ReviewRequest, Role, Submission, TermsVersion
 from intake.states import OPEN_STATES
 
 SEARCH_SCAN_LIMIT = 5000
@@ -81,7 +81,40 @@ def submission_get_for(user, pk) -> Submission:  # noqa: ANN001
 
 
 def open_case_count(user) -> int:  # noqa: ANN001
-    return Submission.objects.filter(owner=user, state__in=OPEN_STATES).count()
+    """Open cases, and finished ones with a request for human review still pending (issue 15): both wait on
+    people, so both count in the quota."""
+    from django.db.models import Q
+
+    return (Submission.objects.filter(owner=user)
+            .filter(Q(state__in=OPEN_STATES) | Q(review_requests__status="pending")).distinct().count())
+
+
+_VERSION_COLUMNS = ("id", "reference", "state", "version", "previous_version_id", "config_digest", "created_at",
+                    "owner_id")
+
+
+def case_versions(submission: Submission, *, limit: int = 50) -> list[Submission]:
+    """Every version of the case ``submission`` belongs to, oldest first: identity columns only (reference, state,
+    digest), never content. The caller may see ``submission``; a page links to the others, and each link goes
+    through the visibility selector again (a coordinator's conflicts are judged per case)."""
+    chain = [submission]
+    earlier = submission
+    while earlier.previous_version_id and len(chain) < limit:
+        earlier = Submission.objects.only(*_VERSION_COLUMNS).get(pk=earlier.previous_version_id)
+        chain.insert(0, earlier)
+    later = submission
+    while len(chain) < limit:
+        later = Submission.objects.only(*_VERSION_COLUMNS).filter(
+            previous_version_id=later.pk).first()
+        if later is None:
+            break
+        chain.append(later)
+    return chain
+
+
+def next_version_of(submission: Submission) -> Submission | None:
+    return Submission.objects.filter(previous_version_id=submission.pk).only("id", "reference", "state",
+                                                                             "version").first()
 
 
 def current_terms() -> TermsVersion | None:
@@ -134,6 +167,8 @@ def _case_page_presence() -> dict:
         "page_has_reports": Exists(Report.objects.filter(submission=case)),
         "page_has_holds": Exists(LegalHold.objects.filter(submission=case)),
         "page_has_disputes": Exists(disputes_of(case)),
+        "page_has_review_requests": Exists(ReviewRequest.objects.filter(submission=case)),
+        "page_has_next_version": Exists(Submission.objects.filter(previous_version=case)),
     }
 
 
@@ -167,7 +202,8 @@ def case_page_records(user, submission: Submission, *, events: list) -> dict:  #
     # A receipt is written in the same transaction that moves the case to shredded, a final state.
     receipts = list(submission.deletion_receipts.all()) if submission.state == State.SHREDDED else []
     # The same latest-first rule as triage.selectors.latest_triage_result, with the model note in one join.
-    triage = (submission.triage_results.select_related("model_note").order_by("-created_at", "-pk").first()
+    triage = (submission.triage_results.select_related("model_note", "duplicate_of")
+              .order_by("-created_at", "-pk").first()
               if present("triage") else None)
     reviewed = any(event.action == "submission.transition" and (event.data or {}).get("to") == State.IN_REVIEW
                    for event in events)
@@ -184,7 +220,8 @@ def case_page_records(user, submission: Submission, *, events: list) -> dict:  #
         "similarity_links": links,
         "reports": reports,
         "retention": retention_summary(submission, reviewed=reviewed, acceptances=acceptances, reports=reports,
-                                       receipts=receipts, disputes=disputes, may_have_holds=present("holds")),
+                                       receipts=receipts, disputes=disputes, may_have_holds=present("holds"),
+                                       may_have_review_requests=present("review_requests")),
         "disputes": case_disputes(user, submission, disputes=disputes) if disputes else [],
         "legal_holds": case_legal_holds(user, submission) if present("holds") else [],
         "dynamic_run": dynamic_latest_run(submission=submission) if present("dynamic_runs") else None,

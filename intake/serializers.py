@@ -36,8 +36,10 @@ class SubmissionFieldsInput(StrictInput):
     description = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
     claim_statement = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
     claim_property = serializers.ChoiceField(choices=PropertyKind.choices, required=False)
-    claim_scope_in = _text_list()
+    claim_scope_in = _text_list()  # component ids or globs: see /api/v1/submissions/{id}/components/
     claim_scope_out = _text_list()
+    claim_scope_note = serializers.CharField(max_length=2000, required=False, allow_blank=True,
+                                             help_text="Free text for reviewers; never affects scope matching.")
     claim_assumptions = _text_list()
     claim_access_tier = serializers.ChoiceField(choices=AccessTier.choices, required=False)
     manifest = serializers.JSONField(required=False, allow_null=True,
@@ -77,10 +79,10 @@ class SubmissionOut(serializers.ModelSerializer):
     class Meta:
         model = Submission
         fields = ["id", "reference", "state", "title", "description", "claim_statement", "claim_property",
-                  "claim_scope_in", "claim_scope_out", "claim_assumptions", "claim_access_tier", "manifest",
-                  "named_competitors", "aggregate_opt_in", "retention_days", "config_digest", "artifacts",
+                  "claim_scope_in", "claim_scope_out", "claim_scope_note", "claim_assumptions", "claim_access_tier",
+                  "manifest", "named_competitors", "aggregate_opt_in", "retention_days", "config_digest", "artifacts",
                   "terms_accepted", "created_at", "updated_at", "submitted_at", "state_changed_at",
-                  "deletion_receipts"]
+                  "deletion_receipts", "version", "previous_version"]
         read_only_fields = fields
 
     def get_terms_accepted(self, obj: Submission) -> list[str]:
@@ -153,14 +155,62 @@ class RedactionFindingOut(serializers.Serializer):
     fingerprint = serializers.CharField()
 
 
+class ScopeEntryProblemOut(serializers.Serializer):
+    entry = serializers.CharField()
+    field = serializers.CharField()
+    message = serializers.CharField()
+    suggestions = serializers.ListField(child=serializers.CharField(), help_text="Nearest component ids or globs.")
+
+
 class ReadinessOut(serializers.Serializer):
     ready = serializers.BooleanField()
     problems = serializers.ListField(child=serializers.CharField())
     redaction = RedactionFindingOut(many=True)
+    scope = ScopeEntryProblemOut(many=True, help_text="Scope entries that name no detected component "
+                                                      "(GET/POST /api/v1/submissions/{id}/components/).")
 
 
 class ConfirmPlaceholdersInput(StrictInput):
     fingerprints = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1, max_length=200)
+
+
+class ReviewRequestInput(StrictInput):
+    justification = serializers.CharField(max_length=5000, help_text="Why people should review the outcome "
+                                                                      "(at least 30 characters).")
+
+
+class ReviewRequestOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    case_id = serializers.UUIDField(source="submission_id")
+    case = serializers.CharField(source="submission.reference")
+    outcome_state = serializers.CharField(help_text="The case's state when review was requested: closed or rejected.")
+    status = serializers.ChoiceField(choices=["pending", "accepted", "declined", "withdrawn"])
+    justification = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decision_reason = serializers.CharField(help_text="The coordinator's reason, once decided.")
+
+
+class VersionOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    reference = serializers.CharField()
+    version = serializers.IntegerField()
+    state = serializers.CharField()
+    config_digest = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class NextStepsOut(serializers.Serializer):
+    """What the caller can do next on the case; a refusal says why an action is not available."""
+
+    state = serializers.CharField()
+    versions = VersionOut(many=True)
+    review_requests = ReviewRequestOut(many=True)
+    can_request_review = serializers.BooleanField()
+    review_request_refusal = serializers.CharField(allow_null=True)
+    can_submit_new_version = serializers.BooleanField()
+    new_version_refusal = serializers.CharField(allow_null=True)
+    next_version = VersionOut(allow_null=True)
 
 
 class ErrorBody(serializers.Serializer):

@@ -8,7 +8,9 @@ audits in the same transaction.
 from __future__ import annotations
 
 import hashlib
+import shutil
 import uuid
+from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
@@ -17,19 +19,24 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from intake.accounts.assurance import assurance_level
+from intake.archives import UnpackLimits, UnsafeInput, archive_listing
 from intake.audit import audit_append
 from intake.digest import config_digest
-from intake.errors import NotEditable, QuotaExceeded, RedactionRequired, ValidationFailed
+from intake.errors import NotEditable, QuotaExceeded, RedactionRequired, TooLarge, ValidationFailed
 from intake.manifest import manifest_parse
 from intake.models import (AccessTier, Artifact, ArtifactKind, PropertyKind, Role, Submission, TermsAcceptance,
                            TermsVersion, User)
 from intake.redaction import RedactionFinding, scan_fields
+from intake.scope import ScopeProblem, scope_problems
+from intake.run_dirs import run_dir
 from intake.selectors import current_terms, open_case_count
 from intake.states import State, transition
 from intake.storage import artifact_store
 
 MAX_TEXT = 20_000
 MAX_LIST_ITEMS = 50
+MAX_SCOPE_NOTE = 2000
+MAX_INVENTORY_COMPONENTS = 3000
 
 
 class TermsOutdated(NotEditable):
@@ -40,7 +47,8 @@ class TermsOutdated(NotEditable):
 
 EDITABLE_FIELDS = {
     "title", "description", "claim_statement", "claim_property", "claim_scope_in", "claim_scope_out",
-    "claim_assumptions", "claim_access_tier", "manifest", "named_competitors", "aggregate_opt_in", "retention_days",
+    "claim_scope_note", "claim_assumptions", "claim_access_tier", "manifest", "named_competitors", "aggregate_opt_in",
+    "retention_days",
 }
 
 
@@ -63,9 +71,9 @@ def _clean_fields(fields: dict) -> dict:
         raise ValidationFailed(f"unknown field(s): {', '.join(sorted(unknown))}")
     cleaned: dict = {}
     for name, value in fields.items():
-        if name in ("title", "description", "claim_statement"):
+        if name in ("title", "description", "claim_statement", "claim_scope_note"):
             value = (value or "").strip()
-            limit = 200 if name == "title" else MAX_TEXT
+            limit = {"title": 200, "claim_scope_note": MAX_SCOPE_NOTE}.get(name, MAX_TEXT)
             if len(value) > limit:
                 raise ValidationFailed(f"{name} is longer than {limit} characters")
             if name == "title" and not value:
@@ -87,6 +95,14 @@ def _clean_fields(fields: dict) -> dict:
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 3650):
                 raise ValidationFailed("retention_days must be a whole number of days from 1 to 3650")
         cleaned[name] = value
+    scope = (cleaned.get("manifest") or {}).get("scope")
+    if isinstance(scope, dict):
+        # A manifest that states the scope (component ids, as the schema says) sets the case's scope, unless the
+        # same change sets it explicitly; the submit-time check applies to it like any other entry.
+        cleaned.setdefault("claim_scope_in", _clean_list("claim_scope_in", scope.get("in") or []))
+        cleaned.setdefault("claim_scope_out", _clean_list("claim_scope_out", scope.get("out") or []))
+        if isinstance(scope.get("note"), str):
+            cleaned.setdefault("claim_scope_note", scope["note"].strip()[:MAX_SCOPE_NOTE])
     return cleaned
 
 
@@ -176,8 +192,17 @@ def artifact_add(*, submission: Submission, actor, name: str, stream: BinaryIO, 
         raise ValidationFailed(f"an artifact named {clean_name} is already attached")
     store = artifact_store()
     artifact_id = uuid.uuid4()
-    # The store's label is the artifact's id, never its file name: file names are submitted content.
-    stored = store.put(stream, max_bytes=settings.ASSAY_MAX_ARTIFACT_BYTES, artifact_id=str(artifact_id))
+    limit = settings.ASSAY_MAX_ARTIFACT_BYTES
+    staging = run_dir("upload", in_memory_bytes=limit)  # 0700, in memory when it fits: plaintext
+    try:
+        staged = _stage_upload(stream, staging / "upload", limit=limit)
+        if kind == ArtifactKind.ARCHIVE:
+            _refuse_unsafe_archive(staged, name=clean_name)
+        with staged.open("rb") as plaintext:
+            # The store's label is the artifact's id, never its file name: file names are submitted content.
+            stored = store.put(plaintext, max_bytes=limit, artifact_id=str(artifact_id))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     try:
         with transaction.atomic():
             artifact = Artifact.objects.create(id=artifact_id, submission=submission, name=clean_name, kind=kind,
@@ -192,6 +217,27 @@ def artifact_add(*, submission: Submission, actor, name: str, stream: BinaryIO, 
         store.delete(stored.key)
         raise
     return artifact
+
+
+def _stage_upload(stream: BinaryIO, target: Path, *, limit: int) -> Path:
+    written = 0
+    with target.open("xb") as out:
+        target.chmod(0o600)
+        while chunk := stream.read(1024 * 1024):
+            written += len(chunk)
+            if written > limit:
+                raise TooLarge(f"artifact is larger than the {limit} byte limit")
+            out.write(chunk)
+    return target
+
+
+def _refuse_unsafe_archive(path: Path, *, name: str) -> None:
+    """An archive is accepted only if it reads one way, with the parser and limits triage uses on it later: what is
+    stored, what triage analyses and what the digest covers are then the same files."""
+    try:
+        archive_listing(path, limits=UnpackLimits(**getattr(settings, "ASSAY_TRIAGE_UNPACK_LIMITS", {})))
+    except UnsafeInput as exc:
+        raise ValidationFailed(f"{name} cannot be accepted: {exc}") from None
 
 
 def artifact_remove(*, artifact: Artifact, actor) -> None:  # noqa: ANN001
@@ -209,8 +255,8 @@ def submission_redaction_findings(submission: Submission) -> list[RedactionFindi
     findings = scan_fields({
         "title": submission.title, "description": submission.description,
         "claim_statement": submission.claim_statement, "claim_scope_in": submission.claim_scope_in,
-        "claim_scope_out": submission.claim_scope_out, "claim_assumptions": submission.claim_assumptions,
-        "manifest": submission.manifest,
+        "claim_scope_out": submission.claim_scope_out, "claim_scope_note": submission.claim_scope_note,
+        "claim_assumptions": submission.claim_assumptions, "manifest": submission.manifest,
     })
     confirmed = set(submission.redaction_confirmed or [])
     return [f for f in findings if f.fingerprint not in confirmed]
@@ -240,6 +286,8 @@ def submission_readiness(submission: Submission) -> list[str]:
         problems.append("Choose the claim's property kind.")
     if not submission.claim_scope_in:
         problems.append("List at least one component in scope.")
+    else:
+        problems += [_scope_problem_text(problem) for problem in submission_scope_problems(submission)]
     if submission.manifest is None:
         problems.append("Add the system manifest.")
     terms = current_terms()
@@ -248,6 +296,53 @@ def submission_readiness(submission: Submission) -> list[str]:
     if submission_redaction_findings(submission):
         problems.append("Redact the flagged secrets or personal data, or confirm they are placeholders.")
     return problems
+
+
+DETECT_COMPONENTS = "Detect the system's components (Scope step), so the scope can be checked against them."
+
+
+def submission_inventory(submission: Submission) -> list[dict] | None:
+    """The components triage detected for the draft's current artifacts and manifest; None when they were never
+    detected, or the artifacts or manifest changed since."""
+    stored = submission.component_inventory
+    if not isinstance(stored, dict) or stored.get("basis") != submission_compute_digest(submission):
+        return None
+    components = stored.get("components")
+    return components if isinstance(components, list) else None
+
+
+def submission_scope_problems(submission: Submission) -> list[ScopeProblem]:
+    """Scope entries that name no detected component (each with suggestions), or the one problem that the
+    components are not detected yet."""
+    inventory = submission_inventory(submission)
+    if inventory is None:
+        return [ScopeProblem(entry="", field="component_inventory", message=DETECT_COMPONENTS, suggestions=())]
+    return scope_problems(list(submission.claim_scope_in or []), list(submission.claim_scope_out or []), inventory)
+
+
+def _scope_problem_text(problem: ScopeProblem) -> str:
+    if not problem.suggestions:
+        return problem.message if problem.field == "component_inventory" else \
+            f"{problem.message} Pick components from the Scope step."
+    return f"{problem.message} Nearest: {', '.join(problem.suggestions)}."
+
+
+def submission_inventory_store(*, submission: Submission, components: list[dict], basis: str,
+                               actor=None) -> Submission:  # noqa: ANN001
+    """Keep the components triage detected for ``basis`` (the draft's config digest when detection started);
+    refused when the draft moved on meanwhile, so a stale inventory is never stored as current."""
+    if not isinstance(components, list) or len(components) > MAX_INVENTORY_COMPONENTS:
+        raise ValidationFailed("the component inventory is too large")
+    with transaction.atomic():
+        locked = Submission.objects.select_for_update().get(pk=submission.pk)
+        if locked.state != State.DRAFT:
+            raise NotEditable(f"case {locked.reference} is {locked.state}; components are detected for drafts")
+        if submission_compute_digest(locked) != basis:
+            raise NotEditable("the artifacts or manifest changed while components were detected; detect again")
+        locked.component_inventory = {"basis": basis, "components": components}
+        locked.save(update_fields=["component_inventory", "updated_at"])  # sealed: through save(), never update()
+        audit_append(actor=actor, action="scope.inventory", obj=locked, data={"components": len(components)})
+    return locked
 
 
 def submission_compute_digest(submission: Submission) -> str:
@@ -263,8 +358,9 @@ def submission_submit(*, submission: Submission, actor) -> Submission:  # noqa: 
     if problems:
         findings = submission_redaction_findings(submission)
         error_cls = RedactionRequired if findings and len(problems) == 1 else ValidationFailed
-        raise error_cls(problems[0], details={"problems": problems,
-                                              "redaction": [f.as_dict() for f in findings]})
+        scope = submission_scope_problems(submission) if submission.claim_scope_in else []
+        raise error_cls(problems[0], details={"problems": problems, "redaction": [f.as_dict() for f in findings],
+                                              "scope": [p.as_dict() for p in scope]})
     with transaction.atomic():
         digest = submission_compute_digest(submission)
         Submission.objects.filter(pk=submission.pk, state=State.DRAFT).update(config_digest=digest)

@@ -35,11 +35,17 @@ ALLOWED: dict[str, frozenset[str]] = {
     State.IN_REVIEW: frozenset({State.DECIDED, State.WITHDRAWN}),
     State.DECIDED: frozenset({State.REPORTED}),
     State.REPORTED: frozenset({State.CLOSED}),
-    State.CLOSED: frozenset({State.SHREDDED}),
-    State.REJECTED: frozenset({State.SHREDDED}),
+    # Issue 15: -> AWAITING_CONSENT only when a coordinator accepts the builder's request for human review
+    # (REOPENED_BY_REVIEW_REQUEST below; transition() refuses the move without that accepted request).
+    State.CLOSED: frozenset({State.SHREDDED, State.AWAITING_CONSENT}),
+    State.REJECTED: frozenset({State.SHREDDED, State.AWAITING_CONSENT}),
     State.WITHDRAWN: frozenset({State.SHREDDED}),
     State.SHREDDED: frozenset(),
 }
+
+# Moves that re-open a finished case; each needs ``data={"review_request": <pk of an accepted request>}``.
+REOPENED_BY_REVIEW_REQUEST = frozenset({(State.CLOSED, State.AWAITING_CONSENT),
+                                        (State.REJECTED, State.AWAITING_CONSENT)})
 
 # States in which a case counts against the builder's open-case quota.
 OPEN_STATES = frozenset({State.DRAFT, State.SUBMITTED, State.TRIAGING, State.TRIAGED,
@@ -75,13 +81,17 @@ def transition(submission, new: str, *, actor=None, reason: str = "", data: dict
     from django.utils import timezone
 
     from intake.audit import audit_append
-    from intake.models import Submission
+    from intake.models import ReviewRequest, Submission
 
     old = submission.state
     if not can_transition(old, new):
         raise IllegalTransition(old, new)
     now = timezone.now()
     with transaction.atomic():
+        if (old, new) in REOPENED_BY_REVIEW_REQUEST and not ReviewRequest.objects.filter(
+                pk=(data or {}).get("review_request"), submission_id=submission.pk,
+                status=ReviewRequest.Status.ACCEPTED).exists():
+            raise IllegalTransition(old, new)  # a finished case re-opens only through an accepted request
         updates = {"state": new, "state_changed_at": now}
         if new == State.SUBMITTED:
             updates["submitted_at"] = now

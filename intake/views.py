@@ -31,6 +31,8 @@ from intake.forms import (
     ManifestForm,
     PlaceholderConfirmForm,
     QueueFilterForm,
+    ReviewRequestForm,
+    ScopeForm,
     TermsForm,
     WithdrawForm,
     add_domain_error,
@@ -38,7 +40,11 @@ from intake.forms import (
 from intake.manifest import manifest_schema
 from intake.middleware import ratelimited_response
 from intake.models import AuditEvent, Role, Submission
+from intake.next_steps import case_next_steps
+from intake.review_requests import review_request_create
+from intake.versions import submission_new_version
 from intake.ratelimits import enforce
+from intake.scope import grouped, scope_problems
 from intake.selectors import (case_page_records, case_page_submission, current_terms, open_case_count,
                               submissions_matching,
                               submission_events, submission_get_for, submissions_visible_to)
@@ -48,6 +54,7 @@ from intake.services import (
     submission_confirm_placeholders,
     submission_create,
     submission_readiness,
+    submission_inventory,
     submission_redaction_findings,
     submission_submit,
     submission_update,
@@ -57,7 +64,7 @@ from intake.services import (
 from intake.states import TERMINAL_STATES, IllegalTransition, StaleTransition, State, can_transition
 
 WIZARD_STEPS = [("claim", "Claim"), ("manifest", "Manifest"), ("terms", "Terms"), ("artifacts", "Artifacts"),
-                ("review", "Review & submit")]
+                ("scope", "Scope"), ("review", "Review & submit")]
 # Where a builder fixes a redaction finding, by the field it was found in.
 FIELD_STEP = {"manifest": "manifest"}
 # Poll fast while the machine is working on the case, slowly while it waits for people.
@@ -355,6 +362,49 @@ def case_artifact_remove(request: HttpRequest, pk, artifact_pk) -> HttpResponse:
     return redirect(_step_url(submission, "artifacts"))
 
 
+def _scope_context(submission: Submission, form: ScopeForm | None = None, problems: list | None = None,
+                   error: str = "") -> dict:
+    inventory = submission_inventory(submission)
+    ids = [c["id"] for c in inventory or []]
+    if form is None:
+        form = ScopeForm(initial=ScopeForm.initial_for(submission, ids), component_ids=ids)
+    chosen_in = set(form["scope_in"].value() or [])
+    chosen_out = set(form["scope_out"].value() or [])
+    return {"form": form, "inventory": inventory, "groups": grouped(inventory or []),
+            "stale": inventory is None and submission.component_inventory is not None,
+            "chosen_in": chosen_in, "chosen_out": chosen_out, "problems": problems or [], "error": error}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def case_scope(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
+    """Pick the claim's scope from the detected components; entries naming no component are refused with
+    suggestions (the same check the submit-time readiness makes)."""
+    submission, refused = _editable_case(request, pk)
+    if refused:
+        return refused
+    if request.method == "GET":
+        return _wizard(request, submission, "scope", _scope_context(submission))
+    inventory = submission_inventory(submission)
+    form = ScopeForm(request.POST, component_ids=[c["id"] for c in inventory or []])
+    if inventory is None:
+        return _wizard(request, submission, "scope", _scope_context(
+            submission, form, error="Detect the system's components first."), status=400)
+    if not form.is_valid():
+        return _wizard(request, submission, "scope", _scope_context(submission, form), status=400)
+    fields = form.service_fields()
+    problems = scope_problems(fields["claim_scope_in"], fields["claim_scope_out"], inventory)
+    if not fields["claim_scope_in"] or problems:
+        error = "" if fields["claim_scope_in"] else "Pick at least one component in scope."
+        return _wizard(request, submission, "scope", _scope_context(submission, form, problems, error), status=400)
+    try:
+        submission_update(submission=submission, actor=request.user, **fields)
+    except DomainError as error:
+        return _wizard(request, submission, "scope", _scope_context(submission, form, error=str(error)),
+                       status=error.http_status)
+    return _redirect(request, _step_url(submission, "review"))
+
+
 def _review_context(submission: Submission) -> dict:
     findings = submission_redaction_findings(submission)
     return {
@@ -431,6 +481,7 @@ _ACTION_LABELS = {
     "artifact.add": "Artifact added",
     "artifact.remove": "Artifact removed",
     "redaction.confirm_placeholder": "Placeholder confirmed",
+    "scope.inventory": "Components detected",
     "triage.dynamic_run": "Submitted servers run in the sandbox",
     "consent.request": "Human review proposed; your consent is asked",
     "consent.give": "Consent to human review given",
@@ -462,6 +513,11 @@ _ACTION_LABELS = {
     "vault.dispute.decide": "IP dispute decided",
     "vault.relocate": "Stored artifacts moved",
     "triage.retry": "Retrying automated triage",
+    "review_request.create": "Human review requested",
+    "review_request.accepted": "Request for human review accepted",
+    "review_request.declined": "Request for human review declined",
+    "submission.new_version": "New configuration version started",
+    "submission.version_of": "Started as a new configuration version",
 }
 
 
@@ -492,6 +548,9 @@ def _timeline_entry(event: AuditEvent, viewer) -> TimelineEntry:  # noqa: ANN001
             "triage.retry": data.get("reason", ""),
             "vault.dispute.open": f"this case is the {data.get('role')}" if data.get("role") else "",
             "vault.dispute.decide": data.get("outcome", ""),
+            "scope.inventory": f"{data.get('components', 0)} component(s)",
+            "submission.new_version": f"version {data.get('version', '')}",
+            "submission.version_of": f"version {data.get('version', '')}",
         }.get(event.action, "")
     if event.actor_id is None:
         who = "Assay"
@@ -532,8 +591,54 @@ def case_detail(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
         **case_page_records(request.user, submission, events=events),
         "is_owner": submission.owner_id == request.user.pk,
         "can_withdraw": submission.owner_id == request.user.pk and can_transition(submission.state, State.WITHDRAWN),
+        "next_steps": case_next_steps(request.user, submission, events=events),
+        "review_request_form": ReviewRequestForm(),
     }
     return render(request, "intake/case_detail.html", context)
+
+
+@login_required
+@require_POST
+def case_review_request(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
+    """The builder asks for human review of a guidance or reject outcome (rate-limited; counts in the quota)."""
+    submission = _owned_case(request, pk)
+    enforce(request, "review-request")
+    form = ReviewRequestForm(request.POST)
+    if form.is_valid():
+        try:
+            review_request_create(submission=submission, actor=request.user,
+                                  justification=form.cleaned_data["justification"])
+        except DomainError as error:
+            add_domain_error(form, error)
+            response = render(request, "intake/case_review_request.html", {"case": submission, "form": form},
+                              status=error.http_status)
+            if error.retry_after:
+                response["Retry-After"] = str(error.retry_after)
+            return response
+        messages.success(request, f"Human review of case {submission.reference} is requested; a coordinator "
+                                  "will accept or decline it with a reason.")
+        return _redirect(request, reverse("case_detail", args=[submission.pk]))
+    return render(request, "intake/case_review_request.html", {"case": submission, "form": form}, status=400)
+
+
+@login_required
+@require_POST
+def case_new_version(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
+    """Open the next configuration version of the case as a pre-filled draft, and continue in the wizard."""
+    submission = _owned_case(request, pk)
+    enforce(request, "submission-create")
+    try:
+        draft = submission_new_version(previous=submission, actor=request.user)
+    except DomainError as error:
+        response = render(request, "intake/error.html", {"title": "No new version started",
+                                                         "message": str(error)}, status=error.http_status)
+        if error.retry_after:
+            response["Retry-After"] = str(error.retry_after)
+        return response
+    messages.success(request, f"Version {draft.version} of the case is a draft ({draft.reference}), pre-filled from "
+                              f"{submission.reference}: check the claim, upload the new configuration, accept the "
+                              "terms and submit.")
+    return _redirect(request, _step_url(draft, "claim"))
 
 
 @login_required

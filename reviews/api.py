@@ -25,7 +25,10 @@ from intake.api_auth import MfaSatisfied, TokenScopes
 from intake.api_errors import AUTHENTICATED, documented_errors
 from intake.models import AccessTier, Role, User
 from intake.selectors import submission_get_for, submission_get_owned
+from intake.review_requests import review_requests_pending_for
+from intake.serializers import ReviewRequestOut
 from reviews.coordinator_visibility import coordinator_case_for
+from reviews.review_requests import review_request_decide
 from reviews import selectors, services
 from reviews.models import AccessGrant, Assignment, Consent, Verdict
 
@@ -361,6 +364,33 @@ class CaseDecisionView(_CoordinatorView):
         body.is_valid(raise_exception=True)
         decision = services.decision_record(submission=submission, actor=request.user, **body.validated_data)
         return Response(DecisionOut(decision).data, status=status.HTTP_201_CREATED)
+
+
+class ReviewRequestDecisionIn(serializers.Serializer):
+    accept = serializers.BooleanField(help_text="true: send the case to human review (consent first); false: decline")
+    reason = serializers.CharField(max_length=2000, help_text="Shown to the builder; 10 to 2000 characters.")
+
+
+class PendingReviewRequestsView(_CoordinatorView):
+    @extend_schema(summary="Builders' pending requests for human review, on cases you may coordinate",
+                   responses={200: ReviewRequestOut(many=True), **LISTING})
+    def get(self, request: Request) -> Response:
+        _require_role(request, Role.COORDINATOR)
+        return Response(ReviewRequestOut(review_requests_pending_for(request.user)[:500], many=True).data)
+
+
+class ReviewRequestDecisionView(_CoordinatorView):
+    @extend_schema(summary="Accept (the case moves to awaiting consent, as an escalated case) or decline a request "
+                           "for human review, with a reason", request=ReviewRequestDecisionIn,
+                   responses={200: ReviewRequestOut, **CHANGE})
+    def post(self, request: Request, pk: int) -> Response:
+        _require_role(request, Role.COORDINATOR)
+        review_request = get_object_or_404(review_requests_pending_for(request.user), pk=pk)
+        body = ReviewRequestDecisionIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        decided = review_request_decide(review_request=review_request, actor=request.user,
+                                        accept=body.validated_data["accept"], reason=body.validated_data["reason"])
+        return Response(ReviewRequestOut(decided).data)
 
 
 # --- builders -----------------------------------------------------------------------------------

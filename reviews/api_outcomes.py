@@ -53,7 +53,12 @@ class TriageResultView(APIView):
         if request.query_params.get("as") == "sarif":
             return Response(sarif_document(document))
         outside = findings_outside_scope(result, submission)
+        duplicate = result.duplicate_of
         return Response({**document, "tree_digest": result.tree_digest,
+                         # issue 15: an exact duplicate names the earlier case whose next steps apply
+                         "duplicate_of": ({"id": str(duplicate.pk), "reference": duplicate.reference}
+                                          if duplicate is not None and duplicate.owner_id == submission.owner_id
+                                          else None),
                          "outside_claim_scope": {"counts": outside["counts"], "findings": [
             {k: f.get(k) for k in ("check", "severity", "path", "line")} for f in outside["findings"]]}})
 

@@ -25,5 +25,8 @@ urlpatterns = [
     path("coordinate/cases/<uuid:pk>/holds/", api_holds.CaseLegalHoldsView.as_view(), name="case-holds"),
     path("coordinate/holds/<int:hold_pk>/approve/", api_holds.LegalHoldApproveView.as_view(), name="hold-approve"),
     path("coordinate/holds/<int:hold_pk>/release/", api_holds.LegalHoldReleaseView.as_view(), name="hold-release"),
+    path("coordinate/review-requests/", api.PendingReviewRequestsView.as_view(), name="review-requests"),
+    path("coordinate/review-requests/<int:pk>/decision/", api.ReviewRequestDecisionView.as_view(),
+         name="review-request-decision"),
     path("consent/<uuid:pk>/", api.ConsentView.as_view(), name="consent"),
 ]

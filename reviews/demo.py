@@ -48,12 +48,17 @@ def demo_case_with_report() -> Report:
             submission=submission, actor=builder, description="Answers research questions using web search.",
             claim_statement="Content fetched from the web cannot cause the agent to run shell commands other than "
                             "'git status'.",
-            claim_property="prompt-injection-resistance", claim_scope_in=["harness permissions", "hooks"],
-            claim_scope_out=["the model provider"], claim_assumptions=["the harness enforces its allow list"],
+            claim_property="prompt-injection-resistance", claim_scope_in=["agent:manifest", "file:settings.json"],
+            claim_scope_note="The harness and its permissions; not the model provider.",
+            claim_assumptions=["the harness enforces its allow list"],
             claim_access_tier="grey", manifest=DEMO_MANIFEST)
         terms_accept(submission=submission, actor=builder, terms=current_terms())
         artifact_add(submission=submission, actor=builder, name="settings.json", kind="config",
                      stream=io.BytesIO(DEMO_SETTINGS))
+        from triage.scope_inventory import submission_detect_components
+
+        # the scope names components, so they are detected first, as the wizard's scope step does
+        submission = submission_detect_components(submission=submission, actor=builder)
         submission = submission_submit(submission=submission, actor=builder)
     from triage.pipeline import triage_submission_run
 
@@ -83,6 +88,7 @@ def demo_case_with_report() -> Report:
 
 ESCALATED_TITLE = "Demo: coding agent with unrestricted shell"
 GUIDANCE_TITLE = "Demo: read-only documentation helper"
+SUBMITTED_TITLE = "Demo: ticket triage agent (submitted)"
 # A harness that approves everything and allows any shell command: triage escalates this to human review.
 ESCALATED_SETTINGS = b'''{
   "permissions": {"defaultMode": "bypassPermissions", "allow": ["Bash(*)", "Read", "Write", "WebFetch"]},
@@ -111,17 +117,24 @@ def demo_route() -> dict[str, str]:
     guidance = _demo_triaged_case(
         GUIDANCE_TITLE, GUIDANCE_SETTINGS, claim_property="least-privilege",
         claim_statement="The helper can only read the documentation tree.")
+    # Submitted like any case; the worker `make run` starts triages it (its message waits in the queue).
+    queued = _demo_triaged_case(
+        SUBMITTED_TITLE, GUIDANCE_SETTINGS, claim_property="no-exfiltration", triage_now=False,
+        claim_statement="Ticket contents cannot leave through any channel other than the reply API.")
     if not AggregateRelease.objects.filter(dataset="findings").exists():
         today = timezone.now().date()
         release_create(dataset="findings", period_start=today.replace(day=1), period_end=today, epsilon=0.5,
                        actor=None)
     return {"reported": reported.submission.reference, "escalated": f"{escalated.reference} ({escalated.state})",
-            "guidance": f"{guidance.reference} ({guidance.state})"}
+            "guidance": f"{guidance.reference} ({guidance.state})", "queued": f"{queued.reference} ({queued.state})"}
 
 
-def _demo_triaged_case(title: str, settings_json: bytes, *, claim_property: str, claim_statement: str) -> Submission:
+def _demo_triaged_case(title: str, settings_json: bytes, *, claim_property: str, claim_statement: str,
+                       triage_now: bool = True) -> Submission:
+    """A second-builder demo case, submitted; triaged here, or (``triage_now=False``) left queued for the worker."""
     from intake.selectors import current_terms
     from triage.pipeline import triage_submission_run
+    from triage.scope_inventory import submission_detect_components
 
     # The second demo builder's cases: the first one's open-case quota already holds its own demo cases.
     builder = User.objects.get(email="builder2@independent-builder.test")
@@ -131,7 +144,7 @@ def _demo_triaged_case(title: str, settings_json: bytes, *, claim_property: str,
     submission = existing or submission_create(owner=builder, title=title)
     submission = submission_update(
         submission=submission, actor=builder, description="Demo system for the portal tour.",
-        claim_statement=claim_statement, claim_property=claim_property, claim_scope_in=["settings.json"],
+        claim_statement=claim_statement, claim_property=claim_property, claim_scope_in=["file:settings.json"],
         claim_assumptions=["the harness enforces its permission settings"], claim_access_tier="grey",
         aggregate_opt_in=True, manifest={
             "schema_version": 1, "name": title.removeprefix("Demo: "), "summary": claim_statement,
@@ -143,9 +156,11 @@ def _demo_triaged_case(title: str, settings_json: bytes, *, claim_property: str,
     if not submission.artifacts.exists():
         artifact_add(submission=submission, actor=builder, name="settings.json", kind="config",
                      stream=io.BytesIO(settings_json))
+    submission = submission_detect_components(submission=submission, actor=builder)
     submission = submission_submit(submission=submission, actor=builder)
-    triage_submission_run(str(submission.pk))
-    submission.refresh_from_db()
+    if triage_now:
+        triage_submission_run(str(submission.pk))
+        submission.refresh_from_db()
     return submission
 
 

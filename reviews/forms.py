@@ -172,3 +172,12 @@ class LegalHoldRequestForm(forms.Form):
 
 class LegalHoldReleaseForm(forms.Form):
     reason = forms.CharField(min_length=10, max_length=5000, label="Release reason")
+
+
+class ReviewRequestDecisionForm(forms.Form):
+    """A coordinator answers a builder's request for human review (issue 15). No answer is preselected."""
+
+    answer = forms.ChoiceField(choices=[("", "Choose…"), ("accept", "Accept: send the case to human review"),
+                                        ("decline", "Decline")], label="Answer")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), min_length=10, max_length=2000,
+                             label="Reason (shown to the builder)")

@@ -24,6 +24,9 @@ urlpatterns = [
     path("review/cases/<uuid:pk>/review/", views.reviewer_review, name="reviewer_review"),
     # coordinators
     path("coordinate/", views.coordinator_reviews, name="coordinator_reviews"),
+    path("coordinate/review-requests/", views.coordinator_review_requests, name="coordinator_review_requests"),
+    path("coordinate/review-requests/<int:request_pk>/decide/", views.coordinator_review_request_decide,
+         name="coordinator_review_request_decide"),
     path("coordinate/calibration/", views.coordinator_calibration, name="coordinator_calibration"),
     path("coordinate/cases/<uuid:pk>/", views.coordinator_case, name="coordinator_case"),
     path("coordinate/cases/<uuid:pk>/take/", views.coordinator_take, name="coordinator_take"),

@@ -31,8 +31,10 @@ from reviews import selectors, services
 from reviews.coordinator_visibility import coordinator_case_for
 from reviews.forms import (
     AssignForm, CalibrationForm, ConsentForm, DecisionForm, DeclarationForm, FindingFormSet, GrantForm, MessageForm,
-    OverrideRequestForm, ReviewerProfileForm, ReviewForm, RevokeForm, VendorTieForm,
+    OverrideRequestForm, ReviewerProfileForm, ReviewForm, ReviewRequestDecisionForm, RevokeForm, VendorTieForm,
 )
+from intake.review_requests import review_requests_pending_for
+from reviews.review_requests import review_request_decide
 from reviews.messaging import message_post
 from reviews.models import (
     TIER_RANK, AccessGrant, Assignment, CaseCoordination, ConflictOverride, Consent, Decision,
@@ -261,7 +263,50 @@ def coordinator_reviews(request: HttpRequest) -> HttpResponse:
     _require_role(request, Role.COORDINATOR)
     queue = selectors.coordinator_review_queue(request.user)
     return render(request, "reviews/portal/coordinator_queue.html",
-                  {"cases": queue.cases[:500], "conflicted": queue.conflicted})
+                  {"cases": queue.cases[:500], "conflicted": queue.conflicted,
+                   "pending_review_requests": review_requests_pending_for(request.user).count()})
+
+
+def _review_requests_page(request: HttpRequest, *, forms: dict | None = None, error: str | None = None,
+                          status: int = 200) -> HttpResponse:
+    pending = list(review_requests_pending_for(request.user)[:200])
+    forms = forms or {}
+    rows = [(r, forms.get(r.pk) or ReviewRequestDecisionForm(prefix=f"r{r.pk}")) for r in pending]
+    return _no_store(render(request, "reviews/portal/review_requests.html", {"rows": rows, "error": error},
+                            status=status))
+
+
+@login_required
+@require_GET
+def coordinator_review_requests(request: HttpRequest) -> HttpResponse:
+    """Builders' pending requests for human review, on the cases this coordinator may see (no conflicts)."""
+    _require_role(request, Role.COORDINATOR)
+    return _review_requests_page(request)
+
+
+@login_required
+@require_POST
+def coordinator_review_request_decide(request: HttpRequest, request_pk: int) -> HttpResponse:
+    _require_role(request, Role.COORDINATOR)
+    review_request = get_object_or_404(review_requests_pending_for(request.user), pk=request_pk)
+    form = ReviewRequestDecisionForm(request.POST, prefix=f"r{review_request.pk}")
+    if not form.is_valid():
+        return _review_requests_page(request, forms={review_request.pk: form},
+                                     error="Choose an answer and give the builder a reason.", status=400)
+    accept = form.cleaned_data["answer"] == "accept"
+    try:
+        review_request_decide(review_request=review_request, actor=request.user, accept=accept,
+                              reason=form.cleaned_data["reason"])
+    except DomainError as error:
+        return _review_requests_page(request, forms={review_request.pk: form}, error=str(error),
+                                     status=error.http_status)
+    case = review_request.submission
+    if accept:
+        messages.success(request, f"Accepted: case {case.reference} now awaits the builder's consent to human "
+                                  "review.")
+        return redirect("coordinator_case", pk=case.pk)
+    messages.success(request, f"Declined the request on case {case.reference}; the builder sees your reason.")
+    return redirect("coordinator_review_requests")
 
 
 def _coordinator_case(request: HttpRequest, pk) -> Submission:  # noqa: ANN001

@@ -19,14 +19,12 @@ HEADLINE_COUNT = 5
 # "mcp_servers[jira]: npx …" (manifest) and "jira: npx …" (.mcp.json) name the same server.
 _LABELLED = re.compile(r"^(?P<label>[^\s:][^:]{0,80}?):\s+(?P<body>.+)$", re.S)
 _INDEXED_LABEL = re.compile(r"^[A-Za-z_][\w.-]*\[(?P<name>[^\]]+)\]$")
-# Triage masks known token shapes; a URL's password ("postgresql://user:pw@host") is masked here as well.
-_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^\s:/@]+:)(?P<password>[^\s@/]+)(?=@)", re.I)
 
 
 def report_evidence(text: str | None) -> str:
-    """One line, credentials masked (again: a signed report travels further than the case page), short."""
+    """One line, credentials masked (again, with the shapes of today: a signed report travels further than the case
+    page, and the evidence may have been stored before a shape was added), short."""
     text = mask_evidence(text or "")
-    text = _URL_PASSWORD.sub(lambda m: m.group("head") + "*" * min(len(m.group("password")), 8), text)
     if len(text) > REPORT_EVIDENCE_CHARS:
         text = text[: REPORT_EVIDENCE_CHARS - 1] + "…"
     return text

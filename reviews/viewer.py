@@ -5,16 +5,15 @@ Every view goes through :func:`reviews.services.access_case_as_reviewer`
 and decrypts through the vault with purpose ``reviewer_grant`` (audited
 again, with the grant and what was opened). Nothing is cached: content is
 decrypted on demand into a private temporary directory that is removed
-before the response is rendered. Archives are read with triage's safe
-unpacker (every entry name validated, sizes and counts bounded). Grey box
-shows text with secrets and personal data masked; only white box may
-download an artifact whole.
+before the response is rendered. Archives are read with the one archive
+parser, :mod:`intake.archives` (every entry name validated, sizes and
+counts bounded). Grey box shows text with secrets and personal data masked
+(:mod:`intake.redaction`); only white box may download an artifact whole.
 """
 
 from __future__ import annotations
 
 import base64
-import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,12 +24,13 @@ from xml.sax.saxutils import escape as xml_escape
 from django.conf import settings
 from django.http import Http404
 
+from intake.archives import UnpackLimits, UnsafeInput, detect_kind, safe_member_path, unpack
 from intake.models import AccessTier, Artifact, Submission, User
+from intake.redaction import redact_for_view
+from intake.run_dirs import run_dir
 from intake.storage import artifact_store
 from reviews.models import TIER_RANK, AccessGrant
 from reviews.services import access_case_as_reviewer
-from triage.run_dirs import run_dir
-from triage.unpack import UnpackLimits, UnsafeInput, detect_kind, safe_member_path, unpack
 
 MAX_VIEW_BYTES = 512 * 1024  # text shown per page; the rest is cut, and says so
 VIEW_LIMITS = UnpackLimits(max_entries=5_000, max_total_bytes=256 * 1024 * 1024, max_file_bytes=64 * 1024 * 1024)
@@ -100,30 +100,9 @@ def _read_text(path: Path) -> tuple[str | None, bool, bool, int]:
     return raw.decode("utf-8", errors="replace"), False, truncated, size
 
 
-_SECRET_PATTERNS = [
-    re.compile(r"sk-ant-[A-Za-z0-9_-]{20,}"), re.compile(r"sk-[A-Za-z0-9_-]{20,}"), re.compile(r"AIza[0-9A-Za-z_-]{35}"),
-    re.compile(r"hf_[A-Za-z0-9]{30,}"), re.compile(r"gh[pousr]_[A-Za-z0-9]{30,}"), re.compile(r"AKIA[0-9A-Z]{16}"),
-    re.compile(r"xox[abposr]-[A-Za-z0-9-]{10,}"),
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)"),
-    re.compile(r"(?i)((?:password|passwd|secret|token|api[_-]?key)[\"']?\s*[:=]\s*[\"']?)([^\s\"',;]{4,})"),
-]
-_PERSONAL_PATTERNS = [
-    ("email", re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")),
-    ("phone", re.compile(r"(?<![\w.])\+?\d[\d ().-]{8,}\d(?![\w.])")),
-    ("iban", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}\b")),
-]
-
-
 def redact_text(text: str) -> str:
     """Grey box: secrets and personal data replaced by labelled placeholders, everything else as it is."""
-    for pattern in _SECRET_PATTERNS:
-        if pattern.groups >= 2:
-            text = pattern.sub(lambda m: m.group(1) + "[redacted secret]", text)
-        else:
-            text = pattern.sub("[redacted secret]", text)
-    for label, pattern in _PERSONAL_PATTERNS:
-        text = pattern.sub(f"[redacted {label}]", text)
-    return text
+    return redact_for_view(text)
 
 
 def artifact_view(*, reviewer: User, submission_pk, artifact_pk, entry: str | None = None) -> ArtifactView:  # noqa: ANN001

@@ -7,7 +7,8 @@ import io
 from allauth.account.models import EmailAddress
 
 from intake.models import Role, Submission, User
-from intake.services import artifact_add, submission_create, submission_update, terms_accept, terms_publish
+from intake.services import (artifact_add, submission_compute_digest, submission_create, submission_inventory_store,
+                             submission_update, terms_accept, terms_publish)
 
 PASSWORD = "correct horse battery staple 42"
 
@@ -21,6 +22,19 @@ VALID_MANIFEST = {
     "data_sources": [{"name": "support tickets", "kind": "tickets", "trust": "untrusted", "writable_by_outsiders": True}],
     "egress": {"policy": "allowlist", "allow": ["api.example.invalid"]},
 }
+
+
+# What triage detects for make_draft's manifest and settings.json (tests/unit/test_scope_inventory.py proves it), so
+# drafts get their scope step's inventory without a sandbox run per test.
+DRAFT_COMPONENTS = [
+    {"id": "agent:manifest", "kind": "agent", "label": "claude-code agent manifest", "paths": ["(manifest)"],
+     "lines": {}},
+    {"id": "file:settings.json", "kind": "file", "label": "settings.json", "paths": ["settings.json"], "lines": {}},
+    {"id": "mcp-server:tickets", "kind": "mcp-server", "label": "MCP server tickets (manifest)",
+     "paths": ["(manifest)"], "lines": {}},
+    {"id": "tool:manifest/shell", "kind": "tool", "label": "Tool shell (manifest)", "paths": ["(manifest)"],
+     "lines": {}},
+]
 
 
 def make_user(email: str, *, role: str = Role.BUILDER, verified: bool = True, password: str = PASSWORD,
@@ -47,12 +61,15 @@ def make_draft(owner: User, *, title: str = "Ticket triage agent", complete: boo
         submission = submission_update(
             submission=submission, actor=owner,
             claim_statement="The agent cannot send ticket contents to any host outside the allowlist.",
-            claim_property="no-exfiltration", claim_scope_in=["agent harness", "tickets MCP server"],
-            claim_scope_out=["the model provider's infrastructure"], claim_assumptions=["egress proxy enforced"],
+            claim_property="no-exfiltration", claim_scope_in=["agent:manifest", "mcp-server:tickets"],
+            claim_scope_out=["tool:manifest/shell"], claim_scope_note="Not the model provider's infrastructure.",
+            claim_assumptions=["egress proxy enforced"],
             manifest=VALID_MANIFEST, description="A support agent that triages inbound tickets.")
         terms_accept(submission=submission, actor=owner, terms=make_terms())
         artifact_add(submission=submission, actor=owner, name="settings.json",
                      stream=io.BytesIO(b'{"permissions": {"allow": ["Read"]}}'), kind="config")
+        submission = submission_inventory_store(submission=submission, components=DRAFT_COMPONENTS,
+                                                basis=submission_compute_digest(submission), actor=owner)
     return submission
 
 
@@ -92,3 +109,14 @@ def login_with_mfa(client, user: User):  # noqa: ANN001, ANN201
     session["assay_staff_seen_at"] = time.time()  # as the first request after sign-in would have written
     session.save()
     return client
+
+
+def scope_components(submission: Submission, owner: User, *, scope_in: list[str],
+                     scope_out: list[str] | None = None) -> Submission:
+    """Detect the draft's components the way the wizard's scope step does (the real sandboxed analysis), then
+    set its scope to component ids or globs: for tests whose drafts gained artifacts after make_draft."""
+    from triage.scope_inventory import submission_detect_components
+
+    submission = submission_detect_components(submission=submission, actor=owner)
+    return submission_update(submission=submission, actor=owner, claim_scope_in=scope_in,
+                             claim_scope_out=scope_out or [])

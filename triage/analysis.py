@@ -14,7 +14,7 @@ from triage.graph import CapabilityGraph, build_graph
 from triage.parsers import ParsedSystem, parse_root, parse_tree
 from triage.parsers.base import Tree
 
-__all__ = ["analyse", "analyse_system", "analyse_tree"]
+__all__ = ["analyse", "analyse_system", "analyse_tree", "analyse_tree_with_inventory"]
 
 
 def analyse_system(system: ParsedSystem) -> tuple[list[Finding], CapabilityGraph]:
@@ -35,3 +35,13 @@ def analyse_tree(tree: Tree, *, manifest: dict | None = None, parallel: bool = F
     ``parallel`` parses code on two cores (the sandbox's entry asks for it; elsewhere forking is not safe)."""
     findings, _graph = analyse_system(parse_tree(tree, manifest=manifest, parallel=parallel))
     return findings
+
+
+def analyse_tree_with_inventory(tree: Tree, *, manifest: dict | None = None, parallel: bool = False,
+                                files: list[str] | tuple[str, ...] = ()) -> tuple[list[Finding], list[dict]]:
+    """:func:`analyse_tree`, and the component inventory (triage.components) of the same parse and graph."""
+    from triage.components import inventory_of
+
+    system = parse_tree(tree, manifest=manifest, parallel=parallel)
+    findings, graph = analyse_system(system)
+    return findings, inventory_of(system, graph, files)

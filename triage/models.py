@@ -38,6 +38,10 @@ class TriageResult(models.Model):
     file_count = models.PositiveIntegerField(default=0)
     duration_ms = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
+    # Rejected as an exact duplicate (same configuration, same claim) of this earlier case of the same builder:
+    # the page and the API point there, to that case's next steps (issue 15).
+    duplicate_of = models.ForeignKey(Submission, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
 
     class Meta:
         ordering = ["-created_at"]
@@ -77,7 +81,8 @@ class FileHash(models.Model):
 
 
 class LinkKind(models.TextChoices):
-    OWN_EXACT = "own_exact", "Exact duplicate of the builder's own case"
+    # The same unpacked content; a duplicate only when the claim is the same too (triage.pipeline, issue 15).
+    OWN_EXACT = "own_exact", "Same content as the builder's own case"
     OWN_NEAR_DUPLICATE = "own_near_duplicate", "Near-duplicate of the builder's own case"
     POSSIBLE_EXTRACTION = "possible_extraction", "Similar to another builder's case (coordinators only)"
 

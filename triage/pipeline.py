@@ -24,12 +24,15 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from assay.metrics import triage_stage
+from intake.archives import UnsafeInput, detect_kind
 from intake.models import NotificationKind, Submission
 from intake.notifications import OUTCOME_WORDS, notify
+from intake.run_dirs import run_dir
 from intake.states import State, StaleTransition, transition
 from triage.dynamic.services import (dynamic_not_run_unprocessable, dynamic_record_put, dynamic_run_create,
                                      submission_dynamic_triage)
@@ -37,10 +40,8 @@ from triage.leases import heartbeat, lease_acquire, lease_release, new_holder
 from triage.fingerprints import FingerprintVerdict, content_digest, fingerprint_link, fingerprint_similar, \
     fingerprint_store, fingerprint_verdict
 from triage.models import Decision, TriageResult
-from triage.run_dirs import run_dir
 from triage.runner import SandboxedAnalysis, TriageInputError, TriageOutcome, TriageSource, triage_analyse, \
     triage_decide
-from triage.unpack import UnsafeInput, detect_kind
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ def submission_triage(*, submission: Submission) -> TriageResult | None:
     started = time.monotonic()
     # the decrypted artifacts: in memory when they fit (never on a disk), else a private temp dir
     staging = run_dir("stage", in_memory_bytes=sum(a.size for a in submission.artifacts.all()))
-    verdict_box: dict[str, FingerprintVerdict] = {}
+    verdict_box: dict = {}  # the fingerprint verdict and the duplicated case, if any
     dynamic = dynamic_record = None
     try:
         try:
@@ -139,7 +140,8 @@ def submission_triage(*, submission: Submission) -> TriageResult | None:
             result = _store_unprocessable(locked, failure, duration_ms)
             dynamic = dynamic_not_run_unprocessable(submission=locked, sandbox=result.sandbox, failure=failure)
         else:
-            result = _store_outcome(locked, outcome, verdict_box.get("verdict"), duration_ms)
+            result = _store_outcome(locked, outcome, verdict_box.get("verdict"), duration_ms,
+                                    duplicate_of=verdict_box.get("duplicate_of"))
         run = dynamic_run_create(submission=locked, dynamic=dynamic, stored=dynamic_record,
                                  config_digest=result.config_digest)
         transition(locked, State.TRIAGED, actor=None, reason="triage finished",
@@ -223,7 +225,9 @@ def _policy_context(submission: Submission, analysis: SandboxedAnalysis, verdict
                                       content_sha256=content_digest(analysis.files),
                                       exclude_submission_id=submission.pk)
         verdict = fingerprint_verdict(owner_id=submission.owner_id, similar=similar)
+    duplicate = _own_exact_duplicate(submission, verdict)
     verdict_box["verdict"] = verdict
+    verdict_box["duplicate_of"] = duplicate
     since = timezone.now() - timedelta(days=REJECTED_RECENTLY_DAYS)
     rejected_recently = (Submission.objects.filter(owner_id=submission.owner_id, state=State.REJECTED,
                                                    state_changed_at__gte=since)
@@ -231,16 +235,35 @@ def _policy_context(submission: Submission, analysis: SandboxedAnalysis, verdict
     return PolicyContext(
         claim_property=submission.claim_property or None,
         claim_scope_in=list(submission.claim_scope_in or []),
+        claim_scope_out=list(submission.claim_scope_out or []),
+        components=list(analysis.inventory),
         assurance_level=assurance_level(submission.owner),
-        builder_history={"exact_duplicate_of_own_case": verdict.exact_duplicate_of_own_case,
+        builder_history={"exact_duplicate_of_own_case": duplicate is not None,
+                         "duplicate_of_reference": duplicate.reference if duplicate else None,
                          "suspected_extraction": verdict.suspected_extraction,
                          "rejected_recently": rejected_recently},
         empty_submission=not analysis.files,
     )
 
 
+def _own_exact_duplicate(submission: Submission, verdict: FingerprintVerdict) -> Submission | None:
+    """The builder's earlier case this one exactly duplicates: the same configuration (the same unpacked content,
+    or the same configuration digest) *and* the same claim (intake.versions.claim_key). A new version whose claim
+    or digest changed is not a duplicate of its predecessor; a shredded case's claim is gone and matches nothing,
+    and a withdrawn one is not followed up."""
+    from intake.versions import same_claim
+
+    same_content = [case.submission_id for case in verdict.own_near_duplicates if case.exact]
+    candidates = (Submission.objects.filter(owner_id=submission.owner_id)
+                  .filter(Q(pk__in=same_content) | Q(config_digest=submission.config_digest))
+                  .filter(created_at__lt=submission.created_at).exclude(config_digest="")
+                  # a withdrawn case offers no next step to point to: submitting it again is the next step
+                  .exclude(state__in=(State.SHREDDED, State.DRAFT, State.WITHDRAWN)).order_by("created_at", "pk"))
+    return next((case for case in candidates[:50] if same_claim(case, submission)), None)
+
+
 def _store_outcome(submission: Submission, outcome: TriageOutcome, verdict: FingerprintVerdict | None,
-                   duration_ms: int) -> TriageResult:
+                   duration_ms: int, *, duplicate_of: Submission | None = None) -> TriageResult:
     analysis = outcome.analysis
     result, _ = TriageResult.objects.update_or_create(
         submission=submission, policy_version=outcome.policy_version,
@@ -248,7 +271,8 @@ def _store_outcome(submission: Submission, outcome: TriageOutcome, verdict: Fing
                   "tree_digest": analysis.config_digest,
                   "findings": outcome.contract()["findings"], "score": outcome.score,
                   "decision": outcome.decision, "reasons": outcome.reasons, "file_count": len(analysis.files),
-                  "duration_ms": duration_ms, "created_at": timezone.now()})
+                  "duration_ms": duration_ms, "created_at": timezone.now(),
+                  "duplicate_of": duplicate_of if outcome.decision == Decision.REJECT else None})
     if analysis.fingerprint.get("signature"):
         fingerprint_store(submission=submission, fingerprint=analysis.fingerprint, files=analysis.files)
     if verdict is not None:

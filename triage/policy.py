@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from triage.findings import SEVERITY_RANK, Finding
 from triage.policy_checks import CHECKS_2026_11, CHECKS_2026_12
 
-POLICY_VERSION = "2026.12.1"
+POLICY_VERSION = "2026.12.2"
 
 DECISIONS = ("reject", "guidance", "escalate")
 # Which finding categories bear on each claim kind (intake.models.PropertyKind).
@@ -39,9 +39,13 @@ SPAM_REJECTIONS = 3
 class PolicyContext:
     claim_property: str | None = None
     claim_scope_in: list[str] = field(default_factory=list)
+    claim_scope_out: list[str] = field(default_factory=list)  # read from 2026.12.2 on
+    # The analysed system's component inventory (triage.components), for matching scope by component identity
+    # (2026.12.2 on); earlier versions never read it.
+    components: list[dict] = field(default_factory=list)
     assurance_level: int | None = None
     builder_history: dict = field(default_factory=dict)  # exact_duplicate_of_own_case, suspected_extraction,
-    #                                                      rejected_recently
+    #                                                      rejected_recently, duplicate_of_reference
     empty_submission: bool = False
 
 
@@ -69,6 +73,35 @@ def _in_scope(finding: Finding, scope: Sequence[str]) -> bool:
     """A finding is in scope when no scope is given, or its path or agent falls under a scope entry."""
     agents = [finding.extra.get("agent", "")] + list(finding.extra.get("agents", []))
     return location_in_scope(finding.path, agents, scope)
+
+
+def finding_in_component_scope(finding: dict, context: PolicyContext) -> bool:
+    """2026.12.2's scope rule: by component identity when the scope names components (one of the finding's
+    components, triage.components.finding_components, selected or matched by a glob, and none it certainly belongs
+    to excluded by an out-of-scope entry); an older free-text scope keeps the path rule. A whole-system finding is
+    in any scope."""
+    from intake.scope import entry_matches, is_component_entry
+    from triage.components import finding_components
+
+    ids = finding_components(finding, context.components)
+    if not ids:
+        return True
+    path, agents = finding.get("path") or "", [finding.get("agent") or "", *(finding.get("agents") or [])]
+    selected = [e for e in context.claim_scope_in if is_component_entry(e)]
+    if not selected:
+        return location_in_scope(path, agents, context.claim_scope_in)
+    excluded = [e for e in context.claim_scope_out if is_component_entry(e)]
+    definite = finding_components(finding, context.components, definite=True)
+    if any(entry_matches(e, cid) for e in excluded for cid in definite):
+        return False
+    if any(entry_matches(e, cid) for e in selected for cid in ids):
+        return True
+    free_text = [e for e in context.claim_scope_in if not is_component_entry(e)]
+    return bool(free_text) and location_in_scope(path, agents, free_text)
+
+
+def _component_in_scope(finding: Finding, context: PolicyContext) -> bool:
+    return finding_in_component_scope({**finding.extra, **finding.as_contract_dict()}, context)
 
 
 def location_in_scope(path: str, agents: Sequence[str], scope: Sequence[str]) -> bool:
@@ -100,6 +133,11 @@ def _gatekeeping(findings: Sequence[Finding], context: PolicyContext) -> Decisio
     if context.empty_submission:
         return Decision("reject", score, ["empty submission: no agent-system files or manifest to assess"])
     if history.get("exact_duplicate_of_own_case"):
+        earlier = history.get("duplicate_of_reference")
+        if earlier:  # issue 15: name the case, and its next steps, instead of a dead end
+            return Decision("reject", score, [f"exact duplicate (same configuration and claim) of your earlier case "
+                                              f"{earlier}; open that case to request human review or submit a new "
+                                              "version"])
         return Decision("reject", score, ["exact duplicate of one of your earlier cases; follow up on that case"])
     if history.get("suspected_extraction"):
         # Deliberately vague: the submitter must not learn what it resembled.
@@ -125,8 +163,17 @@ def _decide_2026_10_1(findings: Sequence[Finding], context: PolicyContext) -> De
                     "2026.10.1")
 
 
-def _decide_2026_11_1(findings: Sequence[Finding], context: PolicyContext) -> Decision:
-    """Claim-aware: only findings relevant to the claim's property and scope escalate; spam and extraction reject."""
+def _legacy_in_scope(finding: Finding, context: PolicyContext) -> bool:
+    return _in_scope(finding, context.claim_scope_in)
+
+
+ScopeRule = Callable[[Finding, PolicyContext], bool]
+
+
+def _decide_2026_11_1(findings: Sequence[Finding], context: PolicyContext,
+                      in_scope: ScopeRule = _legacy_in_scope) -> Decision:
+    """Claim-aware: only findings relevant to the claim's property and scope escalate; spam and extraction reject.
+    (``in_scope`` is the scope rule; 2026.12.2 passes its own, the versions before it the path rule.)"""
     gate = _gatekeeping(findings, context)
     if gate:
         return gate
@@ -139,7 +186,7 @@ def _decide_2026_11_1(findings: Sequence[Finding], context: PolicyContext) -> De
         return Decision("reject", score, [f"spam-like: {rejected} recent rejection(s) and nothing substantive to "
                                           "assess"])
     categories = CLAIM_CATEGORIES.get(context.claim_property or "other", CLAIM_CATEGORIES["other"])
-    relevant = [f for f in findings if set(f.categories) & categories and _in_scope(f, context.claim_scope_in)]
+    relevant = [f for f in findings if set(f.categories) & categories and in_scope(f, context)]
     serious = [f for f in relevant if SEVERITY_RANK[f.severity] <= SEVERITY_RANK["high"]]
     claim = context.claim_property or "unspecified claim"
     if serious:
@@ -170,15 +217,16 @@ def _outside_reason(outside: Sequence[Finding], claim: str) -> list[str]:
     return [f"{_by_severity(outside)} finding(s) of {claim} outside this claim's scope"] if outside else []
 
 
-def _decide_2026_12_1(findings: Sequence[Finding], context: PolicyContext) -> Decision:
+def _decide_2026_12_1(findings: Sequence[Finding], context: PolicyContext,
+                      in_scope: ScopeRule = _legacy_in_scope) -> Decision:
     """2026.11.1, except that scope can no longer hide the claimed property's failures: a high or critical finding
     of the claimed property anywhere in the submitted system escalates, in scope or not (a claim about part of a
     system is not cleared while another part breaks the property), and findings outside the scope are counted
     by severity in the reasons of every outcome."""
-    decision = _decide_2026_11_1(findings, context)
+    decision = _decide_2026_11_1(findings, context, in_scope)
     categories = CLAIM_CATEGORIES.get(context.claim_property or "other", CLAIM_CATEGORIES["other"])
     of_claim = [f for f in findings if set(f.categories) & categories]
-    outside = [f for f in of_claim if not _in_scope(f, context.claim_scope_in)]
+    outside = [f for f in of_claim if not in_scope(f, context)]
     serious_outside = [f for f in outside if SEVERITY_RANK[f.severity] <= SEVERITY_RANK["high"]]
     claim = context.claim_property or "unspecified claim"
     reasons = [r for r in decision.reasons if "outside the claim's property or scope" not in r]
@@ -204,6 +252,12 @@ def _decide_2026_12_1(findings: Sequence[Finding], context: PolicyContext) -> De
     return Decision(decision.decision, decision.score, reasons)
 
 
+def _decide_2026_12_2(findings: Sequence[Finding], context: PolicyContext) -> Decision:
+    """2026.12.1 with scope matched by component identity (issue 15): a scope of component ids and globs selects
+    the findings of those components, and out-of-scope entries exclude; a free-text scope decides as before."""
+    return _decide_2026_12_1(findings, context, _component_in_scope)
+
+
 @dataclass(frozen=True)
 class PolicyVersion:
     version: str
@@ -216,6 +270,8 @@ _POLICIES: dict[str, PolicyVersion] = {policy.version: policy for policy in (
     PolicyVersion("2026.11.1", _decide_2026_11_1, CHECKS_2026_11),
     # Reads the checks of the MCP tool model (tools.*, injection.*); scope no longer hides the claim's failures.
     PolicyVersion("2026.12.1", _decide_2026_12_1, CHECKS_2026_12),
+    # Scope by component identity: ids and globs from the component inventory, out-of-scope entries exclude.
+    PolicyVersion("2026.12.2", _decide_2026_12_2, CHECKS_2026_12),
 )}
 
 

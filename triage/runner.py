@@ -18,12 +18,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from intake.archives import UnpackLimits, UnsafeInput, detect_kind, printable
 from intake.digest import config_digest
+from intake.run_dirs import run_dir
+from triage.components import inventory_checked
 from triage.findings import Finding
-from triage.run_dirs import run_dir
 from triage.sandbox import (Mount, SandboxLimits, SandboxRequest, SandboxUnavailable, backend_resolve,
                             configured_backend, sandbox_code_compile, sandbox_run)
-from triage.unpack import UnpackLimits, UnsafeInput, detect_kind, printable
 
 ARCHIVE_HINT = "a directory or an archive (.zip, .tar, .tar.gz, .tgz)"
 MAX_FINDINGS = 5000
@@ -58,6 +59,7 @@ class SandboxedAnalysis:
     fingerprint: dict
     config_digest: str
     duration_s: float
+    inventory: list[dict] = field(default_factory=list)  # triage.components: what a claim's scope can name
 
 
 @dataclass
@@ -158,6 +160,10 @@ def triage_analyse(*, sources: list[TriageSource], manifest: dict | None = None,
         shutil.rmtree(scratch, ignore_errors=True)
     payload = _parse_sandbox_output(result, limits)
     files = [(str(path), str(sha)) for path, sha, _size in payload["files"]]
+    try:
+        inventory = inventory_checked(payload.get("inventory") or [])
+    except ValueError as exc:
+        raise TriagePlatformError(f"sandboxed analysis returned a malformed inventory ({exc})") from None
     manifest_out = payload.get("manifest")
     if manifest_out is not None and not isinstance(manifest_out, dict):
         raise TriagePlatformError("sandboxed analysis returned a malformed manifest")
@@ -165,7 +171,8 @@ def triage_analyse(*, sources: list[TriageSource], manifest: dict | None = None,
         sandbox=backend, files=files, manifest=manifest_out,
         findings=sorted((_finding(raw) for raw in payload["findings"][:MAX_FINDINGS]), key=Finding.sort_key),
         fingerprint=payload.get("fingerprint") or {},
-        config_digest=config_digest(files=files, manifest=manifest_out), duration_s=result.duration_s)
+        config_digest=config_digest(files=files, manifest=manifest_out), duration_s=result.duration_s,
+        inventory=inventory)
 
 
 def _bootstrap() -> str:

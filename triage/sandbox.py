@@ -22,6 +22,7 @@ group, and for gVisor the whole sandbox, is killed.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import resource
@@ -37,14 +38,17 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from intake.run_dirs import run_dir
 from triage.cgroups import CgroupLimits, RunCgroup, block_devices_of
-from triage.run_dirs import run_dir
 
 BACKENDS = ("gvisor", "bubblewrap", "none")
 STRONGEST_FIRST = ("gvisor", "bubblewrap")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 GVISOR_KERNEL_BYTES = 384 * 1024 * 1024  # what gVisor's own kernel and gofer may use beside the program
 SANDBOX_CODE_DIR = PROJECT_ROOT / "triage"  # the only project directory mounted inside
+# The lower layer's Django-free modules the analysis uses (the one archive parser, the one list of secret shapes),
+# mounted file by file: nothing else of the platform is visible inside.
+SANDBOX_SHARED_FILES = tuple(PROJECT_ROOT / "intake" / name for name in ("__init__.py", "archives.py", "redaction.py"))
 SANDBOX_ENV = {
     "PATH": "/usr/bin:/bin",
     "LANG": "C.UTF-8",
@@ -164,6 +168,9 @@ def _runtime_mounts() -> list[Mount]:
     paths.add(executable_dir)
     mounts = [Mount(source=path.resolve(), target=str(path)) for path in sorted(paths) if path.exists()]
     mounts.append(Mount(source=SANDBOX_CODE_DIR, target=str(SANDBOX_CODE_DIR)))
+    for path in SANDBOX_SHARED_FILES:
+        compiled = Path(importlib.util.cache_from_source(str(path)))
+        mounts += [Mount(source=file, target=str(file)) for file in (path, compiled) if file.exists()]
     return _without_nested(mounts)
 
 
@@ -200,6 +207,8 @@ def sandbox_code_compile() -> None:
 
     try:
         compileall.compile_dir(str(SANDBOX_CODE_DIR), quiet=2, workers=1)
+        for path in SANDBOX_SHARED_FILES:
+            compileall.compile_file(str(path), quiet=2)
     except OSError:
         pass
     _COMPILED.set()

@@ -5,13 +5,13 @@ Input: a JSON plan on stdin::
     {"sources": [{"path": "/input/0", "kind": "directory|zip|tar|file", "name": "x"}],
      "manifest": {...} | null, "limits": {...UnpackLimits fields...}}
 
-The input is unpacked into memory (:class:`triage.unpack.MemoryTree`), never
+The input is unpacked into memory (:class:`intake.archives.MemoryTree`), never
 written out: each input byte is read once, and the untrusted tree never
 touches a file system (under gVisor every read and write is a trip through its
 kernel, so this is most of the speed).
 
 Output on stdout: ``{"ok": true, "files": [[path, sha256, size], ...], "manifest": ..., "findings": [...],
-"fingerprint": {...}}`` or ``{"ok": false, "error": "<one line>"}``. It never imports Django and
+"fingerprint": {...}, "inventory": [...]}`` or ``{"ok": false, "error": "<one line>"}``. It never imports Django and
 sees nothing of the platform: only the runtime, this package, its inputs and ``/scratch``.
 """
 
@@ -28,7 +28,7 @@ MAX_MANIFEST_BYTES = 1024 * 1024
 
 
 def _limits(raw: dict):  # noqa: ANN202
-    from triage.unpack import UnpackLimits
+    from intake.archives import UnpackLimits
 
     known = {f.name for f in fields(UnpackLimits)}
     return UnpackLimits(**{k: int(v) for k, v in (raw or {}).items() if k in known})
@@ -42,7 +42,7 @@ def _manifest_from_root(root: Path) -> dict | None:
 
 
 def _manifest_from_memory(tree) -> dict | None:  # noqa: ANN001
-    """:func:`_manifest_from_root` for a :class:`triage.unpack.MemoryTree`."""
+    """:func:`_manifest_from_root` for a :class:`intake.archives.MemoryTree`."""
     if MANIFEST_NAME not in tree.heads:
         return None
     return _manifest_checked(tree.sizes[MANIFEST_NAME], lambda: tree.heads[MANIFEST_NAME])
@@ -50,7 +50,7 @@ def _manifest_from_memory(tree) -> dict | None:  # noqa: ANN001
 
 def _manifest_checked(size: int, read) -> dict:  # noqa: ANN001
     """The submitted manifest file's JSON object; ``read`` is called only once the size is known to be allowed."""
-    from triage.unpack import UnsafeInput
+    from intake.archives import UnsafeInput
 
     if size > MAX_MANIFEST_BYTES:
         raise UnsafeInput(f"{MANIFEST_NAME} is larger than {MAX_MANIFEST_BYTES} bytes")
@@ -69,7 +69,7 @@ def run(plan: dict) -> dict:
     """Unpack into memory (each input byte read once, nothing written back), then analyse and fingerprint."""
     from triage.fingerprints import MAX_TEXT_BYTES, fingerprint_of_contents
     from triage.parsers.base import MAX_FILE_BYTES, tree_from_memory
-    from triage.unpack import MemoryTree, UnsafeInput, new_budget, unpack_into
+    from intake.archives import MemoryTree, UnsafeInput, new_budget, unpack_into
 
     try:
         limits = _limits(plan.get("limits") or {})
@@ -87,16 +87,18 @@ def run(plan: dict) -> dict:
     except OSError as exc:
         return {"ok": False, "error": f"cannot unpack input ({exc.strerror or exc.__class__.__name__})"}
 
-    from triage.analysis import analyse_tree
+    from triage.analysis import analyse_tree_with_inventory
 
-    findings = analyse_tree(tree_from_memory(tree.heads, tree.sizes), manifest=manifest, parallel=True)
     files.sort()
+    findings, inventory = analyse_tree_with_inventory(tree_from_memory(tree.heads, tree.sizes), manifest=manifest,
+                                                      parallel=True, files=[f.path for f in files])
     return {
         "ok": True,
         "files": [[f.path, f.sha256, f.size] for f in files],
         "manifest": manifest,
         "findings": [{**finding.as_contract_dict(), "extra": finding.extra} for finding in findings],
         "fingerprint": fingerprint_of_contents(tree.heads[f.path] for f in files),
+        "inventory": inventory,
     }
 
 

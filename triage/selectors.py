@@ -42,14 +42,28 @@ def contract_document(result: TriageResult) -> dict:
             "decision": result.decision, "reasons": result.reasons}
 
 
+def _strings(value) -> list[str]:  # noqa: ANN001
+    return [entry for entry in (value or []) if isinstance(entry, str)]
+
+
+def submitted_components(submission: Submission) -> list[dict]:
+    """The component inventory detected for the configuration that was submitted (empty when none was, or the
+    stored one belongs to another configuration)."""
+    stored = submission.component_inventory
+    if isinstance(stored, dict) and stored.get("basis") and stored.get("basis") == submission.config_digest:
+        return [c for c in stored.get("components") or [] if isinstance(c, dict)]
+    return []
+
+
 def findings_outside_scope(result: TriageResult, submission: Submission) -> dict:
     """The findings outside the claim's scope, by severity and listed (issue 15: scope never hides a finding).
     ``summary`` reads "3 critical, 1 high"; empty when every finding is in scope or there is no scope."""
-    from triage.policy import location_in_scope
+    from triage.policy import PolicyContext, finding_in_component_scope
 
-    scope = [entry for entry in (submission.claim_scope_in or []) if isinstance(entry, str)]
-    outside = [f for f in result.findings
-               if not location_in_scope(f.get("path") or "", [f.get("agent") or "", *(f.get("agents") or [])], scope)]
+    context = PolicyContext(claim_scope_in=_strings(submission.claim_scope_in),
+                            claim_scope_out=_strings(submission.claim_scope_out),
+                            components=submitted_components(submission))
+    outside = [f for f in result.findings if not finding_in_component_scope(f, context)]
     counts = [(severity, sum(1 for f in outside if f.get("severity") == severity)) for severity in SEVERITIES]
     counts = [(severity, n) for severity, n in counts if n]
     return {"findings": outside, "counts": dict(counts),

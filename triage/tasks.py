@@ -29,8 +29,8 @@ def triage_requeue_stale() -> int:
     """Periodic safety net: re-queue cases whose worker died mid-run (lease heartbeat stopped) or whose message
     was lost before any worker started it; each gets a "retrying" entry on its timeline."""
     from triage.leases import lost_run_record, lost_triage_runs
+    from intake.run_dirs import sweep_run_dirs
     from triage.cgroups import sweep_leftovers
-    from triage.run_dirs import sweep_run_dirs
 
     sweep_run_dirs()  # plaintext a killed run on this host left in its private directories
     sweep_leftovers()  # and the empty control groups it left

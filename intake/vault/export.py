@@ -49,7 +49,8 @@ def _case_record(case: Submission) -> dict:
         "reference": case.reference, "state": case.state, "title": case.title, "description": case.description,
         "claim": {"statement": case.claim_statement, "property": case.claim_property,
                   "scope_in": case.claim_scope_in, "scope_out": case.claim_scope_out,
-                  "assumptions": case.claim_assumptions, "access_tier": case.claim_access_tier},
+                  "scope_note": case.claim_scope_note, "assumptions": case.claim_assumptions,
+                  "access_tier": case.claim_access_tier},
         "manifest": case.manifest, "config_digest": case.config_digest, "retention_days": case.retention_days,
         "created_at": case.created_at.isoformat(),
         "terms_accepted": [{"version": a.terms.version, "text_sha256": a.text_sha256,
@@ -58,6 +59,13 @@ def _case_record(case: Submission) -> dict:
         "artifacts": [{"name": a.name, "kind": a.kind, "size": a.size, "sha256": a.sha256}
                       for a in case.artifacts.all()],
         "deletion_receipts": [r.document for r in case.deletion_receipts.all()],
+        # issue 15: the case's place in its chain of versions, and the builder's requests for human review
+        "version": case.version,
+        "previous_version": case.previous_version.reference if case.previous_version_id else None,
+        "review_requests": [{"status": r.status, "outcome": r.outcome_state, "justification": r.justification,
+                             "requested_at": r.created_at.isoformat(), "decision_reason": r.decision_reason,
+                             "decided_at": r.decided_at.isoformat() if r.decided_at else None}
+                            for r in case.review_requests.order_by("created_at", "pk")],
     }
 
 

@@ -127,15 +127,19 @@ def _active_holds(submission: Submission, now: datetime):  # noqa: ANN202
 
 
 def shredding_blocked_reason(submission: Submission, *, now: datetime | None = None,
-                             disputes: list[IpDispute] | None = None, may_have_holds: bool = True) -> str | None:
+                             disputes: list[IpDispute] | None = None, may_have_holds: bool = True,
+                             may_have_review_requests: bool = True) -> str | None:
     """``disputes``: every dispute the case is party to, when the caller has just read them;
-    ``may_have_holds=False``: the caller has just seen the case has no legal hold at all (for display only)."""
+    ``may_have_holds=False``: the caller has just seen the case has no legal hold at all (for display only);
+    ``may_have_review_requests=False``: the case has no request for human review, or the builder who made it is
+    deleting the case (their deletion withdraws it)."""
     now = now or timezone.now()
     hold = _active_holds(submission, now).first() if may_have_holds else None
-    return _blocked_reason(submission, hold=hold, disputes=disputes)
+    return _blocked_reason(submission, hold=hold, disputes=disputes, may_have_review_requests=may_have_review_requests)
 
 
-def _blocked_reason(submission: Submission, *, hold: LegalHold | None, disputes: list[IpDispute] | None) -> str | None:
+def _blocked_reason(submission: Submission, *, hold: LegalHold | None, disputes: list[IpDispute] | None,
+                    may_have_review_requests: bool = True) -> str | None:
     if hold is not None:
         status = "legal hold" if hold.approved_at else "legal hold awaiting a second coordinator"
         return f"case {submission.reference} is under a {status}; shredding is suspended"
@@ -145,12 +149,16 @@ def _blocked_reason(submission: Submission, *, hold: LegalHold | None, disputes:
         open_dispute = any(dispute.state == DisputeState.OPEN for dispute in disputes)
     if open_dispute:
         return f"case {submission.reference} is party to an open IP dispute; shredding is suspended"
+    # Issue 15: a coordinator may still send the case to human review; it must not vanish before the answer.
+    if may_have_review_requests and submission.review_requests.filter(status="pending").exists():
+        return (f"case {submission.reference} has a request for human review waiting for a coordinator; "
+                "shredding is suspended until it is answered")
     return None
 
 
 def retention_summary(submission: Submission, *, now: datetime | None = None, reviewed: bool | None = None,
                       acceptances=None, reports=None, receipts=None, disputes: list[IpDispute] | None = None,
-                      may_have_holds: bool = True) -> dict:  # noqa: ANN001
+                      may_have_holds: bool = True, may_have_review_requests: bool = True) -> dict:  # noqa: ANN001
     """What the portal and API show on a case: the outcome, when retention ends, and what suspends it.
 
     The case page passes what it has read in this request (whether the case was reviewed, its terms
@@ -178,7 +186,8 @@ def retention_summary(submission: Submission, *, now: datetime | None = None, re
         "ends_at": ends_at,
         "builder_retention_days": submission.retention_days,
         "closes_at": reported_closes_at(submission),
-        "suspended_because": _blocked_reason(submission, hold=hold, disputes=disputes),
+        "suspended_because": _blocked_reason(submission, hold=hold, disputes=disputes,
+                                             may_have_review_requests=may_have_review_requests),
         "legal_hold": None if hold is None else ("approved" if hold.approved_at else "awaiting_approval"),
         "open_disputes": sum(1 for dispute in disputes if dispute.state == DisputeState.OPEN),
         "deletion_receipt": str(receipt.pk) if receipt else None,

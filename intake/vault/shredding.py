@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from intake.audit import audit_append, canonical_json
-from intake.models import Submission
+from intake.models import ReviewRequest, Submission
 from intake.signing import _iso
 from intake.states import IllegalTransition, State, can_transition, transition
 from intake.vault.errors import NotAllowed, ShredBlocked
@@ -110,7 +110,10 @@ def case_shred(*, submission: Submission, actor, trigger: str, reason: str = "")
     submission.refresh_from_db()
     if not can_transition(submission.state, State.SHREDDED):
         raise IllegalTransition(submission.state, State.SHREDDED)
-    blocked = shredding_blocked_reason(submission)
+    # Issue 15: a pending request for human review holds the retention sweep and coordinators, not the builder
+    # who made it: their deletion request withdraws it (below, with the shred).
+    own_request = trigger == "builder_request"
+    blocked = shredding_blocked_reason(submission, may_have_review_requests=not own_request)
     if blocked:
         raise ShredBlocked(blocked)
     artifacts = list(submission.artifacts.all())
@@ -127,9 +130,11 @@ def case_shred(*, submission: Submission, actor, trigger: str, reason: str = "")
                                           record_classes=shred_counts(submission)))
     with transaction.atomic():
         locked = Submission.objects.select_for_update().get(pk=submission.pk)
-        blocked = shredding_blocked_reason(locked)  # a hold placed since the first check still wins
-        if blocked:
+        blocked = shredding_blocked_reason(locked, may_have_review_requests=not own_request)  # a hold placed
+        if blocked:  # since the first check still wins
             raise ShredBlocked(blocked)
+        ReviewRequest.objects.filter(submission=locked, status=ReviewRequest.Status.PENDING).update(
+            status=ReviewRequest.Status.WITHDRAWN)
         vault_destroy_keys(records=records.values())
         case_key_destroy(locked.pk)
         shred_records(locked)

@@ -70,7 +70,6 @@ def test_builder_signs_up_enables_mfa_submits_and_sees_triage_move_the_case(
     page.click("text=New case")
     page.fill("textarea[name=claim_statement]", "The agent cannot send ticket contents outside the allowlist.")
     page.select_option("select[name=claim_property]", "no-exfiltration")
-    page.fill("textarea[name=claim_scope_in]", "agent harness\ntickets MCP server")
     page.click("button:has-text('Save and continue')")
     page.wait_for_selector("#wizard-step .errorlist")
     page.screenshot(path=str(SCREENSHOTS / "assay-wizard-claim-error.png"), full_page=True)
@@ -98,9 +97,23 @@ def test_builder_signs_up_enables_mfa_submits_and_sees_triage_move_the_case(
     page.select_option("select[name=kind]", "config")
     page.click("button:has-text('Upload')")
     page.wait_for_selector("text=Added settings.json.")
-    page.click("text=Continue to review")
+    page.click("text=Continue to scope")
 
-    # Step 5: ready, submit; the case page's status follows the real worker.
+    # Step 5: detect the components in the sandbox; scope written as people write it is refused with suggestions,
+    # then the builder ticks the components.
+    page.click("button:has-text('Detect components')")
+    page.wait_for_selector("text=4 components detected.")
+    page.fill("textarea[name=scope_in_extra]", "tickets MCP server")
+    page.click("#wizard-step button:has-text('Save and continue')")
+    page.wait_for_selector("#scope-problems >> text=mcp-server:tickets")
+    page.screenshot(path=str(SCREENSHOTS / "assay-wizard-scope-error.png"), full_page=True)
+    page.fill("textarea[name=scope_in_extra]", "")
+    page.check("input[name=scope_in][value='mcp-server:tickets']")
+    page.check("input[name=scope_in][value='agent:manifest']")
+    page.click("#wizard-step button:has-text('Save and continue')")
+    page.wait_for_url(re.compile(r".*/edit/review/$"))
+
+    # Step 6: ready, submit; the case page's status follows the real worker.
     page.wait_for_selector("text=Everything needed is in place.")
     page.screenshot(path=str(SCREENSHOTS / "assay-wizard-review.png"), full_page=True)
     page.click("button:has-text('Submit for triage')")

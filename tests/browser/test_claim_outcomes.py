@@ -24,7 +24,7 @@ def test_out_of_scope_findings_show_and_a_not_supported_report_reads_as_one(live
     from tests.unit.reviews.test_reports import closed_case
 
     settings.ASSAY_SIGNING_KEY = str(tmp_path / "keys" / "signing.pem")
-    case = closed_case(builder)  # scope written as people write it: "agent harness", "tickets MCP server"
+    case = closed_case(builder)  # scope: agent:manifest, mcp-server:tickets; the .mcp.json finding is outside it
     page = new_page(browser)
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("input[name=login]", builder.email)

@@ -6,8 +6,8 @@ import io
 import zipfile
 
 from intake.models import AuditEvent, Submission
-from intake.services import artifact_add, submission_submit, submission_update
-from tests.factories import make_draft
+from intake.services import artifact_add, submission_submit
+from tests.factories import make_draft, scope_components
 from triage.models import TriageResult
 
 FINAL_STATES = {"closed", "rejected", "awaiting_consent"}
@@ -29,9 +29,9 @@ def generated_system(files: int) -> bytes:
 def submitted_case(owner, *, files: int = 0, title: str = "Fault-tested agent") -> Submission:  # noqa: ANN001
     submission = make_draft(owner, title=title)
     if files:
-        submission = submission_update(submission=submission, actor=owner, claim_scope_in=[".claude", "agent"])
         artifact_add(submission=submission, actor=owner, name="system.zip", stream=io.BytesIO(generated_system(files)),
                      kind="archive")
+        submission = scope_components(submission, owner, scope_in=["file:.claude/**", "agent:*"])
     return submission_submit(submission=submission, actor=owner)  # queues triage on commit
 
 

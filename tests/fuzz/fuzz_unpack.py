@@ -1,4 +1,4 @@
-"""Fuzz target: the archive reader triage.unpack, in-process, on zip and tar (plain, gzip, bzip2, xz) bytes,
+"""Fuzz target: the archive reader intake.archives, in-process, on zip and tar (plain, gzip, bzip2, xz) bytes,
 into a temporary scratch directory. Expected rejection: UnsafeInput (one line naming the problem). Also
 checked: nothing is written outside the scratch root and nothing in it is a link."""
 
@@ -17,8 +17,8 @@ from tests.fuzz._common import setup_django  # noqa: E402
 
 setup_django()
 
-with atheris.instrument_imports(include=["triage.unpack", "zipfile", "tarfile"]):
-    from triage.unpack import UnpackLimits, UnsafeInput, unpack
+with atheris.instrument_imports(include=["intake.archives", "zipfile", "tarfile"]):
+    from intake.archives import UnpackLimits, UnsafeInput, unpack
 
 # Small limits: the fuzzer should find the paths past them quickly, and a bomb must stop early.
 LIMITS = UnpackLimits(max_entries=200, max_total_bytes=4 * 1024 * 1024, max_file_bytes=2 * 1024 * 1024,

@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from intake.models import Submission, User
 from intake.states import State
-from reviews.demo import ESCALATED_TITLE, GUIDANCE_TITLE
+from reviews.demo import ESCALATED_TITLE, GUIDANCE_TITLE, SUBMITTED_TITLE
 from reviews.models import AggregateRelease, Report
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,7 +24,7 @@ def test_the_demo_holds_every_stop_of_the_route_and_loading_it_twice_changes_not
     assessed = Report.objects.filter(kind=Report.Kind.ASSESSMENT).select_related("submission").get()
     assert assessed.submission.state == State.REPORTED
     assert AggregateRelease.objects.filter(dataset="findings").count() == 1
-    submitted = by_title["Submitted: ticket triage agent"]
+    submitted = by_title[SUBMITTED_TITLE]
     assert submitted.state == State.SUBMITTED and submitted.config_digest  # submitted for real: digest frozen
     owners = {case.owner.email for case in by_title.values()}
     assert len({email.rsplit("@", 1)[1] for email in owners}) == len(owners)  # distinct organisations

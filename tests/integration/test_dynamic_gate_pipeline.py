@@ -11,8 +11,8 @@ import pytest
 
 from intake.models import AuditEvent
 from intake.services import artifact_add, submission_submit, submission_update
-from intake.states import State
-from tests.factories import PASSWORD, make_draft
+from intake.states import State, transition
+from tests.factories import PASSWORD, make_draft, scope_components
 from tests.unit.dynamic.helpers import real_backend
 from tests.unit.dynamic.test_pipeline_dynamic import fixture_zip
 from triage.models import DynamicRun, TriageResult
@@ -44,8 +44,11 @@ def harness_modes(monkeypatch) -> list[str]:  # noqa: ANN001
 
 
 def submitted(owner, archive: bytes, **claim):  # noqa: ANN001, ANN003, ANN201
-    submission = submission_update(submission=make_draft(owner), actor=owner, **claim)
+    submission = submission_update(submission=make_draft(owner), actor=owner,
+                                   **{k: v for k, v in claim.items() if not k.startswith("claim_scope")})
     artifact_add(submission=submission, actor=owner, name="system.zip", stream=io.BytesIO(archive), kind="archive")
+    submission = scope_components(submission, owner, scope_in=claim.get("claim_scope_in", ["agent:*"]),
+                                  scope_out=claim.get("claim_scope_out"))
     return submission_submit(submission=submission, actor=owner)
 
 
@@ -58,7 +61,7 @@ def triaged_event(submission) -> dict:  # noqa: ANN001
 
 def test_a_claim_and_findings_that_justify_it_get_a_dynamic_run(builder, harness_modes) -> None:  # noqa: ANN001
     # No exfiltration claimed for the server declared in .mcp.json; static triage finds a lethal trifecta in its code.
-    submission = submitted(builder, fixture_zip("exfiltrating"), claim_scope_in=[".mcp.json"])
+    submission = submitted(builder, fixture_zip("exfiltrating"), claim_scope_in=["file:.mcp.json"])
     assert triage_submission_run(str(submission.pk)) == State.AWAITING_CONSENT
     assert harness_modes == ["discover", "run"]
     run = DynamicRun.objects.get(submission=submission)
@@ -73,7 +76,7 @@ def test_a_claim_and_findings_that_justify_it_get_a_dynamic_run(builder, harness
     assert {"trifecta.lethal-trifecta", "dynamic.canary-exfiltration"} <= checks
     # The canary confirmed the static flow, so it is not listed as unconfirmed; the unvendored server is not run.
     assert run.not_run == [{"target": "mcp:tickets",
-                            "reason": "module 'tickets_mcp' is not vendored in the submitted files"}]
+                            "reason": "module 'tickets_mcp' is neither in the submitted files nor in the vetted runtime"}]
     assert AuditEvent.objects.filter(action="triage.dynamic_run", object_id=str(submission.pk)).exists()
     assert triaged_event(submission)["dynamic_stage"] == {"ran": True, "reason": run.gate_reason,
                                                           "gate_version": run.gate["version"]}
@@ -81,8 +84,8 @@ def test_a_claim_and_findings_that_justify_it_get_a_dynamic_run(builder, harness
 
 def test_a_claim_that_does_not_cover_the_servers_gets_not_run_with_the_reason_and_runs_nothing(
         builder, client, harness_modes) -> None:  # noqa: ANN001
-    # The same exfiltrating server, but the claim is about the documentation only: no server is in its scope.
-    submission = submitted(builder, fixture_zip("exfiltrating"), claim_scope_in=["docs"])
+    # The same exfiltrating server, but the claim is about the manifest's agent only: no server is in its scope.
+    submission = submitted(builder, fixture_zip("exfiltrating"), claim_scope_in=["agent:manifest"])
     triage_submission_run(str(submission.pk))
     assert harness_modes == ["discover"]  # discovery parsed the tree; no server was started
     run = DynamicRun.objects.get(submission=submission)
@@ -90,7 +93,7 @@ def test_a_claim_that_does_not_cover_the_servers_gets_not_run_with_the_reason_an
     assert run.gate_reason == "every MCP server that can start offline is outside the claim's scope"
     assert run.not_run == [
         {"target": "mcp:ticket-helper", "reason": "outside the claim's scope (not named in its scope)"},
-        {"target": "mcp:tickets", "reason": "module 'tickets_mcp' is not vendored in the submitted files"},
+        {"target": "mcp:tickets", "reason": "module 'tickets_mcp' is neither in the submitted files nor in the vetted runtime"},
     ]
     result = TriageResult.objects.get(submission=submission)
     assert not [f for f in result.findings if f["check"].startswith("dynamic.")]
@@ -115,16 +118,17 @@ def test_a_claim_that_does_not_cover_the_servers_gets_not_run_with_the_reason_an
 def test_a_static_reject_runs_nothing_not_even_discovery(builder, settings, harness_modes) -> None:  # noqa: ANN001
     archive = fixture_zip("exfiltrating")
     settings.ASSAY_DYNAMIC_TRIAGE = False  # the first case is triaged statically only
-    first = submitted(builder, archive, claim_scope_in=[".mcp.json"])
+    first = submitted(builder, archive, claim_scope_in=["file:.mcp.json"])
     triage_submission_run(str(first.pk))
     settings.ASSAY_DYNAMIC_TRIAGE = True
-    duplicate = submitted(builder, archive, claim_scope_in=[".mcp.json"])
+    duplicate = submitted(builder, archive, claim_scope_in=["file:.mcp.json"])
     assert triage_submission_run(str(duplicate.pk)) == State.REJECTED
     assert harness_modes == []
     run = DynamicRun.objects.get(submission=duplicate)
     assert not run.ran and run.servers == []
-    assert run.gate_reason == ("static triage rejected the case (exact duplicate of one of your earlier cases; follow "
-                               "up on that case); submitted code is never run for a rejected case")
+    assert run.gate_reason == ("static triage rejected the case (exact duplicate (same configuration and claim) of "
+                               f"your earlier case {first.reference}; open that case to request human review or "
+                               "submit a new version); submitted code is never run for a rejected case")
     assert run.not_run == [{"target": "dynamic stage", "reason": run.gate_reason}]
 
 
@@ -132,9 +136,14 @@ def test_an_unprocessable_upload_is_rejected_and_its_dynamic_stage_says_why(buil
     import zipfile
 
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("../../escape.sh", "rm -rf /")
-    submission = submitted(builder, buffer.getvalue())
+    with zipfile.ZipFile(buffer, "w") as archive:  # the draft's uploaded settings.json is at this path too
+        archive.writestr("settings.json", "{}")
+    submission = make_draft(builder)
+    artifact_add(submission=submission, actor=builder, name="system.zip", stream=io.BytesIO(buffer.getvalue()),
+                 kind="archive")
+    # The scope step's detection refuses such a pair (test_triage_pipeline); a case submitted without it (before
+    # components existed) still reaches triage, which rejects it.
+    submission = transition(submission, State.SUBMITTED, actor=builder, reason="submitted before detection")
     assert triage_submission_run(str(submission.pk)) == State.REJECTED
     assert harness_modes == []
     run = DynamicRun.objects.get(submission=submission)

@@ -29,7 +29,7 @@ from reviews.services import (assignment_propose, assignment_respond, consent_an
 from triage.leases import lease_acquire, lease_release
 from triage.pipeline import TriageRunningElsewhere, triage_submission_run
 from triage.sandbox import backend_works
-from tests.factories import make_draft, make_user
+from tests.factories import make_draft, make_user, scope_components
 
 pytestmark = pytest.mark.django_db
 AGENT = Path(__file__).resolve().parent.parent / "fixtures" / "archives" / "agent_system"
@@ -63,8 +63,8 @@ def _risky_agent(variant: str) -> bytes:
 def _submitted(owner, archive: bytes | None = None, *, title: str = "Ticket triage agent") -> Submission:  # noqa: ANN001
     case = make_draft(owner, title=title)
     if archive is not None:
-        case = submission_update(submission=case, actor=owner, claim_scope_in=[".claude", ".mcp.json", "agent"])
         artifact_add(submission=case, actor=owner, name="system.zip", stream=io.BytesIO(archive), kind="archive")
+        case = scope_components(case, owner, scope_in=["file:.claude/**", "file:.mcp.json", "agent:*"])
     return submission_submit(submission=case, actor=owner)
 
 
@@ -119,14 +119,15 @@ def test_every_state_reaches_its_end_through_the_real_services(builder, other_bu
     cases["triaging"] = submission_withdraw(submission=triaging, actor=builder, reason="found a bug myself")
     lease_release(submission_id=str(triaging.pk), holder="another-worker")
     assert triage_submission_run(str(triaging.pk)) == State.WITHDRAWN
-    # triaged → rejected (an archive that cannot be unpacked safely)
-    rejected = _submitted(builder, _zip({"../../escape.sh": "rm -rf /"}), title="Unsafe archive")
-    assert triage_submission_run(str(rejected.pk)) == State.REJECTED
-    cases["rejected"] = rejected
     # triaged → closed with guidance (a harmless system)
     guidance = _submitted(builder, title="Harmless agent")
     assert triage_submission_run(str(guidance.pk)) == State.CLOSED
     cases["guidance"] = guidance
+    # triaged → rejected (the same configuration and claim again: an exact duplicate of the builder's own case;
+    # unsafe archives no longer get this far, they are refused at upload)
+    rejected = _submitted(builder, title="Harmless agent")
+    assert triage_submission_run(str(rejected.pk)) == State.REJECTED
+    cases["rejected"] = rejected
     # triaged → awaiting consent → closed (the builder declines human review)
     declined = _submitted(builder, _risky_agent("declined"), title="Declined review")
     assert triage_submission_run(str(declined.pk)) == State.AWAITING_CONSENT

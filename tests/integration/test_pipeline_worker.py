@@ -8,7 +8,7 @@ from intake.models import Submission
 from intake.services import submission_submit
 from intake.states import State
 from tests.conftest import wait_for
-from tests.factories import make_draft
+from tests.factories import make_draft, scope_components
 from tests.integration.test_triage_pipeline import agent_zip
 from triage.models import TriageResult
 
@@ -18,12 +18,12 @@ from triage.models import TriageResult
 def test_submitted_case_is_triaged_by_a_real_worker(builder, celery_worker_process) -> None:  # noqa: ANN001
     import io
 
-    from intake.services import artifact_add, submission_update
+    from intake.services import artifact_add
 
     submission = make_draft(builder)
-    submission_update(submission=submission, actor=builder, claim_scope_in=[".claude", ".mcp.json", "agent"])
     artifact_add(submission=submission, actor=builder, name="system.zip", stream=io.BytesIO(agent_zip()),
                  kind="archive")
+    submission = scope_components(submission, builder, scope_in=["file:.claude/**", "file:.mcp.json", "agent:*"])
     submission_submit(submission=submission, actor=builder)
     final = wait_for(lambda: Submission.objects.filter(pk=submission.pk).exclude(
         state__in=[State.SUBMITTED, State.TRIAGING, State.TRIAGED]).first(), timeout=60)

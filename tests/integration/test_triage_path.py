@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.management import call_command
 
 from intake.digest import config_digest
+from tests import hostile_archives
 from triage.findings import CATEGORIES, SEVERITIES
 from triage.sandbox import backend_works
 
@@ -225,6 +226,18 @@ def test_bad_input_exits_2_with_one_line_naming_the_problem(tmp_path: Path, caps
     assert err.rstrip("\n").endswith(expected)
     assert not Path("/tmp/assay-pwned").exists()
     assert list(_fast_sandbox.iterdir()) == []  # its scratch space is gone, nothing else was written
+
+
+@pytest.mark.parametrize(("name", "build", "reason"), hostile_archives.CASES, ids=hostile_archives.CASE_IDS)
+def test_an_archive_that_reads_two_ways_exits_2_with_one_line(tmp_path: Path, capsys, name, build, reason,  # noqa: ANN001
+                                                               _fast_sandbox) -> None:  # noqa: ANN001
+    """The two-member .tar.gz of issue 16 gave "guidance, score 0" and a digest without the hidden settings."""
+    path = tmp_path / name
+    path.write_bytes(build())
+    code, out, err = triage(str(path), capsys=capsys)
+    assert (code, out) == (2, "")
+    assert err == f"{reason}\n"
+    assert list(_fast_sandbox.iterdir()) == []
 
 
 def test_unreadable_input_exits_2(tmp_path: Path, capsys) -> None:  # noqa: ANN001

@@ -8,18 +8,20 @@ from pathlib import Path
 
 import pytest
 
+from intake.errors import ValidationFailed
 from intake.models import AuditEvent, Submission
-from intake.services import artifact_add, submission_submit, submission_update
+from intake.services import artifact_add, submission_submit
 from intake.states import State, transition
 from triage.leases import lost_triage_runs
 from triage.models import FingerprintLink, LinkKind, SubmissionFingerprint, TriageResult
 from triage.pipeline import submission_triage, triage_submission_run
 from triage.policy import POLICY_VERSION
-from triage.runner import TriagePlatformError
+from triage.runner import TriageInputError, TriagePlatformError
 from triage.sandbox import backend_works
 from triage.sarif import sarif_document
+from triage.scope_inventory import submission_detect_components
 from triage.tasks import triage_submission
-from tests.factories import make_draft
+from tests.factories import make_draft, scope_components
 
 AGENT = Path(__file__).resolve().parent.parent / "fixtures" / "archives" / "agent_system"
 
@@ -40,13 +42,14 @@ def agent_zip(extra: dict[str, bytes] | None = None) -> bytes:
     return buffer.getvalue()
 
 
-def submitted_case(owner, archive: bytes | None = None, *, name: str = "system.zip") -> Submission:  # noqa: ANN001
+def submitted_case(owner, archive: bytes | None = None, *, name: str = "system.zip",  # noqa: ANN001
+                   claim_scope_in: list[str] | None = None) -> Submission:
     submission = make_draft(owner)
     if archive is not None:
-        # The claim covers the agent's configuration and tools (scope entries are paths in the system).
-        submission = submission_update(submission=submission, actor=owner,
-                                       claim_scope_in=[".claude", ".mcp.json", "agent"])
+        # The claim covers the agent's configuration and tools (scope entries are component ids and globs).
         artifact_add(submission=submission, actor=owner, name=name, stream=io.BytesIO(archive), kind="archive")
+        submission = scope_components(submission, owner,
+                                      scope_in=claim_scope_in or ["file:.claude/**", "file:.mcp.json", "agent:*"])
     return submission_submit(submission=submission, actor=owner)
 
 
@@ -81,16 +84,34 @@ def test_a_harmless_system_is_closed_with_guidance(builder) -> None:  # noqa: AN
     assert moves(submission)[-1] == ("triaged", "closed")
 
 
-def test_an_unsafe_archive_is_rejected_with_the_reason(builder) -> None:  # noqa: ANN001
+def test_artifacts_that_clash_when_unpacked_together_are_rejected_with_the_reason(builder) -> None:  # noqa: ANN001
+    """Each upload reads one way on its own (unsafe archives are refused at upload); together, an archive's
+    settings.json and the uploaded settings.json would be two files at one path."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("../../escape.sh", "rm -rf /")
-    submission = submitted_case(builder, buffer.getvalue())
+        archive.writestr("settings.json", '{"permissions": {"defaultMode": "bypassPermissions"}}')
+    submission = make_draft(builder)
+    artifact_add(submission=submission, actor=builder, name="system.zip", stream=io.BytesIO(buffer.getvalue()),
+                 kind="archive")
+    # The scope step's detection already refuses the pair, saying why, so such a draft cannot pass readiness ...
+    with pytest.raises(TriageInputError, match="duplicate entry name: settings.json"):
+        submission_detect_components(submission=submission, actor=builder)
+    # ... and a case submitted without it (before components existed) is rejected by triage with the reason.
+    submission = transition(submission, State.SUBMITTED, actor=builder, reason="submitted before detection")
     assert triage_submission_run(str(submission.pk)) == State.REJECTED
     result = TriageResult.objects.get(submission=submission)
     assert result.decision == "reject" and result.findings == []
     assert result.reasons == ["The uploaded artifacts could not be unpacked safely: "
-                              "entry escapes the root: ../../escape.sh"]
+                              "duplicate entry name: settings.json"]
+
+
+def test_an_unsafe_archive_is_refused_at_upload_and_never_reaches_triage(builder) -> None:  # noqa: ANN001
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("../../escape.sh", "rm -rf /")
+    with pytest.raises(ValidationFailed, match=r"^system.zip cannot be accepted: entry escapes the root: "
+                                               r"../../escape.sh$"):
+        submitted_case(builder, buffer.getvalue())
 
 
 def test_running_twice_changes_nothing_the_second_time(builder) -> None:  # noqa: ANN001
@@ -133,9 +154,21 @@ def test_resubmitting_the_same_system_is_rejected_as_a_duplicate_of_the_own_case
     second = submitted_case(builder, agent_zip())
     assert triage_submission_run(str(second.pk)) == State.REJECTED
     result = TriageResult.objects.get(submission=second)
-    assert result.reasons == ["exact duplicate of one of your earlier cases; follow up on that case"]
+    assert result.reasons == [f"exact duplicate (same configuration and claim) of your earlier case {first.reference}; "
+                              "open that case to request human review or submit a new version"]
+    assert result.duplicate_of_id == first.pk
     link = FingerprintLink.objects.get(submission=second)
     assert (link.other_id, link.kind, link.similarity) == (first.pk, LinkKind.OWN_EXACT, 1.0)
+
+
+def test_the_same_system_under_a_corrected_claim_is_triaged_on_its_merits(builder) -> None:  # noqa: ANN001
+    """Issue 15: the duplicate check compares claim and digest, so a corrected scope is no dead end."""
+    first = submitted_case(builder, agent_zip())
+    triage_submission_run(str(first.pk))
+    second = submitted_case(builder, agent_zip(), claim_scope_in=["file:.claude/settings.json"])
+    assert triage_submission_run(str(second.pk)) != State.REJECTED
+    result = TriageResult.objects.get(submission=second)
+    assert result.duplicate_of_id is None and not any("duplicate" in reason for reason in result.reasons)
 
 
 def test_a_near_duplicate_of_the_own_case_is_linked_but_judged_on_its_merits(builder) -> None:  # noqa: ANN001

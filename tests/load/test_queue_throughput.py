@@ -11,7 +11,8 @@ import time
 import pytest
 
 from intake.models import Submission
-from intake.services import artifact_add, submission_submit
+from intake.services import (artifact_add, submission_compute_digest, submission_inventory_store, submission_submit,
+                             submission_update)
 from tests.conftest import wait_for
 from tests.factories import make_draft, make_user
 from tests.fault.helpers import FINAL_STATES
@@ -22,15 +23,30 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(3000)
 
 WORKERS = 2
 BASELINE_CASES = 5
+SETTINGS = b'{"permissions": {"allow": ["Read"]}}'  # make_draft's settings.json
 
 
 def generated_case(owner, index: int) -> Submission:  # noqa: ANN001
     """A distinct small system per case (no duplicate-of-own-case shortcut): a config and a tool module."""
     submission = make_draft(owner, title=f"Load agent {index}")
-    artifact_add(submission=submission, actor=owner, name="tool.py", kind="config",
-                 stream=io.BytesIO(f"import subprocess\n\ndef tool_{index}(x):\n    return subprocess.run(['echo', x])\n"
-                                   .encode()))
+    tool = f"import subprocess\n\ndef tool_{index}(x):\n    return subprocess.run(['echo', x])\n".encode()
+    artifact_add(submission=submission, actor=owner, name="tool.py", kind="config", stream=io.BytesIO(tool))
+    submission = _components_in_process(submission, owner, {"settings.json": SETTINGS, "tool.py": tool})
+    submission = submission_update(submission=submission, actor=owner,
+                                   claim_scope_in=["agent:manifest", "mcp-server:tickets"])
     return submission_submit(submission=submission, actor=owner)
+
+
+def _components_in_process(submission: Submission, owner, files: dict[str, bytes]) -> Submission:  # noqa: ANN001
+    """The scope step's detection without its sandbox run (this test measures the queue, not detection): the
+    same analysis over the same files, stored the same way."""
+    from triage.analysis import analyse_tree_with_inventory
+    from triage.parsers.base import tree_from_memory
+
+    tree = tree_from_memory(files, {name: len(data) for name, data in files.items()})
+    _findings, components = analyse_tree_with_inventory(tree, manifest=submission.manifest, files=sorted(files))
+    return submission_inventory_store(submission=submission, components=components,
+                                      basis=submission_compute_digest(submission), actor=owner)
 
 
 def test_queue_throughput_per_worker_against_single_case_triage_time(start_worker, settings) -> None:  # noqa: ANN001

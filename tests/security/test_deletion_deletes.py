@@ -59,7 +59,8 @@ def _case_with_canary_everywhere(builder, other_builder, coordinator, canary: st
     case = submission_update(
         submission=case, actor=builder, description=f"It reads tickets. {canary}",
         claim_statement=f"It never sends {canary} outside.", claim_scope_in=[f"harness {canary}"],
-        claim_scope_out=[f"provider {canary}"], claim_assumptions=[f"proxy {canary}"], manifest=manifest,
+        claim_scope_out=[f"provider {canary}"], claim_scope_note=f"Scope note {canary}",
+        claim_assumptions=[f"proxy {canary}"], manifest=manifest,
         named_competitors=[f"Rival {canary}"])
     artifact_add(submission=case, actor=builder, name=f"{canary}.py",
                  stream=io.BytesIO(f"API_TOKEN = '{canary}'\n".encode()))

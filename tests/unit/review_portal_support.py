@@ -14,6 +14,7 @@ from intake.services import artifact_add
 from intake.states import State, transition
 from reviews.models import AccessGrant, ReviewerProfile
 from reviews.services import assignment_propose, assignment_respond, consent_answer, consent_request, grant_issue
+from intake.digest import config_digest
 from tests.factories import enable_totp, login_with_mfa, make_draft, make_user
 
 SECRET_LINE = 'OPENAI_KEY = "sk-ant-abcdefghijklmnopqrstuvwxyz0123456789"'
@@ -91,3 +92,26 @@ def granted(builder: User, coordinator: User, reviewer: User, *, tier: str = "gr
     assignment_respond(assignment=assignment, actor=reviewer, accept=True)
     grant = grant_issue(submission=submission, reviewer=reviewer, tier=tier, days=days, actor=coordinator)
     return Granted(case=submission, reviewer=reviewer, grant=grant)
+
+
+CRITICAL = {"check": "trifecta.mcp-untrusted-to-shell", "title": "Untrusted tickets reach the shell",
+            "severity": "critical", "categories": ["exfiltration"], "path": ".mcp.json", "line": 2,
+            "evidence": "Bash(*)", "remediation": "Require approval"}
+
+
+def outcome_case(builder, *, state: str = State.CLOSED, findings=None, decision: str | None = None):  # noqa: ANN001, ANN201
+    """A case that triage finished with guidance (closed) or reject, with its stored result."""
+    submission = make_draft(builder)
+    digest = config_digest(files=[(a.name, a.sha256) for a in submission.artifacts.all()],
+                           manifest=submission.manifest)
+    Submission.objects.filter(pk=submission.pk).update(config_digest=digest)
+    submission.refresh_from_db()
+    for step in (State.SUBMITTED, State.TRIAGING, State.TRIAGED, state):
+        submission = transition(submission, step, actor=None)
+    from triage.models import TriageResult
+
+    TriageResult.objects.create(
+        submission=submission, policy_version="test-1", sandbox="none", config_digest=digest, score=60,
+        decision=decision or ("guidance" if state == State.CLOSED else "reject"),
+        reasons=["no high or critical findings relevant to no-exfiltration"], findings=findings or [CRITICAL])
+    return submission

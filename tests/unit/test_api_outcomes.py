@@ -31,7 +31,7 @@ def test_triage_result_in_contract_shape_and_sarif(builder, other_builder):  # n
     response = api(builder).get(f"/api/v1/submissions/{submission.pk}/triage/")
     assert response.status_code == 200
     assert set(response.json()) == {"config_digest", "policy_version", "sandbox", "findings", "score", "decision",
-                                    "reasons", "tree_digest", "outside_claim_scope"}
+                                    "reasons", "tree_digest", "outside_claim_scope", "duplicate_of"}
     assert response.json()["config_digest"] == submission.config_digest  # the case's digest, not the tree's
     # the scope is written as people write it ("agent harness"): the .mcp.json finding is outside it, and said so
     assert response.json()["outside_claim_scope"] == {"counts": {"medium": 1}, "findings": [

@@ -264,8 +264,13 @@ def test_a_json_array_body_is_a_400(api):  # noqa: ANN001
 def test_it_streams_an_upload_into_the_case(api, builder):  # noqa: ANN001
     import hashlib
 
+    import zipfile
+
     submission = make_draft(builder, complete=False)
-    content = b"PK\x03\x04" + b"z" * 5000
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("agent/notes.txt", b"z" * 5000)
+    content = buffer.getvalue()
     response = api.post(url(submission.pk, "artifacts"),
                         {"file": io.BytesIO(content), "kind": "archive"}, format="multipart")
     assert response.status_code == 201, response.content
@@ -274,6 +279,17 @@ def test_it_streams_an_upload_into_the_case(api, builder):  # noqa: ANN001
                                                            "archive")
     listed = api.get(url(submission.pk, "artifacts")).json()
     assert [a["id"] for a in listed] == [body["id"]]
+
+
+def test_an_archive_that_does_not_read_is_a_400_naming_the_problem(api, builder):  # noqa: ANN001
+    submission = make_draft(builder, complete=False)
+    upload = io.BytesIO(b"PK\x03\x04" + b"z" * 5000)
+    upload.name = "system.zip"
+    response = api.post(url(submission.pk, "artifacts"), {"file": upload, "kind": "archive"}, format="multipart")
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == ("system.zip cannot be accepted: not a readable zip archive "
+                                                   "(File is not a zip file)")
+    assert not submission.artifacts.exists()
 
 
 def test_an_oversized_upload_is_a_413_and_stores_nothing(api, builder, settings):  # noqa: ANN001
@@ -357,7 +373,7 @@ def test_readiness_reports_redaction_findings_until_confirmed_as_placeholders(ap
     confirmed = api.post(url(submission.pk, "redaction/confirm"), {"fingerprints": [finding["fingerprint"]]},
                          format="json")
     assert confirmed.status_code == 200
-    assert confirmed.json() == {"ready": True, "problems": [], "redaction": []}
+    assert confirmed.json() == {"ready": True, "problems": [], "redaction": [], "scope": []}
     assert api.post(url(submission.pk, "submit")).status_code == 200
 
 

@@ -27,7 +27,7 @@ from tests.factories import VALID_MANIFEST
 from triage.analysis import analyse_system
 from triage.parsers import parse_tree
 from triage.parsers.base import SourceFile, Tree
-from triage.unpack import UnpackLimits, UnsafeInput, unpack
+from intake.archives import UnpackLimits, UnsafeInput, unpack
 
 pytestmark = pytest.mark.filterwarnings("ignore:Duplicate name:UserWarning")  # duplicates are generated on purpose
 

@@ -31,7 +31,7 @@ def test_case_page_shows_claim_manifest_artifacts_digest_and_terms(builder, subm
     body = _client_for(builder).get(reverse("case_detail", args=[submitted.pk])).content.decode()
     artifact = submitted.artifacts.get()
     for expected in ("The agent cannot send ticket contents to any host outside the allowlist.",
-                     "No exfiltration", "agent harness; tickets MCP server", "ExampleAI example-large (2026-05)",
+                     "No exfiltration", "agent:manifest; mcp-server:tickets", "ExampleAI example-large (2026-05)",
                      "claude-code 2.1, approval on-risk", "settings.json", artifact.sha256,
                      submitted.config_digest, f"Assay submission terms v{terms.version}", terms.text_sha256,
                      'id="case-triage"', 'id="case-status"'):

@@ -22,9 +22,7 @@ CLAIM = {
     "description": "A support agent that triages inbound tickets.",
     "claim_statement": "The agent cannot send ticket contents outside the allowlist.",
     "claim_property": "no-exfiltration",
-    "claim_scope_in": "agent harness\ntickets MCP server\n",
-    "claim_scope_out": "model provider",
-    "claim_assumptions": "",
+    "claim_assumptions": "egress proxy enforced\nthe harness enforces its allow list\n",
     "claim_access_tier": "grey",
     "named_competitors": "",
     "retention_days": "",
@@ -48,7 +46,8 @@ def test_claim_step_creates_a_draft_and_moves_on_to_the_manifest(client, builder
     assert response.status_code == 302
     assert response["Location"] == reverse("case_manifest", args=[submission.pk])
     assert submission.state == State.DRAFT
-    assert submission.claim_scope_in == ["agent harness", "tickets MCP server"]
+    assert submission.claim_assumptions == ["egress proxy enforced", "the harness enforces its allow list"]
+    assert submission.claim_scope_in == []  # scope is picked from the detected components after upload
     assert submission.claim_access_tier == "grey"
     assert _audit_actions(submission) == ["submission.create"]
 
@@ -70,7 +69,7 @@ def test_invalid_claim_returns_the_form_partial_with_everything_typed(client, bu
     assert "This field is required." in body
     assert "Ensure this value is less than or equal to 3650." in body
     assert "The agent cannot send ticket contents outside the allowlist." in body
-    assert "tickets MCP server" in body
+    assert "the harness enforces its allow list" in body
     assert not Submission.objects.exists()
 
 
@@ -85,11 +84,11 @@ def test_edit_claim_updates_the_draft(client, builder, terms):  # noqa: ANN001
 
 def test_over_long_list_item_is_refused_with_a_clear_message(client, builder, terms):  # noqa: ANN001
     case = make_draft(builder)
-    response = client.post(reverse("case_claim", args=[case.pk]), {**CLAIM, "claim_scope_in": "x" * 501})
+    response = client.post(reverse("case_claim", args=[case.pk]), {**CLAIM, "claim_assumptions": "x" * 501})
     assert response.status_code == 400
     assert "Each line may be at most 500 characters (1 line(s) are longer)." in response.content.decode()
     case.refresh_from_db()
-    assert case.claim_scope_in == ["agent harness", "tickets MCP server"]
+    assert case.claim_assumptions == ["egress proxy enforced"]
 
 
 def test_quota_exceeded_is_a_clear_429_and_keeps_the_form(client, builder, settings):  # noqa: ANN001

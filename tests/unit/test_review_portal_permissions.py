@@ -23,10 +23,12 @@ from django.utils import timezone
 from intake.models import Role
 from reviews.models import AccessGrant, Assignment, ConflictDeclaration
 from reviews.services import assignment_propose, override_request
+from intake.review_requests import review_request_create
+from intake.states import State
 from intake.vault.disputes import dispute_open
 from intake.vault.retention import legal_hold_request
 from tests.factories import make_draft, make_token, make_user
-from tests.unit.review_portal_support import client_for, granted, make_coordinator, make_reviewer
+from tests.unit.review_portal_support import client_for, granted, make_coordinator, make_reviewer, outcome_case
 
 
 @pytest.fixture
@@ -56,6 +58,8 @@ def world(builder, other_builder):  # noqa: ANN001, ANN201
     dispute = dispute_open(claimant_case=case, respondent_case=make_draft(other_builder, title="Their agent"),
                            actor=builder, source="builder", statement="Only for the matrix: a dispute to decide.")
     hold = legal_hold_request(submission=case, actor=coordinator, reason="Only for the matrix: a hold to approve.")
+    review_request = review_request_create(submission=outcome_case(builder, state=State.REJECTED), actor=builder,
+                                           justification="The matrix needs one pending request for human review.")
     assignment = Assignment.objects.get(submission=case, reviewer=reviewer)
     # A fresh proposal for the conflicted reviewer, whom the conflict must hide.
     people = {"builder": builder, "other_builder": other_builder, "institution": institution,
@@ -65,6 +69,7 @@ def world(builder, other_builder):  # noqa: ANN001, ANN201
         "clients": {name: client_for(person) for name, person in people.items()},
         "tokens": {},
         "case": case, "artifact": artifact, "grant": setup.grant, "dispute": dispute, "hold": hold, "assignment": assignment, "override": override,
+        "request": review_request,
         "conflicted_assignment": Assignment.objects.get(submission=case, reviewer=conflicted),
         "people": people,
     }
@@ -87,6 +92,7 @@ COORDINATOR_ROUTES = [
     ("post", "/coordinate/cases/{case}/holds/"), ("post", "/coordinate/holds/{hold}/approve/"),
     ("post", "/coordinate/cases/{case}/disputes/"),
     ("post", "/coordinate/holds/{hold}/release/"),
+    ("get", "/coordinate/review-requests/"), ("post", "/coordinate/review-requests/{request}/decide/"),
 ]
 REVIEWER_ONLY_ROUTES = [
     ("get", "/review/"), ("get", "/review/profile/"), ("post", "/review/profile/ties/"),
@@ -99,7 +105,7 @@ WRONG_REVIEWERS = ["no_grant", "expired", "conflicted"]
 def _url(template: str, world: dict) -> str:
     return template.format(case=world["case"].pk, artifact=world["artifact"].pk, grant=world["grant"].pk,
                            override=world["override"].pk, assignment=world["assignment"].pk,
-                           dispute=world["dispute"].pk, hold=world["hold"].pk)
+                           dispute=world["dispute"].pk, hold=world["hold"].pk, request=world["request"].pk)
 
 
 def _call(client, method: str, url: str):  # noqa: ANN001, ANN202
@@ -213,7 +219,9 @@ API_COORDINATOR = [("get", "/api/v1/coordinate/cases/{case}/conflicts/"),
                    ("get", "/api/v1/coordinate/cases/{case}/holds/"),
                    ("post", "/api/v1/coordinate/cases/{case}/holds/"),
                    ("post", "/api/v1/coordinate/holds/{hold}/approve/"),
-                   ("post", "/api/v1/coordinate/holds/{hold}/release/")]
+                   ("post", "/api/v1/coordinate/holds/{hold}/release/"),
+                   ("get", "/api/v1/coordinate/review-requests/"),
+                   ("post", "/api/v1/coordinate/review-requests/{request}/decision/")]
 
 
 def _api(world: dict, name: str, method: str, url: str, scopes=("reviews", "submissions:read",  # noqa: ANN001, ANN202
@@ -280,7 +288,7 @@ def test_every_review_route_is_in_the_matrix():
     def shape(pattern: str) -> str:
         for name, label in (("pk", "{case}"), ("artifact_pk", "{artifact}"), ("grant_pk", "{grant}"),
                             ("override_pk", "{override}"), ("assignment_pk", "{assignment}"), ("tie_pk", "{tie}"),
-                            ("dispute_pk", "{dispute}"), ("hold_pk", "{hold}")):
+                            ("dispute_pk", "{dispute}"), ("hold_pk", "{hold}"), ("request_pk", "{request}")):
             pattern = pattern.replace(f"<uuid:{name}>", label).replace(f"<int:{name}>", label)
         return "/" + pattern
 
@@ -288,6 +296,7 @@ def test_every_review_route_is_in_the_matrix():
     routes |= {"/api/v1" + shape(str(p.pattern)).replace("{case}", "{case}") for p in api_urls.urlpatterns}
     # API integer pks are named pk: map them by route.
     routes = {r.replace("grants/{case}/revoke", "grants/{grant}/revoke").replace(
-        "assignments/{case}/respond", "assignments/{assignment}/respond") for r in routes}
+        "assignments/{case}/respond", "assignments/{assignment}/respond").replace(
+        "review-requests/{case}/decision", "review-requests/{request}/decision") for r in routes}
     assert routes - covered == set()
     assert get_resolver()  # the project URLconf loads with them mounted

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
 
-from triage.checks.registry import _ASSIGNED_SECRET, _INVISIBLE, _SECRET_SHAPES
+from intake.redaction import ASSIGNED_SECRET, NAMED_SECRET, TOKEN_SHAPES
+from triage.checks.registry import _INVISIBLE
 
 MAX_DESCRIPTION = 20_000  # characters of one description analysed
 MAX_INSTRUCTIONS = 200_000  # characters of one instruction file analysed
@@ -467,18 +468,12 @@ def tag_text(text: str) -> str:
 def secret_spans(text: str, looks_random) -> list[tuple[int, int]]:  # noqa: ANN001 - predicate on a value
     """Original offsets of credential shapes in a description, and of assigned values that look generated."""
     norm = normalise(text[:MAX_DESCRIPTION])
-    spans = [norm.span(m.start(), m.end()) for m in _SECRET_SHAPES.finditer(norm.text)]
-    for pattern in (_ASSIGNED_SECRET, _NAMED_SECRET):
+    spans = [norm.span(m.start(), m.end()) for m in TOKEN_SHAPES.finditer(norm.text)]
+    for pattern in (ASSIGNED_SECRET, NAMED_SECRET):
         for match in pattern.finditer(norm.text):
             if looks_random(match.group(2)):
                 spans.append(norm.span(match.start(2), match.end(2)))
     return sorted(set(spans))
-
-
-# A credential handed over in prose: "use the shared key 7c2e...", "the API token is 9f8a..." (no ':' or '=').
-_NAMED_SECRET = re.compile(r"\b((?:api[_ -]?|auth[_ -]?|access[_ -]?|secret[_ -]?|license[_ -]?)?(?:key|token|secret|"
-                           r"password|passphrase)\s+(?:is\s+|of\s+|as\s+)?[\"'`]?)([A-Za-z0-9][A-Za-z0-9_\-.:+/=]{15,})",
-                           re.I)
 
 
 _TAG_RUN = re.compile("[\U000e0000-\U000e007f]+")

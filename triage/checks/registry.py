@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from intake.redaction import mask_secrets
 from triage.findings import CATEGORIES, SEVERITY_RANK, Finding
 from triage.graph import CapabilityGraph
 from triage.parsers import ParsedSystem
@@ -14,38 +15,13 @@ MAX_EVIDENCE = 200
 MAX_FINDINGS_PER_CHECK = 100
 ID_PATTERN = re.compile(r"^[a-z]+\.[a-z0-9]+(-[a-z0-9]+)*$")
 
-# Shapes of credentials that may appear in any evidence line; masked whatever check quotes them.
-_SECRET_SHAPES = re.compile(
-    r"(sk-ant-[A-Za-z0-9_-]{8,}|sk-(proj-)?[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|"
-    r"xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{30,}|hf_[A-Za-z0-9]{20,}|"
-    r"(sk|rk|pk)_(live|test)_[A-Za-z0-9]{10,}|glpat-[A-Za-z0-9_-]{16,}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+|"
-    r"-----BEGIN[A-Z ]*PRIVATE KEY-----)")
-_ASSIGNED_SECRET = re.compile(
-    r"((?:pass(?:word|wd)?|secret|token|api[_-]?key|apikey|auth|credential|private[_-]?key)[\"']?\s*[:=]\s*[\"']?)"
-    r"([^\s\"',;}{]{4,})", re.I)
-
-
-def mask(value: str) -> str:
-    if len(value) <= 6:
-        return "*" * len(value)
-    return value[:3] + "*" * min(len(value) - 5, 20) + value[-2:]
-
-
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0000-\U000e007f]")
-
-
-_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)([^/\s@]+)@", re.I)
 
 
 def mask_evidence(text: str) -> str:
     """One line, credentials masked, invisible characters made visible, at most MAX_EVIDENCE characters."""
     text = _INVISIBLE.sub(lambda m: f"[U+{ord(m.group(0)):04X}]", " ".join(text.split()))
-    text = _SECRET_SHAPES.sub(lambda m: mask(m.group(0)), text)
-    # a password in a URL (postgresql://user:secret@host): the password only, whatever it looks like
-    text = _URL_PASSWORD.sub(lambda m: m.group(1) + ("*" * 8 if not m.group(2).startswith(("${", "$", "<", "{{"))
-                                                     else m.group(2)) + "@", text)
-    text = _ASSIGNED_SECRET.sub(
-        lambda m: m.group(1) + (m.group(2) if m.group(2).startswith(("${", "$", "<", "{{")) else mask(m.group(2))), text)
+    text = mask_secrets(text)  # vendor tokens, URL passwords, values of secret-ish names
     if len(text) > MAX_EVIDENCE:
         text = text[: MAX_EVIDENCE - 1] + "…"
     return text

@@ -4,72 +4,21 @@ from __future__ import annotations
 
 import math
 import re
-from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterator
-from itertools import accumulate
 
 from detect_secrets.core.scan import scan_line
 from detect_secrets.settings import transient_settings
 
-from triage.checks.registry import AnalysisContext, Hit, check, mask
-
-# The same detector set as intake's redaction lint, minus the entropy heuristics that flag ordinary prose.
-_DETECTORS = [
-    "ArtifactoryDetector", "AWSKeyDetector", "AzureStorageKeyDetector", "BasicAuthDetector", "CloudantDetector",
-    "DiscordBotTokenDetector", "GitHubTokenDetector", "GitLabTokenDetector", "IbmCloudIamDetector",
-    "IbmCosHmacDetector", "JwtTokenDetector", "KeywordDetector", "MailchimpDetector", "NpmDetector",
-    "OpenAIDetector", "PrivateKeyDetector", "PypiTokenDetector", "SendGridDetector", "SlackDetector",
-    "SoftlayerDetector", "SquareOAuthDetector", "StripeDetector", "TelegramBotTokenDetector", "TwilioKeyDetector",
-]
-_SETTINGS = {"plugins_used": [{"name": name} for name in _DETECTORS]}
-_OWN_RULES = [
-    ("Anthropic API key", re.compile(r"sk-ant-[A-Za-z0-9_-]{20,}")),
-    ("Google API key", re.compile(r"AIza[0-9A-Za-z_-]{35}")),
-    ("Hugging Face token", re.compile(r"\bhf_[A-Za-z0-9]{30,}")),
-    ("OpenAI project key", re.compile(r"\bsk-proj-[A-Za-z0-9_-]{20,}")),
-    ("Stripe live key", re.compile(r"\b[rs]k_live_[A-Za-z0-9]{16,}")),
-]
-# An HTTP credential written as a header literal in code or config ("Authorization": "Bearer ...", X-Api-Key: ...):
-# the detectors above know vendor shapes only, and a private API's token has none. Kept when the value looks random.
-_HEADER_CREDENTIAL = re.compile(
-    r"\b(?:authorization|proxy-authorization|x-api-key|api-key|x-auth-token|x-access-token|private-token)[\"'`]?\s*"
-    r"[:=,]\s*[\"'`](?:(?:bearer|basic|token|bot)\s+)?([A-Za-z0-9_\-.=+/:]{16,})[\"'`]", re.I)
-# Only lines that could hold a credential reach the (slower) detect-secrets scan.
-_CANDIDATE_WORDS = (r"(password|passwd|pwd|secret|token|api_?key|apikey|auth|credential|private_?key|"
-                    r"access_?key|client_?key|_key\b)\w*[\"']?\s*[:=]|begin [a-z ]*private|"
-                    r"://[^/\s:@]+:[^/\s@]+@|\beyj")
-_CANDIDATE_SHAPE = re.compile(_CANDIDATE_WORDS, re.I)
-# The same shape over lower-cased text: about three times faster than re.I, which tries every alternative both ways.
-_CANDIDATE_SHAPE_LOWER = re.compile(_CANDIDATE_WORDS)
-_LONG_TOKEN = re.compile(r"[A-Za-z0-9_\-+/=]{20,}")
-
-
-def _mixed(token: str) -> bool:
-    return any(c.isdigit() for c in token) and any(c.isupper() for c in token) and any(c.islower() for c in token)
-
-
-def candidate_lines(lines: list[str]) -> list[int]:
-    """1-based numbers of lines that could hold a credential: a secret-ish assignment, a URL with credentials, a key
-    block, or a long token mixing digits and both cases. One regex pass over the whole file, not one per line."""
-    text = "\n".join(lines)
-    offsets = list(accumulate((len(line) + 1 for line in lines), initial=0))
-    lowered = text.lower()
-    if len(lowered) == len(text):
-        positions = [m.start() for m in _CANDIDATE_SHAPE_LOWER.finditer(lowered)]
-    else:  # a few characters lower-case to two, which would shift the offsets
-        positions = [m.start() for m in _CANDIDATE_SHAPE.finditer(text)]
-    positions += [m.start() for m in _LONG_TOKEN.finditer(text) if _mixed(m.group(0))]
-    return sorted({bisect_right(offsets, position) for position in positions})
-
+from intake.redaction import (DETECT_SECRETS_SETTINGS, HEADER_CREDENTIAL, PRIVATE_KEY_MARKER, SECRET_KEY_NAME,
+                              TOKEN_RULES, candidate_lines, mask, secret_kind)
+from triage.checks.registry import AnalysisContext, Hit, check
 
 _PLACEHOLDER = re.compile(r"(example|redacted|placeholder|changeme|your[_-]|dummy|x{4,}|\*{4,}|<[^>]+>|\$\{|\{\{|"
                           r"^\$[A-Z_]+$|^env:|^\$env|\.\.\.|…|0123456789|1234567890|abcdefghij|(.)\2{5,})", re.I)
 # Credentials in tests, docs and examples are usually fixtures: still reported, but not as an escalation by themselves.
 _FIXTURE_PATH = re.compile(r"(^|/)(tests?|__tests__|spec|fixtures?|docs?|examples?)/|\.(test|spec)\.[jt]sx?$|"
                            r"(^|/)test_[^/]*\.py$|_test\.(py|go)$|\.md$")
-_SECRET_KEY_NAME = re.compile(r"(token|secret|password|passwd|api[_-]?key|apikey|auth|credential|private[_-]?key|"
-                              r"access[_-]?key)", re.I)
 _SKIP_SUFFIXES = (".lock", ".sum", ".svg", ".min.js", ".map")
 
 
@@ -117,7 +66,7 @@ def _scan(context: AnalysisContext) -> list[tuple[str, int, str, str]]:
     if "secret_hits" in context.cache:
         return context.cache["secret_hits"]
     hits: list[tuple[str, int, str, str]] = []
-    with transient_settings(_SETTINGS):
+    with transient_settings(DETECT_SECRETS_SETTINGS):
         for path in sorted(context.system.files):
             if path.endswith(_SKIP_SUFFIXES):
                 continue
@@ -127,7 +76,7 @@ def _scan(context: AnalysisContext) -> list[tuple[str, int, str, str]]:
                 if len(line) > 4000:
                     continue
                 seen = set()
-                for label, pattern in _OWN_RULES:
+                for label, pattern in TOKEN_RULES:
                     for match in pattern.finditer(line):
                         seen.add(match.group(0))
                         hits.append((path, number, label, match.group(0)))
@@ -140,7 +89,7 @@ def _scan(context: AnalysisContext) -> list[tuple[str, int, str, str]]:
                         continue
                     seen.add(value)
                     hits.append((path, number, secret.type, value))
-                for match in _HEADER_CREDENTIAL.finditer(line):  # after the vendor rules, which name the token better
+                for match in HEADER_CREDENTIAL.finditer(line):  # after the vendor rules, which name the token better
                     value = match.group(1)
                     if not any(value in known or known in value for known in seen) and _token_like(value) \
                             and not _is_placeholder(value):
@@ -176,7 +125,7 @@ def _reported_elsewhere(context: AnalysisContext) -> set[tuple[str, int | None]]
     places = {(f.path, None) for f in context.system.env_files}
     for server in context.system.mcp_servers:
         for key, value in {**server.env, **server.headers}.items():
-            if _SECRET_KEY_NAME.search(key) and not _is_placeholder(value):
+            if SECRET_KEY_NAME.search(key) and not _is_placeholder(value):
                 places.add((server.path, context.system.files[server.path].line_of(value[:40])))
     return places
 
@@ -190,7 +139,8 @@ def hardcoded_credential(context: AnalysisContext) -> Iterator[Hit]:
     elsewhere = _reported_elsewhere(context)
     env_paths = {path for path, line in elsewhere if line is None}
     for path, line, label, value in _scan(context):
-        if path in env_paths or (path, line) in elsewhere or "PRIVATE KEY" in value or label == "Private Key":
+        if path in env_paths or (path, line) in elsewhere or secret_kind(value) == "private-key" \
+                or label == "Private Key":
             continue
         if _FIXTURE_PATH.search(path):
             yield Hit(path, line, f"{label}: {mask(value)} (in test, docs or example code)", severity="medium")
@@ -207,7 +157,7 @@ def inline_mcp_credential(context: AnalysisContext) -> Iterator[Hit]:
     for server in context.system.mcp_servers:
         for key, value in sorted({**server.env, **server.headers}.items()):
             shown = value.removeprefix("Bearer ").strip()
-            if _SECRET_KEY_NAME.search(key) and not _is_placeholder(shown):
+            if SECRET_KEY_NAME.search(key) and not _is_placeholder(shown):
                 line = context.system.files[server.path].line_of(value[:40])
                 yield Hit(server.path, line, f"{server.name}: {key}={mask(shown)}")
 
@@ -223,7 +173,7 @@ def env_file(context: AnalysisContext) -> Iterator[Hit]:
             key, sep, value = line.partition("=")
             value = value.strip().strip("\"'")
             key = key.strip().removeprefix("export ").strip()
-            if sep and _SECRET_KEY_NAME.search(key) and not _is_placeholder(value):
+            if sep and SECRET_KEY_NAME.search(key) and not _is_placeholder(value):
                 yield Hit(file.path, number, f"{key}={mask(value)}")
 
 
@@ -236,13 +186,12 @@ _KEY_PLACEHOLDER = re.compile(r"(example|redacted|placeholder|dummy|x{8,})", re.
        remediation="Revoke the key pair, remove the file, and mount keys at run time from a secret store.",
        rationale="A private key grants whatever it signs for, with no expiry.")
 def private_key(context: AnalysisContext) -> Iterator[Hit]:
-    pattern = re.compile(r"-----BEGIN ((RSA|EC|DSA|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY( BLOCK)?-----")
     for path in sorted(context.system.files):
         file = context.system.files[path]
-        if "PRIVATE KEY" not in file.text:
+        if secret_kind(file.text) != "private-key":
             continue
         for number, line in enumerate(file.lines, start=1):
-            match = pattern.search(line)
+            match = PRIVATE_KEY_MARKER.search(line)
             if not match:
                 continue
             # key material follows the marker, on the next lines or (in code) after escaped newlines

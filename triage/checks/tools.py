@@ -7,8 +7,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from intake.redaction import mask
 from triage.checks import descriptions, skill_scripts
-from triage.checks.registry import AnalysisContext, Hit, check, mask
+from triage.checks.registry import AnalysisContext, Hit, check
 from triage.checks.secrets import looks_random
 from triage.graph import PRIVATE, SOURCE, code_tool_capabilities
 from triage.parsers import ParsedSystem

@@ -17,6 +17,8 @@ from triage.findings import CATEGORIES, SEVERITY_RANK, Finding
 from triage.dynamic.pins import tool_digests, tool_set_drift, tool_set_pin
 
 DYNAMIC_CHECKS: dict[str, Check] = {}
+# Stop reasons that are the server's own exit or a failure of ours, not a sandbox limit it ran into.
+NOT_LIMIT_STOPS = ("exited with status", "protocol failure", "failed to start", "the dynamic harness failed")
 INPUT_HOST = "assay-input.invalid"  # the URL we hand to URL parameters ourselves; following it is not a leak
 
 
@@ -44,6 +46,12 @@ class ServerRun:
     @property
     def pin(self) -> str:
         return tool_set_pin(self.tools)
+
+    @property
+    def stopped_by_limit(self) -> bool:
+        """Stopped by one of our limits (hung, flooded, forked, exhausted memory), not by exiting or crashing on its
+        own: a crash says nothing about the server's behaviour, so it is a ``not_run`` reason, never a finding."""
+        return bool(self.stopped) and not self.stopped.startswith(NOT_LIMIT_STOPS)
 
 
 @dataclass
@@ -367,5 +375,5 @@ def private_data_read(context: DynamicContext) -> Iterator[Hit]:
                          "and hides whatever it would do next; nothing about it could be confirmed.")
 def server_stopped(context: DynamicContext) -> Iterator[Hit]:
     for server in context.servers:
-        if server.stopped:
+        if server.stopped_by_limit:
             yield Hit(server.path, server.line, f"{server.name}: {server.stopped}", extra={"server": server.name})

@@ -1,39 +1,23 @@
-"""Inside the sandbox: unpack the submission and say, for each declared MCP server, how it can start offline.
+"""Inside the sandbox: unpack the submission and say, for each MCP server it has (declared in a config or the
+manifest, or defined in code), how it would start offline on the vetted runtime and why the stage believes so.
 
 Nothing of the submission is executed here; this is parsing and file checks only.
 """
 
 from __future__ import annotations
 
-import shlex
-import sys
 from pathlib import Path
 
+from triage.dynamic.launch import Project, resolve_launch
 from triage.dynamic.observe import ROOT
-
-NETWORK_COMMANDS = {
-    "npx": "fetches the server package from the npm registry at start",
-    "bunx": "fetches the server package from a registry at start",
-    "pnpx": "fetches the server package from a registry at start",
-    "uvx": "fetches the server package from PyPI at start",
-    "pipx": "fetches the server package from PyPI at start",
-    "uv": "resolves and installs dependencies at start",
-    "docker": "pulls and runs a container image",
-    "podman": "pulls and runs a container image",
-    "deno": "fetches remote modules at start",
-    "curl": "downloads code at start",
-    "wget": "downloads code at start",
-}
-PYTHON_NAMES = {"python", "python3"} | {f"python3.{minor}" for minor in range(6, 20)}
-NODE_NAMES = {"node", "nodejs"}
-
+from triage.dynamic.runtime import VettedRuntime
 
 # --- discovery ------------------------------------------------------------------------------------
 
 def unpack_submission(plan: dict, dest: Path) -> list:
     from dataclasses import fields
 
-    from triage.unpack import UnpackLimits, new_budget, unpack
+    from intake.archives import UnpackLimits, new_budget, unpack
 
     known = {f.name for f in fields(UnpackLimits)}
     limits = UnpackLimits(**{k: int(v) for k, v in (plan.get("limits") or {}).items() if k in known})
@@ -54,107 +38,46 @@ def _manifest(plan: dict, root: Path) -> dict | None:
     return _manifest_from_root(root)
 
 
-def launch_plan(*, command: str, transport: str, url: str, disabled: bool, root: Path) -> dict:
-    """How to start a declared server offline, or why it cannot be: ``{"argv": [...], "runtime"}`` or ``{"reason"}``."""
+def launch_plan(*, command: str, transport: str, url: str, disabled: bool, root: Path,
+                project: Project | None = None, cwd: str = "") -> dict:
+    """How to start a declared server offline on the vetted runtime (``{"argv", "runtime", "entry", "cwd",
+    "python_set"}``), or why it cannot be (``{"reason"}``)."""
     if disabled:
         return {"reason": "disabled in its configuration"}
     if url or transport not in ("stdio", ""):
         return {"reason": f"uses the {transport or 'remote'} transport{' at ' + url if url else ''}: needs the network"}
-    try:
-        argv = shlex.split(command)
-    except ValueError:
-        return {"reason": "its command line cannot be parsed"}
-    if not argv:
-        return {"reason": "declares no command"}
-    program = argv[0]
-    name = program.rsplit("/", 1)[-1]
-    if name in NETWORK_COMMANDS:
-        return {"reason": f"'{name}' {NETWORK_COMMANDS[name]}: needs the network"}
-    if name in PYTHON_NAMES:
-        return _python_plan(argv[1:], root)
-    if name in NODE_NAMES:
-        return _node_plan(argv[1:], root)
-    local = _inside(root, program)
-    if local is not None and local.is_file():
-        if local.suffix == ".py" or local.read_bytes()[:64].startswith(b"#!") and b"python" in local.read_bytes()[:64]:
-            return _python_plan([program, *argv[1:]], root)
-        if local.suffix in (".js", ".mjs", ".cjs"):
-            return _node_plan([program, *argv[1:]], root)
-        return {"reason": f"'{program}' is not a Python or Node entry point; native programs are not run"}
-    return {"reason": f"command '{name}' is not present offline in the submitted files"}
+    return resolve_launch(command, project or project_of(root), cwd=cwd)
 
 
-def _inside(root: Path, relative: str) -> Path | None:
-    if relative.startswith("/"):
-        return None
-    candidate = (root / relative).resolve()
-    return candidate if candidate.is_relative_to(root.resolve()) else None
+def project_of(root: Path, runtime_root: str | None = None) -> Project:
+    """The tree at ``root`` as launch resolution reads it (for a caller without a parsed system)."""
+    from triage.parsers import parse_root
+
+    return _project(parse_root(root), root, runtime_root)
 
 
-def _python_plan(args: list[str], root: Path) -> dict:
-    args = [a for a in args if a not in ("-I", "-S", "-E", "-s")]  # our observation hooks come in through site
-    flags = []
-    while args and args[0].startswith("-") and args[0] not in ("-m", "-c"):
-        flags.append(args.pop(0))
-    if not args:
-        return {"reason": "python is started without a script or module"}
-    if args[0] == "-c":
-        return {"reason": "inline python (-c) is not a vendored entry point"}
-    if args[0] == "-m":
-        if len(args) < 2:
-            return {"reason": "python -m without a module"}
-        module = args[1]
-        module_path = root / module.replace(".", "/")
-        vendored = [p for p in (module_path.with_suffix(".py"), module_path / "__main__.py") if p.is_file()]
-        if not (vendored or _module_in_runtime(module)):
-            return {"reason": f"module '{module}' is not vendored in the submitted files"}
-        return {"argv": [sys.executable, *flags, "-m", module, *args[2:]], "runtime": "python",
-                "entry": _entry(root, vendored[0]) if vendored else ""}
-    script = _inside(root, args[0])
-    if script is None or not script.is_file():
-        return {"reason": f"script '{args[0]}' is not in the submitted files"}
-    return {"argv": [sys.executable, *flags, str(script), *args[1:]], "runtime": "python",
-            "entry": _entry(root, script)}
+def _project(system, root: Path, runtime_root: str | None) -> Project:  # noqa: ANN001 - ParsedSystem
+    from triage.dynamic.runtime import runtime_dir
 
-
-def _entry(root: Path, path: Path) -> str:
-    """The entry point as a path inside the tree, so the gate can tie static flows in its code to the server."""
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return ""
-
-
-def _module_in_runtime(module: str) -> bool:
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec(module.split(".")[0]) is not None and module.split(".")[0] == "mcp"
-    except (ImportError, ValueError):
-        return False
-
-
-def _node_plan(args: list[str], root: Path) -> dict:
-    node = next((p for p in ("/usr/bin/node", "/usr/local/bin/node") if Path(p).is_file()), None)
-    if node is None:
-        return {"reason": "node is not installed in the sandbox runtime"}
-    args = [a for a in args if not a.startswith("-")]
-    if not args:
-        return {"reason": "node is started without a script"}
-    script = _inside(root, args[0])
-    if script is None or not script.is_file():
-        return {"reason": f"script '{args[0]}' is not in the submitted files"}
-    return {"argv": [node, "--max-old-space-size=256", str(script), *args[1:]], "runtime": "node",
-            "entry": _entry(root, script)}
+    runtime = VettedRuntime.load(runtime_root if runtime_root is not None else runtime_dir())
+    return Project(root=root, files=system.files, runtime=runtime, pyprojects=system.pyprojects,
+                   package_jsons=system.package_jsons)
 
 
 def discover(plan: dict, root: Path = ROOT) -> dict:
+    """Every MCP server the submission has: declared in a config or the manifest, or defined in code (with the
+    packaging that says how it starts). Each has how it would be started and the evidence, or why it cannot be."""
+    unpack_submission(plan, root)
+    return servers_in(root, manifest=_manifest(plan, root), runtime_root=plan.get("runtime_dir"))
+
+
+def servers_in(root: Path, *, manifest: dict | None = None, runtime_root: str | None = None) -> dict:
+    """The discovery result for an unpacked tree at ``root`` (``{"ok", "servers", "manifest_tools", ...}``)."""
     from triage.parsers import parse_root
     from triage.parsers.base import as_dict, as_list, as_str
 
-    unpack_submission(plan, root)
-    manifest = _manifest(plan, root)
     system = parse_root(root, manifest=manifest)
+    project = _project(system, root, runtime_root)
     servers, seen = [], set()
     manifest_servers = {as_str(as_dict(s).get("name")): as_dict(s)
                         for s in as_list((system.manifest or {}).get("mcp_servers"))}
@@ -164,17 +87,52 @@ def discover(plan: dict, root: Path = ROOT) -> dict:
         seen.add(server.name)
         declared = manifest_servers.get(server.name, {})
         servers.append({"name": server.name, "path": server.path, "line": server.line, "env": server.env,
+                        "origin": "config", "launch": server.command, "transport": server.transport or "stdio",
+                        "evidence": [{"path": server.path, "line": server.line,
+                                      "why": f"declared in {server.client} configuration"}],
                         "declared_tools": sorted(str(t) for t in as_list(declared.get("tools"))) if declared else None,
                         **launch_plan(command=server.command, transport=server.transport, url=server.url,
-                                      disabled=server.disabled, root=root)})
+                                      disabled=server.disabled, root=root, project=project)})
     for name, entry in sorted(manifest_servers.items()):
         if not name or name in seen:
             continue
         seen.add(name)
-        servers.append({"name": name, "path": system.manifest_path, "line": system.manifest_line(f'"{name}"'),
-                        "env": {}, "declared_tools": sorted(str(t) for t in as_list(entry.get("tools"))),
+        line = system.manifest_line(f'"{name}"')
+        servers.append({"name": name, "path": system.manifest_path, "line": line, "env": {}, "origin": "manifest",
+                        "launch": as_str(entry.get("command")), "transport": as_str(entry.get("transport")) or "stdio",
+                        "evidence": [{"path": system.manifest_path, "line": line, "why": "declared in the manifest"}],
+                        "declared_tools": sorted(str(t) for t in as_list(entry.get("tools"))),
                         **launch_plan(command=as_str(entry.get("command")), transport=as_str(entry.get("transport")),
-                                      url=as_str(entry.get("url")), disabled=False, root=root)})
+                                      url=as_str(entry.get("url")), disabled=False, root=root, project=project)})
+    servers += _code_servers(system, project, servers, seen)
     manifest_tools = sorted({as_str(as_dict(t).get("name")) for t in as_list((system.manifest or {}).get("tools"))}
                             - {""})
-    return {"ok": True, "servers": servers, "manifest_tools": manifest_tools}
+    return {"ok": True, "servers": servers, "manifest_tools": manifest_tools,
+            "runtime_built": project.runtime.built}
+
+
+def _code_servers(system, project: Project, declared: list[dict], seen: set) -> list[dict]:  # noqa: ANN001
+    """Servers defined in code that no config or manifest entry already starts."""
+    from triage.dynamic.entrypoints import code_entries
+
+    started_files = {d.get("entry") for d in declared if d.get("entry")}
+    found = []
+    for entry in code_entries(system.code_servers, project):
+        if entry.path in started_files:
+            continue
+        name = entry.name if entry.name not in seen else f"{entry.name} ({entry.path})"
+        seen.add(name)
+        record = {"name": name, "path": entry.path, "line": entry.line, "env": {}, "origin": "code",
+                  "launch": entry.command, "transport": entry.transport, "evidence": entry.evidence,
+                  "declared_tools": None}
+        if entry.transport in ("http", "sse"):
+            record["reason"] = (f"serves over the {'streamable HTTP' if entry.transport == 'http' else 'SSE'} "
+                                "transport; only stdio servers are started by the dynamic stage so far")
+        elif not entry.command:
+            record["reason"] = ("defines an MCP server, but nothing in the tree says how it starts (no "
+                                "if __name__ == \"__main__\", [project.scripts], __main__.py, package.json "
+                                "bin/main/start, or stdio transport)")
+        else:
+            record |= resolve_launch(entry.command, project, cwd=entry.cwd)
+        found.append(record)
+    return found

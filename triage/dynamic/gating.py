@@ -13,8 +13,10 @@ Plain functions over plain values (no sandbox, no database), evaluated after sta
    P5 there is no real sandbox (gVisor or bubblewrap).
 2. :func:`gate_plan`, after discovery (which parses the tree inside the sandbox and executes nothing of it).
    The stage runs only when
-   S1 at least one MCP server is declared,
-   S2 at least one of them can start offline from the submitted files, and
+   S1 at least one MCP server is found: declared in a configuration or the manifest, or defined in code
+      (:mod:`triage.dynamic.entrypoints`),
+   S2 at least one of them can start offline from the submitted files on the vetted runtime
+      (:mod:`triage.dynamic.runtime`), and
    S3 at least one of those is inside the claim's scope (a ``scope_out`` entry naming the server, its
       configuration file or its entry point excludes it; a non-empty ``scope_in`` must name it).
    It then starts exactly those servers, and the static flows (``trifecta.*``, ``agentjacking.*``) that go
@@ -36,9 +38,10 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from intake.scope import entry_matches, is_component_entry
 from triage.findings import Finding
 
-GATE_VERSION = "2026.11.1"
+GATE_VERSION = "2026.12.1"  # 2026.12.1: S1/S2 count servers defined in code, on the vetted runtime
 RUNNABLE_BACKENDS = ("gvisor", "bubblewrap")
 FLOW_FAMILIES = ("trifecta.", "agentjacking.")
 PROBE_TIERS = ("grey", "white")
@@ -135,11 +138,12 @@ def gate_plan(*, claim: GateClaim, servers: Sequence[GateServer], static_finding
     from triage.policy import CLAIM_CATEGORIES
 
     if not servers:
-        return GateDecision(False, "the submission declares no MCP server: there is nothing the stage can start")
+        return GateDecision(False, "no MCP server found: none declared in a configuration or the manifest, and "
+                                   "none defined in code (FastMCP, mcp.server, McpServer/Server with a transport)")
     startable = [s for s in servers if s.can_start]
     if not startable:
-        return GateDecision(False, "no declared MCP server can start offline from the submitted files (reasons "
-                                   "per server)")
+        return GateDecision(False, "no MCP server of the submission can start offline on the vetted runtime "
+                                   "(reasons per server)")
     selected, skipped = [], []
     for server in startable:
         outside = server_out_of_scope(server, claim)
@@ -189,6 +193,10 @@ def _matches(entry: str, server: GateServer) -> bool:
     entry = entry.strip().rstrip("/")
     if not entry:
         return False
+    if is_component_entry(entry):  # a component id or glob (intake.scope): the server, or a file it lives in
+        ids = [f"mcp-server:{server.name}"] + [f"{kind}:{path}" for path in (server.path, server.entry) if path
+                                               for kind in ("file", "harness-config")]
+        return any(entry_matches(entry, component_id) for component_id in ids)
     if entry.lower() in (server.name.lower(), f"mcp:{server.name.lower()}"):
         return True
     for path in (server.path, server.entry):

@@ -30,6 +30,17 @@ from triage.dynamic.session import BoundedStdio, session_run
 OBSERVE_SITE = Path(__file__).resolve().parent / "observe_site"
 
 
+def _link_node_modules(runtime_dir: str | None) -> None:
+    """Node resolves bare imports by walking up from the importing file: a ``node_modules`` link at the root of the
+    private work tree points every file of the submission at the vetted runtime (unless it ships its own)."""
+    if not runtime_dir:
+        return
+    modules = Path(runtime_dir) / "node" / "node_modules"
+    link = ROOT / "node_modules"
+    if modules.is_dir() and not link.exists() and not link.is_symlink():
+        link.symlink_to(modules, target_is_directory=True)
+
+
 def run_server(plan: dict) -> dict:
     import anyio
 
@@ -50,11 +61,20 @@ def run_server(plan: dict) -> dict:
     if server.get("runtime") in ("python", "node"):
         env["_ASSAY_OBSERVE_LOG"] = str(EFFECTS_LOG)
         env["_ASSAY_OBSERVE_PORT"] = str(listener.port)
-    if server.get("runtime") == "python":
-        env["PYTHONPATH"] = f"{OBSERVE_SITE}:{ROOT}"
-    elif server.get("runtime") == "node":
+    if server.get("runtime") == "node":
         env["NODE_OPTIONS"] = f"--require {OBSERVE_SITE / 'preload.js'}"
-    transport = BoundedStdio(list(server["argv"]), env=env, cwd=ROOT, limits=budget)
+        env["TSX_DISABLE_CACHE"] = "1"
+        _link_node_modules(plan.get("runtime_dir"))
+    if server.get("runtime") == "python":
+        # The vetted fastmcp's own start-up (an update check against PyPI, a banner) is ours, not the submitter's:
+        # switched off so that every connection attempt seen is the server's.
+        env.setdefault("FASTMCP_CHECK_FOR_UPDATES", "off")
+        env.setdefault("FASTMCP_SHOW_SERVER_BANNER", "false")
+    # Python servers start through pystart.py, which puts the vetted runtime and our hooks on sys.path itself.
+    cwd = (ROOT / str(server.get("cwd") or "")).resolve()
+    if not cwd.is_relative_to(ROOT) or not cwd.is_dir():
+        cwd = ROOT
+    transport = BoundedStdio(list(server["argv"]), env=env, cwd=cwd, limits=budget)
     started = time.monotonic()
     try:
         transport.start()
@@ -110,7 +130,7 @@ def main() -> None:
     try:
         result = discover(plan) if plan.get("mode") == "discover" else run_server(plan)
     except Exception as exc:  # noqa: BLE001 - the host needs one line, not a traceback
-        from triage.unpack import UnsafeInput
+        from intake.archives import UnsafeInput
 
         if isinstance(exc, (UnsafeInput, OSError)):
             result = {"ok": False, "error": str(exc)[:300]}

@@ -78,16 +78,25 @@ def dynamic_record_put(*, submission, dynamic: DynamicOutcome):  # noqa: ANN001,
                                 artifact_id=f"dynamic-record-{uuid.uuid4().hex}")
 
 
+def _server_summary(server, record: dict) -> dict:  # noqa: ANN001 - ServerRun
+    """What the case page shows of one server: how it was found, whether it ran, for how long, what was called.
+    (Not its launch line: a command line can carry a token; that stays in the sealed record.)"""
+    return {"name": server.name, "started": server.started, "stopped": server.stopped,
+            "tools": [t["name"] for t in server.tools], "origin": record.get("origin") or "",
+            "duration_s": record.get("duration_s"), "start_s": record.get("start_s"),
+            "called": [c["tool"] for c in server.calls]}
+
+
 def dynamic_run_create(*, submission, dynamic: DynamicOutcome, config_digest: str, stored=None):  # noqa: ANN001, ANN201
     """Store the gate's decision and, when the stage ran, the run's summary (audited). Inside the caller's
     transaction."""
     from triage.models import DynamicRun
 
+    records = {r.get("server"): r for r in dynamic.records}
     run = DynamicRun.objects.create(
         submission=submission, sandbox=dynamic.sandbox, config_digest=config_digest, pins=dynamic.pins,
         gate=dynamic.gate.as_dict() if dynamic.gate else {},
-        servers=[{"name": s.name, "started": s.started, "stopped": s.stopped,
-                  "tools": [t["name"] for t in s.tools]} for s in dynamic.servers],
+        servers=[_server_summary(s, records.get(s.name, {})) for s in dynamic.servers],
         findings=[f.as_contract_dict() for f in dynamic.findings], not_run=dynamic.not_run,
         record_key=stored.key if stored else "", record_sha256=stored.sha256 if stored else "",
         duration_ms=int(dynamic.duration_s * 1000))

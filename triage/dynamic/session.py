@@ -38,6 +38,7 @@ class BoundedStdio:
         self.stderr = bytearray()
         self.stopped: str | None = None
         self.proc: subprocess.Popen | None = None
+        self.started_at = 0.0
 
     def _preexec(self) -> None:
         os.setsid()
@@ -57,6 +58,7 @@ class BoundedStdio:
             self.transcript.append({"dir": direction, "message": text[:4000]})
 
     def start(self) -> None:
+        self.started_at = time.monotonic()
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, cwd=str(self.cwd), env=self.env,
                                      preexec_fn=self._preexec, close_fds=True)
@@ -167,9 +169,12 @@ async def session_run(transport: BoundedStdio, *, canary: str, budget: dict, scr
                 out["protocol_version"] = init.protocol_version
                 out["server_info"] = {"name": init.server_info.name[:200], "version": init.server_info.version[:100]}
                 out["instructions"] = (init.instructions or "")[:4000]
+                out["initialized_s"] = round(time.monotonic() - transport.started_at, 3)
                 capabilities = init.capabilities
                 with anyio.fail_after(step_s):
                     out["tools"] = await _list_tools(session)
+                # Start to first tool list: what a client waits for before it can use the server.
+                out["start_s"] = round(time.monotonic() - transport.started_at, 3)
                 if capabilities.prompts is not None:
                     with anyio.fail_after(step_s):
                         prompts = await session.list_prompts()

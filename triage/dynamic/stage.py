@@ -19,15 +19,17 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from intake.archives import printable
+from intake.run_dirs import run_dir
 from triage.dynamic.checks import DynamicContext, ServerRun, dynamic_findings
 from triage.dynamic.gating import (FLOW_FAMILIES, GateClaim, GateDecision, GateServer, flow_servers, gate_plan,
                                    gate_preconditions)
 from triage.findings import Finding
-from triage.run_dirs import run_dir
 from triage.sandbox import Mount, SandboxLimits, SandboxRequest, sandbox_run
-from triage.unpack import printable
 
 MAX_SERVERS = 8
+# The whole dynamic run's memory (harness, servers, their runtimes, /tmp and /scratch; gVisor's kernel too).
+DYNAMIC_RUN_MEMORY_BYTES = 3 * 1024 ** 3
 HARNESS_VERSION = "1"
 
 
@@ -55,8 +57,13 @@ class DynamicBudget:
                 "process_threshold": self.process_threshold}
 
     def sandbox(self) -> SandboxLimits:
+        # Address space is not what bounds memory here: V8 reserves far more than it uses, per isolate and per
+        # WebAssembly instance (tsx's loader has both). The harness bounds each server instead (RLIMIT_AS for
+        # Python, --max-old-space-size for Node); this outer cap only stops a runaway sandbox. What the run really
+        # uses (every process, V8's off-heap memory, the tmpfs) is bounded by the run's memory control group.
         return SandboxLimits(wall_seconds=self.sandbox_wall_seconds, cpu_seconds=int(self.sandbox_wall_seconds),
-                             output_bytes=8 * 1024 * 1024, processes=self.server_processes + 80)
+                             output_bytes=8 * 1024 * 1024, processes=self.server_processes + 80,
+                             memory_bytes=64 * 1024 ** 3, total_memory_bytes=DYNAMIC_RUN_MEMORY_BYTES)
 
 
 @dataclass
@@ -103,7 +110,13 @@ def _bootstrap() -> str:
 
 
 def _harness_run(*, backend: str, plan: dict, mounts: list[Mount], limits: SandboxLimits):  # noqa: ANN202
+    from triage.dynamic.runtime import runtime_dir
+
     scratch = run_dir("dynamic")
+    runtime = runtime_dir()
+    if runtime.is_dir():  # the vetted runtime, read-only at its own path (launch argv name files inside it)
+        mounts = [*mounts, Mount(source=runtime.resolve(), target=str(runtime))]
+        plan = {**plan, "runtime_dir": str(runtime)}
     try:
         return sandbox_run(backend=backend, request=SandboxRequest(
             argv=[sys.executable, "-s", "-B", "-c", _bootstrap()], scratch=scratch, mounts=mounts, limits=limits,
@@ -168,7 +181,12 @@ def _declared(raw: dict) -> dict | None:
     line = raw.get("line") if isinstance(raw.get("line"), int) and not isinstance(raw.get("line"), bool) else None
     tools = raw.get("declared_tools")
     argv = raw.get("argv")
+    evidence = [{"path": _str(e.get("path"), 1000), "line": e.get("line") if isinstance(e.get("line"), int) else None,
+                 "why": _str(e.get("why"), 300)} for e in _dicts(raw.get("evidence"), 10)]
     return {"name": name, "path": _str(raw.get("path"), 1000), "line": line, "entry": _str(raw.get("entry"), 1000),
+            "origin": _str(raw.get("origin"), 20), "launch": _str(raw.get("launch"), 1000),
+            "transport": _str(raw.get("transport"), 20), "cwd": _str(raw.get("cwd"), 1000),
+            "python_set": _str(raw.get("python_set"), 20), "evidence": evidence,
             "declared_tools": [t for t in tools if isinstance(t, str)] if isinstance(tools, list) else None,
             "argv": [a for a in argv if isinstance(a, str)] if isinstance(argv, list) else None,
             "runtime": _str(raw.get("runtime"), 10), "reason": _str(raw.get("reason"), 300),
@@ -243,8 +261,7 @@ def dynamic_stage_run(*, sources: list, backend: str, manifest: dict | None = No
         servers.append(run)
         records.append(_record(server, run_payload, backend=backend, budget=budget, duration_s=result.duration_s))
         if not run.started:
-            reason = run.stopped or _start_failure(run_payload)
-            not_run.append({"target": target, "reason": reason})
+            not_run.append({"target": target, "reason": _start_failure(run_payload, run)})
         elif run.stopped:
             not_run.append({"target": target, "reason": f"introspection incomplete: {run.stopped}"})
 
@@ -268,18 +285,30 @@ def server_run_once(*, server: dict, base_plan: dict, mounts: list[Mount], backe
                     canary: str, calls: list[dict] | None = None):  # noqa: ANN201 - (SandboxResult, payload)
     """One sandbox run of one declared server: crafted calls, or exactly ``calls`` (a model probe's)."""
     plan = {**base_plan, "mode": "run", "canary": canary, "budget": budget.harness(),
-            "server": {"argv": server["argv"], "runtime": server["runtime"], "env": server["env"]}}
+            "server": {"argv": server["argv"], "runtime": server["runtime"], "env": server["env"],
+                       "cwd": server.get("cwd") or ""}}
     if calls is not None:
         plan["calls"] = calls
     result = _harness_run(backend=backend, plan=plan, mounts=mounts, limits=budget.sandbox())
     return result, _payload(result)
 
 
-def _start_failure(payload: dict) -> str:
-    tail = [line for line in _str(payload.get("stderr_tail"), 2000).splitlines() if line.strip()][-1:]
+STDERR_LINES = 3
+
+
+def _start_failure(payload: dict, run: ServerRun) -> str:
+    """Why a server never answered ``initialize``: a limit it hit, or its own exit with the last lines it wrote on
+    stderr (what a builder needs to fix it: a missing module, a required setting, a traceback's last frame)."""
     if payload.get("reason"):
         return _str(payload.get("reason"), 300)
-    return f"failed to start{': ' + printable(tail[0])[:200] if tail else ''}"
+    if run.stopped_by_limit:
+        return run.stopped
+    tail = [printable(line.strip())[:200] for line in _str(payload.get("stderr_tail"), 2000).splitlines()
+            if line.strip(" \t~^")][-STDERR_LINES:]  # not a traceback's ~~~^^^ underlines
+    what = run.stopped or "failed to start"
+    if what.startswith("exited with status"):
+        what = f"crashed at start ({what})"
+    return f"{what}; last stderr: {' | '.join(tail)}" if tail else f"{what}; it wrote nothing on stderr"
 
 
 def _unconfirmed_flows(static_findings, *, servers: list[ServerRun], declared: list[dict],  # noqa: ANN001
@@ -313,6 +342,11 @@ def _record(server: dict, payload: dict, *, backend: str, budget: DynamicBudget,
     return {"server": server["name"], "harness_version": HARNESS_VERSION, "sandbox": backend,
             "runtime": runtime_versions(backend), "limits": asdict(budget),
             "argv": server["argv"], "duration_s": round(duration_s, 3),
+            "origin": server.get("origin") or "", "launch": server.get("launch") or "",
+            "evidence": server.get("evidence") or [], "python_set": server.get("python_set") or "",
+            "start_s": payload.get("start_s") if isinstance(payload.get("start_s"), (int, float)) else None,
+            "initialized_s": payload.get("initialized_s") if isinstance(payload.get("initialized_s"), (int, float))
+            else None,
             "transcript": _dicts(payload.get("transcript"), 200), "calls": _dicts(payload.get("calls"), 20),
             "effects": payload.get("effects") if isinstance(payload.get("effects"), dict) else {},
             "planted": payload.get("planted") if isinstance(payload.get("planted"), list) else [],

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
+from intake.redaction import TOKEN_SHAPES, secret_kind
 from triage.parsers.js_ast import ModuleInfo, Node, call_args, dotted, kids, line, object_pairs, property_key, \
     short, text, unwrap
 from triage.parsers.tool_model import Effect, Sensitive
@@ -429,14 +430,7 @@ def luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
-_SHAPES: list = []
-
-
 def string_sensitive(value: str, at: int) -> list[Sensitive]:
-    if not _SHAPES:
-        from triage.checks.registry import _SECRET_SHAPES  # lazy: the registry imports the parsers
-
-        _SHAPES.append(_SECRET_SHAPES)
     found = []
     if len(value) > 4000:
         value = value[:4000]
@@ -449,12 +443,9 @@ def string_sensitive(value: str, at: int) -> list[Sensitive]:
         if 13 <= len(digits) <= 19 and luhn(digits) and len(set(digits)) > 1:
             found.append(Sensitive("card-number", at, match.group(0)))
             break
-    match = _SHAPES[0].search(value)
+    match = TOKEN_SHAPES.search(value)
     if match:
-        shape = match.group(0)
-        kind = "private-key" if "PRIVATE KEY" in shape else ("token" if shape.startswith(("eyJ", "gh", "xox", "glpat"))
-                                                             else "credential")
-        found.append(Sensitive(kind, at, shape[:60]))
+        found.append(Sensitive(secret_kind(match.group(0)), at, match.group(0)[:60]))
     return found
 
 

@@ -141,7 +141,7 @@ class _ModelBuilder(LowLevelSdk):
         written = dotted(call.func)
         name = self.context.canonical(written)
         last = name.rsplit(".", 1)[-1]
-        if last == "FastMCP":
+        if last == "FastMCP" or last == "MCPServer" and name.startswith("mcp."):  # MCPServer: FastMCP in the v2 SDK
             return "fastmcp"
         if last in ("Server", "LowLevelServer") and name.startswith("mcp."):
             return "mcp-lowlevel"

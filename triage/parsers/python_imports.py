@@ -209,3 +209,63 @@ def _imported_module(module, head: str, by_path: dict,  # noqa: ANN001, ANN202 -
                 if len(matches) == 1:
                     return by_path[matches[0]]
     return None
+
+
+# --- what a module needs at start -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ImportStatement:
+    module: str  # dotted, as written ("" for ``from . import x``)
+    level: int  # 0 absolute, 1 for ``from .``, ...
+    names: tuple[str, ...]  # the names a ``from`` import takes ("*" included), () for ``import x``
+    line: int
+    optional: bool  # inside ``try`` with an ImportError handler, under ``if TYPE_CHECKING``, or in a function
+
+
+def module_import_statements(text: str, path: str) -> list[ImportStatement] | None:
+    """Every import of a module's source, marked optional where a failure would not stop the module loading.
+    None when it is not valid Python."""
+    if len(text) > MAX_PYTHON_BYTES:
+        return None
+    try:
+        tree = ast.parse(text, filename=path)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    found: list[ImportStatement] = []
+
+    def visit(nodes: list[ast.stmt], optional: bool) -> None:
+        for node in nodes:
+            if isinstance(node, ast.Import):
+                found.extend(ImportStatement(alias.name, 0, (), node.lineno, optional) for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                found.append(ImportStatement(node.module or "", node.level or 0,
+                                             tuple(alias.name for alias in node.names), node.lineno, optional))
+            elif isinstance(node, ast.Try | getattr(ast, "TryStar", ast.Try)):
+                guarded = any(_catches_import_error(handler.type) for handler in node.handlers)
+                visit(node.body, optional or guarded)
+                for handler in node.handlers:
+                    visit(handler.body, True)
+                visit(node.orelse, optional)
+                visit(node.finalbody, optional)
+            elif isinstance(node, ast.If):
+                checking = "TYPE_CHECKING" in ast.unparse(node.test)
+                visit(node.body, optional or checking)
+                visit(node.orelse, optional)
+            elif isinstance(node, ast.With | ast.AsyncWith | ast.For | ast.AsyncFor | ast.While):
+                visit(node.body, optional)
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                visit(node.body, optional or not isinstance(node, ast.ClassDef))
+
+    try:
+        visit(tree.body, False)
+    except RecursionError:
+        return None
+    return found
+
+
+def _catches_import_error(node: ast.expr | None) -> bool:
+    if node is None:
+        return True  # a bare except
+    names = [node] if not isinstance(node, ast.Tuple) else list(node.elts)
+    return any(getattr(n, "id", getattr(n, "attr", "")) in ("ImportError", "ModuleNotFoundError", "Exception",
+                                                            "BaseException") for n in names)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import re
 
+from intake.redaction import TOKEN_SHAPES, secret_kind
 from triage.parsers.tool_model import Sensitive
 
 SSN = re.compile(r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])")
@@ -27,12 +28,6 @@ USED_NOT_RETURNED = frozenset({"headers", "auth", "cookies", "env", "environ", "
                                "params", "credentials", "secret", "private_key", "key", "json", "data"})
 MAX_FOUND = 12
 MAX_NODES = 20000
-
-
-def _secret_shapes() -> re.Pattern[str]:
-    # the credential shapes the evidence masker knows; imported late because the checks package imports parsers
-    from triage.checks.registry import _SECRET_SHAPES
-    return _SECRET_SHAPES
 
 
 def luhn(digits: str) -> bool:
@@ -55,7 +50,7 @@ def sensitive_data(nodes: list[ast.AST], constants: dict[str, ast.AST],
     kept in ``walked`` for the next tool of the module)."""
     walked = {} if walked is None else walked
     found: dict[tuple[str, int], Sensitive] = {}
-    shapes = _secret_shapes()
+    shapes = TOKEN_SHAPES
     skipped: set[int] = set()
     for node in nodes:
         if type(node) is ast.keyword and (node.arg or "").lower() in USED_NOT_RETURNED:
@@ -113,7 +108,7 @@ def _literal(node: ast.Constant, shapes: re.Pattern[str], found: dict[tuple[str,
     shape = shapes.search(text)
     if shape:
         value = shape.group(0)
-        kind = "private-key" if value.startswith("-----BEGIN") else "token" if value.startswith("eyJ") else "credential"
+        kind = secret_kind(value, jwt_only=True)
         found.setdefault((kind, line), Sensitive(kind, line, value))
     if "select" in text.lower():
         select = re.search(r"\bSELECT\b(.*?)\bFROM\b", text, re.I | re.S)

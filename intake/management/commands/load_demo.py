@@ -11,7 +11,7 @@ from django.db import transaction
 from intake.models import Role, Submission, User
 from intake.selectors import current_terms
 from intake.services import (
-    artifact_add, submission_create, submission_submit, submission_update, submission_withdraw, terms_accept,
+    artifact_add, submission_create, submission_update, submission_withdraw, terms_accept,
     terms_publish,
 )
 
@@ -84,8 +84,10 @@ class Command(BaseCommand):
                 submission=submission, actor=builder,
                 description="A support agent that reads tickets and drafts replies.",
                 claim_statement="Ticket contents cannot leave through any channel other than the reply API.",
-                claim_property="no-exfiltration", claim_scope_in=["harness", "tickets MCP server", "hooks"],
-                claim_scope_out=["model provider infrastructure"], claim_assumptions=["egress proxy enforced"],
+                claim_property="no-exfiltration", claim_scope_in=["agent:manifest", "mcp-server:tickets"],
+                claim_scope_out=["tool:manifest/shell"],
+                claim_scope_note="The harness and the tickets connector; not the model provider's infrastructure.",
+                claim_assumptions=["egress proxy enforced"],
                 manifest=DEMO_MANIFEST)
             terms_accept(submission=submission, actor=builder, terms=terms)
             artifact_add(submission=submission, actor=builder, name="settings.json", kind="config",
@@ -95,5 +97,3 @@ class Command(BaseCommand):
         case("Draft: release-notes agent")
         withdrawn = case("Withdrawn: old prototype")
         submission_withdraw(submission=withdrawn, actor=builder, reason="superseded")
-        # Submitted like any case: its triage is queued and the worker (started by `make run`) runs it.
-        submission_submit(submission=case("Submitted: ticket triage agent"), actor=builder)

@@ -97,13 +97,13 @@ def test_the_first_failing_precondition_is_the_reason_given() -> None:
 
 def test_s1_no_declared_server_is_not_run() -> None:
     decision = gate_plan(claim=NO_EXFIL, servers=[])
-    assert not decision.run and decision.reason.startswith("the submission declares no MCP server")
+    assert not decision.run and decision.reason.startswith("no MCP server found: none declared")
 
 
 def test_s2_servers_that_cannot_start_offline_are_not_run_and_one_that_can_is() -> None:
     offline = [server("remote", can_start=False, reason="needs the network")]
     decision = gate_plan(claim=NO_EXFIL, servers=offline)
-    assert not decision.run and decision.reason.startswith("no declared MCP server can start offline")
+    assert not decision.run and decision.reason.startswith("no MCP server of the submission can start offline")
     decision = gate_plan(claim=NO_EXFIL, servers=[*offline, server("tickets")])
     assert decision.run and decision.servers == ("tickets",)
     assert decision.reason == ("1 MCP server(s) within the scope of claim no-exfiltration can start offline "
@@ -120,6 +120,15 @@ def test_s2_servers_that_cannot_start_offline_are_not_run_and_one_that_can_is() 
     (("ticketsystem",), (), "outside the claim's scope (not named in its scope)"),  # a word, not a substring
     ((), ("tickets",), "outside the claim's scope (excluded by 'tickets')"),
     ((".mcp.json",), (".mcp.json",), "outside the claim's scope (excluded by '.mcp.json')"),  # scope_out wins
+    # component ids and globs (intake.scope): the server, or the files it lives in
+    (("mcp-server:tickets",), (), None),
+    (("mcp-server:*",), (), None),
+    (("file:.mcp.json",), (), None),
+    (("harness-config:.mcp.json",), (), None),
+    (("file:server.py",), (), None),
+    (("mcp-server:tick",), (), "outside the claim's scope (not named in its scope)"),
+    (("agent:claude-code",), (), "outside the claim's scope (not named in its scope)"),
+    (("mcp-server:*",), ("mcp-server:tickets",), "outside the claim's scope (excluded by 'mcp-server:tickets')"),
 ])
 def test_s3_scope_in_and_out_decide_which_servers_run(scope_in, scope_out, outside) -> None:  # noqa: ANN001
     claim = GateClaim(property_kind="no-exfiltration", scope_in=scope_in, scope_out=scope_out)

@@ -10,9 +10,9 @@ import zipfile
 import pytest
 
 from intake.models import AuditEvent
-from intake.services import artifact_add, submission_submit, submission_update
+from intake.services import artifact_add, submission_submit
 from intake.states import State
-from tests.factories import make_draft
+from tests.factories import make_draft, scope_components
 from tests.unit.dynamic.helpers import FIXTURES, real_backend
 from triage.dynamic.services import dynamic_record_read
 from triage.models import DynamicRun, TriageResult
@@ -40,8 +40,9 @@ def fixture_zip(name: str, extra: dict[str, str] | None = None) -> bytes:
 
 def submitted(owner, archive: bytes):  # noqa: ANN001, ANN201
     # The factory's manifest also declares a 'tickets' server that is not vendored: it cannot run offline.
-    submission = submission_update(submission=make_draft(owner), actor=owner, claim_scope_in=[".mcp.json"])
+    submission = make_draft(owner)
     artifact_add(submission=submission, actor=owner, name="system.zip", stream=io.BytesIO(archive), kind="archive")
+    submission = scope_components(submission, owner, scope_in=["file:.mcp.json"])
     return submission_submit(submission=submission, actor=owner)
 
 
@@ -52,7 +53,7 @@ def test_the_stage_runs_in_triage_and_its_record_is_vaulted(builder) -> None:  #
     assert "dynamic.canary-exfiltration" in {f["check"] for f in result.findings}
     run = DynamicRun.objects.get(submission=submission)
     assert run.sandbox == real_backend()
-    assert run.not_run == [{"target": "mcp:tickets", "reason": "module 'tickets_mcp' is not vendored in the submitted files"}]
+    assert run.not_run == [{"target": "mcp:tickets", "reason": "module 'tickets_mcp' is neither in the submitted files nor in the vetted runtime"}]
     assert [s["name"] for s in run.servers] == ["ticket-helper"] and run.pins["ticket-helper"]["pin"].startswith("sha256:")
     assert run.record_key and len(run.record_sha256) == 64
     record = dynamic_record_read(run=run, actor=builder, purpose="builder_download", reason="builder views own case")
@@ -98,7 +99,7 @@ def test_the_closing_note_says_what_ran_what_could_not_and_why(builder) -> None:
         "Dynamic stage ran: 1 MCP server(s) within the scope of claim no-exfiltration can start offline (janitor); "
         "0 static flow(s) through them to confirm with a canary.",
         f"Ran MCP server janitor in the {run.sandbox} sandbox (tools: tidy_workspace).",
-        "Not run: mcp:tickets (module 'tickets_mcp' is not vendored in the submitted files).",
+        "Not run: mcp:tickets (module 'tickets_mcp' is neither in the submitted files nor in the vetted runtime).",
         "Dynamic findings: 1.",
     ]
     assert dynamic_closing_note(run=None) == ["Dynamic stage: not run for this case (static triage only)."]
@@ -114,3 +115,35 @@ def test_without_accepted_terms_no_submitted_code_is_run(builder) -> None:  # no
     run = DynamicRun.objects.get(submission=submission)
     assert not run.ran and run.servers == []
     assert run.gate_reason == "the builder has not accepted terms authorising tests of the submitted system for this case"
+
+
+def test_a_server_found_only_in_its_code_runs_and_the_case_page_says_how_long_and_what_was_called(
+        builder, client) -> None:  # noqa: ANN001
+    from tests.factories import PASSWORD
+    from triage.dynamic.runtime import VettedRuntime, runtime_dir
+
+    if not VettedRuntime.load(runtime_dir()).built:
+        pytest.skip("the vetted dynamic runtime is not built (infra/build-dynamic-runtime.sh; make test builds it)")
+    corpus = FIXTURES.parent / "mcp_corpus" / "py_gitlog_lowlevel"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(corpus.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(corpus).as_posix())
+    submission = submission_update(submission=make_draft(builder), actor=builder,
+                                   claim_scope_in=["mcp_server_gitlog/"])
+    artifact_add(submission=submission, actor=builder, name="system.zip", stream=io.BytesIO(buffer.getvalue()),
+                 kind="archive")
+    submission = submission_submit(submission=submission, actor=builder)
+    triage_submission_run(str(submission.pk))
+    run = DynamicRun.objects.get(submission=submission)
+    # Only the factory manifest's unvendored 'tickets' server is not run; the code-only server is.
+    assert run.ran and [item["target"] for item in run.not_run] == ["mcp:tickets"]
+    (server,) = run.servers
+    assert server["name"] == "gitlog" and server["origin"] == "code" and server["started"]
+    assert server["called"] == ["git_log", "git_show_file"] == server["tools"]
+    assert 0 < server["start_s"] <= server["duration_s"]
+    client.login(email=builder.email, password=PASSWORD)
+    page = client.get(f"/cases/{submission.pk}/").content.decode()
+    assert "gitlog (found in its code): ran for " in page
+    assert "called git_log, git_show_file" in page

@@ -82,9 +82,11 @@ def test_servers_that_need_the_network_or_are_absent_are_not_run_with_the_reason
     assert outcome.servers == [] and outcome.findings == []
     assert outcome.not_run == [
         {"target": "mcp:filesystem",
-         "reason": "'npx' fetches the server package from the npm registry at start: needs the network"},
+         "reason": "'npx' would fetch '@modelcontextprotocol/server-filesystem' from the npm registry at start; it is "
+                   "not in the submitted files or the vetted runtime, and nothing is downloaded at triage"},
         {"target": "mcp:missing", "reason": "script 'not_here.py' is not in the submitted files"},
-        {"target": "mcp:native", "reason": "command 'corp-mcp' is not present offline in the submitted files"},
+        {"target": "mcp:native",
+         "reason": "command 'corp-mcp' is not present offline in the submitted files or the vetted runtime"},
         {"target": "mcp:remote-docs", "reason": "uses the http transport at https://docs.example.com/mcp: needs the network"},
     ]
 

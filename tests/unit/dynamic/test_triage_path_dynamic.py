@@ -44,13 +44,16 @@ def test_dynamic_lists_what_could_not_run_and_is_byte_for_byte_repeatable() -> N
     assert all(set(item) == {"target", "reason"} for item in document["not_run"])
 
 
+NO_SERVER = ("no MCP server found: none declared in a configuration or the manifest, and none defined in code "
+             "(FastMCP, mcp.server, McpServer/Server with a transport)")
+
+
 def test_dynamic_says_why_the_stage_did_not_run_when_there_is_no_server_or_static_triage_rejects(
         tmp_path: Path) -> None:
     (tmp_path / "CLAUDE.md").write_text("Be helpful.\n")
     _text, document = triage_path(str(tmp_path), "--dynamic")
     assert list(document) == [*CONTRACT_KEYS, "not_run"]
-    assert document["not_run"] == [{"target": "dynamic stage", "reason": "the submission declares no MCP server: "
-                                                                         "there is nothing the stage can start"}]
+    assert document["not_run"] == [{"target": "dynamic stage", "reason": NO_SERVER}]
     empty = tmp_path / "empty"
     empty.mkdir()
     _text, document = triage_path(str(empty), "--dynamic")

@@ -147,8 +147,8 @@ def test_the_decision_is_deterministic_whatever_the_finding_order():
 
 
 def test_old_policy_versions_stay_selectable_and_behave_as_they_did():
-    assert available_policies() == ["2026.10.1", "2026.11.1", "2026.12.1"]
-    assert POLICY_VERSION == "2026.12.1"
+    assert available_policies() == ["2026.10.1", "2026.11.1", "2026.12.1", "2026.12.2"]
+    assert POLICY_VERSION == "2026.12.2"
     context = PolicyContext(claim_property="data-handling")
     old = decide([FORCE_PUSH], context=context, version="2026.10.1")
     assert (old.decision, old.policy_version) == ("escalate", "2026.10.1")
@@ -210,7 +210,7 @@ def test_new_check_findings_escalate_under_2026_12_1():
         "reasons": ["3 high or critical finding(s) relevant to no-exfiltration: injection.command, "
                     "tools.description-injection, tools.exfiltration",
                     "2 critical: injection.command at server.py"]}
-    bounded = decide([COMMAND_FLOW], context=PolicyContext(claim_property="bounded-actions"))
+    bounded = decide([COMMAND_FLOW], context=PolicyContext(claim_property="bounded-actions"), version="2026.12.1")
     assert (bounded.decision, bounded.policy_version) == ("escalate", "2026.12.1")
     # A check no version knows (a typo, a check from a newer catalogue) is ignored by every version.
     unknown = finding("tools.not-a-check", "critical", ("exfiltration",))

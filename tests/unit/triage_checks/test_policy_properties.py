@@ -13,7 +13,17 @@ CHECKS = sorted(checks_read_by("2026.12.1"))
 CATEGORIES = sorted(set().union(*CLAIM_CATEGORIES.values()))
 PATHS = ["", ".mcp.json", ".claude/settings.json", "agents/support/tools.py", "servers/mail/index.ts", "Dockerfile",
          "agents/support", "src/app.py"]
-SCOPES = PATHS[1:] + ["Claude Code harness", ".mcp.json servers", "claude-code", "mail", "agents/*", "*"]
+SCOPES = PATHS[1:] + ["Claude Code harness", ".mcp.json servers", "claude-code", "mail", "agents/*", "*",
+                      # component ids and globs (2026.12.2)
+                      "agent:claude-code", "mcp-server:*", "file:agents/**", "file:*", "harness-config:.mcp.json"]
+# The components of the generated systems: every path as a file, and the configuration they stand for.
+COMPONENTS = [{"id": f"file:{p}", "kind": "file", "label": p, "paths": [p], "lines": {}} for p in PATHS if p] + [
+    {"id": "agent:claude-code", "kind": "agent", "label": "a", "paths": [".mcp.json", ".claude/settings.json"],
+     "lines": {}},
+    {"id": "harness-config:.mcp.json", "kind": "harness-config", "label": "c", "paths": [".mcp.json"], "lines": {}},
+    {"id": "mcp-server:mail", "kind": "mcp-server", "label": "m", "paths": [".mcp.json", "servers/mail/index.ts"],
+     "lines": {}},
+]
 
 findings_strategy = st.builds(
     lambda check, severity, categories, path, agent: Finding(check, "t", severity, tuple(categories), path, 1, "e",
@@ -22,11 +32,13 @@ findings_strategy = st.builds(
     st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=3, unique=True), st.sampled_from(PATHS),
     st.sampled_from(["", "claude-code", "codex", "support-agent"]))
 context_strategy = st.builds(
-    lambda claim, scope, level, rejected: PolicyContext(claim_property=claim, claim_scope_in=scope,
-                                                        assurance_level=level,
-                                                        builder_history={"rejected_recently": rejected}),
+    lambda claim, scope, out, level, rejected: PolicyContext(claim_property=claim, claim_scope_in=scope,
+                                                             claim_scope_out=out, components=COMPONENTS,
+                                                             assurance_level=level,
+                                                             builder_history={"rejected_recently": rejected}),
     st.sampled_from(sorted(CLAIM_CATEGORIES) + [None]), st.lists(st.sampled_from(SCOPES), max_size=3),
-    st.sampled_from([None, 0, 1, 2]), st.integers(min_value=0, max_value=5))
+    st.lists(st.sampled_from(SCOPES), max_size=2), st.sampled_from([None, 0, 1, 2]),
+    st.integers(min_value=0, max_value=5))
 
 
 @settings(max_examples=400, deadline=None)

@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from triage import run_dirs
-from triage.run_dirs import UNOWNED_MAX_AGE_S, run_dir, sweep_run_dirs
+from intake import run_dirs
+from intake.run_dirs import UNOWNED_MAX_AGE_S, run_dir, sweep_run_dirs
 
 
 def test_a_run_directory_of_a_killed_process_is_removed_and_a_live_ones_kept(tmp_path, monkeypatch):  # noqa: ANN001
@@ -26,7 +26,7 @@ def test_a_run_directory_of_a_killed_process_is_removed_and_a_live_ones_kept(tmp
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     child = subprocess.Popen([sys.executable, "-c", (
         "import sys, time; sys.path.insert(0, sys.argv[1]); import tempfile; tempfile.tempdir = sys.argv[2]\n"
-        "from triage.run_dirs import run_dir\n"
+        "from intake.run_dirs import run_dir\n"
         "d = run_dir('stage'); (d / '0000').write_text('plaintext of a submission'); print(d, flush=True)\n"
         "time.sleep(60)"), os.getcwd(), str(tmp_path)], stdout=subprocess.PIPE, text=True)
     orphan = child.stdout.readline().strip()

@@ -1,17 +1,22 @@
-"""Safe unpacking: hostile archives are refused with one line naming the problem; nothing escapes dest."""
+"""Safe unpacking: hostile archives (unsafe names, links, bombs, and archives that read two ways) are refused with
+one line naming the problem; nothing escapes dest."""
 
 from __future__ import annotations
 
 import io
 import os
+import shutil
 import stat
+import subprocess
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
 
-from triage.unpack import UnpackLimits, UnsafeInput, detect_kind, new_budget, unpack
+from intake.archives import UnpackLimits, UnsafeInput, archive_listing, detect_kind, new_budget, unpack
+from tests import hostile_archives
 
 FILES = {"agent/settings.json": b'{"permissions": {"allow": ["Read"]}}\n', "README.md": b"# agent\n",
          "tools/run.py": b"import subprocess\nsubprocess.run(['ls'])\n"}
@@ -292,7 +297,7 @@ def test_memory_tree_reads_like_the_unpacked_directory(tmp_path: Path) -> None:
     """Inside the sandbox the input is unpacked into memory; the analysis must see exactly what it would read from
     the same files written out: skipped dependency dirs, binaries, the per-file cap, walk order, hashes."""
     from triage.parsers.base import load_tree, tree_from_memory
-    from triage.unpack import MemoryTree, unpack_into
+    from intake.archives import MemoryTree, unpack_into
 
     source = tmp_path / "src"
     files = {"b.md": b"# b\n", "a/z.py": b"print(1)\n", "a/b/c.json": b"{}", ".git/config": b"[core]\n",
@@ -311,3 +316,82 @@ def test_memory_tree_reads_like_the_unpacked_directory(tmp_path: Path) -> None:
     assert from_memory.files == from_disk.files
     assert from_memory.files["big.txt"].truncated and len(from_memory.files["big.txt"].text) == 1000
     assert ".git/config" not in from_memory.files and "bin/tool" not in from_memory.files
+
+
+# --- archives that read two ways (issue 16): every byte accounted for, or refused ---------------------
+
+@pytest.mark.parametrize(("name", "build", "reason"), hostile_archives.CASES, ids=hostile_archives.CASE_IDS)
+def test_an_archive_that_reads_two_ways_is_refused_with_one_line(tmp_path: Path, name, build, reason) -> None:  # noqa: ANN001
+    archive = tmp_path / name
+    archive.write_bytes(build())
+    with pytest.raises(UnsafeInput) as excinfo:
+        unpack(source=archive, dest=tmp_path / "out")
+    assert str(excinfo.value) == reason
+    with pytest.raises(UnsafeInput):
+        archive_listing(archive)
+
+
+@pytest.mark.skipif(shutil.which("tar") is None, reason="needs GNU tar")
+def test_the_two_member_gzip_hides_a_file_that_tar_extracts(tmp_path: Path) -> None:
+    """Why the first test matters: the system's tar sees the hidden settings, a first-member reader would not."""
+    import gzip
+
+    archive = tmp_path / "system.tar.gz"
+    archive.write_bytes(hostile_archives.two_member_gzip())
+    (tmp_path / "x").mkdir()
+    subprocess.run(["tar", "-xzf", str(archive), "-C", str(tmp_path / "x")], check=True)
+    assert (tmp_path / "x" / ".claude" / "settings.json").read_bytes() == hostile_archives.HIDDEN[".claude/settings.json"]
+    first_member = zlib.decompressobj(wbits=31).decompress(archive.read_bytes())
+    assert b"bypassPermissions" not in first_member and b"bypassPermissions" in gzip.decompress(archive.read_bytes())
+
+
+def test_tar_padding_after_the_end_blocks_is_accepted(tmp_path: Path) -> None:
+    """Zero blocks up to the record size (what tar writes) are the end of the archive, not data after it."""
+    plain = hostile_archives.tar_bytes(FILES)
+    archive = tmp_path / "padded.tar"
+    archive.write_bytes(plain + b"\0" * 10240)
+    assert [f.path for f in unpack(source=archive, dest=tmp_path / "out")] == sorted(FILES)
+
+
+@pytest.mark.parametrize("mode", ["w", "w:gz", "w:bz2", "w:xz"])
+def test_zip_and_every_tar_form_of_one_tree_list_the_same_files(tmp_path: Path, mode: str) -> None:
+    source = tmp_path / "src"
+    for name, data in FILES.items():
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_bytes(data)
+    directory = unpack(source=source, dest=tmp_path / "dir-out")
+    assert archive_listing(make_tar(tmp_path / "a.tar.x", FILES, mode=mode)) == directory
+    assert archive_listing(make_zip(tmp_path / "a.zip", dict(reversed(FILES.items())))) == directory
+    assert archive_listing(source) is None  # a directory is no archive to check
+
+
+def test_a_zip_with_data_descriptors_is_accounted_for(tmp_path: Path) -> None:
+    """Streamed zips put each entry's CRC and sizes after its data; that descriptor is part of the layout."""
+    archive = tmp_path / "streamed.zip"
+    with archive.open("wb") as raw:
+        unseekable = _Unseekable(raw)
+        with zipfile.ZipFile(unseekable, "w", zipfile.ZIP_DEFLATED) as out:
+            for name, data in FILES.items():
+                out.writestr(name, data)
+    with zipfile.ZipFile(archive) as check:
+        assert all(info.flag_bits & 0x8 for info in check.infolist())
+    assert sorted(f.path for f in unpack(source=archive, dest=tmp_path / "out")) == sorted(FILES)
+
+
+class _Unseekable(io.RawIOBase):
+    def __init__(self, raw):  # noqa: ANN001
+        self._raw, self._at = raw, 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # noqa: ANN001
+        self._raw.write(data)
+        self._at += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        raise OSError("unseekable")
+
+    def seekable(self) -> bool:
+        return False

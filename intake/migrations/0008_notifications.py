@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('intake', '0005_merge_audit_chain_and_sealed_text'),
+        ('intake', '0007_merge_component_scope_and_versions'),
     ]
 
     operations = [

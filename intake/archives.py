@@ -1,7 +1,12 @@
-"""Safe unpacking of untrusted directories and archives into a scratch root.
+"""The one archive parser: safe unpacking of untrusted directories and archives into a scratch root.
 
-Runs inside the sandbox (see :mod:`triage.sandbox_entry`); pure Python and
-streaming. Every entry name is validated before anything is written: no
+An uploaded archive is read with it when it arrives (refused then if unsafe), by triage inside the sandbox (see
+:mod:`triage.sandbox_entry`, which mounts this module) and by the reviewer's viewer, so all three see the same
+files. It reads an archive one way only: every byte must belong to it (one compressed stream, nothing after a
+tar's end blocks, a zip's entries back to back from byte 0 with matching local and central names, nothing after
+its end record), or it is refused; see :func:`check_zip_layout` and :class:`_OneCompressedStream`.
+
+Pure Python, no Django, streaming. Every entry name is validated before anything is written: no
 absolute or drive paths, no ``..`` escaping the root, no NUL, no duplicates,
 no links leaving the root, no hard links, no device files. Sizes are counted
 as bytes are actually read, never taken from headers; totals, the number of
@@ -20,10 +25,12 @@ system call is a trip through its kernel).
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import posixpath
 import re
 import stat
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,7 +201,15 @@ def detect_kind(source: Path) -> str:
         return "tar"
     if head.startswith((b"BZh", b"\xfd7zXZ")):
         return "tar"
+    if _ends_like_a_zip(source, info.st_size):  # a prefixed zip (self-extractor): unzip reads it, so must we
+        return "zip"
     return "file"
+
+
+def _ends_like_a_zip(source: Path, size: int) -> bool:
+    with source.open("rb") as handle:
+        handle.seek(max(0, size - (22 + 0xFFFF)))
+        return b"PK\x05\x06" in handle.read()
 
 
 def unpack(*, source: Path, dest: Path, limits: UnpackLimits = UnpackLimits(), kind: str | None = None,
@@ -227,6 +242,15 @@ def unpack_into(sink, *, source: Path, limits: UnpackLimits = UnpackLimits(), ki
         with source.open("rb") as stream:
             return [sink.store(path, stream, budget)]
     raise UnsafeInput(f"unsupported input kind {kind}")
+
+
+def archive_listing(source: Path, *, limits: UnpackLimits = UnpackLimits()) -> list[UnpackedFile] | None:
+    """The files of the archive at ``source`` (path, sha256, size), read exactly as triage reads them, or None if it
+    is no archive. Raises UnsafeInput (one line) for anything triage would refuse or could read two ways."""
+    kind = detect_kind(source)
+    if kind not in ("zip", "tar"):
+        return None
+    return unpack_into(MemoryTree(keep_bytes=0), source=source, limits=limits, kind=kind)
 
 
 def new_budget(limits: UnpackLimits = UnpackLimits()) -> _Budget:
@@ -282,6 +306,10 @@ def _unpack_zip(source: Path, sink, budget: _Budget) -> Iterator[UnpackedFile]:
     except corrupt_zip_errors() as exc:  # e.g. NotImplementedError for a "version 8.0" zip64 end record
         raise UnsafeInput(f"not a readable zip archive ({printable(str(exc))})") from None
     with archive:
+        try:
+            check_zip_layout(source, archive.infolist())
+        except struct.error:
+            raise UnsafeInput("not a readable zip archive (truncated records)") from None
         seen: set[str] = set()
         for info in archive.infolist():
             budget.count_entry()
@@ -318,15 +346,104 @@ def _unpack_zip(source: Path, sink, budget: _Budget) -> Iterator[UnpackedFile]:
                 raise UnsafeInput(f"corrupt zip entry {printable(info.filename)} ({printable(str(exc))})") from None
 
 
+_DESCRIPTOR_SIZES = (12, 16, 20, 24)  # crc and sizes (32- or 64-bit), with or without their signature
+
+
+def check_zip_layout(source: Path, infos: list) -> None:  # noqa: C901 - one walk over the file's structures
+    """Every byte of a zip belongs to exactly one structure: entries back to back from offset 0, each local name equal
+    to its central name, then the central directory, then the end records and nothing after them.
+
+    Readers differ at every gap: zipfile trusts the central directory, streaming unzippers walk the local headers,
+    and a self-extracting prefix or an appended second archive is read by some tools and not others. Two entries
+    sharing bytes (the overlapping-file bomb) or a local header naming another file than the directory does are
+    the same problem. The artifact stored, the tree triage reads and the digest must be one reading."""
+    size = source.stat().st_size
+    with source.open("rb") as handle:
+        tail_length = min(size, 22 + 0xFFFF + 20)
+        handle.seek(size - tail_length)
+        tail = handle.read(tail_length)
+        at = tail.rfind(b"PK\x05\x06")  # the record zipfile uses: the last one
+        if at < 0 or len(tail) - at < 22:
+            raise UnsafeInput("not a readable zip archive (no end record)")
+        _sig, _disk, _cd_disk, _on_disk, entries, cd_size, cd_offset, comment = struct.unpack(
+            "<4s4H2LH", tail[at:at + 22])
+        end_record = size - tail_length + at
+        if end_record + 22 + comment != size:
+            raise UnsafeInput(f"data after the end of the zip archive ({size - end_record - 22 - comment} bytes)")
+        directory_end = end_record
+        if at >= 20 and tail[at - 20:at - 16] == b"PK\x06\x07":  # zip64: its end record, then the locator
+            zip64_at = struct.unpack("<Q", tail[at - 12:at - 4])[0]
+            handle.seek(zip64_at)
+            record = handle.read(56)
+            if record[:4] != b"PK\x06\x06" or zip64_at + 12 + struct.unpack("<Q", record[4:12])[0] != end_record - 20:
+                raise UnsafeInput("data before the zip archive, or a corrupt zip64 end record")
+            entries, cd_size, cd_offset = struct.unpack("<Q8xQQ", record[24:56])
+            directory_end = zip64_at
+        prefix = directory_end - cd_size - cd_offset
+        if prefix > 0:
+            raise UnsafeInput(f"data before the zip archive ({prefix} bytes)")
+        if prefix < 0:
+            raise UnsafeInput("not a readable zip archive (central directory out of place)")
+        if entries not in (0xFFFF, len(infos)):
+            raise UnsafeInput(f"zip end record counts {entries} entries, its directory lists {len(infos)}")
+        expected, previous = 0, None
+        for info in [*sorted(infos, key=lambda i: i.header_offset), None]:
+            offset = cd_offset if info is None else info.header_offset
+            _check_gap(handle, expected, offset, previous, info)
+            if info is None:
+                break
+            handle.seek(offset)
+            header = handle.read(30)
+            if len(header) < 30 or header[:4] != b"PK\x03\x04":
+                raise UnsafeInput(f"corrupt zip entry {printable(info.orig_filename)} (no local header)")
+            name_length, extra_length = struct.unpack("<HH", header[26:30])
+            local_name = handle.read(name_length)
+            if local_name != info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437"):
+                raise UnsafeInput(f"zip entry {printable(info.orig_filename)} has another name in its local header: "
+                                  f"{printable(local_name.decode('utf-8', 'replace'))}")
+            expected = offset + 30 + name_length + extra_length + info.compress_size
+            previous = info
+
+
+def _check_gap(handle: BinaryIO, expected: int, offset: int, previous, info) -> None:  # noqa: ANN001
+    """Between the end of ``previous`` (at ``expected``) and the next structure at ``offset``: nothing, or the data
+    descriptor ``previous`` announced, holding exactly its CRC and sizes."""
+    gap = offset - expected
+    if gap == 0:
+        return
+    name = printable(info.orig_filename) if info is not None else "the central directory"
+    if gap < 0:
+        if previous is None:
+            raise UnsafeInput("not a readable zip archive (entry before the start of the file)")
+        raise UnsafeInput(f"zip entries overlap: {printable(previous.orig_filename)} and {name}")
+    if previous is None:
+        raise UnsafeInput(f"data before the zip archive ({gap} bytes)")
+    if previous.flag_bits & 0x8 and gap in _DESCRIPTOR_SIZES:
+        handle.seek(expected)
+        descriptor = handle.read(gap)
+        if descriptor.startswith(b"PK\x07\x08"):
+            descriptor = descriptor[4:]
+        wide = len(descriptor) == 20
+        if len(descriptor) in (12, 20):
+            crc, packed, unpacked = struct.unpack("<LQQ" if wide else "<LLL", descriptor)
+            if (crc, packed, unpacked) == (previous.CRC, previous.compress_size, previous.file_size):
+                return
+    raise UnsafeInput(f"{gap} bytes of unaccounted data in the zip archive before {name}")
+
+
 def _unpack_tar(source: Path, sink, budget: _Budget) -> Iterator[UnpackedFile]:
     import tarfile
 
+    handle = source.open("rb")
     try:
-        # Stream mode: one pass, no seeking, members handled as they arrive.
-        archive = tarfile.open(source, mode="r|*")
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise UnsafeInput(f"not a readable tar archive ({printable(str(exc))})") from None
-    try:
+        stream = _TarBytes(_decompressed(handle))
+        try:
+            # Stream mode: one pass, no seeking, members handled as they arrive.
+            archive = tarfile.open(fileobj=stream, mode="r|")
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            if isinstance(exc, UnsafeInput):
+                raise
+            raise UnsafeInput(f"not a readable tar archive ({printable(str(exc))})") from None
         with archive:
             for member in archive:
                 budget.count_entry()
@@ -345,12 +462,126 @@ def _unpack_tar(source: Path, sink, budget: _Budget) -> Iterator[UnpackedFile]:
                 if not member.isreg():
                     raise UnsafeInput(f"unsupported entry type in archive: {printable(member.name)}")
                 budget.claim(path)
-                stream = archive.extractfile(member)
-                yield sink.store(path, stream, budget)
+                yield sink.store(path, archive.extractfile(member), budget)
+            # tarfile stops at the first block that is not a header (a zero block, or garbage) and ignores the rest:
+            # a second archive appended, or anything else, would be stored and digested but never triaged.
+            stream.check_rest_is_padding(after=archive.offset)
     except (tarfile.TarError, EOFError, OSError, *decompression_errors()) as exc:
         if isinstance(exc, UnsafeInput):
             raise
         raise UnsafeInput(f"corrupt tar archive ({printable(str(exc))})") from None
+    finally:
+        handle.close()
+
+
+_COMPRESSION_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"))
+
+
+def _decompressed(handle: BinaryIO) -> BinaryIO:
+    """The tar bytes of ``handle``: itself, or exactly one gzip, bzip2 or xz stream that fills the whole file."""
+    head = handle.peek(6)[:6] if hasattr(handle, "peek") else b""
+    for magic, name in _COMPRESSION_MAGIC:
+        if head.startswith(magic):
+            return _OneCompressedStream(handle, name)
+    return handle
+
+
+class _OneCompressedStream(io.RawIOBase):
+    """The decompressed bytes of one compressed stream; anything after its end is refused.
+
+    ``tar -xzf`` extracts every member of a multi-member gzip file, and Python's readers stop after the first or
+    read on, depending on the reader: the second member would hold files some readers see and others do not."""
+
+    def __init__(self, handle: BinaryIO, name: str):
+        import bz2
+        import lzma
+        import zlib
+
+        super().__init__()
+        self._handle, self.format = handle, name
+        self._pending = b""
+        if name == "gzip":
+            self._decompressor = zlib.decompressobj(wbits=31)  # one gzip member, header and trailer checked
+        elif name == "bzip2":
+            self._decompressor = bz2.BZ2Decompressor()
+        else:
+            self._decompressor = lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:  # noqa: ANN001
+        data = self._inflate(len(target))
+        target[:len(data)] = data
+        return len(data)
+
+    def _inflate(self, size: int) -> bytes:
+        decompressor = self._decompressor
+        while True:
+            if decompressor.eof:
+                self._refuse_anything_after()
+                return b""
+            if self.format == "gzip":
+                chunk = self._pending or self._handle.read(CHUNK)
+                if not chunk:
+                    raise UnsafeInput("corrupt tar archive (compressed stream is truncated)")
+                out = decompressor.decompress(chunk, size)
+                self._pending = decompressor.unconsumed_tail
+            else:
+                chunk = self._handle.read(CHUNK) if decompressor.needs_input else b""
+                if decompressor.needs_input and not chunk:
+                    raise UnsafeInput("corrupt tar archive (compressed stream is truncated)")
+                out = decompressor.decompress(chunk, max_length=size)
+            if out:
+                return out
+
+    def _refuse_anything_after(self) -> None:
+        rest = self._decompressor.unused_data or self._handle.read(CHUNK)
+        if not rest:
+            return
+        magic = dict((name, magic) for magic, name in _COMPRESSION_MAGIC)[self.format]
+        if rest.startswith(magic[:2]):
+            raise UnsafeInput(f"multi-member {self.format} file: a second compressed stream follows the first "
+                              "(readers disagree on whether it is part of the archive)")
+        raise UnsafeInput(f"data after the end of the {self.format} stream")
+
+
+class _TarBytes(io.RawIOBase):
+    """The tar stream as tarfile reads it, remembering the last bytes read so the end can be checked."""
+
+    KEEP = 256 * 1024
+
+    def __init__(self, raw: BinaryIO):
+        super().__init__()
+        self._raw = raw
+        self.consumed = 0
+        self._tail = bytearray()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:  # noqa: ANN001
+        data = self._raw.read(len(target))
+        target[:len(data)] = data
+        self.consumed += len(data)
+        self._tail += data
+        if len(self._tail) > 2 * self.KEEP:
+            del self._tail[:-self.KEEP]
+        return len(data)
+
+    def check_rest_is_padding(self, *, after: int) -> None:
+        """Everything from offset ``after`` (where tarfile found the end) to the end of the stream must be the zero
+        blocks that end a tar archive."""
+        seen_from = self.consumed - len(self._tail)
+        if after < seen_from:
+            raise UnsafeInput("data after the end of the tar archive")
+        pending = bytes(self._tail[after - seen_from:])
+        while True:
+            if pending.strip(b"\0"):
+                raise UnsafeInput("data after the end of the tar archive")
+            pending = self._raw.read(CHUNK)
+            if not pending:
+                return
 
 
 def zlib_error() -> type[Exception]:

@@ -1,4 +1,4 @@
-"""Private host directories of one run (staged artifacts, sandbox bundles, viewer spools), and the sweep that
+"""Private host directories of one run (staged artifacts and uploads, sandbox bundles, viewer spools), and the sweep that
 removes those a killed process left behind: they may hold a submission's plaintext.
 
 Each directory's name carries the pid that made it, so the sweep removes only what a process that no longer
@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-KINDS = ("stage", "triage", "dynamic", "gvisor", "viewer")
+KINDS = ("stage", "triage", "dynamic", "gvisor", "viewer", "upload")
 _NAME = re.compile(r"^assay-(?P<kind>" + "|".join(KINDS) + r")-(?:(?P<pid>\d+)-)?[A-Za-z0-9_]+$")
 # Directories from before names carried a pid are removed only once no run could still be using them.
 UNOWNED_MAX_AGE_S = 6 * 3600
