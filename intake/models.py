@@ -305,6 +305,8 @@ class NotificationKind(models.TextChoices):
     REVIEW_SUBMITTED = "review_submitted", "A review was submitted"
     REPORT_ISSUED = "report_issued", "Decision recorded and report issued"
     RETENTION_SHRED_SOON = "retention_shred_soon", "A case will soon be shredded"
+    REVIEW_REQUESTED = "review_requested", "A builder asks for human review"
+    REVIEW_REQUEST_DECLINED = "review_request_declined", "Your request for human review was declined"
 
 
 class Notification(models.Model):

@@ -39,6 +39,10 @@ _TEXT = {
     NotificationKind.ACCESS_GRANTED: "You have been granted {tier} box access to case {reference}: you can review it now.",
     NotificationKind.REVIEW_SUBMITTED: "A review of case {reference} was submitted: it is ready for your decision.",
     NotificationKind.REPORT_ISSUED: "A decision was recorded on case {reference} and its report issued: read it.",
+    NotificationKind.REVIEW_REQUESTED: ("The builder of case {reference} asks for human review of its triage "
+                                        "outcome: accept or decline the request."),
+    NotificationKind.REVIEW_REQUEST_DECLINED: ("Your request for human review of case {reference} was declined: "
+                                               "read the coordinator's reason."),
     NotificationKind.RETENTION_SHRED_SOON: ("Case {reference} will be shredded in {days} day(s), when its retention "
                                             "period ends. Export or download anything you want to keep now."),
 }

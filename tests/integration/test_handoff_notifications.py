@@ -229,3 +229,45 @@ def test_a_mail_server_outage_keeps_the_hand_off_and_its_entry(builder, terms, s
     assert Submission.objects.get(pk=case.pk).state == State.CLOSED
     assert f"notification {entry.pk} could not be e-mailed" in caplog.text
     assert SECRET_TITLE not in caplog.text and builder.email not in caplog.text
+
+
+def test_a_request_for_human_review_is_handed_to_coordinators_and_its_answer_to_the_builder(builder, coordinator,
+                                                                                           terms):  # noqa: ANN001
+    from intake.review_requests import review_request_create
+    from reviews.review_requests import review_request_decide
+
+    second_coordinator = make_user("second-coordinator@assay.example", role=Role.COORDINATOR)
+    reviewer = _reviewer("r-bystander@southwind.example", "Southwind")
+    first = _submitted(builder, title=SECRET_TITLE)
+    assert triage_submission_run(str(first.pk)) == State.CLOSED
+    ledger = Ledger()
+    ledger.take()
+    why = "Triage missed that the tickets server posts to a webhook; please have a person check it."
+
+    request = review_request_create(submission=Submission.objects.get(pk=first.pk), actor=builder, justification=why)
+    sent, mails = ledger.take()
+    assert sorted(sent) == sorted([(coordinator.email, NotificationKind.REVIEW_REQUESTED),
+                                   (second_coordinator.email, NotificationKind.REVIEW_REQUESTED)])
+    assert sorted(m.to[0] for m in mails) == sorted([coordinator.email, second_coordinator.email])
+    for message in mails:
+        _assert_clean(message, case=first, forbidden=[why, builder.email])
+        assert f"{PUBLIC}/coordinate/review-requests/" in message.body
+
+    review_request_decide(review_request=request, actor=coordinator, accept=False,
+                          reason="The findings stand as reported by triage.")
+    sent, mails = ledger.take()
+    assert sent == [(builder.email, NotificationKind.REVIEW_REQUEST_DECLINED)]
+    assert [m.to for m in mails] == [[builder.email]]
+    _assert_clean(mails[0], case=first, forbidden=["The findings stand as reported by triage.", why])
+    # the request left both coordinators' lists once it was answered
+    assert not Notification.objects.filter(kind=NotificationKind.REVIEW_REQUESTED, read_at__isnull=True).exists()
+
+    again = review_request_create(submission=Submission.objects.get(pk=first.pk), actor=builder,
+                                  justification=why + " Second try.")
+    ledger.take()
+    review_request_decide(review_request=again, actor=second_coordinator, accept=True,
+                          reason="A webhook that posts tickets out deserves a reviewer.")
+    sent, mails = ledger.take()
+    assert sent == [(builder.email, NotificationKind.CONSENT_NEEDED)]  # the next step is consent: one notice
+    assert [m.to for m in mails] == [[builder.email]]
+    assert not Notification.objects.filter(recipient=reviewer).exists()
