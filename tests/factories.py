@@ -26,10 +26,15 @@ VALID_MANIFEST = {
 
 # What triage detects for make_draft's manifest and settings.json (tests/unit/test_scope_inventory.py proves it), so
 # drafts get their scope step's inventory without a sandbox run per test.
+# (settings.json at the root is read as Claude Code settings, so it is also a harness configuration and an agent.)
 DRAFT_COMPONENTS = [
+    {"id": "agent:claude-code", "kind": "agent", "label": "claude-code agent claude-code", "paths": ["settings.json"],
+     "lines": {}},
     {"id": "agent:manifest", "kind": "agent", "label": "claude-code agent manifest", "paths": ["(manifest)"],
      "lines": {}},
     {"id": "file:settings.json", "kind": "file", "label": "settings.json", "paths": ["settings.json"], "lines": {}},
+    {"id": "harness-config:settings.json", "kind": "harness-config", "label": "Claude Code settings (settings.json)",
+     "paths": ["settings.json"], "lines": {}},
     {"id": "mcp-server:tickets", "kind": "mcp-server", "label": "MCP server tickets (manifest)",
      "paths": ["(manifest)"], "lines": {}},
     {"id": "tool:manifest/shell", "kind": "tool", "label": "Tool shell (manifest)", "paths": ["(manifest)"],

@@ -102,7 +102,7 @@ def test_builder_signs_up_enables_mfa_submits_and_sees_triage_move_the_case(
     # Step 5: detect the components in the sandbox; scope written as people write it is refused with suggestions,
     # then the builder ticks the components.
     page.click("button:has-text('Detect components')")
-    page.wait_for_selector("text=4 components detected.")
+    page.wait_for_selector("text=6 components detected.")
     page.fill("textarea[name=scope_in_extra]", "tickets MCP server")
     page.click("#wizard-step button:has-text('Save and continue')")
     page.wait_for_selector("#scope-problems >> text=mcp-server:tickets")

@@ -12,7 +12,7 @@ from intake.states import State
 from reviews.demo import ESCALATED_TITLE, GUIDANCE_TITLE, SUBMITTED_TITLE
 from reviews.models import AggregateRelease, Report
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 def test_the_demo_holds_every_stop_of_the_route_and_loading_it_twice_changes_nothing() -> None:

@@ -27,8 +27,8 @@ def client(builder) -> Client:  # noqa: ANN001
 def test_the_step_shows_the_detected_components_grouped_with_the_scope_ticked(client, builder):  # noqa: ANN001
     draft = make_draft(builder)
     body = client.get(reverse("case_scope", args=[draft.pk])).content.decode()
-    assert "4 components detected." in body
-    for legend in ("Agents (1)", "MCP servers (1)", "Tools (1)", "Files (1)"):
+    assert "6 components detected." in body
+    for legend in ("Agents (2)", "Harness configuration (1)", "MCP servers (1)", "Tools (1)", "Files (1)"):
         assert f"<legend>{legend}</legend>" in body
     assert 'name="scope_in" value="mcp-server:tickets" aria-label="mcp-server:tickets in scope" checked' in body
     assert 'name="scope_out" value="tool:manifest/shell" aria-label="tool:manifest/shell out of scope" checked' in body
@@ -107,7 +107,7 @@ def test_detection_needs_a_csrf_token(builder):  # noqa: ANN001
 def test_the_case_timeline_says_components_were_detected(client, builder):  # noqa: ANN001
     draft = make_draft(builder)
     body = client.get(reverse("case_detail", args=[draft.pk])).content.decode()
-    assert "Components detected" in body and "4 component(s)" in body
+    assert "Components detected" in body and "6 component(s)" in body
 
 
 def test_a_submitted_case_is_not_analysed_again(client, builder, monkeypatch):  # noqa: ANN001

@@ -131,16 +131,18 @@ def test_the_api_takes_component_ids_and_reports_scope_problems(builder):  # noq
     components = client.get(f"{url}components/").json()
     assert components["current"] is True
     assert [c["id"] for c in components["components"]] == [
-        "agent:manifest", "file:settings.json", "mcp-server:tickets", "tool:manifest/shell"]
+        "agent:claude-code", "agent:manifest", "file:settings.json", "harness-config:settings.json",
+        "mcp-server:tickets", "tool:manifest/shell"]
+    suggestions = ["agent:*", "harness-config:settings.json", "agent:claude-code", "agent:manifest"]
     assert components["scope_problems"] == [{
         "entry": "Claude Code harness", "field": "claim_scope_in",
         "message": "In scope: “Claude Code harness” is not a component id or glob.",
-        "suggestions": ["agent:manifest"]}]
+        "suggestions": suggestions}]
     readiness = client.get(f"{url}readiness/").json()
     assert not readiness["ready"] and readiness["scope"] == components["scope_problems"]
     refused = client.post(f"{url}submit/")
     assert refused.status_code == 400
-    assert refused.json()["error"]["details"]["scope"][0]["suggestions"] == ["agent:manifest"]
+    assert refused.json()["error"]["details"]["scope"][0]["suggestions"] == suggestions
     client.patch(url, {"claim_scope_in": ["mcp-server:*", "agent:manifest"]}, content_type="application/json")
     assert client.post(f"{url}submit/").json()["state"] == "submitted"
 

@@ -130,10 +130,10 @@ def test_a_server_found_only_in_its_code_runs_and_the_case_page_says_how_long_an
         for path in sorted(corpus.rglob("*")):
             if path.is_file():
                 archive.write(path, path.relative_to(corpus).as_posix())
-    submission = submission_update(submission=make_draft(builder), actor=builder,
-                                   claim_scope_in=["mcp_server_gitlog/"])
+    submission = make_draft(builder)
     artifact_add(submission=submission, actor=builder, name="system.zip", stream=io.BytesIO(buffer.getvalue()),
                  kind="archive")
+    submission = scope_components(submission, builder, scope_in=["file:mcp_server_gitlog/**", "mcp-server:*"])
     submission = submission_submit(submission=submission, actor=builder)
     triage_submission_run(str(submission.pk))
     run = DynamicRun.objects.get(submission=submission)

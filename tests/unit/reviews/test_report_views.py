@@ -98,3 +98,14 @@ def test_institutions_land_on_aggregates_and_see_no_cases(client, builder):  # n
     client.login(email=institution.email, password=PASSWORD)
     assert client.get("/dashboard/")["Location"] == "/aggregates/"
     assert client.get(f"/cases/{case.pk}/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_verify_counts_and_lists_the_findings_outside_the_claims_scope(client, report):  # noqa: ANN001
+    # closed_case's scope is the manifest's agent and its tickets server; its one finding is in .mcp.json.
+    body = client.get(f"/verify/?id={report.pk}").content.decode().replace("&#x27;", "'")
+    row = body[body.index('<tr class="outside-scope">'):]
+    row = row[:row.index("</tr>")]
+    assert "Outside the claim's scope" in row and "<strong>1 medium finding</strong>" in row
+    assert "<code>provenance.unpinned-mcp-package</code> at .mcp.json:3" in row
+    assert body.index("Outside the claim's scope") < body.index("Configuration digest")
