@@ -36,7 +36,8 @@ _TEXT = {
     NotificationKind.CONSENT_NEEDED: ("Case {reference} needs human review: decide whether to consent to reviewers "
                                       "seeing it."),
     NotificationKind.REVIEWER_PROPOSED: "Case {reference} is proposed for your review: accept or decline it.",
-    NotificationKind.ACCESS_GRANTED: "You have been granted {tier} box access to case {reference}: you can review it now.",
+    NotificationKind.ACCESS_GRANTED: ("You have been granted {tier} box access to case {reference}: you can review "
+                                      "it now."),
     NotificationKind.REVIEW_SUBMITTED: "A review of case {reference} was submitted: it is ready for your decision.",
     NotificationKind.REPORT_ISSUED: "A decision was recorded on case {reference} and its report issued: read it.",
     NotificationKind.REVIEW_REQUESTED: ("The builder of case {reference} asks for human review of its triage "

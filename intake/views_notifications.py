@@ -35,7 +35,8 @@ def notifications_page(request: HttpRequest) -> HttpResponse:
         chosen = preferences_of(request.user)
         form = NotificationPreferencesForm(initial={"email_kinds": [kind for kind, on in chosen.items() if on]})
     return render(request, "intake/accounts/notifications.html",
-                  {"form": form, "notifications": notifications_shown(request.user, notifications_of(request.user)[:200])},
+                  {"form": form,
+                   "notifications": notifications_shown(request.user, notifications_of(request.user)[:200])},
                   status=400 if form.errors else 200)
 
 

@@ -56,7 +56,8 @@ class AssayAccountAdapter(DefaultAccountAdapter):
     def get_reset_password_from_key_url(self, key: str) -> str:
         return _public_link(super().get_reset_password_from_key_url(key))
 
-    def add_message(self, request, level, message_template=None, *args, **kwargs) -> None:  # noqa: ANN001, ANN002, ANN003
+    def add_message(self, request, level, message_template=None,  # noqa: ANN001
+                    *args, **kwargs) -> None:  # noqa: ANN002, ANN003
         match = getattr(request, "resolver_match", None)
         if message_template in _SAID_BY_TOTP_SETUP and match is not None and match.url_name == "mfa_activate_totp":
             return
