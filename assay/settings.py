@@ -70,6 +70,8 @@ if PRODUCTION and "*" in ALLOWED_HOSTS:
 # Production without it: the first allowed host over HTTPS, never a loopback address printed on a report.
 _PUBLIC_URL_DEFAULT = f"https://{ALLOWED_HOSTS[0]}" if PRODUCTION else "http://127.0.0.1:8000"
 ASSAY_PUBLIC_URL = (env_str("ASSAY_PUBLIC_URL", _PUBLIC_URL_DEFAULT) or _PUBLIC_URL_DEFAULT).rstrip("/")
+# The name e-mails are signed with (never the host and port the request happened to arrive on).
+ASSAY_SITE_NAME = env_str("ASSAY_SITE_NAME", "Assay") or "Assay"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -289,6 +291,8 @@ ASSAY_SHRED_LEDGER = env_str("ASSAY_SHRED_LEDGER", str(DATA_DIR / "shred-ledger"
 # A reported case closes when its builder acknowledges the report, or this many days after it was issued (the
 # retention sweep closes it); its retention clock then runs from the report's expiry, as the terms say.
 ASSAY_REPORTED_CLOSE_DAYS = env_int("ASSAY_REPORTED_CLOSE_DAYS", 30, minimum=1)
+# The builder is told this many days before retention shreds a case (by the retention sweep).
+ASSAY_RETENTION_WARN_DAYS = env_int("ASSAY_RETENTION_WARN_DAYS", 7, minimum=1)
 # The largest file a builder may attach to an IP dispute as evidence (stored encrypted in the vault).
 ASSAY_MAX_DISPUTE_EVIDENCE_BYTES = env_int("ASSAY_MAX_DISPUTE_EVIDENCE_BYTES", 25 * 1024 * 1024, minimum=1)
 ASSAY_SANDBOX = env_choice("ASSAY_SANDBOX", ("auto", "gvisor", "bubblewrap", "none"), "auto")

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from intake import health
 from intake import views as intake_views
+from intake.accounts import views as account_views
 from intake.api import ApiDocsView
 
 # Django's admin login checks a password and nothing else, so it bypassed the TOTP step. It now sends everyone to
@@ -23,6 +24,8 @@ urlpatterns = [
     path("", include("reviews.urls")),
     path("", include("triage.urls")),
     path("", include("reviews.portal_urls")),
+    # allauth's TOTP set-up, landing on the dashboard (not the recovery codes) after a first staff sign-in.
+    path("accounts/2fa/totp/activate/", account_views.totp_activate, name="mfa_activate_totp"),
     path("accounts/", include("allauth.urls")),
     path("account/", include("intake.accounts.urls")),
     path("api/v1/", include("intake.api_urls")),

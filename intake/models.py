@@ -293,3 +293,51 @@ class AuditChainHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
+
+
+class NotificationKind(models.TextChoices):
+    """Each hand-off on the route: the person it is handed to gets one notification (intake.notifications)."""
+
+    TRIAGE_FINISHED = "triage_finished", "Triage finished"
+    CONSENT_NEEDED = "consent_needed", "Consent needed for human review"
+    REVIEWER_PROPOSED = "reviewer_proposed", "A case is proposed for your review"
+    ACCESS_GRANTED = "access_granted", "Access to a case granted"
+    REVIEW_SUBMITTED = "review_submitted", "A review was submitted"
+    REPORT_ISSUED = "report_issued", "Decision recorded and report issued"
+    RETENTION_SHRED_SOON = "retention_shred_soon", "A case will soon be shredded"
+    REVIEW_REQUESTED = "review_requested", "A builder asks for human review"
+    REVIEW_REQUEST_DECLINED = "review_request_declined", "Your request for human review was declined"
+
+
+class Notification(models.Model):
+    """One entry of a person's "needs your action" list. Holds no submitted content: the kind, the case's
+    pseudonymous reference and a portal path, so it survives shredding without revealing anything."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=32, choices=NotificationKind.choices)
+    reference = models.CharField(max_length=16, blank=True)
+    text = models.CharField(max_length=300)
+    path = models.CharField(max_length=300)
+    # Non-empty for hand-offs a periodic task may find again (retention warnings): sent once per key.
+    dedupe_key = models.CharField(max_length=120, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread")]
+        constraints = [models.UniqueConstraint(fields=["recipient", "kind", "dedupe_key"],
+                                               condition=~models.Q(dedupe_key=""), name="notification_once_per_key")]
+
+
+class NotificationPreference(models.Model):
+    """A person's choice to get (or not) an e-mail for one kind; no row means e-mail on. In-app is always on."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="notification_preferences")
+    kind = models.CharField(max_length=32, choices=NotificationKind.choices)
+    email = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="notification_preference_once")]

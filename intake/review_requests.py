@@ -12,12 +12,14 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from intake.accounts.assurance import assurance_level
 from intake.audit import audit_append
 from intake.errors import NotEditable, QuotaExceeded, ValidationFailed
-from intake.models import AuditEvent, ReviewRequest, Submission, User
+from intake.models import AuditEvent, NotificationKind, ReviewRequest, Role, Submission, User
+from intake.notifications import notifications_resolve, notify
 from intake.selectors import open_case_count, submissions_visible_to
 from intake.states import State
 
@@ -87,6 +89,11 @@ def review_request_create(*, submission: Submission, actor: User, justification:
             raise NotEditable(f"case {locked.reference}: a request for human review is already waiting") from exc
         audit_append(actor=actor, action="review_request.create", obj=locked,
                      data={"request": request.pk, "outcome": locked.state, "justification_chars": len(justification)})
+        # Handed to the coordinators who may act on the case (the visibility selector drops conflicted ones).
+        for coordinator in User.objects.filter(role=Role.COORDINATOR, is_active=True).order_by("pk"):
+            if submissions_visible_to(coordinator).filter(pk=locked.pk).exists():
+                notify(recipient=coordinator, kind=NotificationKind.REVIEW_REQUESTED, submission=locked,
+                       path=reverse("coordinator_review_requests"))
     return request
 
 
@@ -119,4 +126,8 @@ def review_request_record_decision(*, request: ReviewRequest, actor: User, accep
     locked.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
     audit_append(actor=actor, action=f"review_request.{locked.status}", obj=locked.submission,
                  data={"request": locked.pk, "reason_chars": len(reason)})
+    notifications_resolve(kind=NotificationKind.REVIEW_REQUESTED, submission=locked.submission)
+    if not accept:  # an accepted request's next step is the consent question, which is its one notification
+        notify(recipient=locked.submission.owner, kind=NotificationKind.REVIEW_REQUEST_DECLINED,
+               submission=locked.submission, path=reverse("case_detail", args=[locked.submission.pk]))
     return locked

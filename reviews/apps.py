@@ -16,6 +16,14 @@ class ReviewsConfig(AppConfig):
 
         register_coordinator_case_filter(coordinator_cases_without_conflict)
 
+        # A reviewer's hand-offs stay listed only while the proposal or grant stands and no conflict arose.
+        from intake.models import NotificationKind
+        from intake.notifications import register_still_actionable
+        from reviews.selectors import reviewer_granted_references, reviewer_proposed_references
+
+        register_still_actionable(NotificationKind.REVIEWER_PROPOSED, reviewer_proposed_references)
+        register_still_actionable(NotificationKind.ACCESS_GRANTED, reviewer_granted_references)
+
         # Register the audit anchoring with Celery beat without owning the shared settings module.
         from assay.celery import app
 

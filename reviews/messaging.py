@@ -37,7 +37,7 @@ def _notify(submission: Submission, recipients: list[str], *, path: str) -> None
     base = getattr(settings, "ASSAY_PUBLIC_URL", "").rstrip("/")
     for address in recipients:
         send_mail(
-            subject=f"[Assay] New message on case {submission.reference}",
+            subject=f"[{settings.ASSAY_SITE_NAME}] New message on case {submission.reference}",
             message=(f"There is a new message on case {submission.reference}.\n\n"
                      f"Read and answer it in the portal: {base}{path}\n\n"
                      "For confidentiality, message text is never sent by email."),

@@ -17,11 +17,13 @@ from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from intake.audit import audit_append
 from intake.errors import ValidationFailed
-from intake.models import Submission, User
+from intake.models import NotificationKind, Submission, User
+from intake.notifications import notify
 from intake.states import State, transition
 from reviews.models import Report, SignedTreeHead, TransparencyEntry
 from reviews.report_findings import findings_merged, headline_findings, report_evidence
@@ -286,6 +288,9 @@ def report_issue(*, submission: Submission, kind: str, actor: User | None) -> Re
                      data={"report": report_id, "kind": kind, "statement_sha256": statement_sha})
         if kind == Report.Kind.ASSESSMENT:
             transition(submission, State.REPORTED, actor=actor, reason="assessment report issued")
+            # The decision reaches the builder with its report (a guidance report was announced by triage).
+            notify(recipient=submission.owner, kind=NotificationKind.REPORT_ISSUED, submission=submission,
+                   path=reverse("case_detail", args=[submission.pk]))
     sth_sign()
     return report
 

@@ -10,9 +10,11 @@ records the reason, which the builder sees on the case.
 from __future__ import annotations
 
 from django.db import transaction
+from django.urls import reverse
 
 from intake.errors import ValidationFailed
-from intake.models import ReviewRequest, User
+from intake.models import NotificationKind, ReviewRequest, User
+from intake.notifications import notify
 from intake.review_requests import review_request_record_decision
 from intake.states import IllegalTransition, StaleTransition, State, transition
 from reviews.services import WrongState, check_coordinator_may_act, consent_request_for_escalation
@@ -41,6 +43,8 @@ def review_request_decide(*, review_request: ReviewRequest, actor: User, accept:
                                    data={"review_request": decided.pk})
                 latest = moved.triage_results.order_by("-created_at", "-pk").first()
                 consent_request_for_escalation(submission=moved, findings=list(latest.findings) if latest else [])
+                notify(recipient=moved.owner, kind=NotificationKind.CONSENT_NEEDED, submission=moved,
+                       path=reverse("builder_consent", args=[moved.pk]))
     except (IllegalTransition, StaleTransition) as moved_on:
         raise WrongState(f"case {submission.reference} is no longer {review_request.outcome_state}; "
                          "the request cannot be accepted") from moved_on

@@ -241,6 +241,16 @@ def reviewer_granted_cases(reviewer: User) -> list[InboxCase]:
             for g in best.values() if not case_conflicts(g.submission, reviewer)]
 
 
+def reviewer_proposed_references(reviewer: User) -> set[str]:
+    """Cases whose proposal the reviewer may still answer (their "proposed" notifications stay visible)."""
+    return {assignment.submission.reference for assignment in reviewer_proposed_assignments(reviewer)}
+
+
+def reviewer_granted_references(reviewer: User) -> set[str]:
+    """Cases the reviewer may open now (their "access granted" notifications stay visible)."""
+    return {case.reference for case in reviewer_granted_cases(reviewer)}
+
+
 def reviewer_own_review(submission: Submission, reviewer: User) -> Review | None:
     return Review.objects.filter(submission=submission, reviewer=reviewer).first()
 

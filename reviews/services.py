@@ -11,11 +11,13 @@ from datetime import date, timedelta
 
 from django.db import IntegrityError, transaction
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from intake.audit import audit_append
 from intake.errors import DomainError, ValidationFailed
-from intake.models import AccessTier, Role, Submission, User
+from intake.models import AccessTier, NotificationKind, Role, Submission, User
+from intake.notifications import notifications_resolve, notify
 from intake.states import State, transition
 from reviews import conflicts as rules
 from reviews.models import (
@@ -237,6 +239,7 @@ def consent_answer(*, submission: Submission, actor: User, accept: bool, tier: s
     if consent is None or submission.state != State.AWAITING_CONSENT:
         raise WrongState("this case is not waiting for consent")
     with transaction.atomic():
+        notifications_resolve(kind=NotificationKind.CONSENT_NEEDED, submission=submission, recipient=actor)
         if not accept:
             Consent.objects.filter(pk=consent.pk).update(declined=True, answered_at=timezone.now())
             return transition(submission, State.CLOSED, actor=actor, reason="builder declined human review; "
@@ -273,21 +276,12 @@ def assignment_propose(*, submission: Submission, reviewer: User, actor: User,
             assignment = Assignment.objects.create(submission=submission, reviewer=reviewer, assigned_by=actor)
             audit_append(actor=None if trigger else actor, action="assignment.propose", obj=submission,
                          data={"reviewer": reviewer.pseudonym, **(trigger or {})})
-            transaction.on_commit(lambda: _notify_reviewer(reviewer, submission))
+            # The reference only: never content, never the builder.
+            notify(recipient=reviewer, kind=NotificationKind.REVIEWER_PROPOSED, submission=submission,
+                   path=reverse("reviewer_inbox"))
     except IntegrityError as exc:
         raise WrongState("this reviewer is already assigned to the case") from exc
     return assignment
-
-
-def _notify_reviewer(reviewer: User, submission: Submission) -> None:
-    """Tell a reviewer a case awaits their answer: the pseudonymous reference only, never content or builder."""
-    from django.conf import settings
-    from django.core.mail import send_mail
-
-    send_mail(subject=f"[Assay] Case {submission.reference} proposed for your review",
-              message=(f"A coordinator proposed case {submission.reference} for your review. Accept or decline it "
-                       "in your Assay review inbox. No case content is ever sent by email."),
-              from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=[reviewer.email], fail_silently=True)
 
 
 def assignment_respond(*, assignment: Assignment, actor: User, accept: bool) -> Assignment:
@@ -303,6 +297,8 @@ def assignment_respond(*, assignment: Assignment, actor: User, accept: bool) -> 
             raise WrongState("this assignment was already answered")
         audit_append(actor=actor, action=f"assignment.{status}", obj=assignment.submission,
                      data={"reviewer": actor.pseudonym})
+        notifications_resolve(kind=NotificationKind.REVIEWER_PROPOSED, submission=assignment.submission,
+                              recipient=actor)
     assignment.refresh_from_db()
     return assignment
 
@@ -327,6 +323,8 @@ def grant_issue(*, submission: Submission, reviewer: User, tier: str, days: int,
                                            expires_at=timezone.now() + timedelta(days=days))
         audit_append(actor=actor, action="grant.issue", obj=submission,
                      data={"reviewer": reviewer.pseudonym, "tier": tier, "expires_at": grant.expires_at.isoformat()})
+        notify(recipient=reviewer, kind=NotificationKind.ACCESS_GRANTED, submission=submission,
+               path=reverse("reviewer_case", args=[submission.pk]), tier=tier)
     return grant
 
 
@@ -338,6 +336,8 @@ def grant_revoke(*, grant: AccessGrant, actor: User, reason: str) -> None:
         if rows:
             audit_append(actor=actor, action="grant.revoke", obj=grant.submission,
                          data={"reviewer": grant.reviewer.pseudonym, "reason": reason[:500]})
+            notifications_resolve(kind=NotificationKind.ACCESS_GRANTED, submission=grant.submission,
+                                  recipient=grant.reviewer)
 
 
 def active_grant(submission_pk, reviewer: User, *, minimum_tier: str = AccessTier.BLACK) -> AccessGrant | None:  # noqa: ANN001
@@ -382,9 +382,23 @@ def review_submit(*, submission: Submission, reviewer: User, verdict: str, confi
                                            summary=summary)
             audit_append(actor=reviewer, action="review.submit", obj=submission,
                          data={"verdict": verdict, "confidence": confidence})
+            coordinator = _coordinator_of_record(submission, reviewer)
+            if coordinator is not None:
+                notify(recipient=coordinator, kind=NotificationKind.REVIEW_SUBMITTED, submission=submission,
+                       path=reverse("coordinator_case", args=[submission.pk]))
     except IntegrityError as exc:
         raise WrongState("you have already reviewed this case") from exc
     return review
+
+
+def _coordinator_of_record(submission: Submission, reviewer: User) -> User | None:
+    """Who a submitted review is handed to: the case's coordinator of record, else whoever proposed the reviewer."""
+    coordination = CaseCoordination.objects.filter(submission=submission).select_related("coordinator").first()
+    if coordination is not None:
+        return coordination.coordinator
+    assignment = (Assignment.objects.filter(submission=submission, reviewer=reviewer)
+                  .select_related("assigned_by").order_by("-pk").first())
+    return assignment.assigned_by if assignment is not None and assignment.assigned_by.is_active else None
 
 
 def reviews_visible_to(*, submission: Submission, user: User) -> list[Review]:
@@ -443,6 +457,8 @@ def decision_record(*, submission: Submission, actor: User, verdict: str, ration
         transition(submission, State.DECIDED, actor=actor, reason="coordinator decision",
                    data={"verdict": verdict, "disagreement": disagreement, "overruled": bool(override_reason)})
         _grants_end_at_decision(submission=submission, actor=actor)
+        notifications_resolve(kind=NotificationKind.REVIEW_SUBMITTED, submission=submission)
+        notifications_resolve(kind=NotificationKind.ACCESS_GRANTED, submission=submission)
         from reviews.tasks import queue_report
 
         queue_report(submission.pk, "assessment")

@@ -25,11 +25,13 @@ from pathlib import Path
 
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from assay.metrics import triage_stage
 from intake.archives import UnsafeInput, detect_kind
-from intake.models import Submission
+from intake.models import NotificationKind, Submission
+from intake.notifications import OUTCOME_WORDS, notify
 from intake.run_dirs import run_dir
 from intake.states import State, StaleTransition, transition
 from triage.dynamic.services import (dynamic_not_run_unprocessable, dynamic_record_put, dynamic_run_create,
@@ -170,6 +172,7 @@ def submission_apply_triage_decision(*, submission: Submission) -> Submission:
                 from reviews.services import consent_request_for_escalation
 
                 consent_request_for_escalation(submission=moved, findings=result.findings)
+            _notify_builder_of_outcome(moved, result.decision)
             return moved
     except StaleTransition:
         submission.refresh_from_db()
@@ -177,6 +180,17 @@ def submission_apply_triage_decision(*, submission: Submission) -> Submission:
 
 
 # --- helpers ---------------------------------------------------------------------------------------
+
+def _notify_builder_of_outcome(submission: Submission, decision: str) -> None:
+    """Triage hands the case back to its builder: one notification, saying what to do next (an escalation's
+    next step is the consent question, so that is the one notification it sends)."""
+    if decision == Decision.ESCALATE:
+        notify(recipient=submission.owner, kind=NotificationKind.CONSENT_NEEDED, submission=submission,
+               path=reverse("builder_consent", args=[submission.pk]))
+    else:
+        notify(recipient=submission.owner, kind=NotificationKind.TRIAGE_FINISHED, submission=submission,
+               path=reverse("case_detail", args=[submission.pk]), outcome=OUTCOME_WORDS[decision])
+
 
 def _stage_artifacts(submission: Submission, staging: Path) -> list[TriageSource]:
     """Copy each artifact's plaintext out of the store into a private staging dir (removed afterwards)."""

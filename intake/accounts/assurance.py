@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+import time
+
+from allauth.account import app_settings as account_settings
 from allauth.account.authentication import get_authentication_records
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
@@ -51,6 +54,24 @@ def mark_session_mfa(request, authenticator) -> None:  # noqa: ANN001
 
     record_authentication(request, authenticator.user, "mfa", id=authenticator.pk, type=authenticator.type,
                           enrolled=True)
+
+
+def signed_in_recently(request) -> bool:  # noqa: ANN001
+    """This session proved every factor the account has within ``ACCOUNT_REAUTHENTICATION_TIMEOUT``: its password
+    and, once TOTP is on, a code (the sign-in's code step, or the enrolment that checked one).
+
+    allauth counts only an explicit re-authentication as recent, so a staff member signing in for the first time
+    was asked for the password again by the TOTP set-up moments after typing it. A sign-in that recent proves
+    what the re-entered password would; a session that only passed its password, or did so long ago, is still
+    asked.
+    """
+    user = getattr(request, "user", None)
+    if getattr(request, "session", None) is None or user is None or not user.is_authenticated:
+        return False
+    horizon = time.time() - account_settings.REAUTHENTICATION_TIMEOUT
+    recent = {record.get("method") for record in get_authentication_records(request, user)
+              if isinstance(record.get("at"), (int, float)) and record["at"] >= horizon}
+    return "password" in recent and ("mfa" in recent or not has_mfa(user))
 
 
 def mfa_unverified(request) -> bool:  # noqa: ANN001

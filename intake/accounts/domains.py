@@ -67,8 +67,9 @@ def domain_verification_start(*, user, address: str, confirm_url_base: str) -> O
                      data={"domain": domain})
         link = f"{confirm_url_base}{raw}/"
         transaction.on_commit(lambda: send_mail(
-            subject="Confirm your organisation's domain on Assay",
-            message=(f"Someone (hopefully you, signed in as {user.email}) asked Assay to confirm that they can "
+            subject=f"Confirm your organisation's domain on {settings.ASSAY_SITE_NAME}",
+            message=(f"Someone (hopefully you, signed in as {user.email}) asked {settings.ASSAY_SITE_NAME} to "
+                     f"confirm that they can "
                      f"receive mail at {address}.\n\nOpen this link while signed in to confirm {domain}:\n{link}\n\n"
                      f"It works once and expires in {int(LINK_TTL.total_seconds() // 3600)} hours. If this was "
                      "not you, ignore this message."),

@@ -5,11 +5,15 @@ Sign-up, login, email and MFA pages are allauth's (under /accounts/).
 
 from __future__ import annotations
 
+from allauth.mfa.totp.views import ActivateTOTPView
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from intake.accounts.assurance import assurance_level, has_mfa, mfa_required
@@ -17,6 +21,7 @@ from intake.accounts.domains import LinkRejected, domain_verification_confirm, d
 from intake.accounts.forms import DomainVerificationForm, TokenCreateForm
 from intake.accounts.tokens import api_token_create, api_token_revoke, api_tokens_of
 from intake.errors import ValidationFailed
+from intake.notifications import absolute_url
 from intake.ratelimits import enforce
 
 
@@ -82,7 +87,8 @@ def domain_verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         enforce(request, "domain-verify")
         if form.is_valid():
-            base = request.build_absolute_uri(reverse("account-domain-confirm", args=["TOKEN"])).rsplit("TOKEN", 1)[0]
+            # Rooted at ASSAY_PUBLIC_URL: a link built from the request's Host header is the attacker's to choose.
+            base = absolute_url(reverse("account-domain-confirm", args=["TOKEN"])).rsplit("TOKEN", 1)[0]
             try:
                 verification = domain_verification_start(user=request.user, address=form.cleaned_data["address"],
                                                          confirm_url_base=base)
@@ -107,3 +113,26 @@ def domain_confirm(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "intake/accounts/domain_confirm_failed.html", {"message": str(exc)}, status=400)
     messages.success(request, f"Confirmed: you can receive mail at {verification.domain}.")
     return redirect("account-security")
+
+
+class TotpActivateView(ActivateTOTPView):
+    """allauth's TOTP set-up, landing where the person was going instead of on the recovery codes.
+
+    Staff reach this page from their first sign-in; allauth sent them on to the recovery codes (behind a second
+    password prompt) as if that were the destination. The codes are offered once, as a notice with a link.
+    """
+
+    def get_success_url(self) -> str:
+        if self.did_generate_recovery_codes:
+            messages.success(self.request, format_html(
+                "Two-factor authentication is on. We created recovery codes: each signs you in once if you lose "
+                'your device. <a href="{}">View and save them now</a>; they stay under Security.',
+                reverse("mfa_view_recovery_codes")))
+        target = self.request.GET.get("next", "")
+        if url_has_allowed_host_and_scheme(target, allowed_hosts={self.request.get_host()},
+                                           require_https=self.request.is_secure()):
+            return target
+        return settings.LOGIN_REDIRECT_URL
+
+
+totp_activate = TotpActivateView.as_view()

@@ -14,17 +14,21 @@ they were open is added. Legal holds suspend shredding without moving the date.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from intake.audit import audit_append
 from intake.errors import NotEditable, ValidationFailed
 from intake.lifecycle import reported_closes_at, submissions_close_reported
-from intake.models import AuditEvent, Role, Submission, TermsAcceptance
+from intake.models import AuditEvent, NotificationKind, Role, Submission, TermsAcceptance
+from intake.notifications import notify
 from intake.states import State
 from intake.vault.errors import NotAllowed, ShredBlocked
 from intake.vault.models import DisputeState, IpDispute, LegalHold
@@ -196,11 +200,30 @@ def cases_due_for_shredding(*, now: datetime | None = None) -> list[Submission]:
             if (ends := retention_ends_at(case, now=now)) is not None and ends <= now]
 
 
+def retention_warn_due(*, now: datetime | None = None) -> list[str]:
+    """Tell each builder, ``ASSAY_RETENTION_WARN_DAYS`` before, that retention will shred their case; once per
+    case and date (a date moved by a dispute warns again). A case a hold or dispute suspends is not warned."""
+    now = now or timezone.now()
+    horizon = now + timedelta(days=settings.ASSAY_RETENTION_WARN_DAYS)
+    warned = []
+    for case in Submission.objects.filter(state__in=SHREDDABLE_STATES).select_related("owner").order_by("pk"):
+        ends = retention_ends_at(case, now=now)
+        if ends is None or not now < ends <= horizon or shredding_blocked_reason(case, now=now):
+            continue
+        days_left = math.ceil((ends - now) / timedelta(days=1))
+        if notify(recipient=case.owner, kind=NotificationKind.RETENTION_SHRED_SOON, submission=case,
+                  path=reverse("case_detail", args=[case.pk]), dedupe_key=f"{case.pk}:{ends.date().isoformat()}",
+                  days=days_left):
+            warned.append(case.reference)
+    return warned
+
+
 @dataclass
 class SweepResult:
     closed: list[str] = field(default_factory=list)
     shredded: list[str] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
+    warned: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     ciphertext_purged: int = 0
     abandoned_uploads: int = 0
@@ -227,6 +250,7 @@ def retention_enforce(*, now: datetime | None = None) -> SweepResult:
         except Exception:  # one bad case must not stop the sweep; it stays intact and is retried next run
             log.exception("shredding %s failed; will retry", case.reference)
             result.failed.append(case.reference)
+    result.warned = retention_warn_due(now=now)
     result.ciphertext_purged = vault_purge_ciphertext()
     result.abandoned_uploads = vault_sweep_abandoned()
     return result

@@ -60,3 +60,10 @@ def _allow_sync_orm_under_playwright(monkeypatch):  # noqa: ANN001
     """Playwright's sync API runs an event loop in this thread; the test body's ORM calls are still synchronous.
     Scoped to browser tests so the variable never leaks into other tests or subprocesses (check --deploy)."""
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def _mail_links_point_at_the_live_server(request, settings):  # noqa: ANN001
+    """E-mails link to ASSAY_PUBLIC_URL (never the request's host): in a browser test that is the live server."""
+    if "live_server" in request.fixturenames:
+        settings.ASSAY_PUBLIC_URL = request.getfixturevalue("live_server").url

@@ -32,7 +32,11 @@ def request_link(portal, address: str = "jane@acme-agents.example"):  # noqa: AN
 
 def sent_link_path(outbox) -> str:  # noqa: ANN001
     [message] = outbox
-    return re.search(r"http://testserver(/account/domain/confirm/[^/\s]+/)", message.body).group(1)
+    from django.conf import settings
+
+    # The link is rooted at the configured public URL, never the request's Host header.
+    return re.search(re.escape(settings.ASSAY_PUBLIC_URL) + r"(/account/domain/confirm/[^/\s]+/)",
+                     message.body).group(1)
 
 
 def test_it_mails_a_single_use_link_to_the_organisation_address(portal, builder, django_capture_on_commit_callbacks):  # noqa: ANN001
@@ -118,3 +122,17 @@ def test_a_csrf_less_post_to_the_domain_form_is_refused(builder):  # noqa: ANN00
     client.force_login(builder)
     assert client.post("/account/domain/", {"address": "jane@acme-agents.example"}).status_code == 403
     assert not OrganisationDomainVerification.objects.exists()
+
+
+def test_the_link_is_rooted_at_the_public_url_whatever_host_the_request_named(builder, settings,
+                                                                               django_capture_on_commit_callbacks):  # noqa: ANN001
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.ASSAY_PUBLIC_URL = "https://assay.example.org"
+    settings.ASSAY_SITE_NAME = "Assay Example Portal"
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(builder)
+    with django_capture_on_commit_callbacks(execute=True):
+        request_link(client)
+    [message] = mail.outbox
+    assert "https://assay.example.org/account/domain/confirm/" in message.body and "localhost" not in message.body
+    assert message.subject.endswith("on Assay Example Portal")
