@@ -149,3 +149,96 @@ def test_only_builders_start_cases(role):  # noqa: ANN001
     assert client.get(reverse("case_new")).status_code == 403
     assert client.post(reverse("case_new"), {"title": "x", "claim_access_tier": "black"}).status_code == 403
     assert not Submission.objects.exists()
+
+
+# --- every case-scoped route, enumerated from the URL resolver ---------------------------------------------------
+# The lists above name the portal's wizard routes; this sweep takes every URL pattern (pages, htmx partials, report
+# and receipt downloads, the API) that carries a case id, so a route added later is covered without editing a list.
+# Fails if any of them fetches the case without the owner check (a 200, a redirect into the case, a 403 that
+# confirms the case exists where a stranger must get 404), for GET or POST, through the session or a token.
+
+STAFF_PREFIXES = ("coordinate/", "review/", "api/v1/coordinate/", "api/v1/review/", "admin/")
+STAFF_ROUTES = {"report_revoke"}  # a coordinator action under cases/: refused by role before any lookup
+
+
+def _staff_only(route) -> bool:  # noqa: ANN001
+    return route.pattern.startswith(STAFF_PREFIXES) or route.name in STAFF_ROUTES
+
+
+def _other_builders_cases(builder):  # noqa: ANN001, ANN202
+    from reviews.models import Report
+    from reviews.reports import report_issue
+    from tests.unit.review_portal_support import outcome_case
+
+    draft = make_draft(builder)
+    closed = outcome_case(builder)
+    report = report_issue(submission=closed, kind=Report.Kind.GUIDANCE, actor=None)
+    artifact = draft.artifacts.first()
+    return [({"pk": str(draft.pk), "case_pk": str(draft.pk), "artifact_pk": str(artifact.pk),
+              "artifact_id": str(artifact.pk)}, draft),
+            ({"pk": str(closed.pk), "case_pk": str(closed.pk), "report_pk": str(report.pk)}, closed)]
+
+
+def _case_routes(values: dict[str, str]):  # noqa: ANN202
+    from tests.security.routes import all_routes
+
+    for route in all_routes():
+        url = route.url(values)
+        if values["pk"] in url:
+            yield route, url
+
+
+def test_another_builder_gets_404_on_every_case_scoped_route(builder, other_builder, terms, settings, tmp_path):  # noqa: ANN001
+    from rest_framework.test import APIClient
+
+    from tests.factories import make_token
+
+    settings.ASSAY_SIGNING_KEY = str(tmp_path / "keys" / "signing.pem")
+    session = _client_for(other_builder)
+    token = APIClient()
+    token.credentials(HTTP_AUTHORIZATION="Bearer " + make_token(
+        other_builder, scopes=("submissions:read", "submissions:write", "reports:read", "reviews")))
+    leaks, covered = [], set()
+    for values, case in _other_builders_cases(builder):
+        state_before = case.state
+        for route, url in _case_routes(values):
+            covered.add(route.name)
+            staff_only = _staff_only(route)
+            clients = [("session", session)] + ([("token", token)] if route.is_api else [])
+            for how, client in clients:
+                for method in ("get", "post"):
+                    if how == "token":
+                        response = getattr(client, method)(url, {}, format="json")
+                    else:
+                        response = getattr(client, method)(url, {"confirm": "on"})
+                    # 405: the method is refused before any lookup, for every case alike (no existence oracle).
+                    allowed = (403, 404, 405) if staff_only else (404, 405)
+                    if response.status_code not in allowed:
+                        leaks.append(f"{how} {method.upper()} {route.name} {url} -> {response.status_code}")
+        case.refresh_from_db()
+        assert case.state == state_before
+    assert leaks == []
+    # The sweep really walked the case pages, downloads and API (a broken enumeration must not pass vacuously).
+    assert {"case_detail", "case_artifact_remove", "report_pdf", "report_page", "receipt_download",
+            "api-submission-detail", "case-delete", "triage-result", "report-pdf"} <= covered
+
+
+def test_staff_only_case_routes_answer_a_builder_the_same_for_a_real_and_an_unknown_case(builder, other_builder,  # noqa: ANN001
+                                                                                          terms):
+    """403 for the wrong role is fine, but only if it is the same answer for a case id that does not exist."""
+    import uuid
+
+    session = _client_for(other_builder)
+    case = make_draft(builder)
+    real, unknown = {"pk": str(case.pk), "case_pk": str(case.pk)}, {"pk": str(uuid.uuid4())}
+    unknown["case_pk"] = unknown["pk"]
+    differences = []
+    for route, url in _case_routes(real):
+        if not _staff_only(route):
+            continue
+        for method in ("get", "post"):
+            a = getattr(session, method)(url).status_code
+            b = getattr(session, method)(route.url(unknown)).status_code
+            if a != b:
+                differences.append(f"{method.upper()} {route.name}: {a} for a real case, {b} for an unknown one")
+    assert differences == []
