@@ -16,8 +16,8 @@ import re
 import pytest
 from django.test import Client
 
-from intake.models import Role, Submission
-from tests.factories import login_with_mfa, make_user
+from intake.models import Submission
+from tests.factories import login_with_mfa
 from tests.unit.review_portal_support import granted, make_coordinator, make_reviewer
 
 pytestmark = pytest.mark.django_db
