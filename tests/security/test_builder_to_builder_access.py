@@ -8,6 +8,9 @@ the check fails.
 
 from __future__ import annotations
 
+import io
+import uuid
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -226,8 +229,6 @@ def test_another_builder_gets_404_on_every_case_scoped_route(builder, other_buil
 def test_staff_only_case_routes_answer_a_builder_the_same_for_a_real_and_an_unknown_case(builder, other_builder,  # noqa: ANN001
                                                                                           terms):
     """403 for the wrong role is fine, but only if it is the same answer for a case id that does not exist."""
-    import uuid
-
     session = _client_for(other_builder)
     case = make_draft(builder)
     real, unknown = {"pk": str(case.pk), "case_pk": str(case.pk)}, {"pk": str(uuid.uuid4())}
@@ -242,3 +243,57 @@ def test_staff_only_case_routes_answer_a_builder_the_same_for_a_real_and_an_unkn
             if a != b:
                 differences.append(f"{method.upper()} {route.name}: {a} for a real case, {b} for an unknown one")
     assert differences == []
+
+
+# --- the API: another builder's ids look exactly like unknown ids ----------------------------------------------
+# (moved from tests/unit/test_api_submissions.py) Fail if a SubmissionViewSet action fetches the case outside the
+# caller's queryset, or answers a stranger's id differently from an unknown one.
+
+@pytest.fixture
+def builder_api(builder):  # noqa: ANN001, ANN201
+    from rest_framework.test import APIClient
+
+    from tests.factories import make_token
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_token(builder)}")
+    return client
+
+
+def _api_url(pk, action: str = "") -> str:  # noqa: ANN001
+    return f"/api/v1/submissions/{pk}/" + (f"{action}/" if action else "")
+
+
+@pytest.mark.parametrize(("method", "action", "payload"), [
+    ("get", "", None),
+    ("patch", "", {"title": "hijacked"}),
+    ("get", "status", None),
+    ("get", "readiness", None),
+    ("get", "artifacts", None),
+    ("post", "submit", {}),
+    ("post", "withdraw", {}),
+    ("post", "terms", {"version": "2026.1"}),
+    ("post", "redaction/confirm", {"fingerprints": ["abc"]}),
+])
+def test_a_builder_cannot_reach_another_builders_case_by_id(builder_api, other_builder, terms, method, action, payload):  # noqa: ANN001
+    """Bug class: object-level authorisation. A stranger's id must look exactly like an unknown id (404)."""
+    victim = make_draft(other_builder)
+    before = Submission.objects.values().get(pk=victim.pk)
+    call = getattr(builder_api, method)
+    response = call(_api_url(victim.pk, action), payload, format="json") if payload is not None else call(
+        _api_url(victim.pk, action))
+    unknown = call(_api_url(uuid.uuid4(), action), payload, format="json") if payload is not None else call(
+        _api_url(uuid.uuid4(), action))
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "No such case."}}
+    assert unknown.json() == response.json()
+    assert Submission.objects.values().get(pk=victim.pk) == before
+
+
+def test_a_builder_cannot_upload_to_or_delete_from_another_builders_case(builder_api, other_builder, terms):  # noqa: ANN001
+    victim = make_draft(other_builder)
+    artifact = victim.artifacts.get()
+    upload = builder_api.post(_api_url(victim.pk, "artifacts"), {"file": io.BytesIO(b"x")}, format="multipart")
+    delete = builder_api.delete(f"{_api_url(victim.pk)}artifacts/{artifact.pk}/")
+    assert (upload.status_code, delete.status_code) == (404, 404)
+    assert list(victim.artifacts.values_list("name", flat=True)) == ["settings.json"]
