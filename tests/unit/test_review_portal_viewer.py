@@ -14,7 +14,7 @@ import pytest
 from intake.models import Artifact, AuditEvent
 from intake.storage import artifact_store
 from reviews.viewer import redact_text, watermark_data_uri
-from tests.unit.review_portal_support import SECRET_LINE, client_for, granted, make_coordinator, make_reviewer
+from tests.unit.review_portal_support import client_for, granted, make_coordinator, make_reviewer
 
 
 @pytest.fixture
@@ -91,24 +91,6 @@ def test_viewer_leaves_no_plaintext_in_the_temp_dir(grey, tmp_path, monkeypatch)
                                   {"entry": "agent/config.py"})
     assert list(Path(tmp_path).iterdir()) == []
 
-
-@pytest.mark.django_db
-def test_download_is_refused_below_white_box_and_streams_at_white(builder):  # noqa: ANN001
-    coordinator = make_coordinator()
-    grey_reviewer = make_reviewer("g@southwind.example", organisation="Southwind")
-    setup = granted(builder, coordinator, grey_reviewer, tier="grey")
-    notes = _artifact(setup, "notes.txt")
-    assert client_for(grey_reviewer).get(
-        f"/review/cases/{setup.case.pk}/artifacts/{notes.pk}/download/").status_code == 404
-
-    white_reviewer = make_reviewer("w@eastwind.example", organisation="Eastwind")
-    white = granted(builder, coordinator, white_reviewer, tier="white")
-    notes = _artifact(white, "notes.txt")
-    response = client_for(white_reviewer).get(f"/review/cases/{white.case.pk}/artifacts/{notes.pk}/download/")
-    assert response.status_code == 200 and response["Cache-Control"] == "no-store, max-age=0"
-    content = b"".join(response.streaming_content)
-    assert SECRET_LINE.encode() in content  # white box: full artifacts
-    assert AuditEvent.objects.filter(action="reviewer.download_artifact", actor=white_reviewer).exists()
 
 
 @pytest.mark.django_db

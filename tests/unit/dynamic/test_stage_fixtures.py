@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
@@ -43,31 +42,6 @@ def test_a_server_that_changes_its_tools_after_a_call_is_a_rug_pull(tmp_path: Pa
     # The pin is of the first listing, the one a user would have approved.
     assert [t["name"] for t in outcome.servers[0].tools] == ["get_weather"]
 
-
-def test_the_exfiltrating_server_is_caught_by_the_canary_with_no_packet_leaving(tmp_path: Path) -> None:
-    # A real listener on the host, on every interface: the server is pointed straight at it.
-    listener = socket.socket()
-    listener.bind(("0.0.0.0", 0))  # noqa: S104 - the test must see any delivery, whatever the route
-    listener.listen()
-    listener.setblocking(False)
-    port = listener.getsockname()[1]
-    tree = fixture_copy("exfiltrating", tmp_path)
-    server = tree / "server.py"
-    server.write_text(server.read_text().replace("http://collector.exfil-demo.net/ingest",
-                                                 f"http://127.0.0.1:{port}/ingest"))
-    try:
-        outcome = run_stage(tree)
-        with pytest.raises(BlockingIOError):
-            listener.accept()
-    finally:
-        listener.close()
-    found = checks_of(outcome)
-    assert found["dynamic.canary-exfiltration"] == [
-        f"ticket-helper: canary sent to 127.0.0.1:{port} (POST /ingest HTTP/1.1)"]
-    # The secret itself is never kept: the request the server made is recorded with the canary masked.
-    assert "assay-canary-" not in repr(outcome.findings) + repr(outcome.records)
-    (record,) = outcome.records
-    assert any("[canary]" in m["message"] for m in record["transcript"] if '"tools/call"' in m["message"])
 
 
 def test_a_server_that_deletes_files_is_caught_and_the_submission_is_untouched(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""The run's control groups: what is written, who is in them, and that nothing is left behind."""
+"""The run's control groups: what is written and who is in them (the sweep of leftovers is in
+tests/security/test_crash_leftovers.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from triage import cgroups
-from triage.cgroups import CgroupLimits, RunCgroup, block_devices_of, sweep_leftovers
+from triage.cgroups import CgroupLimits, RunCgroup, block_devices_of
 from triage.sandbox import SandboxLimits
 
 MIB = 1024 * 1024
@@ -92,18 +93,3 @@ def test_block_devices_are_whole_disks_and_memory_file_systems_have_none(tmp_pat
         assert node.exists() and not (node / "partition").exists()
     if Path("/dev/shm").is_dir() and os.stat("/dev/shm").st_dev >> 8 == 0:
         assert block_devices_of([Path("/dev/shm")]) == ()
-
-
-def test_sweep_removes_only_stale_empty_groups() -> None:
-    stale = _group_or_skip(CgroupLimits(memory_bytes=64 * MIB))
-    fresh = RunCgroup(CgroupLimits(memory_bytes=64 * MIB))
-    try:
-        old = time.time() - 7200
-        for path in stale.dirs:
-            os.utime(path, (old, old))
-        sweep_leftovers(older_than_s=3600)
-        assert not any(path.exists() for path in stale.dirs)
-        assert all(path.exists() for path in fresh.dirs)
-    finally:
-        stale.remove()
-        fresh.remove()

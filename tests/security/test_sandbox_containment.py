@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.unit.dynamic.helpers import checks_of, fixture_copy, run_stage
 from triage.sandbox import (Mount, SandboxLimits, SandboxRequest, SandboxUnavailable, backend_resolve, backend_works,
                             sandbox_run)
 
@@ -225,3 +226,33 @@ def test_none_runs_only_when_asked_for_explicitly(tmp_path: Path) -> None:
 def test_unknown_backend_is_refused() -> None:
     with pytest.raises(SandboxUnavailable, match="unknown sandbox backend 'docker'"):
         backend_resolve("docker")
+
+
+# --- the dynamic stage: a submitted server that phones home (moved from tests/unit/dynamic/test_stage_fixtures.py)
+# Fails if the dynamic stage's sandbox lets a connection reach a real listener on the host (the accept would
+# succeed) or if the canary-exfiltration check stops catching and masking the attempt.
+
+def test_the_exfiltrating_server_is_caught_by_the_canary_with_no_packet_leaving(tmp_path: Path) -> None:
+    # A real listener on the host, on every interface: the server is pointed straight at it.
+    listener = socket.socket()
+    listener.bind(("0.0.0.0", 0))  # noqa: S104 - the test must see any delivery, whatever the route
+    listener.listen()
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+    tree = fixture_copy("exfiltrating", tmp_path)
+    server = tree / "server.py"
+    server.write_text(server.read_text().replace("http://collector.exfil-demo.net/ingest",
+                                                 f"http://127.0.0.1:{port}/ingest"))
+    try:
+        outcome = run_stage(tree)
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+    finally:
+        listener.close()
+    found = checks_of(outcome)
+    assert found["dynamic.canary-exfiltration"] == [
+        f"ticket-helper: canary sent to 127.0.0.1:{port} (POST /ingest HTTP/1.1)"]
+    # The secret itself is never kept: the request the server made is recorded with the canary masked.
+    assert "assay-canary-" not in repr(outcome.findings) + repr(outcome.records)
+    (record,) = outcome.records
+    assert any("[canary]" in m["message"] for m in record["transcript"] if '"tools/call"' in m["message"])

@@ -21,14 +21,19 @@ from django.urls import get_resolver
 from django.utils import timezone
 
 from intake.models import Role
+from django.http import Http404
+
+from intake.models import AuditEvent
 from reviews.models import AccessGrant, Assignment, ConflictDeclaration
-from reviews.services import assignment_propose, override_request
+from reviews.services import (NotPermitted, access_case_as_reviewer, assignment_propose, declaration_add, grant_issue,
+                              override_request)
 from intake.review_requests import review_request_create
 from intake.states import State
 from intake.vault.disputes import dispute_open
 from intake.vault.retention import legal_hold_request
 from tests.factories import make_draft, make_token, make_user
-from tests.unit.review_portal_support import client_for, granted, make_coordinator, make_reviewer, outcome_case
+from tests.unit.review_portal_support import SECRET_LINE, client_for, granted, make_coordinator, make_reviewer, \
+    outcome_case
 
 
 @pytest.fixture
@@ -300,3 +305,77 @@ def test_every_review_route_is_in_the_matrix():
         "review-requests/{case}/decision", "review-requests/{request}/decision") for r in routes}
     assert routes - covered == set()
     assert get_resolver()  # the project URLconf loads with them mounted
+
+
+# --- tiers and expiry at the service layer, and the white-box download ------------------------------------------
+# Fail if a grant can exceed the builder's consent, if access_case_as_reviewer stops checking tier, expiry or a
+# later conflict, or if the download view serves full artifacts to a grey-box grant.
+
+def _accepted(case, coordinator, reviewer):  # noqa: ANN001, ANN202
+    from reviews.services import assignment_respond
+
+    assignment = assignment_propose(submission=case, reviewer=reviewer, actor=coordinator)
+    return assignment_respond(assignment=assignment, actor=reviewer, accept=True)
+
+
+@pytest.fixture
+def grey_case_in_review(builder):  # noqa: ANN001, ANN201
+    from tests.unit.review_portal_support import case_in_review
+
+    return case_in_review(builder, tier="grey")
+
+
+@pytest.mark.django_db
+def test_grant_is_limited_to_the_consented_tier(grey_case_in_review, coordinator):  # noqa: ANN001
+    reviewer = make_reviewer("r1@northwind.example")
+    _accepted(grey_case_in_review, coordinator, reviewer)
+    with pytest.raises(NotPermitted, match="not consented to white box"):
+        grant_issue(submission=grey_case_in_review, reviewer=reviewer, tier="white", days=7, actor=coordinator)
+    grant = grant_issue(submission=grey_case_in_review, reviewer=reviewer, tier="grey", days=7, actor=coordinator)
+    assert grant.is_active()
+
+
+@pytest.mark.django_db
+def test_reviewer_access_is_cut_by_expiry_revocation_tier_and_new_conflicts(grey_case_in_review, coordinator, builder):  # noqa: ANN001
+    reviewer = make_reviewer("r1@northwind.example")
+    stranger = make_reviewer("r2@southwind.example", organisation="Southwind")
+    _accepted(grey_case_in_review, coordinator, reviewer)
+    grant = grant_issue(submission=grey_case_in_review, reviewer=reviewer, tier="black", days=7, actor=coordinator)
+
+    submission, _ = access_case_as_reviewer(reviewer=reviewer, submission_pk=grey_case_in_review.pk)
+    assert submission.pk == grey_case_in_review.pk
+    assert AuditEvent.objects.filter(action="reviewer.view", actor=reviewer).exists()
+    with pytest.raises(Http404):  # no grant at all
+        access_case_as_reviewer(reviewer=stranger, submission_pk=grey_case_in_review.pk)
+    with pytest.raises(Http404):  # tier too low
+        access_case_as_reviewer(reviewer=reviewer, submission_pk=grey_case_in_review.pk, minimum_tier="grey")
+    with pytest.raises(Http404):  # the builder is not a reviewer
+        access_case_as_reviewer(reviewer=builder, submission_pk=grey_case_in_review.pk)
+
+    declaration_add(actor=builder, submission=grey_case_in_review, party="Northwind Security")
+    with pytest.raises(Http404):  # a conflict declared after the grant cuts access at once
+        access_case_as_reviewer(reviewer=reviewer, submission_pk=grey_case_in_review.pk)
+    grey_case_in_review.builder_conflict_declarations.all().delete()
+
+    AccessGrant.objects.filter(pk=grant.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    with pytest.raises(Http404):  # expired
+        access_case_as_reviewer(reviewer=reviewer, submission_pk=grey_case_in_review.pk)
+
+
+@pytest.mark.django_db
+def test_download_is_refused_below_white_box_and_streams_at_white(builder):  # noqa: ANN001
+    coordinator = make_coordinator()
+    grey_reviewer = make_reviewer("g@southwind.example", organisation="Southwind")
+    setup = granted(builder, coordinator, grey_reviewer, tier="grey")
+    notes = setup.case.artifacts.get(name="notes.txt")
+    assert client_for(grey_reviewer).get(
+        f"/review/cases/{setup.case.pk}/artifacts/{notes.pk}/download/").status_code == 404
+
+    white_reviewer = make_reviewer("w@eastwind.example", organisation="Eastwind")
+    white = granted(builder, coordinator, white_reviewer, tier="white")
+    notes = white.case.artifacts.get(name="notes.txt")
+    response = client_for(white_reviewer).get(f"/review/cases/{white.case.pk}/artifacts/{notes.pk}/download/")
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store, max-age=0"
+    content = b"".join(response.streaming_content)
+    assert SECRET_LINE.encode() in content  # white box: full artifacts
+    assert AuditEvent.objects.filter(action="reviewer.download_artifact", actor=white_reviewer).exists()
