@@ -68,7 +68,8 @@ WIZARD_STEPS = [("claim", "Claim"), ("manifest", "Manifest"), ("terms", "Terms")
 # Where a builder fixes a redaction finding, by the field it was found in.
 FIELD_STEP = {"manifest": "manifest"}
 # Poll fast while the machine is working on the case, slowly while it waits for people.
-FAST_POLL_STATES = frozenset({State.SUBMITTED, State.TRIAGING})
+# TRIAGED lasts only until the pipeline records its outcome (closed, escalated or rejected) a moment later.
+FAST_POLL_STATES = frozenset({State.SUBMITTED, State.TRIAGING, State.TRIAGED})
 FAST_POLL_SECONDS, SLOW_POLL_SECONDS = 2, 20
 
 
