@@ -38,28 +38,14 @@ def demo_case_with_report() -> Report:
     reviewer = User.objects.get(email="reviewer@northwind-security.test")
     ReviewerProfile.objects.get_or_create(user=reviewer, defaults={"expertise": ["mcp", "prompt-injection"]})
     from intake.management.commands.load_demo import DEMO_MANIFEST
-    from intake.selectors import current_terms
 
-    submission = next((case for case in Submission.objects.filter(owner=builder).order_by("created_at")
-                       if case.title == DEMO_TITLE), None)
-    if submission is None:
-        submission = submission_create(owner=builder, title=DEMO_TITLE)
-        submission = submission_update(
-            submission=submission, actor=builder, description="Answers research questions using web search.",
-            claim_statement="Content fetched from the web cannot cause the agent to run shell commands other than "
-                            "'git status'.",
-            claim_property="prompt-injection-resistance", claim_scope_in=["agent:manifest", "file:settings.json"],
-            claim_scope_note="The harness and its permissions; not the model provider.",
-            claim_assumptions=["the harness enforces its allow list"],
-            claim_access_tier="grey", manifest=DEMO_MANIFEST)
-        terms_accept(submission=submission, actor=builder, terms=current_terms())
-        artifact_add(submission=submission, actor=builder, name="settings.json", kind="config",
-                     stream=io.BytesIO(DEMO_SETTINGS))
-        from triage.scope_inventory import submission_detect_components
-
-        # the scope names components, so they are detected first, as the wizard's scope step does
-        submission = submission_detect_components(submission=submission, actor=builder)
-        submission = submission_submit(submission=submission, actor=builder)
+    submission = _demo_submission(
+        builder, DEMO_TITLE, DEMO_SETTINGS, description="Answers research questions using web search.",
+        claim_statement="Content fetched from the web cannot cause the agent to run shell commands other than "
+                        "'git status'.",
+        claim_property="prompt-injection-resistance", claim_scope_in=["agent:manifest", "file:settings.json"],
+        claim_scope_note="The harness and its permissions; not the model provider.",
+        claim_assumptions=["the harness enforces its allow list"], claim_access_tier="grey", manifest=DEMO_MANIFEST)
     from triage.pipeline import triage_submission_run
 
     triage_submission_run(str(submission.pk))
@@ -132,18 +118,12 @@ def demo_route() -> dict[str, str]:
 def _demo_triaged_case(title: str, settings_json: bytes, *, claim_property: str, claim_statement: str,
                        triage_now: bool = True) -> Submission:
     """A second-builder demo case, submitted; triaged here, or (``triage_now=False``) left queued for the worker."""
-    from intake.selectors import current_terms
     from triage.pipeline import triage_submission_run
-    from triage.scope_inventory import submission_detect_components
 
     # The second demo builder's cases: the first one's open-case quota already holds its own demo cases.
     builder = User.objects.get(email="builder2@independent-builder.test")
-    existing = next((case for case in Submission.objects.filter(owner=builder) if case.title == title), None)
-    if existing is not None and existing.state != State.DRAFT:
-        return existing
-    submission = existing or submission_create(owner=builder, title=title)
-    submission = submission_update(
-        submission=submission, actor=builder, description="Demo system for the portal tour.",
+    submission = _demo_submission(
+        builder, title, settings_json, description="Demo system for the portal tour.",
         claim_statement=claim_statement, claim_property=claim_property, claim_scope_in=["file:settings.json"],
         claim_assumptions=["the harness enforces its permission settings"], claim_access_tier="grey",
         aggregate_opt_in=True, manifest={
@@ -151,17 +131,32 @@ def _demo_triaged_case(title: str, settings_json: bytes, *, claim_property: str,
             "models": [{"provider": "ExampleAI", "name": "example-large", "version": "2026-05",
                         "source": "hosted-api"}],
             "harness": {"name": "claude-code", "version": "2.1", "approval_mode": "on-risk"}})
+    if triage_now and submission.state == State.SUBMITTED:
+        triage_submission_run(str(submission.pk))
+        submission.refresh_from_db()
+    return submission
+
+
+def _demo_submission(builder: User, title: str, settings_json: bytes, **fields) -> Submission:  # noqa: ANN003
+    """The builder's demo case of this title: one already past draft as it is, else made (or its draft finished)
+    and submitted through the services as the wizard would, components detected first since the scope names them.
+    Titles are sealed (intake.vault.sealed_fields), so they are matched here, among the builder's cases."""
+    from intake.selectors import current_terms
+    from triage.scope_inventory import submission_detect_components
+
+    existing = next((case for case in Submission.objects.filter(owner=builder).order_by("created_at")
+                     if case.title == title), None)
+    if existing is not None and existing.state != State.DRAFT:
+        return existing
+    submission = existing or submission_create(owner=builder, title=title)
+    submission = submission_update(submission=submission, actor=builder, **fields)
     if not submission.terms_acceptances.exists():
         terms_accept(submission=submission, actor=builder, terms=current_terms())
     if not submission.artifacts.exists():
         artifact_add(submission=submission, actor=builder, name="settings.json", kind="config",
                      stream=io.BytesIO(settings_json))
     submission = submission_detect_components(submission=submission, actor=builder)
-    submission = submission_submit(submission=submission, actor=builder)
-    if triage_now:
-        triage_submission_run(str(submission.pk))
-        submission.refresh_from_db()
-    return submission
+    return submission_submit(submission=submission, actor=builder)
 
 
 def _issued(report: Report | None) -> Report:
