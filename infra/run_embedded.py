@@ -39,14 +39,7 @@ def main() -> int:
 
     def stop(*_args) -> None:  # noqa: ANN002
         print("\nStopping the portal and the worker...", flush=True)
-        for child in reversed(children):
-            if child.poll() is None:
-                child.terminate()
-        for child in reversed(children):
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        stop_quietly(list(reversed(children)))  # the portal first: no request reaches a stopping worker
         foreground.restore()
         print("Stopped.", flush=True)
         raise SystemExit(0)
@@ -135,6 +128,7 @@ def wait_for(url: str, children: list[subprocess.Popen], timeout: float = 60) ->
 
 
 def stop_quietly(children: list[subprocess.Popen]) -> None:
+    """Terminate each child still running, then wait for each (killing one that outlasts 15 s)."""
     for child in children:
         if child.poll() is None:
             child.terminate()
