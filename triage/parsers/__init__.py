@@ -107,15 +107,26 @@ class ParsedSystem:
         return found
 
 
-def _claude_settings_by_shape(file: SourceFile) -> bool:
+def _claude_settings_by_shape(file: SourceFile) -> object | None:
     """A ``settings.json`` outside ``.claude/`` (say, a user-level one submitted alone) that has Claude Code's
-    settings schema is read as one; anything else of that name stays an ordinary file."""
+    settings schema is read as one (its parsed data, returned); anything else of that name stays an ordinary
+    file (None)."""
     if file.name not in ("settings.json", "settings.local.json") or agent_configs.is_vscode_settings(file.path):
-        return False
+        return None
     try:
-        return agent_configs.has_claude_settings_shape(load_json(file.text))
+        data = load_json(file.text)
     except MalformedFile:
-        return False
+        return None
+    return data if agent_configs.has_claude_settings_shape(data) else None
+
+
+def _add_claude_settings(system: ParsedSystem, file: SourceFile, data: object) -> None:
+    settings = agent_configs.ClaudeSettings(file, _dict(data))
+    system.claude_settings.append(settings)
+    system.claude_allow.extend(agent_configs.settings_allow_rules(settings))
+    system.hooks.extend(agent_configs.claude_hooks(settings))
+    # Claude Code also reads MCP servers declared inline in settings
+    system.mcp_servers.extend(mcp.servers_from_config(settings.data, client="claude-code", file=file))
 
 
 def _parse_file(system: ParsedSystem, file: SourceFile, code: Prefetched) -> None:
@@ -124,13 +135,10 @@ def _parse_file(system: ParsedSystem, file: SourceFile, code: Prefetched) -> Non
     client = mcp.mcp_client_for(path)
     if system.plugin_component_files.get(path) == "mcp" and not client:
         _parse_plugin_mcp_file(system, file)
-    elif agent_configs.is_claude_settings(path) or (not client and _claude_settings_by_shape(file)):
-        settings = agent_configs.ClaudeSettings(file, _dict(load_json(file.text)))
-        system.claude_settings.append(settings)
-        system.claude_allow.extend(agent_configs.settings_allow_rules(settings))
-        system.hooks.extend(agent_configs.claude_hooks(settings))
-        # Claude Code also reads MCP servers declared inline in settings
-        system.mcp_servers.extend(mcp.servers_from_config(settings.data, client="claude-code", file=file))
+    elif agent_configs.is_claude_settings(path):
+        _add_claude_settings(system, file, load_json(file.text))
+    elif not client and (shaped := _claude_settings_by_shape(file)) is not None:
+        _add_claude_settings(system, file, shaped)
     elif client:
         data = load_json(file.text)
         system.mcp_config_files.append((file, client))
