@@ -14,6 +14,7 @@ sandbox's other bounds still hold. Nothing here reads or logs submitted content.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import threading
@@ -52,20 +53,27 @@ def block_devices_of(paths) -> tuple[str, ...]:  # noqa: ANN001
             dev = os.stat(path).st_dev
         except OSError:
             continue
-        major, minor = os.major(dev), os.minor(dev)
-        if major == 0:
-            continue
-        node = Path(f"/sys/dev/block/{major}:{minor}")
-        if not node.exists():
-            continue
-        if (node / "partition").exists():
-            try:
-                parent = node.resolve().parent
-                major, minor = (int(x) for x in (parent / "dev").read_text().split(":"))
-            except (OSError, ValueError):
-                continue
-        found[f"{major}:{minor}"] = None
+        disk = _whole_disk(dev)
+        if disk is not None:
+            found[disk] = None
     return tuple(found)
+
+
+@functools.lru_cache(maxsize=64)
+def _whole_disk(dev: int) -> str | None:
+    """The whole disk ("major:minor") of a device number, or None; asked on every run, for the same few devices."""
+    major, minor = os.major(dev), os.minor(dev)
+    if major == 0:
+        return None
+    node = Path(f"/sys/dev/block/{major}:{minor}")
+    if not node.exists():
+        return None
+    if (node / "partition").exists():
+        try:
+            major, minor = (int(x) for x in (node.resolve().parent / "dev").read_text().split(":"))
+        except (OSError, ValueError):
+            return None
+    return f"{major}:{minor}"
 
 
 def unified() -> bool:
