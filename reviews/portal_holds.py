@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -26,11 +25,10 @@ from intake.vault.dispute_hold_selectors import dispute_get_for_coordinator, leg
 from intake.vault.disputes import dispute_decide, dispute_evidence_open
 from intake.vault.models import DisputeTarget
 from intake.vault.retention import legal_hold_approve, legal_hold_release, legal_hold_request
-from reviews.coordinator_visibility import coordinator_case_for
 from reviews.dispute_targets import dispute_raise
 from reviews.forms import (DisputeDecideForm, DisputeOpenForm, LegalHoldReleaseForm, LegalHoldRequestForm,
                            SimilarityDisputeForm)
-from reviews.services import Conflicted
+from reviews.portal_views import coordinator_case_or_403
 
 
 def _refused(request: HttpRequest, submission: Submission, title: str, message: str, status: int) -> HttpResponse:
@@ -46,14 +44,6 @@ def _first_error(form) -> str:  # noqa: ANN001
 def _back(request: HttpRequest, submission: Submission, message: str) -> HttpResponse:
     messages.success(request, message)
     return redirect("case_detail", pk=submission.pk)
-
-
-def _coordinator_case(request: HttpRequest, pk) -> Submission:  # noqa: ANN001
-    check_staff_session(request, role=Role.COORDINATOR)
-    try:
-        return coordinator_case_for(request.user, pk)
-    except Conflicted as refused:
-        raise PermissionDenied(str(refused)) from None
 
 
 # --- builders ---------------------------------------------------------------------------------------------
@@ -89,7 +79,7 @@ def dispute_open_view(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
 @login_required
 @require_POST
 def dispute_from_link_view(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
-    submission = _coordinator_case(request, pk)
+    submission = coordinator_case_or_403(request, pk)
     form = SimilarityDisputeForm(request.POST)
     if not form.is_valid():
         return _refused(request, submission, "Dispute not opened", _first_error(form), 400)
@@ -139,7 +129,7 @@ def dispute_evidence_view(request: HttpRequest, dispute_pk) -> FileResponse:  # 
 @login_required
 @require_POST
 def legal_hold_request_view(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
-    submission = _coordinator_case(request, pk)
+    submission = coordinator_case_or_403(request, pk)
     form = LegalHoldRequestForm(request.POST)
     if not form.is_valid():
         return _refused(request, submission, "Legal hold not requested", _first_error(form), 400)

@@ -309,9 +309,9 @@ def coordinator_review_request_decide(request: HttpRequest, request_pk: int) -> 
     return redirect("coordinator_review_requests")
 
 
-def _coordinator_case(request: HttpRequest, pk) -> Submission:  # noqa: ANN001
-    """The case for a coordinator who may coordinate it: a conflicted coordinator gets 403 with the reason,
-    and none of the case's content."""
+def coordinator_case_or_403(request: HttpRequest, pk) -> Submission:  # noqa: ANN001
+    """The case for a coordinator who may coordinate it (every coordinator page's first step, here and in
+    reviews.portal_holds): a conflicted coordinator gets 403 with the reason, and none of the case's content."""
     _require_role(request, Role.COORDINATOR)
     try:
         return coordinator_case_for(request.user, pk)
@@ -348,7 +348,7 @@ def _case_page(request: HttpRequest, submission: Submission, *, error: str | Non
 @login_required
 @require_GET
 def coordinator_case(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
-    return _case_page(request, _coordinator_case(request, pk))
+    return _case_page(request, coordinator_case_or_403(request, pk))
 
 
 def _after(request: HttpRequest, submission: Submission, message: str) -> HttpResponse:
@@ -363,7 +363,7 @@ def _reviewer_by_pk(pk: int) -> User:
 @login_required
 @require_POST
 def coordinator_take(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
-    submission = _coordinator_case(request, pk)
+    submission = coordinator_case_or_403(request, pk)
     services.coordination_take(submission=submission, actor=request.user)
     return _after(request, submission, "You are the coordinator of record for this case.")
 
@@ -371,7 +371,7 @@ def coordinator_take(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
 @login_required
 @require_POST
 def coordinator_assign(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
-    submission = _coordinator_case(request, pk)
+    submission = coordinator_case_or_403(request, pk)
     form = AssignForm(request.POST)
     if not form.is_valid():
         return _case_page(request, submission, error="Choose a reviewer.", status=400)
@@ -387,7 +387,7 @@ def coordinator_assign(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN00
 @require_POST
 def coordinator_assign_plan(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
     """One click: propose the case to every reviewer the solver picked for its open seats."""
-    submission = _coordinator_case(request, pk)
+    submission = coordinator_case_or_403(request, pk)
     try:
         proposed = services.assignment_replan(submission=submission, actor=request.user)
     except DomainError as error:
@@ -399,7 +399,7 @@ def coordinator_assign_plan(request: HttpRequest, pk) -> HttpResponse:  # noqa: 
 @login_required
 @require_POST
 def coordinator_override_request(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
-    submission = _coordinator_case(request, pk)
+    submission = coordinator_case_or_403(request, pk)
     form = OverrideRequestForm(request.POST)
     if not form.is_valid():
         return _case_page(request, submission, override_form=form, error="Check the override request.", status=400)
@@ -427,7 +427,7 @@ def coordinator_override_approve(request: HttpRequest, override_pk: int) -> Http
 @login_required
 @require_POST
 def coordinator_grant_issue(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
-    submission = _coordinator_case(request, pk)
+    submission = coordinator_case_or_403(request, pk)
     form = GrantForm(request.POST)
     if not form.is_valid():
         return _case_page(request, submission, grant_form=form, error="Check the grant.", status=400)
@@ -456,7 +456,7 @@ def coordinator_grant_revoke(request: HttpRequest, grant_pk: int) -> HttpRespons
 @login_required
 @require_POST
 def coordinator_decide(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
-    submission = _coordinator_case(request, pk)
+    submission = coordinator_case_or_403(request, pk)
     form = DecisionForm(request.POST)
     if not form.is_valid():
         return _case_page(request, submission, decision_form=form, error="Check the decision.", status=400)
