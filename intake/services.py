@@ -29,6 +29,7 @@ from intake.models import (AccessTier, Artifact, ArtifactKind, PropertyKind, Rol
 from intake.redaction import RedactionFinding, scan_fields
 from intake.scope import ScopeProblem, scope_problems
 from intake.run_dirs import run_dir
+from intake.sniffing import check_declared_kind
 from intake.selectors import current_terms, open_case_count
 from intake.states import State, transition
 from intake.storage import artifact_store
@@ -196,6 +197,8 @@ def artifact_add(*, submission: Submission, actor, name: str, stream: BinaryIO, 
     staging = run_dir("upload", in_memory_bytes=limit)  # 0700, in memory when it fits: plaintext
     try:
         staged = _stage_upload(stream, staging / "upload", limit=limit)
+        with staged.open("rb") as head:
+            check_declared_kind(name=clean_name, kind=kind, stream=head)
         if kind == ArtifactKind.ARCHIVE:
             _refuse_unsafe_archive(staged, name=clean_name)
         with staged.open("rb") as plaintext:

@@ -63,7 +63,7 @@ def _case_with_canary_everywhere(builder, other_builder, coordinator, canary: st
         claim_assumptions=[f"proxy {canary}"], manifest=manifest,
         named_competitors=[f"Rival {canary}"])
     artifact_add(submission=case, actor=builder, name=f"{canary}.py",
-                 stream=io.BytesIO(f"API_TOKEN = '{canary}'\n".encode()))
+                 stream=io.BytesIO(f"API_TOKEN = '{canary}'\n".encode()), kind="other")
     for state in (State.SUBMITTED, State.TRIAGING, State.TRIAGED):
         case = transition(case, state, actor=None)
     result = TriageResult.objects.create(

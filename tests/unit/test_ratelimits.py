@@ -91,7 +91,7 @@ def test_uploads_are_limited(builder, rates):  # noqa: ANN001
     rates(upload="1/h")
     submission = make_draft(builder, complete=False)
     client = api_for(builder)
-    first = client.post(f"{LIST}{submission.pk}/artifacts/", {"file": io.BytesIO(b"one")}, format="multipart")
+    first = client.post(f"{LIST}{submission.pk}/artifacts/", {"file": io.BytesIO(b"one"), "kind": "config"}, format="multipart")
     assert first.status_code == 201
     second = client.post(f"{LIST}{submission.pk}/artifacts/",
                          {"file": io.BytesIO(b"two"), "kind": "config"}, format="multipart")

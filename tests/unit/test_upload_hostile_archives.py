@@ -74,10 +74,10 @@ def test_the_api_refuses_an_archive_that_reads_two_ways(api, builder, terms, nam
 
 
 def test_a_hostile_archive_uploaded_as_a_single_file_is_kept_whole(client, builder, terms):  # noqa: ANN001
-    """Declared a configuration file, it is triaged as one opaque file under its name: nothing inside is read, so
+    """Declared an "other" file, it is triaged as one opaque file under its name: nothing inside is read, so
     there is nothing to read two ways."""
     case = make_draft(builder, complete=False)
     response = client.post(reverse("case_artifacts", args=[case.pk]),
-                           {"file": SimpleUploadedFile("blob.bin", hostile_archives.two_member_gzip()), "kind": "config"})
+                           {"file": SimpleUploadedFile("blob.bin", hostile_archives.two_member_gzip()), "kind": "other"})
     assert response.status_code == 302
     assert case.artifacts.get().name == "blob.bin"

@@ -66,7 +66,7 @@ def test_a_large_upload_never_touches_disk_in_clear_and_reaches_the_vault(builde
     assert uploaded.read(len(marker)) == marker
     uploaded.seek(0)  # views may sniff, then rewind and store
     artifact = artifact_add(submission=make_draft(builder, complete=False), actor=builder, name=uploaded.name,
-                            stream=uploaded)
+                            stream=uploaded, kind="other")
     assert artifact.sha256 == hashlib.sha256(payload).hexdigest()
     assert artifact.size == len(payload) == uploaded.size
     uploaded.close()

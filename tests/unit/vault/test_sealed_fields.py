@@ -150,5 +150,6 @@ def test_an_artifact_uploaded_after_sealing_has_no_file_name_in_the_vault_index(
     from intake.vault.models import VaultObject
 
     case = make_draft(builder, complete=False)
-    artifact = artifact_add(submission=case, actor=builder, name="secret-roadmap.md", stream=io.BytesIO(b"x"))
+    artifact = artifact_add(submission=case, actor=builder, name="secret-roadmap.md", stream=io.BytesIO(b"x"),
+                            kind="other")
     assert VaultObject.objects.get(pk=artifact.storage_key).label == str(artifact.pk)

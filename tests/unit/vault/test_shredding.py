@@ -25,7 +25,8 @@ pytestmark = pytest.mark.django_db
 
 def rejected_case(owner):  # noqa: ANN001, ANN201
     submission = make_draft(owner)
-    artifact_add(submission=submission, actor=owner, name="agent.py", stream=io.BytesIO(b"print('secret sauce')\n"))
+    artifact_add(submission=submission, actor=owner, name="agent.py", stream=io.BytesIO(b"print('secret sauce')\n"),
+                 kind="other")
     for state in (State.SUBMITTED, State.TRIAGING, State.TRIAGED, State.REJECTED):
         submission = transition(submission, state)
     return submission

@@ -180,9 +180,10 @@ def test_artifact_add_stores_through_the_vault_and_rejects_oversize_with_413(bui
     submission = draft(builder, complete=False)
     settings.ASSAY_MAX_ARTIFACT_BYTES = 10
     with pytest.raises(TooLarge):
-        artifact_add(submission=submission, actor=builder, name="big.json", stream=io.BytesIO(b"{}" * 10))
+        artifact_add(submission=submission, actor=builder, name="big.json", stream=io.BytesIO(b"{}" * 10),
+                     kind="config")
     assert VaultObject.objects.count() == 0
-    artifact = artifact_add(submission=submission, actor=builder, name="ok.json", stream=io.BytesIO(b"{}"))
+    artifact = artifact_add(submission=submission, actor=builder, name="ok.json", stream=io.BytesIO(b"{}"), kind="config")
     assert VaultObject.objects.get().storage_key == artifact.storage_key
 
 
