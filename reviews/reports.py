@@ -24,7 +24,7 @@ from intake.audit import audit_append
 from intake.errors import ValidationFailed
 from intake.models import NotificationKind, Submission, User
 from intake.notifications import notify
-from intake.states import State, transition
+from intake.states import StaleTransition, State, transition
 from reviews.models import Report, SignedTreeHead, TransparencyEntry
 from reviews.report_findings import findings_merged, headline_findings, report_evidence
 from reviews.report_pdf import ContainerInvalid, canonical, embed, extract
@@ -308,7 +308,11 @@ def report_issue_when_due(*, submission_id: str, kind: str) -> Report | None:
     due = {Report.Kind.GUIDANCE: (State.CLOSED,), Report.Kind.ASSESSMENT: (State.DECIDED,)}[kind]
     if submission.state not in due:
         return None
-    return report_issue(submission=submission, kind=kind, actor=None)
+    try:
+        return report_issue(submission=submission, kind=kind, actor=None)
+    except StaleTransition:  # another issuer (the queued task, a coordinator's click) moved the case first
+        return Report.objects.filter(submission=submission, kind=kind, config_digest=submission.config_digest,
+                                     revoked_at__isnull=True).first()
 
 
 def report_revoke(*, report: Report, actor: User, reason: str) -> Report:

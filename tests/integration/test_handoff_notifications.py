@@ -20,7 +20,6 @@ from intake.notifications import preferences_update
 from intake.states import State
 from intake.vault.retention import retention_ends_at, retention_enforce
 from reviews.models import Report
-from reviews.reports import report_issue
 from reviews.services import (assignment_propose, assignment_respond, consent_answer, coordination_take,
                               decision_record, grant_issue, review_submit)
 from tests.factories import make_user
@@ -35,6 +34,15 @@ SITE = "Assay Example Portal"
 SECRET_TITLE = "Project Nightjar ticket agent"
 FINDING = "Ticket text reaches the shell"
 RATIONALE = "Untrusted ticket text reaches the shell tool without an approval step."
+
+
+@pytest.fixture(autouse=True)
+def _queued_reports_issued_here(monkeypatch):  # noqa: ANN001
+    """The report a decision queues is issued in this process, so its e-mail lands in this test's outbox
+    (the session's real worker, if one runs, would otherwise race the test for it)."""
+    from reviews import tasks
+
+    monkeypatch.setattr(tasks.issue_report, "delay", lambda *args: tasks.issue_report(*args))
 
 
 @pytest.fixture(autouse=True)
@@ -86,8 +94,8 @@ def test_every_hand_off_notifies_exactly_the_person_it_is_handed_to(builder, oth
     assert [m.to for m in mails] == [[builder.email]] and "closed with guidance" in mails[0].body
     _assert_clean(mails[0], case=guidance, forbidden=[])
     assert f"{PUBLIC}/cases/{guidance.pk}/" in mails[0].body
-    report_issue(submission=Submission.objects.get(pk=guidance.pk), kind=Report.Kind.GUIDANCE, actor=None)
-    assert ledger.take() == ([], [])  # triage already announced the guidance
+    assert Report.objects.filter(submission_id=guidance.pk, kind=Report.Kind.GUIDANCE).count() == 1  # queued
+    assert ledger.take() == ([], [])  # triage already announced the guidance; the report adds no second word
 
     # triage rejects the same configuration and claim again (an exact duplicate of the builder's own case)
     rejected = _submitted(builder, title=SECRET_TITLE)
@@ -143,10 +151,9 @@ def test_every_hand_off_notifies_exactly_the_person_it_is_handed_to(builder, oth
     assert f"{PUBLIC}/coordinate/cases/{case.pk}/" in mails[0].body
     _assert_clean(mails[0], case=case, forbidden=[])
 
-    # decision and report: the builder hears once, when the report is there to read
+    # decision and report: the decision queues the report; the builder hears once, when it is there to read
     decision_record(submission=case, actor=coordinator, verdict="not_supported", rationale=RATIONALE)
-    assert ledger.take() == ([], [])
-    report_issue(submission=Submission.objects.get(pk=case.pk), kind=Report.Kind.ASSESSMENT, actor=coordinator)
+    assert Submission.objects.get(pk=case.pk).state == State.REPORTED
     sent, mails = ledger.take()
     assert sent == [(builder.email, NotificationKind.REPORT_ISSUED)]
     assert [m.to for m in mails] == [[builder.email]]

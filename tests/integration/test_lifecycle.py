@@ -23,7 +23,7 @@ from intake.vault.disputes import dispute_decide, dispute_open
 from intake.vault.retention import (legal_hold_approve, legal_hold_release, legal_hold_request, retention_enforce,
                                     retention_summary)
 from reviews.models import Report, ReviewerProfile
-from reviews.reports import report_issue
+from reviews.reports import report_issue_when_due
 from reviews.services import (assignment_propose, assignment_respond, consent_answer, decision_record, grant_issue,
                               review_submit)
 from triage.leases import lease_acquire, lease_release
@@ -93,8 +93,8 @@ def _reviewed_and_reported(owner, coordinator, archive: bytes, title: str) -> Su
                   findings=[{"title": "Ticket text reaches the shell", "severity": "high"}], limitations="static only")
     decision_record(submission=case, actor=coordinator, verdict="not_supported",
                     rationale="Untrusted ticket text reaches the shell tool without an approval step.")
-    case.refresh_from_db()
-    report_issue(submission=case, kind=Report.Kind.ASSESSMENT, actor=coordinator)
+    # the decision queued the report; issuing it here is what the queued task does (idempotent, whoever wins)
+    report_issue_when_due(submission_id=str(case.pk), kind=Report.Kind.ASSESSMENT)
     case.refresh_from_db()
     assert case.state == State.REPORTED
     return case
