@@ -1,16 +1,19 @@
 """The decision policy: findings + claim + builder context -> reject / guidance / escalate, with reasons.
 
 Deterministic and versioned. A change of behaviour is a new version registered in ``_POLICIES``; old versions
-stay selectable so stored results can be reproduced with the version they carry. Each version is frozen data: the
-rules it applies and the check ids it reads (triage/policy_checks.py); findings of checks a version does not know
-are ignored by it, so new checks never change an old version's decisions. The model-assisted note is never an
-input here.
+stay selectable so stored results can be reproduced with the version they carry. Each version is frozen: the rules
+it applies, the read-only tables they read (PolicyTables: claim categories, severity weights, thresholds) and the
+check ids it knows (triage/policy_checks.py); findings of checks a version does not know are ignored by it, so new
+checks never change an old version's decisions. A new check, weight or category is a new version; golden tests
+(tests/unit/triage_checks/golden/) pin every version's decisions on the fixtures. The model-assisted note is never
+an input here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 
 from triage.findings import SEVERITY_RANK, Finding
 from triage.policy_checks import CHECKS_2026_11, CHECKS_2026_12
@@ -18,21 +21,36 @@ from triage.policy_checks import CHECKS_2026_11, CHECKS_2026_12
 POLICY_VERSION = "2026.12.2"
 
 DECISIONS = ("reject", "guidance", "escalate")
-# Which finding categories bear on each claim kind (intake.models.PropertyKind).
-CLAIM_CATEGORIES: dict[str, frozenset[str]] = {
-    "no-exfiltration": frozenset({"private_data", "untrusted_input", "exfiltration", "secrets"}),
-    "bounded-actions": frozenset({"irreversible_action", "privilege_scope"}),
-    "prompt-injection-resistance": frozenset({"untrusted_input", "privilege_scope", "exfiltration",
-                                              "irreversible_action"}),
-    "least-privilege": frozenset({"privilege_scope", "secrets", "provenance"}),
-    "data-handling": frozenset({"private_data", "secrets", "exfiltration"}),
-    "other": frozenset({"private_data", "untrusted_input", "exfiltration", "irreversible_action", "privilege_scope",
-                        "provenance", "secrets"}),
-}
-# Claims static triage cannot settle either way: whether the system resists injection, or an open-ended property.
-NEEDS_DEEPER_ACCESS = frozenset({"prompt-injection-resistance", "other"})
-SEVERITY_WEIGHT = {"critical": 45, "high": 22, "medium": 8, "low": 2, "info": 0}
-SPAM_REJECTIONS = 3
+
+
+@dataclass(frozen=True)
+class PolicyTables:
+    """The data one policy version decides with. Frozen and named by the version that introduced it: a later version
+    that needs other categories or weights defines a new PolicyTables (``replace(TABLES_..., ...)``) instead of
+    editing one an older version reads, so stored decisions replay unchanged (the golden tests pin them)."""
+
+    claim_categories: Mapping[str, frozenset[str]]  # claim kind (intake.models.PropertyKind) -> finding categories
+    needs_deeper_access: frozenset[str]  # claims static triage cannot settle either way
+    severity_weight: Mapping[str, int]  # each finding's share of the remaining headroom in risk_score, in percent
+    spam_rejections: int  # recent rejections after which an empty-handed submission is spam-like
+
+
+TABLES_2026_10_1 = PolicyTables(
+    claim_categories=MappingProxyType({
+        "no-exfiltration": frozenset({"private_data", "untrusted_input", "exfiltration", "secrets"}),
+        "bounded-actions": frozenset({"irreversible_action", "privilege_scope"}),
+        "prompt-injection-resistance": frozenset({"untrusted_input", "privilege_scope", "exfiltration",
+                                                  "irreversible_action"}),
+        "least-privilege": frozenset({"privilege_scope", "secrets", "provenance"}),
+        "data-handling": frozenset({"private_data", "secrets", "exfiltration"}),
+        "other": frozenset({"private_data", "untrusted_input", "exfiltration", "irreversible_action",
+                            "privilege_scope", "provenance", "secrets"}),
+    }),
+    # Whether the system resists injection, or an open-ended property.
+    needs_deeper_access=frozenset({"prompt-injection-resistance", "other"}),
+    severity_weight=MappingProxyType({"critical": 45, "high": 22, "medium": 8, "low": 2, "info": 0}),
+    spam_rejections=3,
+)
 
 
 @dataclass(frozen=True)
@@ -61,11 +79,13 @@ class Decision:
                 "policy_version": self.policy_version}
 
 
-def risk_score(findings: Sequence[Finding]) -> int:
-    """0-100, higher is riskier: each finding removes a share of the remaining headroom (order-independent)."""
+def risk_score(findings: Sequence[Finding], tables: PolicyTables | None = None) -> int:
+    """0-100, higher is riskier: each finding removes a share of the remaining headroom (order-independent).
+    With the weights of ``tables`` (the current version's when not given)."""
+    weights = (tables or _POLICIES[POLICY_VERSION].tables).severity_weight
     remaining = 1.0
     for finding in sorted(findings, key=Finding.sort_key):
-        remaining *= 1 - SEVERITY_WEIGHT[finding.severity] / 100
+        remaining *= 1 - weights[finding.severity] / 100
     return max(0, min(100, round(100 * (1 - remaining))))
 
 
@@ -126,9 +146,9 @@ def _counts(findings: Sequence[Finding]) -> str:
     return ", ".join(f"{n} {s}" for s, n in by.items() if n) or "no findings"
 
 
-def _gatekeeping(findings: Sequence[Finding], context: PolicyContext) -> Decision | None:
+def _gatekeeping(findings: Sequence[Finding], context: PolicyContext, tables: PolicyTables) -> Decision | None:
     """The reject branches shared by every version: empty, duplicate, extraction, out of scope, spam."""
-    score = risk_score(findings)
+    score = risk_score(findings, tables)
     history = context.builder_history or {}
     if context.empty_submission:
         return Decision("reject", score, ["empty submission: no agent-system files or manifest to assess"])
@@ -143,18 +163,19 @@ def _gatekeeping(findings: Sequence[Finding], context: PolicyContext) -> Decisio
         # Deliberately vague: the submitter must not learn what it resembled.
         return Decision("reject", score, ["not accepted under the platform's abuse-prevention rules; a coordinator "
                                           "will review"])
-    if context.claim_property and context.claim_property not in CLAIM_CATEGORIES:
+    if context.claim_property and context.claim_property not in tables.claim_categories:
         return Decision("reject", score, [f"out of scope: claim kind {context.claim_property!r} is not one Assay "
                                           "assesses"])
     return None
 
 
-def _decide_2026_10_1(findings: Sequence[Finding], context: PolicyContext) -> Decision:
+def _decide_2026_10_1(findings: Sequence[Finding], context: PolicyContext,
+                      tables: PolicyTables = TABLES_2026_10_1) -> Decision:
     """First policy: escalate on any high or critical finding, whatever the claim."""
-    gate = _gatekeeping(findings, context)
+    gate = _gatekeeping(findings, context, tables)
     if gate:
         return Decision(gate.decision, gate.score, gate.reasons, "2026.10.1")
-    score = risk_score(findings)
+    score = risk_score(findings, tables)
     serious = [f for f in findings if SEVERITY_RANK[f.severity] <= SEVERITY_RANK["high"]]
     if serious:
         return Decision("escalate", score, [f"{len(serious)} high or critical finding(s): {serious[0].check}"],
@@ -171,21 +192,21 @@ ScopeRule = Callable[[Finding, PolicyContext], bool]
 
 
 def _decide_2026_11_1(findings: Sequence[Finding], context: PolicyContext,
-                      in_scope: ScopeRule = _legacy_in_scope) -> Decision:
+                      tables: PolicyTables = TABLES_2026_10_1, in_scope: ScopeRule = _legacy_in_scope) -> Decision:
     """Claim-aware: only findings relevant to the claim's property and scope escalate; spam and extraction reject.
     (``in_scope`` is the scope rule; 2026.12.2 passes its own, the versions before it the path rule.)"""
-    gate = _gatekeeping(findings, context)
+    gate = _gatekeeping(findings, context, tables)
     if gate:
         return gate
     history = context.builder_history or {}
     rejected = int(history.get("rejected_recently") or 0)
-    score = risk_score(findings)
+    score = risk_score(findings, tables)
     substantive = [f for f in findings if SEVERITY_RANK[f.severity] <= SEVERITY_RANK["medium"]]
-    spam_threshold = 1 if context.assurance_level == 0 else SPAM_REJECTIONS
+    spam_threshold = 1 if context.assurance_level == 0 else tables.spam_rejections
     if rejected >= spam_threshold and not substantive:
         return Decision("reject", score, [f"spam-like: {rejected} recent rejection(s) and nothing substantive to "
                                           "assess"])
-    categories = CLAIM_CATEGORIES.get(context.claim_property or "other", CLAIM_CATEGORIES["other"])
+    categories = tables.claim_categories.get(context.claim_property or "other", tables.claim_categories["other"])
     relevant = [f for f in findings if set(f.categories) & categories and in_scope(f, context)]
     serious = [f for f in relevant if SEVERITY_RANK[f.severity] <= SEVERITY_RANK["high"]]
     claim = context.claim_property or "unspecified claim"
@@ -196,7 +217,7 @@ def _decide_2026_11_1(findings: Sequence[Finding], context: PolicyContext,
         if critical:
             reasons.append(f"{len(critical)} critical: {critical[0].check} at {critical[0].path or 'system'}")
         return Decision("escalate", score, reasons)
-    if context.claim_property in NEEDS_DEEPER_ACCESS and (
+    if context.claim_property in tables.needs_deeper_access and (
             context.claim_property == "other" or any("untrusted_input" in f.categories for f in relevant)):
         return Decision("escalate", score, [f"claim {claim} cannot be judged by static checks alone; needs a "
                                             "reviewer with deeper access"])
@@ -218,13 +239,13 @@ def _outside_reason(outside: Sequence[Finding], claim: str) -> list[str]:
 
 
 def _decide_2026_12_1(findings: Sequence[Finding], context: PolicyContext,
-                      in_scope: ScopeRule = _legacy_in_scope) -> Decision:
+                      tables: PolicyTables = TABLES_2026_10_1, in_scope: ScopeRule = _legacy_in_scope) -> Decision:
     """2026.11.1, except that scope can no longer hide the claimed property's failures: a high or critical finding
     of the claimed property anywhere in the submitted system escalates, in scope or not (a claim about part of a
     system is not cleared while another part breaks the property), and findings outside the scope are counted
     by severity in the reasons of every outcome."""
-    decision = _decide_2026_11_1(findings, context, in_scope)
-    categories = CLAIM_CATEGORIES.get(context.claim_property or "other", CLAIM_CATEGORIES["other"])
+    decision = _decide_2026_11_1(findings, context, tables, in_scope)
+    categories = tables.claim_categories.get(context.claim_property or "other", tables.claim_categories["other"])
     of_claim = [f for f in findings if set(f.categories) & categories]
     outside = [f for f in of_claim if not in_scope(f, context)]
     serious_outside = [f for f in outside if SEVERITY_RANK[f.severity] <= SEVERITY_RANK["high"]]
@@ -252,27 +273,31 @@ def _decide_2026_12_1(findings: Sequence[Finding], context: PolicyContext,
     return Decision(decision.decision, decision.score, reasons)
 
 
-def _decide_2026_12_2(findings: Sequence[Finding], context: PolicyContext) -> Decision:
+def _decide_2026_12_2(findings: Sequence[Finding], context: PolicyContext,
+                      tables: PolicyTables = TABLES_2026_10_1) -> Decision:
     """2026.12.1 with scope matched by component identity (issue 15): a scope of component ids and globs selects
     the findings of those components, and out-of-scope entries exclude; a free-text scope decides as before."""
-    return _decide_2026_12_1(findings, context, _component_in_scope)
+    return _decide_2026_12_1(findings, context, tables, _component_in_scope)
 
 
 @dataclass(frozen=True)
 class PolicyVersion:
     version: str
-    rules: Callable[[Sequence[Finding], PolicyContext], Decision]
+    rules: Callable[[Sequence[Finding], PolicyContext, PolicyTables], Decision]
     checks: frozenset[str]  # the check ids this version reads; any other finding is unknown to it
+    tables: PolicyTables  # the data its rules read (they are called with it bound: see the registry below)
 
 
 _POLICIES: dict[str, PolicyVersion] = {policy.version: policy for policy in (
-    PolicyVersion("2026.10.1", _decide_2026_10_1, CHECKS_2026_11),
-    PolicyVersion("2026.11.1", _decide_2026_11_1, CHECKS_2026_11),
+    PolicyVersion("2026.10.1", _decide_2026_10_1, CHECKS_2026_11, TABLES_2026_10_1),
+    PolicyVersion("2026.11.1", _decide_2026_11_1, CHECKS_2026_11, TABLES_2026_10_1),
     # Reads the checks of the MCP tool model (tools.*, injection.*); scope no longer hides the claim's failures.
-    PolicyVersion("2026.12.1", _decide_2026_12_1, CHECKS_2026_12),
+    PolicyVersion("2026.12.1", _decide_2026_12_1, CHECKS_2026_12, TABLES_2026_10_1),
     # Scope by component identity: ids and globs from the component inventory, out-of-scope entries exclude.
-    PolicyVersion("2026.12.2", _decide_2026_12_2, CHECKS_2026_12),
+    PolicyVersion("2026.12.2", _decide_2026_12_2, CHECKS_2026_12, TABLES_2026_10_1),
 )}
+# The current version's claim categories, for callers outside the decision (the dynamic stage's gate, forms).
+CLAIM_CATEGORIES = _POLICIES[POLICY_VERSION].tables.claim_categories
 
 
 def available_policies() -> list[str]:
@@ -289,4 +314,4 @@ def decide(findings: Sequence[Finding], *, context: PolicyContext, version: str 
         raise ValueError(f"unknown policy version {version!r}; available: {', '.join(available_policies())}")
     policy = _POLICIES[version]
     known = [finding for finding in findings if finding.check in policy.checks]
-    return replace(policy.rules(known, context), policy_version=version)
+    return replace(policy.rules(known, context, policy.tables), policy_version=version)

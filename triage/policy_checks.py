@@ -53,3 +53,27 @@ CONFIG_CHECKS = frozenset({"code.workflow-expression", "approval.broad-command-a
 # 2026.12.1: checks of what agent-framework, plugin-host and multi-tool server code can do together (issue 13).
 CODE_CAPABILITY_CHECKS = frozenset({"tools.arbitrary-execution", "tools.runtime-install", "trifecta.server-toxic-flow"})
 CHECKS_2026_12 = CHECKS_2026_11 | TOOL_MODEL_CHECKS | FORMAT_CHECKS | CONFIG_CHECKS | CODE_CAPABILITY_CHECKS
+
+# The check catalogue as it stands (triage.checks and triage.dynamic.checks): a version name and the SHA-256 of its
+# sorted check ids, one per line. Adding, removing or renaming a check changes the digest and fails
+# tests/unit/triage_checks/test_policy_frozen.py until the catalogue version is bumped here and the new check is
+# either read by a new policy version or listed in UNREAD_BY_CURRENT_POLICY.
+CATALOGUE_VERSION = "2026.12.1"
+CATALOGUE_SHA256 = "150ab9299a18e18d8b1c74ef5d7a32c4a195dacc82fc6519ad5b1e8a16d6c331"
+# Catalogue checks the current policy deliberately does not read: reported to the builder, never deciding.
+UNREAD_BY_CURRENT_POLICY: frozenset[str] = frozenset()
+
+
+def catalogue_ids() -> frozenset[str]:
+    """Every check id the platform can report today (static and dynamic)."""
+    from triage.checks import CHECKS
+    from triage.dynamic.checks import DYNAMIC_CHECKS
+
+    return frozenset(CHECKS) | frozenset(DYNAMIC_CHECKS)
+
+
+def catalogue_digest(ids: frozenset[str] | None = None) -> str:
+    import hashlib
+
+    return hashlib.sha256("".join(f"{i}\n" for i in sorted(catalogue_ids() if ids is None else ids)).encode())\
+        .hexdigest()
