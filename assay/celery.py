@@ -5,20 +5,13 @@ import os
 from celery import Celery
 from celery.signals import worker_ready
 
+from intake.broker import ensure_broker_folders  # noqa: F401 - re-exported for the worker and tests
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assay.settings")
 
 app = Celery("assay")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-
-
-def ensure_broker_folders() -> None:
-    """kombu's filesystem transport expects its folders to exist."""
-    from django.conf import settings
-
-    if app.conf.broker_url.startswith("filesystem"):
-        for key in ("data_folder_in", "data_folder_out", "processed_folder"):
-            os.makedirs(settings.CELERY_BROKER_TRANSPORT_OPTIONS[key], exist_ok=True)
 
 
 def _observability() -> None:

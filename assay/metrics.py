@@ -20,44 +20,17 @@ from __future__ import annotations
 
 import logging
 import os
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
 
 logger = logging.getLogger(__name__)
 
-REQUEST_SECONDS = Histogram(
-    "assay_http_request_duration_seconds", "Time to answer an HTTP request, by resolved view.",
-    ["method", "view", "status_class"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
-RATE_LIMITED = Counter("assay_http_rate_limited_total", "Requests refused with 429, by resolved view.", ["view"])
-TRIAGE_STAGE_SECONDS = Histogram(
-    "assay_triage_stage_duration_seconds", "Time spent in each stage of triaging one case.", ["stage"],
-    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0))
-TRIAGE_RUNS = Counter("assay_triage_runs_total", "Triage runs finished, by how they ended.", ["result"])
-
-_ALLOWED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-
-
-def request_observe(*, method: str, view: str, status: int, seconds: float) -> None:
-    method = method if method in _ALLOWED_METHODS else "OTHER"  # methods are caller-chosen: bound them
-    REQUEST_SECONDS.labels(method=method, view=view, status_class=f"{status // 100}xx").observe(seconds)
-    if status == 429:
-        RATE_LIMITED.labels(view=view).inc()
-
-
-@contextmanager
-def triage_stage(stage: str) -> Iterator[None]:
-    """Time one stage of a triage run (stage names are fixed strings in triage.pipeline)."""
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        TRIAGE_STAGE_SECONDS.labels(stage=stage).observe(time.perf_counter() - started)
+# The instruments live in the lowest layer (intake.metrics) so every layer can time its work; this module adds
+# the state read at scrape time, which needs all three apps.
+from intake.metrics import (RATE_LIMITED, REQUEST_SECONDS, TRIAGE_RUNS, TRIAGE_STAGE_SECONDS,  # noqa: E402, F401
+                            request_observe, triage_stage)
 
 
 class StateCollector(Collector):
@@ -109,7 +82,8 @@ class StateCollector(Collector):
 
 def broker_queue_depth(queue: str) -> int:
     """Messages waiting in ``queue`` (passive declare: never creates the queue)."""
-    from assay.celery import app, ensure_broker_folders
+    from assay.celery import app
+    from intake.broker import ensure_broker_folders
 
     ensure_broker_folders()
     with app.connection_for_read() as connection:
@@ -170,3 +144,16 @@ def worker_metrics_server() -> None:
         # All interfaces of the worker pod: the NetworkPolicy admits only the monitoring namespace to this port.
         address = os.environ.get("ASSAY_WORKER_METRICS_ADDR", "0.0.0.0")  # nosec B104
         start_http_server(int(port), addr=address, registry=registry)
+
+
+def metrics(request):  # noqa: ANN001, ANN201
+    """GET /metrics: for the scraper only (a bearer token, or loopback without a proxy in front)."""
+    from django.http import HttpResponse, JsonResponse
+
+    from intake.health import metrics_allowed
+
+    if not metrics_allowed(request):
+        return JsonResponse({"error": {"code": "forbidden", "message": "Metrics are for the scraper only."}},
+                            status=403)
+    body, content_type = metrics_exposition()
+    return HttpResponse(body, content_type=content_type)

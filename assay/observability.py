@@ -131,7 +131,7 @@ class RequestObservabilityMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):  # noqa: ANN001, ANN204
-        from assay.metrics import request_observe
+        from intake.metrics import request_observe
 
         request_id = request_id_accept_or_new(request.META.get("HTTP_X_REQUEST_ID"))
         request.request_id = request_id

@@ -98,7 +98,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "assay.observability.RequestObservabilityMiddleware",  # request id, access log, request metrics
-    "intake.health.OperationalEndpointsMiddleware",  # /healthz /readyz /metrics, ahead of host checks
+    "assay.operational.OperationalEndpointsMiddleware",  # /healthz /readyz /metrics, ahead of host checks
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

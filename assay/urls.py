@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from drf_spectacular.views import SpectacularAPIView
 
+from assay import metrics
 from intake import health
 from intake import views as intake_views
 from intake.accounts import views as account_views
@@ -19,7 +20,7 @@ urlpatterns = [
     path("dashboard/", intake_views.dashboard, name="dashboard"),
     path("healthz", health.healthz, name="healthz"),  # answered by intake.health's middleware first
     path("readyz", health.readyz, name="readyz"),
-    path("metrics", health.metrics, name="metrics"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("", include("intake.urls")),
     path("", include("reviews.urls")),
     path("", include("triage.urls")),

@@ -1,6 +1,6 @@
 """Operational endpoints: ``/healthz`` (liveness), ``/readyz`` (readiness), ``/metrics`` (Prometheus).
 
-``OperationalEndpointsMiddleware`` answers them ahead of everything else, so
+``assay.operational.OperationalEndpointsMiddleware`` answers them ahead of everything else, so
 an orchestrator's probe (which sends the pod IP as Host, over plain HTTP) is
 not refused by the host check or redirected to HTTPS. Nothing here reveals
 data: readiness names each dependency and whether it answered, with the
@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, JsonResponse
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,9 @@ def check_database() -> None:
 
 
 def check_broker() -> None:
-    from assay.celery import app, ensure_broker_folders
+    from celery import current_app as app  # the project's app (assay/__init__ makes it current); no upward import
+
+    from intake.broker import ensure_broker_folders
 
     if app.conf.broker_url.startswith("filesystem"):
         ensure_broker_folders()
@@ -136,39 +138,3 @@ def metrics_allowed(request: HttpRequest) -> bool:
         return hmac.compare_digest(presented.encode(), f"Bearer {token}".encode())
     proxied = any(key in request.META for key in ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP"))
     return request.META.get("REMOTE_ADDR") in LOOPBACK and not proxied
-
-
-def metrics(request: HttpRequest) -> HttpResponse:
-    from assay.metrics import metrics_exposition
-
-    if not metrics_allowed(request):
-        return JsonResponse({"error": {"code": "forbidden", "message": "Metrics are for the scraper only."}},
-                            status=403)
-    body, content_type = metrics_exposition()
-    return HttpResponse(body, content_type=content_type)
-
-
-OPERATIONAL_ENDPOINTS: dict[str, Callable[[HttpRequest], HttpResponse]] = {
-    "/healthz": healthz, "/readyz": readyz, "/metrics": metrics,
-}
-
-
-class OperationalEndpointsMiddleware:
-    """Answers the probes and the scraper before host checks, HTTPS redirects, sessions and MFA."""
-
-    def __init__(self, get_response):  # noqa: ANN001
-        self.get_response = get_response
-
-    def __call__(self, request):  # noqa: ANN001, ANN204
-        endpoint = OPERATIONAL_ENDPOINTS.get(request.path_info)
-        if endpoint is None:
-            return self.get_response(request)
-        request.operational_endpoint = request.path_info
-        if request.method not in ("GET", "HEAD"):
-            response = JsonResponse({"error": {"code": "method_not_allowed", "message": "Method not allowed."}},
-                                    status=405)
-            response["Allow"] = "GET, HEAD"
-            return response
-        response = endpoint(request)
-        response["Cache-Control"] = "no-store"
-        return response

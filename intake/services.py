@@ -372,15 +372,19 @@ def submission_submit(*, submission: Submission, actor) -> Submission:  # noqa: 
     return submission
 
 
+TRIAGE_TASK = "triage.tasks.triage_submission"
+
+
 def _queue_triage(pk) -> None:  # noqa: ANN001
     """Runs after commit. A broker outage must not undo or hide a submission that was accepted: the case
     stays ``submitted`` and the periodic sweep (triage.tasks.triage_requeue_stale) queues it again."""
     import logging
 
-    from triage.tasks import triage_submission
+    from celery import current_app
 
     try:
-        triage_submission.delay(str(pk))
+        # By name: the task lives in triage, a layer above this one (the worker has it registered).
+        current_app.send_task(TRIAGE_TASK, args=[str(pk)])
     except Exception:  # noqa: BLE001 - any broker failure
         logging.getLogger(__name__).exception("could not queue triage for case %s; the sweep will retry", pk)
 

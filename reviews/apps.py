@@ -16,6 +16,16 @@ class ReviewsConfig(AppConfig):
 
         register_coordinator_case_filter(coordinator_cases_without_conflict)
 
+        # The lower layers' steps that need this one (intake/hooks.py).
+        from intake.hooks import TRANSPARENCY_LOG_APPEND, TRIAGE_ESCALATED, TRIAGE_GUIDANCE_CLOSED, hook_register
+        from reviews.services import consent_request_for_escalation
+        from reviews.tasks import queue_report
+        from reviews.transparency import log_append
+
+        hook_register(TRANSPARENCY_LOG_APPEND, log_append)
+        hook_register(TRIAGE_GUIDANCE_CLOSED, lambda *, submission: queue_report(submission.pk, "guidance"))
+        hook_register(TRIAGE_ESCALATED, consent_request_for_escalation)
+
         # A reviewer's hand-offs stay listed only while the proposal or grant stands and no conflict arose.
         from intake.models import NotificationKind
         from intake.notifications import register_still_actionable
@@ -25,7 +35,7 @@ class ReviewsConfig(AppConfig):
         register_still_actionable(NotificationKind.ACCESS_GRANTED, reviewer_granted_references)
 
         # Register the audit anchoring with Celery beat without owning the shared settings module.
-        from assay.celery import app
+        from celery import current_app as app  # the project's app, made current by assay/__init__
 
         schedule = dict(app.conf.beat_schedule or {})
         schedule.setdefault("reviews-anchor-audit-head",

@@ -28,8 +28,9 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from assay.metrics import triage_stage
 from intake.archives import UnsafeInput, detect_kind
+from intake.hooks import TRIAGE_ESCALATED, TRIAGE_GUIDANCE_CLOSED, hook_call
+from intake.metrics import triage_stage
 from intake.models import NotificationKind, Submission
 from intake.notifications import OUTCOME_WORDS, notify
 from intake.run_dirs import run_dir
@@ -163,15 +164,11 @@ def submission_apply_triage_decision(*, submission: Submission) -> Submission:
             moved = transition(submission, NEXT_STATE[result.decision], actor=None,
                                reason=f"triage decision: {result.decision}",
                                data={"triage_result": result.pk, "policy_version": result.policy_version})
-            if result.decision == Decision.GUIDANCE:
-                from reviews.tasks import queue_report
-
-                queue_report(moved.pk, "guidance")
+            if result.decision == Decision.GUIDANCE:  # reviews queues the guidance report on commit
+                hook_call(TRIAGE_GUIDANCE_CLOSED, submission=moved)
             if result.decision == Decision.ESCALATE:
-                # Escalation only asks: nobody sees the case until the builder consents.
-                from reviews.services import consent_request_for_escalation
-
-                consent_request_for_escalation(submission=moved, findings=result.findings)
+                # Escalation only asks: nobody sees the case until the builder consents (reviews asks).
+                hook_call(TRIAGE_ESCALATED, submission=moved, findings=result.findings)
             _notify_builder_of_outcome(moved, result.decision)
             return moved
     except StaleTransition:

@@ -9,7 +9,7 @@ class VaultConfig(AppConfig):
 
     def ready(self) -> None:
         # Register the retention sweep with Celery beat without owning the shared settings module.
-        from assay.celery import app
+        from celery import current_app as app  # the project's app, made current by assay/__init__
 
         schedule = dict(app.conf.beat_schedule or {})
         schedule.setdefault("vault-shred-due", {"task": "intake.vault.tasks.shred_due", "schedule": 3600.0})

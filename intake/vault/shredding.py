@@ -191,9 +191,9 @@ def receipt_digest(document: dict) -> str:
 
 
 def _log_receipt(document: dict):  # noqa: ANN202
-    from reviews.transparency import log_append
+    from intake.hooks import TRANSPARENCY_LOG_APPEND, hook_call
 
-    return log_append(kind="deletion_receipt", subject_sha256=receipt_digest(document))
+    return hook_call(TRANSPARENCY_LOG_APPEND, kind="deletion_receipt", subject_sha256=receipt_digest(document))
 
 
 def case_delete_by_builder(*, submission: Submission, actor, reason: str = "") -> DeletionReceipt:  # noqa: ANN001

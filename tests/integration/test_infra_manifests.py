@@ -99,7 +99,7 @@ def test_every_pod_meets_the_restricted_pod_security_standard(production) -> Non
 
 
 def test_web_is_probed_on_healthz_and_readyz_which_the_app_serves(production) -> None:  # noqa: ANN001
-    from intake.health import OPERATIONAL_ENDPOINTS
+    from assay.operational import OPERATIONAL_ENDPOINTS
 
     web = pod_specs(production)["assay-web"]["containers"][0]
     assert web["livenessProbe"]["httpGet"]["path"] == "/healthz"
