@@ -15,7 +15,11 @@ from typing import Any
 TRANSPARENCY_LOG_APPEND = "transparency.log_append"  # (kind=, subject_sha256=) -> entry; intake.vault.shredding
 TRIAGE_GUIDANCE_CLOSED = "triage.guidance_closed"  # (submission=) inside the closing transaction; triage.pipeline
 TRIAGE_ESCALATED = "triage.escalated"  # (submission=, findings=) inside the escalating transaction; triage.pipeline
-KNOWN = frozenset({TRANSPARENCY_LOG_APPEND, TRIAGE_GUIDANCE_CLOSED, TRIAGE_ESCALATED})
+# The builder's case page shows all three layers' records; reviews.case_page reads them (intake.views calls these).
+CASE_PAGE_SUBMISSION = "case_page.submission"  # (user=, pk=) -> Submission with presence flags, or Http404
+CASE_PAGE_RECORDS = "case_page.records"  # (user=, submission=, events=) -> dict for the template
+KNOWN = frozenset({TRANSPARENCY_LOG_APPEND, TRIAGE_GUIDANCE_CLOSED, TRIAGE_ESCALATED, CASE_PAGE_SUBMISSION,
+                   CASE_PAGE_RECORDS})
 
 _registered: dict[str, Callable[..., Any]] = {}
 

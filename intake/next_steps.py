@@ -33,7 +33,8 @@ def case_next_steps(user, submission: Submission, *, events: list | None = None)
     """The case's versions and review requests, and which next steps ``user`` has. The caller may see the case.
 
     ``events`` are the case's audit events when the caller read them (whether the case was ever in review is
-    taken from them); presence flags from intake.selectors.case_page_submission skip reads that return nothing.
+    taken from them); presence flags from reviews.case_page.case_page_submission (through intake.hooks) skip
+    reads that return nothing.
     """
     has_requests = getattr(submission, "page_has_review_requests", True)
     has_next = getattr(submission, "page_has_next_version", True)

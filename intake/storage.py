@@ -2,9 +2,10 @@
 
 ``artifact_store()`` returns the encrypted vault (intake.vault.services.VaultStore):
 put(stream, *, max_bytes, artifact_id) -> StoredObject (sha256 of the plaintext),
-open(key) -> readable plaintext stream, delete(key). ``open`` also takes
-keyword-only ``actor=``, ``purpose=`` and ``reason=`` for the decrypt audit
-event; plain ``open(key)`` is audited as a system read. The plain
+open(key, *, access, purpose=None, reason="") -> readable plaintext stream,
+delete(key). ``open`` decrypts only for what ``access`` allows: a person's
+decision from the access kernel (intake.access) or a named system purpose
+(intake.access.SystemRead); the vault records which in its audit event. The plain
 PrivateFileStore below is kept only as the reference implementation of the
 interface; nothing in production uses it.
 """
@@ -34,7 +35,7 @@ class StoredObject:
 
 class ArtifactStore(Protocol):
     def put(self, stream: BinaryIO, *, max_bytes: int, artifact_id: str) -> StoredObject: ...
-    def open(self, key: str, **audit) -> BinaryIO: ...  # audit: actor=, purpose=, reason=
+    def open(self, key: str, *, access, purpose: str | None = None, reason: str = "") -> BinaryIO: ...  # noqa: ANN001
     def delete(self, key: str) -> None: ...
 
 

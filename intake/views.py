@@ -37,6 +37,7 @@ from intake.forms import (
     WithdrawForm,
     add_domain_error,
 )
+from intake.hooks import CASE_PAGE_RECORDS, CASE_PAGE_SUBMISSION, hook_call
 from intake.manifest import manifest_schema
 from intake.middleware import ratelimited_response
 from intake.models import AuditEvent, Role, Submission
@@ -45,7 +46,7 @@ from intake.review_requests import review_request_create
 from intake.versions import submission_new_version
 from intake.ratelimits import enforce
 from intake.scope import grouped, scope_problems
-from intake.selectors import (case_page_records, case_page_submission, current_terms, open_case_count,
+from intake.selectors import (current_terms, open_case_count,
                               submissions_matching,
                               submission_events, submission_get_for, submissions_visible_to)
 from intake.services import (
@@ -585,11 +586,11 @@ def case_detail(request: HttpRequest, pk) -> HttpResponse:  # noqa: ANN001
     if request.htmx:
         submission = submission_get_for(request.user, pk)
         return render(request, "intake/_case_status.html", _status_context(submission, request.user))
-    submission = case_page_submission(request.user, pk)
+    submission = hook_call(CASE_PAGE_SUBMISSION, user=request.user, pk=pk)
     events = submission_events(submission)
     context = {
         **_status_context(submission, request.user, events),
-        **case_page_records(request.user, submission, events=events),
+        **hook_call(CASE_PAGE_RECORDS, user=request.user, submission=submission, events=events),
         "is_owner": submission.owner_id == request.user.pk,
         "can_withdraw": submission.owner_id == request.user.pk and can_transition(submission.state, State.WITHDRAWN),
         "next_steps": case_next_steps(request.user, submission, events=events),

@@ -11,13 +11,17 @@ class ReviewsConfig(AppConfig):
 
     def ready(self) -> None:
         # The conflict rules narrow what coordinators read, through intake's one visibility selector.
-        from intake.selectors import register_coordinator_case_filter
+        from intake.access import register_coordinator_case_filter, register_reviewer_access
+        from reviews.services import reviewer_access_rule, reviewer_granted_cases
         from reviews.coordinator_visibility import coordinator_cases_without_conflict
 
         register_coordinator_case_filter(coordinator_cases_without_conflict)
+        register_reviewer_access(decide=reviewer_access_rule, cases=reviewer_granted_cases)
 
         # The lower layers' steps that need this one (intake/hooks.py).
-        from intake.hooks import TRANSPARENCY_LOG_APPEND, TRIAGE_ESCALATED, TRIAGE_GUIDANCE_CLOSED, hook_register
+        from intake.hooks import (CASE_PAGE_RECORDS, CASE_PAGE_SUBMISSION, TRANSPARENCY_LOG_APPEND, TRIAGE_ESCALATED,
+                                  TRIAGE_GUIDANCE_CLOSED, hook_register)
+        from reviews.case_page import case_page_records, case_page_submission
         from reviews.services import consent_request_for_escalation
         from reviews.tasks import queue_report
         from reviews.transparency import log_append
@@ -25,6 +29,8 @@ class ReviewsConfig(AppConfig):
         hook_register(TRANSPARENCY_LOG_APPEND, log_append)
         hook_register(TRIAGE_GUIDANCE_CLOSED, lambda *, submission: queue_report(submission.pk, "guidance"))
         hook_register(TRIAGE_ESCALATED, consent_request_for_escalation)
+        hook_register(CASE_PAGE_SUBMISSION, case_page_submission)
+        hook_register(CASE_PAGE_RECORDS, case_page_records)
 
         # A reviewer's hand-offs stay listed only while the proposal or grant stands and no conflict arose.
         from intake.models import NotificationKind

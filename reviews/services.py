@@ -14,6 +14,9 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+
+from intake.access import AccessDecision, ReviewerAccess, access_decide, tier_at_least
 from intake.audit import audit_append
 from intake.errors import DomainError, ValidationFailed
 from intake.models import AccessTier, NotificationKind, Role, Submission, User
@@ -350,19 +353,45 @@ def active_grant(submission_pk, reviewer: User, *, minimum_tier: str = AccessTie
     return best
 
 
-def access_case_as_reviewer(*, reviewer: User, submission_pk, minimum_tier: str = AccessTier.BLACK,  # noqa: ANN001
-                            purpose: str = "view") -> tuple[Submission, AccessGrant]:
-    """The only way a reviewer reaches a case: an active grant at the tier, and no conflict now. 404 otherwise."""
+def reviewer_access_rule(reviewer: User, submission: Submission) -> ReviewerAccess | None:
+    """The access kernel's rule for reviewers (registered in reviews.apps): the best active grant, while no
+    conflict stands now."""
+    grant = active_grant(submission.pk, reviewer)
+    if grant is None or case_conflicts(submission, reviewer):
+        return None
+    return ReviewerAccess(tier=grant.tier, grant_id=grant.pk)
+
+
+def reviewer_granted_cases(reviewer: User, cases):  # noqa: ANN001, ANN201 - QuerySet
+    """The kernel's queryset rule for reviewers: cases with an active grant (conflicts are checked per case)."""
+    grants = AccessGrant.objects.filter(reviewer=reviewer, revoked_at__isnull=True, expires_at__gt=timezone.now())
+    return cases.filter(pk__in=grants.values("submission_id"))
+
+
+def reviewer_case_access(*, reviewer: User, submission_pk, minimum_tier: str = AccessTier.BLACK,  # noqa: ANN001
+                         purpose: str = "view") -> tuple[Submission, AccessGrant, AccessDecision]:
+    """A reviewer reaching a case: the access kernel's decision at ``minimum_tier`` or above (an active grant and
+    no conflict now; a shredded case has nothing left to review), audited. 404 otherwise, never 403."""
     if reviewer.role != Role.REVIEWER:
         raise Http404("No such case.")
-    grant = active_grant(submission_pk, reviewer, minimum_tier=minimum_tier)
-    if grant is None:
+    try:
+        submission = Submission.objects.get(pk=submission_pk)
+    except (Submission.DoesNotExist, ValueError, TypeError, DjangoValidationError):
+        raise Http404("No such case.") from None
+    decision = access_decide(reviewer, submission)
+    if not tier_at_least(decision.tier, minimum_tier):
         raise Http404("No such case.")
-    submission = grant.submission
-    if submission.state == State.SHREDDED or case_conflicts(submission, reviewer):
-        raise Http404("No such case.")  # a shredded case has nothing left to review, whatever the grant says
+    grant = AccessGrant.objects.get(pk=decision.grant_id)
     audit_append(actor=reviewer, action=f"reviewer.{purpose}", obj=submission,
                  data={"tier": grant.tier, "grant": grant.pk})
+    return submission, grant, decision
+
+
+def access_case_as_reviewer(*, reviewer: User, submission_pk, minimum_tier: str = AccessTier.BLACK,  # noqa: ANN001
+                            purpose: str = "view") -> tuple[Submission, AccessGrant]:
+    """The only way a reviewer reaches a case (see reviewer_case_access). 404 otherwise."""
+    submission, grant, _decision = reviewer_case_access(reviewer=reviewer, submission_pk=submission_pk,
+                                                        minimum_tier=minimum_tier, purpose=purpose)
     return submission, grant
 
 

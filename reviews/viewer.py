@@ -1,9 +1,10 @@
 """The secure viewer: how a reviewer reads a case's artifacts.
 
-Every view goes through :func:`reviews.services.access_case_as_reviewer`
-(active grant at grey box or above, no conflict now; 404 otherwise; audited)
-and decrypts through the vault with purpose ``reviewer_grant`` (audited
-again, with the grant and what was opened). Nothing is cached: content is
+Every view goes through the access kernel (intake.access, via
+:func:`reviews.services.reviewer_case_access`: active grant at grey box or
+above, no conflict now; 404 otherwise; audited) and decrypts through the
+vault with that decision and purpose ``reviewer_grant`` (audited again, with
+the decision and what was opened); redaction and download follow the decision. Nothing is cached: content is
 decrypted on demand into a private temporary directory that is removed
 before the response is rendered. Archives are read with the one archive
 parser, :mod:`intake.archives` (every entry name validated, sizes and
@@ -29,8 +30,9 @@ from intake.models import AccessTier, Artifact, Submission, User
 from intake.redaction import redact_for_view
 from intake.run_dirs import run_dir
 from intake.storage import artifact_store
-from reviews.models import TIER_RANK, AccessGrant
-from reviews.services import access_case_as_reviewer
+from intake.access import AccessDecision
+from reviews.models import AccessGrant
+from reviews.services import access_case_as_reviewer, reviewer_case_access
 
 MAX_VIEW_BYTES = 512 * 1024  # text shown per page; the rest is cut, and says so
 VIEW_LIMITS = UnpackLimits(max_entries=5_000, max_total_bytes=256 * 1024 * 1024, max_file_bytes=64 * 1024 * 1024)
@@ -41,6 +43,7 @@ VAULT_PURPOSE = "reviewer_grant"
 class ArtifactView:
     submission: Submission
     grant: AccessGrant
+    access: AccessDecision  # the access kernel's decision this view was made under
     artifact: Artifact
     entries: list[str] = field(default_factory=list)  # archive members, when the artifact is an archive
     entry: str | None = None
@@ -52,17 +55,17 @@ class ArtifactView:
 
     @property
     def can_download(self) -> bool:
-        return self.grant.tier == AccessTier.WHITE
+        return self.access.download
 
 
 def _reviewer_artifact(*, reviewer: User, submission_pk, artifact_pk, minimum_tier: str,  # noqa: ANN001
-                       purpose: str) -> tuple[Submission, AccessGrant, Artifact]:
-    submission, grant = access_case_as_reviewer(reviewer=reviewer, submission_pk=submission_pk,
-                                                minimum_tier=minimum_tier, purpose=purpose)
+                       purpose: str) -> tuple[Submission, AccessGrant, AccessDecision, Artifact]:
+    submission, grant, access = reviewer_case_access(reviewer=reviewer, submission_pk=submission_pk,
+                                                     minimum_tier=minimum_tier, purpose=purpose)
     artifact = Artifact.objects.filter(submission=submission, pk=artifact_pk).first()
     if artifact is None:
         raise Http404("No such artifact.")
-    return submission, grant, artifact
+    return submission, grant, access, artifact
 
 
 def case_artifacts_for_reviewer(*, reviewer: User, submission_pk) -> tuple[Submission, AccessGrant, list[Artifact]]:  # noqa: ANN001
@@ -71,13 +74,13 @@ def case_artifacts_for_reviewer(*, reviewer: User, submission_pk) -> tuple[Submi
     return submission, grant, list(submission.artifacts.order_by("name"))
 
 
-def _spool(artifact: Artifact, *, reviewer: User, grant: AccessGrant, reason: str, into: Path) -> Path:
-    """Decrypt the artifact into ``into`` (a private temp dir); the vault audits the decrypt."""
+def _spool(artifact: Artifact, *, access: AccessDecision, reason: str, into: Path) -> Path:
+    """Decrypt the artifact into ``into`` (a private temp dir); the vault checks ``access`` and audits the decrypt."""
     target = into / "artifact"
     limit = settings.ASSAY_MAX_ARTIFACT_BYTES
     written = 0
-    with artifact_store().open(artifact.storage_key, actor=reviewer, purpose=VAULT_PURPOSE,
-                               reason=f"grant {grant.pk} ({grant.tier}): {reason}"[:500]) as source, \
+    with artifact_store().open(artifact.storage_key, access=access, purpose=VAULT_PURPOSE,
+                               reason=f"{access.basis} ({access.tier}): {reason}"[:500]) as source, \
             target.open("wb") as out:
         while chunk := source.read(1024 * 1024):
             written += len(chunk)
@@ -107,10 +110,10 @@ def redact_text(text: str) -> str:
 
 def artifact_view(*, reviewer: User, submission_pk, artifact_pk, entry: str | None = None) -> ArtifactView:  # noqa: ANN001
     """Decrypt and prepare one artifact (or one entry of an archive artifact) for display."""
-    submission, grant, artifact = _reviewer_artifact(reviewer=reviewer, submission_pk=submission_pk,
-                                                     artifact_pk=artifact_pk, minimum_tier=AccessTier.GREY,
-                                                     purpose="view_artifact")
-    view = ArtifactView(submission=submission, grant=grant, artifact=artifact, size=artifact.size)
+    submission, grant, access, artifact = _reviewer_artifact(reviewer=reviewer, submission_pk=submission_pk,
+                                                             artifact_pk=artifact_pk, minimum_tier=AccessTier.GREY,
+                                                             purpose="view_artifact")
+    view = ArtifactView(submission=submission, grant=grant, access=access, artifact=artifact, size=artifact.size)
     if entry is not None:
         try:
             entry = safe_member_path(entry, VIEW_LIMITS)
@@ -118,7 +121,7 @@ def artifact_view(*, reviewer: User, submission_pk, artifact_pk, entry: str | No
             raise Http404("No such entry.") from None
     scratch = run_dir("viewer")  # mode 0700
     try:
-        path = _spool(artifact, reviewer=reviewer, grant=grant, into=scratch,
+        path = _spool(artifact, access=access, into=scratch,
                       reason=f"view {artifact.name}" + (f" entry {entry}" if entry else ""))
         kind = detect_kind(path)
         if kind in ("zip", "tar"):
@@ -137,7 +140,7 @@ def artifact_view(*, reviewer: User, submission_pk, artifact_pk, entry: str | No
         elif entry is not None:
             raise Http404("No such entry.")
         view.text, view.binary, view.truncated, view.size = _read_text(path)
-        if view.text is not None and TIER_RANK[grant.tier] < TIER_RANK[AccessTier.WHITE]:
+        if view.text is not None and access.redacted:
             view.text = redact_text(view.text)
         return view
     finally:
@@ -146,11 +149,13 @@ def artifact_view(*, reviewer: User, submission_pk, artifact_pk, entry: str | No
 
 def artifact_download(*, reviewer: User, submission_pk, artifact_pk) -> tuple[Artifact, Iterator[bytes]]:  # noqa: ANN001
     """White box only: the whole artifact, streamed as it is decrypted (audited twice, like a view)."""
-    submission, grant, artifact = _reviewer_artifact(reviewer=reviewer, submission_pk=submission_pk,
-                                                     artifact_pk=artifact_pk, minimum_tier=AccessTier.WHITE,
-                                                     purpose="download_artifact")
-    source = artifact_store().open(artifact.storage_key, actor=reviewer, purpose=VAULT_PURPOSE,
-                                   reason=f"grant {grant.pk} ({grant.tier}): download {artifact.name}"[:500])
+    _submission, _grant, access, artifact = _reviewer_artifact(reviewer=reviewer, submission_pk=submission_pk,
+                                                               artifact_pk=artifact_pk, minimum_tier=AccessTier.WHITE,
+                                                               purpose="download_artifact")
+    if not access.download:
+        raise Http404("No such artifact.")
+    source = artifact_store().open(artifact.storage_key, access=access, purpose=VAULT_PURPOSE,
+                                   reason=f"{access.basis} ({access.tier}): download {artifact.name}"[:500])
 
     def chunks() -> Iterator[bytes]:
         with source:

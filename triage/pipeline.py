@@ -1,9 +1,8 @@
 """The triage pipeline a submission goes through: submitted → triaging → triaged → rejected | closed | awaiting_consent.
 
-The analysis and decision are :func:`triage.runner.triage_analyse` and
-:func:`triage.runner.triage_decide`, the services ``manage.py triage_path``
-uses; after them the dynamic gate (:mod:`triage.dynamic.gating`) decides from
-the claim and the static outcome whether the dynamic stage runs. This module
+The analysis, the decision and the dynamic gate are :func:`triage.orchestrator.triage_run`, the orchestrator
+``manage.py triage_path`` uses; the gate (:mod:`triage.dynamic.gating`) decides from the claim and the static
+outcome whether the dynamic stage runs. This module
 adds what only a submission has: artifacts from the vault, the claim, the
 builder's assurance level and history, fingerprints against earlier cases, a
 stored result, and the moves of the state machine.
@@ -28,21 +27,23 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from intake.access import SystemRead
 from intake.archives import UnsafeInput, detect_kind
 from intake.hooks import TRIAGE_ESCALATED, TRIAGE_GUIDANCE_CLOSED, hook_call
 from intake.metrics import triage_stage
 from intake.models import NotificationKind, Submission
 from intake.notifications import OUTCOME_WORDS, notify
 from intake.run_dirs import run_dir
+from intake.vault.services import ReadPurpose
 from intake.states import State, StaleTransition, transition
-from triage.dynamic.services import (dynamic_not_run_unprocessable, dynamic_record_put, dynamic_run_create,
-                                     submission_dynamic_triage)
+from triage.dynamic.services import (dynamic_not_run_unprocessable, dynamic_record_put, dynamic_request_for,
+                                     dynamic_run_create)
 from triage.leases import heartbeat, lease_acquire, lease_release, new_holder
 from triage.fingerprints import FingerprintVerdict, content_digest, fingerprint_link, fingerprint_similar, \
     fingerprint_store, fingerprint_verdict
 from triage.models import Decision, TriageResult
-from triage.runner import SandboxedAnalysis, TriageInputError, TriageOutcome, TriageSource, triage_analyse, \
-    triage_decide
+from triage.orchestrator import triage_run
+from triage.runner import SandboxedAnalysis, TriageInputError, TriageOutcome, TriageSource
 
 logger = logging.getLogger(__name__)
 
@@ -118,15 +119,12 @@ def submission_triage(*, submission: Submission) -> TriageResult | None:
         try:
             with triage_stage("stage_artifacts"):
                 sources = _stage_artifacts(submission, staging)
-            with triage_stage("analyse"):
-                analysis = triage_analyse(sources=sources, manifest=submission.manifest)
-                context = _policy_context(submission, analysis, verdict_box)
-                static = triage_decide(analysis=analysis, context=context)
-            with triage_stage("analyse_dynamic"):
-                outcome, dynamic = submission_dynamic_triage(submission=submission, sources=sources, static=static,
-                                                             context=context)
-                if dynamic.ran:
-                    dynamic_record = dynamic_record_put(submission=submission, dynamic=dynamic)
+            outcome, dynamic = triage_run(sources=sources, manifest=submission.manifest,
+                                          context_for=lambda analysis: _policy_context(submission, analysis,
+                                                                                       verdict_box),
+                                          dynamic=dynamic_request_for(submission=submission))
+            if dynamic.ran:
+                dynamic_record = dynamic_record_put(submission=submission, dynamic=dynamic)
         except TriageInputError as exc:
             outcome = None
             failure = str(exc)
@@ -198,7 +196,8 @@ def _stage_artifacts(submission: Submission, staging: Path) -> list[TriageSource
     sources = []
     for index, artifact in enumerate(submission.artifacts.order_by("name", "pk")):
         path = staging / f"{index:04d}"
-        with store.open(artifact.storage_key, purpose="triage_run", reason=f"triage of {submission.reference}") \
+        with store.open(artifact.storage_key, access=SystemRead(ReadPurpose.TRIAGE_RUN),
+                        reason=f"triage of {submission.reference}") \
                 as stream, path.open("xb") as out:
             shutil.copyfileobj(stream, out, COPY_CHUNK)
         try:

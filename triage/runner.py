@@ -1,8 +1,5 @@
-"""The one triage service: sandboxed unpack + analysis, then the policy.
-
-``manage.py triage_path`` and the Celery pipeline both call
-:func:`triage_sources` (the command through :func:`triage_path_run`), so an
-offline run and a submission go through the same sandbox, checks and policy.
+"""Sandboxed unpack + analysis (:func:`triage_analyse`), and the policy over it (:func:`triage_decide`): the
+steps :func:`triage.orchestrator.triage_run` puts together for the portal pipeline and ``triage_path`` alike.
 
 What crosses back from the sandbox is untrusted: it is parsed strictly,
 bounded, and re-validated into :class:`triage.findings.Finding` objects before
@@ -14,7 +11,6 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -255,45 +251,3 @@ def triage_decide(*, analysis: SandboxedAnalysis, context, policy_version: str |
     decision = decide(analysis.findings, context=context, version=version)
     return TriageOutcome(analysis=analysis, policy_version=version, score=int(decision.score),
                          decision=decision.decision, reasons=list(decision.reasons))
-
-
-def triage_sources(*, sources: list[TriageSource], context_for, manifest: dict | None = None,  # noqa: ANN001
-                   policy_version: str | None = None) -> TriageOutcome:
-    """Sandboxed analysis, then policy. ``context_for(analysis)`` builds the PolicyContext."""
-    analysis = triage_analyse(sources=sources, manifest=manifest)
-    return triage_decide(analysis=analysis, context=context_for(analysis), policy_version=policy_version)
-
-
-def offline_context(analysis: SandboxedAnalysis):  # noqa: ANN201
-    """The policy context for an offline run: no claim, no builder, no history."""
-    from triage.policy import PolicyContext
-
-    return PolicyContext(claim_property=None, claim_scope_in=[], assurance_level=None, builder_history={},
-                         empty_submission=not analysis.files)
-
-
-def triage_path_run(*, path: Path, policy_version: str | None = None, dynamic: bool = False,
-                    pin_file: Path | None = None) -> TriageOutcome:
-    if policy_version is not None:
-        from triage.policy import available_policies
-
-        if policy_version not in available_policies():
-            raise TriageInputError(f"unknown policy version {printable(policy_version)}; "
-                                   f"available: {', '.join(sorted(available_policies()))}")
-    started = time.monotonic()
-    if dynamic:
-        from triage.dynamic.stage import dynamic_triage_sources, pins_read, pins_write
-
-        try:
-            previous = pins_read(pin_file) if pin_file else {}
-        except ValueError as exc:
-            raise TriageInputError(str(exc)) from None
-        outcome, stage = dynamic_triage_sources(sources=[source_for_path(path)], context_for=offline_context,
-                                                policy_version=policy_version, previous_pins=previous)
-        if pin_file:
-            pins_write(pin_file, stage.pins)
-    else:
-        outcome = triage_sources(sources=[source_for_path(path)], context_for=offline_context,
-                                 policy_version=policy_version)
-    outcome.analysis.duration_s = time.monotonic() - started
-    return outcome

@@ -29,6 +29,7 @@ from intake.models import Role, Submission
 from intake.states import State
 from intake.vault.errors import NotAllowed
 from intake.vault.models import DisputeOutcome, DisputeState, DisputeTarget, IpDispute
+from intake.access import SystemRead
 from intake.vault.services import ReadPurpose, vault_store
 
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -150,7 +151,7 @@ def dispute_evidence_open(*, dispute: IpDispute, actor) -> BinaryIO:  # noqa: AN
         raise NotAllowed("only a coordinator can read a dispute's evidence")
     if not dispute.evidence_key:
         raise ValidationFailed("this dispute has no evidence file")
-    return vault_store().open(dispute.evidence_key, actor=actor, purpose=ReadPurpose.DISPUTE_REVIEW,
+    return vault_store().open(dispute.evidence_key, access=SystemRead(ReadPurpose.DISPUTE_REVIEW, actor=actor),
                               reason=f"dispute {dispute.pk}")
 
 

@@ -16,6 +16,7 @@ from django.db.models import Q
 
 from intake.models import AuditEvent, Submission
 from intake.vault.errors import KeyDestroyed
+from intake.access import access_decide
 from intake.vault.services import ReadPurpose, vault_read
 
 COPY_BYTES = 1024 * 1024
@@ -88,7 +89,8 @@ def builder_export_stream(*, user) -> Iterator[bytes]:  # noqa: ANN001
         for case in cases:
             for artifact in case.artifacts.all():
                 try:
-                    reader = vault_read(artifact=artifact, actor=user, purpose=ReadPurpose.BUILDER_EXPORT)
+                    reader = vault_read(artifact=artifact, access=access_decide(user, case),
+                                        purpose=ReadPurpose.BUILDER_EXPORT)
                 except KeyDestroyed:
                     continue  # shredded: listed in assay-export.json with its receipt, content gone
                 with reader, archive.open(f"{case.reference}/{artifact.name}", "w", force_zip64=True) as target:

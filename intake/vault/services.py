@@ -41,7 +41,19 @@ class ReadPurpose(models.TextChoices):
     BUILDER_DOWNLOAD = "builder_download", "Builder download"
     BUILDER_EXPORT = "builder_export", "Builder data export"
     DISPUTE_REVIEW = "dispute_review", "Coordinator reading a dispute's evidence"
-    SYSTEM = "system", "System process (unspecified)"
+    SYSTEM = "system", "System maintenance (backup check, key rotation)"
+
+
+# Who may read for which purpose: a person's purposes need that person's access decision (intake.access), the
+# others are system purposes (intake.access.SystemRead). A decision for a role reads only with its own purposes.
+PERSON_PURPOSES = {"builder": {ReadPurpose.BUILDER_DOWNLOAD, ReadPurpose.BUILDER_EXPORT},
+                   "reviewer": {ReadPurpose.REVIEWER_GRANT}}
+SYSTEM_PURPOSES = {ReadPurpose.TRIAGE_RUN, ReadPurpose.DISPUTE_REVIEW, ReadPurpose.SYSTEM}
+CASE_LABEL_PREFIX = "case:"  # a non-artifact vault object bound to a case is labelled "case:<uuid>:<what>"
+
+
+class AccessRefused(VaultError):
+    """The read was not covered by an allowed access decision or a system purpose."""
 
 
 _backends: dict[str, StorageBackend] = {}
@@ -115,23 +127,23 @@ class VaultStore:
             raise
         return StoredObject(key=record.storage_key, size=result.size, sha256=result.sha256)
 
-    def open(self, key: str, *, actor=None, purpose: str = ReadPurpose.SYSTEM,  # noqa: ANN001
-             reason: str = "") -> BinaryIO:
+    def open(self, key: str, *, access, purpose: str | None = None, reason: str = "") -> BinaryIO:  # noqa: ANN001
         """Decrypting reader over one object; every call is an audit event.
 
-        Callers that know why they read should say so (``purpose``, ``actor``);
-        plain ``open(key)`` is audited as a system read.
+        ``access`` is what allows the read: a person's allowed decision from the access kernel
+        (intake.access.access_decide, at grey box or above, for an object of that decision's case, with one of
+        that role's purposes), or an explicit system purpose (intake.access.SystemRead). Anything else is refused
+        before a key is unwrapped.
         """
-        if purpose not in ReadPurpose.values:
-            raise VaultError(f"unknown read purpose {purpose!r}")
         record = _vault_object(key)
+        actor, purpose, access_data = _authorise(record, access, purpose)
         if record.state == VaultObjectState.SHREDDED or record.wrapped_key is None:
             raise KeyDestroyed("this artifact was crypto-shredded; its content is unrecoverable")
         if record.state != VaultObjectState.STORED:
             raise ObjectMissing("this vault object was never completely stored")
         plaintext_key = key_provider_from_uri(record.key_provider).unwrap(
             wrapped=bytes(record.wrapped_key), kek_id=record.kek_id, context=key_context(record.id))
-        _audit_decrypt(record, actor=actor, purpose=purpose, reason=reason)
+        _audit_decrypt(record, actor=actor, purpose=purpose, reason=reason, access=access_data)
         source = backend_for(record.location).open(record.storage_key)
         return open_decrypting(source, key=plaintext_key, expected_object_id=record.id,
                                expected_chunk_size=record.chunk_size)
@@ -151,11 +163,45 @@ class VaultStore:
         backend_for(location).delete(record.storage_key)
 
 
-def _audit_decrypt(record: VaultObject, *, actor, purpose: str, reason: str) -> None:  # noqa: ANN001
+def _case_of(record: VaultObject):  # noqa: ANN202
+    """The case an object belongs to: its artifact's, or the one its label names; None when neither says."""
+    from intake.models import Artifact
+
+    owner = Artifact.objects.filter(storage_key=record.storage_key).values_list("submission_id", flat=True).first()
+    if owner is not None:
+        return str(owner)
+    if record.label.startswith(CASE_LABEL_PREFIX):
+        return record.label[len(CASE_LABEL_PREFIX):].split(":", 1)[0]
+    return None
+
+
+def _authorise(record: VaultObject, access, purpose: str | None) -> tuple[object, str, dict]:  # noqa: ANN001
+    """(actor, purpose, what the audit event records of the access) or AccessRefused."""
+    from intake.access import AccessDecision, SystemRead
+
+    if isinstance(access, SystemRead):
+        if access.purpose not in SYSTEM_PURPOSES or (purpose is not None and purpose != access.purpose):
+            raise AccessRefused(f"{access.purpose!r} is not a system read purpose")
+        return access.actor, access.purpose, {"system_purpose": access.purpose}
+    if not isinstance(access, AccessDecision):
+        raise AccessRefused("a vault read needs an access decision or a system purpose")
+    if not access.reads_content:
+        raise AccessRefused("this access decision does not cover reading the case's content")
+    if purpose not in PERSON_PURPOSES.get(access.role, set()):
+        raise AccessRefused(f"a {access.role} decision cannot read for purpose {purpose!r}")
+    if _case_of(record) != str(access.submission_id):
+        raise AccessRefused("this object does not belong to the case the access decision is for")
+    from intake.models import User
+
+    return User.objects.filter(pk=access.user_id).first(), purpose, access.audit_data()
+
+
+def _audit_decrypt(record: VaultObject, *, actor, purpose: str, reason: str, access: dict) -> None:  # noqa: ANN001
     from intake.models import Artifact
 
     artifact = Artifact.objects.filter(storage_key=record.storage_key).select_related("submission").first()
-    data = {"purpose": purpose, "vault_object": str(record.id), "data_key_id": record.data_key_id}
+    data = {"purpose": purpose, "vault_object": str(record.id), "data_key_id": record.data_key_id,
+            "access": access}
     if reason:
         data["reason"] = reason[:500]
     if artifact is not None:
@@ -171,9 +217,9 @@ def vault_store() -> VaultStore:
     return VaultStore()
 
 
-def vault_read(*, artifact, actor, purpose: str, reason: str = "") -> BinaryIO:  # noqa: ANN001
-    """Audited read of one artifact's plaintext. The caller has already checked ``actor`` may read it."""
-    return vault_store().open(artifact.storage_key, actor=actor, purpose=purpose, reason=reason)
+def vault_read(*, artifact, access, purpose: str | None = None, reason: str = "") -> BinaryIO:  # noqa: ANN001
+    """Audited read of one artifact's plaintext, allowed by ``access`` (see VaultStore.open)."""
+    return vault_store().open(artifact.storage_key, access=access, purpose=purpose, reason=reason)
 
 
 def vault_destroy_keys(*, records: Iterable[VaultObject]) -> list[VaultObject]:

@@ -37,7 +37,8 @@ import yaml  # noqa: E402
 
 from tests.bench.generated_repository import WORDS, generate_repository  # noqa: E402
 from triage import fingerprints  # noqa: E402
-from triage.runner import offline_context, source_for_path, triage_analyse, triage_sources  # noqa: E402
+from triage.orchestrator import offline_context, triage_run  # noqa: E402
+from triage.runner import source_for_path, triage_analyse  # noqa: E402
 from triage.sandbox import SandboxRequest, _bwrap_argv, backend_resolve, backend_works, sandbox_run  # noqa: E402
 
 
@@ -191,7 +192,7 @@ def main() -> None:
         outcomes = []
 
         def whole_triage() -> None:
-            outcomes.append(triage_sources(sources=[source], context_for=offline_context))
+            outcomes.append(triage_run(sources=[source], context_for=offline_context)[0])
 
         if not args.quick:
             whole_triage()  # warm-up (page cache)

@@ -20,6 +20,10 @@ from intake.vault.errors import IntegrityFailure, KeyDestroyed, KeyProviderUnava
 from intake.vault.keys import key_provider_from_uri
 from intake.vault.models import VaultObject
 from intake.vault.services import VaultStore, vault_rewrap_keys
+from intake.access import SystemRead
+from intake.vault.services import ReadPurpose
+
+MAINTENANCE_READ = SystemRead(ReadPurpose.SYSTEM)  # a test's own read, outside any person's access
 
 pytestmark = pytest.mark.django_db
 
@@ -86,7 +90,7 @@ def test_it_stores_large_artifacts_as_multipart_ciphertext_on_s3_with_kms_wrappe
     record = VaultObject.objects.get(pk=stored.key)
     assert record.key_provider == f"kms:{aws['key_id']}"
     assert record.kek_id.endswith(aws["key_id"])
-    with artifact_store().open(stored.key) as reader:
+    with artifact_store().open(stored.key, access=MAINTENANCE_READ) as reader:
         assert reader.read() == plaintext
 
 
@@ -97,7 +101,7 @@ def test_a_kms_wrapped_key_is_bound_to_its_object(aws):
     stolen = VaultObject.objects.get(pk=first.key).wrapped_key
     VaultObject.objects.filter(pk=second.key).update(wrapped_key=stolen)
     with pytest.raises(IntegrityFailure, match="KMS refused to unwrap"):
-        store.open(second.key)
+        store.open(second.key, access=MAINTENANCE_READ)
 
 
 def test_an_oversize_upload_aborts_its_multipart_upload_and_leaves_nothing(aws):
@@ -134,7 +138,7 @@ def test_shredding_on_s3_leaves_a_restored_ciphertext_undecryptable(aws, builder
     assert s3_objects(aws) == []
     aws["s3"].put_object(Bucket=aws["bucket"], Key=f"artifacts/{key}", Body=backup)
     with pytest.raises(KeyDestroyed):
-        artifact_store().open(key)
+        artifact_store().open(key, access=MAINTENANCE_READ)
     document = receipt.document["receipt"]
     # the artifact's data key and the case key that sealed its text and derived records
     assert sorted(document["data_keys_destroyed"]) == sorted([VaultObject.objects.get().data_key_id,
@@ -149,7 +153,7 @@ def test_rewrapping_moves_local_keys_to_kms_without_reencrypting(aws, settings, 
     record = VaultObject.objects.get()
     assert record.key_provider == f"kms:{aws['key_id']}"
     assert aws["s3"].get_object(Bucket=aws["bucket"], Key=f"artifacts/{stored.key}")["Body"].read() == before
-    with artifact_store().open(stored.key) as reader:
+    with artifact_store().open(stored.key, access=MAINTENANCE_READ) as reader:
         assert reader.read() == b"moved"
     assert vault_rewrap_keys() == 0  # already under the current key
 
@@ -162,5 +166,5 @@ def test_rewrapping_to_another_kms_key_uses_reencrypt_and_stays_readable(aws, se
     record = VaultObject.objects.get()
     assert (record.key_provider, record.kek_id) == (f"kms:{new_key['KeyId']}", new_key["Arn"])
     assert key_provider_from_uri(settings.ASSAY_KEY_PROVIDER).current_kek_id() == new_key["Arn"]
-    with artifact_store().open(stored.key) as reader:
+    with artifact_store().open(stored.key, access=MAINTENANCE_READ) as reader:
         assert reader.read() == b"rotated"

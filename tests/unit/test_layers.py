@@ -22,6 +22,15 @@ def test_no_module_imports_a_higher_layer():
     assert "1 kept, 0 broken" in result.stdout
 
 
+def test_the_contract_lists_no_exceptions():
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    (contract,) = config["contracts"]
+    assert contract["layers"] == ["assay", "reviews", "triage", "intake"]
+    assert not contract.get("ignore_imports") and not config.get("exclude_type_checking_imports")
+
+
 def test_an_upward_import_inside_a_function_breaks_the_contract(tmp_path):
     for package in ("low", "high"):
         (tmp_path / package).mkdir()

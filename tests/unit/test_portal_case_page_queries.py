@@ -16,7 +16,8 @@ from django.template import engines
 from django.template.loaders.cached import Loader as CachedLoader
 from django.test.utils import CaptureQueriesContext
 
-from intake.selectors import case_page_records, case_page_submission, submission_events, submission_get_for
+from intake.selectors import submission_events, submission_get_for
+from reviews.case_page import case_page_records, case_page_submission
 from intake.services import artifact_add
 from intake.states import State, transition
 from intake.vault.disputes import dispute_open

@@ -17,7 +17,8 @@ from django.conf import settings
 
 from intake.audit import audit_append
 from triage.dynamic.gating import GateClaim, gate_preconditions
-from triage.dynamic.stage import DynamicOutcome, dynamic_after_static
+from triage.dynamic.stage import DynamicOutcome
+from triage.orchestrator import DynamicRequest
 
 MAX_RECORD_BYTES = 64 * 1024 * 1024
 
@@ -44,16 +45,12 @@ def dynamic_previous_pins(*, owner_id: int) -> dict[str, dict]:
     return pins
 
 
-def submission_dynamic_triage(*, submission, sources: list, static, context):  # noqa: ANN001, ANN201
-    """The gate over the case's static outcome, then (if it allows) the stage on its staged sources.
-
-    Returns ``(TriageOutcome, DynamicOutcome)``; the outcome is ``static`` itself when the stage did not run.
-    """
-    return dynamic_after_static(
-        sources=sources, static=static, context=context, manifest=submission.manifest,
-        claim=dynamic_gate_claim(submission=submission), operator_enabled=dynamic_triage_enabled(),
-        terms_accepted=submission.terms_acceptances.exists(),
-        previous_pins=lambda: dynamic_previous_pins(owner_id=submission.owner_id))
+def dynamic_request_for(*, submission) -> DynamicRequest:  # noqa: ANN001
+    """What the dynamic gate weighs for this case besides its static outcome: the claim, the operator's switch,
+    the accepted terms and the builder's earlier tool-set pins (read only if a server starts)."""
+    return DynamicRequest(claim=dynamic_gate_claim(submission=submission), operator_enabled=dynamic_triage_enabled(),
+                          terms_accepted=submission.terms_acceptances.exists(),
+                          previous_pins=lambda: dynamic_previous_pins(owner_id=submission.owner_id))
 
 
 def dynamic_not_run_unprocessable(*, submission, sandbox: str, failure: str) -> DynamicOutcome:  # noqa: ANN001
@@ -75,7 +72,7 @@ def dynamic_record_put(*, submission, dynamic: DynamicOutcome):  # noqa: ANN001,
               "findings": [f.as_contract_dict() for f in dynamic.findings]}
     data = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str).encode()
     return artifact_store().put(io.BytesIO(data), max_bytes=MAX_RECORD_BYTES,
-                                artifact_id=f"dynamic-record-{uuid.uuid4().hex}")
+                                artifact_id=f"case:{submission.pk}:dynamic-record-{uuid.uuid4().hex}")
 
 
 def _server_summary(server, record: dict) -> dict:  # noqa: ANN001 - ServerRun
@@ -108,12 +105,10 @@ def dynamic_run_create(*, submission, dynamic: DynamicOutcome, config_digest: st
     return run
 
 
-def dynamic_record_read(*, run, actor, purpose: str, reason: str) -> dict:  # noqa: ANN001
-    """Decrypt a run's full record for someone already allowed to see it (the caller checked access).
-
-    ``purpose`` is a vault read purpose (builder download, reviewer grant); the read is audited by the vault.
-    """
+def dynamic_record_read(*, run, access, purpose: str | None = None, reason: str) -> dict:  # noqa: ANN001
+    """Decrypt a run's full record, as ``access`` allows (intake.access: a person's decision for the run's case
+    with a read purpose of theirs, or a system purpose); the read is audited by the vault."""
     from intake.storage import artifact_store
 
-    with artifact_store().open(run.record_key, actor=actor, purpose=purpose, reason=reason) as stream:
+    with artifact_store().open(run.record_key, access=access, purpose=purpose, reason=reason) as stream:
         return json.loads(stream.read(MAX_RECORD_BYTES + 1))

@@ -356,24 +356,6 @@ def _record(server: dict, payload: dict, *, backend: str, budget: DynamicBudget,
 
 # --- the triage service with the dynamic stage ----------------------------------------------------
 
-def dynamic_triage_sources(*, sources: list, context_for, manifest: dict | None = None,  # noqa: ANN001
-                           policy_version: str | None = None, previous_pins=None,  # noqa: ANN001
-                           budget: DynamicBudget | None = None, claim: GateClaim | None = None,
-                           operator_enabled: bool = True, terms_accepted: bool = True):  # noqa: ANN201
-    """Static triage and its decision; then, if the gate allows, the dynamic stage and the policy over both.
-
-    Returns ``(TriageOutcome, DynamicOutcome)``; the outcome's ``not_run`` lists what was not exercised and why.
-    """
-    from triage.runner import triage_analyse, triage_decide
-
-    analysis = triage_analyse(sources=sources, manifest=manifest)
-    context = context_for(analysis)
-    static = triage_decide(analysis=analysis, context=context, policy_version=policy_version)
-    return dynamic_after_static(sources=sources, static=static, context=context, manifest=manifest,
-                                policy_version=policy_version, previous_pins=previous_pins, budget=budget, claim=claim,
-                                operator_enabled=operator_enabled, terms_accepted=terms_accepted)
-
-
 def dynamic_after_static(*, sources: list, static, context, manifest: dict | None = None,  # noqa: ANN001
                          policy_version: str | None = None, previous_pins=None,  # noqa: ANN001
                          budget: DynamicBudget | None = None, claim: GateClaim | None = None,

@@ -83,14 +83,14 @@ def test_model_tool_calls_are_schema_checked() -> None:
 
 
 def test_configured_probes_run_with_triage_record_model_errors_and_leave_the_decision_alone(settings) -> None:  # noqa: ANN001
-    from triage.dynamic.stage import dynamic_triage_sources
-    from triage.runner import offline_context, source_for_path
+    from triage.orchestrator import DynamicRequest, offline_context, triage_run
+    from triage.runner import source_for_path
     from tests.unit.dynamic.helpers import FAST_BUDGET, real_backend
 
     settings.ASSAY_SANDBOX = real_backend()
     settings.ASSAY_PROBE_MODEL_URL, settings.ASSAY_PROBE_MODEL = "http://127.0.0.1:9/v1", "m"
-    outcome, dynamic = dynamic_triage_sources(sources=[source_for_path(FIXTURES / "rugpull")],
-                                              context_for=offline_context, budget=FAST_BUDGET)
+    outcome, dynamic = triage_run(sources=[source_for_path(FIXTURES / "rugpull")], context_for=offline_context,
+                                  dynamic=DynamicRequest(budget=FAST_BUDGET))
     assert [p["probe"] for p in dynamic.probes] == [p["id"] for p in PROBES]
     assert all(p["error"] == "model endpoint failed (URLError)" and p["turns"] == 0 for p in dynamic.probes)
     assert not [f for f in outcome.analysis.findings if "probe" in f.check]
@@ -99,15 +99,15 @@ def test_configured_probes_run_with_triage_record_model_errors_and_leave_the_dec
 
 def test_a_black_box_claim_runs_the_servers_but_no_model_probes(settings) -> None:  # noqa: ANN001
     from triage.dynamic.gating import GateClaim
-    from triage.dynamic.stage import dynamic_triage_sources
-    from triage.runner import offline_context, source_for_path
+    from triage.orchestrator import DynamicRequest, offline_context, triage_run
+    from triage.runner import source_for_path
     from tests.unit.dynamic.helpers import FAST_BUDGET, real_backend
 
     settings.ASSAY_SANDBOX = real_backend()
     settings.ASSAY_PROBE_MODEL_URL, settings.ASSAY_PROBE_MODEL = "http://127.0.0.1:9/v1", "m"
-    outcome, dynamic = dynamic_triage_sources(sources=[source_for_path(FIXTURES / "rugpull")],
-                                              context_for=offline_context, budget=FAST_BUDGET,
-                                              claim=GateClaim(property_kind="no-exfiltration", access_tier="black"))
+    claim = GateClaim(property_kind="no-exfiltration", access_tier="black")
+    outcome, dynamic = triage_run(sources=[source_for_path(FIXTURES / "rugpull")], context_for=offline_context,
+                                  dynamic=DynamicRequest(budget=FAST_BUDGET, claim=claim))
     assert dynamic.ran and [s.name for s in dynamic.servers] == ["weather"]
     assert dynamic.probes == [] and not dynamic.gate.probes
     assert dynamic.gate.probes_reason.startswith("not allowed: the builder offered black box access")

@@ -12,8 +12,10 @@ import pytest
 from intake.models import AuditEvent
 from intake.services import artifact_add, submission_submit
 from intake.states import State
-from tests.factories import make_draft, scope_components
+from tests.factories import make_draft, scope_components, make_user
 from tests.unit.dynamic.helpers import FIXTURES, real_backend
+from intake.access import access_decide
+from intake.vault.services import AccessRefused
 from triage.dynamic.services import dynamic_record_read
 from triage.models import DynamicRun, TriageResult
 from triage.pipeline import triage_submission_run
@@ -56,7 +58,11 @@ def test_the_stage_runs_in_triage_and_its_record_is_vaulted(builder) -> None:  #
     assert run.not_run == [{"target": "mcp:tickets", "reason": "module 'tickets_mcp' is neither in the submitted files nor in the vetted runtime"}]
     assert [s["name"] for s in run.servers] == ["ticket-helper"] and run.pins["ticket-helper"]["pin"].startswith("sha256:")
     assert run.record_key and len(run.record_sha256) == 64
-    record = dynamic_record_read(run=run, actor=builder, purpose="builder_download", reason="builder views own case")
+    record = dynamic_record_read(run=run, access=access_decide(builder, submission), purpose="builder_download",
+                                 reason="builder views own case")
+    with pytest.raises(AccessRefused):  # the record is bound to its case: no other builder's decision reads it
+        dynamic_record_read(run=run, access=access_decide(make_user("someone@else.example"), submission),
+                            purpose="builder_download", reason="not theirs")
     (server,) = record["servers"]
     assert server["sandbox"] == run.sandbox and server["limits"]["call_seconds"] > 0
     assert any('"method":"tools/call"' in m["message"] for m in server["transcript"])

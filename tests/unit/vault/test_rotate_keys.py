@@ -13,6 +13,10 @@ from intake.models import AuditEvent
 from intake.storage import artifact_store
 from intake.vault.keys import key_provider
 from intake.vault.models import VaultObject, VaultObjectState
+from intake.access import SystemRead
+from intake.vault.services import ReadPurpose
+
+MAINTENANCE_READ = SystemRead(ReadPurpose.SYSTEM)  # a test's own read, outside any person's access
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +40,7 @@ def test_it_rewraps_every_live_data_key_without_touching_ciphertext():
     assert VaultObject.objects.get(pk=shredded.pk).wrapped_key is None  # a shredded key is never revived
     assert {s.key: (root / s.key[:2] / s.key).read_bytes() for s in stored} == before
     for item in stored[:2]:
-        with store.open(item.key) as reader:
+        with store.open(item.key, access=MAINTENANCE_READ) as reader:
             assert reader.read().startswith(b"artifact")
     assert AuditEvent.objects.filter(action="vault.kek.rotate", data__kek_id=new_kek).exists()
 

@@ -17,8 +17,11 @@ from intake.services import artifact_add
 from intake.storage import StoredObject, artifact_store
 from intake.vault.errors import IntegrityFailure, KeyDestroyed, ObjectMissing, UnknownKey, VaultError
 from intake.vault.models import VaultObject, VaultObjectState
-from intake.vault.services import ReadPurpose, VaultStore, vault_read, vault_sweep_abandoned
+from intake.vault.services import AccessRefused, ReadPurpose, VaultStore, vault_read, vault_sweep_abandoned
 from tests.factories import make_draft
+from intake.access import SystemRead, access_decide
+
+MAINTENANCE_READ = SystemRead(ReadPurpose.SYSTEM)  # a test's own read, outside any person's access
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +37,7 @@ def test_it_round_trips_through_the_storage_interface_and_hashes_the_plaintext()
     assert isinstance(stored, StoredObject)
     assert stored.size == len(plaintext)
     assert stored.sha256 == hashlib.sha256(plaintext).hexdigest()
-    with artifact_store().open(stored.key) as reader:
+    with artifact_store().open(stored.key, access=MAINTENANCE_READ) as reader:
         assert reader.read() == plaintext
 
 
@@ -93,28 +96,47 @@ def test_a_failed_upload_leaves_no_orphan_key_or_ciphertext_and_can_be_restarted
 def test_every_decrypt_is_audited_with_who_which_artifact_and_why(builder, terms):
     submission = make_draft(builder)
     artifact = submission.artifacts.get()
-    with vault_read(artifact=artifact, actor=builder, purpose=ReadPurpose.BUILDER_DOWNLOAD) as reader:
+    with vault_read(artifact=artifact, access=access_decide(builder, submission),
+                    purpose=ReadPurpose.BUILDER_DOWNLOAD) as reader:
         assert reader.read() == b'{"permissions": {"allow": ["Read"]}}'
     event = AuditEvent.objects.filter(action="vault.decrypt").get()
     assert event.actor_id == builder.pk
+    assert event.data["access"] == {"role": "builder", "tier": "owner", "redacted": False, "basis": "owner"}
     assert (event.object_type, event.object_id) == ("intake.artifact", str(artifact.pk))
     assert event.data["purpose"] == "builder_download"
     assert event.data["case"] == submission.reference
     assert event.data["sha256"] == artifact.sha256
 
 
-def test_a_plain_open_is_audited_as_a_system_read(builder, terms):
+def test_a_system_read_is_audited_as_one(builder, terms):
     artifact = make_draft(builder).artifacts.get()
-    artifact_store().open(artifact.storage_key).close()
+    artifact_store().open(artifact.storage_key, access=MAINTENANCE_READ).close()
     event = AuditEvent.objects.filter(action="vault.decrypt").get()
     assert (event.actor_id, event.actor_label, event.data["purpose"]) == (None, "system", "system")
+    assert event.data["access"] == {"system_purpose": "system"}
 
 
-def test_an_unknown_read_purpose_is_refused_before_decrypting(builder, terms):
-    artifact = make_draft(builder).artifacts.get()
-    with pytest.raises(VaultError, match="unknown read purpose 'curiosity'"):
-        artifact_store().open(artifact.storage_key, actor=builder, purpose="curiosity")
+def test_a_read_without_an_allowing_decision_is_refused_before_decrypting(builder, other_builder, terms):
+    mine, theirs = make_draft(builder), make_draft(other_builder)
+    artifact = mine.artifacts.get()
+    mine_access = access_decide(builder, mine)
+    refused = [
+        (None, None),  # no decision at all
+        ("not a decision", None),
+        (SystemRead("builder_download"), None),  # a person's purpose is no system purpose
+        (mine_access, "curiosity"),  # an unknown purpose
+        (mine_access, ReadPurpose.REVIEWER_GRANT),  # another role's purpose
+        (mine_access, None),
+        (access_decide(other_builder, mine), ReadPurpose.BUILDER_DOWNLOAD),  # not allowed
+        (access_decide(builder, theirs), ReadPurpose.BUILDER_DOWNLOAD),  # not allowed either
+        (access_decide(other_builder, theirs), ReadPurpose.BUILDER_DOWNLOAD),  # allowed, for another case
+    ]
+    for access, purpose in refused:
+        with pytest.raises(AccessRefused):
+            artifact_store().open(artifact.storage_key, access=access, purpose=purpose)
     assert not AuditEvent.objects.filter(action="vault.decrypt").exists()
+    artifact_store().open(artifact.storage_key, access=mine_access, purpose=ReadPurpose.BUILDER_DOWNLOAD).close()
+    assert AuditEvent.objects.filter(action="vault.decrypt").count() == 1
 
 
 def test_tampered_ciphertext_on_disk_is_refused():
@@ -123,7 +145,7 @@ def test_tampered_ciphertext_on_disk_is_refused():
     raw = bytearray(path.read_bytes())
     raw[-3] ^= 0x40
     path.write_bytes(bytes(raw))
-    with artifact_store().open(stored.key) as reader:
+    with artifact_store().open(stored.key, access=MAINTENANCE_READ) as reader:
         with pytest.raises(IntegrityFailure, match="chunk 4 failed authentication"):
             reader.read()
 
@@ -136,14 +158,14 @@ def test_ciphertext_copied_over_another_artifact_is_refused():
     target = root / second.key[:2] / second.key
     target.write_bytes((root / first.key[:2] / first.key).read_bytes())
     with pytest.raises(IntegrityFailure, match="belongs to a different artifact"):
-        store.open(second.key)
+        store.open(second.key, access=MAINTENANCE_READ)
 
 
 def test_a_key_wrapped_under_a_kek_we_do_not_hold_is_an_unknown_key_error(tmp_path):
     stored = artifact_store().put(io.BytesIO(b"c"), max_bytes=100, artifact_id="x")
     VaultObject.objects.filter(pk=stored.key).update(key_provider=f"local:{tmp_path / 'other-kek'}")
     with pytest.raises(UnknownKey, match="does not hold"):
-        artifact_store().open(stored.key)
+        artifact_store().open(stored.key, access=MAINTENANCE_READ)
 
 
 def test_missing_ciphertext_and_unknown_keys_give_clear_errors():
@@ -151,18 +173,18 @@ def test_missing_ciphertext_and_unknown_keys_give_clear_errors():
     for path in vault_files():
         path.unlink()
     with pytest.raises(ObjectMissing, match="is not in storage"):
-        artifact_store().open(stored.key)
+        artifact_store().open(stored.key, access=MAINTENANCE_READ)
     with pytest.raises(ObjectMissing, match="no such vault object"):
-        artifact_store().open("0" * 32)
+        artifact_store().open("0" * 32, access=MAINTENANCE_READ)
     with pytest.raises(ObjectMissing, match="no such vault object"):
-        artifact_store().open("../../etc/passwd")
+        artifact_store().open("../../etc/passwd", access=MAINTENANCE_READ)
 
 
 def test_a_destroyed_key_makes_open_fail_as_gone():
     stored = artifact_store().put(io.BytesIO(b"e"), max_bytes=100, artifact_id="x")
     VaultObject.objects.filter(pk=stored.key).update(wrapped_key=None, state=VaultObjectState.SHREDDED)
     with pytest.raises(KeyDestroyed) as caught:
-        artifact_store().open(stored.key)
+        artifact_store().open(stored.key, access=MAINTENANCE_READ)
     assert caught.value.http_status == 410
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from triage.runner import TriageInputError, TriagePlatformError, contract_json, triage_path_run
+from triage.orchestrator import triage_path_run
+from triage.runner import TriageInputError, TriagePlatformError, contract_json
 from triage.sarif import sarif_document
 
 
