@@ -16,9 +16,9 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from triage.findings import SEVERITY_RANK, Finding
-from triage.policy_checks import CHECKS_2026_11, CHECKS_2026_12
+from triage.policy_checks import CHECKS_2026_11, CHECKS_2026_12, CHECKS_2026_12_3
 
-POLICY_VERSION = "2026.12.2"
+POLICY_VERSION = "2026.12.3"
 
 DECISIONS = ("reject", "guidance", "escalate")
 
@@ -295,6 +295,9 @@ _POLICIES: dict[str, PolicyVersion] = {policy.version: policy for policy in (
     PolicyVersion("2026.12.1", _decide_2026_12_1, CHECKS_2026_12, TABLES_2026_10_1),
     # Scope by component identity: ids and globs from the component inventory, out-of-scope entries exclude.
     PolicyVersion("2026.12.2", _decide_2026_12_2, CHECKS_2026_12, TABLES_2026_10_1),
+    # The same rules and tables; also reads the dynamic stage's runtime checks: tool-output injection, prompts or
+    # resources changed after the calls, an offer changed on restart, a scratch database destroyed.
+    PolicyVersion("2026.12.3", _decide_2026_12_2, CHECKS_2026_12_3, TABLES_2026_10_1),
 )}
 # The current version's claim categories, for callers outside the decision (the dynamic stage's gate, forms).
 CLAIM_CATEGORIES = _POLICIES[POLICY_VERSION].tables.claim_categories

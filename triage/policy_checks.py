@@ -53,13 +53,18 @@ CONFIG_CHECKS = frozenset({"code.workflow-expression", "approval.broad-command-a
 # 2026.12.1: checks of what agent-framework, plugin-host and multi-tool server code can do together (issue 13).
 CODE_CAPABILITY_CHECKS = frozenset({"tools.arbitrary-execution", "tools.runtime-install", "trifecta.server-toxic-flow"})
 CHECKS_2026_12 = CHECKS_2026_11 | TOOL_MODEL_CHECKS | FORMAT_CHECKS | CONFIG_CHECKS | CODE_CAPABILITY_CHECKS
+# 2026.12.3: what running servers return and how their offer changes over time, and scratch databases destroyed
+# (issue 17 item 4).
+RUNTIME_CHECKS = frozenset({"dynamic.tool-output-injection", "dynamic.prompts-changed-in-session",
+                            "dynamic.offer-changed-on-restart", "dynamic.database-destroyed"})
+CHECKS_2026_12_3 = CHECKS_2026_12 | RUNTIME_CHECKS
 
 # The check catalogue as it stands (triage.checks and triage.dynamic.checks): a version name and the SHA-256 of its
 # sorted check ids, one per line. Adding, removing or renaming a check changes the digest and fails
 # tests/unit/triage_checks/test_policy_frozen.py until the catalogue version is bumped here and the new check is
 # either read by a new policy version or listed in UNREAD_BY_CURRENT_POLICY.
-CATALOGUE_VERSION = "2026.12.1"
-CATALOGUE_SHA256 = "150ab9299a18e18d8b1c74ef5d7a32c4a195dacc82fc6519ad5b1e8a16d6c331"
+CATALOGUE_VERSION = "2026.12.3"
+CATALOGUE_SHA256 = "478e65b37d0a1604905cf8caa9f76744a841d458955a9e1f0545159bd25f354f"
 # Catalogue checks the current policy deliberately does not read: reported to the builder, never deciding.
 UNREAD_BY_CURRENT_POLICY: frozenset[str] = frozenset()
 

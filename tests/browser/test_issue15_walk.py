@@ -27,6 +27,7 @@ import pytest
 from tests.browser.conftest import SCREENSHOTS, new_page, totp_now
 from tests.conftest import wait_for
 from tests.factories import PASSWORD
+from triage.policy import POLICY_VERSION
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
@@ -163,10 +164,10 @@ def test_a_narrow_scope_cannot_hide_an_exfiltrating_server_from_the_page_the_rep
     page.click("button:has-text('Submit for triage')")
     page.wait_for_url(re.compile(rf".*/cases/{case_pk}/$"))
 
-    # Policy 2026.12.2: a critical finding of the claimed property anywhere escalates; it is counted and listed.
+    # Policy 2026.12.2 on: a critical finding of the claimed property anywhere escalates; it is counted and listed.
     assert _wait_until_triaged(page, case_pk) == "awaiting_consent"
     outcome = page.inner_text(".triage-outcome")
-    assert "Decision: Escalate" in outcome and "policy 2026.12.2" in outcome
+    assert "Decision: Escalate" in outcome and f"policy {POLICY_VERSION}" in outcome
     reasons = page.inner_text("#case-triage .reasons")
     assert "outside this claim's scope" in reasons and "trifecta.lethal-trifecta at server.py" in reasons
     note = page.locator("#case-triage .outside-scope")

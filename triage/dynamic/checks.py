@@ -8,13 +8,15 @@ catalogue's guarantees (every check has a fixture system and a taxonomy row) are
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from triage.checks import descriptions
 from triage.checks.registry import ID_PATTERN, Check, Hit
 from triage.findings import CATEGORIES, SEVERITY_RANK, Finding
-from triage.dynamic.pins import tool_digests, tool_set_drift, tool_set_pin
+from triage.dynamic.pins import offer_digests, tool_digests, tool_set_drift, tool_set_pin
 
 DYNAMIC_CHECKS: dict[str, Check] = {}
 # Stop reasons that are the server's own exit or a failure of ours, not a sandbox limit it ran into.
@@ -38,6 +40,9 @@ class ServerRun:
     tools_after: list[dict] | None = None
     prompts: list[dict] = field(default_factory=list)
     resources: list[dict] = field(default_factory=list)
+    prompts_after: list[dict] | None = None
+    resources_after: list[dict] | None = None
+    relisted: dict | None = None  # {"instructions", "tools", "prompts", "resources"} of a second session
     calls: list[dict] = field(default_factory=list)
     effects: dict = field(default_factory=dict)
     observation: str = ""
@@ -88,17 +93,26 @@ def _started(context: DynamicContext) -> Iterator[ServerRun]:
 
 def _texts(server: ServerRun) -> Iterator[tuple[str, str]]:
     """(where, text) for everything a model would read from this server."""
-    if server.instructions:
-        yield "server instructions", server.instructions
-    for tool in [*server.tools, *(server.tools_after or [])]:
+    relisted = server.relisted or {}
+    for instructions in dict.fromkeys([server.instructions, relisted.get("instructions") or ""]):
+        if instructions:
+            yield "server instructions", instructions
+    seen: set[tuple[str, str]] = set()  # a listing repeated after the calls or on restart is read once
+    for tool in [*server.tools, *(server.tools_after or []), *relisted.get("tools", [])]:
+        if (tool["name"], tool.get("description", "")) in seen:
+            continue
+        seen.add((tool["name"], tool.get("description", "")))
         yield f"tool {tool['name']}", tool.get("description", "")
         for key, prop in _properties(tool.get("input_schema")):
             if isinstance(prop.get("description"), str):
                 yield f"tool {tool['name']} parameter {key}", prop["description"]
-    for prompt in server.prompts:
-        yield f"prompt {prompt['name']}", prompt.get("description", "")
-    for resource in server.resources:
-        yield f"resource {resource['name']}", resource.get("description", "")
+    for kind, items in (("prompt", [*server.prompts, *(server.prompts_after or []), *relisted.get("prompts", [])]),
+                        ("resource", [*server.resources, *(server.resources_after or []),
+                                      *relisted.get("resources", [])])):
+        for item in items:
+            if (kind + item["name"], item.get("description", "")) not in seen:
+                seen.add((kind + item["name"], item.get("description", "")))
+                yield f"{kind} {item['name']}", item.get("description", "")
 
 
 def _properties(schema: object) -> list[tuple[str, dict]]:
@@ -139,6 +153,46 @@ def tool_poisoning(context: DynamicContext) -> Iterator[Hit]:
             if match:
                 yield Hit(server.path, server.line, f"{server.name}: {where}: {_excerpt(text, match)}",
                           extra={"server": server.name})
+                continue
+            # Static triage's description analysis, on what the server really returned (issue 17 item 4).
+            signals = descriptions.poisoning_signals(text)
+            if signals:
+                yield Hit(server.path, server.line, f"{server.name}: {where}: "
+                          f"{descriptions.excerpt(text, signals[0].start, signals[0].end)}",
+                          severity=descriptions.severity_of(signals),
+                          extra={"server": server.name, "signals": descriptions.kinds_of(signals)})
+
+
+def _without_echo(text: str, echoed: list[str]) -> str:
+    """A tool result with what we sent the server cut out: an echo of our own crafted input (which carries an
+    injection on purpose) is not the server injecting anything."""
+    for value in sorted(echoed, key=len, reverse=True):
+        for form in {value, json.dumps(value)[1:-1]}:
+            if len(form) >= 8:
+                text = text.replace(form, " ")
+    return text
+
+
+@dynamic_check("dynamic.tool-output-injection", title="A running MCP tool returned instructions aimed at the agent",
+               severity="high", categories=("untrusted_input",),
+               remediation="Treat what the tool returns as data: mark or quote third-party content, strip instructions "
+                           "from it, and keep tools that read untrusted content apart from tools that act or send.",
+               rationale="A tool result enters the model's context like a user message; instructions in it (an e-mail, "
+                         "a web page, a review) steer the agent toward actions nobody asked for.")
+def tool_output_injection(context: DynamicContext) -> Iterator[Hit]:
+    for server in _started(context):
+        echoed = [value for call in server.calls for value in call.get("sent", [])]
+        for call in server.calls:
+            if call.get("is_error"):
+                continue
+            text = _without_echo(call.get("result", ""), echoed)
+            signals = descriptions.instruction_signals(text)
+            if signals:
+                first = signals[0]
+                yield Hit(server.path, server.line, f"{server.name}: tool {call['tool']} returned: "
+                          f"{descriptions.excerpt(text, first.start, first.end)}",
+                          extra={"server": server.name, "tool": call["tool"],
+                                 "signals": descriptions.kinds_of(signals)})
 
 
 @dynamic_check("dynamic.hidden-text", title="A running MCP server hides text in its descriptions",
@@ -264,6 +318,56 @@ def tool_set_changed_in_session(context: DynamicContext) -> Iterator[Hit]:
                              "changed": drift.changed})
 
 
+def _offer(server: ServerRun, *, instructions: str, tools: list[dict], prompts: list[dict],
+           resources: list[dict]) -> dict[str, str]:
+    return offer_digests(instructions=instructions, tools=tools, prompts=prompts, resources=resources)
+
+
+@dynamic_check("dynamic.prompts-changed-in-session",
+               title="A running MCP server changed its prompts or resources after being called (rug pull)",
+               severity="critical", categories=("provenance", "untrusted_input"),
+               remediation="Do not use a server whose prompts or resources change after approval; pin what it "
+                           "offers in the client and refuse list changes.",
+               rationale="Prompts and resource descriptions reach the model like tool descriptions; swapping them "
+                         "after the first calls defeats the review of the first listing.")
+def prompts_changed_in_session(context: DynamicContext) -> Iterator[Hit]:
+    for server in _started(context):
+        if server.prompts_after is None and server.resources_after is None:
+            continue
+        before = _offer(server, instructions="", tools=[], prompts=server.prompts, resources=server.resources)
+        after = _offer(server, instructions="", tools=[], prompts=server.prompts_after or server.prompts,
+                       resources=server.resources_after or server.resources)
+        drift = tool_set_drift(before, after)
+        if drift:
+            yield Hit(server.path, server.line, f"{server.name}: {drift.describe()}",
+                      extra={"server": server.name, "added": drift.added, "removed": drift.removed,
+                             "changed": drift.changed})
+
+
+@dynamic_check("dynamic.offer-changed-on-restart",
+               title="A running MCP server offered different tools, prompts or resources when started again "
+                     "(rug pull)",
+               severity="critical", categories=("provenance", "untrusted_input"),
+               remediation="Do not use a server whose offer changes between sessions; pin tools, prompts and "
+                           "resources in the client and re-review any change before it reaches the model.",
+               rationale="The server was started twice on the same scratch state: what a user approved on the first "
+                         "start is not what the model reads on the next one.")
+def offer_changed_on_restart(context: DynamicContext) -> Iterator[Hit]:
+    for server in _started(context):
+        if server.relisted is None:
+            continue
+        first = _offer(server, instructions=server.instructions, tools=server.tools, prompts=server.prompts,
+                       resources=server.resources)
+        again = _offer(server, instructions=server.relisted.get("instructions") or "",
+                       tools=server.relisted.get("tools", []), prompts=server.relisted.get("prompts", []),
+                       resources=server.relisted.get("resources", []))
+        drift = tool_set_drift(first, again)
+        if drift:
+            yield Hit(server.path, server.line, f"{server.name}: on restart {drift.describe()}",
+                      extra={"server": server.name, "added": drift.added, "removed": drift.removed,
+                             "changed": drift.changed})
+
+
 @dynamic_check("dynamic.tool-set-drift", title="A running MCP server's tools differ from its earlier pin",
                severity="high", categories=("provenance",),
                remediation="Review the changed tools and descriptions before re-approving the server; pin versions.",
@@ -330,6 +434,21 @@ def files_deleted(context: DynamicContext) -> Iterator[Hit]:
         if deleted:
             yield Hit(server.path, server.line, f"{server.name}: deleted {len(deleted)} files: {', '.join(deleted[:5])}",
                       extra={"server": server.name, "files": deleted})
+
+
+@dynamic_check("dynamic.database-destroyed", title="A tool dropped tables or deleted rows of an existing database",
+               severity="high", categories=("irreversible_action",),
+               remediation="Open databases read-only for tools that only read; make deletion an explicit, approved "
+                           "operation on named rows, with a backup, never a side effect of another tool.",
+               rationale="Observed on a scratch SQLite database planted before the server started (and on any the "
+                         "submission ships): rows that were there before the calls are gone.")
+def database_destroyed(context: DynamicContext) -> Iterator[Hit]:
+    for server in _started(context):
+        for item in server.effects.get("databases_destroyed", []):
+            parts = ([f"dropped {', '.join(item['dropped'][:5])}"] if item["dropped"] else []) + [
+                f"deleted {count} rows of {table}" for table, count in list(item["rows_deleted"].items())[:5]]
+            yield Hit(server.path, server.line, f"{server.name}: {item['path']}: {'; '.join(parts)}",
+                      extra={"server": server.name})
 
 
 @dynamic_check("dynamic.files-written", title="A tool wrote files outside its temporary directory",

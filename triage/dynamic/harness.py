@@ -23,8 +23,9 @@ import time
 from pathlib import Path
 
 from triage.dynamic.discovery import unpack_submission, discover
-from triage.dynamic.observe import (EFFECTS_LOG, HOME, PRIVATE, ROOT, TMP, CaptureListener, ForkWatchdog, observed_effects,
-                                    kill_strays, other_processes, shown_path, plant_canary, snapshot)
+from triage.dynamic.observe import (DB_ENV, EFFECTS_LOG, HOME, PRIVATE, ROOT, TMP, CaptureListener, ForkWatchdog,
+                                    database_census, kill_strays, observed_effects, other_processes, plant_canary,
+                                    plant_database, shown_path, snapshot)
 from triage.dynamic.session import BoundedStdio, session_run
 
 OBSERVE_SITE = Path(__file__).resolve().parent / "observe_site"
@@ -41,20 +42,53 @@ def _link_node_modules(runtime_dir: str | None) -> None:
         link.symlink_to(modules, target_is_directory=True)
 
 
-def run_server(plan: dict) -> dict:
+def _one_session(server: dict, *, env: dict, cwd: Path, budget: dict, canary: str, scripted: list | None,
+                 list_only: bool = False) -> tuple[BoundedStdio | None, dict]:
+    """Start the server, speak MCP to it for one bounded session, stop it. (None, {"reason"}) if it cannot start."""
     import anyio
 
+    transport = BoundedStdio(list(server["argv"]), env=env, cwd=cwd, limits=budget)
+    try:
+        transport.start()
+    except OSError as exc:
+        return None, {"reason": f"failed to start ({exc.strerror or exc})"}
+    watchdog = ForkWatchdog(transport, threshold=int(budget.get("process_threshold", 24)))
+    watchdog.start()
+    session: dict = {}
+
+    async def main() -> None:
+        nonlocal session
+        with anyio.move_on_after(float(budget.get("session_seconds", 30))) as scope:
+            session = await session_run(transport, canary=canary, budget=budget, scripted=scripted,
+                                        list_only=list_only)
+        if scope.cancelled_caught:
+            transport.kill("exceeded the session time limit; stopped")
+
+    try:
+        anyio.run(main)
+    except MemoryError:
+        transport.kill("exhausted memory; stopped")
+    transport.kill()
+    watchdog.stop()
+    return transport, session
+
+
+def run_server(plan: dict) -> dict:
     server, canary, budget = plan["server"], plan["canary"], plan.get("budget") or {}
     unpack_submission(plan, ROOT)
     for path in (HOME, PRIVATE, TMP, EFFECTS_LOG.parent):
         path.mkdir(parents=True, exist_ok=True)
-    planted = plant_canary(canary)
+    database = plant_database(canary)
+    planted = [*plant_canary(canary), str(database)]
     listener = CaptureListener()
     before = snapshot(ROOT, HOME, PRIVATE, TMP)
+    databases_before = database_census(ROOT, HOME, PRIVATE, TMP)
     baseline_processes = other_processes()
     env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(HOME), "TMPDIR": str(TMP),
            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
            "API_TOKEN": canary, "GITHUB_TOKEN": canary}
+    for key in DB_ENV:
+        env[key] = str(database)
     for key, value in (server.get("env") or {}).items():
         # Secrets the config expects from the environment get the canary: that is the private data to protect.
         env[str(key)] = canary if "${" in str(value) or not str(value) else str(value)
@@ -74,30 +108,20 @@ def run_server(plan: dict) -> dict:
     cwd = (ROOT / str(server.get("cwd") or "")).resolve()
     if not cwd.is_relative_to(ROOT) or not cwd.is_dir():
         cwd = ROOT
-    transport = BoundedStdio(list(server["argv"]), env=env, cwd=cwd, limits=budget)
     started = time.monotonic()
-    try:
-        transport.start()
-    except OSError as exc:
-        return {"ok": True, "started": False, "reason": f"failed to start ({exc.strerror or exc})"}
-
-    watchdog = ForkWatchdog(transport, threshold=int(budget.get("process_threshold", 24)))
-    watchdog.start()
-    session: dict = {}
-
-    async def main() -> None:
-        nonlocal session
-        with anyio.move_on_after(float(budget.get("session_seconds", 30))) as scope:
-            session = await session_run(transport, canary=canary, budget=budget, scripted=plan.get("calls"))
-        if scope.cancelled_caught:
-            transport.kill("exceeded the session time limit; stopped")
-
-    try:
-        anyio.run(main)
-    except MemoryError:
-        transport.kill("exhausted memory; stopped")
-    transport.kill()
-    watchdog.stop()
+    transport, session = _one_session(server, env=env, cwd=cwd, budget=budget, canary=canary,
+                                      scripted=plan.get("calls"))
+    if transport is None:
+        return {"ok": True, "started": False, "reason": session["reason"]}
+    if session.get("protocol_version") and not transport.stopped and plan.get("calls") is None:
+        # A second session on the same scratch state: a server that changes what it offers once it has run
+        # (a rug pull across a restart, e.g. after writing a marker file) shows it here.
+        again, relisted = _one_session(server, env=env, cwd=cwd, budget=budget, canary=canary, scripted=[],
+                                       list_only=True)
+        if again is not None and relisted.get("protocol_version") and not again.stopped:
+            session["relisted"] = {key: relisted.get(key) for key in ("instructions", "tools", "prompts",
+                                                                     "resources")}
+            session["restart_s"] = relisted.get("start_s")
     duration = time.monotonic() - started
     time.sleep(0.1)  # let capture handlers finish their last reads
     leftover = other_processes() - baseline_processes
@@ -116,7 +140,7 @@ def run_server(plan: dict) -> dict:
         "observation": {"python": "python-audit-hooks", "node": "node-preload"}.get(server.get("runtime"),
                                                                                     "filesystem-only"),
         "transcript": transport.transcript, **session,
-        "effects": observed_effects(before, canary, listener),
+        "effects": observed_effects(before, canary, listener, databases_before),
     }
 
 

@@ -103,6 +103,83 @@ def snapshot(*roots: Path) -> dict[str, str]:
     return found
 
 
+SCRATCH_DB = HOME / "data" / "app.db"
+# Where servers are commonly told their SQLite database lives; set to the planted scratch database unless the
+# submission's own configuration names one.
+DB_ENV = ("SQLITE_DB", "SQLITE_DB_PATH", "SQLITE_PATH", "DB_PATH", "DATABASE_PATH")
+MAX_DATABASES = 20
+MAX_DATABASE_BYTES = 64 * 1024 * 1024
+
+
+def plant_database(canary: str) -> Path:
+    """A scratch SQLite database with rows that exist before the server starts: rows or tables of it that are gone
+    after the session were destroyed by the server (the canary in it also marks any flow out of it)."""
+    import sqlite3
+
+    SCRATCH_DB.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(SCRATCH_DB) as db:
+        db.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, email TEXT, api_token TEXT)")
+        db.executemany("INSERT INTO customers VALUES (?, ?, ?, ?)",
+                       [(1, "Alice", "alice@example.com", canary), (2, "Bob", "bob@example.com", canary),
+                        (3, "Chen", "chen@example.com", canary)])
+        db.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER, total REAL)")
+        db.executemany("INSERT INTO orders VALUES (?, ?, ?)", [(1, 1, 20.5), (2, 2, 13.0), (3, 3, 7.25)])
+    return SCRATCH_DB
+
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
+def database_census(*roots: Path) -> dict[str, dict[str, int]]:
+    """path -> {table: rows} for the SQLite databases under ``roots`` (bounded in number and size), read-only."""
+    import sqlite3
+
+    found: dict[str, dict[str, int]] = {}
+    for root in roots:
+        for path in sorted(root.rglob("*")) if root.is_dir() else []:
+            if len(found) >= MAX_DATABASES:
+                return found
+            try:
+                if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_DATABASE_BYTES:
+                    continue
+            except OSError:
+                continue
+            if not _is_sqlite(path):
+                continue
+            try:
+                db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=1)
+                try:
+                    tables = [row[0] for row in db.execute(
+                        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")][:100]
+                    found[str(path)] = {t: db.execute(f'SELECT count(*) FROM "{t.replace(chr(34), "")}"')
+                                        .fetchone()[0] for t in tables}
+                finally:
+                    db.close()
+            except sqlite3.Error:
+                continue
+    return found
+
+
+def destroyed_data(before: dict[str, dict[str, int]], after: dict[str, dict[str, int]]) -> list[dict]:
+    """Tables dropped and rows deleted from databases that existed before the session."""
+    destroyed = []
+    for path, tables in before.items():
+        now = after.get(path)
+        if now is None:
+            continue  # the file itself went: files_deleted reports it
+        dropped = sorted(t for t in tables if t not in now)
+        emptied = {t: tables[t] - now[t] for t in tables if t in now and now[t] < tables[t]}
+        if dropped or emptied:
+            destroyed.append({"path": shown_path(path), "dropped": dropped[:20],
+                              "rows_deleted": dict(sorted(emptied.items())[:20])})
+    return destroyed
+
+
 def plant_canary(canary: str) -> list[str]:
     """Private data a leaking tool could reach: credentials in HOME and a .env beside the submitted code."""
     planted = {
@@ -122,7 +199,8 @@ def plant_canary(canary: str) -> list[str]:
 
 
 
-def observed_effects(before: dict[str, str], canary: str, listener: CaptureListener) -> dict:
+def observed_effects(before: dict[str, str], canary: str, listener: CaptureListener,
+                     databases_before: dict[str, dict[str, int]] | None = None) -> dict:
     after = snapshot(ROOT, HOME, PRIVATE, TMP)
     events = []
     if EFFECTS_LOG.exists():
@@ -157,8 +235,9 @@ def observed_effects(before: dict[str, str], canary: str, listener: CaptureListe
                     for e in events if e.get("event") == "subprocess"][:50]
     private_reads = sorted({str(e.get("path")) for e in events if e.get("event") == "read"
                             and str(e.get("path")).startswith((str(HOME), str(PRIVATE), str(ROOT / ".env")))})
-    written = sorted(path for path, digest in after.items() if before.get(path) != digest and path in before
-                     or path not in before)
+    # Writing to the database it was handed is what a database server is for; destroying its rows is not.
+    written = sorted(path for path, digest in after.items() if (before.get(path) != digest and path in before
+                     or path not in before) and path not in (str(SCRATCH_DB), f"{SCRATCH_DB}-journal"))
     deleted = sorted(set(before) - set(after))
     # Bounded: a server that writes thousands of files must not make us read them all.
     canary_files = sorted(path for path in written[:200]
@@ -167,7 +246,8 @@ def observed_effects(before: dict[str, str], canary: str, listener: CaptureListe
                                                                                if e.get("event") == "fork"),
             "files_written": [shown_path(p) for p in written][:100], "files_deleted": [shown_path(p) for p in deleted][:100],
             "canary_files": [shown_path(p) for p in canary_files][:20],
-            "private_reads": [shown_path(p) for p in private_reads][:20], "observed_events": len(events)}
+            "private_reads": [shown_path(p) for p in private_reads][:20], "observed_events": len(events),
+            "databases_destroyed": destroyed_data(databases_before or {}, database_census(ROOT, HOME, PRIVATE, TMP))}
 
 
 def _read_text(path: Path) -> str:

@@ -45,3 +45,21 @@ def tool_set_drift(before: dict[str, str], after: dict[str, str]) -> Drift:
     """Compare two ``tool_digests`` maps."""
     return Drift(added=sorted(set(after) - set(before)), removed=sorted(set(before) - set(after)),
                  changed=sorted(name for name in set(before) & set(after) if before[name] != after[name]))
+
+
+def offer_digests(*, instructions: str = "", tools: list[dict] = (), prompts: list[dict] = (),
+                  resources: list[dict] = ()) -> dict[str, str]:
+    """Digests of everything a server offers a model, keyed ``tool x`` / ``prompt x`` / ``resource x`` (and
+    ``instructions``), so that two listings compare item by item whatever their order."""
+    def digest(item: object) -> str:
+        text = json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+    found = {f"tool {name}": value for name, value in tool_digests(list(tools)).items()}
+    found |= {f"prompt {p.get('name', '')}": digest([p.get("description", ""), p.get("arguments") or []])
+              for p in prompts}
+    found |= {f"resource {r.get('name', '')}": digest([r.get("uri", ""), r.get("description", "")])
+              for r in resources}
+    if instructions:
+        found["instructions"] = digest(instructions)
+    return found

@@ -114,7 +114,10 @@ def _planned_calls(tools: list[dict], scripted: list | None, *, canary: str) -> 
             if isinstance(c, dict) and c.get("tool") in known and isinstance(c.get("arguments"), dict)]
 
 
-async def session_run(transport: BoundedStdio, *, canary: str, budget: dict, scripted: list | None = None) -> dict:
+async def session_run(transport: BoundedStdio, *, canary: str, budget: dict, scripted: list | None = None,
+                      list_only: bool = False) -> dict:
+    """Initialise, list tools, prompts and resources; unless ``list_only``, call the tools and list all three
+    again (what changed after the first calls is a rug pull)."""
     import anyio
     import mcp_types as types
     from mcp import ClientSession
@@ -177,16 +180,12 @@ async def session_run(transport: BoundedStdio, *, canary: str, budget: dict, scr
                 out["start_s"] = round(time.monotonic() - transport.started_at, 3)
                 if capabilities.prompts is not None:
                     with anyio.fail_after(step_s):
-                        prompts = await session.list_prompts()
-                    out["prompts"] = [{"name": p.name[:200], "description": (p.description or "")[:4000],
-                                       "arguments": [a.name for a in (p.arguments or [])][:50]}
-                                      for p in prompts.prompts[:MAX_TOOLS]]
+                        out["prompts"] = await _list_prompts(session)
                 if capabilities.resources is not None:
                     with anyio.fail_after(step_s):
-                        resources = await session.list_resources()
-                    out["resources"] = [{"uri": str(r.uri)[:500], "name": r.name[:200],
-                                         "description": (r.description or "")[:4000]}
-                                        for r in resources.resources[:MAX_TOOLS]]
+                        out["resources"] = await _list_resources(session)
+                if list_only:
+                    return out
                 for name, arguments in _planned_calls(out["tools"], scripted, canary=canary):
                     started = time.monotonic()
                     call = {"tool": name, "arguments": arguments}
@@ -207,6 +206,12 @@ async def session_run(transport: BoundedStdio, *, canary: str, budget: dict, scr
                     await anyio.sleep(0.05)  # let a list_changed notification sent after the last call arrive
                     with anyio.fail_after(step_s):
                         out["tools_after"] = await _list_tools(session)
+                    if capabilities.prompts is not None:
+                        with anyio.fail_after(step_s):
+                            out["prompts_after"] = await _list_prompts(session)
+                    if capabilities.resources is not None:
+                        with anyio.fail_after(step_s):
+                            out["resources_after"] = await _list_resources(session)
         except Exception as exc:  # noqa: BLE001 - any failure of the server is a result to report
             if _has_timeout(exc):
                 transport.kill("did not answer within the step time limit (hung); stopped")
@@ -219,6 +224,18 @@ async def session_run(transport: BoundedStdio, *, canary: str, budget: dict, scr
             write_send.close()
             group.cancel_scope.cancel()
     return out
+
+
+async def _list_prompts(session) -> list[dict]:  # noqa: ANN001
+    prompts = await session.list_prompts()
+    return [{"name": p.name[:200], "description": (p.description or "")[:4000],
+             "arguments": [a.name for a in (p.arguments or [])][:50]} for p in prompts.prompts[:MAX_TOOLS]]
+
+
+async def _list_resources(session) -> list[dict]:  # noqa: ANN001
+    resources = await session.list_resources()
+    return [{"uri": str(r.uri)[:500], "name": r.name[:200], "description": (r.description or "")[:4000]}
+            for r in resources.resources[:MAX_TOOLS]]
 
 
 def _has_timeout(exc: BaseException) -> bool:
@@ -280,6 +297,8 @@ def _value_for(schema: object, *, name: str, canary: str, untrusted: str, depth:
                 for key, value in list(properties.items())[:30]}
     if kind == "array":
         return [_value_for(schema.get("items"), name=name, canary=canary, untrusted=untrusted, depth=depth + 1)]
+    if kind in ("integer", "number", "boolean") and isinstance(schema.get("default"), (int, float, bool)):
+        return schema["default"]  # the value a client sends when the model leaves it out (a limit of 10, say)
     if kind == "integer":
         return 1
     if kind == "number":

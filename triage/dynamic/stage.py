@@ -141,6 +141,32 @@ def _dicts(value, limit: int = 200) -> list[dict]:  # noqa: ANN001
     return [v for v in value[:limit] if isinstance(v, dict)] if isinstance(value, list) else []
 
 
+def _strings(value, limit: int = 50) -> list[str]:  # noqa: ANN001
+    """The text values of a call's arguments, nested ones included (what an echoing tool may send back)."""
+    found: list[str] = []
+    stack = [value]
+    while stack and len(found) < limit:
+        item = stack.pop()
+        if isinstance(item, str):
+            found.append(item[:4000])
+        elif isinstance(item, dict):
+            stack.extend(list(item.values())[:50])
+        elif isinstance(item, list):
+            stack.extend(item[:50])
+    return found
+
+
+def _prompts(value) -> list[dict]:  # noqa: ANN001
+    return [{"name": _str(p.get("name"), 200), "description": _str(p.get("description")),
+             "arguments": [_str(a, 200) for a in p.get("arguments") or [] if isinstance(a, str)][:50]
+             if isinstance(p.get("arguments"), list) else []} for p in _dicts(value)]
+
+
+def _resources(value) -> list[dict]:  # noqa: ANN001
+    return [{"name": _str(r.get("name"), 200), "description": _str(r.get("description")),
+             "uri": _str(r.get("uri"), 500)} for r in _dicts(value)]
+
+
 def _tools(value) -> list[dict]:  # noqa: ANN001
     return [{"name": _str(t.get("name"), 200), "description": _str(t.get("description"), 8000),
              "input_schema": t.get("input_schema") if isinstance(t.get("input_schema"), dict) else {}}
@@ -156,19 +182,30 @@ def _server_run(declared: dict, payload: dict) -> ServerRun:
                          for p in _dicts(effects.get("subprocesses"), 50)],
         **{key: [_str(p, 500) for p in (effects.get(key) or [])[:100] if isinstance(p, str)]
            for key in ("files_written", "files_deleted", "canary_files", "private_reads")},
+        "databases_destroyed": [
+            {"path": _str(d.get("path"), 500), "dropped": [_str(t, 200) for t in d.get("dropped") or [] if isinstance(t, str)][:20],
+             "rows_deleted": {_str(k, 200): v for k, v in (d.get("rows_deleted") or {}).items()
+                              if isinstance(v, int) and not isinstance(v, bool)}
+             if isinstance(d.get("rows_deleted"), dict) else {}}
+            for d in _dicts(effects.get("databases_destroyed"), 20)],
     }
     tools_after = payload.get("tools_after")
+    relisted = payload.get("relisted") if isinstance(payload.get("relisted"), dict) else None
     return ServerRun(
         name=declared["name"], path=declared["path"], line=declared["line"],
         declared_tools=declared.get("declared_tools"), started=payload.get("started") is True,
         stopped=_str(payload.get("stopped"), 300) or None, instructions=_str(payload.get("instructions")),
         tools=_tools(payload.get("tools")), tools_after=_tools(tools_after) if isinstance(tools_after, list) else None,
-        prompts=[{"name": _str(p.get("name"), 200), "description": _str(p.get("description"))}
-                 for p in _dicts(payload.get("prompts"))],
-        resources=[{"name": _str(r.get("name"), 200), "description": _str(r.get("description"))}
-                   for r in _dicts(payload.get("resources"))],
+        prompts=_prompts(payload.get("prompts")), resources=_resources(payload.get("resources")),
+        prompts_after=_prompts(payload["prompts_after"]) if isinstance(payload.get("prompts_after"), list) else None,
+        resources_after=(_resources(payload["resources_after"]) if isinstance(payload.get("resources_after"), list)
+                         else None),
+        relisted=None if relisted is None else {
+            "instructions": _str(relisted.get("instructions")), "tools": _tools(relisted.get("tools")),
+            "prompts": _prompts(relisted.get("prompts")), "resources": _resources(relisted.get("resources"))},
         calls=[{"tool": _str(c.get("tool"), 200), "is_error": c.get("is_error") is True,
-                "result": _str(c.get("result"), 500)} for c in _dicts(payload.get("calls"), 20)],
+                "result": _str(c.get("result"), 2000), "sent": _strings(c.get("arguments"))}
+               for c in _dicts(payload.get("calls"), 20)],
         effects=clean_effects, observation=_str(payload.get("observation"), 40),
         leftover_processes=payload.get("leftover_processes") if isinstance(payload.get("leftover_processes"), int)
         else 0)

@@ -46,6 +46,10 @@ CORPUS_SERVERS = {
                             ["convert_distance"]),
     "py_calendar_uvx": ("mcp-calendar", '[project.scripts] mcp-calendar = "mcp_calendar.server:run"', "mcp1",
                         ["upcoming_events"]),
+    "py_crm_cache": ("python server.py", 'runs the server under if __name__ == "__main__"', "mcp1",
+                     ["contact_count", "refresh_cache"]),
+    "py_units_restart": ("python server.py", 'runs the server under if __name__ == "__main__"', "mcp1",
+                         ["convert_units"]),
     "py_kb_search": ("python server.py", 'runs the server under if __name__ == "__main__"', "mcp1", ["search_kb"]),
     "ts_weather": ("tsx src/index.ts", "package.json bin.weather is ./build/index.js", "", ["get_forecast"]),
     "js_notes_cjs": ("node index.js", "package.json main is index.js", "", ["add_note", "list_notes"]),
@@ -149,6 +153,10 @@ def test_each_corpus_server_starts_in_the_sandbox_and_is_introspected(fixture: s
 
 @pytest.mark.parametrize(("fixture", "check"), [
     ("py_rugpull_lowlevel", "dynamic.tool-set-changed-in-session"),
+    ("py_units_restart", "dynamic.offer-changed-on-restart"),
+    ("py_crm_cache", "dynamic.database-destroyed"),
+    ("py_inbox_injection", "dynamic.tool-output-injection"),
+    ("ts_reviews_injection", "dynamic.tool-output-injection"),
     ("js_rugpull", "dynamic.tool-set-changed-in-session"),
     ("py_fetch_poisoned", "dynamic.tool-poisoning"),
     ("ts_poisoned", "dynamic.tool-poisoning"),

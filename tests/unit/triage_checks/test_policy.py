@@ -147,8 +147,8 @@ def test_the_decision_is_deterministic_whatever_the_finding_order():
 
 
 def test_old_policy_versions_stay_selectable_and_behave_as_they_did():
-    assert available_policies() == ["2026.10.1", "2026.11.1", "2026.12.1", "2026.12.2"]
-    assert POLICY_VERSION == "2026.12.2"
+    assert available_policies() == ["2026.10.1", "2026.11.1", "2026.12.1", "2026.12.2", "2026.12.3"]
+    assert POLICY_VERSION == "2026.12.3"
     context = PolicyContext(claim_property="data-handling")
     old = decide([FORCE_PUSH], context=context, version="2026.10.1")
     assert (old.decision, old.policy_version) == ("escalate", "2026.10.1")
@@ -167,16 +167,18 @@ def test_each_version_reads_a_frozen_check_set_and_the_current_one_reads_the_who
     from triage.checks import CHECKS
     from triage.dynamic.checks import DYNAMIC_CHECKS
     from triage.policy import checks_read_by
-    from triage.policy_checks import (CHECKS_2026_11, CODE_CAPABILITY_CHECKS, CONFIG_CHECKS, FORMAT_CHECKS,
-                                      TOOL_MODEL_CHECKS)
+    from triage.policy_checks import (CHECKS_2026_11, CHECKS_2026_12, CODE_CAPABILITY_CHECKS, CONFIG_CHECKS,
+                                      FORMAT_CHECKS, RUNTIME_CHECKS, TOOL_MODEL_CHECKS)
 
     catalogue = frozenset(CHECKS) | frozenset(DYNAMIC_CHECKS)
     # A check added without a policy version that reads it would never reach a decision: list it in a new version.
     assert catalogue <= checks_read_by(POLICY_VERSION)
     assert checks_read_by("2026.10.1") == checks_read_by("2026.11.1") == CHECKS_2026_11
-    added = TOOL_MODEL_CHECKS | FORMAT_CHECKS | CONFIG_CHECKS | CODE_CAPABILITY_CHECKS
+    added = TOOL_MODEL_CHECKS | FORMAT_CHECKS | CONFIG_CHECKS | CODE_CAPABILITY_CHECKS | RUNTIME_CHECKS
     assert CHECKS_2026_11 == catalogue - added
     assert len(CHECKS_2026_11) == 78 and len(TOOL_MODEL_CHECKS) == 16 and len(CODE_CAPABILITY_CHECKS) == 3
+    assert checks_read_by("2026.12.1") == checks_read_by("2026.12.2") == CHECKS_2026_12
+    assert len(RUNTIME_CHECKS) == 4 and not RUNTIME_CHECKS & CHECKS_2026_12
     assert checks_read_by(POLICY_VERSION) == CHECKS_2026_11 | added
 
 

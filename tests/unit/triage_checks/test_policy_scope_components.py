@@ -43,8 +43,8 @@ def in_scope(f: Finding, ctx: PolicyContext) -> bool:
     return finding_in_component_scope({**f.extra, **f.as_contract_dict()}, ctx)
 
 
-def test_2026_12_2_is_the_current_version():
-    assert POLICY_VERSION == "2026.12.2"
+def test_the_current_version_keeps_2026_12_2s_component_scope():
+    assert POLICY_VERSION == "2026.12.3"  # 2026.12.2's rules and tables, and the dynamic stage's runtime checks
 
 
 @pytest.mark.parametrize(("scope_in", "scope_out", "sentry", "github", "tool"), [
@@ -69,7 +69,7 @@ def test_a_whole_system_finding_is_in_any_scope():
 def test_a_component_scope_decides_what_2026_12_1_could_not_match():
     ctx = context(["mcp-server:sentry"])
     current = decide([SENTRY_PACKAGE], context=ctx)
-    assert (current.decision, current.policy_version) == ("guidance", "2026.12.2")
+    assert (current.decision, current.policy_version) == ("guidance", "2026.12.3")
     assert current.reasons == ["no high or critical findings relevant to no-exfiltration (1 medium); "
                                "remediation attached"]
     # 2026.12.1 reads "mcp-server:sentry" as a path: nothing matches, so the same finding is counted outside.
