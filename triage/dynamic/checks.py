@@ -419,7 +419,15 @@ def canary_exfiltration(context: DynamicContext) -> Iterator[Hit]:
 def network_egress_attempt(context: DynamicContext) -> Iterator[Hit]:
     for server in _started(context):
         for item in _outbound(server):
-            if not item.get("canary_seen"):
+            if item.get("canary_seen"):
+                continue
+            if item.get("named_in_code") and item.get("payload_seen"):
+                # The destination is one the submitted code names (a documented API), and what it would have been
+                # sent was read in full (TLS included) with no canary in it: a dependency to declare, not a leak.
+                yield Hit(server.path, server.line, f"{server.name}: connection to {item['destination']}, a "
+                          "destination its code names; what it would have sent carried no planted secret",
+                          severity="low", extra={"server": server.name})
+            else:
                 yield Hit(server.path, server.line, f"{server.name}: connection to {item['destination']}",
                           extra={"server": server.name})
 

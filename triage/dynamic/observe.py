@@ -22,6 +22,7 @@ HOME = Path("/scratch/home")
 PRIVATE = Path("/scratch/private")
 TMP = Path("/scratch/tmp")
 EFFECTS_LOG = Path("/scratch/observe/effects.jsonl")
+TLS_CERT = Path("/scratch/observe/capture.pem")
 OBSERVE_SITE = Path(__file__).resolve().parent / "observe_site"
 MAX_CAPTURE_BYTES = 64 * 1024
 
@@ -32,7 +33,9 @@ class CaptureListener:
     """A TCP listener on the sandbox's own loopback that records what a redirected connection sends.
 
     It answers like a tolerant HTTP server (``200 OK``, empty JSON) so a client finishes its request and
-    we see the body. Nothing is forwarded; there is nowhere to forward to.
+    we see the body. A connection that opens with a TLS handshake is answered with a throwaway certificate made
+    for this run (the observed process is told not to verify it: see observe_site), so what an HTTPS request
+    would have carried is read in clear too. Nothing is forwarded; there is nowhere to forward to.
     """
 
     def __init__(self) -> None:
@@ -42,6 +45,7 @@ class CaptureListener:
         self.port = self.sock.getsockname()[1]
         self.captures: list[dict] = []
         self._lock = threading.Lock()
+        self._tls = None
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self) -> None:
@@ -52,25 +56,65 @@ class CaptureListener:
                 return
             threading.Thread(target=self._handle, args=(conn, peer[1]), daemon=True).start()
 
+    def _tls_context(self):  # noqa: ANN202 - ssl.SSLContext
+        """Made on the first TLS connection only (most servers never connect out): a fresh key each run."""
+        import ssl
+
+        with self._lock:
+            if self._tls is None:
+                TLS_CERT.parent.mkdir(parents=True, exist_ok=True)
+                TLS_CERT.write_bytes(_throwaway_certificate())
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                context.load_cert_chain(TLS_CERT)
+                self._tls = context
+            return self._tls
+
     def _handle(self, conn: socket.socket, peer_port: int) -> None:
         data = bytearray()
         conn.settimeout(1.0)
+        tls = payload_seen = False
         try:
+            first = conn.recv(1, socket.MSG_PEEK)
+            if first == b"\x16":  # a TLS handshake record
+                tls = True
+                conn = self._tls_context().wrap_socket(conn, server_side=True)
             while len(data) < MAX_CAPTURE_BYTES:
                 chunk = conn.recv(65536)
                 if not chunk:
                     break
                 data += chunk
+                payload_seen = True
                 if _http_complete(bytes(data)):
                     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
                                  b"Connection: close\r\n\r\n{}")
                     break
-        except OSError:
-            pass
+        except (OSError, ValueError):
+            pass  # ssl.SSLError is an OSError: a client that refused our certificate sent us nothing readable
         finally:
             conn.close()
             with self._lock:
-                self.captures.append({"peer_port": peer_port, "bytes": bytes(data[:MAX_CAPTURE_BYTES])})
+                self.captures.append({"peer_port": peer_port, "bytes": bytes(data[:MAX_CAPTURE_BYTES]),
+                                      "tls": tls, "payload_seen": payload_seen})
+
+
+def _throwaway_certificate() -> bytes:
+    """A self-signed certificate and its key (PEM), valid for a day, trusted by nothing but the observed run."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "assay capture listener")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+                   .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+    return (certificate.public_bytes(serialization.Encoding.PEM)
+            + key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()))
 
 
 def _http_complete(data: bytes) -> bool:
@@ -217,7 +261,8 @@ def observed_effects(before: dict[str, str], canary: str, listener: CaptureListe
         data = capture["bytes"].decode("utf-8", "replace")
         network.append({"destination": str(connects.get(capture["peer_port"]) or "unknown"),
                         "canary_seen": canary in data, "request_line": data.split("\r\n", 1)[0][:300],
-                        "bytes": len(capture["bytes"])})
+                        "bytes": len(capture["bytes"]), "tls": capture["tls"],
+                        "payload_seen": capture["payload_seen"]})
     captured = {n["destination"] for n in network}
     for event in events:
         if event.get("event") == "connect" and event.get("destination") not in captured:
@@ -242,12 +287,46 @@ def observed_effects(before: dict[str, str], canary: str, listener: CaptureListe
     # Bounded: a server that writes thousands of files must not make us read them all.
     canary_files = sorted(path for path in written[:200]
                           if not path.startswith(str(TMP)) and canary in _read_text(Path(path)))
+    named = hosts_named_in(ROOT, {_host(n["destination"]) for n in network[:50]})
+    for item in network:
+        item["named_in_code"] = _host(item["destination"]) in named
     return {"network": network[:50], "subprocesses": subprocesses, "forks": sum(1 for e in events
                                                                                if e.get("event") == "fork"),
             "files_written": [shown_path(p) for p in written][:100], "files_deleted": [shown_path(p) for p in deleted][:100],
             "canary_files": [shown_path(p) for p in canary_files][:20],
             "private_reads": [shown_path(p) for p in private_reads][:20], "observed_events": len(events),
             "databases_destroyed": destroyed_data(databases_before or {}, database_census(ROOT, HOME, PRIVATE, TMP))}
+
+
+def _host(destination: str) -> str:
+    host = destination.rsplit(":", 1)[0] if destination.count(":") == 1 else destination
+    return host.strip("[]").lower()
+
+
+MAX_SCAN_FILE_BYTES = 1024 * 1024
+MAX_SCAN_BYTES = 32 * 1024 * 1024
+
+
+def hosts_named_in(root: Path, hosts: set[str]) -> set[str]:
+    """Which of ``hosts`` the submitted files name literally (a documented API the code calls, say), bounded."""
+    wanted = {h for h in hosts if h and h != "unknown" and "." in h}
+    found: set[str] = set()
+    budget = MAX_SCAN_BYTES
+    for dirpath, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if d != "node_modules" and not os.path.islink(os.path.join(dirpath, d))]
+        for name in names:
+            if not wanted - found or budget <= 0:
+                return found
+            path = Path(dirpath) / name
+            try:
+                if path.is_symlink() or path.stat().st_size > MAX_SCAN_FILE_BYTES:
+                    continue
+                text = path.read_bytes().decode("utf-8", "ignore").lower()
+            except OSError:
+                continue
+            budget -= len(text)
+            found |= {h for h in wanted - found if h in text}
+    return found
 
 
 def _read_text(path: Path) -> str:

@@ -177,7 +177,9 @@ def _server_run(declared: dict, payload: dict) -> ServerRun:
     effects = payload.get("effects") if isinstance(payload.get("effects"), dict) else {}
     clean_effects = {
         "network": [{"destination": _str(n.get("destination"), 300), "canary_seen": n.get("canary_seen") is True,
-                     "request_line": _str(n.get("request_line"), 300)} for n in _dicts(effects.get("network"), 50)],
+                     "request_line": _str(n.get("request_line"), 300), "tls": n.get("tls") is True,
+                     "payload_seen": n.get("payload_seen") is True, "named_in_code": n.get("named_in_code") is True}
+                    for n in _dicts(effects.get("network"), 50)],
         "subprocesses": [{"executable": _str(p.get("executable"), 300), "canary_seen": p.get("canary_seen") is True}
                          for p in _dicts(effects.get("subprocesses"), 50)],
         **{key: [_str(p, 500) for p in (effects.get(key) or [])[:100] if isinstance(p, str)]

@@ -160,8 +160,9 @@ def test_each_corpus_server_starts_in_the_sandbox_and_is_introspected(fixture: s
     ("js_rugpull", "dynamic.tool-set-changed-in-session"),
     ("py_fetch_poisoned", "dynamic.tool-poisoning"),
     ("ts_poisoned", "dynamic.tool-poisoning"),
-    ("py_ticket_exfil", "dynamic.network-egress-attempt"),
-    ("ts_exfil", "dynamic.network-egress-attempt"),
+    # Over HTTPS: the capture listener completes TLS, so the canary in the request body is seen.
+    ("py_ticket_exfil", "dynamic.canary-exfiltration"),
+    ("ts_exfil", "dynamic.canary-exfiltration"),
     ("py_file_manager", "dynamic.files-deleted"),
     ("mjs_cleaner", "dynamic.files-deleted"),
 ])
@@ -169,13 +170,16 @@ def test_the_hostile_corpus_servers_are_caught_running(fixture: str, check: str,
     assert check in checks_of(corpus_run(fixture))
 
 
-@pytest.mark.parametrize("fixture", [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=(
-        "calls its documented API (api.weather.gov): dynamic.network-egress-attempt cannot yet tell a destination "
-        "the code names from exfiltration (issue 17 item 4)"))) if name == "py_weather" else name
-    for name in BENIGN])
+@pytest.mark.parametrize("fixture", BENIGN)
 def test_no_finding_of_medium_or_above_on_a_benign_server(fixture: str, vetted: VettedRuntime) -> None:
     outcome = corpus_run(fixture)
     assert outcome.servers and outcome.servers[0].started
     serious = [f"{f.check}: {f.evidence}" for f in outcome.findings if f.severity in ("critical", "high", "medium")]
     assert serious == []
+
+
+def test_a_benign_server_calling_the_api_its_code_names_is_low_and_says_why(vetted: VettedRuntime) -> None:
+    (finding,) = [f for f in corpus_run("py_weather").findings if f.check == "dynamic.network-egress-attempt"]
+    assert finding.severity == "low"
+    assert finding.evidence == ("weather: connection to api.weather.gov:443, a destination its code names; what it "
+                                "would have sent carried no planted secret")

@@ -196,3 +196,17 @@ def test_a_different_offer_on_restart_is_a_rug_pull_and_the_same_offer_is_not() 
     assert found["dynamic.offer-changed-on-restart"] == ["calc: on restart added prompt explain; changed tool convert"]
     steady = {"instructions": "", "tools": first, "prompts": [], "resources": []}
     assert "dynamic.offer-changed-on-restart" not in findings_for(server(tools=first, relisted=steady))
+
+
+@pytest.mark.parametrize(("named", "seen", "severity"), [
+    (True, True, "low"),  # the API its code names, the whole request read: no planted secret in it
+    (True, False, "high"),  # named, but what it would have sent was not read (a client refused our certificate)
+    (False, True, "high"),  # a destination the code never names
+])
+def test_an_egress_attempt_is_low_only_to_a_named_destination_whose_request_was_read(named, seen, severity) -> None:  # noqa: ANN001
+    item = {"destination": "api.example.org:443", "canary_seen": False, "request_line": "GET / HTTP/1.1",
+            "tls": True, "payload_seen": seen, "named_in_code": named}
+    run = server(tools=[tool("t")], effects={"network": [item]})
+    (finding,) = [f for f in dynamic_findings(DynamicContext(servers=[run]))
+                  if f.check == "dynamic.network-egress-attempt"]
+    assert finding.severity == severity

@@ -24,6 +24,14 @@ function emit(event, data) {
 }
 
 if (LOG && PORT) {
+  // Every outbound connection reaches the capture listener (never the named host); let TLS to its throwaway
+  // certificate complete so that what an HTTPS request would have carried is seen. Nothing real is reachable.
+  process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
+  const realEmitWarning = process.emitWarning;
+  process.emitWarning = function (warning, ...rest) {
+    if (String(warning && warning.message || warning).includes("NODE_TLS_REJECT_UNAUTHORIZED")) return;
+    return realEmitWarning.call(process, warning, ...rest);
+  };
   const fakeHosts = new Map();  // fake address -> requested name
   const realLookup = dns.lookup;
   dns.lookup = function (hostname, options, callback) {
